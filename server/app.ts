@@ -1,0 +1,164 @@
+import path from 'node:path';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import session from 'express-session';
+import helmet from 'helmet';
+import passport from 'passport';
+import { ConnectSessionKnexStore } from 'connect-session-knex';
+import type { Context } from './context.ts';
+import { AppError, ValidationError } from './errors.ts';
+import { accessLog, csrf, locale, locals, requestId } from './web/middleware.ts';
+import { setupViews, viewsDir } from './web/views.ts';
+import { DEFAULT_LOCALE, isLocale, tFor } from './i18n/i18n.ts';
+import { setupPassport, authRouter } from './auth/auth.routes.ts';
+import { publicRouter } from './web/public.routes.ts';
+import { applicationsPublicRouter, applicationsBoardRouter } from './applications/applications.routes.ts';
+import { adminRouter } from './admin/admin.routes.ts';
+import { portalRouter } from './portal/portal.routes.ts';
+import { membersRouter } from './members/members.routes.ts';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+
+export interface AppHandle {
+  app: express.Express;
+  sessionStore: ConnectSessionKnexStore;
+  close(): void;
+}
+
+/** Builds the web app around a context; never listens itself. */
+export function createApp(ctx: Context): AppHandle {
+  const app = express();
+  const { config } = ctx;
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+  app.set('query parser', 'simple');
+  setupViews(app, config.env !== 'development');
+
+  app.use(requestId());
+  app.use(accessLog(ctx.log));
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          'default-src': ["'self'"],
+          'script-src': ["'self'"],
+          'style-src': ["'self'"],
+          'img-src': ["'self'", 'data:'],
+          'font-src': ["'self'"],
+          'form-action': ["'self'"],
+          'frame-ancestors': ["'none'"],
+          'base-uri': ["'self'"],
+          'object-src': ["'none'"],
+          ...(config.secureCookies ? { 'upgrade-insecure-requests': [] } : {}),
+        },
+      },
+      strictTransportSecurity: config.secureCookies,
+    }),
+  );
+
+  app.use('/static/pico', express.static(path.join(root, 'node_modules/@picocss/pico/css'), { maxAge: '7d' }));
+  app.use('/static', express.static(path.join(root, 'public'), { maxAge: '1h' }));
+  app.get('/healthz', async (_req, res) => {
+    try {
+      await ctx.db.raw('select 1');
+      res.json({ status: 'ok' });
+    } catch {
+      res.status(503).json({ status: 'db_unavailable' });
+    }
+  });
+
+  // Stripe webhooks (raw body, no session, no CSRF) are mounted here by the dues module later.
+
+  app.use(express.urlencoded({ extended: true, limit: '100kb', parameterLimit: 500 }));
+  app.use(express.json({ limit: '100kb' }));
+
+  const sessionStore = new ConnectSessionKnexStore({
+    knex: ctx.db,
+    tableName: 'sessions',
+    createTable: true,
+    cleanupInterval: config.env === 'test' ? 0 : 15 * 60_000,
+  });
+  app.use(
+    session({
+      name: config.secureCookies ? '__Host-sid' : 'sid',
+      secret: config.sessionSecret,
+      store: sessionStore,
+      resave: false,
+      saveUninitialized: false,
+      rolling: true,
+      cookie: { httpOnly: true, sameSite: 'lax', secure: config.secureCookies, maxAge: 8 * 3_600_000, path: '/' },
+    }),
+  );
+  setupPassport(ctx);
+  app.use(passport.initialize());
+  app.use(passport.session());
+  app.use(locale());
+  app.use(locals());
+  app.use(async (_req, res, next) => {
+    res.locals.association = await ctx.settings.association();
+    next();
+  });
+  app.use(csrf());
+
+  app.use(publicRouter(ctx));
+  app.use(authRouter(ctx));
+  app.use(applicationsPublicRouter(ctx));
+  app.use('/board/applications', applicationsBoardRouter(ctx));
+  app.use('/board/members', membersRouter(ctx));
+  app.use('/admin', adminRouter(ctx));
+  app.use('/portal', portalRouter(ctx));
+
+  app.use((req: Request, res: Response) => {
+    res.status(404).render('errors/error', { title: req.t('common.errors.title404'), text: req.t('common.errors.text404') });
+  });
+
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const e = err as { type?: string; status?: number; code?: string; message?: string; stack?: string };
+    if (!req.t) {
+      req.locale = isLocale(req.query?.lang) ? req.query.lang : DEFAULT_LOCALE;
+      req.t = tFor(req.locale);
+      res.locals.t = req.t;
+      res.locals.locale = req.locale;
+    }
+    const t = req.t;
+    let status = 500;
+    let title = t('common.errors.title500');
+    let text = t('common.errors.text500', { requestId: req.id });
+    if (e?.type === 'entity.too.large' || e?.status === 413) {
+      status = 413; title = t('common.errors.title413'); text = t('common.errors.text413');
+    } else if (e?.code === 'EBADCSRFTOKEN' || (e?.status === 403 && e?.message === 'invalid csrf token')) {
+      status = 403; title = t('common.errors.titleCsrf'); text = t('common.errors.textCsrf');
+    } else if (err instanceof ValidationError) {
+      status = 422; title = t('common.formHasErrors'); text = '';
+    } else if (err instanceof AppError) {
+      status = err.status;
+      if (status === 404) { title = t('common.errors.title404'); text = t('common.errors.text404'); }
+      else if (status === 403) { title = t('common.errors.title403'); text = t('common.errors.text403'); }
+      else if (status === 409) { title = t('common.errors.titleConflict'); text = t('common.errors.textConflict'); }
+      else if (status < 500) { title = t(`errors.${err.code}`, { defaultValue: t('common.errors.title500') }); text = ''; }
+    } else if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
+      status = e.status;
+      title = status === 404 ? t('common.errors.title404') : t('common.errors.title500');
+      text = status === 404 ? t('common.errors.text404') : '';
+    }
+    if (status >= 500) ctx.log.error({ reqId: req.id, err: { message: e?.message, stack: e?.stack } }, 'unhandled error');
+    if (res.headersSent) return;
+    res.status(status);
+    try {
+      res.render('errors/error', { title, text, requestId: req.id });
+    } catch {
+      res.type('text/plain').send(title);
+    }
+  });
+
+  return {
+    app,
+    sessionStore,
+    close() {
+      const s = sessionStore as unknown as { nextDbCleanup?: NodeJS.Timeout };
+      if (s.nextDbCleanup) clearTimeout(s.nextDbCleanup);
+    },
+  };
+}
+
+export { viewsDir };

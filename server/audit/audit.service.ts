@@ -1,0 +1,79 @@
+import type { Knex } from 'knex';
+import { iso, type Clock } from '../clock.ts';
+
+export interface Actor {
+  userId: number | null;
+  label: string; // a user's display name, 'system', 'applicant', 'cli'
+}
+export const SYSTEM: Actor = { userId: null, label: 'system' };
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actorUserId: number | null;
+  actorLabel: string;
+  action: string;
+  entityType: string;
+  entityId: number | null;
+  before: unknown;
+  after: unknown;
+}
+
+/** Append-only audit log: rows are inserted, never updated or deleted. */
+export class AuditService {
+  constructor(private db: Knex, private clock: Clock) {}
+
+  async record(
+    trx: Knex | Knex.Transaction,
+    actor: Actor,
+    action: string,
+    entityType: string,
+    entityId: number | null,
+    before?: unknown,
+    after?: unknown,
+  ): Promise<void> {
+    await trx('audit_log').insert({
+      at: iso(this.clock.now()),
+      actor_user_id: actor.userId,
+      actor_label: actor.label.slice(0, 200),
+      action,
+      entity_type: entityType,
+      entity_id: entityId,
+      before: before === undefined ? null : JSON.stringify(before),
+      after: after === undefined ? null : JSON.stringify(after),
+    });
+  }
+
+  async list(opts: { entityType?: string; entityId?: number; action?: string; limit?: number; beforeId?: number } = {}): Promise<AuditEntry[]> {
+    const q = this.db('audit_log').orderBy('id', 'desc').limit(Math.min(opts.limit ?? 50, 500));
+    if (opts.entityType) q.where('entity_type', opts.entityType);
+    if (opts.entityId !== undefined) q.where('entity_id', opts.entityId);
+    if (opts.action) q.where('action', opts.action);
+    if (opts.beforeId) q.where('id', '<', opts.beforeId);
+    const rows = await q;
+    return rows.map((r) => ({
+      id: Number(r.id),
+      at: r.at,
+      actorUserId: r.actor_user_id,
+      actorLabel: r.actor_label,
+      action: r.action,
+      entityType: r.entity_type,
+      entityId: r.entity_id,
+      before: r.before ? JSON.parse(r.before) : null,
+      after: r.after ? JSON.parse(r.after) : null,
+    }));
+  }
+}
+
+/** Keeps only the keys whose values differ, for compact before/after records. */
+export function diff(before: Record<string, unknown>, after: Record<string, unknown>): { before: Record<string, unknown>; after: Record<string, unknown> } {
+  const b: Record<string, unknown> = {};
+  const a: Record<string, unknown> = {};
+  for (const k of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    if (JSON.stringify(before[k]) !== JSON.stringify(after[k])) {
+      b[k] = before[k];
+      a[k] = after[k];
+    }
+  }
+  return { before: b, after: a };
+}

@@ -1,0 +1,178 @@
+import { Router, type Request, type Response } from 'express';
+import passport from 'passport';
+import { Strategy as LocalStrategy } from 'passport-local';
+import { rateLimit } from 'express-rate-limit';
+import type { Context } from '../context.ts';
+import { flash, h, refreshCsrf } from '../web/middleware.ts';
+import { parseForm } from '../web/forms.ts';
+import { forgotSchema, loginSchema, newPasswordSchema } from './auth.schemas.ts';
+import type { User } from './users.service.ts';
+import { DAY_MS } from '../clock.ts';
+import { MIN_PASSWORD_LENGTH } from './passwords.ts';
+import { passwordResetMail } from './auth.mails.ts';
+
+export const RESET_TTL_MS = 2 * 3_600_000;
+export { INVITATION_TTL_MS } from './invitation.ts';
+import { INVITATION_TTL_MS } from './invitation.ts';
+
+export function setupPassport(ctx: Context): void {
+  passport.use(
+    new LocalStrategy({ usernameField: 'email', passwordField: 'password', passReqToCallback: false }, (email, password, done) => {
+      ctx.users.authenticate(email, password).then(
+        (r) => (r.ok ? done(null, r.user) : done(null, false, { message: r.reason })),
+        (err) => done(err),
+      );
+    }),
+  );
+  passport.serializeUser((user, done) => done(null, (user as User).id));
+  passport.deserializeUser((id: number, done) => {
+    ctx.users.byId(id).then(
+      (u) => done(null, u && !u.disabled ? u : false),
+      (err) => done(err),
+    );
+  });
+}
+
+/** Where a user lands after signing in. */
+export function homeFor(user: User): string {
+  if (user.roles.includes('board')) return '/board/applications';
+  if (user.roles.includes('admin')) return '/admin';
+  if (user.roles.includes('treasurer')) return '/board/members';
+  if (user.roles.includes('member')) return '/portal';
+  return '/';
+}
+
+export function authRouter(ctx: Context): Router {
+  const r = Router();
+  const test = ctx.config.env === 'test';
+  const loginLimiter = rateLimit({
+    windowMs: 15 * 60_000,
+    limit: test ? 1000 : 30,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    skipSuccessfulRequests: true,
+    handler: (req, res) => {
+      res.status(429).render('errors/error', { title: req.t('common.errors.title429'), text: req.t('common.errors.text429') });
+    },
+  });
+  const mailLimiter = rateLimit({ windowMs: 60 * 60_000, limit: test ? 1000 : 10, standardHeaders: 'draft-7', legacyHeaders: false,
+    handler: (req, res) => {
+      res.status(429).render('errors/error', { title: req.t('common.errors.title429'), text: req.t('common.errors.text429') });
+    } });
+
+  r.get('/login', (req, res) => {
+    if (req.user) return res.redirect(303, homeFor(req.user));
+    res.render('auth/login', { title: req.t('auth.login.title'), values: {} });
+  });
+
+  r.post('/login', loginLimiter, (req, res, next) => {
+    const parsed = parseForm(loginSchema, req.body, req.t);
+    const values = { email: typeof req.body?.email === 'string' ? req.body.email : '' };
+    if (!parsed.ok) return res.status(422).render('auth/login', { title: req.t('auth.login.title'), values, errors: parsed.errors });
+    passport.authenticate('local', (err: unknown, user: User | false, info?: { message?: string }) => {
+      if (err) return next(err);
+      if (!user) {
+        const key = info?.message === 'locked' ? 'auth.login.locked' : info?.message === 'disabled' ? 'auth.login.disabled' : 'auth.login.invalid';
+        return res.status(401).render('auth/login', { title: req.t('auth.login.title'), values, loginError: req.t(key) });
+      }
+      const returnTo = req.session.returnTo;
+      const locale = req.session.locale;
+      // passport 0.7 regenerates the session at login (no fixation); carry over the language choice
+      req.logIn(user, (e) => {
+        if (e) return next(e);
+        if (locale) req.session.locale = locale;
+        refreshCsrf(req, res);
+        ctx.log.info({ userId: user.id }, 'login');
+        res.redirect(303, returnTo && returnTo.startsWith('/') && !returnTo.startsWith('//') ? returnTo : homeFor(user));
+      });
+    })(req, res, next);
+  });
+
+  r.post('/logout', (req, res, next) => {
+    req.logout((err) => {
+      if (err) return next(err);
+      res.redirect(303, '/');
+    });
+  });
+
+  r.get('/password/forgot', (req, res) => {
+    res.render('auth/forgot', { title: req.t('auth.forgot.title'), values: {} });
+  });
+
+  r.post('/password/forgot', mailLimiter, h(async (req, res) => {
+    const parsed = parseForm(forgotSchema, req.body, req.t);
+    if (!parsed.ok) {
+      return res.status(422).render('auth/forgot', { title: req.t('auth.forgot.title'), values: req.body ?? {}, errors: parsed.errors });
+    }
+    const user = await ctx.users.byEmail(parsed.data.email);
+    if (user && !user.disabled) {
+      await ctx.db.transaction(async (trx) => {
+        await ctx.tokens.revokeAll('reset_password', 'user', user.id, trx);
+        const purpose = user.hasPassword ? 'reset_password' : 'set_password';
+        const token = await ctx.tokens.issue(purpose, 'user', user.id, purpose === 'reset_password' ? RESET_TTL_MS : INVITATION_TTL_MS, trx);
+        const association = await ctx.settings.association();
+        await ctx.outbox.enqueue(trx, passwordResetMail(ctx.config.baseUrl, association.name, user, token, purpose));
+        await ctx.audit.record(trx, { userId: null, label: 'system' }, 'user.password_reset_requested', 'user', user.id);
+      });
+    }
+    // the same answer whether or not the address is known
+    res.render('auth/forgot-sent', { title: req.t('auth.forgot.title') });
+  }));
+
+  const showSetPassword = (purpose: 'reset_password' | 'set_password') =>
+    h(async (req: Request, res: Response) => {
+      const token = String(req.params.token);
+      const check = await ctx.tokens.check(purpose, token);
+      if (!check.ok) return renderBadLink(req, res, check.reason);
+      const user = await ctx.users.byId(check.subjectId);
+      res.render('auth/set-password', { title: req.t(`auth.${purpose}.title`), purpose, email: user?.email, minLength: MIN_PASSWORD_LENGTH });
+    });
+
+  const doSetPassword = (purpose: 'reset_password' | 'set_password') =>
+    h(async (req: Request, res: Response) => {
+      const token = String(req.params.token);
+      const check = await ctx.tokens.check(purpose, token);
+      if (!check.ok) return renderBadLink(req, res, check.reason);
+      const user = await ctx.users.byId(check.subjectId);
+      if (!user) return renderBadLink(req, res, 'unknown');
+      const parsed = parseForm(newPasswordSchema, req.body, req.t);
+      if (!parsed.ok) {
+        return res.status(422).render('auth/set-password', { title: req.t(`auth.${purpose}.title`), purpose, email: user.email, errors: parsed.errors, minLength: MIN_PASSWORD_LENGTH });
+      }
+      const used = await ctx.db.transaction(async (trx) => {
+        if (!(await ctx.tokens.consume(check.id, trx))) return false;
+        await ctx.users.setPassword({ userId: user.id, label: user.displayName }, user.id, parsed.data.password, trx);
+        return true;
+      });
+      if (!used) return renderBadLink(req, res, 'used');
+      flash(req, 'success', req.t('auth.passwordSet'));
+      res.redirect(303, '/login');
+    });
+
+  r.get('/password/reset/:token', showSetPassword('reset_password'));
+  r.post('/password/reset/:token', doSetPassword('reset_password'));
+  r.get('/welcome/:token', showSetPassword('set_password'));
+  r.post('/welcome/:token', doSetPassword('set_password'));
+
+  r.get('/account', (req, res) => {
+    if (!req.user) return res.redirect(303, '/login');
+    res.render('auth/account', { title: req.t('auth.account.title') });
+  });
+  r.post('/account/locale', h(async (req, res) => {
+    if (!req.user) return res.redirect(303, '/login');
+    const l = req.body?.locale === 'en' ? 'en' : 'de';
+    await ctx.users.setLocale(req.user.id, l);
+    req.session.locale = l;
+    res.redirect(303, '/account');
+  }));
+
+  return r;
+}
+
+export function renderBadLink(req: Request, res: Response, reason: 'unknown' | 'expired' | 'used', offerNew = { url: '/password/forgot', label: req.t('auth.badLink.requestNew') }): void {
+  res.status(reason === 'unknown' ? 404 : 410).render('errors/error', {
+    title: req.t(`auth.badLink.${reason}Title`),
+    text: req.t(`auth.badLink.${reason}Text`),
+    offerNew,
+  });
+}

@@ -1,0 +1,66 @@
+import crypto from 'node:crypto';
+import type { Knex } from 'knex';
+import { iso, type Clock } from '../clock.ts';
+import { affected } from '../db/knex.ts';
+
+export type TokenPurpose = 'confirm_application' | 'answer_application' | 'reset_password' | 'set_password';
+
+export function sha256(s: string): string {
+  return crypto.createHash('sha256').update(s).digest('hex');
+}
+
+export type TokenCheck =
+  | { ok: true; id: number; subjectType: string; subjectId: number }
+  | { ok: false; reason: 'unknown' | 'expired' | 'used'; subjectType?: string; subjectId?: number };
+
+/**
+ * Single-purpose e-mail link tokens: 256 random bits, only their SHA-256 is stored,
+ * each expires and can be used once.
+ */
+export class TokenService {
+  constructor(private db: Knex, private clock: Clock) {}
+
+  async issue(
+    purpose: TokenPurpose,
+    subjectType: string,
+    subjectId: number,
+    ttlMs: number,
+    trx: Knex | Knex.Transaction = this.db,
+  ): Promise<string> {
+    const token = crypto.randomBytes(32).toString('base64url');
+    const now = this.clock.now();
+    await trx('tokens').insert({
+      purpose,
+      token_hash: sha256(token),
+      subject_type: subjectType,
+      subject_id: subjectId,
+      expires_at: iso(new Date(now.getTime() + ttlMs)),
+      created_at: iso(now),
+    });
+    return token;
+  }
+
+  async check(purpose: TokenPurpose, token: string, trx: Knex | Knex.Transaction = this.db): Promise<TokenCheck> {
+    if (typeof token !== 'string' || token.length < 20 || token.length > 100) return { ok: false, reason: 'unknown' };
+    const row = await trx('tokens').where({ token_hash: sha256(token), purpose }).first();
+    if (!row) return { ok: false, reason: 'unknown' };
+    const base = { subjectType: row.subject_type as string, subjectId: Number(row.subject_id) };
+    if (row.used_at) return { ok: false, reason: 'used', ...base };
+    if (row.expires_at <= iso(this.clock.now())) return { ok: false, reason: 'expired', ...base };
+    return { ok: true, id: Number(row.id), ...base };
+  }
+
+  /** Marks the token used; false if someone else used it first (race-safe). */
+  async consume(id: number, trx: Knex | Knex.Transaction = this.db): Promise<boolean> {
+    const n = await trx('tokens').where({ id }).whereNull('used_at').update({ used_at: iso(this.clock.now()) });
+    return affected(n) === 1;
+  }
+
+  /** Invalidates every open token of a purpose for a subject (e.g. when a new one is sent). */
+  async revokeAll(purpose: TokenPurpose, subjectType: string, subjectId: number, trx: Knex | Knex.Transaction = this.db): Promise<void> {
+    await trx('tokens')
+      .where({ purpose, subject_type: subjectType, subject_id: subjectId })
+      .whereNull('used_at')
+      .update({ used_at: iso(this.clock.now()) });
+  }
+}

@@ -1,0 +1,169 @@
+import type { Knex } from 'knex';
+import { iso, type Clock } from '../clock.ts';
+import { insertId } from '../db/knex.ts';
+import type { Actor, AuditService } from '../audit/audit.service.ts';
+import { AppError, ConflictError, NotFoundError } from '../errors.ts';
+import { hashPassword, verifyPassword } from './passwords.ts';
+import { isRole, type Role } from './roles.ts';
+import type { Locale } from '../i18n/i18n.ts';
+
+export interface User {
+  id: number;
+  email: string;
+  displayName: string;
+  locale: Locale;
+  roles: Role[];
+  disabled: boolean;
+  hasPassword: boolean;
+  lockedUntil: string | null;
+  lastLoginAt: string | null;
+  createdAt: string;
+  organisationId: number | null; // for member contacts: the organisation they act for
+  contactId: number | null;
+}
+
+export const MAX_FAILED_LOGINS = 5;
+export const LOCKOUT_MS = 15 * 60_000;
+
+export type LoginResult = { ok: true; user: User } | { ok: false; reason: 'invalid' | 'locked' | 'disabled' };
+
+function toBool(v: unknown): boolean {
+  return v === true || v === 1 || v === '1';
+}
+
+export function normaliseEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+export class UsersService {
+  constructor(private db: Knex, private clock: Clock, private audit: AuditService) {}
+
+  private async hydrate(rows: Record<string, any>[]): Promise<User[]> {
+    if (!rows.length) return [];
+    const ids = rows.map((r) => Number(r.id));
+    const roles = await this.db('user_roles').whereIn('user_id', ids);
+    const contacts = await this.db('contacts').whereIn('user_id', ids).select('id', 'user_id', 'organisation_id');
+    return rows.map((r) => {
+      const c = contacts.find((x) => Number(x.user_id) === Number(r.id));
+      return {
+        id: Number(r.id),
+        email: r.email,
+        displayName: r.display_name,
+        locale: r.locale === 'en' ? 'en' : 'de',
+        roles: roles.filter((x) => Number(x.user_id) === Number(r.id)).map((x) => x.role).filter(isRole).sort(),
+        disabled: toBool(r.disabled),
+        hasPassword: !!r.password_hash,
+        lockedUntil: r.locked_until,
+        lastLoginAt: r.last_login_at,
+        createdAt: r.created_at,
+        organisationId: c ? Number(c.organisation_id) : null,
+        contactId: c ? Number(c.id) : null,
+      };
+    });
+  }
+
+  async byId(id: number): Promise<User | undefined> {
+    const r = await this.db('users').where({ id }).first();
+    return r ? (await this.hydrate([r]))[0] : undefined;
+  }
+
+  async byEmail(email: string): Promise<User | undefined> {
+    const r = await this.db('users').where({ email: normaliseEmail(email) }).first();
+    return r ? (await this.hydrate([r]))[0] : undefined;
+  }
+
+  async list(opts: { q?: string; role?: string } = {}): Promise<User[]> {
+    const q = this.db('users').orderBy('display_name');
+    if (opts.q) {
+      const like = `%${opts.q.toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+      q.where((w) => w.whereRaw("lower(display_name) like ? escape '\\'", [like]).orWhereRaw("email like ? escape '\\'", [like]));
+    }
+    if (opts.role) q.whereIn('id', this.db('user_roles').select('user_id').where('role', opts.role));
+    return this.hydrate(await q.limit(500));
+  }
+
+  async create(
+    actor: Actor,
+    input: { email: string; displayName: string; roles: Role[]; password?: string; locale?: Locale },
+    trx?: Knex.Transaction,
+  ): Promise<number> {
+    const email = normaliseEmail(input.email);
+    const work = async (t: Knex.Transaction) => {
+      if (await t('users').where({ email }).first()) throw new ConflictError('email_taken');
+      const now = iso(this.clock.now());
+      const id = await insertId(t, 'users', {
+        email,
+        display_name: input.displayName,
+        password_hash: input.password ? await hashPassword(input.password) : null,
+        locale: input.locale ?? 'de',
+        created_at: now,
+        updated_at: now,
+      });
+      if (input.roles.length) await t('user_roles').insert(input.roles.map((role) => ({ user_id: id, role })));
+      await this.audit.record(t, actor, 'user.created', 'user', id, undefined, { displayName: input.displayName, roles: input.roles });
+      return id;
+    };
+    return trx ? work(trx) : this.db.transaction(work);
+  }
+
+  async update(actor: Actor, id: number, input: { displayName: string; roles: Role[]; disabled: boolean; locale: Locale }): Promise<void> {
+    await this.db.transaction(async (t) => {
+      const before = (await this.hydrate([await t('users').where({ id }).first()].filter(Boolean)))[0];
+      if (!before) throw new NotFoundError();
+      if (before.roles.includes('admin') && (!input.roles.includes('admin') || input.disabled)) {
+        const admins = await t('user_roles').join('users', 'users.id', 'user_roles.user_id')
+          .where({ role: 'admin', disabled: false }).count({ n: '*' });
+        if (Number(admins[0].n) <= 1) throw new AppError(409, 'last_admin');
+      }
+      await t('users').where({ id }).update({
+        display_name: input.displayName, disabled: input.disabled, locale: input.locale, updated_at: iso(this.clock.now()),
+      });
+      await t('user_roles').where({ user_id: id }).delete();
+      if (input.roles.length) await t('user_roles').insert(input.roles.map((role) => ({ user_id: id, role })));
+      await this.audit.record(t, actor, 'user.updated', 'user', id,
+        { displayName: before.displayName, roles: before.roles, disabled: before.disabled, locale: before.locale },
+        { displayName: input.displayName, roles: input.roles, disabled: input.disabled, locale: input.locale });
+    });
+  }
+
+  async setPassword(actor: Actor, id: number, password: string, trx?: Knex.Transaction): Promise<void> {
+    const hash = await hashPassword(password);
+    const work = async (t: Knex.Transaction) => {
+      await t('users').where({ id }).update({ password_hash: hash, failed_logins: 0, locked_until: null, updated_at: iso(this.clock.now()) });
+      await this.audit.record(t, actor, 'user.password_set', 'user', id);
+    };
+    return trx ? work(trx) : this.db.transaction(work);
+  }
+
+  async setLocale(id: number, locale: Locale): Promise<void> {
+    await this.db('users').where({ id }).update({ locale });
+  }
+
+  /**
+   * Checks a login. After MAX_FAILED_LOGINS wrong passwords the account is locked for
+   * LOCKOUT_MS; the lock is lifted by time or by a password reset.
+   */
+  async authenticate(email: string, password: string): Promise<LoginResult> {
+    const row = await this.db('users').where({ email: normaliseEmail(email) }).first();
+    const now = this.clock.now();
+    if (!row) {
+      await verifyPassword(password, null);
+      return { ok: false, reason: 'invalid' };
+    }
+    if (row.locked_until && row.locked_until > iso(now)) return { ok: false, reason: 'locked' };
+    const good = await verifyPassword(password, row.password_hash);
+    if (!good) {
+      const failed = Number(row.failed_logins) + 1;
+      const lock = failed >= MAX_FAILED_LOGINS;
+      await this.db('users').where({ id: row.id }).update({
+        failed_logins: lock ? 0 : failed,
+        locked_until: lock ? iso(new Date(now.getTime() + LOCKOUT_MS)) : row.locked_until,
+      });
+      if (lock) await this.audit.record(this.db, { userId: null, label: 'system' }, 'user.locked', 'user', Number(row.id));
+      return { ok: false, reason: lock ? 'locked' : 'invalid' };
+    }
+    if (toBool(row.disabled)) return { ok: false, reason: 'disabled' };
+    await this.db('users').where({ id: row.id }).update({ failed_logins: 0, locked_until: null, last_login_at: iso(now) });
+    return { ok: true, user: (await this.hydrate([row]))[0] };
+  }
+}

@@ -1,0 +1,17 @@
+import type { Knex } from 'knex';
+
+/**
+ * Gapless counters (member numbers, invoice numbers per year). The increment happens inside
+ * the caller's transaction: if the transaction rolls back, so does the number, so none is
+ * skipped; the row lock (PostgreSQL) or the write lock (SQLite) makes two callers wait in turn.
+ */
+export async function nextValue(trx: Knex.Transaction, name: string, start: () => Promise<number>): Promise<number> {
+  const updated = await trx('counters').where({ name }).increment('value', 1).returning('value');
+  if (updated.length) {
+    const r = updated[0] as { value: number } | number;
+    return Number(typeof r === 'object' ? r.value : r);
+  }
+  const first = await start();
+  await trx('counters').insert({ name, value: first });
+  return first;
+}

@@ -1,0 +1,17 @@
+import pino from 'pino';
+
+/**
+ * JSON logs. Redaction is a safety net: code must not log personal data,
+ * passwords or tokens in the first place.
+ */
+export function createLogger(level: string) {
+  return pino({
+    level,
+    base: undefined,
+    redact: {
+      paths: ['password', '*.password', 'token', '*.token', 'email', '*.email', 'req.headers.cookie', 'headers.cookie'],
+      censor: '[redacted]',
+    },
+  });
+}
+export type Logger = ReturnType<typeof createLogger>;

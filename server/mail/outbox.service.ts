@@ -1,0 +1,235 @@
+import crypto from 'node:crypto';
+import type { Knex } from 'knex';
+import { iso, type Clock } from '../clock.ts';
+import { affected, insertId } from '../db/knex.ts';
+import type { Logger } from '../logger.ts';
+import { renderMail, type MailContent } from './render.ts';
+import { TransportError, type MailTransport } from './transport.ts';
+
+export interface EnqueueInput {
+  template: string;
+  locale: string;
+  to: string;
+  cc?: string[];
+  content: MailContent;
+  related?: { type: string; id: number };
+  attachments?: { filename: string; contentType: string; content: Buffer }[];
+}
+
+export interface MailRow {
+  id: number;
+  messageId: string;
+  template: string;
+  locale: string;
+  to: string;
+  cc: string[];
+  subject: string;
+  text: string;
+  html: string;
+  status: 'queued' | 'sending' | 'sent' | 'failed';
+  attempts: number;
+  nextAttemptAt: string;
+  lastResponse: string | null;
+  sentAt: string | null;
+  createdAt: string;
+  relatedType: string | null;
+  relatedId: number | null;
+  attachments: { filename: string; contentType: string }[];
+}
+
+/** Backoff after the n-th failed attempt: 1 min, 2, 4, 8 … capped at 2 h; given up after MAX_ATTEMPTS. */
+export const MAX_ATTEMPTS = 12;
+export function backoffMs(attempts: number): number {
+  return Math.min(60_000 * 2 ** Math.max(0, attempts - 1), 2 * 3_600_000);
+}
+const LOCK_MS = 5 * 60_000;
+
+function rowToMail(r: Record<string, any>): MailRow {
+  return {
+    id: Number(r.id),
+    messageId: r.message_id,
+    template: r.template,
+    locale: r.locale,
+    to: r.to_address,
+    cc: r.cc ? JSON.parse(r.cc) : [],
+    subject: r.subject,
+    text: r.text_body,
+    html: r.html_body,
+    status: r.status,
+    attempts: Number(r.attempts),
+    nextAttemptAt: r.next_attempt_at,
+    lastResponse: r.last_response,
+    sentAt: r.sent_at,
+    createdAt: r.created_at,
+    relatedType: r.related_type,
+    relatedId: r.related_id == null ? null : Number(r.related_id),
+    attachments: r.attachments ? (JSON.parse(r.attachments) as { filename: string; contentType: string }[]).map((a) => ({ filename: a.filename, contentType: a.contentType })) : [],
+  };
+}
+
+/**
+ * The outbox: every message is written here first, inside the caller's transaction, so it is
+ * sent only if the change that caused it commits. A worker sends due messages with retries.
+ */
+export class Outbox {
+  constructor(
+    private db: Knex,
+    private clock: Clock,
+    private transport: MailTransport,
+    private from: () => Promise<string>,
+    private log: Logger,
+    private domain: string,
+  ) {}
+
+  async enqueue(trx: Knex | Knex.Transaction, input: EnqueueInput): Promise<number> {
+    const r = renderMail(input.content, input.locale);
+    const now = iso(this.clock.now());
+    return insertId(trx, 'mail_messages', {
+      message_id: `<${crypto.randomUUID()}@${this.domain}>`,
+      template: input.template,
+      locale: input.locale,
+      to_address: input.to,
+      cc: input.cc && input.cc.length ? JSON.stringify(input.cc) : null,
+      subject: r.subject,
+      text_body: r.text,
+      html_body: r.html,
+      attachments: input.attachments?.length
+        ? JSON.stringify(input.attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, contentBase64: a.content.toString('base64') })))
+        : null,
+      related_type: input.related?.type ?? null,
+      related_id: input.related?.id ?? null,
+      status: 'queued',
+      attempts: 0,
+      next_attempt_at: now,
+      created_at: now,
+    });
+  }
+
+  /**
+   * Claims one due message (status moves under a condition, so two workers never take the
+   * same one), sends it, and records the outcome. A message left 'sending' by a crash is
+   * taken again once its lock expires and sent with the same Message-ID.
+   */
+  private async claim(): Promise<Record<string, any> | undefined> {
+    const now = iso(this.clock.now());
+    const candidates = await this.db('mail_messages')
+      .where((q) => q.where('status', 'queued').andWhere('next_attempt_at', '<=', now))
+      .orWhere((q) => q.where('status', 'sending').andWhere('locked_until', '<', now))
+      .orderBy('id')
+      .limit(20);
+    for (const c of candidates) {
+      const n = await this.db('mail_messages')
+        .where({ id: c.id, status: c.status, attempts: c.attempts })
+        .update({ status: 'sending', locked_until: iso(new Date(this.clock.now().getTime() + LOCK_MS)), attempts: Number(c.attempts) + 1 });
+      if (affected(n) === 1) return { ...c, attempts: Number(c.attempts) + 1 };
+    }
+    return undefined;
+  }
+
+  async sendOne(): Promise<boolean> {
+    const row = await this.claim();
+    if (!row) return false;
+    const from = await this.from();
+    try {
+      const res = await this.transport.send({
+        messageId: row.message_id,
+        from,
+        to: row.to_address,
+        cc: row.cc ? JSON.parse(row.cc) : undefined,
+        subject: row.subject,
+        text: row.text_body,
+        html: row.html_body,
+        attachments: row.attachments
+          ? (JSON.parse(row.attachments) as { filename: string; contentType: string; contentBase64: string }[]).map((a) => ({
+              filename: a.filename, contentType: a.contentType, content: Buffer.from(a.contentBase64, 'base64'),
+            }))
+          : undefined,
+      });
+      await this.db('mail_messages').where({ id: row.id }).update({
+        status: 'sent', sent_at: iso(this.clock.now()), last_response: res.response.slice(0, 1000), locked_until: null,
+      });
+      this.log.info({ mailId: row.id, template: row.template, attempt: row.attempts }, 'mail sent');
+    } catch (err) {
+      const te = err instanceof TransportError ? err : new TransportError(String((err as Error).message), false, String((err as Error).message));
+      const giveUp = te.permanent || row.attempts >= MAX_ATTEMPTS;
+      await this.db('mail_messages').where({ id: row.id }).update({
+        status: giveUp ? 'failed' : 'queued',
+        next_attempt_at: iso(new Date(this.clock.now().getTime() + backoffMs(row.attempts))),
+        last_response: te.response.slice(0, 1000),
+        locked_until: null,
+      });
+      this.log.warn({ mailId: row.id, template: row.template, attempt: row.attempts, giveUp }, 'mail not sent');
+    }
+    return true;
+  }
+
+  /** Sends every message that is due now; returns how many were attempted. */
+  async flush(limit = Infinity): Promise<number> {
+    let n = 0;
+    while (n < limit && (await this.sendOne())) n++;
+    return n;
+  }
+
+  /** Puts a failed (or waiting) message back in the queue to be sent at once. */
+  async retry(id: number): Promise<void> {
+    await this.db('mail_messages').where({ id }).whereIn('status', ['failed', 'queued']).update({
+      status: 'queued', next_attempt_at: iso(this.clock.now()),
+    });
+  }
+
+  async list(opts: { status?: string; q?: string; limit?: number; offset?: number } = {}): Promise<{ rows: MailRow[]; total: number }> {
+    const base = this.db('mail_messages');
+    if (opts.status) base.where('status', opts.status);
+    if (opts.q) base.where((w) => w.where('to_address', 'like', `%${opts.q!.replace(/[\\%_]/g, (c) => '\\' + c)}%`));
+    const [{ n }] = await base.clone().count({ n: '*' });
+    const rows = await base.clone().orderBy('id', 'desc').limit(opts.limit ?? 50).offset(opts.offset ?? 0);
+    return { rows: rows.map(rowToMail), total: Number(n) };
+  }
+
+  async get(id: number): Promise<MailRow | undefined> {
+    const r = await this.db('mail_messages').where({ id }).first();
+    return r ? rowToMail(r) : undefined;
+  }
+
+  async counts(): Promise<Record<string, number>> {
+    const rows = await this.db('mail_messages').select('status').count({ n: '*' }).groupBy('status');
+    return Object.fromEntries((rows as { status: string; n: number | string }[]).map((r) => [r.status, Number(r.n)]));
+  }
+
+  /** Messages to one address, newest first (for tests and the mail log). */
+  async forRecipient(to: string): Promise<MailRow[]> {
+    return (await this.db('mail_messages').where({ to_address: to }).orderBy('id', 'desc')).map(rowToMail);
+  }
+
+  close(): void {
+    this.transport.close();
+  }
+}
+
+/** Runs the outbox in the background: polls, sends what is due, never two loops at once. */
+export class MailWorker {
+  private timer?: NodeJS.Timeout;
+  private running = false;
+  constructor(private outbox: Outbox, private log: Logger, private intervalMs = 2000) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.tick(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  async tick(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      await this.outbox.flush(200);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'mail worker tick failed');
+    } finally {
+      this.running = false;
+    }
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+}

@@ -1,0 +1,88 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import nodemailer from 'nodemailer';
+
+/** A message ready for the wire. */
+export interface OutgoingMail {
+  messageId: string;
+  from: string;
+  to: string;
+  cc?: string[];
+  subject: string;
+  text: string;
+  html: string;
+  attachments?: { filename: string; contentType: string; content: Buffer }[];
+  headers?: Record<string, string>;
+}
+
+export interface SendResult {
+  response: string; // the server's answer (or the file written)
+}
+
+/** The outbox worker sends through this; the only place that imports nodemailer. */
+export interface MailTransport {
+  kind: 'smtp' | 'file';
+  send(mail: OutgoingMail): Promise<SendResult>;
+  close(): void;
+}
+
+/** Error from the transport with the SMTP answer, telling whether a retry may help. */
+export class TransportError extends Error {
+  constructor(message: string, public readonly permanent: boolean, public readonly response: string) {
+    super(message);
+  }
+}
+
+function toNodemailer(mail: OutgoingMail) {
+  return {
+    messageId: mail.messageId,
+    from: mail.from,
+    to: mail.to,
+    cc: mail.cc && mail.cc.length ? mail.cc : undefined,
+    subject: mail.subject,
+    text: mail.text,
+    html: mail.html,
+    attachments: mail.attachments?.map((a) => ({ filename: a.filename, contentType: a.contentType, content: a.content })),
+    headers: mail.headers,
+  };
+}
+
+export function smtpTransport(url: string, opts: { pool?: boolean; maxConnections?: number } = {}): MailTransport {
+  const t = nodemailer.createTransport(url.includes('?') || !opts.pool ? url : `${url}?pool=true&maxConnections=${opts.maxConnections ?? 3}`);
+  return {
+    kind: 'smtp',
+    async send(mail) {
+      try {
+        const info = await t.sendMail(toNodemailer(mail));
+        return { response: String(info.response ?? 'accepted') };
+      } catch (err) {
+        const e = err as { responseCode?: number; response?: string; code?: string; message: string };
+        const response = (e.response ?? `${e.code ?? 'ERROR'}: ${e.message}`).slice(0, 500);
+        // 5xx answers to the message are permanent; connection errors and 4xx are worth retrying
+        const permanent = typeof e.responseCode === 'number' && e.responseCode >= 500 && e.code !== 'EAUTH';
+        throw new TransportError(e.message, permanent, response);
+      }
+    },
+    close() {
+      t.close();
+    },
+  };
+}
+
+/** Without SMTP_URL: each message is written as an .eml file (and shown in the mail log). */
+export function fileTransport(dir: string): MailTransport {
+  const t = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  return {
+    kind: 'file',
+    async send(mail) {
+      const info = await t.sendMail(toNodemailer(mail));
+      fs.mkdirSync(dir, { recursive: true });
+      const name = mail.messageId.replace(/[<>]/g, '').replace(/[^A-Za-z0-9._-]/g, '_') + '.eml';
+      const tmp = path.join(dir, `.${name}.tmp`);
+      fs.writeFileSync(tmp, info.message as Buffer);
+      fs.renameSync(tmp, path.join(dir, name)); // atomic: a resend overwrites, never doubles
+      return { response: `written to ${name}` };
+    },
+    close() {},
+  };
+}

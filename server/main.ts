@@ -1,0 +1,53 @@
+import 'dotenv/config';
+import http from 'node:http';
+import { ConfigError, loadConfig } from './config.ts';
+import { createLogger } from './logger.ts';
+import { createDb, migrate } from './db/knex.ts';
+import { systemClock } from './clock.ts';
+import { createContext } from './context.ts';
+import { createApp } from './app.ts';
+import { MailWorker } from './mail/outbox.service.ts';
+import { seedDemoIfEmpty } from '../seeds/demo.ts';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger(config.logLevel);
+  const db = createDb(config.database);
+  await migrate(db);
+  const ctx = createContext({ config, db, clock: systemClock, log });
+  if (config.seedDemo) await seedDemoIfEmpty(ctx, (line) => console.log(line));
+  const handle = createApp(ctx);
+  const worker = new MailWorker(ctx.outbox, log);
+  worker.start();
+  const server = http.createServer(handle.app);
+  server.listen(config.port, () => {
+    log.info({ port: config.port, mail: config.smtpUrl ? 'smtp' : 'files', stripe: config.stripe.secretKey ? 'on' : 'off' }, 'listening');
+    console.log(`\n  ${config.baseUrl} is ready (mail ${config.smtpUrl ? 'via SMTP' : `kept in ${config.mailDir} and the mail log`}, Stripe ${config.stripe.secretKey ? 'on' : 'off'}).\n`);
+  });
+  const stop = (signal: string) => {
+    log.info({ signal }, 'stopping');
+    worker.stop();
+    server.close(() => {
+      handle.close();
+      ctx.outbox.close();
+      void db.destroy().then(() => process.exit(0));
+    });
+    setTimeout(() => process.exit(0), 5000).unref();
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+void main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,115 @@
+import type { Knex } from 'knex';
+import { iso, type Clock } from '../clock.ts';
+import type { Actor, AuditService } from '../audit/audit.service.ts';
+import { diff } from '../audit/audit.service.ts';
+import { insertId } from '../db/knex.ts';
+import {
+  DEFAULT_ASSOCIATION, DEFAULT_RULES, feeRuleSchema,
+  type AssociationSettings, type BylawsRules, type Category, type FeeRule,
+} from './settings.schemas.ts';
+
+function toBool(v: unknown): boolean {
+  return v === true || v === 1 || v === '1' || v === 't';
+}
+
+function rowToCategory(r: Record<string, unknown>): Category {
+  return {
+    id: Number(r.id),
+    code: String(r.code),
+    nameDe: String(r.name_de),
+    nameEn: String(r.name_en),
+    hasVote: toBool(r.has_vote),
+    feeRule: feeRuleSchema.parse(JSON.parse(String(r.fee_rule))),
+    sortOrder: Number(r.sort_order),
+    active: toBool(r.active),
+    openToApplicants: toBool(r.open_to_applicants),
+  };
+}
+
+/** Association settings, bylaws rules and membership categories. */
+export class SettingsService {
+  constructor(private db: Knex, private clock: Clock, private audit: AuditService) {}
+
+  private async getJson<T>(key: string, defaults: T): Promise<T> {
+    const row = await this.db('settings').where({ key }).first();
+    return row ? { ...defaults, ...JSON.parse(row.value) } : defaults;
+  }
+
+  private async putJson(trx: Knex.Transaction, key: string, value: unknown): Promise<void> {
+    const now = iso(this.clock.now());
+    const exists = await trx('settings').where({ key }).first();
+    if (exists) await trx('settings').where({ key }).update({ value: JSON.stringify(value), updated_at: now });
+    else await trx('settings').insert({ key, value: JSON.stringify(value), updated_at: now });
+  }
+
+  association(): Promise<AssociationSettings> {
+    return this.getJson('association', DEFAULT_ASSOCIATION);
+  }
+
+  rules(): Promise<BylawsRules> {
+    return this.getJson('rules', DEFAULT_RULES);
+  }
+
+  async updateAssociation(actor: Actor, value: AssociationSettings): Promise<void> {
+    const before = await this.association();
+    await this.db.transaction(async (trx) => {
+      await this.putJson(trx, 'association', value);
+      const d = diff(before, value);
+      await this.audit.record(trx, actor, 'settings.association_updated', 'settings', null, d.before, d.after);
+    });
+  }
+
+  async updateRules(actor: Actor, value: BylawsRules): Promise<void> {
+    const before = await this.rules();
+    await this.db.transaction(async (trx) => {
+      await this.putJson(trx, 'rules', value);
+      const d = diff(before, value);
+      await this.audit.record(trx, actor, 'settings.rules_updated', 'settings', null, d.before, d.after);
+    });
+  }
+
+  async categories(opts: { includeInactive?: boolean } = {}): Promise<Category[]> {
+    const q = this.db('membership_categories').orderBy([{ column: 'sort_order' }, { column: 'id' }]);
+    if (!opts.includeInactive) q.where('active', true);
+    return (await q).map(rowToCategory);
+  }
+
+  async category(id: number): Promise<Category | undefined> {
+    const r = await this.db('membership_categories').where({ id }).first();
+    return r ? rowToCategory(r) : undefined;
+  }
+
+  async saveCategory(
+    actor: Actor,
+    input: { id?: number; code: string; nameDe: string; nameEn: string; hasVote: boolean; feeRule: FeeRule; sortOrder: number; active: boolean; openToApplicants: boolean },
+  ): Promise<number> {
+    const row = {
+      code: input.code,
+      name_de: input.nameDe,
+      name_en: input.nameEn,
+      has_vote: input.hasVote,
+      fee_rule: JSON.stringify(input.feeRule),
+      sort_order: input.sortOrder,
+      active: input.active,
+      open_to_applicants: input.openToApplicants,
+    };
+    return this.db.transaction(async (trx) => {
+      if (input.id) {
+        const before = await trx('membership_categories').where({ id: input.id }).first();
+        await trx('membership_categories').where({ id: input.id }).update(row);
+        const d = diff(before ? rowToCategory(before) as unknown as Record<string, unknown> : {}, { ...input } as unknown as Record<string, unknown>);
+        await this.audit.record(trx, actor, 'category.updated', 'category', input.id, d.before, d.after);
+        return input.id;
+      }
+      const id = await insertId(trx, 'membership_categories', row);
+      await this.audit.record(trx, actor, 'category.created', 'category', id, undefined, input);
+      return id;
+    });
+  }
+}
+
+/** The annual fee a category's rule gives for an employee band, in cents. */
+export function feeFor(rule: FeeRule, band: string): number {
+  if (rule.type === 'fixed') return rule.amountCents;
+  return rule.tiers[band as keyof typeof rule.tiers] ?? rule.tiers['1-49'];
+}

@@ -13,6 +13,9 @@ export function createDb(database: Config['database']): Knex {
       client: 'better-sqlite3',
       connection: { filename: database.filename },
       useNullAsDefault: true,
+      // One connection: SQLite has one writer anyway, and knex then queues transactions instead of
+      // failing with SQLITE_BUSY. Consequence: inside a transaction, use the trx for every query.
+      acquireConnectionTimeout: 15_000,
       pool: {
         min: 1,
         max: 1,

@@ -210,7 +210,7 @@ export class MembersService {
     });
     await this.d.audit.record(trx, actor, 'member.created', 'organisation', organisationId, undefined, { memberNumber, ...org });
 
-    const association = await this.d.settings.association();
+    const association = await this.d.settings.association(trx);
     for (const c of contacts) {
       const email = c.email ? normaliseEmail(c.email) : '';
       let userId: number | null = null;

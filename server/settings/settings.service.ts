@@ -3,6 +3,7 @@ import { iso, type Clock } from '../clock.ts';
 import type { Actor, AuditService } from '../audit/audit.service.ts';
 import { diff } from '../audit/audit.service.ts';
 import { insertId } from '../db/knex.ts';
+import { ConflictError, NotFoundError } from '../errors.ts';
 import {
   DEFAULT_ASSOCIATION, DEFAULT_RULES, feeRuleSchema,
   type AssociationSettings, type BylawsRules, type Category, type FeeRule,
@@ -30,8 +31,8 @@ function rowToCategory(r: Record<string, unknown>): Category {
 export class SettingsService {
   constructor(private db: Knex, private clock: Clock, private audit: AuditService) {}
 
-  private async getJson<T>(key: string, defaults: T): Promise<T> {
-    const row = await this.db('settings').where({ key }).first();
+  private async getJson<T>(key: string, defaults: T, trx: Knex | Knex.Transaction = this.db): Promise<T> {
+    const row = await trx('settings').where({ key }).first();
     return row ? { ...defaults, ...JSON.parse(row.value) } : defaults;
   }
 
@@ -42,12 +43,13 @@ export class SettingsService {
     else await trx('settings').insert({ key, value: JSON.stringify(value), updated_at: now });
   }
 
-  association(): Promise<AssociationSettings> {
-    return this.getJson('association', DEFAULT_ASSOCIATION);
+  /** Pass the transaction when calling from inside one (SQLite runs on a single connection). */
+  association(trx?: Knex | Knex.Transaction): Promise<AssociationSettings> {
+    return this.getJson('association', DEFAULT_ASSOCIATION, trx);
   }
 
-  rules(): Promise<BylawsRules> {
-    return this.getJson('rules', DEFAULT_RULES);
+  rules(trx?: Knex | Knex.Transaction): Promise<BylawsRules> {
+    return this.getJson('rules', DEFAULT_RULES, trx);
   }
 
   async updateAssociation(actor: Actor, value: AssociationSettings): Promise<void> {
@@ -68,14 +70,39 @@ export class SettingsService {
     });
   }
 
-  async categories(opts: { includeInactive?: boolean } = {}): Promise<Category[]> {
-    const q = this.db('membership_categories').orderBy([{ column: 'sort_order' }, { column: 'id' }]);
+  /**
+   * Saves the association's settings and the bylaws' rules together (the admin's settings
+   * page), in one transaction; each part that changed gets an audit entry with the
+   * changed fields before and after.
+   */
+  async updateSettings(actor: Actor, value: { association: AssociationSettings; rules: BylawsRules }): Promise<{ changed: boolean }> {
+    const [beforeA, beforeR] = await Promise.all([this.association(), this.rules()]);
+    const dA = diff(beforeA, value.association);
+    const dR = diff(beforeR, value.rules);
+    const changedA = Object.keys(dA.after).length > 0;
+    const changedR = Object.keys(dR.after).length > 0;
+    if (!changedA && !changedR) return { changed: false };
+    await this.db.transaction(async (trx) => {
+      if (changedA) {
+        await this.putJson(trx, 'association', value.association);
+        await this.audit.record(trx, actor, 'settings.association_updated', 'settings', null, dA.before, dA.after);
+      }
+      if (changedR) {
+        await this.putJson(trx, 'rules', value.rules);
+        await this.audit.record(trx, actor, 'settings.rules_updated', 'settings', null, dR.before, dR.after);
+      }
+    });
+    return { changed: true };
+  }
+
+  async categories(opts: { includeInactive?: boolean } = {}, trx: Knex | Knex.Transaction = this.db): Promise<Category[]> {
+    const q = trx('membership_categories').orderBy([{ column: 'sort_order' }, { column: 'id' }]);
     if (!opts.includeInactive) q.where('active', true);
     return (await q).map(rowToCategory);
   }
 
-  async category(id: number): Promise<Category | undefined> {
-    const r = await this.db('membership_categories').where({ id }).first();
+  async category(id: number, trx: Knex | Knex.Transaction = this.db): Promise<Category | undefined> {
+    const r = await trx('membership_categories').where({ id }).first();
     return r ? rowToCategory(r) : undefined;
   }
 
@@ -94,10 +121,13 @@ export class SettingsService {
       open_to_applicants: input.openToApplicants,
     };
     return this.db.transaction(async (trx) => {
+      const sameCode = await trx('membership_categories').where({ code: input.code }).first();
+      if (sameCode && Number(sameCode.id) !== input.id) throw new ConflictError('category_code_taken');
       if (input.id) {
         const before = await trx('membership_categories').where({ id: input.id }).first();
+        if (!before) throw new NotFoundError();
         await trx('membership_categories').where({ id: input.id }).update(row);
-        const d = diff(before ? rowToCategory(before) as unknown as Record<string, unknown> : {}, { ...input } as unknown as Record<string, unknown>);
+        const d = diff(rowToCategory(before) as unknown as Record<string, unknown>, { ...input } as unknown as Record<string, unknown>);
         await this.audit.record(trx, actor, 'category.updated', 'category', input.id, d.before, d.after);
         return input.id;
       }

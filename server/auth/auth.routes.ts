@@ -16,6 +16,11 @@ export { INVITATION_TTL_MS } from './invitation.ts';
 import { INVITATION_TTL_MS } from './invitation.ts';
 
 export function setupPassport(ctx: Context): void {
+  // passport keeps a list of (de)serializers: a second app in the same process (one per test
+  // file) would otherwise be served by the first one's closed database
+  const registry = passport as unknown as { _serializers: unknown[]; _deserializers: unknown[] };
+  registry._serializers = [];
+  registry._deserializers = [];
   passport.use(
     new LocalStrategy({ usernameField: 'email', passwordField: 'password', passReqToCallback: false }, (email, password, done) => {
       ctx.users.authenticate(email, password).then(
@@ -106,11 +111,12 @@ export function authRouter(ctx: Context): Router {
     }
     const user = await ctx.users.byEmail(parsed.data.email);
     if (user && !user.disabled) {
+      // read outside the transaction: on SQLite the pool has one connection, which the transaction holds
+      const association = await ctx.settings.association();
       await ctx.db.transaction(async (trx) => {
         await ctx.tokens.revokeAll('reset_password', 'user', user.id, trx);
         const purpose = user.hasPassword ? 'reset_password' : 'set_password';
         const token = await ctx.tokens.issue(purpose, 'user', user.id, purpose === 'reset_password' ? RESET_TTL_MS : INVITATION_TTL_MS, trx);
-        const association = await ctx.settings.association();
         await ctx.outbox.enqueue(trx, passwordResetMail(ctx.config.baseUrl, association.name, user, token, purpose));
         await ctx.audit.record(trx, { userId: null, label: 'system' }, 'user.password_reset_requested', 'user', user.id);
       });

@@ -38,11 +38,12 @@ export function normaliseEmail(email: string): string {
 export class UsersService {
   constructor(private db: Knex, private clock: Clock, private audit: AuditService) {}
 
-  private async hydrate(rows: Record<string, any>[]): Promise<User[]> {
+  // q: the transaction when called inside one (SQLite has a single connection: this.db would wait forever)
+  private async hydrate(rows: Record<string, any>[], q: Knex | Knex.Transaction = this.db): Promise<User[]> {
     if (!rows.length) return [];
     const ids = rows.map((r) => Number(r.id));
-    const roles = await this.db('user_roles').whereIn('user_id', ids);
-    const contacts = await this.db('contacts').whereIn('user_id', ids).select('id', 'user_id', 'organisation_id');
+    const roles = await q('user_roles').whereIn('user_id', ids);
+    const contacts = await q('contacts').whereIn('user_id', ids).select('id', 'user_id', 'organisation_id');
     return rows.map((r) => {
       const c = contacts.find((x) => Number(x.user_id) === Number(r.id));
       return {
@@ -108,7 +109,7 @@ export class UsersService {
 
   async update(actor: Actor, id: number, input: { displayName: string; roles: Role[]; disabled: boolean; locale: Locale }): Promise<void> {
     await this.db.transaction(async (t) => {
-      const before = (await this.hydrate([await t('users').where({ id }).first()].filter(Boolean)))[0];
+      const before = (await this.hydrate([await t('users').where({ id }).first()].filter(Boolean), t))[0];
       if (!before) throw new NotFoundError();
       if (before.roles.includes('admin') && (!input.roles.includes('admin') || input.disabled)) {
         const admins = await t('user_roles').join('users', 'users.id', 'user_roles.user_id')

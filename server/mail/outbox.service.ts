@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { iso, type Clock } from '../clock.ts';
-import { affected, insertId } from '../db/knex.ts';
+import { affected, insertId, likeEscape } from '../db/knex.ts';
 import type { Logger } from '../logger.ts';
 import { renderMail, type MailContent } from './render.ts';
 import { TransportError, type MailTransport } from './transport.ts';
@@ -180,7 +180,7 @@ export class Outbox {
   async list(opts: { status?: string; q?: string; limit?: number; offset?: number } = {}): Promise<{ rows: MailRow[]; total: number }> {
     const base = this.db('mail_messages');
     if (opts.status) base.where('status', opts.status);
-    if (opts.q) base.where((w) => w.where('to_address', 'like', `%${opts.q!.replace(/[\\%_]/g, (c) => '\\' + c)}%`));
+    if (opts.q) base.whereRaw("lower(to_address) like ? escape '\\'", [`%${likeEscape(opts.q.toLowerCase())}%`]);
     const [{ n }] = await base.clone().count({ n: '*' });
     const rows = await base.clone().orderBy('id', 'desc').limit(opts.limit ?? 50).offset(opts.offset ?? 0);
     return { rows: rows.map(rowToMail), total: Number(n) };

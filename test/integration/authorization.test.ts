@@ -17,6 +17,7 @@ function allowed(route: RouteInfo): Principal[] | 'public' | '*' {
   const read = route.method === 'GET';
   if (p === '/' || p === '/healthz' || p === '/privacy' || p.startsWith('/documents')) return 'public';
   if (p === '/login' || p === '/logout' || p.startsWith('/password') || p.startsWith('/welcome') || p.startsWith('/apply')) return 'public';
+  if (p.startsWith('/webhooks')) return 'public';
   if (p.startsWith('/account')) return '*';
   if (p.startsWith('/admin')) return ['admin'];
   if (p.startsWith('/board/applications')) return ['board'];

@@ -1,0 +1,189 @@
+import { z } from 'zod';
+import { ROLES, isRole } from '../auth/roles.ts';
+import { compactCode, isValidBic, isValidCreditorId, isValidIban } from '../settings/bank.ts';
+import { parseEuroToCents } from '../settings/money.ts';
+import type { AssociationSettings, BylawsRules, FeeRule } from '../settings/settings.schemas.ts';
+
+/** Form input as strings: anything else (missing field, array) counts as empty. */
+const asString = (v: unknown) => (typeof v === 'string' ? v : '');
+
+function text(max: number, min = 0) {
+  let s = z.string().trim();
+  if (min > 0) s = s.min(1, 'common.validation.required');
+  if (min > 1) s = s.min(min, 'common.validation.tooShort');
+  return z.preprocess(asString, s.max(max, 'common.validation.tooLong'));
+}
+
+/** A whole number in a range; empty is "required", "-3" is "at least 0". */
+function int(min: number, max: number) {
+  return z.preprocess(
+    asString,
+    z
+      .string()
+      .trim()
+      .min(1, 'common.validation.required')
+      .regex(/^[+-]?\d{1,9}$/, 'admin.validation.wholeNumber')
+      .transform(Number)
+      .pipe(z.number().int().min(min, 'admin.validation.numberMin').max(max, 'admin.validation.numberMax')),
+  );
+}
+
+/** A checkbox: present with a value ("1", "on", "true") is true, missing is false. */
+const checkbox = z.preprocess((v) => {
+  const list = Array.isArray(v) ? v : [v];
+  return list.some((x) => x === '1' || x === 'on' || x === 'true' || x === true);
+}, z.boolean());
+
+const email = z.preprocess(
+  asString,
+  z.string().trim().min(1, 'common.validation.required').max(254, 'common.validation.email').pipe(z.email('common.validation.email')),
+);
+
+/** A web address; "www.firma.de" gets https:// in front. Empty is allowed. */
+const website = z.preprocess(
+  (v) => {
+    const s = asString(v).trim();
+    return s && !/^[a-z][a-z0-9+.-]*:/i.test(s) ? `https://${s}` : s;
+  },
+  z.string().max(300, 'common.validation.tooLong').refine((s) => s === '' || isHttpUrl(s), 'common.validation.url'),
+);
+
+function isHttpUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname.includes('.');
+  } catch {
+    return false;
+  }
+}
+
+/** Optional bank code, stored without spaces and upper-case, checked when given. */
+function bankCode(max: number, check: (s: string) => boolean, message: string) {
+  return z.preprocess((v) => compactCode(asString(v)), z.string().max(max, message).refine((s) => s === '' || check(s), message));
+}
+
+export const associationFormSchema = z.object({
+  name: text(200, 2),
+  street: text(200),
+  postcode: text(20),
+  city: text(100),
+  country: z.preprocess((v) => asString(v).trim().toUpperCase(), z.string().regex(/^[A-Z]{2}$/, 'common.validation.choice')),
+  registerCourt: text(100),
+  registerNumber: text(50),
+  taxNumber: text(50),
+  boardMembers: text(1000),
+  contactEmail: email,
+  website,
+  bankHolder: text(200),
+  iban: bankCode(34, isValidIban, 'common.validation.iban'),
+  bic: bankCode(11, isValidBic, 'admin.validation.bic'),
+  bankName: text(100),
+  sepaCreditorId: bankCode(35, isValidCreditorId, 'admin.validation.creditorId'),
+  privacyNoticeVersion: text(40, 1),
+  bylawsUrl: z.preprocess(
+    (v) => asString(v).trim(),
+    z.string().max(300, 'common.validation.tooLong').refine((s) => s === '' || (s.startsWith('/') && !s.startsWith('//')) || isHttpUrl(s), 'admin.validation.bylawsUrl'),
+  ),
+}) satisfies z.ZodType<AssociationSettings>;
+
+export const rulesFormSchema = z.object({
+  invitationNoticeDays: int(0, 365),
+  motionDeadlineDays: int(0, 365),
+  proxiesAllowed: checkbox,
+  maxProxiesPerHolder: int(0, 100),
+  quorumPercent: int(0, 100),
+  terminationNoticeMonths: int(0, 24),
+  terminationToYearEnd: checkbox,
+  duesDueDays: int(0, 365),
+  proRata: z.enum(['monthly', 'full_year'], { message: 'common.validation.choice' }),
+  reminder1Days: int(1, 365),
+  reminder2Days: int(1, 365),
+  invoiceTaxNote: text(300),
+  applicationRetentionMonths: int(1, 120),
+  contactRetentionYears: int(0, 30),
+  invoiceRetentionYears: int(8, 30),
+}) satisfies z.ZodType<BylawsRules>;
+
+/** The settings page: association data and bylaws rules in one form. */
+export const settingsFormSchema = associationFormSchema.extend(rulesFormSchema.shape).superRefine((v, ctx) => {
+  if (v.reminder2Days <= v.reminder1Days) {
+    ctx.addIssue({ code: 'custom', path: ['reminder2Days'], message: 'admin.validation.reminderOrder' });
+  }
+});
+
+export function splitSettings(v: z.infer<typeof settingsFormSchema>): { association: AssociationSettings; rules: BylawsRules } {
+  const association = Object.fromEntries(Object.keys(associationFormSchema.shape).map((k) => [k, v[k as keyof typeof v]])) as AssociationSettings;
+  const rules = Object.fromEntries(Object.keys(rulesFormSchema.shape).map((k) => [k, v[k as keyof typeof v]])) as BylawsRules;
+  return { association, rules };
+}
+
+/** A German money amount; empty is "required" only where the fee rule needs it. */
+const moneyInput = z.preprocess(asString, z.string().trim().max(30, 'admin.validation.money'));
+
+export const categoryFormSchema = z
+  .object({
+    code: z.preprocess(
+      (v) => asString(v).trim().toLowerCase(),
+      z.string().min(1, 'common.validation.required').regex(/^[a-z0-9][a-z0-9_-]{1,39}$/, 'admin.validation.code'),
+    ),
+    nameDe: text(200, 1),
+    nameEn: text(200, 1),
+    hasVote: checkbox,
+    feeType: z.enum(['fixed', 'tiers'], { message: 'common.validation.choice' }),
+    amount: moneyInput,
+    tierSmall: moneyInput,
+    tierMedium: moneyInput,
+    tierLarge: moneyInput,
+    sortOrder: int(0, 9999),
+    active: checkbox,
+    openToApplicants: checkbox,
+  })
+  .superRefine((v, ctx) => {
+    const fields = v.feeType === 'fixed' ? (['amount'] as const) : v.feeType === 'tiers' ? (['tierSmall', 'tierMedium', 'tierLarge'] as const) : [];
+    for (const f of fields) {
+      if (!v[f]) ctx.addIssue({ code: 'custom', path: [f], message: 'common.validation.required' });
+      else {
+        const cents = parseEuroToCents(v[f]);
+        if (cents === null) ctx.addIssue({ code: 'custom', path: [f], message: 'admin.validation.money' });
+        else if (cents > 100_000_000) ctx.addIssue({ code: 'custom', path: [f], message: 'admin.validation.moneyTooLarge' });
+      }
+    }
+  })
+  .transform((v) => {
+    const feeRule: FeeRule =
+      v.feeType === 'fixed'
+        ? { type: 'fixed', amountCents: parseEuroToCents(v.amount)! }
+        : {
+            type: 'tiers',
+            tiers: { '1-49': parseEuroToCents(v.tierSmall)!, '50-249': parseEuroToCents(v.tierMedium)!, '250+': parseEuroToCents(v.tierLarge)! },
+          };
+    return {
+      code: v.code, nameDe: v.nameDe, nameEn: v.nameEn, hasVote: v.hasVote, feeRule,
+      sortOrder: v.sortOrder, active: v.active, openToApplicants: v.openToApplicants,
+    };
+  });
+
+/** Checkbox list of roles: one value, several, or none. */
+const roles = z.preprocess(
+  (v) => [...new Set((Array.isArray(v) ? v : v === undefined || v === '' ? [] : [v]).filter(isRole))],
+  z.array(z.enum(ROLES, { message: 'admin.validation.roles' })).min(1, 'admin.validation.roles'),
+);
+const locale = z.enum(['de', 'en'], { message: 'common.validation.choice' });
+
+export const userCreateSchema = z.object({
+  email,
+  displayName: text(200, 2),
+  roles,
+  locale,
+});
+
+export const userEditSchema = z.object({
+  displayName: text(200, 2),
+  roles,
+  disabled: checkbox,
+  locale,
+});
+
+export function toArray(v: unknown): string[] {
+  return (Array.isArray(v) ? v : v === undefined ? [] : [v]).filter((x): x is string => typeof x === 'string');
+}

@@ -50,6 +50,7 @@ export async function up(knex: Knex): Promise<void> {
     t.string('position', 200).notNullable().defaultTo('');
     t.integer('sort_order').notNullable().defaultTo(0);
     t.index(['application_id']);
+    t.index(['email']); // a new confirmation link is requested by e-mail address
   });
 
   await knex.schema.createTable('application_messages', (t) => {

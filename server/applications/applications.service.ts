@@ -1,12 +1,27 @@
+import crypto from 'node:crypto';
 import type { Knex } from 'knex';
-import type { Clock } from '../clock.ts';
+import { DateTime } from 'luxon';
+import { berlinDate, DAY_MS, iso, ZONE, type Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
-import type { AuditService } from '../audit/audit.service.ts';
+import { affected, insertId } from '../db/knex.ts';
+import { nextValue } from '../db/counters.ts';
+import type { Actor, AuditService } from '../audit/audit.service.ts';
+import { diff, SYSTEM } from '../audit/audit.service.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import type { Outbox } from '../mail/outbox.service.ts';
 import type { SettingsService } from '../settings/settings.service.ts';
-import type { MembersService } from '../members/members.service.ts';
+import type { MembersService, NewContact } from '../members/members.service.ts';
+import { nameKey } from '../members/members.service.ts';
 import type { Logger } from '../logger.ts';
+import type { Locale } from '../i18n/i18n.ts';
+import { AppError, ConflictError, NotFoundError } from '../errors.ts';
+import type { ApplicationInput, OrganisationFields } from './applications.schemas.ts';
+import * as repo from './applications.repository.ts';
+import type { Application, ApplicationContact, ApplicationMessage, ApplicationStatus, DuplicateHint } from './applications.repository.ts';
+import { boardNoticeMail, confirmationMail, questionMail, rejectionMail } from './applications.mails.ts';
+
+export { STATUSES, QUEUE_STATUSES, DECIDABLE_STATUSES, isStatus } from './applications.repository.ts';
+export type { Application, ApplicationContact, ApplicationMessage, ApplicationStatus, DuplicateHint } from './applications.repository.ts';
 
 export interface ApplicationsDeps {
   db: Knex;
@@ -20,7 +35,409 @@ export interface ApplicationsDeps {
   log: Logger;
 }
 
+/** How long the links in the e-mails are valid. */
+export const CONFIRM_TTL_MS = 7 * DAY_MS;
+export const ANSWER_TTL_MS = 30 * DAY_MS;
+/** Unconfirmed applications are deleted after this many days. */
+export const UNCONFIRMED_RETENTION_DAYS = 30;
+
+export const APPLICANT: Actor = { userId: null, label: 'applicant' };
+
+export type LinkResult<T> = ({ ok: true } & T) | { ok: false; reason: 'unknown' | 'expired' | 'used' };
+
+function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/i.test(e?.message ?? '');
+}
+
+function orgColumns(o: OrganisationFields): Record<string, string> {
+  return {
+    legal_name: o.legalName,
+    legal_form: o.legalForm,
+    street: o.street,
+    postcode: o.postcode,
+    city: o.city,
+    country: o.country,
+    website: o.website,
+    register_entry: o.registerEntry,
+    vat_id: o.vatId,
+    field_of_activity: o.fieldOfActivity,
+    employee_band: o.employeeBand,
+    name_key: nameKey(o.legalName),
+  };
+}
+
+function orgOf(a: Application): OrganisationFields {
+  return {
+    legalName: a.legalName, legalForm: a.legalForm, street: a.street, postcode: a.postcode, city: a.city, country: a.country,
+    website: a.website, registerEntry: a.registerEntry, vatId: a.vatId, fieldOfActivity: a.fieldOfActivity, employeeBand: a.employeeBand,
+  };
+}
+
+/** The application's contacts as member contacts; one contact per e-mail address. */
+function toMemberContacts(contacts: ApplicationContact[], locale: Locale, consent: boolean): NewContact[] {
+  const hasBilling = contacts.some((c) => c.role === 'billing');
+  const out: NewContact[] = [];
+  for (const c of contacts) {
+    const isRepresentative = c.role === 'representative';
+    // without a separate billing contact, invoices go to the representative
+    const isBilling = c.role === 'billing' || (isRepresentative && !hasBilling);
+    const same = out.find((o) => o.email === c.email);
+    if (same) {
+      same.isRepresentative ||= isRepresentative;
+      same.isBilling ||= isBilling;
+      same.name ||= c.name;
+      same.phone ||= c.phone;
+      same.position ||= c.position;
+      continue;
+    }
+    out.push({ name: c.name, email: c.email, phone: c.phone, position: c.position, isRepresentative, isBilling, locale, consentEmailInvitations: consent });
+  }
+  return out;
+}
+
+export interface ApplicationDetail {
+  application: Application;
+  contacts: ApplicationContact[];
+  messages: ApplicationMessage[];
+  duplicates: DuplicateHint[];
+  decidedByName: string | null;
+  memberNumber: number | null;
+}
+
 /** Membership applications: submit, confirm (double opt-in), review, ask back, decide. */
 export class ApplicationsService {
   constructor(private d: ApplicationsDeps) {}
+
+  private now(): string {
+    return iso(this.d.clock.now());
+  }
+
+  /* ───────────── applicant side ───────────── */
+
+  /**
+   * Stores a new application (status unconfirmed) and sends the confirmation link to the
+   * voting representative. The same submission key (double click, back button) gives the
+   * application already stored instead of a second one.
+   */
+  async submit(input: ApplicationInput, locale: Locale): Promise<{ id: number; reference: string; created: boolean }> {
+    if (input.submissionKey) {
+      const existing = await repo.findBySubmissionKey(this.d.db, input.submissionKey);
+      if (existing) return { id: existing.id, reference: existing.reference, created: false };
+    }
+    const submissionKey = input.submissionKey || `srv-${crypto.randomUUID()}`;
+    const association = await this.d.settings.association();
+    try {
+      const result = await this.d.db.transaction(async (trx) => {
+        const now = this.now();
+        const year = DateTime.fromJSDate(this.d.clock.now(), { zone: ZONE }).year;
+        const n = await nextValue(trx, `application_reference_${year}`, async () => 1);
+        const reference = `A-${year}-${String(n).padStart(4, '0')}`;
+        const id = await insertId(trx, 'applications', {
+          reference,
+          submission_key: submissionKey,
+          status: 'unconfirmed',
+          ...orgColumns(input.organisation),
+          category_id: input.categoryId,
+          contribution: input.contribution,
+          locale,
+          consent_bylaws_at: now,
+          consent_privacy_at: now,
+          privacy_version: association.privacyNoticeVersion,
+          consent_email_invitations: input.consentEmailInvitations,
+          version: 1,
+          created_at: now,
+          updated_at: now,
+        });
+        await trx('application_contacts').insert(
+          input.contacts.map((c, i) => ({ application_id: id, role: c.role, name: c.name, email: c.email, phone: c.phone, position: c.position, sort_order: i })),
+        );
+        await this.d.audit.record(trx, APPLICANT, 'application.submitted', 'application', id, undefined, {
+          reference, status: 'unconfirmed', categoryId: input.categoryId, locale, privacyVersion: association.privacyNoticeVersion,
+          consentEmailInvitations: input.consentEmailInvitations, contacts: input.contacts.length,
+        });
+        const rep = input.contacts.find((c) => c.role === 'representative')!;
+        const token = await this.d.tokens.issue('confirm_application', 'application', id, CONFIRM_TTL_MS, trx);
+        await this.d.outbox.enqueue(trx, confirmationMail(this.d.config.baseUrl, association, { id, reference, legalName: input.organisation.legalName, locale }, rep, token));
+        return { id, reference };
+      });
+      this.d.log.info({ applicationId: result.id, reference: result.reference }, 'application submitted');
+      return { ...result, created: true };
+    } catch (err) {
+      // two requests with the same key at once: the unique index lets one win
+      if (isUniqueViolation(err)) {
+        const existing = await repo.findBySubmissionKey(this.d.db, submissionKey);
+        if (existing) return { id: existing.id, reference: existing.reference, created: false };
+      }
+      throw err;
+    }
+  }
+
+  /** What the confirmation page shows before the applicant presses the button. */
+  async checkConfirmLink(token: string): Promise<LinkResult<{ application: Application }>> {
+    const c = await this.d.tokens.check('confirm_application', token);
+    if (!c.ok) return { ok: false, reason: c.reason };
+    const application = await repo.findById(this.d.db, c.subjectId);
+    if (!application) return { ok: false, reason: 'unknown' };
+    if (application.status !== 'unconfirmed') return { ok: false, reason: 'used' };
+    return { ok: true, application };
+  }
+
+  /** Confirms the e-mail address (POST only, so link scanners do not confirm); the board is told. */
+  async confirm(token: string): Promise<LinkResult<{ reference: string }>> {
+    const association = await this.d.settings.association();
+    const r = await this.d.db.transaction(async (trx): Promise<LinkResult<{ reference: string; id: number }>> => {
+      const c = await this.d.tokens.check('confirm_application', token, trx);
+      if (!c.ok) return { ok: false, reason: c.reason };
+      if (!(await this.d.tokens.consume(c.id, trx))) return { ok: false, reason: 'used' };
+      const app = await repo.findById(trx, c.subjectId);
+      if (!app) return { ok: false, reason: 'unknown' };
+      const now = this.now();
+      const n = await trx('applications').where({ id: app.id, status: 'unconfirmed' })
+        .update({ status: 'submitted', confirmed_at: now, updated_at: now, version: app.version + 1 });
+      if (affected(n) !== 1) return { ok: false, reason: 'used' };
+      await this.d.tokens.revokeAll('confirm_application', 'application', app.id, trx);
+      await this.d.audit.record(trx, APPLICANT, 'application.confirmed', 'application', app.id, { status: 'unconfirmed' }, { status: 'submitted' });
+      await this.d.outbox.enqueue(trx, boardNoticeMail(this.d.config.baseUrl, association, app, 'new'));
+      return { ok: true, reference: app.reference, id: app.id };
+    });
+    if (r.ok) this.d.log.info({ applicationId: r.id }, 'application confirmed');
+    return r.ok ? { ok: true, reference: r.reference } : r;
+  }
+
+  /**
+   * Sends a new confirmation link for each unconfirmed application whose representative
+   * has this address. The caller answers the same whether or not one exists.
+   */
+  async resendConfirmation(email: string): Promise<number> {
+    const rows = await this.d.db('applications as a')
+      .join('application_contacts as c', 'c.application_id', 'a.id')
+      .where({ 'c.role': 'representative', 'c.email': email.trim().toLowerCase(), 'a.status': 'unconfirmed' })
+      .select('a.id')
+      .orderBy('a.id', 'desc')
+      .limit(5);
+    if (!rows.length) return 0;
+    const association = await this.d.settings.association();
+    await this.d.db.transaction(async (trx) => {
+      for (const row of rows) {
+        const app = (await repo.findById(trx, Number(row.id)))!;
+        const rep = (await repo.representativeOf(trx, app.id))!;
+        await this.d.tokens.revokeAll('confirm_application', 'application', app.id, trx);
+        const token = await this.d.tokens.issue('confirm_application', 'application', app.id, CONFIRM_TTL_MS, trx);
+        await this.d.outbox.enqueue(trx, confirmationMail(this.d.config.baseUrl, association, app, rep, token));
+        await this.d.audit.record(trx, APPLICANT, 'application.confirmation_resent', 'application', app.id);
+      }
+    });
+    return rows.length;
+  }
+
+  /** The answer page: the application and the questions and answers so far (never internal comments). */
+  async checkAnswerLink(token: string): Promise<LinkResult<{ application: Application; messages: ApplicationMessage[] }>> {
+    const c = await this.d.tokens.check('answer_application', token);
+    if (!c.ok) return { ok: false, reason: c.reason };
+    const application = await repo.findById(this.d.db, c.subjectId);
+    if (!application) return { ok: false, reason: 'unknown' };
+    if (application.status !== 'info_requested') return { ok: false, reason: 'used' };
+    const messages = await repo.messagesOf(this.d.db, application.id, { includeInternal: false });
+    return { ok: true, application, messages };
+  }
+
+  /** The applicant answers (and may correct the organisation's data); back to the board's queue. */
+  async answer(token: string, input: { answer: string; organisation: OrganisationFields }): Promise<LinkResult<{ reference: string }>> {
+    const association = await this.d.settings.association();
+    return this.d.db.transaction(async (trx): Promise<LinkResult<{ reference: string }>> => {
+      const c = await this.d.tokens.check('answer_application', token, trx);
+      if (!c.ok) return { ok: false, reason: c.reason };
+      const app = await repo.findById(trx, c.subjectId);
+      if (!app) return { ok: false, reason: 'unknown' };
+      if (!(await this.d.tokens.consume(c.id, trx))) return { ok: false, reason: 'used' };
+      const now = this.now();
+      const changes = orgColumns(input.organisation);
+      const n = await trx('applications').where({ id: app.id, status: 'info_requested' })
+        .update({ ...changes, status: 'submitted', version: app.version + 1, updated_at: now });
+      if (affected(n) !== 1) return { ok: false, reason: 'used' };
+      await trx('application_messages').insert({ application_id: app.id, kind: 'answer', body: input.answer, author_user_id: null, created_at: now });
+      const d = diff({ ...orgOf(app), status: app.status } as Record<string, unknown>, { ...input.organisation, status: 'submitted' } as Record<string, unknown>);
+      await this.d.audit.record(trx, APPLICANT, 'application.answered', 'application', app.id, d.before, d.after);
+      await this.d.outbox.enqueue(trx, boardNoticeMail(this.d.config.baseUrl, association, { ...app, legalName: input.organisation.legalName }, 'answered', input.answer));
+      return { ok: true, reference: app.reference };
+    });
+  }
+
+  /* ───────────── board side ───────────── */
+
+  async counts(): Promise<Record<ApplicationStatus, number>> {
+    return repo.countsByStatus(this.d.db);
+  }
+
+  /** The queue: by default the confirmed, undecided applications, oldest first; each with its possible duplicates. */
+  async list(opts: { status?: ApplicationStatus; page?: number; pageSize?: number } = {}): Promise<{ rows: (Application & { duplicates: DuplicateHint[] })[]; total: number; page: number; pages: number }> {
+    const statuses = opts.status ? [opts.status] : repo.QUEUE_STATUSES;
+    const pageSize = opts.pageSize ?? 50;
+    const page = Math.max(1, opts.page ?? 1);
+    const oldestFirst = statuses.every((s) => repo.OPEN_STATUSES.includes(s));
+    const { rows, total } = await repo.list(this.d.db, statuses, { limit: pageSize, offset: (page - 1) * pageSize, oldestFirst });
+    const dups = await repo.duplicatesFor(this.d.db, rows);
+    return { rows: rows.map((r) => ({ ...r, duplicates: dups.get(r.id) ?? [] })), total, page, pages: Math.max(1, Math.ceil(total / pageSize)) };
+  }
+
+  async get(id: number): Promise<Application | undefined> {
+    return repo.findById(this.d.db, id);
+  }
+
+  async detail(id: number): Promise<ApplicationDetail> {
+    const application = await repo.findById(this.d.db, id);
+    if (!application) throw new NotFoundError();
+    const [contacts, messages, dups] = [
+      await repo.contactsOf(this.d.db, id),
+      await repo.messagesOf(this.d.db, id, { includeInternal: true }),
+      await repo.duplicatesFor(this.d.db, [application]),
+    ];
+    const decider = application.decidedBy ? await this.d.db('users').where({ id: application.decidedBy }).first('display_name') : undefined;
+    const org = application.organisationId ? await this.d.db('organisations').where({ id: application.organisationId }).first('member_number') : undefined;
+    return {
+      application, contacts, messages, duplicates: dups.get(id) ?? [],
+      decidedByName: decider?.display_name ?? null,
+      memberNumber: org ? Number(org.member_number) : null,
+    };
+  }
+
+  private async load(trx: Knex.Transaction, id: number): Promise<Application> {
+    const app = await repo.findById(trx, id);
+    if (!app) throw new NotFoundError();
+    return app;
+  }
+
+  /** An internal note of the board; never e-mailed, never shown to the applicant. */
+  async comment(actor: Actor, id: number, body: string): Promise<void> {
+    await this.d.db.transaction(async (trx) => {
+      await this.load(trx, id);
+      const messageId = await insertId(trx, 'application_messages', { application_id: id, kind: 'comment', body, author_user_id: actor.userId, created_at: this.now() });
+      await this.d.audit.record(trx, actor, 'application.commented', 'application', id, undefined, { messageId });
+    });
+  }
+
+  /** Asks the applicant a question: status "information requested", e-mail with a link to answer. */
+  async askQuestion(actor: Actor, id: number, question: string): Promise<void> {
+    const association = await this.d.settings.association();
+    await this.d.db.transaction(async (trx) => {
+      const app = await this.load(trx, id);
+      const now = this.now();
+      const n = await trx('applications').where({ id }).whereIn('status', repo.DECIDABLE_STATUSES)
+        .update({ status: 'info_requested', version: app.version + 1, updated_at: now });
+      if (affected(n) !== 1) throw new ConflictError('application_not_open', { status: app.status });
+      const messageId = await insertId(trx, 'application_messages', { application_id: id, kind: 'question', body: question, author_user_id: actor.userId, created_at: now });
+      await this.d.tokens.revokeAll('answer_application', 'application', id, trx);
+      const token = await this.d.tokens.issue('answer_application', 'application', id, ANSWER_TTL_MS, trx);
+      const rep = (await repo.representativeOf(trx, id))!;
+      await this.d.outbox.enqueue(trx, questionMail(this.d.config.baseUrl, association, app, rep, question, token));
+      await this.d.audit.record(trx, actor, 'application.question_asked', 'application', id, { status: app.status }, { status: 'info_requested', messageId });
+    });
+  }
+
+  /**
+   * Approves: in one transaction the status moves only if nobody decided meanwhile (status
+   * and version checked in the UPDATE), then the member organisation is created with the
+   * next member number, its contacts get portal accounts and the welcome e-mail.
+   */
+  async approve(actor: Actor, id: number, input: { version: number; resolutionRef: string; joinDate: string; categoryId: number }): Promise<{ organisationId: number; memberNumber: number }> {
+    const category = await this.d.settings.category(input.categoryId);
+    if (!category || !category.active) throw new AppError(422, 'invalid_category');
+    const result = await this.d.db.transaction(async (trx) => {
+      const before = await this.load(trx, id);
+      const now = this.now();
+      const n = await trx('applications').where({ id, version: input.version }).whereIn('status', repo.DECIDABLE_STATUSES).update({
+        status: 'approved', decided_at: now, decided_by: actor.userId, resolution_ref: input.resolutionRef, decision_reason: null,
+        category_id: input.categoryId, version: input.version + 1, updated_at: now,
+      });
+      if (affected(n) !== 1) throw new ConflictError('application_already_decided', { status: before.status });
+      const contacts = await repo.contactsOf(trx, id);
+      const created = await this.d.members.createOrganisation(
+        trx,
+        actor,
+        { ...orgOf(before), categoryId: input.categoryId, joinDate: input.joinDate, applicationId: id },
+        toMemberContacts(contacts, before.locale, before.consentEmailInvitations),
+        { invite: true, welcome: true },
+      );
+      await trx('applications').where({ id }).update({ organisation_id: created.organisationId });
+      await this.d.tokens.revokeAll('answer_application', 'application', id, trx);
+      await this.d.audit.record(trx, actor, 'application.approved', 'application', id,
+        { status: before.status, categoryId: before.categoryId },
+        { status: 'approved', categoryId: input.categoryId, resolutionRef: input.resolutionRef, joinDate: input.joinDate, organisationId: created.organisationId, memberNumber: created.memberNumber });
+      return created;
+    });
+    this.d.log.info({ applicationId: id, organisationId: result.organisationId }, 'application approved');
+    return result;
+  }
+
+  /** Rejects with a resolution reference and an optional reason; a polite e-mail goes to the applicant. */
+  async reject(actor: Actor, id: number, input: { version: number; resolutionRef: string; reason: string }): Promise<void> {
+    const association = await this.d.settings.association();
+    await this.d.db.transaction(async (trx) => {
+      const before = await this.load(trx, id);
+      const now = this.now();
+      const reason = input.reason.trim() || null;
+      const n = await trx('applications').where({ id, version: input.version }).whereIn('status', repo.DECIDABLE_STATUSES).update({
+        status: 'rejected', decided_at: now, decided_by: actor.userId, resolution_ref: input.resolutionRef, decision_reason: reason,
+        version: input.version + 1, updated_at: now,
+      });
+      if (affected(n) !== 1) throw new ConflictError('application_already_decided', { status: before.status });
+      await this.d.tokens.revokeAll('answer_application', 'application', id, trx);
+      const rep = await repo.representativeOf(trx, id);
+      if (rep) await this.d.outbox.enqueue(trx, rejectionMail(association, before, rep, reason));
+      await this.d.audit.record(trx, actor, 'application.rejected', 'application', id, { status: before.status },
+        { status: 'rejected', resolutionRef: input.resolutionRef, reason });
+    });
+  }
+
+  /** Marks an undecided application as withdrawn at the applicant's request. */
+  async withdraw(actor: Actor, id: number, input: { version: number; note: string }): Promise<void> {
+    await this.d.db.transaction(async (trx) => {
+      const before = await this.load(trx, id);
+      const now = this.now();
+      const note = input.note.trim() || null;
+      const n = await trx('applications').where({ id, version: input.version }).whereIn('status', repo.OPEN_STATUSES).update({
+        status: 'withdrawn', decided_at: now, decided_by: actor.userId, decision_reason: note, version: input.version + 1, updated_at: now,
+      });
+      if (affected(n) !== 1) throw new ConflictError('application_already_decided', { status: before.status });
+      await this.d.tokens.revokeAll('answer_application', 'application', id, trx);
+      await this.d.tokens.revokeAll('confirm_application', 'application', id, trx);
+      await this.d.audit.record(trx, actor, 'application.withdrawn', 'application', id, { status: before.status }, { status: 'withdrawn', note });
+    });
+  }
+
+  /** Today in Europe/Berlin: the default join date. */
+  today(): string {
+    return berlinDate(this.d.clock.now());
+  }
+
+  /* ───────────── retention ───────────── */
+
+  /**
+   * Deletes rejected and withdrawn applications decided more than the retention period ago
+   * (settings: applicationRetentionMonths), and unconfirmed ones older than 30 days, with
+   * their contacts, messages and links. The audit log keeps only that it happened.
+   */
+  async purgeExpired(): Promise<{ deleted: number }> {
+    const rules = await this.d.settings.rules();
+    const now = DateTime.fromJSDate(this.d.clock.now(), { zone: 'utc' });
+    const decidedBefore = now.minus({ months: rules.applicationRetentionMonths }).toISO()!;
+    const createdBefore = now.minus({ days: UNCONFIRMED_RETENTION_DAYS }).toISO()!;
+    const ids = (await this.d.db('applications')
+      .where((q) => q.whereIn('status', ['rejected', 'withdrawn']).andWhere('decided_at', '<', decidedBefore))
+      .orWhere((q) => q.where('status', 'unconfirmed').andWhere('created_at', '<', createdBefore))
+      .select('id')).map((r: { id: number }) => Number(r.id));
+    for (let i = 0; i < ids.length; i += 500) {
+      const part = ids.slice(i, i + 500);
+      await this.d.db.transaction(async (trx) => {
+        await trx('tokens').where('subject_type', 'application').whereIn('subject_id', part).del();
+        await trx('application_messages').whereIn('application_id', part).del();
+        await trx('application_contacts').whereIn('application_id', part).del();
+        await trx('applications').whereIn('id', part).del();
+        for (const id of part) await this.d.audit.record(trx, SYSTEM, 'application.purged', 'application', id);
+      });
+    }
+    if (ids.length) this.d.log.info({ count: ids.length }, 'expired applications deleted');
+    return { deleted: ids.length };
+  }
 }

@@ -1,0 +1,268 @@
+import { z } from 'zod';
+import type { TFunction } from 'i18next';
+import { DateTime } from 'luxon';
+import type { FieldErrors } from '../errors.ts';
+import { parseForm, str } from '../web/forms.ts';
+import { EMPLOYEE_BANDS, type EmployeeBand } from '../settings/settings.schemas.ts';
+import { checkVatId } from './vat-id.ts';
+
+/**
+ * Form input of the membership application: flat field names (the same names carry the
+ * per-field errors), read as strings, validated with messages that are i18n keys.
+ */
+
+/** Countries offered in the form: Germany first, then the EU, the neighbours and the usual others. */
+export const COUNTRIES = [
+  'DE', 'AT', 'BE', 'BG', 'CH', 'CY', 'CZ', 'DK', 'EE', 'ES', 'FI', 'FR', 'GB', 'GR', 'HR', 'HU', 'IE', 'IS', 'IT',
+  'LI', 'LT', 'LU', 'LV', 'MT', 'NL', 'NO', 'PL', 'PT', 'RO', 'SE', 'SI', 'SK', 'US', 'CA', 'CN', 'JP', 'KR', 'IN',
+] as const;
+
+export const ORG_FIELDS = [
+  'legal_name', 'legal_form', 'street', 'postcode', 'city', 'country', 'website', 'register_entry', 'vat_id',
+  'field_of_activity', 'employee_band',
+] as const;
+export const OTHER_CONTACT_SLOTS = [1, 2, 3] as const;
+const CONTACT_FIELDS = [
+  'rep_name', 'rep_position', 'rep_email', 'rep_phone',
+  'billing_name', 'billing_email', 'billing_phone',
+  ...OTHER_CONTACT_SLOTS.flatMap((n) => [`other${n}_name`, `other${n}_position`, `other${n}_email`, `other${n}_phone`]),
+];
+export const APPLICATION_FIELDS = [
+  ...ORG_FIELDS, 'category_id', 'contribution', ...CONTACT_FIELDS,
+  'consent_bylaws', 'consent_privacy', 'consent_email', 'submission_key',
+] as const;
+
+/** The listed fields of a form body as strings (missing, arrays and objects become ''). */
+export function pickStrings(body: unknown, fields: readonly string[]): Record<string, string> {
+  const b = (body ?? {}) as Record<string, unknown>;
+  return Object.fromEntries(fields.map((f) => [f, str(b[f])]));
+}
+
+const EMAIL_RE = /^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:".]+(\.[^\s@<>()[\]\\,;:".]+)+$/u;
+const PHONE_RE = /^\+?[0-9 ()/.\-–]{5,30}$/;
+
+const nfc = (s: string) => s.normalize('NFC');
+const required = (max: number) =>
+  z.string().trim().min(1, 'common.validation.required').max(max, 'common.validation.tooLong').transform(nfc);
+const optional = (max: number) => z.string().trim().max(max, 'common.validation.tooLong').transform(nfc);
+const email = (isRequired: boolean) =>
+  z.string().trim().max(254, 'common.validation.tooLong')
+    .refine((v) => !isRequired || v.length > 0, 'common.validation.required')
+    .refine((v) => v === '' || EMAIL_RE.test(v), 'common.validation.email')
+    .transform((v) => v.toLowerCase());
+const phone = (isRequired: boolean) =>
+  z.string().trim().max(30, 'common.validation.tooLong')
+    .refine((v) => !isRequired || v.length > 0, 'common.validation.required')
+    .refine((v) => v === '' || PHONE_RE.test(v), 'applications.validation.phone');
+const checkbox = z.string().transform((v) => v === 'yes');
+
+/** A web address; "www.firma.de" becomes "https://www.firma.de". */
+const website = z.string().trim().max(300, 'common.validation.tooLong').transform((v, ctx) => {
+  if (!v) return '';
+  const withScheme = /^https?:\/\//i.test(v) ? v : `https://${v}`;
+  try {
+    const u = new URL(withScheme);
+    if (!u.hostname.includes('.') || /\s/.test(v)) throw new Error('no host');
+    return withScheme;
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'common.validation.url' });
+    return z.NEVER;
+  }
+});
+
+const vatId = z.string().trim().max(30, 'common.validation.tooLong').transform((v, ctx) => {
+  if (!v) return '';
+  const c = checkVatId(v);
+  if (c.ok) return c.value;
+  ctx.addIssue({ code: 'custom', message: c.reason === 'checksum' ? 'common.validation.vatIdChecksum' : 'common.validation.vatId' });
+  return z.NEVER;
+});
+
+export const organisationSchema = z.object({
+  legal_name: required(200),
+  legal_form: required(60),
+  street: required(200),
+  postcode: z.string().trim().max(10, 'common.validation.postcode').transform((v) => v.toUpperCase()),
+  city: required(100),
+  country: z.string().refine((v) => (COUNTRIES as readonly string[]).includes(v), 'common.validation.choice'),
+  website,
+  register_entry: optional(200),
+  vat_id: vatId,
+  field_of_activity: required(500),
+  employee_band: z.string().refine((v): v is EmployeeBand => (EMPLOYEE_BANDS as readonly string[]).includes(v), 'common.validation.choice'),
+});
+
+export interface OrganisationFields {
+  legalName: string;
+  legalForm: string;
+  street: string;
+  postcode: string;
+  city: string;
+  country: string;
+  website: string;
+  registerEntry: string;
+  vatId: string;
+  fieldOfActivity: string;
+  employeeBand: EmployeeBand;
+}
+
+export interface ContactInput {
+  role: 'representative' | 'billing' | 'other';
+  name: string;
+  position: string;
+  email: string;
+  phone: string;
+}
+
+export interface ApplicationInput {
+  organisation: OrganisationFields;
+  categoryId: number;
+  contribution: string;
+  contacts: ContactInput[];
+  consentEmailInvitations: boolean;
+  submissionKey: string;
+}
+
+const otherContact = z.object({
+  name: optional(200),
+  position: optional(200),
+  email: email(false),
+  phone: phone(false),
+});
+
+const applicationSchema = organisationSchema.extend({
+  category_id: z.string().regex(/^\d{1,9}$/, 'common.validation.choice').transform(Number),
+  contribution: required(5000),
+  rep_name: required(200),
+  rep_position: required(200),
+  rep_email: email(true),
+  rep_phone: phone(true),
+  billing_name: optional(200),
+  billing_email: email(false),
+  billing_phone: phone(false),
+  ...Object.fromEntries(
+    OTHER_CONTACT_SLOTS.flatMap((n) => Object.entries(otherContact.shape).map(([k, s]) => [`other${n}_${k}`, s])),
+  ) as Record<string, z.ZodType<string>>,
+  consent_bylaws: z.string().refine((v) => v === 'yes', 'common.validation.consent'),
+  consent_privacy: z.string().refine((v) => v === 'yes', 'common.validation.consent'),
+  consent_email: checkbox,
+  submission_key: z.string(),
+});
+
+/** Postcode by country: five digits in Germany, 2–10 letters, digits, spaces or hyphens elsewhere. */
+function postcodeError(postcode: string, country: string): string | undefined {
+  const p = postcode.trim();
+  if (!p) return 'common.validation.required';
+  if (country === 'DE') return /^\d{5}$/.test(p) ? undefined : 'common.validation.postcodeDE';
+  return /^[A-Za-z0-9][A-Za-z0-9 -]{0,8}[A-Za-z0-9]$/.test(p) ? undefined : 'common.validation.postcode';
+}
+
+function addError(errors: FieldErrors, key: string, msg: string, t: TFunction): void {
+  if (!errors[key]) errors[key] = t(msg);
+}
+
+function toOrganisation(d: z.infer<typeof organisationSchema>): OrganisationFields {
+  return {
+    legalName: d.legal_name,
+    legalForm: d.legal_form,
+    street: d.street,
+    postcode: d.postcode,
+    city: d.city,
+    country: d.country,
+    website: d.website,
+    registerEntry: d.register_entry,
+    vatId: d.vat_id,
+    fieldOfActivity: d.field_of_activity,
+    employeeBand: d.employee_band as EmployeeBand,
+  };
+}
+
+export const SUBMISSION_KEY_RE = /^[A-Za-z0-9_-]{20,64}$/;
+
+/**
+ * Validates the application form. Field checks come from the schema; the rules that
+ * tie fields together (postcode by country, a contact given only in part, the category
+ * offered) are checked even when other fields are wrong, so every error shows at once.
+ */
+export function parseApplication(
+  raw: Record<string, string>,
+  t: TFunction,
+  categoryIds: number[],
+): { ok: true; data: ApplicationInput } | { ok: false; errors: FieldErrors } {
+  const parsed = parseForm(applicationSchema, raw, t);
+  const errors: FieldErrors = parsed.ok ? {} : { ...parsed.errors };
+  const pcErr = postcodeError(raw.postcode ?? '', raw.country ?? '');
+  if (pcErr) addError(errors, 'postcode', pcErr, t);
+  if (!errors.category_id && !categoryIds.includes(Number(raw.category_id))) addError(errors, 'category_id', 'common.validation.choice', t);
+  const filled = (k: string) => (raw[k] ?? '').trim() !== '';
+  if ((filled('billing_name') || filled('billing_phone')) && !filled('billing_email')) addError(errors, 'billing_email', 'common.validation.required', t);
+  for (const n of OTHER_CONTACT_SLOTS) {
+    const p = `other${n}_`;
+    if (['name', 'position', 'email', 'phone'].some((f) => filled(p + f))) {
+      if (!filled(p + 'name')) addError(errors, p + 'name', 'common.validation.required', t);
+      if (!filled(p + 'email')) addError(errors, p + 'email', 'common.validation.required', t);
+    }
+  }
+  if (!parsed.ok || Object.keys(errors).length) return { ok: false, errors };
+  const d = parsed.data as Record<string, any>;
+  const contacts: ContactInput[] = [{ role: 'representative', name: d.rep_name, position: d.rep_position, email: d.rep_email, phone: d.rep_phone }];
+  if (d.billing_email) contacts.push({ role: 'billing', name: d.billing_name, position: '', email: d.billing_email, phone: d.billing_phone });
+  for (const n of OTHER_CONTACT_SLOTS) {
+    const p = `other${n}_`;
+    if (d[p + 'email']) contacts.push({ role: 'other', name: d[p + 'name'], position: d[p + 'position'], email: d[p + 'email'], phone: d[p + 'phone'] });
+  }
+  return {
+    ok: true,
+    data: {
+      organisation: toOrganisation(parsed.data),
+      categoryId: d.category_id,
+      contribution: d.contribution,
+      contacts,
+      consentEmailInvitations: d.consent_email === true,
+      submissionKey: SUBMISSION_KEY_RE.test(d.submission_key) ? d.submission_key : '',
+    },
+  };
+}
+
+/** The applicant's answer to a question, with corrections to the organisation's data. */
+export const ANSWER_FIELDS = [...ORG_FIELDS, 'answer'] as const;
+const answerSchema = organisationSchema.extend({ answer: required(5000) });
+
+export function parseAnswer(
+  raw: Record<string, string>,
+  t: TFunction,
+): { ok: true; data: { answer: string; organisation: OrganisationFields } } | { ok: false; errors: FieldErrors } {
+  const parsed = parseForm(answerSchema, raw, t);
+  const errors: FieldErrors = parsed.ok ? {} : { ...parsed.errors };
+  const pcErr = postcodeError(raw.postcode ?? '', raw.country ?? '');
+  if (pcErr) addError(errors, 'postcode', pcErr, t);
+  if (!parsed.ok || Object.keys(errors).length) return { ok: false, errors };
+  return { ok: true, data: { answer: parsed.data.answer, organisation: toOrganisation(parsed.data) } };
+}
+
+export const resendSchema = z.object({
+  email: z.string().trim().max(254, 'common.validation.tooLong').refine((v) => EMAIL_RE.test(v), 'common.validation.email').transform((v) => v.toLowerCase()),
+});
+
+/* Board forms: field names are unique across the detail page, so errors land next to the right form. */
+export const commentSchema = z.object({ comment_body: required(5000) });
+export const questionSchema = z.object({ question_body: required(5000) });
+
+const version = z.string().regex(/^\d{1,9}$/, 'common.validation.invalid').transform(Number);
+const isoDate = z.string().trim().refine((v) => /^\d{4}-\d{2}-\d{2}$/.test(v) && DateTime.fromISO(v).isValid, 'applications.validation.date');
+
+export const approveSchema = z.object({
+  version,
+  approve_resolution_ref: required(200),
+  approve_join_date: isoDate,
+  approve_category_id: z.string().regex(/^\d{1,9}$/, 'common.validation.choice').transform(Number),
+});
+export const rejectSchema = z.object({
+  version,
+  reject_resolution_ref: required(200),
+  reject_reason: optional(5000),
+});
+export const withdrawSchema = z.object({
+  version,
+  withdraw_note: optional(2000),
+});

@@ -1,9 +1,15 @@
 import type { Knex } from 'knex';
 import { berlinDate, iso, type Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
-import { insertId } from '../db/knex.ts';
+import { affected, insertId } from '../db/knex.ts';
 import { nextValue } from '../db/counters.ts';
-import type { Actor, AuditService } from '../audit/audit.service.ts';
+import type { Actor, AuditEntry, AuditService } from '../audit/audit.service.ts';
+import { diff, SYSTEM } from '../audit/audit.service.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
+import type { Category } from '../settings/settings.schemas.ts';
+import { exitDateFromEffective, formerFrom, isCalendarDate, noticeExitDate, statusForExit, type ExitReason } from './exit-rules.ts';
+import { listOrganisations, registerStats, type ListPage } from './members.repository.ts';
+import type { ContactInput, ListQuery, OrganisationEdit } from './members.schemas.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import type { Outbox } from '../mail/outbox.service.ts';
 import type { SettingsService } from '../settings/settings.service.ts';
@@ -62,6 +68,7 @@ export interface Organisation {
   joinDate: string;
   exitDate: string | null;
   exitReason: string | null;
+  exitReference: string | null;
   notes: string | null;
   version: number;
   createdAt: string;
@@ -80,6 +87,7 @@ export interface Contact {
   locale: Locale;
   consentEmailInvitations: boolean;
   userId: number | null;
+  version: number;
 }
 
 export function nameKey(name: string): string {
@@ -109,6 +117,7 @@ export function rowToOrganisation(r: Record<string, any>): Organisation {
     joinDate: r.join_date,
     exitDate: r.exit_date,
     exitReason: r.exit_reason,
+    exitReference: r.exit_reference ?? null,
     notes: r.notes,
     version: Number(r.version),
     createdAt: r.created_at,
@@ -129,6 +138,7 @@ export function rowToContact(r: Record<string, any>): Contact {
     locale: r.locale === 'en' ? 'en' : 'de',
     consentEmailInvitations: b(r.consent_email_invitations),
     userId: r.user_id == null ? null : Number(r.user_id),
+    version: r.version == null ? 1 : Number(r.version),
   };
 }
 
@@ -194,6 +204,7 @@ export class MembersService {
       status: 'active',
       join_date: org.joinDate,
       name_key: nameKey(org.legalName),
+      city_key: nameKey(org.city),
       application_id: org.applicationId ?? null,
       version: 1,
       created_at: now,
@@ -212,61 +223,97 @@ export class MembersService {
 
     const association = await this.d.settings.association(trx);
     for (const c of contacts) {
-      const email = c.email ? normaliseEmail(c.email) : '';
-      let userId: number | null = null;
-      if (email && opts.invite) {
-        const existing = await trx('users').where({ email }).first();
-        if (existing) {
-          userId = Number(existing.id);
-          const hasRole = await trx('user_roles').where({ user_id: userId, role: 'member' }).first();
-          if (!hasRole) await trx('user_roles').insert({ user_id: userId, role: 'member' });
-        } else {
-          userId = await this.d.users.create(actor, { email, displayName: c.name || email, roles: ['member'], locale: c.locale }, trx);
-        }
-      }
-      const contactId = await insertId(trx, 'contacts', {
-        organisation_id: organisationId,
-        name: c.name,
-        email,
-        phone: c.phone,
-        position: c.position,
-        is_representative: c.isRepresentative,
-        is_billing: c.isBilling,
-        locale: c.locale,
-        consent_email_invitations: c.consentEmailInvitations,
-        user_id: userId,
-        created_at: now,
-        updated_at: now,
-      });
-      await this.d.audit.record(trx, actor, 'contact.created', 'contact', contactId, undefined, { organisationId, role: c.isRepresentative ? 'representative' : c.isBilling ? 'billing' : 'other' });
-      if (userId && opts.invite) {
-        const user = await trx('users').where({ id: userId }).first();
-        if (!user.password_hash) {
-          const token = await this.d.tokens.issue('set_password', 'user', userId, INVITATION_TTL_MS, trx);
-          const t = tFor(c.locale);
-          await this.d.outbox.enqueue(trx, {
-            template: opts.welcome ? 'member_welcome' : 'portal_invitation',
-            locale: c.locale,
-            to: email,
-            related: { type: 'organisation', id: organisationId },
-            content: {
-              subject: t(opts.welcome ? 'members.mail.welcome.subject' : 'members.mail.invitation.subject', { association: association.name }),
-              greeting: t('auth.mail.greeting', { name: c.name || email }),
-              paragraphs: opts.welcome
-                ? [
-                    t('members.mail.welcome.intro', { association: association.name, organisation: org.legalName, memberNo: formatMemberNumber(memberNumber) }),
-                    t('members.mail.welcome.portal'),
-                  ]
-                : [t('members.mail.invitation.intro', { association: association.name, organisation: org.legalName })],
-              action: { label: t('auth.mail.set_password.action'), url: `${this.d.config.baseUrl}/welcome/${token}` },
-              afterAction: [t('auth.mail.set_password.expiry')],
-              signature: association.name,
-            },
-          });
-        }
-      }
+      await this.insertContact(trx, actor, { id: organisationId, legalName: org.legalName, memberNumber }, c, opts, association.name);
     }
     return { organisationId, memberNumber };
+  }
+
+  /**
+   * Inserts one contact (the caller's transaction); with `invite`, a contact with an e-mail
+   * address gets a portal account (role member) and a set-password link (welcome or invitation).
+   */
+  private async insertContact(
+    trx: Knex.Transaction,
+    actor: Actor,
+    org: { id: number; legalName: string; memberNumber: number },
+    c: NewContact,
+    opts: { invite: boolean; welcome: boolean },
+    associationName: string,
+  ): Promise<number> {
+    const now = iso(this.d.clock.now());
+    const email = c.email ? normaliseEmail(c.email) : '';
+    const contactId = await insertId(trx, 'contacts', {
+      organisation_id: org.id,
+      name: c.name,
+      name_key: nameKey(c.name),
+      email,
+      phone: c.phone,
+      position: c.position,
+      is_representative: c.isRepresentative,
+      is_billing: c.isBilling,
+      locale: c.locale,
+      consent_email_invitations: c.consentEmailInvitations,
+      user_id: null,
+      version: 1,
+      created_at: now,
+      updated_at: now,
+    });
+    await this.d.audit.record(trx, actor, 'contact.created', 'contact', contactId, undefined, {
+      organisationId: org.id, role: c.isRepresentative ? 'representative' : c.isBilling ? 'billing' : 'other',
+      name: c.name, email, phone: c.phone, position: c.position, isRepresentative: c.isRepresentative, isBilling: c.isBilling,
+      locale: c.locale, consentEmailInvitations: c.consentEmailInvitations,
+    });
+    if (email && opts.invite) await this.linkAndInvite(trx, actor, org, contactId, { name: c.name, email, locale: c.locale }, opts.welcome, associationName);
+    return contactId;
+  }
+
+  /**
+   * Gives a contact a portal account (role member; an existing user with that e-mail is reused)
+   * and, if the account has no password yet, an e-mail with a set-password link.
+   */
+  private async linkAndInvite(
+    trx: Knex.Transaction,
+    actor: Actor,
+    org: { id: number; legalName: string; memberNumber: number },
+    contactId: number,
+    c: { name: string; email: string; locale: Locale },
+    welcome: boolean,
+    associationName: string,
+  ): Promise<void> {
+    const email = normaliseEmail(c.email);
+    let userId: number;
+    const existing = await trx('users').where({ email }).first();
+    if (existing) {
+      userId = Number(existing.id);
+      const hasRole = await trx('user_roles').where({ user_id: userId, role: 'member' }).first();
+      if (!hasRole) await trx('user_roles').insert({ user_id: userId, role: 'member' });
+    } else {
+      userId = await this.d.users.create(actor, { email, displayName: c.name || email, roles: ['member'], locale: c.locale }, trx);
+    }
+    await trx('contacts').where({ id: contactId }).update({ user_id: userId });
+    const user = await trx('users').where({ id: userId }).first();
+    if (user.password_hash) return;
+    const token = await this.d.tokens.issue('set_password', 'user', userId, INVITATION_TTL_MS, trx);
+    const t = tFor(c.locale);
+    await this.d.outbox.enqueue(trx, {
+      template: welcome ? 'member_welcome' : 'portal_invitation',
+      locale: c.locale,
+      to: email,
+      related: { type: 'organisation', id: org.id },
+      content: {
+        subject: t(welcome ? 'members.mail.welcome.subject' : 'members.mail.invitation.subject', { association: associationName }),
+        greeting: t('auth.mail.greeting', { name: c.name || email }),
+        paragraphs: welcome
+          ? [
+              t('members.mail.welcome.intro', { association: associationName, organisation: org.legalName, memberNo: formatMemberNumber(org.memberNumber) }),
+              t('members.mail.welcome.portal'),
+            ]
+          : [t('members.mail.invitation.intro', { association: associationName, organisation: org.legalName })],
+        action: { label: t('auth.mail.set_password.action'), url: `${this.d.config.baseUrl}/welcome/${token}` },
+        afterAction: [t('auth.mail.set_password.expiry')],
+        signature: associationName,
+      },
+    });
   }
 
   async get(id: number): Promise<Organisation | undefined> {
@@ -278,13 +325,462 @@ export class MembersService {
     return (await this.d.db('contacts').where({ organisation_id: organisationId }).orderBy([{ column: 'is_representative', order: 'desc' }, { column: 'id' }])).map(rowToContact);
   }
 
-  /** Active members on a date (YYYY-MM-DD): joined on or before, not exited before. */
+
+  // ---------------------------------------------------------------------------------------
+  // The register: list, detail, edits, contacts, exits
+  // ---------------------------------------------------------------------------------------
+
+  private today(): string {
+    return berlinDate(this.d.clock.now());
+  }
+
+  /**
+   * Turns members whose exit date has passed into former members: status 'former', a history
+   * row 'exited' effective the day after the last day of membership, an audit entry by the
+   * system. Idempotent (the conditional update changes a row once), cheap when nothing is due
+   * (an index range on (status, exit_date)), and called before the list and the detail are
+   * read.
+   *
+   * Why stored rather than computed on every read: the status filter, the counts at the top,
+   * the exports and later the assembly invitations all filter on `status`; a stored status
+   * keeps those queries plain and indexable, where a computed one would repeat
+   * "status = 'notice_given' AND exit_date < today" in every query of every module. A daily
+   * job or the CLI may call it too; running it twice does nothing the second time.
+   */
+  async applyDueExits(today = this.today()): Promise<number> {
+    const due = await this.d.db('organisations').where('status', 'notice_given').andWhere('exit_date', '<', today).select('id');
+    let n = 0;
+    for (const { id } of due) {
+      await this.d.db.transaction(async (trx) => {
+        const r = await trx('organisations').where({ id, status: 'notice_given' }).andWhere('exit_date', '<', today).first();
+        if (!r) return;
+        const changed = affected(await trx('organisations').where({ id, version: r.version }).update({ status: 'former', version: Number(r.version) + 1, updated_at: iso(this.d.clock.now()) }));
+        if (!changed) return;
+        await this.history(trx, SYSTEM, Number(id), { kind: 'exited', effectiveDate: formerFrom(r.exit_date), status: 'former', reference: r.exit_reference ?? null, note: null });
+        await this.d.audit.record(trx, SYSTEM, 'member.exited', 'organisation', Number(id), { status: 'notice_given' }, { status: 'former', exitDate: r.exit_date, exitReason: r.exit_reason });
+        n++;
+      });
+    }
+    return n;
+  }
+
+  private async history(
+    trx: Knex.Transaction,
+    actor: Actor,
+    organisationId: number,
+    h: { kind: string; effectiveDate: string; status?: string | null; categoryId?: number | null; reference?: string | null; note?: string | null },
+  ): Promise<void> {
+    await trx('membership_history').insert({
+      organisation_id: organisationId,
+      effective_date: h.effectiveDate,
+      kind: h.kind,
+      category_id: h.categoryId ?? null,
+      status: h.status ?? null,
+      reference: h.reference || null,
+      note: h.note || null,
+      created_by: actor.userId,
+      created_at: iso(this.d.clock.now()),
+    });
+  }
+
+  /** The register list: one page (keyset paging), the capped total and the numbers at a glance. */
+  async list(query: ListQuery): Promise<{ page: ListPage & { items: ListItem[] }; stats: RegisterStats; years: number[] }> {
+    await this.applyDueExits();
+    const page = await listOrganisations(
+      this.d.db,
+      { q: query.q, status: query.status, categoryId: query.category, year: query.year },
+      nameKey(query.q),
+      query.sort,
+      query.dir,
+      { after: query.after, before: query.before },
+    );
+    const items = page.rows.map((r) => ({
+      ...rowToOrganisation(r),
+      categoryNameDe: r.category_name_de as string,
+      categoryNameEn: r.category_name_en as string,
+      hasVote: b(r.category_has_vote),
+    }));
+    const stats = await registerStats(this.d.db);
+    const range = await this.d.db('organisations').min({ lo: 'join_date' }).max({ hi: 'join_date' }).first();
+    const years: number[] = [];
+    if (range?.lo && range?.hi) for (let y = Number(String(range.hi).slice(0, 4)); y >= Number(String(range.lo).slice(0, 4)); y--) years.push(y);
+    return { page: { ...page, items }, stats, years };
+  }
+
+  /** Everything the detail page shows. */
+  async detail(id: number): Promise<MemberDetail> {
+    await this.applyDueExits();
+    const organisation = await this.get(id);
+    if (!organisation) throw new NotFoundError();
+    const [category, contacts, historyRows] = await Promise.all([
+      this.d.settings.category(organisation.categoryId),
+      this.contacts(id),
+      this.d.db('membership_history as h')
+        .leftJoin('membership_categories as c', 'c.id', 'h.category_id')
+        .leftJoin('users as u', 'u.id', 'h.created_by')
+        .where('h.organisation_id', id)
+        .orderBy([{ column: 'h.effective_date', order: 'desc' }, { column: 'h.id', order: 'desc' }])
+        .select('h.*', 'c.name_de', 'c.name_en', 'u.display_name'),
+    ]);
+    const history: HistoryEntry[] = historyRows.map((r) => ({
+      id: Number(r.id),
+      effectiveDate: r.effective_date,
+      kind: r.kind,
+      categoryId: r.category_id == null ? null : Number(r.category_id),
+      categoryNameDe: r.name_de ?? null,
+      categoryNameEn: r.name_en ?? null,
+      status: r.status ?? null,
+      reference: r.reference ?? null,
+      note: r.note ?? null,
+      createdAt: r.created_at,
+      createdBy: r.display_name ?? null,
+    }));
+    const entries: AuditEntry[] = [...(await this.d.audit.list({ entityType: 'organisation', entityId: id, limit: 200 }))];
+    for (const c of contacts) entries.push(...(await this.d.audit.list({ entityType: 'contact', entityId: c.id, limit: 100 })));
+    entries.sort((x, y) => y.id - x.id);
+    const audit = entries.slice(0, 200).map(auditLine);
+    return { organisation, category, contacts, history, audit };
+  }
+
+  /** Edits the organisation's data and notes (optimistic locking on `version`). */
+  async updateOrganisation(actor: Actor, id: number, input: OrganisationEdit): Promise<{ changed: boolean }> {
+    return this.d.db.transaction(async (trx) => {
+      const row = await this.lockedRow(trx, id, input.version);
+      const before = editableOf(rowToOrganisation(row));
+      const after: Record<string, unknown> = {
+        legalName: input.legalName, legalForm: input.legalForm, street: input.street, postcode: input.postcode, city: input.city,
+        country: input.country, website: input.website, registerEntry: input.registerEntry, vatId: input.vatId,
+        fieldOfActivity: input.fieldOfActivity, employeeBand: input.employeeBand, notes: input.notes || null,
+      };
+      const d = diff(before, after);
+      if (!Object.keys(d.after).length) return { changed: false };
+      await this.bump(trx, id, input.version, {
+        legal_name: input.legalName, legal_form: input.legalForm, street: input.street, postcode: input.postcode, city: input.city,
+        country: input.country, website: input.website, register_entry: input.registerEntry, vat_id: input.vatId,
+        field_of_activity: input.fieldOfActivity, employee_band: input.employeeBand, notes: input.notes || null,
+        name_key: nameKey(input.legalName), city_key: nameKey(input.city),
+      });
+      await this.d.audit.record(trx, actor, 'member.updated', 'organisation', id, d.before, d.after);
+      return { changed: true };
+    });
+  }
+
+  /** The organisation row, or 404; a stale version is a conflict. */
+  private async lockedRow(trx: Knex.Transaction, id: number, version: number): Promise<Record<string, any>> {
+    const row = await trx('organisations').where({ id }).first();
+    if (!row) throw new NotFoundError();
+    if (Number(row.version) !== version) throw new ConflictError('changed_meanwhile');
+    return row;
+  }
+
+  /** `update … where id = ? and version = ?`: no row means someone else saved first. */
+  private async bump(trx: Knex.Transaction, id: number, version: number, values: Record<string, unknown>): Promise<void> {
+    const n = affected(await trx('organisations').where({ id, version }).update({ ...values, version: version + 1, updated_at: iso(this.d.clock.now()) }));
+    if (n !== 1) throw new ConflictError('changed_meanwhile');
+  }
+
+  /** A new category from an effective date: history entry and audit. */
+  async changeCategory(actor: Actor, id: number, input: { categoryId: number; effectiveDate: string; note: string; version: number }): Promise<void> {
+    await this.d.db.transaction(async (trx) => {
+      const row = await this.lockedRow(trx, id, input.version);
+      const category = await this.d.settings.category(input.categoryId, trx);
+      if (!category) throw new ValidationError({ categoryId: 'common.validation.choice' });
+      if (Number(row.category_id) === input.categoryId) throw new ValidationError({ categoryId: 'members.validation.sameCategory' });
+      if (row.status === 'former') throw new ValidationError({ categoryId: 'members.validation.formerMember' });
+      if (input.effectiveDate < row.join_date) throw new ValidationError({ effectiveDate: 'members.validation.beforeJoin' });
+      await this.bump(trx, id, input.version, { category_id: input.categoryId });
+      await this.history(trx, actor, id, { kind: 'category_changed', effectiveDate: input.effectiveDate, categoryId: input.categoryId, note: input.note });
+      await this.d.audit.record(trx, actor, 'member.category_changed', 'organisation', id, { categoryId: Number(row.category_id) }, { categoryId: input.categoryId, category: category.code, effectiveDate: input.effectiveDate });
+    });
+  }
+
+  /** Notice of termination received on a date: the exit date follows from the bylaws' rule. */
+  async recordNotice(actor: Actor, id: number, input: { receivedDate: string; note: string; version: number }): Promise<{ exitDate: string; status: string }> {
+    const today = this.today();
+    return this.d.db.transaction(async (trx) => {
+      const row = await this.lockedRow(trx, id, input.version);
+      if (row.status !== 'active') throw new ValidationError({ receivedDate: 'members.validation.notActive' });
+      if (input.receivedDate > today) throw new ValidationError({ receivedDate: 'members.validation.future' });
+      if (input.receivedDate < row.join_date) throw new ValidationError({ receivedDate: 'members.validation.beforeJoin' });
+      const rules = await this.d.settings.rules(trx);
+      const exitDate = noticeExitDate(input.receivedDate, rules);
+      const status = statusForExit(exitDate, today);
+      await this.bump(trx, id, input.version, { status, exit_date: exitDate, exit_reason: 'notice', exit_reference: null });
+      await this.history(trx, actor, id, { kind: 'notice_received', effectiveDate: input.receivedDate, status: 'notice_given', note: input.note });
+      if (status === 'former') await this.history(trx, actor, id, { kind: 'exited', effectiveDate: formerFrom(exitDate), status: 'former' });
+      await this.d.audit.record(trx, actor, 'member.notice_recorded', 'organisation', id, exitState(row), { status, exitDate, exitReason: 'notice', receivedDate: input.receivedDate });
+      return { exitDate, status };
+    });
+  }
+
+  /** Exclusion by board resolution, effective on a date (from that day no longer a member). */
+  async exclude(actor: Actor, id: number, input: { reference: string; effectiveDate: string; note: string; version: number }): Promise<{ exitDate: string; status: string }> {
+    return this.endMembership(actor, id, 'exclusion', input);
+  }
+
+  /** Dissolution of the firm (Auflösung / Löschung), effective on a date. */
+  async dissolve(actor: Actor, id: number, input: { effectiveDate: string; note: string; version: number }): Promise<{ exitDate: string; status: string }> {
+    return this.endMembership(actor, id, 'dissolution', { ...input, reference: '' });
+  }
+
+  private async endMembership(
+    actor: Actor,
+    id: number,
+    reason: Exclude<ExitReason, 'notice'>,
+    input: { reference: string; effectiveDate: string; note: string; version: number },
+  ): Promise<{ exitDate: string; status: string }> {
+    const today = this.today();
+    return this.d.db.transaction(async (trx) => {
+      const row = await this.lockedRow(trx, id, input.version);
+      if (row.status === 'former') throw new ValidationError({ effectiveDate: 'members.validation.alreadyFormer' });
+      if (!isCalendarDate(input.effectiveDate) || input.effectiveDate <= row.join_date) throw new ValidationError({ effectiveDate: 'members.validation.afterJoin' });
+      const exitDate = exitDateFromEffective(input.effectiveDate);
+      if (row.exit_date && exitDate > row.exit_date) throw new ValidationError({ effectiveDate: 'members.validation.afterPendingExit' });
+      const status = statusForExit(exitDate, today);
+      await this.bump(trx, id, input.version, { status, exit_date: exitDate, exit_reason: reason, exit_reference: input.reference || null });
+      await this.history(trx, actor, id, { kind: reason === 'exclusion' ? 'excluded' : 'dissolved', effectiveDate: input.effectiveDate, reference: input.reference, note: input.note });
+      if (status === 'former') await this.history(trx, actor, id, { kind: 'exited', effectiveDate: input.effectiveDate, status: 'former', reference: input.reference });
+      await this.d.audit.record(trx, actor, reason === 'exclusion' ? 'member.excluded' : 'member.dissolved', 'organisation', id, exitState(row), {
+        status, exitDate, exitReason: reason, ...(input.reference ? { reference: input.reference } : {}), effectiveDate: input.effectiveDate,
+      });
+      return { exitDate, status };
+    });
+  }
+
+  /** A former member becomes a member again from a date (keeps its member number and join date). */
+  async reactivate(actor: Actor, id: number, input: { effectiveDate: string; note: string; version: number }): Promise<void> {
+    const today = this.today();
+    await this.d.db.transaction(async (trx) => {
+      const row = await this.lockedRow(trx, id, input.version);
+      if (row.status !== 'former') throw new ValidationError({ effectiveDate: 'members.validation.notFormer' });
+      if (input.effectiveDate > today) throw new ValidationError({ effectiveDate: 'members.validation.future' });
+      if (row.exit_date && input.effectiveDate <= row.exit_date) throw new ValidationError({ effectiveDate: 'members.validation.afterExit' });
+      await this.bump(trx, id, input.version, { status: 'active', exit_date: null, exit_reason: null, exit_reference: null });
+      await this.history(trx, actor, id, { kind: 'reactivated', effectiveDate: input.effectiveDate, status: 'active', note: input.note });
+      await this.d.audit.record(trx, actor, 'member.reactivated', 'organisation', id, exitState(row), { status: 'active', exitDate: null, exitReason: null, effectiveDate: input.effectiveDate });
+    });
+  }
+
+  /** Withdraws a notice (or a pending exclusion or dissolution) before it takes effect. */
+  async withdrawNotice(actor: Actor, id: number, input: { note: string; version: number }): Promise<void> {
+    const today = this.today();
+    await this.d.db.transaction(async (trx) => {
+      const row = await this.lockedRow(trx, id, input.version);
+      if (row.status !== 'notice_given') throw new ValidationError({ note: 'members.validation.noPendingExit' });
+      await this.bump(trx, id, input.version, { status: 'active', exit_date: null, exit_reason: null, exit_reference: null });
+      await this.history(trx, actor, id, { kind: 'notice_withdrawn', effectiveDate: today, status: 'active', note: input.note });
+      await this.d.audit.record(trx, actor, 'member.notice_withdrawn', 'organisation', id, exitState(row), { status: 'active', exitDate: null, exitReason: null });
+    });
+  }
+
+  async contact(organisationId: number, contactId: number): Promise<Contact> {
+    const r = await this.d.db('contacts').where({ id: contactId, organisation_id: organisationId }).first();
+    if (!r) throw new NotFoundError();
+    return rowToContact(r);
+  }
+
+  /** Moves the representative flag to `contactId`: every other contact loses it (audited). */
+  private async moveRepresentative(trx: Knex.Transaction, actor: Actor, organisationId: number, contactId: number | null): Promise<void> {
+    const others = await trx('contacts').where({ organisation_id: organisationId, is_representative: true }).modify((q) => { if (contactId) q.whereNot('id', contactId); });
+    for (const o of others) {
+      await trx('contacts').where({ id: o.id }).update({ is_representative: false, version: Number(o.version ?? 1) + 1, updated_at: iso(this.d.clock.now()) });
+      await this.d.audit.record(trx, actor, 'contact.updated', 'contact', Number(o.id), { isRepresentative: true }, { isRepresentative: false });
+    }
+  }
+
+  /** Adds a contact; the first contact, or one marked so, becomes the voting representative. */
+  async addContact(actor: Actor, organisationId: number, input: ContactInput): Promise<number> {
+    return this.d.db.transaction(async (trx) => {
+      const org = await trx('organisations').where({ id: organisationId }).first();
+      if (!org) throw new NotFoundError();
+      const hasRep = await trx('contacts').where({ organisation_id: organisationId, is_representative: true }).first();
+      const makeRep = input.isRepresentative || !hasRep;
+      if (makeRep && hasRep) await this.moveRepresentative(trx, actor, organisationId, null);
+      const association = await this.d.settings.association(trx);
+      return this.insertContact(
+        trx, actor, { id: organisationId, legalName: org.legal_name, memberNumber: Number(org.member_number) },
+        { ...contactOf(input), isRepresentative: makeRep },
+        { invite: input.invite && !!input.email, welcome: false },
+        association.name,
+      );
+    });
+  }
+
+  /** Edits a contact (optimistic locking on the contact's version). */
+  async updateContact(actor: Actor, organisationId: number, contactId: number, input: ContactInput): Promise<void> {
+    await this.d.db.transaction(async (trx) => {
+      const row = await trx('contacts').where({ id: contactId, organisation_id: organisationId }).first();
+      if (!row) throw new NotFoundError();
+      const current = rowToContact(row);
+      if (current.version !== input.version) throw new ConflictError('changed_meanwhile');
+      if (current.isRepresentative && !input.isRepresentative) throw new ValidationError({ isRepresentative: 'members.validation.representativeRequired' });
+      if (input.isRepresentative && !current.isRepresentative) await this.moveRepresentative(trx, actor, organisationId, contactId);
+      const next = contactOf(input);
+      const d = diff(
+        { name: current.name, email: current.email, phone: current.phone, position: current.position, isRepresentative: current.isRepresentative, isBilling: current.isBilling, locale: current.locale, consentEmailInvitations: current.consentEmailInvitations },
+        { ...next },
+      );
+      if (Object.keys(d.after).length) {
+        const n = affected(await trx('contacts').where({ id: contactId, version: input.version }).update({
+          name: next.name, name_key: nameKey(next.name), email: next.email, phone: next.phone, position: next.position,
+          is_representative: next.isRepresentative, is_billing: next.isBilling, locale: next.locale,
+          consent_email_invitations: next.consentEmailInvitations, version: input.version + 1, updated_at: iso(this.d.clock.now()),
+        }));
+        if (n !== 1) throw new ConflictError('changed_meanwhile');
+        await this.d.audit.record(trx, actor, 'contact.updated', 'contact', contactId, d.before, d.after);
+      }
+      if (input.invite && next.email && !current.userId) {
+        const org = await trx('organisations').where({ id: organisationId }).first();
+        const association = await this.d.settings.association(trx);
+        await this.linkAndInvite(trx, actor, { id: organisationId, legalName: org.legal_name, memberNumber: Number(org.member_number) }, contactId, next, false, association.name);
+      }
+    });
+  }
+
+  /**
+   * Removes a contact. The voting representative cannot be removed: first make another
+   * contact the representative. A portal account that no longer acts for any organisation
+   * loses its member role (the account itself stays, with its audit history).
+   */
+  async removeContact(actor: Actor, organisationId: number, contactId: number): Promise<void> {
+    await this.d.db.transaction(async (trx) => {
+      const row = await trx('contacts').where({ id: contactId, organisation_id: organisationId }).first();
+      if (!row) throw new NotFoundError();
+      const c = rowToContact(row);
+      if (c.isRepresentative) throw new ValidationError({ contact: 'members.validation.cannotRemoveRepresentative' });
+      await trx('contacts').where({ id: contactId }).delete();
+      await this.d.audit.record(trx, actor, 'contact.removed', 'organisation', organisationId, {
+        contactId, name: c.name, email: c.email, phone: c.phone, position: c.position, isBilling: c.isBilling,
+      }, undefined);
+      if (c.userId && !(await trx('contacts').where({ user_id: c.userId }).first())) {
+        const removed = affected(await trx('user_roles').where({ user_id: c.userId, role: 'member' }).delete());
+        if (removed) await this.d.audit.record(trx, actor, 'user.member_role_removed', 'user', c.userId, { roles: ['member'] }, { roles: [] });
+      }
+    });
+  }
+
+  /**
+   * Members on a date (YYYY-MM-DD): joined on or before it, last day of membership not
+   * before it, and not in a gap between an exit and a reactivation (the latest status row of
+   * the history on or before the date is not 'former').
+   */
   async countActive(onDate?: string): Promise<number> {
-    const date = onDate ?? berlinDate(this.d.clock.now());
-    const [{ n }] = await this.d.db('organisations')
-      .where('join_date', '<=', date)
-      .andWhere((q) => q.whereNull('exit_date').orWhere('exit_date', '>=', date))
+    const date = onDate ?? this.today();
+    const [{ n }] = await this.activeOn(date).count({ n: '*' });
+    return Number(n);
+  }
+
+  /** Members with a vote on a date: as countActive, with the category valid on that date. */
+  async countVoting(onDate?: string): Promise<number> {
+    const date = onDate ?? this.today();
+    const db = this.d.db;
+    const categoryOn = db('membership_history as hc')
+      .select('hc.category_id')
+      .whereRaw('hc.organisation_id = o.id')
+      .whereNotNull('hc.category_id')
+      .where('hc.effective_date', '<=', date)
+      .orderBy([{ column: 'hc.effective_date', order: 'desc' }, { column: 'hc.id', order: 'desc' }])
+      .limit(1);
+    const [{ n }] = await this.activeOn(date)
+      .join('membership_categories as c', 'c.id', db.raw('coalesce((?), o.category_id)', [categoryOn]))
+      .where('c.has_vote', true)
       .count({ n: '*' });
     return Number(n);
   }
+
+  private activeOn(date: string): Knex.QueryBuilder {
+    const db = this.d.db;
+    const statusOn = db('membership_history as hs')
+      .select('hs.status')
+      .whereRaw('hs.organisation_id = o.id')
+      .whereNotNull('hs.status')
+      .where('hs.effective_date', '<=', date)
+      .orderBy([{ column: 'hs.effective_date', order: 'desc' }, { column: 'hs.id', order: 'desc' }])
+      .limit(1);
+    return db('organisations as o')
+      .where('o.join_date', '<=', date)
+      .andWhere((q) => q.whereNull('o.exit_date').orWhere('o.exit_date', '>=', date))
+      .andWhere(db.raw("coalesce((?), 'active')", [statusOn]), '<>', 'former');
+  }
+}
+
+export interface ListItem extends Organisation {
+  categoryNameDe: string;
+  categoryNameEn: string;
+  hasVote: boolean;
+}
+
+export interface RegisterStats {
+  active: number;
+  voting: number;
+  noticeGiven: number;
+  former: number;
+}
+
+export interface HistoryEntry {
+  id: number;
+  effectiveDate: string;
+  kind: string;
+  categoryId: number | null;
+  categoryNameDe: string | null;
+  categoryNameEn: string | null;
+  status: string | null;
+  reference: string | null;
+  note: string | null;
+  createdAt: string;
+  createdBy: string | null;
+}
+
+export interface AuditLine {
+  id: number;
+  at: string;
+  actorLabel: string;
+  action: string;
+  entityType: string;
+  entityId: number | null;
+  changes: { field: string; before: string; after: string }[];
+}
+
+export interface MemberDetail {
+  organisation: Organisation;
+  category: Category | undefined;
+  contacts: Contact[];
+  history: HistoryEntry[];
+  audit: AuditLine[];
+}
+
+function show(v: unknown): string {
+  if (v === undefined || v === null || v === '') return '';
+  if (typeof v === 'string') return v;
+  return JSON.stringify(v);
+}
+
+function auditLine(e: AuditEntry): AuditLine {
+  const before = (e.before && typeof e.before === 'object' ? e.before : {}) as Record<string, unknown>;
+  const after = (e.after && typeof e.after === 'object' ? e.after : {}) as Record<string, unknown>;
+  const fields = [...new Set([...Object.keys(before), ...Object.keys(after)])];
+  return {
+    id: e.id, at: e.at, actorLabel: e.actorLabel, action: e.action, entityType: e.entityType, entityId: e.entityId,
+    changes: fields.map((field) => ({ field, before: show(before[field]), after: show(after[field]) })),
+  };
+}
+
+function editableOf(o: Organisation): Record<string, unknown> {
+  return {
+    legalName: o.legalName, legalForm: o.legalForm, street: o.street, postcode: o.postcode, city: o.city, country: o.country,
+    website: o.website, registerEntry: o.registerEntry, vatId: o.vatId, fieldOfActivity: o.fieldOfActivity,
+    employeeBand: o.employeeBand, notes: o.notes || null,
+  };
+}
+
+function exitState(row: Record<string, any>): Record<string, unknown> {
+  return { status: row.status, exitDate: row.exit_date ?? null, exitReason: row.exit_reason ?? null };
+}
+
+function contactOf(input: ContactInput): NewContact {
+  return {
+    name: input.name, email: input.email, phone: input.phone, position: input.position,
+    isRepresentative: input.isRepresentative, isBilling: input.isBilling, locale: input.locale,
+    consentEmailInvitations: input.consentEmailInvitations,
+  };
 }

@@ -6,15 +6,21 @@ import passport from 'passport';
 import { ConnectSessionKnexStore } from 'connect-session-knex';
 import type { Context } from './context.ts';
 import { AppError, ValidationError } from './errors.ts';
-import { accessLog, csrf, locale, locals, requestId } from './web/middleware.ts';
+import { accessLog, csrf, locale, locals, requestId, requireRole } from './web/middleware.ts';
 import { setupViews, viewsDir } from './web/views.ts';
 import { DEFAULT_LOCALE, isLocale, tFor } from './i18n/i18n.ts';
 import { setupPassport, authRouter } from './auth/auth.routes.ts';
 import { publicRouter } from './web/public.routes.ts';
 import { applicationsPublicRouter, applicationsBoardRouter } from './applications/applications.routes.ts';
 import { adminRouter } from './admin/admin.routes.ts';
-import { portalRouter } from './portal/portal.routes.ts';
+import { portalRouter, portalRequestsBoardRouter } from './portal/portal.routes.ts';
+import { duesRouter } from './dues/dues.routes.ts';
+import { portalInvoicesRouter } from './dues/portal-invoices.routes.ts';
 import { membersRouter } from './members/members.routes.ts';
+import { stripeWebhookRouter } from './dues/webhooks.routes.ts';
+import { importUploadParser, memberDataRouter } from './members/member-data.routes.ts';
+import { assembliesBoardRouter, assemblyUploadParser } from './assemblies/assemblies.routes.ts';
+import { assembliesPublicRouter, assembliesPortalRouter } from './assemblies/rsvp.routes.ts';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 
@@ -67,7 +73,8 @@ export function createApp(ctx: Context): AppHandle {
     }
   });
 
-  // Stripe webhooks (raw body, no session, no CSRF) are mounted here by the dues module later.
+  // Stripe webhooks: raw body for the signature, no session, no CSRF, so before all of those.
+  app.use(stripeWebhookRouter(ctx));
 
   app.use(express.urlencoded({ extended: true, limit: '100kb', parameterLimit: 500 }));
   app.use(express.json({ limit: '100kb' }));
@@ -98,6 +105,9 @@ export function createApp(ctx: Context): AppHandle {
     res.locals.association = await ctx.settings.association();
     next();
   });
+  // the member import's multipart upload is parsed (board only, 10 MB) before the CSRF check reads its token field
+  app.use('/board/import', importUploadParser());
+  app.use('/board/assemblies', assemblyUploadParser()); // assembly documents and minutes PDF, same rules
   app.use(csrf());
 
   app.use(publicRouter(ctx));
@@ -105,8 +115,15 @@ export function createApp(ctx: Context): AppHandle {
   app.use(applicationsPublicRouter(ctx));
   app.use('/board/applications', applicationsBoardRouter(ctx));
   app.use('/board/members', membersRouter(ctx));
+  app.use('/board/assemblies', assembliesBoardRouter(ctx));
+  app.use('/board/change-requests', requireRole('board'), portalRequestsBoardRouter(ctx));
+  app.use('/portal/assemblies', assembliesPortalRouter(ctx));
+  app.use(assembliesPublicRouter(ctx)); // /a/:token, personal invitation links
+  app.use('/board', memberDataRouter(ctx)); // /board/import, /board/exports, /board/gdpr
   app.use('/admin', adminRouter(ctx));
   app.use('/portal', portalRouter(ctx));
+  app.use('/portal', portalInvoicesRouter(ctx));
+  app.use('/treasurer', duesRouter(ctx));
 
   app.use((req: Request, res: Response) => {
     res.status(404).render('errors/error', { title: req.t('common.errors.title404'), text: req.t('common.errors.text404') });

@@ -10,6 +10,18 @@ import { Outbox } from './mail/outbox.service.ts';
 import { fileTransport, smtpTransport, type MailTransport } from './mail/transport.ts';
 import { ApplicationsService } from './applications/applications.service.ts';
 import { MembersService } from './members/members.service.ts';
+import { ImportService } from './members/import.service.ts';
+import { ExportService } from './members/export.service.ts';
+import { GdprService } from './members/gdpr.service.ts';
+import type { PaymentGateway } from './stripe/gateway.ts';
+import { createGateway } from './stripe/stripe-gateway.ts';
+import { JobsService } from './jobs/jobs.service.ts';
+import { DuesService } from './dues/dues.service.ts';
+import { DuesRuns } from './dues/dues-run.job.ts';
+import { StripeSyncService } from './dues/stripe-sync.service.ts';
+import { PaymentsService } from './dues/payments.service.ts';
+import { RemindersService } from './dues/reminders.service.ts';
+import { AssembliesService } from './assemblies/assemblies.service.ts';
 
 /** Everything a request handler or a command may use, built in one place. */
 export interface Context {
@@ -23,10 +35,22 @@ export interface Context {
   settings: SettingsService;
   outbox: Outbox;
   members: MembersService;
+  memberImport: ImportService;
+  memberExports: ExportService;
+  gdpr: GdprService;
   applications: ApplicationsService;
+  /** Stripe, or the disabled gateway when STRIPE_SECRET_KEY is unset. */
+  gateway: PaymentGateway;
+  jobs: JobsService;
+  /** Dues invoices; set `dues.stripe` to the Stripe sync when Stripe is on. */
+  dues: DuesService;
+  duesRuns: DuesRuns;
+  payments: PaymentsService;
+  reminders: RemindersService;
+  assemblies: AssembliesService;
 }
 
-export function createContext(deps: { config: Config; db: Knex; clock: Clock; log: Logger; transport?: MailTransport }): Context {
+export function createContext(deps: { config: Config; db: Knex; clock: Clock; log: Logger; transport?: MailTransport; gateway?: PaymentGateway }): Context {
   const { config, db, clock, log } = deps;
   const audit = new AuditService(db, clock);
   const tokens = new TokenService(db, clock);
@@ -40,6 +64,17 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
     return `"${a.name.replace(/"/g, '')}" <${a.contactEmail}>`;
   }, log, domain);
   const members = new MembersService({ db, clock, audit, tokens, outbox, settings, users, config });
-  const applications = new ApplicationsService({ db, clock, audit, tokens, outbox, settings, members, config, log });
-  return { config, db, clock, log, audit, tokens, users, settings, outbox, members, applications };
+  const memberImport = new ImportService({ db, clock, audit, members });
+  const memberExports = new ExportService({ db, clock, audit });
+  const gdpr = new GdprService({ db, clock, audit, settings, exports: memberExports });
+  const applications = new ApplicationsService({ db, clock, audit, tokens, outbox, settings, members, config, log, consents: gdpr });
+  const gateway = deps.gateway ?? createGateway(config);
+  const jobs = new JobsService(db, clock, log);
+  const dues = new DuesService({ db, clock, audit, outbox, settings, config, gateway, log });
+  const duesRuns = new DuesRuns({ db, clock, audit, jobs, dues, log });
+  if (gateway.enabled) dues.stripe = new StripeSyncService({ db, clock, log, audit, outbox, settings, config, gateway });
+  const payments = new PaymentsService({ db, clock, audit });
+  const reminders = new RemindersService({ db, clock, audit, outbox, settings });
+  const assemblies = new AssembliesService({ db, clock, audit, outbox, settings, config, log, jobs });
+  return { config, db, clock, log, audit, tokens, users, settings, outbox, members, applications, memberImport, memberExports, gdpr, gateway, jobs, dues, duesRuns, payments, reminders, assemblies };
 }

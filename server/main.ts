@@ -28,6 +28,11 @@ async function main(): Promise<void> {
   const handle = createApp(ctx);
   const worker = new MailWorker(ctx.outbox, log);
   worker.start();
+  // jobs a crash or restart interrupted (dues runs, invitation sending) go on where they stopped
+  const resume = () => ctx.jobs.resumeStale().catch((err: Error) => log.error({ err: err.message }, 'resuming jobs failed'));
+  await resume();
+  const jobTimer = setInterval(() => void resume(), 60_000);
+  jobTimer.unref();
   const server = http.createServer(handle.app);
   server.listen(config.port, () => {
     log.info({ port: config.port, mail: config.smtpUrl ? 'smtp' : 'files', stripe: config.stripe.secretKey ? 'on' : 'off' }, 'listening');
@@ -36,6 +41,7 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     log.info({ signal }, 'stopping');
     worker.stop();
+    clearInterval(jobTimer);
     server.close(() => {
       handle.close();
       ctx.outbox.close();

@@ -33,6 +33,10 @@ export interface ApplicationsDeps {
   members: MembersService;
   config: Config;
   log: Logger;
+  /** Records the consents given in the application for the new member's contacts (GDPR). */
+  consents?: {
+    recordConsent(trx: Knex.Transaction, contactId: number, kind: 'email_invitations' | 'privacy_notice', version: string, givenAt: string, source: string): Promise<number>;
+  };
 }
 
 /** How long the links in the e-mails are valid. */
@@ -360,6 +364,13 @@ export class ApplicationsService {
         { invite: true, welcome: true },
       );
       await trx('applications').where({ id }).update({ organisation_id: created.organisationId });
+      if (this.d.consents) {
+        const source = `application ${before.reference}`;
+        for (const c of await trx('contacts').where({ organisation_id: created.organisationId }).select('id')) {
+          await this.d.consents.recordConsent(trx, Number(c.id), 'privacy_notice', before.privacyVersion, before.consentPrivacyAt, source);
+          if (before.consentEmailInvitations) await this.d.consents.recordConsent(trx, Number(c.id), 'email_invitations', 'Textform', before.consentPrivacyAt, source);
+        }
+      }
       await this.d.tokens.revokeAll('answer_application', 'application', id, trx);
       await this.d.audit.record(trx, actor, 'application.approved', 'application', id,
         { status: before.status, categoryId: before.categoryId },

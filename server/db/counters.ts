@@ -12,6 +12,11 @@ export async function nextValue(trx: Knex.Transaction, name: string, start: () =
     return Number(typeof r === 'object' ? r.value : r);
   }
   const first = await start();
-  await trx('counters').insert({ name, value: first });
-  return first;
+  // Two transactions may both find no row (PostgreSQL, READ COMMITTED): the second insert
+  // waits for the first to commit and then does nothing; that caller takes the next value.
+  const inserted = await trx('counters').insert({ name, value: first }).onConflict('name').ignore().returning('value');
+  if (inserted.length) return first;
+  const again = await trx('counters').where({ name }).increment('value', 1).returning('value');
+  const r = again[0] as { value: number } | number;
+  return Number(typeof r === 'object' ? r.value : r);
 }

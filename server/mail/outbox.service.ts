@@ -72,6 +72,15 @@ function rowToMail(r: Record<string, any>): MailRow {
  * sent only if the change that caused it commits. A worker sends due messages with retries.
  */
 export class Outbox {
+  /**
+   * How many messages a flush sends at the same time. Each sender claims its next message by a
+   * conditional update (so no message is claimed twice) and hands it to the transport, whose
+   * SMTP pool (maxConnections) then keeps that many connections busy. 1 sends strictly in turn.
+   */
+  concurrency = 3;
+  /** Wait after the n-th failed attempt (tests of a separate process may shorten it). */
+  backoff: (attempts: number) => number = backoffMs;
+
   constructor(
     private db: Knex,
     private clock: Clock,
@@ -126,10 +135,10 @@ export class Outbox {
     return undefined;
   }
 
-  async sendOne(): Promise<boolean> {
+  async sendOne(from?: string): Promise<boolean> {
     const row = await this.claim();
     if (!row) return false;
-    const from = await this.from();
+    from ??= await this.from();
     try {
       const res = await this.transport.send({
         messageId: row.message_id,
@@ -154,7 +163,7 @@ export class Outbox {
       const giveUp = te.permanent || row.attempts >= MAX_ATTEMPTS;
       await this.db('mail_messages').where({ id: row.id }).update({
         status: giveUp ? 'failed' : 'queued',
-        next_attempt_at: iso(new Date(this.clock.now().getTime() + backoffMs(row.attempts))),
+        next_attempt_at: iso(new Date(this.clock.now().getTime() + this.backoff(row.attempts))),
         last_response: te.response.slice(0, 1000),
         locked_until: null,
       });
@@ -163,10 +172,21 @@ export class Outbox {
     return true;
   }
 
-  /** Sends every message that is due now; returns how many were attempted. */
-  async flush(limit = Infinity): Promise<number> {
+  /**
+   * Sends every message that is due now with `concurrency` senders in parallel; returns how
+   * many were attempted. A message that fails is rescheduled after its backoff, so one flush
+   * attempts each message at most once (unless the backoff is 0).
+   */
+  async flush(limit = Infinity, concurrency = this.concurrency): Promise<number> {
+    const from = await this.from();
     let n = 0;
-    while (n < limit && (await this.sendOne())) n++;
+    const sender = async () => {
+      while (n < limit) {
+        n++; // reserve a slot before the claim, so `limit` holds with parallel senders
+        if (!(await this.sendOne(from))) { n--; return; }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.floor(concurrency)) }, sender));
     return n;
   }
 

@@ -100,10 +100,12 @@ export function membersRouter(ctx: Context): Router {
   r.get('/:id', read, h(async (req, res) => {
     const id = idParam(req);
     const detail = await ctx.members.detail(id);
+    const assemblies = await ctx.assemblies.assembliesAttendedBy(id);
     res.render('members/detail', {
       title: detail.organisation.legalName,
       section: 'members',
       ...detail,
+      assemblies,
       canEdit: canEdit(req),
       representativeMissing: detail.contacts.length > 0 && !detail.contacts.some((c) => c.isRepresentative),
     });

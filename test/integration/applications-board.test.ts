@@ -212,6 +212,12 @@ describe('applications: the board queue, questions and decisions', () => {
       expect(roles).to.deep.equal(['member']);
     }
 
+    // the consents given in the application are recorded for each contact (GDPR records)
+    for (const c of contacts) {
+      const kinds = await env.db('consent_records').where({ contact_id: c.id }).orderBy('kind').pluck('kind');
+      expect(kinds, c.email).to.deep.equal(['email_invitations', 'privacy_notice']);
+    }
+
     await env.ctx.outbox.flush();
     const sent = (env.transport as MemoryTransport).sent;
     for (const c of contacts) {

@@ -21,9 +21,16 @@ function allowed(route: RouteInfo): Principal[] | 'public' | '*' {
   if (p.startsWith('/account')) return '*';
   if (p.startsWith('/admin')) return ['admin'];
   if (p.startsWith('/board/applications')) return ['board'];
+  // the register's edit forms (organisation, category, status, contacts) are the board's only
+  if (/^\/board\/members\/:id\/(edit|category|status|contacts)/.test(p)) return ['board'];
   if (p.startsWith('/board/members') || p.startsWith('/board/exports') || p.startsWith('/board/member-data')) return read ? ['board', 'treasurer', 'admin'] : ['board'];
   if (p.startsWith('/board/import') || p.startsWith('/board/gdpr')) return ['board'];
-  if (p.startsWith('/portal')) return ['member'];
+  if (p.startsWith('/board/assemblies')) return ['board'];
+  if (p.startsWith('/board/change-requests')) return ['board']; // members' organisation change requests
+  if (p.startsWith('/a/:token')) return 'public'; // personal assembly links from the invitation
+  if (p.startsWith('/portal')) return ['member']; // own organisation only (see portal*.test.ts for isolation)
+  if (p === '/treasurer') return ['treasurer', 'admin', 'board'];
+  if (p.startsWith('/treasurer')) return read ? ['treasurer', 'admin'] : ['treasurer'];
   throw new Error(`no access rule for ${route.method} ${p}: add one to the authorization test`);
 }
 

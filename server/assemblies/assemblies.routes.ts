@@ -1,0 +1,378 @@
+import { Router, type Request, type RequestHandler, type Response } from 'express';
+import multer from 'multer';
+import type { TFunction } from 'i18next';
+import type { Context } from '../context.ts';
+import type { Actor } from '../audit/audit.service.ts';
+import { flash, h, idParam, requireRole } from '../web/middleware.ts';
+import { parseForm } from '../web/forms.ts';
+import { formatDate } from '../i18n/format.ts';
+import { renderMail } from '../mail/render.ts';
+import type { FieldErrors } from '../errors.ts';
+import { AGENDA_KINDS, ASSEMBLY_KINDS, FORMATS, agendaItemSchema, assemblySchema, attendanceSchema, minutesSchema, resolutionSchema, sendSchema } from './assemblies.schemas.ts';
+import { AssemblyRuleError, MAX_UPLOAD_BYTES, type Assembly } from './assemblies.service.ts';
+
+/** The two multipart forms of the board: a document for the invitees, and the minutes as PDF. */
+const UPLOAD_PATH = /^\/\d+\/(attachments|minutes\/file)\/?$/;
+
+/**
+ * Parses the multipart uploads of the assemblies pages BEFORE the global CSRF check (mounted in
+ * app.ts ahead of it at /board/assemblies, like the member import's parser), so the check can read
+ * the form's `_csrf` field; the check itself stays as it is. Only POST to the two upload paths with
+ * multipart/form-data, only for signed-in board members (the role is checked before a byte is
+ * buffered), one file of at most 10 MB in memory. A file over the limit is reported to the route
+ * (res.locals.uploadError), which answers with a clear message after the CSRF check.
+ */
+export function assemblyUploadParser(): RequestHandler {
+  const upload = multer({
+    storage: multer.memoryStorage(),
+    defParamCharset: 'utf8', // browsers send file names as UTF-8 (Protokoll_März.pdf)
+    limits: { fileSize: MAX_UPLOAD_BYTES, files: 1, fields: 5, fieldSize: 1024, parts: 6 },
+  }).single('file');
+  const guard = requireRole('board');
+  return (req, res, next) => {
+    if (req.method !== 'POST' || !UPLOAD_PATH.test(req.path) || !req.is('multipart/form-data')) { next(); return; }
+    guard(req, res, (err?: unknown) => {
+      if (err) { next(err); return; }
+      upload(req, res, (e?: unknown) => {
+        if (e instanceof multer.MulterError) { res.locals.uploadError = e.code; next(); return; }
+        if (e) { res.locals.uploadError = 'MALFORMED'; next(); return; }
+        next();
+      });
+    });
+  };
+}
+
+/** The uploaded file, or the message why there is none. */
+function uploadedFile(req: Request, res: Response): { file: { filename: string; contentType: string; content: Buffer } } | { error: string } {
+  const maxMb = MAX_UPLOAD_BYTES / 1024 / 1024;
+  const e = res.locals.uploadError as string | undefined;
+  if (e === 'LIMIT_FILE_SIZE') return { error: req.t('assemblies.attachments.tooLarge', { maxMb }) };
+  if (e) return { error: req.t('assemblies.attachments.malformed') };
+  if (!req.file || !req.file.size) return { error: req.t('assemblies.attachments.noFile') };
+  return { file: { filename: req.file.originalname, contentType: req.file.mimetype, content: req.file.buffer } };
+}
+
+export function actorOf(req: Request): Actor {
+  return { userId: req.user!.id, label: req.user!.displayName };
+}
+
+/** The message of a refused action, with dates in the page's language. */
+export function ruleMessage(t: TFunction, locale: 'de' | 'en', err: AssemblyRuleError): string {
+  const params: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(err.params)) params[k] = typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v) ? formatDate(v, locale) : v;
+  return t(`assemblies.errors.${err.code}`, params);
+}
+
+/** Runs a state change; a refused rule becomes an error message on the page it came from. */
+export async function act(req: Request, res: Response, back: string, fn: () => Promise<unknown>, success?: string): Promise<void> {
+  try {
+    await fn();
+    if (success) flash(req, 'success', req.t(success));
+  } catch (err) {
+    if (!(err instanceof AssemblyRuleError)) throw err;
+    flash(req, 'error', ruleMessage(req.t, req.locale, err));
+  }
+  res.redirect(303, back);
+}
+
+function tabs(req: Request, a: Assembly, current: string) {
+  const base = `/board/assemblies/${a.id}`;
+  return [
+    { key: 'overview', href: base },
+    { key: 'recipients', href: `${base}/recipients` },
+    { key: 'answers', href: `${base}/answers` },
+    { key: 'day', href: `${base}/day` },
+    { key: 'results', href: `${base}/results` },
+  ].map((x) => ({ ...x, label: req.t(`assemblies.tabs.${x.key}`), current: x.key === current }));
+}
+
+function choices(req: Request) {
+  return {
+    kinds: ASSEMBLY_KINDS.map((k) => ({ value: k, label: req.t(`assemblies.kinds.${k}`) })),
+    formats: FORMATS.map((k) => ({ value: k, label: req.t(`assemblies.formats.${k}`) })),
+    agendaKinds: AGENDA_KINDS.map((k) => ({ value: k, label: req.t(`assemblies.agendaKinds.${k}`) })),
+  };
+}
+
+function formValues(a: Assembly) {
+  return {
+    title: a.title, kind: a.kind, date: a.local.date, time: a.local.time, durationMinutes: String(a.durationMinutes), format: a.format,
+    location: a.location, participationInfo: a.participationInfo, copyAllContacts: a.copyAllContacts,
+  };
+}
+
+/** The board's pages: prepare, invite, follow the answers, run the day, record the results. */
+export function assembliesBoardRouter(ctx: Context): Router {
+  const r = Router();
+  r.use(requireRole('board'));
+  const svc = ctx.assemblies;
+
+  r.get('/', h(async (req, res) => {
+    const assemblies = await svc.list();
+    const now = ctx.clock.now().toISOString();
+    res.render('assemblies/list', {
+      title: req.t('assemblies.list.title'), section: 'assemblies',
+      upcoming: assemblies.filter((a) => a.startsAt >= now).reverse(), past: assemblies.filter((a) => a.startsAt < now),
+    });
+  }));
+
+  const renderForm = (req: Request, res: Response, values: Record<string, unknown>, errors: FieldErrors, assembly?: Assembly) => {
+    res.status(Object.keys(errors).length ? 422 : 200).render('assemblies/form', {
+      title: req.t(assembly ? 'assemblies.form.editTitle' : 'assemblies.form.newTitle'), section: 'assemblies', assembly, values, errors: Object.keys(errors).length ? errors : undefined, ...choices(req),
+      action: assembly ? `/board/assemblies/${assembly.id}` : '/board/assemblies',
+    });
+  };
+
+  r.get('/new', h(async (req, res) => renderForm(req, res, { kind: 'ordinary', format: 'in_person', time: '18:00', durationMinutes: '120' }, {})));
+
+  r.post('/', h(async (req, res) => {
+    const p = parseForm(assemblySchema, req.body, req.t);
+    if (!p.ok) return renderForm(req, res, req.body, p.errors);
+    const id = await svc.create(actorOf(req), p.data);
+    flash(req, 'success', req.t('assemblies.flash.created'));
+    res.redirect(303, `/board/assemblies/${id}`);
+  }));
+
+  r.get('/:id', h(async (req, res) => {
+    const a = await svc.get(idParam(req));
+    await svc.jobs.kick(a.id);
+    const [agenda, rules, job, overrides, attachments] = await Promise.all([
+      svc.agenda(a.id), ctx.settings.rules(), svc.jobView(a.id), svc.overrides(a.id), svc.attachments(a.id),
+    ]);
+    const notice = svc.noticeInfo(a, rules);
+    const hasSupplement = agenda.some((i) => i.supplementary && !i.supplementSentAt);
+    res.render('assemblies/show', {
+      title: a.title, section: 'assemblies', assembly: a, tabs: tabs(req, a, 'overview'), agenda, notice, job, overrides, attachments, hasSupplement, maxMb: MAX_UPLOAD_BYTES / 1024 / 1024,
+      refreshSeconds: job?.active ? 2 : undefined, ...choices(req), itemValues: { kind: 'resolution' },
+    });
+  }));
+
+  r.get('/:id/edit', h(async (req, res) => {
+    const a = await svc.get(idParam(req));
+    renderForm(req, res, formValues(a), {}, a);
+  }));
+
+  r.post('/:id', h(async (req, res) => {
+    const a = await svc.get(idParam(req));
+    const p = parseForm(assemblySchema, req.body, req.t);
+    if (!p.ok) return renderForm(req, res, req.body, p.errors, a);
+    await act(req, res, `/board/assemblies/${a.id}`, async () => {
+      const { timeOrPlaceChanged } = await svc.update(actorOf(req), a.id, p.data);
+      flash(req, 'success', req.t(timeOrPlaceChanged ? 'assemblies.flash.updatedSendUpdate' : 'assemblies.flash.updated'));
+    });
+  }));
+
+  /* agenda */
+  const renderItemForm = async (req: Request, res: Response, a: Assembly, values: Record<string, unknown>, errors: FieldErrors, itemId?: number) => {
+    res.status(Object.keys(errors).length ? 422 : 200).render('assemblies/agenda-item', {
+      title: req.t(itemId ? 'assemblies.agenda.editTitle' : 'assemblies.agenda.addTitle'), section: 'assemblies', assembly: a, values, errors: Object.keys(errors).length ? errors : undefined, ...choices(req),
+      action: itemId ? `/board/assemblies/${a.id}/agenda/${itemId}` : `/board/assemblies/${a.id}/agenda`,
+    });
+  };
+
+  r.post('/:id/agenda', h(async (req, res) => {
+    const a = await svc.get(idParam(req));
+    const p = parseForm(agendaItemSchema, req.body, req.t);
+    if (!p.ok) return renderItemForm(req, res, a, req.body, p.errors);
+    await act(req, res, `/board/assemblies/${a.id}#agenda`, () => svc.addAgendaItem(actorOf(req), a.id, p.data), 'assemblies.flash.itemAdded');
+  }));
+
+  r.get('/:id/agenda/:itemId/edit', h(async (req, res) => {
+    const a = await svc.get(idParam(req));
+    const item = await svc.agendaItem(a.id, idParam(req, 'itemId'));
+    await renderItemForm(req, res, a, item as unknown as Record<string, unknown>, {}, item.id);
+  }));
+
+  r.post('/:id/agenda/:itemId', h(async (req, res) => {
+    const a = await svc.get(idParam(req));
+    const itemId = idParam(req, 'itemId');
+    const p = parseForm(agendaItemSchema, req.body, req.t);
+    if (!p.ok) return renderItemForm(req, res, a, req.body, p.errors, itemId);
+    await act(req, res, `/board/assemblies/${a.id}#agenda`, () => svc.updateAgendaItem(actorOf(req), a.id, itemId, p.data), 'assemblies.flash.itemUpdated');
+  }));
+
+  r.post('/:id/agenda/:itemId/move', h(async (req, res) => {
+    const id = idParam(req);
+    const dir = req.body?.direction === 'up' ? 'up' : 'down';
+    await act(req, res, `/board/assemblies/${id}#agenda`, () => svc.moveAgendaItem(actorOf(req), id, idParam(req, 'itemId'), dir));
+  }));
+
+  r.post('/:id/agenda/:itemId/delete', h(async (req, res) => {
+    const id = idParam(req);
+    await act(req, res, `/board/assemblies/${id}#agenda`, () => svc.deleteAgendaItem(actorOf(req), id, idParam(req, 'itemId')), 'assemblies.flash.itemDeleted');
+  }));
+
+  /* preview and sending */
+  r.get('/:id/preview', h(async (req, res) => {
+    const a = await svc.get(idParam(req));
+    const orgId = Number(req.query.organisation) || undefined;
+    const preview = await svc.preview(a.id, orgId);
+    res.render('assemblies/preview', { title: req.t('assemblies.preview.title'), section: 'assemblies', assembly: a, preview });
+  }));
+
+  r.get('/:id/preview/html', h(async (req, res) => {
+    const a = await svc.get(idParam(req));
+    const preview = await svc.preview(a.id, Number(req.query.organisation) || undefined);
+    res.type('html').send(preview.html);
+  }));
+
+  r.post('/:id/send', h(async (req, res) => {
+    const id = idParam(req);
+    const p = parseForm(sendSchema, req.body, req.t);
+    const reason = p.ok ? p.data.overrideReason : '';
+    await act(req, res, `/board/assemblies/${id}`, () => svc.startSending(actorOf(req), id, reason), 'assemblies.flash.sending');
+  }));
+
+  r.post('/:id/send-update', h(async (req, res) => {
+    const id = idParam(req);
+    await act(req, res, `/board/assemblies/${id}`, () => svc.sendUpdate(actorOf(req), id), 'assemblies.flash.sending');
+  }));
+
+  r.post('/:id/cancel', h(async (req, res) => {
+    const id = idParam(req);
+    await act(req, res, `/board/assemblies/${id}`, () => svc.cancel(actorOf(req), id), 'assemblies.flash.cancelled');
+  }));
+
+  r.post('/:id/supplement', h(async (req, res) => {
+    const id = idParam(req);
+    await act(req, res, `/board/assemblies/${id}`, () => svc.sendSupplement(actorOf(req), id), 'assemblies.flash.sending');
+  }));
+
+  r.post('/:id/remind', h(async (req, res) => {
+    const id = idParam(req);
+    await act(req, res, `/board/assemblies/${id}/recipients`, () => svc.sendReminder(actorOf(req), id), 'assemblies.flash.sending');
+  }));
+
+  r.post('/:id/jobs/:jobId/retry', h(async (req, res) => {
+    const id = idParam(req);
+    await act(req, res, `/board/assemblies/${id}`, () => svc.jobs.retry(actorOf(req), id, idParam(req, 'jobId')), 'assemblies.flash.sending');
+  }));
+
+  r.get('/:id/recipients', h(async (req, res) => {
+    const a = await svc.get(idParam(req));
+    const [log, job] = await Promise.all([svc.deliveryLog(a.id), svc.jobView(a.id)]);
+    res.render('assemblies/recipients', {
+      title: req.t('assemblies.recipients.title'), section: 'assemblies', assembly: a, tabs: tabs(req, a, 'recipients'), log, job,
+      emailCount: log.filter((l) => l.channel === 'email').length, letters: log.filter((l) => l.channel === 'letter'),
+      failed: log.filter((l) => l.failed).length, unanswered: log.filter((l) => !l.answered && l.channel === 'email').length,
+    });
+  }));
+
+  r.post('/:id/invitations/:invId/resend', h(async (req, res) => {
+    const id = idParam(req);
+    await act(req, res, `/board/assemblies/${id}/recipients`, () => svc.resend(actorOf(req), id, idParam(req, 'invId')), 'assemblies.flash.resent');
+  }));
+
+  r.post('/:id/letters', h(async (req, res) => {
+    const a = await svc.get(idParam(req));
+    try {
+      const letters = await svc.prepareLetters(actorOf(req), a.id);
+      const association = await ctx.settings.association();
+      res.render('assemblies/letters', {
+        title: req.t('assemblies.letters.title'), section: 'assemblies', assembly: a, association, today: ctx.clock.now().toISOString(),
+        letters: letters.map((l) => ({ ...l, text: renderMail(l.content, l.invitation.locale).text })),
+      });
+    } catch (err) {
+      if (!(err instanceof AssemblyRuleError)) throw err;
+      flash(req, 'error', ruleMessage(req.t, req.locale, err));
+      res.redirect(303, `/board/assemblies/${a.id}/recipients`);
+    }
+  }));
+
+  /* answers */
+  r.get('/:id/answers', h(async (req, res) => {
+    const a = await svc.get(idParam(req));
+    const answers = await svc.answers(a.id);
+    res.render('assemblies/answers', { title: req.t('assemblies.answers.title'), section: 'assemblies', assembly: a, tabs: tabs(req, a, 'answers'), answers });
+  }));
+
+  r.post('/:id/motions/:motionId/agenda', h(async (req, res) => {
+    const id = idParam(req);
+    await act(req, res, `/board/assemblies/${id}/answers`, () => svc.motionToAgenda(actorOf(req), id, idParam(req, 'motionId')), 'assemblies.flash.motionOnAgenda');
+  }));
+
+  /* the day */
+  r.get('/:id/day', h(async (req, res) => {
+    const a = await svc.get(idParam(req));
+    const day = await svc.day(a.id);
+    res.render('assemblies/day', { title: req.t('assemblies.day.title'), section: 'assemblies', assembly: a, tabs: tabs(req, a, 'day'), day });
+  }));
+
+  r.post('/:id/attendance/:orgId', h(async (req, res) => {
+    const id = idParam(req);
+    const p = parseForm(attendanceSchema, req.body, req.t);
+    if (!p.ok) { flash(req, 'error', req.t('common.validation.invalid')); return res.redirect(303, `/board/assemblies/${id}/day`); }
+    const orgId = idParam(req, 'orgId');
+    await act(req, res, `/board/assemblies/${id}/day#org-${orgId}`, () => svc.checkIn(actorOf(req), id, orgId, p.data.action, p.data.personName));
+  }));
+
+  r.get('/:id/print', h(async (req, res) => {
+    const a = await svc.get(idParam(req));
+    const day = await svc.day(a.id);
+    res.render('assemblies/print', { title: req.t('assemblies.print.title'), section: 'assemblies', assembly: a, day });
+  }));
+
+  /* afterwards */
+  r.get('/:id/results', h(async (req, res) => {
+    const a = await svc.get(idParam(req));
+    const [agenda, resolutions, minutes, job, minutesFile] = await Promise.all([svc.agenda(a.id), svc.resolutions(a.id), svc.minutes(a.id), svc.jobView(a.id), svc.minutesFile(a.id)]);
+    res.render('assemblies/results', {
+      title: req.t('assemblies.results.title'), section: 'assemblies', assembly: a, tabs: tabs(req, a, 'results'), minutes, job, minutesFile, maxMb: MAX_UPLOAD_BYTES / 1024 / 1024,
+      started: ctx.clock.now().toISOString() >= a.startsAt,
+      items: agenda.map((it, i) => ({ ...it, number: i + 1, votable: it.kind !== 'report', resolution: resolutions.get(it.id) })),
+    });
+  }));
+
+  r.post('/:id/resolutions/:itemId', h(async (req, res) => {
+    const id = idParam(req);
+    const p = parseForm(resolutionSchema, req.body, req.t);
+    if (!p.ok) { flash(req, 'error', Object.values(p.errors)[0]); return res.redirect(303, `/board/assemblies/${id}/results`); }
+    await act(req, res, `/board/assemblies/${id}/results`, () => svc.recordResolution(actorOf(req), id, idParam(req, 'itemId'), p.data), 'assemblies.flash.resolutionSaved');
+  }));
+
+  r.post('/:id/minutes', h(async (req, res) => {
+    const id = idParam(req);
+    const p = parseForm(minutesSchema, req.body, req.t);
+    if (!p.ok) { flash(req, 'error', Object.values(p.errors)[0]); return res.redirect(303, `/board/assemblies/${id}/results`); }
+    await act(req, res, `/board/assemblies/${id}/results`, () => svc.saveMinutes(actorOf(req), id, p.data.body), 'assemblies.flash.minutesSaved');
+  }));
+
+  r.post('/:id/minutes/send', h(async (req, res) => {
+    const id = idParam(req);
+    await act(req, res, `/board/assemblies/${id}/results`, () => svc.sendMinutes(actorOf(req), id), 'assemblies.flash.sending');
+  }));
+
+  r.post('/:id/minutes/file', h(async (req, res) => {
+    const id = idParam(req);
+    const up = uploadedFile(req, res);
+    if ('error' in up) { flash(req, 'error', up.error); return res.redirect(303, `/board/assemblies/${id}/results#minutes`); }
+    await act(req, res, `/board/assemblies/${id}/results#minutes`, () => svc.saveMinutesFile(actorOf(req), id, up.file), 'assemblies.flash.minutesFileSaved');
+  }));
+
+  /* attachments */
+  r.post('/:id/attachments', h(async (req, res) => {
+    const id = idParam(req);
+    const up = uploadedFile(req, res);
+    if ('error' in up) { flash(req, 'error', up.error); return res.redirect(303, `/board/assemblies/${id}#attachments`); }
+    await act(req, res, `/board/assemblies/${id}#attachments`, () => svc.addAttachment(actorOf(req), id, up.file), 'assemblies.flash.attachmentAdded');
+  }));
+
+  r.get('/:id/attachments/:attId', h(async (req, res) => {
+    const file = await svc.attachment(idParam(req), idParam(req, 'attId'));
+    sendFile(res, file);
+  }));
+
+  r.post('/:id/attachments/:attId/delete', h(async (req, res) => {
+    const id = idParam(req);
+    await act(req, res, `/board/assemblies/${id}`, () => svc.deleteAttachment(actorOf(req), id, idParam(req, 'attId')), 'assemblies.flash.attachmentDeleted');
+  }));
+
+  return r;
+}
+
+export function sendFile(res: Response, file: { filename: string; contentType: string; content: Buffer }): void {
+  res.setHeader('Content-Type', file.contentType);
+  res.setHeader('Content-Disposition', `inline; filename="${file.filename.replace(/[^A-Za-z0-9._-]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(file.filename)}`);
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.send(file.content);
+}

@@ -1,0 +1,97 @@
+import { z } from 'zod';
+
+/** Form input of the assemblies module; messages are i18n keys (see server/web/forms.ts). */
+
+export const ASSEMBLY_KINDS = ['ordinary', 'extraordinary'] as const;
+export const FORMATS = ['in_person', 'hybrid', 'virtual'] as const;
+export const AGENDA_KINDS = ['report', 'resolution', 'election', 'bylaws_change'] as const;
+export type AssemblyKind = (typeof ASSEMBLY_KINDS)[number];
+export type AssemblyFormat = (typeof FORMATS)[number];
+export type AgendaKind = (typeof AGENDA_KINDS)[number];
+
+const text = (max: number) => z.string().trim().max(max, 'common.validation.tooLong');
+const required = (max: number) => z.string().trim().min(1, 'common.validation.required').max(max, 'common.validation.tooLong');
+const checkbox = z.unknown().optional().transform((v) => v === 'yes' || v === 'on' || v === '1' || v === 'true' || v === true);
+const count = (max: number) => z.preprocess(
+  (v) => (v === '' || v === undefined ? 0 : v),
+  z.coerce.number({ message: 'common.validation.number' }).int('common.validation.number').min(0, 'common.validation.number').max(max, 'common.validation.number'),
+);
+
+export const assemblySchema = z
+  .object({
+    title: z.string().trim().min(3, 'common.validation.tooShort').max(200, 'common.validation.tooLong'),
+    kind: z.enum(ASSEMBLY_KINDS, { message: 'common.validation.choice' }),
+    date: z.string().trim().regex(/^\d{4}-\d{2}-\d{2}$/, 'assemblies.validation.date'),
+    time: z.string().trim().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'assemblies.validation.time'),
+    durationMinutes: z.preprocess(
+      (v) => (v === '' || v === undefined ? 120 : v),
+      z.coerce.number({ message: 'common.validation.number' }).int('common.validation.number').min(15, 'assemblies.validation.duration').max(24 * 60, 'assemblies.validation.duration'),
+    ),
+    format: z.enum(FORMATS, { message: 'common.validation.choice' }),
+    location: text(1000),
+    participationInfo: text(4000),
+    copyAllContacts: checkbox,
+  })
+  .superRefine((v, ctx) => {
+    if ((v.format === 'in_person' || v.format === 'hybrid') && !v.location) {
+      ctx.addIssue({ code: 'custom', path: ['location'], message: 'assemblies.validation.locationRequired' });
+    }
+    // § 32 Abs. 2 BGB: the invitation must say how members take part and exercise their rights electronically
+    if ((v.format === 'hybrid' || v.format === 'virtual') && !v.participationInfo) {
+      ctx.addIssue({ code: 'custom', path: ['participationInfo'], message: 'assemblies.validation.participationRequired' });
+    }
+  });
+export type AssemblyInput = z.infer<typeof assemblySchema>;
+
+export const agendaItemSchema = z
+  .object({
+    title: required(300),
+    description: text(4000),
+    kind: z.enum(AGENDA_KINDS, { message: 'common.validation.choice' }),
+    proposedText: text(20000),
+  })
+  .superRefine((v, ctx) => {
+    if (v.kind === 'bylaws_change' && !v.proposedText) {
+      ctx.addIssue({ code: 'custom', path: ['proposedText'], message: 'assemblies.validation.proposedTextRequired' });
+    }
+  });
+export type AgendaItemInput = z.infer<typeof agendaItemSchema>;
+
+export const sendSchema = z.object({ overrideReason: text(1000) });
+
+export const rsvpSchema = z
+  .object({
+    attending: z.enum(['yes', 'no'], { message: 'assemblies.validation.attending' }),
+    peopleCount: count(20),
+    names: text(1000),
+  })
+  .superRefine((v, ctx) => {
+    if (v.attending === 'yes' && v.peopleCount < 1) ctx.addIssue({ code: 'custom', path: ['peopleCount'], message: 'assemblies.validation.peopleCount' });
+  });
+export type RsvpInput = z.infer<typeof rsvpSchema>;
+
+export const proxySchema = z.object({
+  holderOrganisationId: z.coerce.number({ message: 'common.validation.choice' }).int('common.validation.choice').positive('common.validation.choice'),
+});
+
+export const motionSchema = z.object({
+  title: required(300),
+  body: required(20000),
+  submittedBy: text(200),
+});
+export type MotionInput = z.infer<typeof motionSchema>;
+
+export const resolutionSchema = z.object({
+  yes: count(100000),
+  no: count(100000),
+  abstain: count(100000),
+  note: text(2000).optional().transform((v) => v ?? ''),
+});
+export type ResolutionInput = z.infer<typeof resolutionSchema>;
+
+export const minutesSchema = z.object({ body: text(200000) });
+
+export const attendanceSchema = z.object({
+  action: z.enum(['in', 'out'], { message: 'common.validation.choice' }),
+  personName: text(200).optional().transform((v) => v ?? ''),
+});

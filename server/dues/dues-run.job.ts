@@ -1,0 +1,154 @@
+import type { Knex } from 'knex';
+import { iso, type Clock } from '../clock.ts';
+import { insertId } from '../db/knex.ts';
+import type { Actor, AuditService } from '../audit/audit.service.ts';
+import { AppError, NotFoundError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { Context } from '../context.ts';
+import type { Job, JobContext, JobsService } from '../jobs/jobs.service.ts';
+import { isValidYear, type DuesService } from './dues.service.ts';
+
+export const DUES_RUN_JOB = 'dues_run';
+export const duesRunKey = (year: number) => `dues-${year}`;
+
+export interface DuesRunResult extends Record<string, unknown> {
+  issued: number;
+  skipped: number;
+  failed: number;
+  cents: number;
+}
+
+/**
+ * The dues run of a year as a persisted job: members in member-number order, each in its own
+ * transaction (number, invoice, e-mail), members with a dues invoice for the year skipped. So a
+ * run that crashed or was stopped continues where it was when started again (or when
+ * `jobs.resumeStale()` picks it up), and `unique_key` dues-YEAR refuses a second run at once.
+ * With Stripe on, each invoice is pushed to Stripe after it committed and mailed when its
+ * payment link is known; an invoice Stripe could not take stays unmailed and is delivered by
+ * the next run.
+ */
+export class DuesRuns {
+  constructor(private d: { db: Knex; clock: Clock; audit: AuditService; jobs: JobsService; dues: DuesService; log: Logger }) {
+    d.jobs.register(DUES_RUN_JOB, (jc) => this.handle(jc));
+  }
+
+  /** Creates (or takes over a crashed) run job for the year; refuses with 409 job_running while one runs. */
+  async create(actor: Actor, year: number): Promise<{ runId: number; job: Job; resumed: boolean }> {
+    if (!isValidYear(year)) throw new NotFoundError();
+    const schedule = await this.d.dues.feeSchedule(year);
+    if (!schedule.length) throw new AppError(422, 'no_fee_schedule');
+    const total = (await this.d.dues.memberIdsOfYear(year)).length;
+    return this.d.db.transaction(async (trx) => {
+      const { job, resumed } = await this.d.jobs.create(trx, { kind: DUES_RUN_JOB, uniqueKey: duesRunKey(year), payload: { year, actor }, total, createdBy: actor.userId });
+      let runId: number;
+      const existingRun = await trx('dues_runs').where({ job_id: job.id }).first('id');
+      if (existingRun) runId = Number(existingRun.id);
+      else runId = await insertId(trx, 'dues_runs', { year, job_id: job.id, created_by: actor.userId, created_at: iso(this.d.clock.now()) });
+      await this.d.audit.record(trx, actor, resumed ? 'dues_run.resumed' : 'dues_run.started', 'dues_run', runId, undefined, { year, jobId: job.id });
+      return { runId, job, resumed };
+    });
+  }
+
+  /** Starts the run in the background (web). */
+  async start(actor: Actor, year: number): Promise<{ runId: number; jobId: number }> {
+    const { runId, job } = await this.create(actor, year);
+    this.d.jobs.executeInBackground(job.id);
+    return { runId, jobId: job.id };
+  }
+
+  async run(runId: number): Promise<{ id: number; year: number; job: Job }> {
+    const r = await this.d.db('dues_runs').where({ id: runId }).first();
+    if (!r) throw new NotFoundError();
+    const job = await this.d.jobs.get(Number(r.job_id));
+    if (!job) throw new NotFoundError();
+    return { id: Number(r.id), year: Number(r.year), job };
+  }
+
+  private async handle(jc: JobContext): Promise<DuesRunResult> {
+    const year = Number(jc.job.payload.year);
+    const actor = (jc.job.payload.actor as Actor | undefined) ?? { userId: null, label: 'system' };
+    const run = await this.d.db('dues_runs').where({ job_id: jc.job.id }).first('id');
+    const duesRunId = run ? Number(run.id) : null;
+    const ids = await this.d.dues.memberIdsOfYear(year);
+    const result: DuesRunResult = { issued: 0, skipped: 0, failed: 0, cents: 0 };
+    await jc.progress(0, ids.length);
+    for (let i = 0; i < ids.length; i++) {
+      const r = await this.d.dues.issueDuesInvoice(actor, ids[i], year, { duesRunId });
+      if (r.issued) {
+        result.issued++;
+        const inv = await this.d.db('invoices').where({ id: r.invoiceId }).first('amount_cents');
+        result.cents += Number(inv?.amount_cents ?? 0);
+      } else result.skipped++;
+      const invoiceId = r.invoiceId;
+      if (invoiceId) {
+        try {
+          await this.d.dues.deliver(invoiceId);
+        } catch (err) {
+          result.failed++;
+          this.d.log.warn({ invoiceId, err: (err as Error).message }, 'invoice not delivered; the next run retries');
+        }
+      }
+      await jc.progress(i + 1);
+    }
+    return result;
+  }
+}
+
+function bar(done: number, total: number, width = 30): string {
+  const frac = total > 0 ? Math.min(1, done / total) : 1;
+  const full = Math.round(frac * width);
+  return `[${'#'.repeat(full)}${'-'.repeat(width - full)}] ${done}/${total}`;
+}
+
+/**
+ * `npm run cli -- dues:run --year Y`: the same job as the page, run in this process with a
+ * progress bar on the terminal. Freezes the fee schedule from the categories if the year has
+ * none yet. Returns the exit code (0 done, 1 failed or refused). `print` writes as-is.
+ */
+export async function runDuesCli(ctx: Context, year: number, print: (s: string) => void): Promise<number> {
+  if (!isValidYear(year)) {
+    print(`dues:run: --year must be a year between 2000 and 2100, got ${String(year)}\n`);
+    return 1;
+  }
+  const actor: Actor = { userId: null, label: 'cli' };
+  if (!(await ctx.dues.feeSchedule(year)).length) {
+    await ctx.dues.freezeFeeSchedule(actor, year);
+    print(`Fee schedule ${year} set from the current categories.\n`);
+  }
+  let created;
+  try {
+    created = await ctx.duesRuns.create(actor, year);
+  } catch (err) {
+    if (err instanceof AppError && err.code === 'job_running') {
+      print(`dues:run: a dues run for ${year} is already running (job ${String(err.details?.jobId)}).\n`);
+      return 1;
+    }
+    throw err;
+  }
+  print(`${created.resumed ? 'Resuming' : 'Starting'} dues run ${year} (job ${created.job.id}).\n`);
+  const isTty = !!process.stdout.isTTY;
+  let last = '';
+  const show = async () => {
+    const j = await ctx.jobs.get(created.job.id);
+    if (!j) return;
+    const line = bar(j.progress, j.total);
+    if (line !== last) { print(isTty ? `\r${line}` : `${line}\n`); last = line; }
+  };
+  const timer = setInterval(() => void show(), 250);
+  let job: Job;
+  try {
+    job = await ctx.jobs.execute(created.job.id);
+  } finally {
+    clearInterval(timer);
+  }
+  const final = bar(job.progress, job.total);
+  if (final !== last) print(isTty ? `\r${final}` : `${final}\n`);
+  if (isTty) print('\n');
+  if (job.status !== 'done') {
+    print(`dues:run failed: ${job.error ?? job.status}\n`);
+    return 1;
+  }
+  const r = job.result as DuesRunResult;
+  print(`Issued ${r.issued} invoice(s), ${r.skipped} skipped${r.failed ? `, ${r.failed} not yet delivered (run again)` : ''}.\n`);
+  return r.failed ? 1 : 0;
+}

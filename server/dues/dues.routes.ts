@@ -1,0 +1,290 @@
+import { Router, type Request, type Response } from 'express';
+import { DateTime } from 'luxon';
+import type { Context } from '../context.ts';
+import type { Actor } from '../audit/audit.service.ts';
+import { AppError, NotFoundError } from '../errors.ts';
+import { flash, h, idParam, requireRole } from '../web/middleware.ts';
+import { parseForm } from '../web/forms.ts';
+import { berlinDate, ZONE } from '../clock.ts';
+import { formatMoney } from '../i18n/format.ts';
+import { centsToEuroInput } from '../settings/money.ts';
+import { INVOICE_STATUSES } from './invoice.ts';
+import { isValidYear, type Dashboard } from './dues.service.ts';
+import { cancelSchema, listFilterSchema, paymentSchema, remindersStopSchema, yearFormSchema } from './dues.schemas.ts';
+import { invoicesCsv, paymentsCsv } from './datev-export.ts';
+
+function actorOf(req: Request): Actor {
+  return { userId: req.user!.id, label: req.user!.displayName };
+}
+
+/** Server-rendered bar chart (inline SVG, no script): one bar per month. */
+export function paymentsChart(d: Dashboard, locale: 'de' | 'en') {
+  const max = Math.max(1, ...d.months.map((m) => m.cents));
+  const barW = 28;
+  const gap = 8;
+  const chartH = 140;
+  const top = 16;
+  const bars = d.months.map((m, i) => {
+    const hgt = m.cents > 0 ? Math.max(2, Math.round((m.cents / max) * chartH)) : 0;
+    const dt = DateTime.fromISO(`${m.month}-01`).setLocale(locale === 'en' ? 'en-GB' : 'de-DE');
+    return {
+      x: i * (barW + gap) + gap,
+      y: top + chartH - hgt,
+      w: barW,
+      h: hgt,
+      labelX: i * (barW + gap) + gap + barW / 2,
+      labelY: top + chartH + 14,
+      label: dt.toFormat('LLL'),
+      yearLabel: dt.month === 1 || i === 0 ? dt.toFormat('yyyy') : '',
+      title: `${dt.toFormat('LLLL yyyy')}: ${formatMoney(m.cents, locale)}`,
+      amount: formatMoney(m.cents, locale),
+      monthName: dt.toFormat('LLLL yyyy'),
+    };
+  });
+  return { width: d.months.length * (barW + gap) + gap, height: top + chartH + 34, baseY: top + chartH, bars, max: formatMoney(max, locale) };
+}
+
+/**
+ * The treasurer's pages under /treasurer: dashboard, fee schedule, dues run, invoices,
+ * payments, cancellations, reminders, exports. Treasurer does everything; admin may read;
+ * board may see the dashboard.
+ */
+export function duesRouter(ctx: Context): Router {
+  const r = Router();
+  r.use(requireRole('treasurer', 'admin', 'board'));
+  const read = requireRole('treasurer', 'admin');
+  const write = requireRole('treasurer');
+
+  const defaultYear = async (): Promise<number> => {
+    const years = [...(await ctx.dues.scheduleYears()), ...(await ctx.dues.yearsWithInvoices())];
+    return years.length ? Math.max(...years) : DateTime.fromJSDate(ctx.clock.now(), { zone: ZONE }).year;
+  };
+  const yearOf = async (req: Request): Promise<number> => {
+    if (req.query.year === undefined || req.query.year === '') return defaultYear();
+    const y = Number(req.query.year);
+    if (!isValidYear(y)) throw new NotFoundError();
+    return y;
+  };
+  const yearParam = (req: Request): number => {
+    const y = Number(req.params.year);
+    if (!isValidYear(y)) throw new NotFoundError();
+    return y;
+  };
+
+  r.get('/', h(async (req, res) => {
+    const year = await yearOf(req);
+    const d = await ctx.dues.dashboard(year);
+    const years = [...new Set([year, year + 1, year - 1, ...(await ctx.dues.yearsWithInvoices()), ...(await ctx.dues.scheduleYears())])].sort((a, b) => b - a);
+    const recent = await ctx.dues.list({ year, perPage: 10 });
+    res.render('dues/dashboard', {
+      title: req.t('dues.dashboard.title', { year }), section: 'dues', year, years, d, chart: paymentsChart(d, req.locale), recent: recent.rows,
+      canWrite: req.user!.roles.includes('treasurer'), canRead: req.user!.roles.some((x) => x === 'treasurer' || x === 'admin'),
+    });
+  }));
+
+  // ------------------------------------------------------------ fee schedule
+  r.get('/fees/:year', read, h(async (req, res) => {
+    const year = yearParam(req);
+    const schedule = await ctx.dues.feeSchedule(year);
+    const categories = await ctx.settings.categories({ includeInactive: true });
+    const rules = await ctx.settings.rules();
+    const issued = (await ctx.dues.list({ year, perPage: 1 })).total > 0;
+    res.render('dues/fees', { title: req.t('dues.fees.title', { year }), section: 'dues', year, schedule, categories, rules, issued, canWrite: req.user!.roles.includes('treasurer') });
+  }));
+
+  r.post('/fees', write, h(async (req, res) => {
+    const parsed = parseForm(yearFormSchema, req.body, req.t);
+    if (!parsed.ok) throw new NotFoundError();
+    const year = parsed.data.year;
+    try {
+      await ctx.dues.freezeFeeSchedule(actorOf(req), year);
+      flash(req, 'success', req.t('dues.fees.frozen', { year }));
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'schedule_in_use') flash(req, 'error', req.t('dues.fees.inUse', { year }));
+      else throw err;
+    }
+    res.redirect(303, `/treasurer/fees/${year}`);
+  }));
+
+  // ------------------------------------------------------------ dues run
+  r.get('/runs/new/:year', read, h(async (req, res) => {
+    const year = yearParam(req);
+    const preview = await ctx.dues.preview(year);
+    const runs = await ctx.dues.runsOfYear(year);
+    const running = runs.find((x) => x.status === 'running' || x.status === 'queued');
+    res.render('dues/run-preview', { title: req.t('dues.run.previewTitle', { year }), section: 'dues', year, preview, runs, running, canWrite: req.user!.roles.includes('treasurer') });
+  }));
+
+  r.post('/runs', write, h(async (req, res) => {
+    const parsed = parseForm(yearFormSchema, req.body, req.t);
+    if (!parsed.ok) throw new NotFoundError();
+    const year = parsed.data.year;
+    try {
+      const { runId } = await ctx.duesRuns.start(actorOf(req), year);
+      res.redirect(303, `/treasurer/runs/${runId}`);
+    } catch (err) {
+      if (err instanceof AppError && (err.code === 'job_running' || err.code === 'no_fee_schedule')) {
+        flash(req, 'error', req.t(`dues.run.${err.code}`, { year }));
+        res.redirect(303, `/treasurer/runs/new/${year}`);
+        return;
+      }
+      throw err;
+    }
+  }));
+
+  r.get('/runs/:id', read, h(async (req, res) => {
+    const run = await ctx.duesRuns.run(idParam(req));
+    const active = run.job.status === 'queued' || run.job.status === 'running';
+    res.render('dues/run', {
+      title: req.t('dues.run.title', { year: run.year }), section: 'dues', run, job: run.job, active,
+      refreshSeconds: active ? 2 : undefined, result: run.job.result,
+    });
+  }));
+
+  // ------------------------------------------------------------ invoices
+  r.get('/invoices', read, h(async (req, res) => {
+    const f = listFilterSchema.parse(req.query);
+    const year = f.year;
+    const list = await ctx.dues.list({ year, status: f.status, q: f.q, overdue: f.overdue === '1', page: f.page });
+    const qs = (page: number) => {
+      const p = new URLSearchParams();
+      if (year) p.set('year', String(year));
+      if (f.status) p.set('status', f.status);
+      if (f.q) p.set('q', f.q);
+      if (f.overdue) p.set('overdue', '1');
+      p.set('page', String(page));
+      return `/treasurer/invoices?${p.toString()}`;
+    };
+    res.render('dues/invoices', {
+      title: req.t('dues.invoices.title'), section: 'dues', list, filter: f, year, statuses: INVOICE_STATUSES,
+      years: await ctx.dues.yearsWithInvoices(),
+      pager: { page: list.page, pages: list.pages, prevUrl: list.page > 1 ? qs(list.page - 1) : null, nextUrl: list.page < list.pages ? qs(list.page + 1) : null },
+    });
+  }));
+
+  const renderInvoice = async (req: Request, res: Response, id: number, extra: Record<string, unknown> = {}) => {
+    const invoice = await ctx.dues.get(id);
+    const payments = await ctx.payments.forInvoice(id);
+    const today = berlinDate(ctx.clock.now());
+    res.render('dues/invoice', {
+      title: req.t('dues.invoice.title', { number: invoice.number }), section: 'dues', invoice, payments,
+      overdue: invoice.openCents > 0 && invoice.dueDate < today,
+      payable: invoice.kind === 'invoice' && !['cancelled', 'void'].includes(invoice.status),
+      cancellable: invoice.kind === 'invoice' && !['cancelled', 'void'].includes(invoice.status),
+      reissuable: invoice.kind === 'invoice' && invoice.status === 'cancelled',
+      canWrite: req.user!.roles.includes('treasurer'),
+      values: { date: today, amount: invoice.openCents > 0 ? centsToEuroInput(invoice.openCents) : '', reference: invoice.number },
+      ...extra,
+    });
+  };
+
+  r.get('/invoices/:id', read, h(async (req, res) => renderInvoice(req, res, idParam(req))));
+
+  r.get('/invoices/:id/pdf', read, h(async (req, res) => {
+    const { invoice, pdf } = await ctx.dues.pdf(idParam(req));
+    res.type('application/pdf').set('Content-Disposition', `inline; filename="${invoice.number}.pdf"`).send(pdf);
+  }));
+
+  r.post('/invoices/:id/payments', write, h(async (req, res) => {
+    const id = idParam(req);
+    await ctx.dues.get(id);
+    const parsed = parseForm(paymentSchema, req.body, req.t);
+    if (!parsed.ok) {
+      res.status(422);
+      await renderInvoice(req, res, id, { errors: parsed.errors, values: req.body });
+      return;
+    }
+    try {
+      const r2 = await ctx.payments.record(actorOf(req), id, { date: parsed.data.date, amountCents: parsed.data.amount, reference: parsed.data.reference });
+      flash(req, r2.overpayment ? 'info' : 'success', req.t(r2.overpayment ? 'dues.payments.recordedOver' : 'dues.payments.recorded'));
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'invoice_not_payable') flash(req, 'error', req.t('dues.payments.notPayable'));
+      else throw err;
+    }
+    res.redirect(303, `/treasurer/invoices/${id}`);
+  }));
+
+  r.post('/invoices/:id/cancel', write, h(async (req, res) => {
+    const id = idParam(req);
+    await ctx.dues.get(id);
+    const parsed = parseForm(cancelSchema, req.body, req.t);
+    if (!parsed.ok) {
+      res.status(422);
+      await renderInvoice(req, res, id, { cancelErrors: parsed.errors });
+      return;
+    }
+    try {
+      const c = await ctx.dues.cancelInvoice(actorOf(req), id, parsed.data.reason);
+      flash(req, 'success', req.t('dues.cancel.done', { number: c.number }));
+      if (c.stripeError) flash(req, 'error', req.t('dues.cancel.stripeFailed'));
+      res.redirect(303, `/treasurer/invoices/${c.cancellationId}`);
+    } catch (err) {
+      if (err instanceof AppError && (err.code === 'already_cancelled' || err.code === 'not_an_invoice')) {
+        flash(req, 'error', req.t('dues.cancel.notPossible'));
+        res.redirect(303, `/treasurer/invoices/${id}`);
+        return;
+      }
+      throw err;
+    }
+  }));
+
+  r.post('/invoices/:id/reissue', write, h(async (req, res) => {
+    const id = idParam(req);
+    const inv = await ctx.dues.get(id);
+    if (inv.kind !== 'invoice' || inv.status !== 'cancelled') {
+      flash(req, 'error', req.t('dues.reissue.notPossible'));
+      res.redirect(303, `/treasurer/invoices/${id}`);
+      return;
+    }
+    const r2 = await ctx.dues.issueAndDeliver(actorOf(req), inv.organisationId, inv.year);
+    if (r2.issued) {
+      flash(req, 'success', req.t('dues.reissue.done', { number: r2.number }));
+      res.redirect(303, `/treasurer/invoices/${r2.invoiceId}`);
+    } else {
+      flash(req, 'error', req.t(`dues.run.skip.${r2.reason}`));
+      res.redirect(303, r2.invoiceId ? `/treasurer/invoices/${r2.invoiceId}` : `/treasurer/invoices/${id}`);
+    }
+  }));
+
+  r.post('/invoices/:id/reminders', write, h(async (req, res) => {
+    const id = idParam(req);
+    await ctx.dues.get(id);
+    const parsed = parseForm(remindersStopSchema, req.body, req.t);
+    if (parsed.ok) {
+      await ctx.dues.stopReminders(actorOf(req), id, parsed.data.stopped === '1');
+      flash(req, 'success', req.t(parsed.data.stopped === '1' ? 'dues.reminders.stoppedFlash' : 'dues.reminders.resumedFlash'));
+    }
+    res.redirect(303, `/treasurer/invoices/${id}`);
+  }));
+
+  // ------------------------------------------------------------ overdue and reminders
+  r.get('/overdue', read, h(async (req, res) => {
+    const f = listFilterSchema.parse(req.query);
+    const list = await ctx.dues.list({ overdue: true, q: f.q, page: f.page, perPage: 100 });
+    const rules = await ctx.settings.rules();
+    res.render('dues/overdue', { title: req.t('dues.overdue.title'), section: 'dues', list, rules, canWrite: req.user!.roles.includes('treasurer') });
+  }));
+
+  r.post('/reminders', write, h(async (req, res) => {
+    const r2 = await ctx.reminders.sendDue(actorOf(req));
+    flash(req, 'success', req.t('dues.reminders.sent', { first: r2.first, second: r2.second }));
+    res.redirect(303, '/treasurer/overdue');
+  }));
+
+  // ------------------------------------------------------------ exports
+  r.get('/export/invoices-:year.csv', read, h(async (req, res) => {
+    const year = yearParam(req);
+    const rows = await ctx.dues.exportRows(year);
+    await ctx.audit.record(ctx.db, actorOf(req), 'invoices.exported', 'invoice', null, undefined, { year, rows: rows.length });
+    res.type('text/csv; charset=utf-8').set('Content-Disposition', `attachment; filename="rechnungen-${year}.csv"`).send(invoicesCsv(rows));
+  }));
+
+  r.get('/export/payments-:year.csv', read, h(async (req, res) => {
+    const year = yearParam(req);
+    const rows = await ctx.payments.forYear(year);
+    await ctx.audit.record(ctx.db, actorOf(req), 'payments.exported', 'payment', null, undefined, { year, rows: rows.length });
+    res.type('text/csv; charset=utf-8').set('Content-Disposition', `attachment; filename="zahlungen-${year}.csv"`).send(paymentsCsv(rows));
+  }));
+
+  return r;
+}

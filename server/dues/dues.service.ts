@@ -1,0 +1,562 @@
+import type { Knex } from 'knex';
+import { DateTime } from 'luxon';
+import { berlinDate, iso, ZONE, type Clock } from '../clock.ts';
+import type { Config } from '../config.ts';
+import { insertId, likeEscape } from '../db/knex.ts';
+import type { Actor, AuditService } from '../audit/audit.service.ts';
+import { SYSTEM } from '../audit/audit.service.ts';
+import { AppError, ConflictError, NotFoundError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { Outbox } from '../mail/outbox.service.ts';
+import type { SettingsService } from '../settings/settings.service.ts';
+import { feeRuleSchema, type AssociationSettings, type FeeRule } from '../settings/settings.schemas.ts';
+import type { PaymentGateway } from '../stripe/gateway.ts';
+import { tFor, type Locale } from '../i18n/i18n.ts';
+import { formatDate, formatMemberNumber, formatMoney } from '../i18n/format.ts';
+import { formatIban } from '../settings/bank.ts';
+import { duesFor, type ProRataRule } from './fees.ts';
+import { nextInvoiceNumber } from './numbering.ts';
+import { renderInvoicePdf } from './invoice-pdf.ts';
+import { rowToInvoice, type Invoice, type InvoiceStatus, type IssuerSnapshot, type StripeSyncPort } from './invoice.ts';
+
+export interface FeeScheduleEntry {
+  categoryId: number;
+  nameDe: string;
+  nameEn: string;
+  rule: FeeRule;
+  proRata: ProRataRule;
+  createdAt: string;
+}
+
+export type SkipReason = 'invoiced' | 'free' | 'no_schedule';
+
+export interface PreviewRow {
+  organisationId: number;
+  memberNumber: number;
+  memberNo: string;
+  name: string;
+  categoryName: string;
+  joinDate: string;
+  amountCents: number;
+  annualCents: number;
+  months: number;
+  proRata: boolean;
+  skip: SkipReason | null;
+  invoiceNumber?: string;
+  hasEmail: boolean;
+}
+
+export interface DuesPreview {
+  year: number;
+  schedule: FeeScheduleEntry[];
+  rows: PreviewRow[];
+  toInvoice: { count: number; cents: number };
+  skipped: { invoiced: number; free: number; no_schedule: number };
+}
+
+export type IssueResult = { issued: true; invoiceId: number; number: string } | { issued: false; reason: SkipReason; invoiceId?: number };
+
+export interface Dashboard {
+  year: number;
+  invoiced: { count: number; cents: number };
+  paid: { count: number; cents: number };
+  open: { count: number; cents: number };
+  overdue: { count: number; cents: number };
+  cancelled: { count: number };
+  months: { month: string; cents: number }[];
+}
+
+interface Deps {
+  db: Knex;
+  clock: Clock;
+  audit: AuditService;
+  outbox: Outbox;
+  settings: SettingsService;
+  config: Config;
+  gateway: PaymentGateway;
+  log: Logger;
+}
+
+const OPEN_STATUSES: InvoiceStatus[] = ['open', 'partially_paid'];
+
+export function isValidYear(y: number): boolean {
+  return Number.isSafeInteger(y) && y >= 2000 && y <= 2100;
+}
+
+function duesKey(year: number, organisationId: number): string {
+  return `${year}-${organisationId}`;
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === '23505' || /UNIQUE constraint failed/i.test(String(e?.message));
+}
+
+function issuerOf(a: AssociationSettings): IssuerSnapshot {
+  return {
+    name: a.name, street: a.street, postcode: a.postcode, city: a.city, country: a.country, taxNumber: a.taxNumber,
+    registerCourt: a.registerCourt, registerNumber: a.registerNumber, contactEmail: a.contactEmail, website: a.website,
+    bankHolder: a.bankHolder, iban: a.iban, bic: a.bic, bankName: a.bankName,
+  };
+}
+
+/** The contact who receives invoices: the billing contact, else the voting representative, else anyone with an e-mail. */
+async function billingContact(q: Knex | Knex.Transaction, organisationId: number): Promise<{ name: string; email: string; locale: Locale } | null> {
+  const rows = await q('contacts').where({ organisation_id: organisationId }).orderBy('id');
+  const withMail = rows.filter((r) => r.email);
+  const pick = withMail.find((r) => r.is_billing === 1 || r.is_billing === true)
+    ?? withMail.find((r) => r.is_representative === 1 || r.is_representative === true)
+    ?? withMail[0]
+    ?? rows.find((r) => r.is_billing === 1 || r.is_billing === true)
+    ?? rows.find((r) => r.is_representative === 1 || r.is_representative === true);
+  return pick ? { name: pick.name ?? '', email: pick.email ?? '', locale: pick.locale === 'en' ? 'en' : 'de' } : null;
+}
+
+/**
+ * Dues: the fee schedule per year, issuing invoices (one per member and year, numbered
+ * gaplessly), cancellation invoices, invoice e-mails, the treasurer's lists and numbers.
+ */
+export class DuesService {
+  /** Set by the composition root when Stripe is on (server/dues/stripe-sync.service.ts). */
+  stripe: StripeSyncPort | null = null;
+
+  constructor(private d: Deps) {}
+
+  private today(): string {
+    return berlinDate(this.d.clock.now());
+  }
+
+  // ---------------------------------------------------------------- fee schedule
+
+  async feeSchedule(year: number, q: Knex | Knex.Transaction = this.d.db): Promise<FeeScheduleEntry[]> {
+    const rows = await q('fee_schedules').where({ year }).orderBy('category_id');
+    return rows.map((r) => ({
+      categoryId: Number(r.category_id),
+      nameDe: r.category_name_de,
+      nameEn: r.category_name_en,
+      rule: feeRuleSchema.parse(JSON.parse(r.rule)),
+      proRata: r.pro_rata === 'full_year' ? 'full_year' : 'monthly',
+      createdAt: r.created_at,
+    }));
+  }
+
+  async scheduleYears(): Promise<number[]> {
+    const rows = await this.d.db('fee_schedules').distinct('year').orderBy('year', 'desc');
+    return rows.map((r) => Number(r.year));
+  }
+
+  /**
+   * Freezes the categories' current fee rules and the pro-rata rule as the schedule of a year.
+   * Later changes of the categories do not touch it. It may be set again only while no invoice
+   * of that year has been issued.
+   */
+  async freezeFeeSchedule(actor: Actor, year: number): Promise<FeeScheduleEntry[]> {
+    if (!isValidYear(year)) throw new NotFoundError();
+    return this.d.db.transaction(async (trx) => {
+      const issued = await trx('invoices').where({ year, kind: 'invoice' }).first('id');
+      if (issued) throw new ConflictError('schedule_in_use');
+      const rules = await this.d.settings.rules(trx);
+      const categories = await this.d.settings.categories({ includeInactive: true }, trx);
+      const before = await this.feeSchedule(year, trx);
+      await trx('fee_schedules').where({ year }).del();
+      const now = iso(this.d.clock.now());
+      for (const c of categories) {
+        await trx('fee_schedules').insert({
+          year, category_id: c.id, category_name_de: c.nameDe, category_name_en: c.nameEn,
+          rule: JSON.stringify(c.feeRule), pro_rata: rules.proRata, created_by: actor.userId, created_at: now,
+        });
+      }
+      const after = await this.feeSchedule(year, trx);
+      await this.d.audit.record(trx, actor, 'fee_schedule.frozen', 'fee_schedule', year,
+        before.length ? before.map((e) => ({ categoryId: e.categoryId, rule: e.rule, proRata: e.proRata })) : undefined,
+        after.map((e) => ({ categoryId: e.categoryId, rule: e.rule, proRata: e.proRata })));
+      return after;
+    });
+  }
+
+  // ---------------------------------------------------------------- members of a year
+
+  /** Organisations that belong in a year: joined by its end, not left before its start; by member number. */
+  membersOfYearQuery(year: number, q: Knex | Knex.Transaction = this.d.db): Knex.QueryBuilder {
+    return q('organisations')
+      .where('join_date', '<=', `${year}-12-31`)
+      .andWhere((w) => w.whereNull('exit_date').orWhere('exit_date', '>=', `${year}-01-01`))
+      .orderBy('member_number');
+  }
+
+  async memberIdsOfYear(year: number): Promise<number[]> {
+    return ((await this.membersOfYearQuery(year).select('id')) as { id: number }[]).map((r) => Number(r.id));
+  }
+
+  async preview(year: number): Promise<DuesPreview> {
+    const schedule = await this.feeSchedule(year);
+    const byCat = new Map(schedule.map((s) => [s.categoryId, s]));
+    const orgs = await this.membersOfYearQuery(year).select('id', 'member_number', 'legal_name', 'category_id', 'employee_band', 'join_date');
+    const invoiced = new Map<number, string>();
+    for (const r of await this.d.db('invoices').where({ year, kind: 'invoice' }).whereNotNull('dues_key').select('organisation_id', 'number')) {
+      invoiced.set(Number(r.organisation_id), r.number);
+    }
+    const withMail = new Set<number>();
+    for (const r of await this.d.db('contacts').where('email', '<>', '').distinct('organisation_id')) withMail.add(Number(r.organisation_id));
+    const rows: PreviewRow[] = [];
+    const out: DuesPreview = { year, schedule, rows, toInvoice: { count: 0, cents: 0 }, skipped: { invoiced: 0, free: 0, no_schedule: 0 } };
+    for (const o of orgs) {
+      const s = byCat.get(Number(o.category_id));
+      const amount = s ? duesFor(s.rule, o.employee_band, o.join_date, year, s.proRata) : null;
+      const row: PreviewRow = {
+        organisationId: Number(o.id),
+        memberNumber: Number(o.member_number),
+        memberNo: formatMemberNumber(Number(o.member_number)),
+        name: o.legal_name,
+        categoryName: s?.nameDe ?? '',
+        joinDate: o.join_date,
+        amountCents: amount?.amountCents ?? 0,
+        annualCents: amount?.annualCents ?? 0,
+        months: amount?.months ?? 12,
+        proRata: amount?.proRata ?? false,
+        skip: null,
+        hasEmail: withMail.has(Number(o.id)),
+      };
+      if (invoiced.has(row.organisationId)) { row.skip = 'invoiced'; row.invoiceNumber = invoiced.get(row.organisationId); }
+      else if (!s || !amount) row.skip = 'no_schedule';
+      else if (amount.amountCents === 0) row.skip = 'free';
+      if (row.skip) out.skipped[row.skip]++;
+      else { out.toInvoice.count++; out.toInvoice.cents += row.amountCents; }
+      rows.push(row);
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- issuing
+
+  /**
+   * Issues the dues invoice of one member for a year in one transaction: amount from the
+   * frozen schedule, the next number, the snapshot of both parties, the audit entry and —
+   * when Stripe is off — the e-mail with the PDF. Skips a member who already has a dues
+   * invoice for the year (also when another run got there first) or whose dues are 0 €.
+   */
+  async issueDuesInvoice(actor: Actor, organisationId: number, year: number, opts: { duesRunId?: number | null } = {}): Promise<IssueResult> {
+    if (!isValidYear(year)) throw new NotFoundError();
+    const mailNow = !this.stripeOn();
+    try {
+      return await this.d.db.transaction(async (trx) => {
+        const existing = await trx('invoices').where({ dues_key: duesKey(year, organisationId) }).first('id');
+        if (existing) return { issued: false, reason: 'invoiced', invoiceId: Number(existing.id) } as IssueResult;
+        const org = await trx('organisations').where({ id: organisationId }).first();
+        if (!org) throw new NotFoundError();
+        const schedule = await this.feeSchedule(year, trx);
+        const s = schedule.find((e) => e.categoryId === Number(org.category_id));
+        if (!s) return { issued: false, reason: 'no_schedule' } as IssueResult;
+        const amount = duesFor(s.rule, org.employee_band, org.join_date, year, s.proRata);
+        if (!amount) return { issued: false, reason: 'no_schedule' } as IssueResult;
+        if (amount.amountCents === 0) return { issued: false, reason: 'free' } as IssueResult;
+
+        const [association, rules, contact] = await Promise.all([this.d.settings.association(trx), this.d.settings.rules(trx), billingContact(trx, organisationId)]);
+        const locale: Locale = contact?.locale ?? 'de';
+        const t = tFor(locale);
+        const number = await nextInvoiceNumber(trx, year);
+        const issueDate = this.today();
+        const dueDate = DateTime.fromISO(issueDate, { zone: ZONE }).plus({ days: rules.duesDueDays }).toISODate()!;
+        const now = iso(this.d.clock.now());
+        const id = await insertId(trx, 'invoices', {
+          number,
+          year,
+          kind: 'invoice',
+          dues_key: duesKey(year, organisationId),
+          organisation_id: organisationId,
+          member_number: Number(org.member_number),
+          dues_run_id: opts.duesRunId ?? null,
+          category_id: s.categoryId,
+          recipient_name: org.legal_name,
+          recipient_street: org.street ?? '',
+          recipient_postcode: org.postcode ?? '',
+          recipient_city: org.city ?? '',
+          recipient_country: org.country ?? 'DE',
+          recipient_vat_id: org.vat_id ?? '',
+          contact_name: contact?.name ?? '',
+          contact_email: contact?.email ?? '',
+          issuer: JSON.stringify(issuerOf(association)),
+          description: t('dues.invoice.description', { year }),
+          pro_rata_note: amount.proRata
+            ? t('dues.invoice.proRataNote', { months: amount.months, annual: formatMoney(amount.annualCents, locale), joinDate: formatDate(org.join_date, locale) })
+            : '',
+          tax_note: rules.invoiceTaxNote,
+          period_start: amount.periodStart,
+          period_end: amount.periodEnd,
+          amount_cents: amount.amountCents,
+          issue_date: issueDate,
+          due_date: dueDate,
+          status: 'open',
+          paid_cents: 0,
+          locale,
+          reminder_level: 0,
+          reminders_stopped: false,
+          created_by: actor.userId,
+          created_at: now,
+          updated_at: now,
+        });
+        await this.d.audit.record(trx, actor, 'invoice.issued', 'invoice', id, undefined, { number, organisationId, year, amountCents: amount.amountCents });
+        if (mailNow) await this.mailInvoice(trx, id);
+        return { issued: true, invoiceId: id, number } as IssueResult;
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) {
+        const existing = await this.d.db('invoices').where({ dues_key: duesKey(year, organisationId) }).first('id');
+        if (existing) return { issued: false, reason: 'invoiced', invoiceId: Number(existing.id) };
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Issues (when needed) and delivers one member's invoice: with Stripe on, the Stripe invoice
+   * is created after the local one committed and the e-mail goes out once the payment link is
+   * known. Safe to call again after a crash: an invoice already mailed is left alone.
+   */
+  async issueAndDeliver(actor: Actor, organisationId: number, year: number, opts: { duesRunId?: number | null } = {}): Promise<IssueResult> {
+    const r = await this.issueDuesInvoice(actor, organisationId, year, opts);
+    const id = r.issued ? r.invoiceId : r.reason === 'invoiced' ? r.invoiceId : undefined;
+    if (id) await this.deliver(id);
+    return r;
+  }
+
+  private stripeOn(): boolean {
+    return this.d.gateway.enabled && !!this.stripe;
+  }
+
+  /** Pushes to Stripe (if on and not yet done) and e-mails an invoice that has not been mailed yet. */
+  async deliver(invoiceId: number): Promise<void> {
+    const row = await this.d.db('invoices').where({ id: invoiceId }).first();
+    if (!row || row.mailed_at || row.kind !== 'invoice' || row.status === 'cancelled') return;
+    if (this.stripeOn() && !row.stripe_invoice_id) await this.stripe!.pushInvoice(invoiceId);
+    await this.d.db.transaction(async (trx) => {
+      const fresh = await trx('invoices').where({ id: invoiceId }).first();
+      if (!fresh || fresh.mailed_at) return;
+      await this.mailInvoice(trx, invoiceId);
+    });
+  }
+
+  /** Puts the invoice e-mail with the PDF into the outbox (inside the caller's transaction) and marks it mailed. */
+  private async mailInvoice(trx: Knex.Transaction, invoiceId: number): Promise<void> {
+    const inv = await this.getIn(trx, invoiceId);
+    const now = iso(this.d.clock.now());
+    await trx('invoices').where({ id: invoiceId }).update({ mailed_at: now, updated_at: now });
+    if (!inv.contactEmail) return;
+    const t = tFor(inv.locale);
+    const pdf = await renderInvoicePdf(inv);
+    const cancellation = inv.kind === 'cancellation';
+    const paragraphs = cancellation
+      ? [t('dues.mail.cancellation.intro', { number: inv.number, original: inv.cancelsNumber ?? '', amount: formatMoney(-inv.amountCents, inv.locale) })]
+      : [
+          t('dues.mail.invoice.intro', { description: inv.description, number: inv.number, amount: formatMoney(inv.amountCents, inv.locale), due: formatDate(inv.dueDate, inv.locale) }),
+          ...(inv.issuer.iban
+            ? [t('dues.mail.invoice.bank', { holder: inv.issuer.bankHolder || inv.issuer.name, iban: formatIban(inv.issuer.iban), bic: inv.issuer.bic, number: inv.number })]
+            : []),
+        ];
+    await this.d.outbox.enqueue(trx, {
+      template: cancellation ? 'dues_cancellation' : 'dues_invoice',
+      locale: inv.locale,
+      to: inv.contactEmail,
+      related: { type: 'invoice', id: inv.id },
+      content: {
+        subject: t(cancellation ? 'dues.mail.cancellation.subject' : 'dues.mail.invoice.subject', { number: inv.number, description: inv.description, association: inv.issuer.name }),
+        greeting: t('dues.mail.greeting', { name: inv.contactName || inv.recipient.name }),
+        paragraphs,
+        action: !cancellation && inv.hostedInvoiceUrl ? { label: t('dues.mail.payOnline'), url: inv.hostedInvoiceUrl } : undefined,
+        afterAction: [t('dues.mail.attached')],
+        signature: inv.issuer.name,
+      },
+      attachments: [{ filename: `${t(cancellation ? 'dues.pdf.cancellationFile' : 'dues.pdf.file')}-${inv.number}.pdf`, contentType: 'application/pdf', content: pdf }],
+    });
+  }
+
+  // ---------------------------------------------------------------- cancellation (Stornorechnung)
+
+  /**
+   * Cancels an invoice with a cancellation invoice of its own number (the negative amount,
+   * referencing the original); the original becomes 'cancelled' and no longer blocks a new
+   * dues invoice for that member and year. The Stripe invoice, if any, is voided or credited
+   * after the local change committed.
+   */
+  async cancelInvoice(actor: Actor, invoiceId: number, reason: string): Promise<{ cancellationId: number; number: string; stripeError?: string }> {
+    const result = await this.d.db.transaction(async (trx) => {
+      const orig = await trx('invoices').where({ id: invoiceId }).first();
+      if (!orig) throw new NotFoundError();
+      if (orig.kind !== 'invoice') throw new AppError(422, 'not_an_invoice');
+      if (orig.status === 'cancelled' || orig.status === 'void') throw new ConflictError('already_cancelled');
+      const number = await nextInvoiceNumber(trx, Number(orig.year));
+      const t = tFor(orig.locale === 'en' ? 'en' : 'de');
+      const now = iso(this.d.clock.now());
+      const issueDate = this.today();
+      const association = await this.d.settings.association(trx);
+      const { id: _id, number: _n, dues_key: _k, ...rest } = orig;
+      const cancellationId = await insertId(trx, 'invoices', {
+        ...rest,
+        number,
+        kind: 'cancellation',
+        cancels_invoice_id: orig.id,
+        cancelled_by_invoice_id: null,
+        dues_key: null,
+        dues_run_id: null,
+        issuer: JSON.stringify(issuerOf(association)),
+        description: t('dues.invoice.cancellationDescription', { description: orig.description, number: orig.number }),
+        pro_rata_note: reason ? t('dues.invoice.cancellationReason', { reason }) : '',
+        amount_cents: -Number(orig.amount_cents),
+        issue_date: issueDate,
+        due_date: issueDate,
+        status: 'void',
+        paid_cents: 0,
+        stripe_customer_id: null,
+        stripe_invoice_id: null,
+        hosted_invoice_url: null,
+        stripe_state: null,
+        reminder_level: 0,
+        last_reminder_at: null,
+        reminders_stopped: true,
+        mailed_at: null,
+        created_by: actor.userId,
+        created_at: now,
+        updated_at: now,
+      });
+      await trx('invoices').where({ id: orig.id }).update({
+        status: 'cancelled', dues_key: null, cancelled_by_invoice_id: cancellationId, reminders_stopped: true, updated_at: now,
+      });
+      await this.d.audit.record(trx, actor, 'invoice.cancelled', 'invoice', Number(orig.id), { status: orig.status }, { status: 'cancelled', cancellationNumber: number, reason });
+      await this.d.audit.record(trx, actor, 'invoice.cancellation_issued', 'invoice', cancellationId, undefined, { number, cancels: orig.number, amountCents: -Number(orig.amount_cents) });
+      await this.mailInvoice(trx, cancellationId);
+      return { cancellationId, number, hadStripe: !!orig.stripe_invoice_id };
+    });
+    let stripeError: string | undefined;
+    if (result.hadStripe && this.stripe) {
+      try {
+        await this.stripe.cancelOnStripe(invoiceId);
+      } catch (err) {
+        stripeError = (err as Error).message;
+        this.d.log.error({ invoiceId, err: stripeError }, 'stripe cancel failed');
+      }
+    }
+    return { cancellationId: result.cancellationId, number: result.number, stripeError };
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  private async getIn(q: Knex | Knex.Transaction, id: number): Promise<Invoice> {
+    const r = await q('invoices as i').leftJoin('invoices as c', 'c.id', 'i.cancels_invoice_id').where('i.id', id).first('i.*', 'c.number as cancels_number');
+    if (!r) throw new NotFoundError();
+    return rowToInvoice(r);
+  }
+
+  async get(id: number): Promise<Invoice> {
+    return this.getIn(this.d.db, id);
+  }
+
+  async pdf(id: number): Promise<{ invoice: Invoice; pdf: Buffer }> {
+    const invoice = await this.get(id);
+    return { invoice, pdf: await renderInvoicePdf(invoice) };
+  }
+
+  /** For the member portal: the organisation's invoices, newest first. */
+  async invoicesForOrganisation(organisationId: number): Promise<Invoice[]> {
+    const rows = await this.d.db('invoices as i').leftJoin('invoices as c', 'c.id', 'i.cancels_invoice_id')
+      .where('i.organisation_id', organisationId).orderBy([{ column: 'i.issue_date', order: 'desc' }, { column: 'i.id', order: 'desc' }])
+      .select('i.*', 'c.number as cancels_number');
+    return rows.map(rowToInvoice);
+  }
+
+  async list(filter: { year?: number; status?: string; q?: string; overdue?: boolean; page?: number; perPage?: number }): Promise<{ rows: Invoice[]; total: number; page: number; pages: number }> {
+    const perPage = filter.perPage ?? 50;
+    const page = Math.max(1, filter.page ?? 1);
+    const base = this.d.db('invoices as i');
+    if (filter.year) base.where('i.year', filter.year);
+    if (filter.status) base.where('i.status', filter.status);
+    if (filter.overdue) base.whereIn('i.status', OPEN_STATUSES).andWhere('i.due_date', '<', this.today()).andWhere('i.kind', 'invoice');
+    const q = (filter.q ?? '').trim();
+    if (q) {
+      const m = /^(?:m-?)?0*(\d{1,9})$/i.exec(q);
+      base.where((w) => {
+        w.whereRaw("lower(i.recipient_name) like ? escape '\\'", [`%${likeEscape(q.toLowerCase())}%`]).orWhere('i.number', q);
+        if (m) w.orWhere('i.member_number', Number(m[1]));
+      });
+    }
+    const [{ n }] = await base.clone().count({ n: '*' });
+    const rows = await base.clone().leftJoin('invoices as c', 'c.id', 'i.cancels_invoice_id')
+      .select('i.*', 'c.number as cancels_number')
+      .orderBy([{ column: 'i.year', order: 'desc' }, { column: 'i.number', order: 'desc' }])
+      .limit(perPage).offset((page - 1) * perPage);
+    const total = Number(n);
+    return { rows: rows.map(rowToInvoice), total, page, pages: Math.max(1, Math.ceil(total / perPage)) };
+  }
+
+  /** Every invoice and cancellation invoice of a year by number, with the date of its last payment (for the export). */
+  async exportRows(year: number): Promise<(Invoice & { lastPaymentDate: string | null })[]> {
+    const rows = await this.d.db('invoices as i').leftJoin('invoices as c', 'c.id', 'i.cancels_invoice_id').where('i.year', year).orderBy('i.number')
+      .select('i.*', 'c.number as cancels_number', this.d.db('payments as p').whereRaw('p.invoice_id = i.id').max('p.date').as('last_payment_date'));
+    return rows.map((r) => ({ ...rowToInvoice(r), lastPaymentDate: r.last_payment_date ?? null }));
+  }
+
+  async yearsWithInvoices(): Promise<number[]> {
+    return (await this.d.db('invoices').distinct('year').orderBy('year', 'desc')).map((r) => Number(r.year));
+  }
+
+  /** The treasurer's numbers for a year: invoiced, paid, open, overdue (dues invoices that count), payments by month. */
+  async dashboard(year: number): Promise<Dashboard> {
+    const today = this.today();
+    const rows = await this.d.db('invoices').where({ year, kind: 'invoice' }).select('status', 'amount_cents', 'paid_cents', 'due_date');
+    const out: Dashboard = {
+      year,
+      invoiced: { count: 0, cents: 0 }, paid: { count: 0, cents: 0 }, open: { count: 0, cents: 0 }, overdue: { count: 0, cents: 0 },
+      cancelled: { count: 0 }, months: [],
+    };
+    for (const r of rows) {
+      const status = r.status as InvoiceStatus;
+      const amount = Number(r.amount_cents);
+      const paid = Number(r.paid_cents);
+      if (status === 'cancelled' || status === 'void') { out.cancelled.count++; continue; }
+      out.invoiced.count++; out.invoiced.cents += amount;
+      if (paid > 0) { out.paid.cents += paid; }
+      if (status === 'paid') out.paid.count++;
+      if (OPEN_STATUSES.includes(status)) {
+        const openCents = Math.max(0, amount - paid);
+        out.open.count++; out.open.cents += openCents;
+        if (r.due_date < today) { out.overdue.count++; out.overdue.cents += openCents; }
+      }
+    }
+    const pays = await this.d.db('payments as p').join('invoices as i', 'i.id', 'p.invoice_id').where('i.year', year).select('p.date', 'p.amount_cents');
+    const byMonth = new Map<string, number>();
+    for (const p of pays) byMonth.set(String(p.date).slice(0, 7), (byMonth.get(String(p.date).slice(0, 7)) ?? 0) + Number(p.amount_cents));
+    // the months from the first payment (at the latest January of the year) to December of the year
+    const keys = [...byMonth.keys()].sort();
+    let m = DateTime.fromISO(`${keys.length && keys[0] < `${year}-01` ? keys[0] : `${year}-01`}-01`);
+    const last = keys.length && keys[keys.length - 1] > `${year}-12` ? keys[keys.length - 1] : `${year}-12`;
+    while (m.toFormat('yyyy-MM') <= last && out.months.length < 36) {
+      const k = m.toFormat('yyyy-MM');
+      out.months.push({ month: k, cents: byMonth.get(k) ?? 0 });
+      m = m.plus({ months: 1 });
+    }
+    return out;
+  }
+
+  async runsOfYear(year: number): Promise<{ id: number; jobId: number; createdAt: string; status: string; progress: number; total: number }[]> {
+    const rows = await this.d.db('dues_runs as r').join('jobs as j', 'j.id', 'r.job_id').where('r.year', year).orderBy('r.id', 'desc')
+      .select('r.id', 'r.job_id', 'r.created_at', 'j.status', 'j.progress', 'j.total');
+    return rows.map((r) => ({ id: Number(r.id), jobId: Number(r.job_id), createdAt: r.created_at, status: r.status, progress: Number(r.progress), total: Number(r.total) }));
+  }
+
+  async stopReminders(actor: Actor, invoiceId: number, stopped: boolean): Promise<void> {
+    await this.d.db.transaction(async (trx) => {
+      const r = await trx('invoices').where({ id: invoiceId }).first();
+      if (!r) throw new NotFoundError();
+      const before = r.reminders_stopped === 1 || r.reminders_stopped === true;
+      if (before === stopped) return;
+      await trx('invoices').where({ id: invoiceId }).update({ reminders_stopped: stopped, updated_at: iso(this.d.clock.now()) });
+      await this.d.audit.record(trx, actor, stopped ? 'invoice.reminders_stopped' : 'invoice.reminders_resumed', 'invoice', invoiceId, { remindersStopped: before }, { remindersStopped: stopped });
+    });
+  }
+
+  /** Invoice ids whose e-mail has not gone out (e.g. Stripe was unreachable); a new run delivers them. */
+  async undelivered(year: number): Promise<number[]> {
+    return (await this.d.db('invoices').where({ year, kind: 'invoice' }).whereNull('mailed_at').whereNotIn('status', ['cancelled', 'void']).orderBy('id').select('id')).map((r) => Number(r.id));
+  }
+}
+
+export { SYSTEM };

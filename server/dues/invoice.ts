@@ -1,0 +1,119 @@
+import type { Locale } from '../i18n/i18n.ts';
+
+/** An issued invoice (or cancellation invoice) as stored; never changed after issue except its payment state. */
+export type InvoiceStatus = 'open' | 'paid' | 'partially_paid' | 'cancelled' | 'uncollectible' | 'void';
+export const INVOICE_STATUSES: InvoiceStatus[] = ['open', 'partially_paid', 'paid', 'cancelled', 'uncollectible', 'void'];
+
+/** The association as it stood when the invoice was issued. */
+export interface IssuerSnapshot {
+  name: string;
+  street: string;
+  postcode: string;
+  city: string;
+  country: string;
+  taxNumber: string;
+  registerCourt: string;
+  registerNumber: string;
+  contactEmail: string;
+  website: string;
+  bankHolder: string;
+  iban: string;
+  bic: string;
+  bankName: string;
+}
+
+export interface Invoice {
+  id: number;
+  number: string;
+  year: number;
+  kind: 'invoice' | 'cancellation';
+  cancelsInvoiceId: number | null;
+  cancelsNumber?: string | null;
+  cancelledByInvoiceId: number | null;
+  organisationId: number;
+  memberNumber: number;
+  duesRunId: number | null;
+  recipient: { name: string; street: string; postcode: string; city: string; country: string; vatId: string };
+  contactName: string;
+  contactEmail: string;
+  issuer: IssuerSnapshot;
+  description: string;
+  proRataNote: string;
+  taxNote: string;
+  periodStart: string;
+  periodEnd: string;
+  amountCents: number;
+  issueDate: string;
+  dueDate: string;
+  status: InvoiceStatus;
+  paidCents: number;
+  openCents: number;
+  locale: Locale;
+  stripeCustomerId: string | null;
+  stripeInvoiceId: string | null;
+  hostedInvoiceUrl: string | null;
+  stripeState: string | null;
+  reminderLevel: number;
+  lastReminderAt: string | null;
+  remindersStopped: boolean;
+  mailedAt: string | null;
+  createdAt: string;
+}
+
+const b = (v: unknown) => v === true || v === 1 || v === '1' || v === 't';
+
+export function rowToInvoice(r: Record<string, any>): Invoice {
+  const amount = Number(r.amount_cents);
+  const paid = Number(r.paid_cents);
+  const status = r.status as InvoiceStatus;
+  return {
+    id: Number(r.id),
+    number: r.number,
+    year: Number(r.year),
+    kind: r.kind,
+    cancelsInvoiceId: r.cancels_invoice_id == null ? null : Number(r.cancels_invoice_id),
+    cancelsNumber: r.cancels_number ?? null,
+    cancelledByInvoiceId: r.cancelled_by_invoice_id == null ? null : Number(r.cancelled_by_invoice_id),
+    organisationId: Number(r.organisation_id),
+    memberNumber: Number(r.member_number),
+    duesRunId: r.dues_run_id == null ? null : Number(r.dues_run_id),
+    recipient: {
+      name: r.recipient_name, street: r.recipient_street, postcode: r.recipient_postcode, city: r.recipient_city, country: r.recipient_country, vatId: r.recipient_vat_id ?? '',
+    },
+    contactName: r.contact_name ?? '',
+    contactEmail: r.contact_email ?? '',
+    issuer: JSON.parse(r.issuer) as IssuerSnapshot,
+    description: r.description,
+    proRataNote: r.pro_rata_note ?? '',
+    taxNote: r.tax_note ?? '',
+    periodStart: r.period_start,
+    periodEnd: r.period_end,
+    amountCents: amount,
+    issueDate: r.issue_date,
+    dueDate: r.due_date,
+    status,
+    paidCents: paid,
+    openCents: status === 'open' || status === 'partially_paid' ? Math.max(0, amount - paid) : 0,
+    locale: r.locale === 'en' ? 'en' : 'de',
+    stripeCustomerId: r.stripe_customer_id ?? null,
+    stripeInvoiceId: r.stripe_invoice_id ?? null,
+    hostedInvoiceUrl: r.hosted_invoice_url ?? null,
+    stripeState: r.stripe_state ?? null,
+    reminderLevel: Number(r.reminder_level),
+    lastReminderAt: r.last_reminder_at ?? null,
+    remindersStopped: b(r.reminders_stopped),
+    mailedAt: r.mailed_at ?? null,
+    createdAt: r.created_at,
+  };
+}
+
+/** Interfaces the Stripe side provides (server/dues/stripe-sync.service.ts); injected so dues work without it. */
+export interface StripePush {
+  /** Creates the Stripe customer if needed and the finalized Stripe invoice; stores its id and hosted URL on our invoice. */
+  pushInvoice(invoiceId: number): Promise<void>;
+}
+export interface StripeCancel {
+  /** Voids (unpaid) or credits (paid) the Stripe invoice behind our invoice. */
+  cancelOnStripe(invoiceId: number): Promise<void>;
+}
+export type StripeSyncPort = StripePush & StripeCancel;

@@ -1,0 +1,95 @@
+import type { Knex } from 'knex';
+import { DateTime } from 'luxon';
+import { berlinDate, iso, ZONE, type Clock } from '../clock.ts';
+import { affected } from '../db/knex.ts';
+import type { Actor, AuditService } from '../audit/audit.service.ts';
+import { SYSTEM } from '../audit/audit.service.ts';
+import type { Outbox } from '../mail/outbox.service.ts';
+import type { SettingsService } from '../settings/settings.service.ts';
+import { tFor } from '../i18n/i18n.ts';
+import { formatDate, formatMoney } from '../i18n/format.ts';
+import { formatIban } from '../settings/bank.ts';
+import type { Context } from '../context.ts';
+import { renderInvoicePdf } from './invoice-pdf.ts';
+import { rowToInvoice } from './invoice.ts';
+
+/**
+ * Payment reminders: the first at `reminder1Days`, the second at `reminder2Days` after the due
+ * date (bylaws rules), for open and partially paid dues invoices whose reminders are not
+ * stopped. Each reminder moves `reminder_level` under a condition and writes the e-mail in the
+ * same transaction, so a second run (or two at once) never sends one twice. A run that comes
+ * late sends only the highest reminder due, not both at once.
+ */
+export class RemindersService {
+  constructor(private d: { db: Knex; clock: Clock; audit: AuditService; outbox: Outbox; settings: SettingsService }) {}
+
+  async sendDue(actor: Actor = SYSTEM): Promise<{ first: number; second: number }> {
+    const rules = await this.d.settings.rules();
+    const today = berlinDate(this.d.clock.now());
+    const minus = (days: number) => DateTime.fromISO(today, { zone: ZONE }).minus({ days }).toISODate()!;
+    const due1 = minus(rules.reminder1Days); // due_date <= due1 → first reminder due
+    const due2 = minus(rules.reminder2Days);
+    const candidates = await this.d.db('invoices')
+      .where('kind', 'invoice')
+      .whereIn('status', ['open', 'partially_paid'])
+      .where('reminders_stopped', false)
+      .where('reminder_level', '<', 2)
+      .where('due_date', '<=', due1 < due2 ? due2 : due1)
+      .orderBy('id')
+      .select('id', 'due_date', 'reminder_level');
+    const out = { first: 0, second: 0 };
+    for (const c of candidates) {
+      const level = c.due_date <= due2 ? 2 : c.due_date <= due1 ? 1 : 0;
+      if (level <= Number(c.reminder_level)) continue;
+      const sent = await this.send(actor, Number(c.id), Number(c.reminder_level), level);
+      if (sent) { if (level === 1) out.first++; else out.second++; }
+    }
+    return out;
+  }
+
+  private async send(actor: Actor, invoiceId: number, fromLevel: number, level: number): Promise<boolean> {
+    return this.d.db.transaction(async (trx) => {
+      const now = iso(this.d.clock.now());
+      const n = await trx('invoices')
+        .where({ id: invoiceId, reminder_level: fromLevel, reminders_stopped: false })
+        .whereIn('status', ['open', 'partially_paid'])
+        .update({ reminder_level: level, last_reminder_at: now, updated_at: now });
+      if (affected(n) !== 1) return false;
+      const r = await trx('invoices as i').leftJoin('invoices as c', 'c.id', 'i.cancels_invoice_id').where('i.id', invoiceId).first('i.*', 'c.number as cancels_number');
+      const inv = rowToInvoice(r);
+      await this.d.audit.record(trx, actor, 'invoice.reminder_sent', 'invoice', invoiceId, { reminderLevel: fromLevel }, { reminderLevel: level });
+      if (!inv.contactEmail) return true;
+      const t = tFor(inv.locale);
+      const open = Math.max(0, inv.amountCents - inv.paidCents);
+      const pdf = await renderInvoicePdf(inv);
+      await this.d.outbox.enqueue(trx, {
+        template: `dues_reminder_${level}`,
+        locale: inv.locale,
+        to: inv.contactEmail,
+        related: { type: 'invoice', id: inv.id },
+        content: {
+          subject: t(`dues.mail.reminder${level}.subject`, { number: inv.number, association: inv.issuer.name }),
+          greeting: t('dues.mail.greeting', { name: inv.contactName || inv.recipient.name }),
+          paragraphs: [
+            t(`dues.mail.reminder${level}.intro`, { number: inv.number, date: formatDate(inv.issueDate, inv.locale), due: formatDate(inv.dueDate, inv.locale), open: formatMoney(open, inv.locale) }),
+            ...(inv.issuer.iban
+              ? [t('dues.mail.invoice.bank', { holder: inv.issuer.bankHolder || inv.issuer.name, iban: formatIban(inv.issuer.iban), bic: inv.issuer.bic, number: inv.number })]
+              : []),
+            t('dues.mail.reminderCrossed'),
+          ],
+          action: inv.hostedInvoiceUrl ? { label: t('dues.mail.payOnline'), url: inv.hostedInvoiceUrl } : undefined,
+          signature: inv.issuer.name,
+        },
+        attachments: [{ filename: `${t('dues.pdf.file')}-${inv.number}.pdf`, contentType: 'application/pdf', content: pdf }],
+      });
+      return true;
+    });
+  }
+}
+
+/** `npm run cli -- reminders:send`: sends the reminders due today; returns the exit code. */
+export async function runRemindersCli(ctx: Context, print: (s: string) => void): Promise<number> {
+  const r = await ctx.reminders.sendDue({ userId: null, label: 'cli' });
+  print(`Reminders: ${r.first} first, ${r.second} second reminder(s) queued.\n`);
+  return 0;
+}

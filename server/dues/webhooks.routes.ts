@@ -1,0 +1,60 @@
+import express, { type Request, type Response, type Router } from 'express';
+import type { Context } from '../context.ts';
+import { iso } from '../clock.ts';
+import { GatewayError, WebhookSignatureError, type GatewayEvent } from '../stripe/gateway.ts';
+import { RetryLaterError, StripeSyncService } from './stripe-sync.service.ts';
+
+/**
+ * POST /webhooks/stripe, mounted before the body parsers, sessions and CSRF: the signature is
+ * computed over the raw body. 400 without body or signature header, 401 on a bad signature
+ * (nothing stored), each event stored once by id (a replay of a handled event is answered 200
+ * and changes nothing), 200 for events we ignore or that are not ours, 503 when it is ours
+ * but cannot be handled yet (Stripe retries with backoff for up to three days).
+ */
+export function stripeWebhookRouter(ctx: Context): Router {
+  const router = express.Router();
+  const sync = new StripeSyncService(ctx);
+
+  router.post('/webhooks/stripe', express.raw({ type: 'application/json', limit: '1mb' }), async (req: Request, res: Response) => {
+    const body = req.body as unknown;
+    const signature = req.get('stripe-signature');
+    if (!Buffer.isBuffer(body) || body.length === 0) return void res.status(400).json({ error: 'missing_body' });
+    if (!signature) return void res.status(400).json({ error: 'missing_signature' });
+    if (!ctx.gateway.enabled) return void res.status(404).json({ error: 'stripe_disabled' });
+
+    let event: GatewayEvent;
+    try {
+      event = ctx.gateway.verifyWebhook(body, signature);
+    } catch (e) {
+      if (e instanceof WebhookSignatureError) {
+        ctx.log.warn({ reqId: req.id }, 'stripe webhook with a bad signature');
+        return void res.status(401).json({ error: 'bad_signature' });
+      }
+      throw e;
+    }
+
+    const now = iso(ctx.clock.now());
+    try {
+      await ctx.db('stripe_events').insert({ event_id: event.id, type: event.type.slice(0, 100), received_at: now }).onConflict('event_id').ignore();
+      const stored = await ctx.db('stripe_events').where({ event_id: event.id }).first();
+      if (stored?.processed_at) return void res.status(200).json({ received: true, duplicate: true });
+
+      const outcome = await sync.handleEvent(event);
+      await ctx.db('stripe_events').where({ event_id: event.id }).update({ processed_at: iso(ctx.clock.now()), error: outcome === 'handled' ? null : outcome });
+      if (outcome === 'not_ours') ctx.log.info({ eventId: event.id, type: event.type }, 'stripe event for an invoice that is not ours');
+      res.status(200).json({ received: true, outcome });
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      const retryLater = e instanceof RetryLaterError || (e instanceof GatewayError && e.retryable);
+      ctx.log[retryLater ? 'warn' : 'error']({ eventId: event.id, type: event.type, err: message }, 'stripe event not handled; Stripe will retry');
+      try {
+        await ctx.db('stripe_events').where({ event_id: event.id }).update({ error: message.slice(0, 2000) });
+      } catch {
+        // the database itself may be the problem
+      }
+      res.status(retryLater ? 503 : 500).json({ error: retryLater ? 'retry_later' : 'handler_failed' });
+    }
+  });
+
+  return router;
+}

@@ -1,0 +1,98 @@
+/**
+ * The payment gateway as the dues module sees it. Only server/stripe/ imports the `stripe` SDK;
+ * with no STRIPE_SECRET_KEY the gateway is disabled and dues work with bank transfer alone.
+ * Every creating call takes an idempotency key derived from our own record (e.g.
+ * `customer-org-42`, `invoice-2027-0001-create`), so a retry or a resumed run never creates
+ * a second object.
+ */
+export interface GatewayAddress {
+  line1: string;
+  postalCode: string;
+  city: string;
+  country: string; // ISO 3166-1 alpha-2
+}
+
+export interface GatewayCustomerInput {
+  organisationId: number;
+  memberNumber: string; // M-0001
+  name: string;
+  email: string; // billing e-mail
+  address: GatewayAddress;
+  vatId?: string; // EU VAT ID → tax id type eu_vat
+  locale: 'de' | 'en';
+}
+
+export interface GatewayInvoiceInput {
+  customerId: string;
+  localInvoiceId: number;
+  number: string; // our number, e.g. 2027-0001
+  amountCents: number;
+  currency: 'eur';
+  description: string; // what is billed and the period
+  daysUntilDue: number;
+  metadata: Record<string, string>;
+}
+
+export type GatewayInvoiceStatus = 'draft' | 'open' | 'paid' | 'void' | 'uncollectible';
+
+export interface GatewayInvoice {
+  id: string;
+  status: GatewayInvoiceStatus;
+  number: string | null;
+  amountDueCents: number;
+  amountPaidCents: number;
+  hostedInvoiceUrl: string | null;
+  metadata: Record<string, string>;
+  customerId: string;
+}
+
+export interface GatewayEvent {
+  id: string;
+  type: string;
+  created: number;
+  /** The event's object (an invoice, a charge, …) as Stripe sent it. */
+  object: Record<string, unknown>;
+}
+
+export class GatewayError extends Error {
+  constructor(message: string, public readonly retryable: boolean, public readonly statusCode?: number) {
+    super(message);
+  }
+}
+
+export class WebhookSignatureError extends Error {}
+
+export interface PaymentGateway {
+  readonly enabled: boolean;
+  /** Creates (or, with the same key, returns) the customer for an organisation. 1 call. */
+  createCustomer(input: GatewayCustomerInput, idempotencyKey: string): Promise<{ customerId: string }>;
+  /**
+   * Creates the invoice, its line item and finalizes it: 3 calls, each with a key derived from
+   * `idempotencyKeyBase`. Returns the finalized invoice with its hosted payment page.
+   */
+  createFinalizedInvoice(input: GatewayInvoiceInput, idempotencyKeyBase: string): Promise<GatewayInvoice>;
+  getInvoice(id: string): Promise<GatewayInvoice>;
+  voidInvoice(id: string, idempotencyKey: string): Promise<GatewayInvoice>;
+  /** A credit note over the paid amount (refund to the customer's balance or original payment). */
+  creditInvoice(id: string, amountCents: number, reason: string, idempotencyKey: string): Promise<{ creditNoteId: string }>;
+  listOpenInvoices(): AsyncIterable<GatewayInvoice>;
+  /**
+   * The invoice a payment intent paid, for charge.refunded (charges no longer name their
+   * invoice since API version 2025-03-31). Optional: without it refunds are not matched.
+   */
+  findInvoiceIdForPaymentIntent?(paymentIntentId: string): Promise<string | null>;
+  /** Verifies the Stripe-Signature header over the raw body; throws WebhookSignatureError. */
+  verifyWebhook(rawBody: Buffer, signatureHeader: string | undefined): GatewayEvent;
+}
+
+/** Stripe off: every call is a programming error except `enabled`. */
+export const disabledGateway: PaymentGateway = {
+  enabled: false,
+  async createCustomer() { throw new GatewayError('Stripe is off', false); },
+  async createFinalizedInvoice() { throw new GatewayError('Stripe is off', false); },
+  async getInvoice() { throw new GatewayError('Stripe is off', false); },
+  async voidInvoice() { throw new GatewayError('Stripe is off', false); },
+  async creditInvoice() { throw new GatewayError('Stripe is off', false); },
+  async *listOpenInvoices() { /* nothing */ },
+  verifyWebhook() { throw new WebhookSignatureError('Stripe is off'); },
+};

@@ -1,0 +1,279 @@
+import Stripe from 'stripe';
+import type { Config } from '../config.ts';
+import {
+  disabledGateway, GatewayError, WebhookSignatureError,
+  type GatewayCustomerInput, type GatewayEvent, type GatewayInvoice, type GatewayInvoiceInput,
+  type GatewayInvoiceStatus, type PaymentGateway,
+} from './gateway.ts';
+
+/**
+ * The PaymentGateway on Stripe's API through the official SDK; the only `stripe` import
+ * besides the test fake. Retries: the SDK retries connection errors, 409 and 5xx with
+ * exponential backoff and jitter, re-sending the same Idempotency-Key; it does NOT retry a
+ * plain 429 (only when Stripe adds `Stripe-Should-Retry: true`), so 429s are retried here,
+ * again with backoff and the caller's idempotency key. A semaphore keeps at most
+ * `concurrency` requests in flight, which is what keeps a dues run under Stripe's rate limit.
+ */
+export interface StripeGatewayOptions {
+  secretKey: string;
+  webhookSecret?: string;
+  /** Another API base, e.g. http://127.0.0.1:12111 (stripe-mock or the test fake). */
+  apiUrl?: string;
+  /** Requests in flight at once (default 4; Stripe allows 25/s in test mode, 100/s live). */
+  concurrency?: number;
+  /** SDK retries for connection errors, 409 and 5xx (default 4). */
+  maxNetworkRetries?: number;
+  /** Our own retries of 429 answers (default 6). */
+  rateLimitRetries?: number;
+  /** First backoff in seconds (default 0.5, doubled per retry, at most `maxRetryDelaySec`). */
+  initialRetryDelaySec?: number;
+  maxRetryDelaySec?: number;
+  /** Per request (default 30 s). */
+  timeoutMs?: number;
+  /** Webhook timestamp tolerance in seconds (default 300). */
+  webhookToleranceSec?: number;
+}
+
+/** host/port/protocol for the SDK from a base URL such as http://127.0.0.1:12111. */
+export function sdkHostOptions(apiUrl: string): { host: string; port: number; protocol: 'http' | 'https' } {
+  const u = new URL(apiUrl);
+  const protocol = u.protocol === 'http:' ? 'http' : u.protocol === 'https:' ? 'https' : null;
+  if (!protocol) throw new Error(`STRIPE_API_URL: unsupported protocol ${u.protocol}`);
+  const port = u.port ? Number(u.port) : protocol === 'https' ? 443 : 80;
+  return { host: u.hostname.replace(/^\[|\]$/g, ''), port, protocol };
+}
+
+class Semaphore {
+  private active = 0;
+  private waiting: Array<() => void> = [];
+  constructor(private readonly limit: number) {}
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.active++;
+    try {
+      return await fn();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next(); // the slot passes straight to the next waiter
+      else this.active--;
+    }
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const STATUSES: GatewayInvoiceStatus[] = ['draft', 'open', 'paid', 'void', 'uncollectible'];
+
+function toGatewayInvoice(inv: Stripe.Invoice): GatewayInvoice {
+  const status = (STATUSES as string[]).includes(String(inv.status)) ? (inv.status as GatewayInvoiceStatus) : 'draft';
+  const customer = typeof inv.customer === 'string' ? inv.customer : inv.customer?.id ?? '';
+  return {
+    id: String(inv.id),
+    status,
+    number: inv.number ?? null,
+    amountDueCents: Number(inv.amount_due ?? 0),
+    amountPaidCents: Number(inv.amount_paid ?? 0),
+    hostedInvoiceUrl: inv.hosted_invoice_url ?? null,
+    metadata: { ...(inv.metadata ?? {}) } as Record<string, string>,
+    customerId: customer,
+  };
+}
+
+function isStripeError(e: unknown): e is Stripe.errors.StripeError {
+  return e instanceof Stripe.errors.StripeError;
+}
+
+/** Maps an SDK error to a GatewayError that says whether trying again later may help. */
+function toGatewayError(e: unknown): GatewayError {
+  if (e instanceof GatewayError) return e;
+  if (isStripeError(e)) {
+    const status = e.statusCode;
+    const retryable =
+      e instanceof Stripe.errors.StripeConnectionError ||
+      e instanceof Stripe.errors.StripeRateLimitError ||
+      e instanceof Stripe.errors.StripeAPIError ||
+      status === 409 || (status !== undefined && status >= 500);
+    const err = new GatewayError(`Stripe: ${e.message}${e.code ? ` (${e.code})` : ''}`, retryable, status);
+    (err as GatewayError & { code?: string; param?: string }).code = e.code;
+    (err as GatewayError & { code?: string; param?: string }).param = e.param;
+    return err;
+  }
+  const msg = e instanceof Error ? e.message : String(e);
+  return new GatewayError(`Stripe: ${msg}`, true);
+}
+
+export class StripeGateway implements PaymentGateway {
+  readonly enabled = true;
+  readonly stripe: Stripe;
+  private readonly limiter: Semaphore;
+  private readonly rateLimitRetries: number;
+  private readonly initialDelay: number;
+  private readonly maxDelay: number;
+
+  constructor(private readonly opts: StripeGatewayOptions) {
+    this.initialDelay = opts.initialRetryDelaySec ?? 0.5;
+    this.maxDelay = opts.maxRetryDelaySec ?? 5;
+    this.rateLimitRetries = opts.rateLimitRetries ?? 6;
+    this.limiter = new Semaphore(Math.max(1, opts.concurrency ?? 4));
+    this.stripe = new Stripe(opts.secretKey, {
+      maxNetworkRetries: opts.maxNetworkRetries ?? 4,
+      timeout: opts.timeoutMs ?? 30_000,
+      telemetry: false,
+      appInfo: { name: 'vereinsverwaltung' },
+      ...(opts.apiUrl ? sdkHostOptions(opts.apiUrl) : {}),
+    });
+    if (opts.initialRetryDelaySec !== undefined || opts.maxRetryDelaySec !== undefined) {
+      // The SDK reads its backoff from these two methods; tests shorten it.
+      const s = this.stripe as unknown as { getInitialNetworkRetryDelay: () => number; getMaxNetworkRetryDelay: () => number };
+      s.getInitialNetworkRetryDelay = () => this.initialDelay;
+      s.getMaxNetworkRetryDelay = () => this.maxDelay;
+    }
+  }
+
+  /** One API call: under the concurrency limit, 429 retried with backoff, errors mapped. */
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.limiter.run(fn);
+      } catch (e) {
+        if (e instanceof Stripe.errors.StripeRateLimitError && attempt < this.rateLimitRetries) {
+          const base = Math.min(this.initialDelay * 2 ** attempt, this.maxDelay);
+          await sleep(base * 1000 * (0.5 + Math.random() * 0.5) + this.initialDelay * 500);
+          continue;
+        }
+        throw toGatewayError(e);
+      }
+    }
+  }
+
+  async createCustomer(input: GatewayCustomerInput, idempotencyKey: string): Promise<{ customerId: string }> {
+    const params: Stripe.CustomerCreateParams = {
+      name: input.name,
+      email: input.email,
+      address: {
+        line1: input.address.line1,
+        postal_code: input.address.postalCode,
+        city: input.address.city,
+        country: input.address.country,
+      },
+      preferred_locales: [input.locale],
+      metadata: { organisation_id: String(input.organisationId), member_number: input.memberNumber },
+    };
+    if (input.vatId) params.tax_id_data = [{ type: 'eu_vat', value: input.vatId }];
+    const c = await this.call(() => this.stripe.customers.create(params, { idempotencyKey }));
+    return { customerId: c.id };
+  }
+
+  async createFinalizedInvoice(input: GatewayInvoiceInput, idempotencyKeyBase: string): Promise<GatewayInvoice> {
+    const draft = await this.call(() =>
+      this.stripe.invoices.create(
+        {
+          customer: input.customerId,
+          collection_method: 'send_invoice',
+          days_until_due: input.daysUntilDue,
+          auto_advance: false, // we send our own e-mail with the hosted link
+          currency: input.currency,
+          description: input.description,
+          number: input.number,
+          pending_invoice_items_behavior: 'exclude',
+          metadata: input.metadata,
+        },
+        { idempotencyKey: `${idempotencyKeyBase}-create` },
+      ),
+    );
+    const invoiceId = String(draft.id);
+    if (draft.status === 'draft') {
+      await this.call(() =>
+        this.stripe.invoiceItems.create(
+          {
+            customer: input.customerId,
+            invoice: invoiceId,
+            amount: input.amountCents,
+            currency: input.currency,
+            description: input.description,
+            metadata: input.metadata,
+          },
+          { idempotencyKey: `${idempotencyKeyBase}-item` },
+        ),
+      );
+      const fin = await this.call(() =>
+        this.stripe.invoices.finalizeInvoice(invoiceId, { auto_advance: false }, { idempotencyKey: `${idempotencyKeyBase}-finalize` }),
+      );
+      return toGatewayInvoice(fin);
+    }
+    // The create key replayed an invoice that was finalized meanwhile (only possible if
+    // someone finalized it by hand): fetch its current state instead of adding a line.
+    return this.getInvoice(invoiceId);
+  }
+
+  async getInvoice(id: string): Promise<GatewayInvoice> {
+    return toGatewayInvoice(await this.call(() => this.stripe.invoices.retrieve(id)));
+  }
+
+  async voidInvoice(id: string, idempotencyKey: string): Promise<GatewayInvoice> {
+    return toGatewayInvoice(await this.call(() => this.stripe.invoices.voidInvoice(id, {}, { idempotencyKey })));
+  }
+
+  async creditInvoice(id: string, amountCents: number, reason: string, idempotencyKey: string): Promise<{ creditNoteId: string }> {
+    // Credited to the customer's balance: Stripe applies it to the member's next invoice; a
+    // refund of the money itself is the treasurer's decision in Stripe's dashboard.
+    const cn = await this.call(() =>
+      this.stripe.creditNotes.create(
+        { invoice: id, amount: amountCents, credit_amount: amountCents, memo: reason.slice(0, 500) },
+        { idempotencyKey },
+      ),
+    );
+    return { creditNoteId: cn.id };
+  }
+
+  async *listOpenInvoices(): AsyncIterable<GatewayInvoice> {
+    let startingAfter: string | undefined;
+    for (;;) {
+      const page = await this.call(() =>
+        this.stripe.invoices.list({ status: 'open', limit: 100, ...(startingAfter ? { starting_after: startingAfter } : {}) }),
+      );
+      for (const inv of page.data) yield toGatewayInvoice(inv);
+      if (!page.has_more || page.data.length === 0) return;
+      startingAfter = String(page.data[page.data.length - 1].id);
+    }
+  }
+
+  /** For charge.refunded: which invoice a payment intent paid (charges no longer name it). */
+  async findInvoiceIdForPaymentIntent(paymentIntentId: string): Promise<string | null> {
+    const page = await this.call(() =>
+      this.stripe.invoicePayments.list({ payment: { type: 'payment_intent', payment_intent: paymentIntentId }, limit: 1 }),
+    );
+    const ip = page.data[0];
+    if (!ip) return null;
+    return typeof ip.invoice === 'string' ? ip.invoice : (ip.invoice as { id?: string } | null)?.id ?? null;
+  }
+
+  verifyWebhook(rawBody: Buffer, signatureHeader: string | undefined): GatewayEvent {
+    if (!this.opts.webhookSecret) throw new WebhookSignatureError('STRIPE_WEBHOOK_SECRET is not set');
+    if (!signatureHeader) throw new WebhookSignatureError('no Stripe-Signature header');
+    let event: Stripe.Event;
+    try {
+      event = this.stripe.webhooks.constructEvent(rawBody, signatureHeader, this.opts.webhookSecret, this.opts.webhookToleranceSec ?? 300);
+    } catch (e) {
+      throw new WebhookSignatureError(e instanceof Error ? e.message : 'bad signature');
+    }
+    const data = (event as unknown as { data?: { object?: Record<string, unknown> } }).data;
+    return { id: event.id, type: event.type, created: event.created, object: data?.object ?? {} };
+  }
+}
+
+export interface GatewayTuning {
+  concurrency?: number;
+  maxNetworkRetries?: number;
+  rateLimitRetries?: number;
+  initialRetryDelaySec?: number;
+  maxRetryDelaySec?: number;
+  timeoutMs?: number;
+}
+
+/** The gateway for this configuration: Stripe when a secret key is set, else the disabled one. */
+export function createGateway(config: Config, tuning: GatewayTuning = {}): PaymentGateway {
+  const { secretKey, webhookSecret, apiUrl, concurrency } = config.stripe;
+  if (!secretKey) return disabledGateway;
+  return new StripeGateway({ secretKey, webhookSecret, apiUrl, concurrency: concurrency ?? 4, ...tuning });
+}

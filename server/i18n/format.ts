@@ -12,6 +12,11 @@ export function formatMoney(cents: number, locale: Locale = 'de'): string {
 /** 24.11.2026 (de) / 24/11/2026 (en) from a YYYY-MM-DD date or an instant (shown in Europe/Berlin). */
 export function formatDate(value: string | Date | null | undefined, locale: Locale = 'de'): string {
   if (!value) return '';
+  // a calendar date needs no time zone: 2026-11-24 → 24.11.2026 without luxon (hot path in lists)
+  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value)) {
+    const [y, m, d] = value.split('-');
+    return locale === 'en' ? `${d}/${m}/${y}` : `${d}.${m}.${y}`;
+  }
   const dt = typeof value === 'string'
     ? value.length === 10 ? DateTime.fromISO(value, { zone: ZONE }) : DateTime.fromISO(value, { zone: 'utc' }).setZone(ZONE)
     : DateTime.fromJSDate(value, { zone: ZONE });

@@ -31,12 +31,28 @@ function rowToCategory(r: Record<string, unknown>): Category {
 export class SettingsService {
   constructor(private db: Knex, private clock: Clock, private audit: AuditService) {}
 
+  /**
+   * Every page shows the association's name, so reads outside a transaction are cached for a
+   * few seconds; a change through this service drops the entry at once, and a change made by
+   * another process (the CLI) shows within CACHE_MS.
+   */
+  private cache = new Map<string, { value: unknown; at: number }>();
+  static CACHE_MS = 5_000;
+
   private async getJson<T>(key: string, defaults: T, trx: Knex | Knex.Transaction = this.db): Promise<T> {
+    const outside = trx === this.db;
+    if (outside) {
+      const hit = this.cache.get(key);
+      if (hit && Date.now() - hit.at < SettingsService.CACHE_MS) return { ...(hit.value as T) };
+    }
     const row = await trx('settings').where({ key }).first();
-    return row ? { ...defaults, ...JSON.parse(row.value) } : defaults;
+    const value = row ? { ...defaults, ...JSON.parse(row.value) } : defaults;
+    if (outside) this.cache.set(key, { value, at: Date.now() });
+    return { ...value };
   }
 
   private async putJson(trx: Knex.Transaction, key: string, value: unknown): Promise<void> {
+    this.cache.delete(key);
     const now = iso(this.clock.now());
     const exists = await trx('settings').where({ key }).first();
     if (exists) await trx('settings').where({ key }).update({ value: JSON.stringify(value), updated_at: now });
@@ -59,6 +75,7 @@ export class SettingsService {
       const d = diff(before, value);
       await this.audit.record(trx, actor, 'settings.association_updated', 'settings', null, d.before, d.after);
     });
+    this.cache.clear();
   }
 
   async updateRules(actor: Actor, value: BylawsRules): Promise<void> {
@@ -68,6 +85,7 @@ export class SettingsService {
       const d = diff(before, value);
       await this.audit.record(trx, actor, 'settings.rules_updated', 'settings', null, d.before, d.after);
     });
+    this.cache.clear();
   }
 
   /**
@@ -92,6 +110,7 @@ export class SettingsService {
         await this.audit.record(trx, actor, 'settings.rules_updated', 'settings', null, dR.before, dR.after);
       }
     });
+    this.cache.clear();
     return { changed: true };
   }
 

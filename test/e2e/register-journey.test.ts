@@ -45,7 +45,7 @@ describe('browser: the board searches the register, edits a member and records i
     await page.goto(`${base}/board/members`);
     expect(await page.textContent('main')).to.contain('Harzer Spezialchemie GmbH');
     await page.fill('#f-q', 'oker');
-    await page.locator('form[role=search] button[type=submit]').click();
+    await page.locator('search form button[type=submit]').click();
     await shot(page, '11-register-search');
     const results = (await page.textContent('main')) ?? '';
     expect(results).to.contain('Oker Spezialgase GmbH');

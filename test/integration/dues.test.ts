@@ -141,7 +141,7 @@ describe('dues: fee schedule, dues run, invoices, payments, cancellations, remin
     const { jobId } = await env.ctx.duesRuns.start(actor, 2027);
     const job = await env.ctx.jobs.waitFor(jobId);
     expect(job!.result).to.include({ issued: 0, skipped: 4 });
-    expect(await env.db('invoices').where({ year: 2027 }).count({ n: '*' }).first()).to.deep.equal({ n: 3 });
+    expect(Number((await env.db('invoices').where({ year: 2027 }).count({ n: '*' }).first())!.n)).to.equal(3);
     expect((await env.ctx.dues.preview(2027)).skipped.invoiced).to.equal(3);
   });
 
@@ -191,7 +191,7 @@ describe('dues: fee schedule, dues run, invoices, payments, cancellations, remin
     }
     // members before the crash were invoiced (the one without e-mail sends none); the 4th e-mail's member was not
     expect((await env.db('jobs').where({ id: job.id }).first()).status).to.equal('failed');
-    expect(await env.db('invoices').where({ year: 2029 }).count({ n: '*' }).first()).to.deep.equal({ n: 4 });
+    expect(Number((await env.db('invoices').where({ year: 2029 }).count({ n: '*' }).first())!.n)).to.equal(4);
     expect(await env.db('invoices').where({ year: 2029, organisation_id: ids[0] }).first()).to.equal(undefined);
     // what a crash leaves behind: the job 'running' under its key, its heartbeat stopped
     await env.db('jobs').where({ id: job.id }).update({ status: 'running', unique_key: 'dues-2029', locked_until: '2027-01-05T08:00:00.000Z' });
@@ -486,7 +486,7 @@ describe('dues with Stripe on: the e-mail waits for the payment link', function 
     m = await mails(env, 'dues_invoice');
     expect(m.map((x) => x.to_address)).to.deep.equal(['a@alpha.example', 'b@beta.example']);
     expect(m[1].html_body).to.contain('https://pay.example/in_');
-    expect(await env.db('invoices').count({ n: '*' }).first()).to.deep.equal({ n: 2 });
+    expect(Number((await env.db('invoices').count({ n: '*' }).first())!.n)).to.equal(2);
     void a;
   });
 });

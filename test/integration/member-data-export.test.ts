@@ -65,7 +65,7 @@ describe('member data: exports', () => {
     expect((await member.get('/board/exports')).status).to.equal(403);
     expect((await member.get('/board/exports/members.csv')).status).to.equal(403);
     expect((await member.get('/board/exports/print')).status).to.equal(403);
-    expect(await env.db('export_log').count({ n: '*' }).first()).to.deep.equal({ n: 0 });
+    expect(Number((await env.db('export_log').count({ n: '*' }).first())!.n)).to.equal(0);
   });
 
   it('shows the export form with the register filter and the number of matching members', async () => {

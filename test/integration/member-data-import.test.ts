@@ -4,7 +4,7 @@ import { createTestEnv, type TestEnv } from '../helpers/context.ts';
 import { makeCategories, makeUser, PASSWORD } from '../helpers/fixtures.ts';
 import { Browser } from '../helpers/http.ts';
 
-const sample = (name: string) => fs.readFileSync(new URL(`../../../shared/samples/${name}`, import.meta.url));
+const sample = (name: string) => fs.readFileSync(new URL(`../fixtures/${name}`, import.meta.url));
 const HEADER = 'Mitgliedsnr;Firma;Rechtsform;Straße;PLZ;Ort;Land;USt-IdNr;Kategorie;Mitarbeiter;Beitritt;Vertreter Name;Vertreter E-Mail;Vertreter Telefon;Rechnung E-Mail';
 
 async function upload(b: Browser, content: Buffer | string, name = 'mitglieder.csv') {
@@ -254,7 +254,7 @@ describe('member data: CSV import of the Windows-1252 sample', () => {
   it('the command line import skips duplicates, so running it again imports nothing twice', async () => {
     const lines: string[] = [];
     const { runImportCli } = await import('../../server/members/import.service.ts');
-    const file = new URL('../../../shared/samples/founding-members.utf8-bom.csv', import.meta.url).pathname;
+    const file = new URL('../fixtures/founding-members.utf8-bom.csv', import.meta.url).pathname;
     const code = await runImportCli(env.ctx, file, (l) => lines.push(l));
     expect(code).to.equal(0);
     expect(lines.join('\n')).to.contain('2 to import, 0 with errors, 18 duplicates skipped.');

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { csvCell, csvLine, CsvError, decodeCsv, detectDelimiter, neutraliseFormula, parseCsv, readCsv } from '../../server/members/csv.ts';
 
 
-const sample = (name: string) => fs.readFileSync(new URL(`../../../shared/samples/${name}`, import.meta.url));
+const sample = (name: string) => fs.readFileSync(new URL(`../fixtures/${name}`, import.meta.url));
 
 describe('csv: reading spreadsheets', () => {
   it('reads the UTF-8 sample with BOM: BOM dropped, semicolons, CRLF, umlauts intact', () => {

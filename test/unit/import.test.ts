@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { expect } from 'chai';
 import { germanVatChecksumOk, ImportFileError, ImportService, normaliseHeader } from '../../server/members/import.service.ts';
 
-const sample = (name: string) => fs.readFileSync(new URL(`../../../shared/samples/${name}`, import.meta.url));
+const sample = (name: string) => fs.readFileSync(new URL(`../fixtures/${name}`, import.meta.url));
 const svc = new ImportService({} as ConstructorParameters<typeof ImportService>[0]);
 const fileError = (fn: () => unknown): ImportFileError => {
   try { fn(); } catch (e) { if (e instanceof ImportFileError) return e; throw e; }

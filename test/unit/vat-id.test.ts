@@ -9,7 +9,7 @@ describe('VAT ID check (USt-IdNr.)', () => {
   });
 
   it('accepts every VAT ID of the founding members sample', () => {
-    const csv = fs.readFileSync(new URL('../../../shared/samples/founding-members.utf8-bom.csv', import.meta.url), 'utf8');
+    const csv = fs.readFileSync(new URL('../fixtures/founding-members.utf8-bom.csv', import.meta.url), 'utf8');
     const ids = csv.match(/DE\d{9}/g) ?? [];
     expect(ids.length).to.be.greaterThan(10);
     for (const id of ids) expect(checkVatId(id).ok, id).to.equal(true);

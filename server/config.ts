@@ -20,6 +20,7 @@ const schema = z.object({
   STRIPE_WEBHOOK_SECRET: z.string().optional(),
   STRIPE_API_URL: z.url().optional(),
   STRIPE_CONCURRENCY: z.coerce.number().int().min(1).max(25).default(4),
+  STRIPE_MAX_RPS: z.coerce.number().min(0).max(10000).default(90),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SEED_DEMO: z.enum(['auto', 'never']).default('auto'),
   TRUST_PROXY: z.string().optional(),
@@ -38,7 +39,7 @@ export interface Config {
   smtpUrl?: string;
   mailFrom?: string;
   mailDir: string;
-  stripe: { secretKey?: string; webhookSecret?: string; apiUrl?: string; concurrency?: number };
+  stripe: { secretKey?: string; webhookSecret?: string; apiUrl?: string; concurrency?: number; /** requests per second at most; 0: no limit */ maxRps?: number };
   logLevel: Env['LOG_LEVEL'];
   seedDemo: boolean;
   trustProxy: string | boolean;
@@ -97,7 +98,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): Config {
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
     mailDir: path.join(dataDir, 'mail'),
-    stripe: { secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET, apiUrl: e.STRIPE_API_URL, concurrency: e.STRIPE_CONCURRENCY },
+    stripe: { secretKey: e.STRIPE_SECRET_KEY, webhookSecret: e.STRIPE_WEBHOOK_SECRET, apiUrl: e.STRIPE_API_URL, concurrency: e.STRIPE_CONCURRENCY, maxRps: e.STRIPE_MAX_RPS },
     logLevel: e.LOG_LEVEL,
     seedDemo: e.SEED_DEMO === 'auto' && e.NODE_ENV !== 'production',
     trustProxy: trust,

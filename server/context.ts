@@ -72,6 +72,7 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
   const jobs = new JobsService(db, clock, log);
   const dues = new DuesService({ db, clock, audit, outbox, settings, config, gateway, log });
   const duesRuns = new DuesRuns({ db, clock, audit, jobs, dues, log });
+  applications.dues = dues; // approval issues the first (pro-rata) dues invoice when the join year has a fee schedule
   if (gateway.enabled) dues.stripe = new StripeSyncService({ db, clock, log, audit, outbox, settings, config, gateway });
   const payments = new PaymentsService({ db, clock, audit });
   const reminders = new RemindersService({ db, clock, audit, outbox, settings });

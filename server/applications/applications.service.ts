@@ -110,7 +110,15 @@ export interface ApplicationDetail {
 }
 
 /** Membership applications: submit, confirm (double opt-in), review, ask back, decide. */
+/** What approval needs of the dues module (set by the composition root, server/context.ts). */
+export interface FirstDuesInvoice {
+  issueAndDeliver(actor: Actor, organisationId: number, year: number): Promise<{ issued: true; invoiceId: number } | { issued: false }>;
+}
+
 export class ApplicationsService {
+  /** Issues the first dues invoice after an approval; null: dues not wired (then nothing is issued). */
+  dues: FirstDuesInvoice | null = null;
+
   constructor(private d: ApplicationsDeps) {}
 
   private now(): string {
@@ -378,6 +386,17 @@ export class ApplicationsService {
       return created;
     });
     this.d.log.info({ applicationId: id, organisationId: result.organisationId }, 'application approved');
+    // The first (pro-rata) dues invoice, if dues are set up: a fee schedule for the join year.
+    // After the approval committed; if it fails, the dues run of that year issues it.
+    if (this.dues) {
+      const year = Number(input.joinDate.slice(0, 4));
+      try {
+        const r = await this.dues.issueAndDeliver(actor, result.organisationId, year);
+        if (r.issued) this.d.log.info({ applicationId: id, organisationId: result.organisationId, invoiceId: r.invoiceId }, 'first dues invoice issued');
+      } catch (err) {
+        this.d.log.error({ applicationId: id, organisationId: result.organisationId, err: (err as Error).message }, 'first dues invoice not issued; the dues run of the year will');
+      }
+    }
     return result;
   }
 

@@ -72,24 +72,43 @@ export class DuesRuns {
     const ids = await this.d.dues.memberIdsOfYear(year);
     const result: DuesRunResult = { issued: 0, skipped: 0, failed: 0, cents: 0 };
     await jc.progress(0, ids.length);
-    for (let i = 0; i < ids.length; i++) {
-      const r = await this.d.dues.issueDuesInvoice(actor, ids[i], year, { duesRunId });
-      if (r.issued) {
-        result.issued++;
-        const inv = await this.d.db('invoices').where({ id: r.invoiceId }).first('amount_cents');
-        result.cents += Number(inv?.amount_cents ?? 0);
-      } else result.skipped++;
-      const invoiceId = r.invoiceId;
-      if (invoiceId) {
-        try {
-          await this.d.dues.deliver(invoiceId);
-        } catch (err) {
-          result.failed++;
-          this.d.log.warn({ invoiceId, err: (err as Error).message }, 'invoice not delivered; the next run retries');
-        }
+    // Invoices are issued one after the other in member-number order (so their numbers follow
+    // it); delivering them (Stripe push, e-mail) runs behind that with STRIPE_CONCURRENCY at
+    // once when Stripe is on. Progress counts members whose invoice is issued and delivered.
+    const concurrency = this.d.dues.deliveryConcurrency();
+    const pending = new Set<Promise<void>>();
+    let done = 0;
+    const deliver = async (invoiceId: number) => {
+      try {
+        await this.d.dues.deliver(invoiceId);
+      } catch (err) {
+        result.failed++;
+        this.d.log.warn({ invoiceId, err: (err as Error).message }, 'invoice not delivered; the next run retries');
       }
-      await jc.progress(i + 1);
+    };
+    try {
+      for (let i = 0; i < ids.length; i++) {
+        const r = await this.d.dues.issueDuesInvoice(actor, ids[i], year, { duesRunId });
+        if (r.issued) {
+          result.issued++;
+          const inv = await this.d.db('invoices').where({ id: r.invoiceId }).first('amount_cents');
+          result.cents += Number(inv?.amount_cents ?? 0);
+        } else result.skipped++;
+        const invoiceId = r.invoiceId;
+        if (invoiceId && concurrency > 1) {
+          const p: Promise<void> = deliver(invoiceId).finally(() => { pending.delete(p); done++; });
+          pending.add(p);
+          while (pending.size >= concurrency) await Promise.race(pending);
+        } else {
+          if (invoiceId) await deliver(invoiceId);
+          done++;
+        }
+        await jc.progress(done); // also the heartbeat that keeps the run ours
+      }
+    } finally {
+      await Promise.allSettled([...pending]);
     }
+    await jc.progress(done);
     return result;
   }
 }

@@ -41,7 +41,7 @@ export function paymentsChart(d: Dashboard, locale: 'de' | 'en') {
       monthName: dt.toFormat('LLLL yyyy'),
     };
   });
-  return { width: d.months.length * (barW + gap) + gap, height: top + chartH + 34, baseY: top + chartH, bars, max: formatMoney(max, locale) };
+  return { width: d.months.length * (barW + gap) + gap, height: top + chartH + 34, baseY: top + chartH, bars, max: formatMoney(max, locale), empty: d.months.every((m) => m.cents === 0) };
 }
 
 /**

@@ -15,8 +15,8 @@ import { tFor, type Locale } from '../i18n/i18n.ts';
 import { formatDate, formatMemberNumber, formatMoney } from '../i18n/format.ts';
 import { formatIban } from '../settings/bank.ts';
 import { duesFor, type ProRataRule } from './fees.ts';
-import { nextInvoiceNumber } from './numbering.ts';
-import { renderInvoicePdf } from './invoice-pdf.ts';
+import { counterName, formatInvoiceNumber, nextInvoiceNumber } from './numbering.ts';
+import { pdfFor, preparePdf, renderInvoicePdf, type PreparedPdf } from './invoice-pdf.ts';
 import { rowToInvoice, type Invoice, type InvoiceStatus, type IssuerSnapshot, type StripeSyncPort } from './invoice.ts';
 
 export interface FeeScheduleEntry {
@@ -238,65 +238,20 @@ export class DuesService {
   async issueDuesInvoice(actor: Actor, organisationId: number, year: number, opts: { duesRunId?: number | null } = {}): Promise<IssueResult> {
     if (!isValidYear(year)) throw new NotFoundError();
     const mailNow = !this.stripeOn();
+    // The PDF takes far longer than the rest; rendered before the transaction (which holds
+    // SQLite's only connection) for the number the invoice will most likely get, and used in
+    // it only if the invoice came out exactly so.
+    const prepared = mailNow ? await this.preparePdfAhead(organisationId, year, opts).catch(() => null) : null;
     try {
       return await this.d.db.transaction(async (trx) => {
         const existing = await trx('invoices').where({ dues_key: duesKey(year, organisationId) }).first('id');
         if (existing) return { issued: false, reason: 'invoiced', invoiceId: Number(existing.id) } as IssueResult;
-        const org = await trx('organisations').where({ id: organisationId }).first();
-        if (!org) throw new NotFoundError();
-        const schedule = await this.feeSchedule(year, trx);
-        const s = schedule.find((e) => e.categoryId === Number(org.category_id));
-        if (!s) return { issued: false, reason: 'no_schedule' } as IssueResult;
-        const amount = duesFor(s.rule, org.employee_band, org.join_date, year, s.proRata);
-        if (!amount) return { issued: false, reason: 'no_schedule' } as IssueResult;
-        if (amount.amountCents === 0) return { issued: false, reason: 'free' } as IssueResult;
-
-        const [association, rules, contact] = await Promise.all([this.d.settings.association(trx), this.d.settings.rules(trx), billingContact(trx, organisationId)]);
-        const locale: Locale = contact?.locale ?? 'de';
-        const t = tFor(locale);
+        const draft = await this.draftInvoice(trx, actor, organisationId, year, opts);
+        if ('skip' in draft) return draft.skip;
         const number = await nextInvoiceNumber(trx, year);
-        const issueDate = this.today();
-        const dueDate = DateTime.fromISO(issueDate, { zone: ZONE }).plus({ days: rules.duesDueDays }).toISODate()!;
-        const now = iso(this.d.clock.now());
-        const id = await insertId(trx, 'invoices', {
-          number,
-          year,
-          kind: 'invoice',
-          dues_key: duesKey(year, organisationId),
-          organisation_id: organisationId,
-          member_number: Number(org.member_number),
-          dues_run_id: opts.duesRunId ?? null,
-          category_id: s.categoryId,
-          recipient_name: org.legal_name,
-          recipient_street: org.street ?? '',
-          recipient_postcode: org.postcode ?? '',
-          recipient_city: org.city ?? '',
-          recipient_country: org.country ?? 'DE',
-          recipient_vat_id: org.vat_id ?? '',
-          contact_name: contact?.name ?? '',
-          contact_email: contact?.email ?? '',
-          issuer: JSON.stringify(issuerOf(association)),
-          description: t('dues.invoice.description', { year }),
-          pro_rata_note: amount.proRata
-            ? t('dues.invoice.proRataNote', { months: amount.months, annual: formatMoney(amount.annualCents, locale), joinDate: formatDate(org.join_date, locale) })
-            : '',
-          tax_note: rules.invoiceTaxNote,
-          period_start: amount.periodStart,
-          period_end: amount.periodEnd,
-          amount_cents: amount.amountCents,
-          issue_date: issueDate,
-          due_date: dueDate,
-          status: 'open',
-          paid_cents: 0,
-          locale,
-          reminder_level: 0,
-          reminders_stopped: false,
-          created_by: actor.userId,
-          created_at: now,
-          updated_at: now,
-        });
-        await this.d.audit.record(trx, actor, 'invoice.issued', 'invoice', id, undefined, { number, organisationId, year, amountCents: amount.amountCents });
-        if (mailNow) await this.mailInvoice(trx, id);
+        const id = await insertId(trx, 'invoices', { ...draft.row, number });
+        await this.d.audit.record(trx, actor, 'invoice.issued', 'invoice', id, undefined, { number, organisationId, year, amountCents: draft.amountCents });
+        if (mailNow) await this.mailInvoice(trx, id, prepared);
         return { issued: true, invoiceId: id, number } as IssueResult;
       });
     } catch (err) {
@@ -306,6 +261,75 @@ export class DuesService {
       }
       throw err;
     }
+  }
+
+  /** The row of a member's dues invoice for a year, all but its number; or why there is none. */
+  private async draftInvoice(q: Knex | Knex.Transaction, actor: Actor, organisationId: number, year: number, opts: { duesRunId?: number | null }):
+    Promise<{ skip: IssueResult } | { row: Record<string, unknown>; amountCents: number }> {
+    const org = await q('organisations').where({ id: organisationId }).first();
+    if (!org) throw new NotFoundError();
+    const schedule = await this.feeSchedule(year, q);
+    const s = schedule.find((e) => e.categoryId === Number(org.category_id));
+    if (!s) return { skip: { issued: false, reason: 'no_schedule' } };
+    const amount = duesFor(s.rule, org.employee_band, org.join_date, year, s.proRata);
+    if (!amount) return { skip: { issued: false, reason: 'no_schedule' } };
+    if (amount.amountCents === 0) return { skip: { issued: false, reason: 'free' } };
+
+    const [association, rules, contact] = await Promise.all([this.d.settings.association(q), this.d.settings.rules(q), billingContact(q, organisationId)]);
+    const locale: Locale = contact?.locale ?? 'de';
+    const t = tFor(locale);
+    const issueDate = this.today();
+    const dueDate = DateTime.fromISO(issueDate, { zone: ZONE }).plus({ days: rules.duesDueDays }).toISODate()!;
+    const now = iso(this.d.clock.now());
+    return {
+      amountCents: amount.amountCents,
+      row: {
+        year,
+        kind: 'invoice',
+        dues_key: duesKey(year, organisationId),
+        organisation_id: organisationId,
+        member_number: Number(org.member_number),
+        dues_run_id: opts.duesRunId ?? null,
+        category_id: s.categoryId,
+        recipient_name: org.legal_name,
+        recipient_street: org.street ?? '',
+        recipient_postcode: org.postcode ?? '',
+        recipient_city: org.city ?? '',
+        recipient_country: org.country ?? 'DE',
+        recipient_vat_id: org.vat_id ?? '',
+        contact_name: contact?.name ?? '',
+        contact_email: contact?.email ?? '',
+        issuer: JSON.stringify(issuerOf(association)),
+        description: t('dues.invoice.description', { year }),
+        pro_rata_note: amount.proRata
+          ? t('dues.invoice.proRataNote', { months: amount.months, annual: formatMoney(amount.annualCents, locale), joinDate: formatDate(org.join_date, locale) })
+          : '',
+        tax_note: rules.invoiceTaxNote,
+        period_start: amount.periodStart,
+        period_end: amount.periodEnd,
+        amount_cents: amount.amountCents,
+        issue_date: issueDate,
+        due_date: dueDate,
+        status: 'open',
+        paid_cents: 0,
+        locale,
+        reminder_level: 0,
+        reminders_stopped: false,
+        created_by: actor.userId,
+        created_at: now,
+        updated_at: now,
+      },
+    };
+  }
+
+  /** The PDF of the invoice about to be issued, with the next free number; null when none is to be mailed. */
+  private async preparePdfAhead(organisationId: number, year: number, opts: { duesRunId?: number | null }): Promise<PreparedPdf | null> {
+    if (await this.d.db('invoices').where({ dues_key: duesKey(year, organisationId) }).first('id')) return null;
+    const draft = await this.draftInvoice(this.d.db, SYSTEM, organisationId, year, opts);
+    if ('skip' in draft || !draft.row.contact_email) return null;
+    const counter = await this.d.db('counters').where({ name: counterName(year) }).first('value');
+    const number = formatInvoiceNumber(year, Number(counter?.value ?? 0) + 1);
+    return preparePdf(rowToInvoice({ ...draft.row, id: 0, number, cancels_number: null }));
   }
 
   /**
@@ -324,26 +348,38 @@ export class DuesService {
     return this.d.gateway.enabled && !!this.stripe;
   }
 
+  /** How many invoices a dues run delivers at once: STRIPE_CONCURRENCY with Stripe on (each push waits on Stripe), else 1. */
+  deliveryConcurrency(): number {
+    return this.stripeOn() ? Math.max(1, this.d.config.stripe.concurrency ?? 4) : 1;
+  }
+
   /** Pushes to Stripe (if on and not yet done) and e-mails an invoice that has not been mailed yet. */
   async deliver(invoiceId: number): Promise<void> {
     const row = await this.d.db('invoices').where({ id: invoiceId }).first();
     if (!row || row.mailed_at || row.kind !== 'invoice' || row.status === 'cancelled') return;
     if (this.stripeOn() && !row.stripe_invoice_id) await this.stripe!.pushInvoice(invoiceId);
+    // the PDF (with the payment link) rendered before the transaction, used if nothing changed meanwhile
+    const inv = await this.get(invoiceId);
+    const prepared = inv.contactEmail ? await preparePdf(inv) : null;
     await this.d.db.transaction(async (trx) => {
       const fresh = await trx('invoices').where({ id: invoiceId }).first();
       if (!fresh || fresh.mailed_at) return;
-      await this.mailInvoice(trx, invoiceId);
+      await this.mailInvoice(trx, invoiceId, prepared);
     });
   }
 
-  /** Puts the invoice e-mail with the PDF into the outbox (inside the caller's transaction) and marks it mailed. */
-  private async mailInvoice(trx: Knex.Transaction, invoiceId: number): Promise<void> {
+  /**
+   * Puts the invoice e-mail with the PDF into the outbox (inside the caller's transaction) and
+   * marks it mailed. `prepared`: the PDF rendered before the transaction, used if it was made
+   * from this invoice as it is now.
+   */
+  private async mailInvoice(trx: Knex.Transaction, invoiceId: number, prepared?: PreparedPdf | null): Promise<void> {
     const inv = await this.getIn(trx, invoiceId);
     const now = iso(this.d.clock.now());
     await trx('invoices').where({ id: invoiceId }).update({ mailed_at: now, updated_at: now });
     if (!inv.contactEmail) return;
     const t = tFor(inv.locale);
-    const pdf = await renderInvoicePdf(inv);
+    const pdf = await pdfFor(inv, prepared);
     const cancellation = inv.kind === 'cancellation';
     const paragraphs = cancellation
       ? [t('dues.mail.cancellation.intro', { number: inv.number, original: inv.cancelsNumber ?? '', amount: formatMoney(-inv.amountCents, inv.locale) })]

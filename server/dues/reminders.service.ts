@@ -10,7 +10,7 @@ import { tFor } from '../i18n/i18n.ts';
 import { formatDate, formatMoney } from '../i18n/format.ts';
 import { formatIban } from '../settings/bank.ts';
 import type { Context } from '../context.ts';
-import { renderInvoicePdf } from './invoice-pdf.ts';
+import { pdfFor, preparePdf } from './invoice-pdf.ts';
 import { rowToInvoice } from './invoice.ts';
 
 /**
@@ -48,6 +48,9 @@ export class RemindersService {
   }
 
   private async send(actor: Actor, invoiceId: number, fromLevel: number, level: number): Promise<boolean> {
+    // the PDF rendered before the transaction (it holds SQLite's only connection); used if the invoice is unchanged
+    const ahead = await this.d.db('invoices as i').leftJoin('invoices as c', 'c.id', 'i.cancels_invoice_id').where('i.id', invoiceId).first('i.*', 'c.number as cancels_number');
+    const prepared = ahead?.contact_email ? await preparePdf(rowToInvoice(ahead)) : null;
     return this.d.db.transaction(async (trx) => {
       const now = iso(this.d.clock.now());
       const n = await trx('invoices')
@@ -61,7 +64,7 @@ export class RemindersService {
       if (!inv.contactEmail) return true;
       const t = tFor(inv.locale);
       const open = Math.max(0, inv.amountCents - inv.paidCents);
-      const pdf = await renderInvoicePdf(inv);
+      const pdf = await pdfFor(inv, prepared);
       await this.d.outbox.enqueue(trx, {
         template: `dues_reminder_${level}`,
         locale: inv.locale,

@@ -12,7 +12,9 @@ import {
  * exponential backoff and jitter, re-sending the same Idempotency-Key; it does NOT retry a
  * plain 429 (only when Stripe adds `Stripe-Should-Retry: true`), so 429s are retried here,
  * again with backoff and the caller's idempotency key. A semaphore keeps at most
- * `concurrency` requests in flight, which is what keeps a dues run under Stripe's rate limit.
+ * `concurrency` requests in flight, and a token bucket starts at most `maxRps` requests per
+ * second (STRIPE_MAX_RPS), which is what keeps a dues run under Stripe's rate limit instead of
+ * running into 429s and their backoff.
  */
 export interface StripeGatewayOptions {
   secretKey: string;
@@ -28,6 +30,8 @@ export interface StripeGatewayOptions {
   /** First backoff in seconds (default 0.5, doubled per retry, at most `maxRetryDelaySec`). */
   initialRetryDelaySec?: number;
   maxRetryDelaySec?: number;
+  /** Requests started per second at most (default: no limit); 0 or unset means none. */
+  maxRps?: number;
   /** Per request (default 30 s). */
   timeoutMs?: number;
   /** Webhook timestamp tolerance in seconds (default 300). */
@@ -41,6 +45,39 @@ export function sdkHostOptions(apiUrl: string): { host: string; port: number; pr
   if (!protocol) throw new Error(`STRIPE_API_URL: unsupported protocol ${u.protocol}`);
   const port = u.port ? Number(u.port) : protocol === 'https' ? 443 : 80;
   return { host: u.hostname.replace(/^\[|\]$/g, ''), port, protocol };
+}
+
+/**
+ * At most `rate` starts per second on average, bursts of at most `burst` (a tenth of a
+ * second's worth): a caller waits for its token. Below the server's own bucket (Stripe: 100
+ * per second live), so no request is refused for speed.
+ */
+export class TokenBucket {
+  private tokens: number;
+  private at = Date.now();
+  private queue: Promise<void> = Promise.resolve();
+  readonly burst: number;
+  constructor(private readonly rate: number, burst?: number) {
+    this.burst = Math.max(1, burst ?? Math.ceil(rate / 10));
+    this.tokens = this.burst;
+  }
+  /** Resolves when the caller may start its request; callers are served in order. */
+  take(): Promise<void> {
+    const turn = this.queue.then(async () => {
+      for (;;) {
+        const now = Date.now();
+        this.tokens = Math.min(this.burst, this.tokens + ((now - this.at) / 1000) * this.rate);
+        this.at = now;
+        if (this.tokens >= 1) {
+          this.tokens -= 1;
+          return;
+        }
+        await sleep(Math.max(1, Math.ceil(((1 - this.tokens) / this.rate) * 1000)));
+      }
+    });
+    this.queue = turn;
+    return turn;
+  }
 }
 
 class Semaphore {
@@ -106,6 +143,7 @@ export class StripeGateway implements PaymentGateway {
   readonly enabled = true;
   readonly stripe: Stripe;
   private readonly limiter: Semaphore;
+  private readonly bucket: TokenBucket | null;
   private readonly rateLimitRetries: number;
   private readonly initialDelay: number;
   private readonly maxDelay: number;
@@ -115,6 +153,7 @@ export class StripeGateway implements PaymentGateway {
     this.maxDelay = opts.maxRetryDelaySec ?? 5;
     this.rateLimitRetries = opts.rateLimitRetries ?? 6;
     this.limiter = new Semaphore(Math.max(1, opts.concurrency ?? 4));
+    this.bucket = opts.maxRps && opts.maxRps > 0 ? new TokenBucket(opts.maxRps) : null;
     this.stripe = new Stripe(opts.secretKey, {
       maxNetworkRetries: opts.maxNetworkRetries ?? 4,
       timeout: opts.timeoutMs ?? 30_000,
@@ -130,11 +169,13 @@ export class StripeGateway implements PaymentGateway {
     }
   }
 
-  /** One API call: under the concurrency limit, 429 retried with backoff, errors mapped. */
+  /** One API call: under the concurrency limit and the rate, 429 retried with backoff, errors mapped. */
   private async call<T>(fn: () => Promise<T>): Promise<T> {
+    const bucket = this.bucket;
+    const limited = bucket ? async () => { await bucket.take(); return fn(); } : fn;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.limiter.run(fn);
+        return await this.limiter.run(limited);
       } catch (e) {
         if (e instanceof Stripe.errors.StripeRateLimitError && attempt < this.rateLimitRetries) {
           const base = Math.min(this.initialDelay * 2 ** attempt, this.maxDelay);
@@ -264,6 +305,7 @@ export class StripeGateway implements PaymentGateway {
 
 export interface GatewayTuning {
   concurrency?: number;
+  maxRps?: number;
   maxNetworkRetries?: number;
   rateLimitRetries?: number;
   initialRetryDelaySec?: number;
@@ -273,7 +315,7 @@ export interface GatewayTuning {
 
 /** The gateway for this configuration: Stripe when a secret key is set, else the disabled one. */
 export function createGateway(config: Config, tuning: GatewayTuning = {}): PaymentGateway {
-  const { secretKey, webhookSecret, apiUrl, concurrency } = config.stripe;
+  const { secretKey, webhookSecret, apiUrl, concurrency, maxRps } = config.stripe;
   if (!secretKey) return disabledGateway;
-  return new StripeGateway({ secretKey, webhookSecret, apiUrl, concurrency: concurrency ?? 4, ...tuning });
+  return new StripeGateway({ secretKey, webhookSecret, apiUrl, concurrency: concurrency ?? 4, maxRps: maxRps ?? 90, ...tuning });
 }

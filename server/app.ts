@@ -79,7 +79,16 @@ export function createApp(ctx: Context): AppHandle {
   app.use(express.urlencoded({ extended: true, limit: '100kb', parameterLimit: 500 }));
   app.use(express.json({ limit: '100kb' }));
 
-  const sessionStore = new ConnectSessionKnexStore({
+  // The session's expiry is written when the session is saved (sign-in, a new CSRF token, a
+  // flash message), not touched on every request: that was a database write per page view.
+  // With `rolling: false` the cookie's expiry is set at the same moments, so cookie and store
+  // agree: a session lasts 8 hours from its last change (at the latest from sign-in).
+  class SessionStore extends ConnectSessionKnexStore {
+    override async touch(_sid: string, _session: unknown, callback?: () => void): Promise<void> {
+      callback?.();
+    }
+  }
+  const sessionStore = new SessionStore({
     knex: ctx.db,
     tableName: 'sessions',
     createTable: true,
@@ -92,7 +101,7 @@ export function createApp(ctx: Context): AppHandle {
       store: sessionStore,
       resave: false,
       saveUninitialized: false,
-      rolling: true,
+      rolling: false,
       cookie: { httpOnly: true, sameSite: 'lax', secure: config.secureCookies, maxAge: 8 * 3_600_000, path: '/' },
     }),
   );

@@ -5,6 +5,7 @@ import { berlinDate, iso } from './clock.ts';
 import { isPostgres } from './db/knex.ts';
 import { nameKey } from './members/members.service.ts';
 import { formerFrom } from './members/exit-rules.ts';
+import { rebuildSearchWords } from './members/members.repository.ts';
 import { DEMO_CATEGORIES } from '../seeds/demo.ts';
 
 /**
@@ -75,6 +76,8 @@ export async function seedBenchMembers(ctx: Context, opts: { members: number; se
   let counts: { contacts: number; history: number };
   if (isPostgres(db)) counts = await insertWithKnex(db, gen, joinDates, print);
   else counts = await insertWithSqlite(db, gen, joinDates, print);
+  // the register's word-start search keys, as MembersService writes them for each organisation
+  await db.transaction((trx) => rebuildSearchWords(trx));
 
   const updated = await db('counters').where({ name: 'member_number' }).update({ value: total });
   if (!updated) await db('counters').insert({ name: 'member_number', value: total });

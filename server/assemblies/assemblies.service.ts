@@ -16,6 +16,7 @@ import type { BylawsRules } from '../settings/settings.schemas.ts';
 import type { AgendaItemInput, AgendaKind, AssemblyFormat, AssemblyInput, AssemblyKind, MotionInput, ResolutionInput, RsvpInput } from './assemblies.schemas.ts';
 import { berlinDay, berlinToUtc, daysUntil, isInTime, lastSendDay, linkExpiresAt, motionDeadline, motionsOpen, utcToBerlin } from './notice.ts';
 import { quorum, votesPresent, type QuorumResult } from './quorum.ts';
+import { proxyRefusal } from './proxies.ts';
 import { assemblyMail } from './assemblies.mails.ts';
 import { InvitationJobs, type JobView } from './invitations.job.ts';
 import type { JobsService } from '../jobs/jobs.service.ts';
@@ -753,19 +754,16 @@ export class AssembliesService {
       const id = invitation.assemblyId;
       // serialise answers to this assembly (row lock on PostgreSQL; SQLite has one writer anyway)
       await trx('assemblies').where({ id }).increment('lock_version', 1);
-      if (!rules.proxiesAllowed) throw new AssemblyRuleError('proxies_not_allowed');
-      if (holderOrganisationId === invitation.organisationId) throw new AssemblyRuleError('proxy_self');
       const holder = await trx('assembly_invitations').where({ assembly_id: id, organisation_id: holderOrganisationId }).first();
-      if (!holder) throw new AssemblyRuleError('proxy_holder_unknown');
-      const holderOrg = await trx('organisations').where({ id: holderOrganisationId }).first();
+      const holderOrg = holder ? await trx('organisations').where({ id: holderOrganisationId }).first() : undefined;
       const today = berlinDay(this.d.clock.now());
-      if (!holderOrg || (holderOrg.exit_date && holderOrg.exit_date < today)) throw new AssemblyRuleError('proxy_holder_unknown');
-      const active = () => trx('assembly_proxies').where({ assembly_id: id }).whereNull('withdrawn_at');
-      if (await active().clone().where({ giver_organisation_id: invitation.organisationId }).first()) throw new AssemblyRuleError('proxy_exists');
-      if (await active().clone().where({ giver_organisation_id: holderOrganisationId }).first()) throw new AssemblyRuleError('proxy_chain_holder', { holder: holder.organisation_name });
-      if (await active().clone().where({ holder_organisation_id: invitation.organisationId }).first()) throw new AssemblyRuleError('proxy_chain_giver');
-      const [{ n }] = await active().clone().where({ holder_organisation_id: holderOrganisationId }).count({ n: '*' });
-      if (Number(n) >= rules.maxProxiesPerHolder) throw new AssemblyRuleError('proxy_limit', { holder: holder.organisation_name, max: rules.maxProxiesPerHolder });
+      const active = (await trx('assembly_proxies').where({ assembly_id: id }).whereNull('withdrawn_at').select('giver_organisation_id', 'holder_organisation_id'))
+        .map((p) => ({ giverId: Number(p.giver_organisation_id), holderId: Number(p.holder_organisation_id) }));
+      const refusal = proxyRefusal({
+        proxiesAllowed: rules.proxiesAllowed, maxPerHolder: rules.maxProxiesPerHolder, giverId: invitation.organisationId, holderId: holderOrganisationId,
+        holderEligible: !!holder && !!holderOrg && !(holderOrg.exit_date && holderOrg.exit_date < today) && holderOrg.status !== 'former', active,
+      });
+      if (refusal) throw new AssemblyRuleError(refusal, { holder: holder?.organisation_name ?? '', max: rules.maxProxiesPerHolder });
       const proxyId = await insertId(trx, 'assembly_proxies', {
         assembly_id: id, giver_organisation_id: invitation.organisationId, holder_organisation_id: holderOrganisationId, created_at: this.now(), via,
       });

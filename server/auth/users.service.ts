@@ -63,9 +63,34 @@ export class UsersService {
     });
   }
 
+  /**
+   * One user with roles and linked contact in one query (passport reads it on every signed-in
+   * request): one row per role × contact, a few at most.
+   */
   async byId(id: number): Promise<User | undefined> {
-    const r = await this.db('users').where({ id }).first();
-    return r ? (await this.hydrate([r]))[0] : undefined;
+    const rows = await this.db('users as u')
+      .leftJoin('user_roles as r', 'r.user_id', 'u.id')
+      .leftJoin('contacts as c', 'c.user_id', 'u.id')
+      .where('u.id', id)
+      .select('u.*', 'r.role as joined_role', 'c.id as joined_contact_id', 'c.organisation_id as joined_organisation_id');
+    if (!rows.length) return undefined;
+    const r = rows[0];
+    // the contact with the lowest id, as hydrate() finds it through the index on contacts.user_id
+    const contact = rows.filter((x) => x.joined_contact_id != null).sort((a, b) => Number(a.joined_contact_id) - Number(b.joined_contact_id))[0];
+    return {
+      id: Number(r.id),
+      email: r.email,
+      displayName: r.display_name,
+      locale: r.locale === 'en' ? 'en' : 'de',
+      roles: [...new Set(rows.map((x) => x.joined_role).filter((x) => x != null && isRole(x)))].sort() as Role[],
+      disabled: toBool(r.disabled),
+      hasPassword: !!r.password_hash,
+      lockedUntil: r.locked_until,
+      lastLoginAt: r.last_login_at,
+      createdAt: r.created_at,
+      organisationId: contact ? Number(contact.joined_organisation_id) : null,
+      contactId: contact ? Number(contact.joined_contact_id) : null,
+    };
   }
 
   async byEmail(email: string): Promise<User | undefined> {

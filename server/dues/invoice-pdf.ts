@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
-import PDFDocument from 'pdfkit';
-import QRCode from 'qrcode';
+import type PDFDocumentType from 'pdfkit';
+import type QRCodeType from 'qrcode';
 import { DateTime } from 'luxon';
 import { ZONE } from '../clock.ts';
 import { tFor } from '../i18n/i18n.ts';
@@ -22,6 +22,12 @@ import type { Invoice } from './invoice.ts';
  * standard fonts would garble them.
  */
 const require = createRequire(import.meta.url);
+
+/** pdfkit and qrcode (about 40 MB together) are loaded on the first invoice, not at start. */
+let pdfkitModule: Promise<typeof PDFDocumentType> | undefined;
+let qrcodeModule: Promise<typeof QRCodeType> | undefined;
+const loadPdfKit = () => (pdfkitModule ??= import('pdfkit').then((m) => m.default));
+const loadQRCode = () => (qrcodeModule ??= import('qrcode').then((m) => m.default));
 const fontDir = path.dirname(require.resolve('@expo-google-fonts/noto-sans/package.json'));
 const FONT_REGULAR = path.join(fontDir, '400Regular/NotoSans_400Regular.ttf');
 const FONT_BOLD = path.join(fontDir, '700Bold/NotoSans_700Bold.ttf');
@@ -57,11 +63,12 @@ function girocodePayload(inv: Invoice): string | null {
 export async function girocodePng(inv: Invoice): Promise<Buffer | null> {
   const payload = girocodePayload(inv);
   if (!payload) return null;
+  const QRCode = await loadQRCode();
   return QRCode.toBuffer([{ data: Buffer.from(payload, 'utf8'), mode: 'byte' }], { errorCorrectionLevel: 'M', margin: 2, scale: 8, type: 'png' });
 }
 
 /** The GiroCode's dark modules (quiet zone of 2 included in `size`), drawn as vector rectangles: no PNG to encode and decode per invoice. */
-function girocodeModules(inv: Invoice): { size: number; runs: [number, number, number][] } | null {
+function girocodeModules(inv: Invoice, QRCode: typeof QRCodeType): { size: number; runs: [number, number, number][] } | null {
   const payload = girocodePayload(inv);
   if (!payload) return null;
   const qr = QRCode.create([{ data: Buffer.from(payload, 'utf8'), mode: 'byte' }], { errorCorrectionLevel: 'M' });
@@ -82,7 +89,8 @@ function girocodeModules(inv: Invoice): { size: number; runs: [number, number, n
 export async function renderInvoicePdf(inv: Invoice): Promise<Buffer> {
   const t = tFor(inv.locale);
   const loc = inv.locale;
-  const qr = girocodeModules(inv);
+  const [PDFDocument, QRCode] = await Promise.all([loadPdfKit(), loadQRCode()]);
+  const qr = girocodeModules(inv, QRCode);
   const created = DateTime.fromISO(inv.issueDate, { zone: ZONE }).set({ hour: 12 }).toJSDate();
   const doc = new PDFDocument({
     size: 'A4',

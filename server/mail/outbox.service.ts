@@ -78,6 +78,8 @@ export class Outbox {
    * SMTP pool (maxConnections) then keeps that many connections busy. 1 sends strictly in turn.
    */
   concurrency = 3;
+  /** Ids whose claim a sender of this process is attempting right now (the database decides). */
+  private claiming = new Set<number>();
   /** Wait after the n-th failed attempt (tests of a separate process may shorten it). */
   backoff: (attempts: number) => number = backoffMs;
 
@@ -125,12 +127,23 @@ export class Outbox {
       .where((q) => q.where('status', 'queued').andWhere('next_attempt_at', '<=', now))
       .orWhere((q) => q.where('status', 'sending').andWhere('locked_until', '<', now))
       .orderBy('id')
-      .limit(20);
+      .limit(20)
+      .select('id', 'status', 'attempts'); // light: the message itself is read once it is ours
     for (const c of candidates) {
-      const n = await this.db('mail_messages')
-        .where({ id: c.id, status: c.status, attempts: c.attempts })
-        .update({ status: 'sending', locked_until: iso(new Date(this.clock.now().getTime() + LOCK_MS)), attempts: Number(c.attempts) + 1 });
-      if (affected(n) === 1) return { ...c, attempts: Number(c.attempts) + 1 };
+      const id = Number(c.id);
+      if (this.claiming.has(id)) continue; // a parallel sender of this process is taking it
+      this.claiming.add(id);
+      try {
+        const n = await this.db('mail_messages')
+          .where({ id: c.id, status: c.status, attempts: c.attempts })
+          .update({ status: 'sending', locked_until: iso(new Date(this.clock.now().getTime() + LOCK_MS)), attempts: Number(c.attempts) + 1 });
+        if (affected(n) === 1) {
+          const row = await this.db('mail_messages').where({ id: c.id }).first();
+          return row ? { ...row, attempts: Number(row.attempts) } : undefined;
+        }
+      } finally {
+        this.claiming.delete(id);
+      }
     }
     return undefined;
   }

@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import type { Knex } from 'knex';
-import ExcelJS from 'exceljs';
+import type ExcelJSType from 'exceljs';
 import { iso, type Clock } from '../clock.ts';
 import { insertId, likeEscape } from '../db/knex.ts';
 import type { Actor, AuditService } from '../audit/audit.service.ts';
@@ -239,6 +239,8 @@ export class ExportService {
   /** Streams the filtered list as an XLSX workbook (join and exit dates as real dates, text cells neutralised like the CSV). */
   async writeXlsx(out: Writable, f: MemberFilter, locale: Locale, logId: number): Promise<void> {
     const ids: number[] = [];
+    // exceljs (about 27 MB) is loaded on the first XLSX export, not at start
+    const ExcelJS: typeof ExcelJSType = (await import('exceljs')).default;
     const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true, useSharedStrings: false });
     const ws = wb.addWorksheet(tFor(locale)('memberdata.export.sheetName'));
     const headers = this.headers(locale);

@@ -11,18 +11,19 @@ import type { SortKey } from './members.schemas.ts';
  *
  * The total is counted with a cap (`SELECT count(*) FROM (SELECT 1 … LIMIT 10001)`), so a
  * page never counts more than 10,001 index entries; above the cap the page says "more than
- * 10,000".
+ * 10,000". Unfiltered, or filtered by status and category only, the total comes from the
+ * census MembersService caches (readCensus), and a first page that is not full is its own
+ * total: no count query at all.
  *
- * Search: a member number ("M-0012", "m12", "12") is an index lookup. A term of one or two
- * characters matches name prefixes only: a range on name_key (`>= 'abc' AND < 'abd'`), which uses the B-tree index in SQLite
- * (BINARY) and PostgreSQL (the column is COLLATE "C" there); `LIKE 'abc%'` would use an
- * index in SQLite only with a COLLATE NOCASE index. Longer terms match anywhere ("contains")
- * in the name, city, a contact's name or e-mail (so a prefix match is one of them). "Contains" (name, city, contact name,
- * e-mail) cannot use a B-tree index on any database: it is one LIKE '%…%' scan over the key
- * columns (about 100,000 short strings, a few milliseconds; see test/integration/
- * members-scale.test.ts for the measured numbers). Contacts are matched through
- * `id IN (SELECT organisation_id FROM contacts WHERE …)`: one pass over contacts instead of
- * a correlated sub-query per organisation.
+ * Search (see planSearch): a member number ("M-0012", "m12", "12") is an index lookup; a term
+ * of one or two characters matches name prefixes only: a range on name_key (`>= 'ab' AND
+ * < 'ac'`), which uses the B-tree index in SQLite (BINARY) and PostgreSQL (COLLATE "C");
+ * `LIKE 'ab%'` would use an index in SQLite only with a COLLATE NOCASE index. Longer terms
+ * match word starts of the name and town (organisation_words, migration 20261125001100), the
+ * start of a contact's name or e-mail address: index ranges again, about 1 ms for a term
+ * found 1,000 times at 100,000 members where LIKE '%…%' over names, towns and 250,000 contacts
+ * took 140–210 ms. Only a term found nowhere that way is looked for anywhere ("contains":
+ * one LIKE '%…%' scan over the key columns). A search counts at most SEARCH_COUNT_CAP hits.
  */
 
 export const PAGE_SIZE = 50;
@@ -41,6 +42,8 @@ export interface ListPage {
   totalCapped: boolean;
   nextCursor: string | null;
   prevCursor: string | null;
+  /** total is exact up to this many (COUNT_CAP for the list, SEARCH_COUNT_CAP for a search). */
+  cap: number;
 }
 
 type Cursor = [string | number, number];
@@ -88,39 +91,151 @@ export function parseMemberNumber(q: string): number | undefined {
 
 /** The longest value any searched column can hold: longer input cannot match anything. */
 const MAX_SEARCHABLE = 254;
-/** Shorter search terms match name prefixes only (see applyFilter). */
+/** Shorter search terms match name prefixes only (see planSearch). */
 export const MIN_CONTAINS = 3;
+/** A search counts its hits up to this many ("more than 100 – please narrow the search"). */
+export const SEARCH_COUNT_CAP = 100;
+/** organisation_words.word holds at most this many characters of a name or town from a word start. */
+export const WORD_MAX = 60;
 
-function applyFilter(q: Knex.QueryBuilder, db: Knex, f: ListFilter, key: string): boolean {
+const isWordChar = (c: string | undefined) => c !== undefined && /[\p{L}\p{N}]/u.test(c);
+
+/**
+ * The search keys of an organisation's name and town (both already key-normalised, see
+ * nameKey()): the rest of the text from every word start on, at most WORD_MAX characters.
+ * A word starts at the beginning, after a space, and at a letter or digit after anything
+ * else ("clausthal-zellerfeld" → "clausthal-zellerfeld", "zellerfeld"; '"quote" ag' →
+ * '"quote" ag', 'quote" ag', 'ag').
+ */
+export function searchWords(...keys: string[]): string[] {
+  const out = new Set<string>();
+  for (const key of keys) {
+    const cps = Array.from(key);
+    for (let i = 0; i < cps.length; i++) {
+      if (cps[i] === ' ') continue;
+      if (i === 0 || cps[i - 1] === ' ' || (isWordChar(cps[i]) && !isWordChar(cps[i - 1]))) {
+        out.add(cps.slice(i, i + WORD_MAX).join('').trimEnd());
+      }
+    }
+  }
+  return [...out];
+}
+
+/** Replaces an organisation's search keys (the caller's transaction). */
+export async function writeSearchWords(trx: Knex | Knex.Transaction, org: { id: number; memberNumber: number; nameKey: string; cityKey: string }): Promise<void> {
+  await trx('organisation_words').where({ organisation_id: org.id }).delete();
+  const rows = searchWords(org.nameKey, org.cityKey).map((word) => ({ organisation_id: org.id, member_number: org.memberNumber, word }));
+  if (rows.length) await trx('organisation_words').insert(rows);
+}
+
+/**
+ * Fills organisation_words for every organisation from scratch: the migration that adds it,
+ * and generated registers written directly (server/bench-seed.ts).
+ */
+export async function rebuildSearchWords(db: Knex | Knex.Transaction): Promise<number> {
+  await db('organisation_words').delete();
+  let after = 0;
+  let n = 0;
+  for (;;) {
+    const orgs = await db('organisations').where('id', '>', after).orderBy('id').limit(2000).select('id', 'member_number', 'name_key', 'city_key');
+    if (!orgs.length) return n;
+    const rows = orgs.flatMap((o) => searchWords(String(o.name_key ?? ''), String(o.city_key ?? '')).map((word) => ({ organisation_id: Number(o.id), member_number: Number(o.member_number), word })));
+    for (let k = 0; k < rows.length; k += 400) await db('organisation_words').insert(rows.slice(k, k + 400)); // SQLite: at most 500 rows per INSERT
+    n += rows.length;
+    after = Number(orgs[orgs.length - 1].id);
+  }
+}
+
+type Where = (q: Knex.QueryBuilder) => void;
+
+/**
+ * How a search term is looked up:
+ * - a member number ("M-0012", "12") or one or two characters: the member number, and names
+ *   starting with the term (an index range on name_key, like a register's A–Z tabs);
+ * - three characters or more: word starts of the name or the town (organisation_words), the
+ *   start of a contact's name (contacts.name_key) or e-mail address (contacts.email), all
+ *   index ranges; only when that finds nothing, "contains" anywhere in name, town, a
+ *   contact's name or e-mail ("0% c", "@example.org"), a scan, but for input that found
+ *   nothing the fast way.
+ */
+interface SearchPlan {
+  indexed: Where;
+  /** For the default order without filters: candidates (id, member_number) from the indexes alone. */
+  candidates?: (cursor: { op: '>' | '<'; at: number } | undefined) => Knex.QueryBuilder;
+  /** Without filters: the distinct organisations found, at most `cap` from each index (enough to say "more than cap"). */
+  countable?: (cap: number) => Knex.QueryBuilder;
+  contains?: Where;
+}
+
+function range(q: Knex.QueryBuilder, column: string, key: string): Knex.QueryBuilder {
+  const upper = prefixUpperBound(key);
+  q.where(column, '>=', key);
+  if (upper) q.andWhere(column, '<', upper);
+  return q;
+}
+
+/** undefined: no search; null: nothing can match. */
+function planSearch(db: Knex, key: string): SearchPlan | null | undefined {
+  if (!key) return undefined;
+  if (key.length > MAX_SEARCHABLE) return null;
+  const number = parseMemberNumber(key);
+  if (number !== undefined || Array.from(key).length < MIN_CONTAINS) {
+    return {
+      indexed: (q) => q.where((w) => {
+        if (number !== undefined) w.orWhere('o.member_number', number);
+        w.orWhere((r) => range(r, 'o.name_key', key));
+      }),
+    };
+  }
+  const cps = Array.from(key);
+  const long = cps.length > WORD_MAX;
+  const wordKey = long ? cps.slice(0, WORD_MAX).join('').trimEnd() : key;
+  const like = `%${likeEscape(key)}%`;
+  const words = () => range(db('organisation_words').select('organisation_id'), 'word', wordKey);
+  const contacts = () => db('contacts').select('organisation_id').where((w) => w.where((r) => range(r, 'name_key', key)).orWhere((r) => range(r, 'email', key)));
+  const nameOrCityContains = (q: Knex.QueryBuilder) => q.whereRaw("o.name_key like ? escape '\\'", [like]).orWhereRaw("o.city_key like ? escape '\\'", [like]);
+  return {
+    indexed: (q) => q.where((w) => {
+      if (long) w.orWhere((x) => x.whereIn('o.id', words()).andWhere(nameOrCityContains));
+      else w.orWhereIn('o.id', words());
+      w.orWhereIn('o.id', contacts());
+    }),
+    candidates: long ? undefined : (cursor) => {
+      const fromWords = range(db('organisation_words').select('member_number', 'organisation_id as id'), 'word', wordKey);
+      const fromContacts = db('organisations as o2').select('o2.member_number', 'o2.id').whereIn('o2.id', contacts());
+      if (cursor) {
+        fromWords.andWhere('member_number', cursor.op, cursor.at);
+        fromContacts.andWhere('o2.member_number', cursor.op, cursor.at);
+      }
+      return db.select('x.id', 'x.member_number').from(fromWords.union(fromContacts).as('x'));
+    },
+    countable: long ? undefined : (cap) => db.select('w.organisation_id').from(words().distinct().limit(cap).as('w'))
+      .union(db.select('k.organisation_id').from(contacts().distinct().limit(cap).as('k'))),
+    contains: (q) => q.where((w) => {
+      nameOrCityContains(w);
+      w.orWhereIn('o.id', db('contacts').select('organisation_id').whereRaw("name_key like ? escape '\\'", [like]).orWhereRaw("email like ? escape '\\'", [like]));
+    }),
+  };
+}
+
+function applyFilters(q: Knex.QueryBuilder, f: ListFilter): Knex.QueryBuilder {
   if (f.status === 'current') q.whereIn('o.status', ['active', 'notice_given']);
   else if (f.status) q.where('o.status', f.status);
   if (f.categoryId) q.where('o.category_id', f.categoryId);
   if (f.year) q.whereBetween('o.join_date', [`${f.year}-01-01`, `${f.year}-12-31`]);
-  if (!key) return true;
-  if (key.length > MAX_SEARCHABLE) return false;
-  const number = parseMemberNumber(key);
-  const upper = prefixUpperBound(key);
-  const contains = `%${likeEscape(key)}%`;
-  q.where((w) => {
-    if (number !== undefined) w.orWhere('o.member_number', number);
-    if (number !== undefined || Array.from(key).length < MIN_CONTAINS) {
-      // A member number ("M-0012", "12"), or one or two characters: names starting with them
-      // (an index range, like a register's A–Z tabs). "Contains" would scan the register and
-      // match most of it for such short input.
-      if (upper) w.orWhere((r) => r.where('o.name_key', '>=', key).andWhere('o.name_key', '<', upper));
-      else w.orWhere('o.name_key', '>=', key);
-      return;
-    }
-    w.orWhereRaw("o.name_key like ? escape '\\'", [contains]);
-    w.orWhereRaw("o.city_key like ? escape '\\'", [contains]);
-    w.orWhereIn(
-      'o.id',
-      db('contacts').select('organisation_id').whereRaw("name_key like ? escape '\\'", [contains]).orWhereRaw("email like ? escape '\\'", [contains]),
-    );
-  });
-  return true;
+  return q;
 }
 
+const hasFilters = (f: ListFilter) => !!(f.status || f.categoryId || f.year);
+
+/** What a list row shows and its cursor needs (o.* would decode 25 columns per row: twice the time). */
+export const LIST_COLUMNS = ['o.id', 'o.member_number', 'o.legal_name', 'o.city', 'o.join_date', 'o.status', 'o.exit_date', 'o.category_id', 'o.name_key', 'o.city_key'];
+
+/**
+ * One page of the register. `knownTotal`: the number of organisations the filter selects
+ * when the caller knows it already (the cached census, for filters on status and category
+ * only), so that no count query runs.
+ */
 export async function listOrganisations(
   db: Knex,
   f: ListFilter,
@@ -128,39 +243,70 @@ export async function listOrganisations(
   sort: SortKey,
   dir: 'asc' | 'desc',
   cursor: { after?: string; before?: string },
+  opts: { knownTotal?: number } = {},
   pageSize = PAGE_SIZE,
 ): Promise<ListPage> {
+  const plan = planSearch(db, key);
+  const empty: ListPage = { rows: [], total: 0, totalCapped: false, nextCursor: null, prevCursor: null, cap: COUNT_CAP };
+  if (plan === null) return empty;
   const col = SORT_COLUMN[sort];
-  const base = () => db('organisations as o');
-
-  const countQ = base().select(db.raw('1'));
-  if (!applyFilter(countQ, db, f, key)) return { rows: [], total: 0, totalCapped: false, nextCursor: null, prevCursor: null };
-  const [{ n }] = await db.from(countQ.limit(COUNT_CAP + 1).as('c')).count({ n: '*' });
-  const total = Number(n);
+  const cap = plan ? SEARCH_COUNT_CAP : COUNT_CAP;
 
   const after = decodeCursor(cursor.after, sort);
   const before = after ? undefined : decodeCursor(cursor.before, sort);
+  const at = after ?? before;
   // Going backwards: reverse the order, take the page, then flip it back.
   const backwards = !!before;
   const asc = (dir === 'asc') !== backwards;
   const op = asc ? '>' : '<';
   const order = asc ? 'asc' : 'desc';
+  // the default order without filters: a search's candidates come from the indexes alone
+  const byCandidates = sort === 'number' && !hasFilters(f) && !!plan?.candidates;
 
-  const q = base()
-    .leftJoin('membership_categories as c', 'c.id', 'o.category_id')
-    .select('o.*', 'c.name_de as category_name_de', 'c.name_en as category_name_en', 'c.has_vote as category_has_vote');
-  applyFilter(q, db, f, key);
-  const at = after ?? before;
-  if (at) {
-    if (sort === 'number') q.where('o.member_number', op, at[0]);
-    else q.whereRaw(`(${col}, o.id) ${op} (?, ?)`, [at[0], at[1]]);
+  const page = async (where: Where | undefined, candidates?: SearchPlan['candidates']): Promise<Record<string, any>[]> => {
+    const q = db('organisations as o')
+      .leftJoin('membership_categories as c', 'c.id', 'o.category_id')
+      .select(...LIST_COLUMNS, 'c.name_de as category_name_de', 'c.name_en as category_name_en', 'c.has_vote as category_has_vote');
+    if (candidates) {
+      const ids = candidates(at ? { op, at: Number(at[0]) } : undefined).orderBy('x.member_number', order).limit(pageSize + 1);
+      return q.whereIn('o.id', db.select('p.id').from(ids.as('p'))).orderBy('o.member_number', order);
+    }
+    applyFilters(q, f);
+    where?.(q);
+    if (at) {
+      if (sort === 'number') q.where('o.member_number', op, at[0]);
+      else q.whereRaw(`(${col}, o.id) ${op} (?, ?)`, [at[0], at[1]]);
+    }
+    if (sort === 'number') q.orderBy('o.member_number', order);
+    else q.orderBy([{ column: col, order }, { column: 'o.id', order }]);
+    return q.limit(pageSize + 1);
+  };
+  const count = async (where: Where | undefined, countable?: SearchPlan['countable']): Promise<number> => {
+    // found more than `cap` times in one index: more than `cap` in all; else the union is exact
+    const inner = countable ? countable(cap + 1) : applyFilters(db('organisations as o').select(db.raw('1')), f);
+    if (!countable) where?.(inner.limit(cap + 1));
+    const [{ n }] = await db.from(inner.as('c')).count({ n: '*' });
+    return Number(n);
+  };
+
+  let where = plan?.indexed;
+  let candidates = byCandidates ? plan!.candidates : undefined;
+  let got = await page(where, candidates);
+  // Nothing starts with the term: look for it anywhere. Decided on the whole result, not on
+  // this page, so that every page of one search uses the same rule.
+  if (!got.length && plan?.contains && (!at || (await count(plan.indexed)) === 0)) {
+    where = plan.contains;
+    candidates = undefined;
+    got = await page(where);
   }
-  if (sort === 'number') q.orderBy('o.member_number', order);
-  else q.orderBy([{ column: col, order }, { column: 'o.id', order }]);
-  const got = await q.limit(pageSize + 1);
   const more = got.length > pageSize;
   let rows = got.slice(0, pageSize);
   if (backwards) rows = rows.reverse();
+
+  // the first page that is not full holds every hit: nothing to count
+  const total = !at && !more ? rows.length
+    : !plan && opts.knownTotal !== undefined ? opts.knownTotal
+    : await count(where, candidates && plan?.countable);
 
   const keyOf = (r: Record<string, any>): Cursor => {
     const v = sort === 'number' ? Number(r.member_number) : sort === 'name' ? r.name_key : sort === 'city' ? r.city_key : r.join_date;
@@ -170,33 +316,61 @@ export async function listOrganisations(
   const hasPrev = backwards ? more : !!after;
   return {
     rows,
-    total: Math.min(total, COUNT_CAP),
-    totalCapped: total > COUNT_CAP,
+    total: Math.min(total, cap),
+    totalCapped: total > cap,
+    cap,
     nextCursor: hasNext && rows.length ? encodeCursor(keyOf(rows[rows.length - 1])) : null,
     prevCursor: hasPrev && rows.length ? encodeCursor(keyOf(rows[0])) : null,
   };
 }
 
 /**
- * Numbers at a glance, from the stored status (kept current by applyDueExits): one pass over
- * the covering index (category_id, status), grouped in index order, so no table rows are read;
- * the few categories say which have a vote.
+ * The register's census: organisations per (category, status) and the first and last join
+ * date. One pass over the covering index (category_id, status), grouped in index order, so no
+ * table rows are read (5–9 ms at 100,000 members), and two index look-ups (join_date, id) for
+ * the join years. MembersService caches it: the numbers at a glance, the join-year choices
+ * and the total of the list unfiltered or filtered by status and category come from it.
  */
-export async function registerStats(db: Knex): Promise<{ active: number; voting: number; noticeGiven: number; former: number }> {
-  const [rows, cats] = await Promise.all([
-    db('organisations').select('category_id', 'status').count({ n: '*' }).groupBy('category_id', 'status'),
-    db('membership_categories').select('id', 'has_vote'),
-  ]);
-  const vote = new Map(cats.map((c: { id: unknown; has_vote: unknown }) => [Number(c.id), c.has_vote === true || c.has_vote === 1 || c.has_vote === '1']));
+export interface Census {
+  groups: { categoryId: number; status: string; n: number }[];
+  firstJoin: string | null;
+  lastJoin: string | null;
+}
+
+export async function readCensus(db: Knex): Promise<Census> {
+  const rows = await db('organisations').select('category_id', 'status').count({ n: '*' }).groupBy('category_id', 'status');
+  // min() and max() in one query read the whole index on SQLite; each alone is one index look-up
+  const first = await db('organisations').orderBy([{ column: 'join_date' }, { column: 'id' }]).first('join_date');
+  const last = await db('organisations').orderBy([{ column: 'join_date', order: 'desc' }, { column: 'id', order: 'desc' }]).first('join_date');
+  return {
+    groups: (rows as { category_id: unknown; status: string; n: unknown }[]).map((r) => ({ categoryId: Number(r.category_id), status: r.status, n: Number(r.n) })),
+    firstJoin: first?.join_date ?? null,
+    lastJoin: last?.join_date ?? null,
+  };
+}
+
+/** Numbers at a glance, from the stored status (kept current by applyDueExits). */
+export function registerStats(census: Census, hasVote: (categoryId: number) => boolean): { active: number; voting: number; noticeGiven: number; former: number } {
   const out = { active: 0, voting: 0, noticeGiven: 0, former: 0 };
-  for (const r of rows as { category_id: unknown; status: string; n: unknown }[]) {
-    const n = Number(r.n);
-    if (r.status === 'former') out.former += n;
+  for (const g of census.groups) {
+    if (g.status === 'former') out.former += g.n;
     else {
-      out.active += n; // members today: active and those whose notice period is running
-      if (vote.get(Number(r.category_id))) out.voting += n;
-      if (r.status === 'notice_given') out.noticeGiven += n;
+      out.active += g.n; // members today: active and those whose notice period is running
+      if (hasVote(g.categoryId)) out.voting += g.n;
+      if (g.status === 'notice_given') out.noticeGiven += g.n;
     }
   }
   return out;
+}
+
+/** The list's total from the census when the filter is on status and category only; else undefined. */
+export function censusTotal(census: Census, f: ListFilter): number | undefined {
+  if (f.q || f.year) return undefined;
+  let n = 0;
+  for (const g of census.groups) {
+    if (f.categoryId && g.categoryId !== f.categoryId) continue;
+    if (f.status === 'current' ? g.status !== 'active' && g.status !== 'notice_given' : f.status && g.status !== f.status) continue;
+    n += g.n;
+  }
+  return n;
 }

@@ -11,7 +11,7 @@ import {
   COUNTRY_CODES, SORTS, categoryChangeSchema, contactSchema, dissolutionSchema, exclusionSchema, listQuerySchema,
   noticeSchema, organisationEditSchema, postcodeError, reactivationSchema, withdrawNoticeSchema, type ListQuery,
 } from './members.schemas.ts';
-import { COUNT_CAP, MIN_CONTAINS } from './members.repository.ts';
+import { MIN_CONTAINS } from './members.repository.ts';
 import type { Organisation } from './members.service.ts';
 import { noticeExitDate } from './exit-rules.ts';
 
@@ -76,14 +76,20 @@ export function membersRouter(ctx: Context): Router {
       ariaSort: query.sort === s ? (query.dir === 'asc' ? 'ascending' : 'descending') : undefined,
     }));
     const filtered = !!(query.q || query.status || query.category || query.year);
+    const statusLabels: Record<string, string> = {};
     res.render('members/list', {
       title: req.t('members.list.title'),
       section: 'members',
       query,
-      items: page.items,
+      // per row: labels looked up once per page, not once per row in the template
+      items: page.items.map((i) => Object.assign(i, {
+        categoryName: req.locale === 'en' ? i.categoryNameEn : i.categoryNameDe,
+        statusLabel: (statusLabels[i.status] ??= req.t(`members.status.${i.status}`)),
+        badge: i.status === 'active' ? 'badge-ok' : i.status === 'former' ? 'badge-bad' : 'badge-warn',
+      })),
       total: page.total,
       totalCapped: page.totalCapped,
-      cap: COUNT_CAP,
+      cap: page.cap,
       filtered,
       shortTerm: query.q.trim().length > 0 && Array.from(query.q.trim()).length < MIN_CONTAINS,
       stats,

@@ -8,7 +8,7 @@ import { diff, SYSTEM } from '../audit/audit.service.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { Category } from '../settings/settings.schemas.ts';
 import { exitDateFromEffective, formerFrom, isCalendarDate, noticeExitDate, statusForExit, type ExitReason } from './exit-rules.ts';
-import { listOrganisations, registerStats, type ListPage } from './members.repository.ts';
+import { censusTotal, listOrganisations, readCensus, registerStats, writeSearchWords, type Census, type ListPage } from './members.repository.ts';
 import type { ContactInput, ListQuery, OrganisationEdit } from './members.schemas.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import type { Outbox } from '../mail/outbox.service.ts';
@@ -157,6 +157,49 @@ interface Deps {
 export class MembersService {
   constructor(private d: Deps) {}
 
+  /**
+   * The census (members per category and status, first and last join date) and the answer
+   * "no exit is due today" are read on every register page, so they are cached. Every write to
+   * organisations goes through this service and calls changed(): the cache is dropped at once
+   * and again when the writing transaction ends, and a read that overlapped a change or an open
+   * writing transaction is not cached, so a change made in this process shows on the next
+   * page. A change made by another process (the CLI) shows within CACHE_MS.
+   */
+  static CACHE_MS = 5_000;
+  private census?: { value: Census; at: number };
+  private dueChecked?: { today: string; generation: number; at: number };
+  private generation = 0;
+  private openWrites = 0;
+  private tracked = new WeakSet<Knex.Transaction>();
+
+  private dropCaches(): void {
+    this.generation++;
+    this.census = undefined;
+    this.dueChecked = undefined;
+  }
+
+  /** Called by every write to organisations (inside its transaction). */
+  private changed(trx: Knex.Transaction): void {
+    this.dropCaches();
+    if (this.tracked.has(trx)) return;
+    this.tracked.add(trx);
+    this.openWrites++;
+    const done = () => {
+      this.openWrites--;
+      this.dropCaches();
+    };
+    trx.executionPromise.then(done, done);
+  }
+
+  private async registerCensus(): Promise<Census> {
+    const hit = this.census;
+    if (hit && Date.now() - hit.at < MembersService.CACHE_MS) return hit.value;
+    const generation = this.generation;
+    const value = await readCensus(this.d.db);
+    if (generation === this.generation && this.openWrites === 0) this.census = { value, at: Date.now() };
+    return value;
+  }
+
   /** The next member number (gapless), taken inside the caller's transaction. */
   async nextMemberNumber(trx: Knex.Transaction): Promise<number> {
     return nextValue(trx, 'member_number', async () => {
@@ -210,6 +253,8 @@ export class MembersService {
       created_at: now,
       updated_at: now,
     });
+    this.changed(trx);
+    await writeSearchWords(trx, { id: organisationId, memberNumber, nameKey: nameKey(org.legalName), cityKey: nameKey(org.city) });
     await trx('membership_history').insert({
       organisation_id: organisationId,
       effective_date: org.joinDate,
@@ -330,8 +375,13 @@ export class MembersService {
   // The register: list, detail, edits, contacts, exits
   // ---------------------------------------------------------------------------------------
 
+  private todayMemo?: { minute: number; date: string };
+
+  /** Today in Berlin (the same for every instant of a minute: luxon once a minute, not per page). */
   private today(): string {
-    return berlinDate(this.d.clock.now());
+    const minute = Math.floor(this.d.clock.now().getTime() / 60_000);
+    if (this.todayMemo?.minute !== minute) this.todayMemo = { minute, date: berlinDate(new Date(minute * 60_000)) };
+    return this.todayMemo.date;
   }
 
   /**
@@ -348,12 +398,21 @@ export class MembersService {
    * job or the CLI may call it too; running it twice does nothing the second time.
    */
   async applyDueExits(today = this.today()): Promise<number> {
+    // nothing was due today and nothing changed since: no query (see CACHE_MS)
+    const checked = this.dueChecked;
+    if (checked && checked.today === today && checked.generation === this.generation && Date.now() - checked.at < MembersService.CACHE_MS) return 0;
+    const generation = this.generation;
     const due = await this.d.db('organisations').where('status', 'notice_given').andWhere('exit_date', '<', today).select('id');
+    if (!due.length) {
+      if (generation === this.generation && this.openWrites === 0) this.dueChecked = { today, generation, at: Date.now() };
+      return 0;
+    }
     let n = 0;
     for (const { id } of due) {
       await this.d.db.transaction(async (trx) => {
         const r = await trx('organisations').where({ id, status: 'notice_given' }).andWhere('exit_date', '<', today).first();
         if (!r) return;
+        this.changed(trx);
         const changed = affected(await trx('organisations').where({ id, version: r.version }).update({ status: 'former', version: Number(r.version) + 1, updated_at: iso(this.d.clock.now()) }));
         if (!changed) return;
         await this.history(trx, SYSTEM, Number(id), { kind: 'exited', effectiveDate: formerFrom(r.exit_date), status: 'former', reference: r.exit_reference ?? null, note: null });
@@ -386,24 +445,35 @@ export class MembersService {
   /** The register list: one page (keyset paging), the capped total and the numbers at a glance. */
   async list(query: ListQuery): Promise<{ page: ListPage & { items: ListItem[] }; stats: RegisterStats; years: number[] }> {
     await this.applyDueExits();
+    const census = await this.registerCensus();
+    const filter = { q: query.q, status: query.status, categoryId: query.category, year: query.year };
     const page = await listOrganisations(
       this.d.db,
-      { q: query.q, status: query.status, categoryId: query.category, year: query.year },
+      filter,
       nameKey(query.q),
       query.sort,
       query.dir,
       { after: query.after, before: query.before },
+      { knownTotal: censusTotal(census, filter) },
     );
-    const items = page.rows.map((r) => ({
-      ...rowToOrganisation(r),
+    const items = page.rows.map((r): ListItem => ({
+      id: Number(r.id),
+      memberNumber: Number(r.member_number),
+      memberNo: formatMemberNumber(Number(r.member_number)),
+      legalName: r.legal_name,
+      city: r.city,
+      categoryId: Number(r.category_id),
+      status: r.status,
+      joinDate: r.join_date,
+      exitDate: r.exit_date,
       categoryNameDe: r.category_name_de as string,
       categoryNameEn: r.category_name_en as string,
       hasVote: b(r.category_has_vote),
     }));
-    const stats = await registerStats(this.d.db);
-    const range = await this.d.db('organisations').min({ lo: 'join_date' }).max({ hi: 'join_date' }).first();
+    const vote = new Map((await this.d.settings.categories({ includeInactive: true })).map((c) => [c.id, c.hasVote]));
+    const stats = registerStats(census, (categoryId) => vote.get(categoryId) ?? false);
     const years: number[] = [];
-    if (range?.lo && range?.hi) for (let y = Number(String(range.hi).slice(0, 4)); y >= Number(String(range.lo).slice(0, 4)); y--) years.push(y);
+    if (census.firstJoin && census.lastJoin) for (let y = Number(census.lastJoin.slice(0, 4)); y >= Number(census.firstJoin.slice(0, 4)); y--) years.push(y);
     return { page: { ...page, items }, stats, years };
   }
 
@@ -435,10 +505,19 @@ export class MembersService {
       createdAt: r.created_at,
       createdBy: r.display_name ?? null,
     }));
-    const entries: AuditEntry[] = [...(await this.d.audit.list({ entityType: 'organisation', entityId: id, limit: 200 }))];
-    for (const c of contacts) entries.push(...(await this.d.audit.list({ entityType: 'contact', entityId: c.id, limit: 100 })));
-    entries.sort((x, y) => y.id - x.id);
-    const audit = entries.slice(0, 200).map(auditLine);
+    // the organisation's and its contacts' audit entries, newest first: one query
+    const contactIds = contacts.map((c) => c.id);
+    const auditRows = await this.d.db('audit_log')
+      .where((w) => {
+        w.where({ entity_type: 'organisation', entity_id: id });
+        if (contactIds.length) w.orWhere((c) => c.where('entity_type', 'contact').whereIn('entity_id', contactIds));
+      })
+      .orderBy('id', 'desc')
+      .limit(200);
+    const audit = auditRows.map((r): AuditEntry => ({
+      id: Number(r.id), at: r.at, actorUserId: r.actor_user_id, actorLabel: r.actor_label, action: r.action, entityType: r.entity_type,
+      entityId: r.entity_id == null ? null : Number(r.entity_id), before: r.before ? JSON.parse(r.before) : null, after: r.after ? JSON.parse(r.after) : null,
+    })).map(auditLine);
     return { organisation, category, contacts, history, audit };
   }
 
@@ -460,6 +539,9 @@ export class MembersService {
         field_of_activity: input.fieldOfActivity, employee_band: input.employeeBand, notes: input.notes || null,
         name_key: nameKey(input.legalName), city_key: nameKey(input.city),
       });
+      if (nameKey(input.legalName) !== row.name_key || nameKey(input.city) !== row.city_key) {
+        await writeSearchWords(trx, { id, memberNumber: Number(row.member_number), nameKey: nameKey(input.legalName), cityKey: nameKey(input.city) });
+      }
       await this.d.audit.record(trx, actor, 'member.updated', 'organisation', id, d.before, d.after);
       return { changed: true };
     });
@@ -475,6 +557,7 @@ export class MembersService {
 
   /** `update … where id = ? and version = ?`: no row means someone else saved first. */
   private async bump(trx: Knex.Transaction, id: number, version: number, values: Record<string, unknown>): Promise<void> {
+    this.changed(trx);
     const n = affected(await trx('organisations').where({ id, version }).update({ ...values, version: version + 1, updated_at: iso(this.d.clock.now()) }));
     if (n !== 1) throw new ConflictError('changed_meanwhile');
   }
@@ -704,7 +787,8 @@ export class MembersService {
   }
 }
 
-export interface ListItem extends Organisation {
+/** A row of the register list (the columns of LIST_COLUMNS). */
+export interface ListItem extends Pick<Organisation, 'id' | 'memberNumber' | 'memberNo' | 'legalName' | 'city' | 'categoryId' | 'status' | 'joinDate' | 'exitDate'> {
   categoryNameDe: string;
   categoryNameEn: string;
   hasVote: boolean;

@@ -27,6 +27,14 @@ function rowToCategory(r: Record<string, unknown>): Category {
   };
 }
 
+function deepFreeze<T>(v: T): T {
+  if (v && typeof v === 'object') {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
+}
+
 /** Association settings, bylaws rules and membership categories. */
 export class SettingsService {
   constructor(private db: Knex, private clock: Clock, private audit: AuditService) {}
@@ -114,13 +122,40 @@ export class SettingsService {
     return { changed: true };
   }
 
+  /**
+   * Every category, in order. The register's list and detail read them on every page, so reads
+   * outside a transaction are cached like the settings above (saveCategory drops the entry).
+   */
+  private categoryCache?: { value: Category[]; at: number };
+  private categoryGeneration = 0; // a read that overlapped a change does not fill the cache
+
+  private dropCategories(): void {
+    this.categoryCache = undefined;
+    this.categoryGeneration++;
+  }
+
+  private async allCategories(trx: Knex | Knex.Transaction): Promise<Category[]> {
+    const outside = trx === this.db;
+    const hit = this.categoryCache;
+    if (outside && hit && Date.now() - hit.at < SettingsService.CACHE_MS) return hit.value;
+    const generation = this.categoryGeneration;
+    const value = (await trx('membership_categories').orderBy([{ column: 'sort_order' }, { column: 'id' }])).map(rowToCategory);
+    for (const c of value) deepFreeze(c.feeRule);
+    if (outside && generation === this.categoryGeneration) this.categoryCache = { value, at: Date.now() };
+    return value;
+  }
+
   async categories(opts: { includeInactive?: boolean } = {}, trx: Knex | Knex.Transaction = this.db): Promise<Category[]> {
-    const q = trx('membership_categories').orderBy([{ column: 'sort_order' }, { column: 'id' }]);
-    if (!opts.includeInactive) q.where('active', true);
-    return (await q).map(rowToCategory);
+    const all = await this.allCategories(trx);
+    // copies of the cached ones (their fee rules are frozen)
+    return (opts.includeInactive ? all : all.filter((c) => c.active)).map((c) => ({ ...c }));
   }
 
   async category(id: number, trx: Knex | Knex.Transaction = this.db): Promise<Category | undefined> {
+    const cached = (await this.allCategories(trx)).find((c) => c.id === id);
+    if (cached) return { ...cached };
+    if (trx !== this.db) return undefined;
+    // not among the cached ones: perhaps added by another process in the meantime
     const r = await trx('membership_categories').where({ id }).first();
     return r ? rowToCategory(r) : undefined;
   }
@@ -139,7 +174,8 @@ export class SettingsService {
       active: input.active,
       open_to_applicants: input.openToApplicants,
     };
-    return this.db.transaction(async (trx) => {
+    this.dropCategories();
+    const id = await this.db.transaction(async (trx) => {
       const sameCode = await trx('membership_categories').where({ code: input.code }).first();
       if (sameCode && Number(sameCode.id) !== input.id) throw new ConflictError('category_code_taken');
       if (input.id) {
@@ -154,6 +190,8 @@ export class SettingsService {
       await this.audit.record(trx, actor, 'category.created', 'category', id, undefined, input);
       return id;
     });
+    this.dropCategories();
+    return id;
   }
 }
 

@@ -1,4 +1,5 @@
-import Stripe from 'stripe';
+import { createRequire } from 'node:module';
+import type Stripe from 'stripe';
 import type { Config } from '../config.ts';
 import {
   disabledGateway, GatewayError, WebhookSignatureError,
@@ -99,6 +100,12 @@ class Semaphore {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The SDK (about 20 MB) is loaded with the first StripeGateway, not at start: without a key, never. */
+let sdk: typeof Stripe | undefined;
+function stripeSdk(): typeof Stripe {
+  return (sdk ??= createRequire(import.meta.url)('stripe') as typeof Stripe);
+}
+
 const STATUSES: GatewayInvoiceStatus[] = ['draft', 'open', 'paid', 'void', 'uncollectible'];
 
 function toGatewayInvoice(inv: Stripe.Invoice): GatewayInvoice {
@@ -117,7 +124,7 @@ function toGatewayInvoice(inv: Stripe.Invoice): GatewayInvoice {
 }
 
 function isStripeError(e: unknown): e is Stripe.errors.StripeError {
-  return e instanceof Stripe.errors.StripeError;
+  return e instanceof stripeSdk().errors.StripeError;
 }
 
 /** Maps an SDK error to a GatewayError that says whether trying again later may help. */
@@ -126,9 +133,9 @@ function toGatewayError(e: unknown): GatewayError {
   if (isStripeError(e)) {
     const status = e.statusCode;
     const retryable =
-      e instanceof Stripe.errors.StripeConnectionError ||
-      e instanceof Stripe.errors.StripeRateLimitError ||
-      e instanceof Stripe.errors.StripeAPIError ||
+      e instanceof stripeSdk().errors.StripeConnectionError ||
+      e instanceof stripeSdk().errors.StripeRateLimitError ||
+      e instanceof stripeSdk().errors.StripeAPIError ||
       status === 409 || (status !== undefined && status >= 500);
     const err = new GatewayError(`Stripe: ${e.message}${e.code ? ` (${e.code})` : ''}`, retryable, status);
     (err as GatewayError & { code?: string; param?: string }).code = e.code;
@@ -154,7 +161,8 @@ export class StripeGateway implements PaymentGateway {
     this.rateLimitRetries = opts.rateLimitRetries ?? 6;
     this.limiter = new Semaphore(Math.max(1, opts.concurrency ?? 4));
     this.bucket = opts.maxRps && opts.maxRps > 0 ? new TokenBucket(opts.maxRps) : null;
-    this.stripe = new Stripe(opts.secretKey, {
+    const StripeSdk = stripeSdk();
+    this.stripe = new StripeSdk(opts.secretKey, {
       maxNetworkRetries: opts.maxNetworkRetries ?? 4,
       timeout: opts.timeoutMs ?? 30_000,
       telemetry: false,
@@ -177,7 +185,7 @@ export class StripeGateway implements PaymentGateway {
       try {
         return await this.limiter.run(limited);
       } catch (e) {
-        if (e instanceof Stripe.errors.StripeRateLimitError && attempt < this.rateLimitRetries) {
+        if (e instanceof stripeSdk().errors.StripeRateLimitError && attempt < this.rateLimitRetries) {
           const base = Math.min(this.initialDelay * 2 ** attempt, this.maxDelay);
           await sleep(base * 1000 * (0.5 + Math.random() * 0.5) + this.initialDelay * 500);
           continue;

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Locale } from '../i18n/i18n.ts';
 import { formatMemberNumber } from '../i18n/format.ts';
 import type { EmployeeBand } from '../settings/settings.schemas.ts';
+import { organisationFieldsFromRow } from '../members/organisation-fields.ts';
 
 /** Queries on the applications tables; nothing else touches them. */
 
@@ -86,17 +87,8 @@ export function rowToApplication(r: Record<string, any>): Application {
     id: Number(r.id),
     reference: r.reference,
     status: r.status,
-    legalName: r.legal_name,
-    legalForm: r.legal_form,
-    street: r.street,
-    postcode: r.postcode,
-    city: r.city,
-    country: r.country,
-    website: r.website,
-    registerEntry: r.register_entry,
-    vatId: r.vat_id,
-    fieldOfActivity: r.field_of_activity,
-    employeeBand: r.employee_band,
+    ...organisationFieldsFromRow(r),
+    employeeBand: r.employee_band as EmployeeBand,
     categoryId: Number(r.category_id),
     contribution: r.contribution,
     nameKey: r.name_key,

@@ -13,6 +13,7 @@ import type { SettingsService } from '../settings/settings.service.ts';
 import type { MembersService, NewContact } from '../members/members.service.ts';
 import { nameKey } from '../members/members.service.ts';
 import type { Logger } from '../logger.ts';
+import { organisationFieldsToRow } from '../members/organisation-fields.ts';
 import type { Locale } from '../i18n/i18n.ts';
 import { AppError, ConflictError, NotFoundError } from '../errors.ts';
 import type { ApplicationInput, OrganisationFields } from './applications.schemas.ts';
@@ -55,20 +56,7 @@ function isUniqueViolation(err: unknown): boolean {
 }
 
 function orgColumns(o: OrganisationFields): Record<string, string> {
-  return {
-    legal_name: o.legalName,
-    legal_form: o.legalForm,
-    street: o.street,
-    postcode: o.postcode,
-    city: o.city,
-    country: o.country,
-    website: o.website,
-    register_entry: o.registerEntry,
-    vat_id: o.vatId,
-    field_of_activity: o.fieldOfActivity,
-    employee_band: o.employeeBand,
-    name_key: nameKey(o.legalName),
-  };
+  return { ...organisationFieldsToRow(o), name_key: nameKey(o.legalName) };
 }
 
 function orgOf(a: Application): OrganisationFields {

@@ -18,19 +18,9 @@ import { normaliseEmail } from '../auth/users.service.ts';
 import { INVITATION_TTL_MS } from '../auth/invitation.ts';
 import { tFor, type Locale } from '../i18n/i18n.ts';
 import { formatMemberNumber } from '../i18n/format.ts';
+import { organisationFieldsFromRow, organisationFieldsToRow, type OrganisationFields } from './organisation-fields.ts';
 
-export interface NewOrganisation {
-  legalName: string;
-  legalForm: string;
-  street: string;
-  postcode: string;
-  city: string;
-  country: string;
-  website: string;
-  registerEntry: string;
-  vatId: string;
-  fieldOfActivity: string;
-  employeeBand: string;
+export interface NewOrganisation extends OrganisationFields {
   categoryId: number;
   joinDate: string; // YYYY-MM-DD
   applicationId?: number | null;
@@ -101,17 +91,7 @@ export function rowToOrganisation(r: Record<string, any>): Organisation {
     id: Number(r.id),
     memberNumber: Number(r.member_number),
     memberNo: formatMemberNumber(Number(r.member_number)),
-    legalName: r.legal_name,
-    legalForm: r.legal_form,
-    street: r.street,
-    postcode: r.postcode,
-    city: r.city,
-    country: r.country,
-    website: r.website,
-    registerEntry: r.register_entry,
-    vatId: r.vat_id,
-    fieldOfActivity: r.field_of_activity,
-    employeeBand: r.employee_band,
+    ...organisationFieldsFromRow(r),
     categoryId: Number(r.category_id),
     status: r.status,
     joinDate: r.join_date,
@@ -232,17 +212,7 @@ export class MembersService {
     }
     const organisationId = await insertId(trx, 'organisations', {
       member_number: memberNumber,
-      legal_name: org.legalName,
-      legal_form: org.legalForm,
-      street: org.street,
-      postcode: org.postcode,
-      city: org.city,
-      country: org.country,
-      website: org.website,
-      register_entry: org.registerEntry,
-      vat_id: org.vatId,
-      field_of_activity: org.fieldOfActivity,
-      employee_band: org.employeeBand,
+      ...organisationFieldsToRow(org),
       category_id: org.categoryId,
       status: 'active',
       join_date: org.joinDate,
@@ -534,9 +504,7 @@ export class MembersService {
       const d = diff(before, after);
       if (!Object.keys(d.after).length) return { changed: false };
       await this.bump(trx, id, input.version, {
-        legal_name: input.legalName, legal_form: input.legalForm, street: input.street, postcode: input.postcode, city: input.city,
-        country: input.country, website: input.website, register_entry: input.registerEntry, vat_id: input.vatId,
-        field_of_activity: input.fieldOfActivity, employee_band: input.employeeBand, notes: input.notes || null,
+        ...organisationFieldsToRow(input), notes: input.notes || null,
         name_key: nameKey(input.legalName), city_key: nameKey(input.city),
       });
       if (nameKey(input.legalName) !== row.name_key || nameKey(input.city) !== row.city_key) {

@@ -10,6 +10,8 @@ import { renderMail } from '../mail/render.ts';
 import type { FieldErrors } from '../errors.ts';
 import { AGENDA_KINDS, ASSEMBLY_KINDS, FORMATS, agendaItemSchema, assemblySchema, attendanceSchema, minutesSchema, resolutionSchema, sendSchema } from './assemblies.schemas.ts';
 import { AssemblyRuleError, MAX_UPLOAD_BYTES, type Assembly } from './assemblies.service.ts';
+import { renderLettersPdf } from './letter-pdf.ts';
+import { berlinDay } from './notice.ts';
 
 /** The two multipart forms of the board: a document for the invitees, and the minutes as PDF. */
 const UPLOAD_PATH = /^\/\d+\/(attachments|minutes\/file)\/?$/;
@@ -279,6 +281,33 @@ export function assembliesBoardRouter(ctx: Context): Router {
     }
   }));
 
+  /**
+   * The letters as PDF: all of them (one letter per page) or one invitation's. Like the printed
+   * view, every download issues fresh personal links (audited as letters printed).
+   */
+  const lettersPdf = async (req: Request, res: Response, invitationId?: number) => {
+    const a = await svc.get(idParam(req));
+    try {
+      const letters = await svc.prepareLetters(actorOf(req), a.id, { invitationId, format: 'pdf' });
+      const association = await ctx.settings.association();
+      const now = ctx.clock.now();
+      const today = berlinDay(now);
+      const pdf = await renderLettersPdf(letters, association, today, now);
+      const filename = invitationId !== undefined
+        ? req.t('assemblies.letters.pdf.fileOne', { no: letters[0].invitation.memberNo })
+        : req.t('assemblies.letters.pdf.fileAll', { date: today });
+      sendFile(res, { filename, contentType: 'application/pdf', content: pdf }, 'attachment');
+    } catch (err) {
+      if (!(err instanceof AssemblyRuleError)) throw err;
+      flash(req, 'error', ruleMessage(req.t, req.locale, err));
+      res.redirect(303, `/board/assemblies/${a.id}/recipients`);
+    }
+  };
+
+  r.post('/:id/letters.pdf', h(async (req, res) => lettersPdf(req, res)));
+
+  r.post('/:id/invitations/:invId/letter.pdf', h(async (req, res) => lettersPdf(req, res, idParam(req, 'invId'))));
+
   /* answers */
   r.get('/:id/answers', h(async (req, res) => {
     const a = await svc.get(idParam(req));
@@ -370,9 +399,9 @@ export function assembliesBoardRouter(ctx: Context): Router {
   return r;
 }
 
-export function sendFile(res: Response, file: { filename: string; contentType: string; content: Buffer }): void {
+export function sendFile(res: Response, file: { filename: string; contentType: string; content: Buffer }, disposition: 'inline' | 'attachment' = 'inline'): void {
   res.setHeader('Content-Type', file.contentType);
-  res.setHeader('Content-Disposition', `inline; filename="${file.filename.replace(/[^A-Za-z0-9._-]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(file.filename)}`);
+  res.setHeader('Content-Disposition', `${disposition}; filename="${file.filename.replace(/[^A-Za-z0-9._-]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(file.filename)}`);
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.send(file.content);
 }

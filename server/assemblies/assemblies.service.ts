@@ -589,14 +589,22 @@ export class AssembliesService {
     });
   }
 
-  /** Issues a personal link for each invitation by letter and returns what the printed letters show. */
-  async prepareLetters(actor: Actor, assemblyId: number): Promise<{ invitation: Invitation; link: string; content: ReturnType<typeof assemblyMail> }[]> {
+  /**
+   * Issues a personal link for each invitation by letter (or only for `opts.invitationId`) and
+   * returns what the printed letters show. Every print issues fresh links; earlier ones stay valid.
+   */
+  async prepareLetters(
+    actor: Actor, assemblyId: number, opts: { invitationId?: number; format?: 'html' | 'pdf' } = {},
+  ): Promise<{ invitation: Invitation; link: string; content: ReturnType<typeof assemblyMail> }[]> {
     const [association, rules] = await Promise.all([this.d.settings.association(), this.d.settings.rules()]);
     return this.d.db.transaction(async (trx) => {
       const a = await this.get(assemblyId, trx);
       if (a.status !== 'invited') throw new AssemblyRuleError('not_invited');
       const agenda = await this.agenda(assemblyId, trx);
-      const invs = (await trx('assembly_invitations').where({ assembly_id: assemblyId, channel: 'letter' }).orderBy('member_number')).map(rowToInvitation);
+      const q = trx('assembly_invitations').where({ assembly_id: assemblyId, channel: 'letter' });
+      if (opts.invitationId !== undefined) q.andWhere({ id: opts.invitationId });
+      const invs = (await q.orderBy('member_number')).map(rowToInvitation);
+      if (opts.invitationId !== undefined && !invs.length) throw new NotFoundError();
       const out = [];
       for (const inv of invs) {
         const { token, hash } = newLinkToken();
@@ -606,7 +614,9 @@ export class AssembliesService {
         const content = assemblyMail({ kind: 'invitation', assembly: a, agenda, association, rules, recipient: { organisationName: inv.organisationName, contactName: inv.contactName, to: '', locale: inv.locale }, link });
         out.push({ invitation: inv, link, content });
       }
-      await this.d.audit.record(trx, actor, 'assembly.letters_printed', 'assembly', assemblyId, undefined, { count: invs.length });
+      await this.d.audit.record(trx, actor, 'assembly.letters_printed', 'assembly', assemblyId, undefined, {
+        count: invs.length, format: opts.format ?? 'html', ...(opts.invitationId !== undefined ? { invitationId: opts.invitationId } : {}),
+      });
       return out;
     });
   }

@@ -1,7 +1,3 @@
-import { createRequire } from 'node:module';
-import fs from 'node:fs';
-import path from 'node:path';
-import type PDFDocumentType from 'pdfkit';
 import type QRCodeType from 'qrcode';
 import { DateTime } from 'luxon';
 import { ZONE } from '../clock.ts';
@@ -9,6 +5,7 @@ import { tFor } from '../i18n/i18n.ts';
 import { formatDate, formatMemberNumber, formatMoney } from '../i18n/format.ts';
 import { formatIban } from '../settings/bank.ts';
 import { epcPayload } from './girocode.ts';
+import { fonts, loadPdfKit, MM } from '../pdf/fonts.ts';
 import type { Invoice } from './invoice.ts';
 
 /**
@@ -20,34 +17,12 @@ import type { Invoice } from './invoice.ts';
  *
  * Noto Sans (embedded, subset) covers Latin incl. Ł, ő, Č, Greek and Cyrillic; pdfkit's
  * standard fonts would garble them.
+ *
+ * pdfkit and qrcode (about 40 MB together) are loaded on the first invoice, not at start;
+ * pdfkit and the fonts come from server/pdf/fonts.ts (parsed once per process).
  */
-const require = createRequire(import.meta.url);
-
-/** pdfkit and qrcode (about 40 MB together) are loaded on the first invoice, not at start. */
-let pdfkitModule: Promise<typeof PDFDocumentType> | undefined;
 let qrcodeModule: Promise<typeof QRCodeType> | undefined;
-const loadPdfKit = () => (pdfkitModule ??= import('pdfkit').then((m) => m.default));
 const loadQRCode = () => (qrcodeModule ??= import('qrcode').then((m) => m.default));
-const fontDir = path.dirname(require.resolve('@expo-google-fonts/noto-sans/package.json'));
-const FONT_REGULAR = path.join(fontDir, '400Regular/NotoSans_400Regular.ttf');
-const FONT_BOLD = path.join(fontDir, '700Bold/NotoSans_700Bold.ttf');
-
-/**
- * The two fonts parsed once per process (fontkit, which pdfkit depends on): pdfkit takes a
- * parsed font as well as a file, and parsing the 600 kB files again for every invoice was most
- * of the time a PDF took (a dues run renders thousands). Each document still embeds its own subset.
- */
-type ParsedFont = { layout: (...a: unknown[]) => unknown };
-let parsedFonts: { regular: ParsedFont; bold: ParsedFont } | undefined;
-function fonts(): { regular: ParsedFont; bold: ParsedFont } {
-  if (!parsedFonts) {
-    const fontkit = createRequire(require.resolve('pdfkit'))('fontkit') as { create(buf: Buffer): ParsedFont };
-    parsedFonts = { regular: fontkit.create(fs.readFileSync(FONT_REGULAR)), bold: fontkit.create(fs.readFileSync(FONT_BOLD)) };
-  }
-  return parsedFonts;
-}
-
-const MM = 72 / 25.4;
 
 function girocodePayload(inv: Invoice): string | null {
   if (inv.kind !== 'invoice' || inv.amountCents <= 0 || !inv.issuer.iban) return null;

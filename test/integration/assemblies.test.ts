@@ -221,6 +221,8 @@ describe('assemblies: preparing and sending invitations', function () {
     expect(after.uid).to.equal(before.uid);
     const page = await board.get(`/board/assemblies/${mainId}`);
     expect(page.text).to.contain('Aktualisierung an alle Eingeladenen senden');
+    // the board is told that the notice period starts again for the changed date
+    expect(page.text).to.contain('Die Einladungsfrist beginnt für den geänderten Termin mit dem Versand der Aktualisierung neu');
     await board.submit(`/board/assemblies/${mainId}`, {}, `/board/assemblies/${mainId}/send-update`);
     await env.ctx.assemblies.jobs.idle(mainId);
     const updates = await env.db('mail_messages').where({ template: 'assembly_update' });

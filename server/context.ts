@@ -5,6 +5,7 @@ import type { Logger } from './logger.ts';
 import { AuditService } from './audit/audit.service.ts';
 import { TokenService } from './auth/tokens.ts';
 import { UsersService } from './auth/users.service.ts';
+import { AccessLinkService } from './auth/access-links.service.ts';
 import { SettingsService } from './settings/settings.service.ts';
 import { Outbox } from './mail/outbox.service.ts';
 import { fileTransport, smtpTransport, type MailTransport } from './mail/transport.ts';
@@ -32,6 +33,7 @@ export interface Context {
   audit: AuditService;
   tokens: TokenService;
   users: UsersService;
+  accessLinks: AccessLinkService;
   settings: SettingsService;
   outbox: Outbox;
   members: MembersService;
@@ -63,6 +65,7 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
     const a = await settings.association();
     return `"${a.name.replace(/"/g, '')}" <${a.contactEmail}>`;
   }, log, domain);
+  const accessLinks = new AccessLinkService({ db, tokens, outbox, settings, audit, users, config });
   const members = new MembersService({ db, clock, audit, tokens, outbox, settings, users, config });
   const memberImport = new ImportService({ db, clock, audit, members });
   const memberExports = new ExportService({ db, clock, audit });
@@ -77,5 +80,5 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
   const payments = new PaymentsService({ db, clock, audit });
   const reminders = new RemindersService({ db, clock, audit, outbox, settings });
   const assemblies = new AssembliesService({ db, clock, audit, outbox, settings, config, log, jobs });
-  return { config, db, clock, log, audit, tokens, users, settings, outbox, members, applications, memberImport, memberExports, gdpr, gateway, jobs, dues, duesRuns, payments, reminders, assemblies };
+  return { config, db, clock, log, audit, tokens, users, accessLinks, settings, outbox, members, applications, memberImport, memberExports, gdpr, gateway, jobs, dues, duesRuns, payments, reminders, assemblies };
 }

@@ -1,8 +1,5 @@
 import type { Context } from '../context.ts';
 import type { Actor, AuditEntry } from '../audit/audit.service.ts';
-import { passwordResetMail } from '../auth/auth.mails.ts';
-import { INVITATION_TTL_MS } from '../auth/invitation.ts';
-import { RESET_TTL_MS } from '../auth/auth.routes.ts';
 import { ROLES, type Role } from '../auth/roles.ts';
 import { normaliseEmail, type User } from '../auth/users.service.ts';
 import type { Locale } from '../i18n/i18n.ts';
@@ -49,13 +46,12 @@ export class AdminService {
     const association = await this.ctx.settings.association();
     return this.ctx.db.transaction(async (trx) => {
       const id = await this.ctx.users.create(actor, input, trx);
-      const token = await this.ctx.tokens.issue('set_password', 'user', id, INVITATION_TTL_MS, trx);
       const user: User = {
         id, email: normaliseEmail(input.email), displayName: input.displayName, locale: input.locale, roles: input.roles,
         disabled: false, hasPassword: false, lockedUntil: null, lastLoginAt: null, createdAt: iso(this.ctx.clock.now()),
         organisationId: null, contactId: null,
       };
-      await this.ctx.outbox.enqueue(trx, passwordResetMail(this.ctx.config.baseUrl, association.name, user, token, 'set_password'));
+      await this.ctx.accessLinks.sendInTrx(trx, association.name, user, 'set_password');
       await this.ctx.audit.record(trx, actor, 'user.invitation_sent', 'user', id, undefined, { to: user.email });
       return id;
     });
@@ -69,16 +65,8 @@ export class AdminService {
     const user = await this.ctx.users.byId(userId);
     if (!user) throw new NotFoundError();
     if (user.disabled) throw new ConflictError('user_disabled');
-    const association = await this.ctx.settings.association();
     const purpose = user.hasPassword ? 'reset_password' : 'set_password';
-    await this.ctx.db.transaction(async (trx) => {
-      await this.ctx.tokens.revokeAll('set_password', 'user', user.id, trx);
-      await this.ctx.tokens.revokeAll('reset_password', 'user', user.id, trx);
-      const token = await this.ctx.tokens.issue(purpose, 'user', user.id, purpose === 'set_password' ? INVITATION_TTL_MS : RESET_TTL_MS, trx);
-      await this.ctx.outbox.enqueue(trx, passwordResetMail(this.ctx.config.baseUrl, association.name, user, token, purpose));
-      await this.ctx.audit.record(trx, actor, purpose === 'set_password' ? 'user.invitation_sent' : 'user.reset_link_sent', 'user', user.id, undefined, { to: user.email });
-    });
-    return purpose;
+    return this.ctx.accessLinks.send(actor, user, purpose === 'set_password' ? 'user.invitation_sent' : 'user.reset_link_sent');
   }
 
   /** Lifts a lockout after too many failed logins. */

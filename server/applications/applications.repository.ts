@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Locale } from '../i18n/i18n.ts';
 import { formatMemberNumber } from '../i18n/format.ts';
 import type { EmployeeBand } from '../settings/settings.schemas.ts';
+import type { OrganisationFields } from './applications.schemas.ts';
 import { organisationFieldsFromRow } from '../members/organisation-fields.ts';
 
 /** Queries on the applications tables; nothing else touches them. */
@@ -19,21 +20,10 @@ export function isStatus(s: unknown): s is ApplicationStatus {
   return typeof s === 'string' && (STATUSES as readonly string[]).includes(s);
 }
 
-export interface Application {
+export interface Application extends OrganisationFields {
   id: number;
   reference: string;
   status: ApplicationStatus;
-  legalName: string;
-  legalForm: string;
-  street: string;
-  postcode: string;
-  city: string;
-  country: string;
-  website: string;
-  registerEntry: string;
-  vatId: string;
-  fieldOfActivity: string;
-  employeeBand: EmployeeBand;
   categoryId: number;
   contribution: string;
   nameKey: string;

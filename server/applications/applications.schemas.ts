@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { OrganisationFields as RegisterOrganisationFields } from '../members/organisation-fields.ts';
 import type { TFunction } from 'i18next';
 import { DateTime } from 'luxon';
 import type { FieldErrors } from '../errors.ts';
@@ -92,17 +93,8 @@ export const organisationSchema = z.object({
   employee_band: z.string().refine((v): v is EmployeeBand => (EMPLOYEE_BANDS as readonly string[]).includes(v), 'common.validation.choice'),
 });
 
-export interface OrganisationFields {
-  legalName: string;
-  legalForm: string;
-  street: string;
-  postcode: string;
-  city: string;
-  country: string;
-  website: string;
-  registerEntry: string;
-  vatId: string;
-  fieldOfActivity: string;
+/** The register's organisation fields, with the employee band checked. */
+export interface OrganisationFields extends RegisterOrganisationFields {
   employeeBand: EmployeeBand;
 }
 

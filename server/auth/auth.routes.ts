@@ -11,7 +11,8 @@ import { DAY_MS } from '../clock.ts';
 import { MIN_PASSWORD_LENGTH } from './passwords.ts';
 import { passwordResetMail } from './auth.mails.ts';
 
-export const RESET_TTL_MS = 2 * 3_600_000;
+export { RESET_TTL_MS } from './access-links.service.ts';
+import type { AccessPurpose } from './access-links.service.ts';
 export { INVITATION_TTL_MS } from './invitation.ts';
 import { INVITATION_TTL_MS } from './invitation.ts';
 
@@ -110,47 +111,28 @@ export function authRouter(ctx: Context): Router {
       return res.status(422).render('auth/forgot', { title: req.t('auth.forgot.title'), values: req.body ?? {}, errors: parsed.errors });
     }
     const user = await ctx.users.byEmail(parsed.data.email);
-    if (user && !user.disabled) {
-      // read outside the transaction: on SQLite the pool has one connection, which the transaction holds
-      const association = await ctx.settings.association();
-      await ctx.db.transaction(async (trx) => {
-        await ctx.tokens.revokeAll('reset_password', 'user', user.id, trx);
-        const purpose = user.hasPassword ? 'reset_password' : 'set_password';
-        const token = await ctx.tokens.issue(purpose, 'user', user.id, purpose === 'reset_password' ? RESET_TTL_MS : INVITATION_TTL_MS, trx);
-        await ctx.outbox.enqueue(trx, passwordResetMail(ctx.config.baseUrl, association.name, user, token, purpose));
-        await ctx.audit.record(trx, { userId: null, label: 'system' }, 'user.password_reset_requested', 'user', user.id);
-      });
-    }
+    if (user && !user.disabled) await ctx.accessLinks.send({ userId: null, label: 'system' }, user, 'user.password_reset_requested');
     // the same answer whether or not the address is known
     res.render('auth/forgot-sent', { title: req.t('auth.forgot.title') });
   }));
 
-  const showSetPassword = (purpose: 'reset_password' | 'set_password') =>
+  const showSetPassword = (purpose: AccessPurpose) =>
     h(async (req: Request, res: Response) => {
-      const token = String(req.params.token);
-      const check = await ctx.tokens.check(purpose, token);
+      const { check, user } = await ctx.accessLinks.check(purpose, String(req.params.token));
       if (!check.ok) return renderBadLink(req, res, check.reason);
-      const user = await ctx.users.byId(check.subjectId);
       res.render('auth/set-password', { title: req.t(`auth.${purpose}.title`), purpose, email: user?.email, minLength: MIN_PASSWORD_LENGTH });
     });
 
-  const doSetPassword = (purpose: 'reset_password' | 'set_password') =>
+  const doSetPassword = (purpose: AccessPurpose) =>
     h(async (req: Request, res: Response) => {
-      const token = String(req.params.token);
-      const check = await ctx.tokens.check(purpose, token);
+      const { check, user } = await ctx.accessLinks.check(purpose, String(req.params.token));
       if (!check.ok) return renderBadLink(req, res, check.reason);
-      const user = await ctx.users.byId(check.subjectId);
       if (!user) return renderBadLink(req, res, 'unknown');
       const parsed = parseForm(newPasswordSchema, req.body, req.t);
       if (!parsed.ok) {
         return res.status(422).render('auth/set-password', { title: req.t(`auth.${purpose}.title`), purpose, email: user.email, errors: parsed.errors, minLength: MIN_PASSWORD_LENGTH });
       }
-      const used = await ctx.db.transaction(async (trx) => {
-        if (!(await ctx.tokens.consume(check.id, trx))) return false;
-        await ctx.users.setPassword({ userId: user.id, label: user.displayName }, user.id, parsed.data.password, trx);
-        return true;
-      });
-      if (!used) return renderBadLink(req, res, 'used');
+      if (!(await ctx.accessLinks.setPassword(check.id, user, parsed.data.password))) return renderBadLink(req, res, 'used');
       flash(req, 'success', req.t('auth.passwordSet'));
       res.redirect(303, '/login');
     });

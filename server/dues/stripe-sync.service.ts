@@ -365,6 +365,26 @@ export class StripeSyncService {
   // ---- webhook events -----------------------------------------------------------------
 
   /**
+   * Receives a verified event: stores it once by id, skips one already handled (a replay),
+   * handles it and records the outcome. A failure is recorded on the event and rethrown, so
+   * the webhook answers non-2xx and Stripe retries.
+   */
+  async receiveEvent(event: GatewayEvent): Promise<{ duplicate: true } | { duplicate: false; outcome: 'handled' | 'ignored' | 'not_ours' }> {
+    const events = () => this.d.db('stripe_events').where({ event_id: event.id });
+    await this.d.db('stripe_events').insert({ event_id: event.id, type: event.type.slice(0, 100), received_at: iso(this.d.clock.now()) }).onConflict('event_id').ignore();
+    if ((await events().first())?.processed_at) return { duplicate: true };
+    try {
+      const outcome = await this.handleEvent(event);
+      await events().update({ processed_at: iso(this.d.clock.now()), error: outcome === 'handled' ? null : outcome });
+      return { duplicate: false, outcome };
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      await events().update({ error: message.slice(0, 2000) }).catch(() => undefined); // the database itself may be the problem
+      throw e;
+    }
+  }
+
+  /**
    * Handles one verified event. Throws RetryLaterError when it looks like ours but our side
    * is not ready (Stripe retries on non-2xx); other errors also mean "retry".
    * Returns a short word for the log: 'handled', 'ignored', 'not_ours'.

@@ -1,6 +1,5 @@
 import express, { type Request, type Response, type Router } from 'express';
 import type { Context } from '../context.ts';
-import { iso } from '../clock.ts';
 import { GatewayError, WebhookSignatureError, type GatewayEvent } from '../stripe/gateway.ts';
 import { RetryLaterError, StripeSyncService } from './stripe-sync.service.ts';
 
@@ -33,25 +32,14 @@ export function stripeWebhookRouter(ctx: Context): Router {
       throw e;
     }
 
-    const now = iso(ctx.clock.now());
     try {
-      await ctx.db('stripe_events').insert({ event_id: event.id, type: event.type.slice(0, 100), received_at: now }).onConflict('event_id').ignore();
-      const stored = await ctx.db('stripe_events').where({ event_id: event.id }).first();
-      if (stored?.processed_at) return void res.status(200).json({ received: true, duplicate: true });
-
-      const outcome = await sync.handleEvent(event);
-      await ctx.db('stripe_events').where({ event_id: event.id }).update({ processed_at: iso(ctx.clock.now()), error: outcome === 'handled' ? null : outcome });
-      if (outcome === 'not_ours') ctx.log.info({ eventId: event.id, type: event.type }, 'stripe event for an invoice that is not ours');
-      res.status(200).json({ received: true, outcome });
+      const r = await sync.receiveEvent(event);
+      if (r.duplicate) return void res.status(200).json({ received: true, duplicate: true });
+      if (r.outcome === 'not_ours') ctx.log.info({ eventId: event.id, type: event.type }, 'stripe event for an invoice that is not ours');
+      res.status(200).json({ received: true, outcome: r.outcome });
     } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
       const retryLater = e instanceof RetryLaterError || (e instanceof GatewayError && e.retryable);
-      ctx.log[retryLater ? 'warn' : 'error']({ eventId: event.id, type: event.type, err: message }, 'stripe event not handled; Stripe will retry');
-      try {
-        await ctx.db('stripe_events').where({ event_id: event.id }).update({ error: message.slice(0, 2000) });
-      } catch {
-        // the database itself may be the problem
-      }
+      ctx.log[retryLater ? 'warn' : 'error']({ eventId: event.id, type: event.type, err: e instanceof Error ? e.message : String(e) }, 'stripe event not handled; Stripe will retry');
       res.status(retryLater ? 503 : 500).json({ error: retryLater ? 'retry_later' : 'handler_failed' });
     }
   });

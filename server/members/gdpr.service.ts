@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import { berlinDate, iso, ZONE, type Clock } from '../clock.ts';
-import { insertId } from '../db/knex.ts';
+import { insertId, likeEscape } from '../db/knex.ts';
 import type { Actor, AuditService } from '../audit/audit.service.ts';
 import type { SettingsService } from '../settings/settings.service.ts';
 import { formatMemberNumber } from '../i18n/format.ts';
@@ -230,6 +230,22 @@ export class GdprService {
   }
 
   /** Former members whose exit date plus the retention period has passed and whose contacts are not yet anonymised. */
+  /** Organisations by name or member number, for picking one on the GDPR page (at most 20). */
+  async findOrganisations(q: string): Promise<{ id: number; memberNo: string; legalName: string; city: string; status: string }[]> {
+    const like = `%${likeEscape(q.toLowerCase())}%`;
+    const num = /^(?:m-?)?0*(\d{1,9})$/i.exec(q);
+    const rows = await this.d.db('organisations')
+      .where((w) => { w.whereRaw("name_key like ? escape '\\'", [like]); if (num) w.orWhere('member_number', Number(num[1])); })
+      .orderBy('member_number').limit(20);
+    return rows.map((o) => ({ id: Number(o.id), memberNo: formatMemberNumber(Number(o.member_number)), legalName: o.legal_name, city: o.city, status: o.status }));
+  }
+
+  /** The latest anonymisations, newest first. */
+  async recentAnonymisations(): Promise<{ at: string; contacts_count: number; id: number; member_number: number; legal_name: string }[]> {
+    return this.d.db('gdpr_anonymisations as g').join('organisations as o', 'o.id', 'g.organisation_id')
+      .orderBy('g.id', 'desc').limit(20).select('g.at', 'g.contacts_count', 'o.id', 'o.member_number', 'o.legal_name');
+  }
+
   async anonymisationCandidates(): Promise<AnonymisationCandidate[]> {
     const { cutoff, years } = await this.cutoff();
     const rows = await this.d.db('organisations as o')

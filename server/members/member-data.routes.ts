@@ -7,7 +7,6 @@ import { berlinDate } from '../clock.ts';
 import { AppError } from '../errors.ts';
 import { flash, h, idParam, requireRole } from '../web/middleware.ts';
 import { parseForm, str } from '../web/forms.ts';
-import { likeEscape } from '../db/knex.ts';
 import { formatMemberNumber } from '../i18n/format.ts';
 import { ImportFileError, MAX_IMPORT_BYTES, type ImportBatch, type ImportRow } from './import.service.ts';
 import { parseFilter, PRINT_LIMIT, type MemberFilter } from './export.service.ts';
@@ -240,18 +239,9 @@ export function memberDataRouter(ctx: Context): Router {
   // ---- GDPR ----
   r.get('/gdpr', requireRole(...BOARD), h(async (req, res) => {
     const q = typeof req.query.q === 'string' ? req.query.q.trim().slice(0, 200) : '';
-    let found: { id: number; memberNo: string; legalName: string; city: string; status: string }[] = [];
-    if (q) {
-      const like = `%${likeEscape(q.toLowerCase())}%`;
-      const num = /^(?:m-?)?0*(\d{1,9})$/i.exec(q);
-      const rows = await ctx.db('organisations')
-        .where((w) => { w.whereRaw("name_key like ? escape '\\'", [like]); if (num) w.orWhere('member_number', Number(num[1])); })
-        .orderBy('member_number').limit(20);
-      found = rows.map((o) => ({ id: Number(o.id), memberNo: formatMemberNumber(Number(o.member_number)), legalName: o.legal_name, city: o.city, status: req.t(`memberdata.status.${o.status}`) }));
-    }
+    const found = (q ? await ctx.gdpr.findOrganisations(q) : []).map((o) => ({ ...o, status: req.t(`memberdata.status.${o.status}`) }));
     const rules = await ctx.settings.rules();
-    const recent = await ctx.db('gdpr_anonymisations as g').join('organisations as o', 'o.id', 'g.organisation_id')
-      .orderBy('g.id', 'desc').limit(20).select('g.at', 'g.contacts_count', 'o.id', 'o.member_number', 'o.legal_name');
+    const recent = await ctx.gdpr.recentAnonymisations();
     res.render('member-data/gdpr', {
       title: req.t('memberdata.gdpr.title'),
       section: 'members',

@@ -5,7 +5,7 @@ import { h } from './middleware.ts';
 export function publicRouter(ctx: Context): Router {
   const r = Router();
   r.get('/', h(async (req, res) => {
-    const demo = ctx.config.seedDemo ? await ctx.db('users').where('email', 'like', '%@demo.example').first() : undefined;
+    const demo = ctx.config.seedDemo ? await ctx.users.byEmail('admin@demo.example') : undefined;
     res.render('home', { title: req.t('home.title'), showDemo: !!demo });
   }));
   r.get('/privacy', h(async (req, res) => {

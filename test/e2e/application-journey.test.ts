@@ -1,22 +1,12 @@
 import { expect } from 'chai';
-import net from 'node:net';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
-import { chromiumAvailable, launchChromium, screenshotDir, serve } from '../helpers/browser.ts';
+import { chromiumAvailable, freePort, signIn, launchChromium, screenshotDir, serve } from '../helpers/browser.ts';
 import { makeCategories, makeUser, PASSWORD } from '../helpers/fixtures.ts';
 import { SmtpSink } from '../fakes/smtp-sink.ts';
 import { DEFAULT_ASSOCIATION } from '../../server/settings/settings.schemas.ts';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 function linkIn(text: string, pathPart: string): string {
   const m = text.match(new RegExp(`https?://[^\\s"<>]+${pathPart}[^\\s"<>]+`));
@@ -117,10 +107,7 @@ describe('browser: apply, confirm, ask back, answer, approve, contact signs in',
 
     // the board member signs in, finds the application in the queue and opens it
     const board = await (await browser.newContext()).newPage();
-    await board.goto(`${base}/login`);
-    await board.fill('[name=email]', 'vorstand@test.example');
-    await board.fill('[name=password]', PASSWORD);
-    await board.locator('main form button[type=submit]').click();
+    await signIn(board, base, 'vorstand@test.example', PASSWORD);
     await board.goto(`${base}/board/applications`);
     await shot(board, '03-queue');
     await board.getByRole('link', { name: /Müller & Söhne Oberharz GmbH/ }).first().click();

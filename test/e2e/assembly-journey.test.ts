@@ -1,25 +1,15 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
-import { chromiumAvailable, launchChromium, screenshotDir, serve } from '../helpers/browser.ts';
+import { chromiumAvailable, freePort, signIn, launchChromium, screenshotDir, serve } from '../helpers/browser.ts';
 import { makeCategories, makeUser, PASSWORD } from '../helpers/fixtures.ts';
 import { SmtpSink } from '../fakes/smtp-sink.ts';
 import { makeOrg } from '../integration/assemblies.fixtures.ts';
 import { DEFAULT_ASSOCIATION } from '../../server/settings/settings.schemas.ts';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 describe('browser: the board prepares an assembly, invites, members answer, the day, the results', function () {
   this.timeout(120_000);
@@ -63,10 +53,7 @@ describe('browser: the board prepares an assembly, invites, members answer, the 
   it('walks the whole journey', async () => {
     // the board member signs in and creates the assembly
     const board = await (await browser.newContext()).newPage();
-    await board.goto(`${base}/login`);
-    await board.fill('[name=email]', 'vorstand@test.example');
-    await board.fill('[name=password]', PASSWORD);
-    await board.locator('main form button[type=submit]').click();
+    await signIn(board, base, 'vorstand@test.example', PASSWORD);
     await board.goto(`${base}/board/assemblies/new`);
     await board.fill('[name=title]', 'Ordentliche Mitgliederversammlung 2026');
     await board.check('[name=kind][value=ordinary]');

@@ -1,23 +1,13 @@
 import { expect } from 'chai';
-import net from 'node:net';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
-import { chromiumAvailable, launchChromium, screenshotDir, serve } from '../helpers/browser.ts';
+import { chromiumAvailable, freePort, signIn, launchChromium, screenshotDir, serve } from '../helpers/browser.ts';
 import { makeCategories, makeUser, PASSWORD } from '../helpers/fixtures.ts';
 import { StripeFake } from '../fakes/stripe-fake.ts';
 import { insertMembers } from '../fakes/dues-fixture.ts';
 import { DEFAULT_ASSOCIATION } from '../../server/settings/settings.schemas.ts';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 /** Money as the pages show it (Intl puts a no-break space before €). */
 const eur = (s: string) => `${s}\u00a0€`;
@@ -65,10 +55,7 @@ describe('browser: the treasurer sets the fees, runs the dues, and sees invoices
 
   it('walks the whole journey', async () => {
     const page = await (await browser.newContext()).newPage();
-    await page.goto(`${base}/login`);
-    await page.fill('[name=email]', 'schatzmeister@test.example');
-    await page.fill('[name=password]', PASSWORD);
-    await page.locator('main form button[type=submit]').click();
+    await signIn(page, base, 'schatzmeister@test.example', PASSWORD);
     await page.waitForURL((u) => !u.pathname.startsWith('/login'));
 
     // the fee schedule of 2027, frozen from the categories

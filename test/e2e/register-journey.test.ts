@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
-import { chromiumAvailable, launchChromium, screenshotDir, serve } from '../helpers/browser.ts';
+import { chromiumAvailable, signIn, launchChromium, screenshotDir, serve } from '../helpers/browser.ts';
 import { seedDemo } from '../../seeds/demo.ts';
 
 describe('browser: the board searches the register, edits a member and records its exit', function () {
@@ -36,10 +36,7 @@ describe('browser: the board searches the register, edits a member and records i
 
   it('finds, edits and gives notice', async () => {
     const page = await (await browser.newContext()).newPage();
-    await page.goto(`${base}/login`);
-    await page.fill('[name=email]', 'vorstand@demo.example');
-    await page.fill('[name=password]', 'demo-passwort');
-    await page.locator('main form button[type=submit]').click();
+    await signIn(page, base, 'vorstand@demo.example', 'demo-passwort');
 
     // search
     await page.goto(`${base}/board/members`);

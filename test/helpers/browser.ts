@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
-import { chromium, type Browser as PwBrowser } from 'playwright-core';
+import net, { type AddressInfo } from 'node:net';
+import { chromium, type Browser as PwBrowser, type Page } from 'playwright-core';
 import type { Express } from 'express';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -37,4 +37,23 @@ export function screenshotDir(): string {
   const d = path.join(os.tmpdir(), 'verein-e2e');
   fs.mkdirSync(d, { recursive: true });
   return d;
+}
+
+/** A free loopback port, so the app's BASE_URL (used in e-mail links) can be known before it listens. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+/** Signs in through the login form. */
+export async function signIn(page: Page, base: string, email: string, password: string): Promise<void> {
+  await page.goto(`${base}/login`);
+  await page.fill('[name=email]', email);
+  await page.fill('[name=password]', password);
+  await page.locator('main form button[type=submit]').click();
 }

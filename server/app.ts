@@ -3,7 +3,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import session from 'express-session';
 import helmet from 'helmet';
 import passport from 'passport';
-import { ConnectSessionKnexStore } from 'connect-session-knex';
+import { CachedSessionStore } from './web/session-store.ts';
 import type { Context } from './context.ts';
 import { AppError, ValidationError } from './errors.ts';
 import { accessLog, csrf, locale, locals, requestId, requireRole } from './web/middleware.ts';
@@ -26,7 +26,7 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 
 export interface AppHandle {
   app: express.Express;
-  sessionStore: ConnectSessionKnexStore;
+  sessionStore: CachedSessionStore;
   close(): void;
 }
 
@@ -37,6 +37,7 @@ export function createApp(ctx: Context): AppHandle {
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
   app.set('query parser', 'simple');
+  app.set('etag', false); // pages are personal and not cached; hashing each one cost time
   setupViews(app, config.env !== 'development');
 
   app.use(requestId());
@@ -79,21 +80,7 @@ export function createApp(ctx: Context): AppHandle {
   app.use(express.urlencoded({ extended: true, limit: '100kb', parameterLimit: 500 }));
   app.use(express.json({ limit: '100kb' }));
 
-  // The session's expiry is written when the session is saved (sign-in, a new CSRF token, a
-  // flash message), not touched on every request: that was a database write per page view.
-  // With `rolling: false` the cookie's expiry is set at the same moments, so cookie and store
-  // agree: a session lasts 8 hours from its last change (at the latest from sign-in).
-  class SessionStore extends ConnectSessionKnexStore {
-    override async touch(_sid: string, _session: unknown, callback?: () => void): Promise<void> {
-      callback?.();
-    }
-  }
-  const sessionStore = new SessionStore({
-    knex: ctx.db,
-    tableName: 'sessions',
-    createTable: true,
-    cleanupInterval: config.env === 'test' ? 0 : 15 * 60_000,
-  });
+  const sessionStore = new CachedSessionStore({ knex: ctx.db, tableName: 'sessions', cleanupInterval: config.env === 'test' ? 0 : 15 * 60_000 });
   app.use(
     session({
       name: config.secureCookies ? '__Host-sid' : 'sid',

@@ -32,7 +32,7 @@ export function setupPassport(ctx: Context): void {
   );
   passport.serializeUser((user, done) => done(null, (user as User).id));
   passport.deserializeUser((id: number, done) => {
-    ctx.users.byId(id).then(
+    ctx.users.forSession(id).then(
       (u) => done(null, u && !u.disabled ? u : false),
       (err) => done(err),
     );

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { writeEpoch } from '../db/write-epoch.ts';
 import { iso, type Clock } from '../clock.ts';
 import { insertId } from '../db/knex.ts';
 import type { Actor, AuditService } from '../audit/audit.service.ts';
@@ -36,7 +37,31 @@ export function normaliseEmail(email: string): string {
 }
 
 export class UsersService {
-  constructor(private db: Knex, private clock: Clock, private audit: AuditService) {}
+  constructor(private db: Knex, private clock: Clock, private audit: AuditService) {
+    writeEpoch(db); // start counting writes now
+  }
+
+  /** Users of recent requests (see forSession). */
+  private recent = new Map<number, { user: User; epoch: number; at: number }>();
+
+  /**
+   * The signed-in user of a request: like byId, but kept for up to 2 seconds as long as this
+   * process has written nothing (any write, e.g. a role change, a disabled account or a
+   * contact's link, drops every kept user), so that a signed-in page reads no user rows.
+   */
+  async forSession(id: number): Promise<User | undefined> {
+    const epoch = writeEpoch(this.db);
+    const now = Date.now();
+    const hit = this.recent.get(id);
+    if (hit && hit.epoch === epoch && now - hit.at < 2_000) return { ...hit.user, roles: [...hit.user.roles] };
+    const user = await this.byId(id);
+    if (user && writeEpoch(this.db) === epoch) {
+      this.recent.delete(id);
+      this.recent.set(id, { user: { ...user, roles: [...user.roles] }, epoch, at: now });
+      if (this.recent.size > 1_000) this.recent.delete(this.recent.keys().next().value!);
+    }
+    return user;
+  }
 
   // q: the transaction when called inside one (SQLite has a single connection: this.db would wait forever)
   private async hydrate(rows: Record<string, any>[], q: Knex | Knex.Transaction = this.db): Promise<User[]> {

@@ -174,11 +174,20 @@ export class MembersService {
   private async registerCensus(): Promise<Census> {
     const hit = this.census;
     if (hit && Date.now() - hit.at < MembersService.CACHE_MS) return hit.value;
+    // one read at a time: when the cache runs out under load, the waiting pages share it
     const generation = this.generation;
-    const value = await readCensus(this.d.db);
-    if (generation === this.generation && this.openWrites === 0) this.census = { value, at: Date.now() };
-    return value;
+    const loading = this.censusLoading;
+    if (loading && loading.generation === generation) return loading.promise;
+    const promise = readCensus(this.d.db).then((value) => {
+      if (generation === this.generation && this.openWrites === 0) this.census = { value, at: Date.now() };
+      return value;
+    }).finally(() => {
+      if (this.censusLoading?.promise === promise) this.censusLoading = undefined;
+    });
+    this.censusLoading = { generation, promise };
+    return promise;
   }
+  private censusLoading?: { generation: number; promise: Promise<Census> };
 
   /** The next member number (gapless), taken inside the caller's transaction. */
   async nextMemberNumber(trx: Knex.Transaction): Promise<number> {
@@ -372,6 +381,18 @@ export class MembersService {
     const checked = this.dueChecked;
     if (checked && checked.today === today && checked.generation === this.generation && Date.now() - checked.at < MembersService.CACHE_MS) return 0;
     const generation = this.generation;
+    // pages arriving while the check runs share it (and its result: a page waits for the exits)
+    const running = this.dueRunning;
+    if (running && running.today === today && running.generation === generation) return running.promise;
+    const promise = this.exitDue(today, generation).finally(() => {
+      if (this.dueRunning?.promise === promise) this.dueRunning = undefined;
+    });
+    this.dueRunning = { today, generation, promise };
+    return promise;
+  }
+  private dueRunning?: { today: string; generation: number; promise: Promise<number> };
+
+  private async exitDue(today: string, generation: number): Promise<number> {
     const due = await this.d.db('organisations').where('status', 'notice_given').andWhere('exit_date', '<', today).select('id');
     if (!due.length) {
       if (generation === this.generation && this.openWrites === 0) this.dueChecked = { today, generation, at: Date.now() };
@@ -426,22 +447,26 @@ export class MembersService {
       { after: query.after, before: query.before },
       { knownTotal: censusTotal(census, filter) },
     );
-    const items = page.rows.map((r): ListItem => ({
-      id: Number(r.id),
-      memberNumber: Number(r.member_number),
-      memberNo: formatMemberNumber(Number(r.member_number)),
-      legalName: r.legal_name,
-      city: r.city,
-      categoryId: Number(r.category_id),
-      status: r.status,
-      joinDate: r.join_date,
-      exitDate: r.exit_date,
-      categoryNameDe: r.category_name_de as string,
-      categoryNameEn: r.category_name_en as string,
-      hasVote: b(r.category_has_vote),
-    }));
-    const vote = new Map((await this.d.settings.categories({ includeInactive: true })).map((c) => [c.id, c.hasVote]));
-    const stats = registerStats(census, (categoryId) => vote.get(categoryId) ?? false);
+    const categories = new Map((await this.d.settings.categories({ includeInactive: true })).map((c) => [c.id, c]));
+    const items = page.rows.map((r): ListItem => {
+      const category = categories.get(Number(r.category_id));
+      return {
+        id: Number(r.id),
+        memberNumber: Number(r.member_number),
+        memberNo: formatMemberNumber(Number(r.member_number)),
+        legalName: r.legal_name,
+        city: r.city,
+        categoryId: Number(r.category_id),
+        status: r.status,
+        joinDate: r.join_date,
+        exitDate: r.exit_date,
+        categoryNameDe: category?.nameDe ?? '',
+        categoryNameEn: category?.nameEn ?? '',
+        hasVote: category?.hasVote ?? false,
+      };
+    });
+    const vote = (categoryId: number) => categories.get(categoryId)?.hasVote ?? false;
+    const stats = registerStats(census, vote);
     const years: number[] = [];
     if (census.firstJoin && census.lastJoin) for (let y = Number(census.lastJoin.slice(0, 4)); y >= Number(census.firstJoin.slice(0, 4)); y--) years.push(y);
     return { page: { ...page, items }, stats, years };

@@ -1,0 +1,96 @@
+import { ConnectSessionKnexStore } from 'connect-session-knex';
+import type { Knex } from 'knex';
+import type { SessionData } from 'express-session';
+
+type Callback<T = void> = (err?: unknown, value?: T) => void;
+
+interface Recent {
+  json: string;
+  /** when the session itself expires (ms since epoch) */
+  expires: number;
+  /** when this copy was read or written (ms since epoch) */
+  at: number;
+}
+
+/**
+ * Sessions in the database (connect-session-knex), with the sessions read or written in the
+ * last few seconds kept in memory: a signed-in page then reads no session row (the read and
+ * its JSON parse were a tenth of a register page's time). Sessions only change through this
+ * store (sign-in, sign-out, a new CSRF token, a flash message), so within one process the copy
+ * is exact; another process's sign-out reaches this one after `freshMs` at most.
+ *
+ * Sessions are not touched on every request (that was a write per page view): a session lasts
+ * 8 hours from its last change, at the latest from sign-in, and the cookie says the same
+ * (`rolling: false`).
+ */
+export class CachedSessionStore extends ConnectSessionKnexStore {
+  private recent = new Map<string, Recent>();
+
+  constructor(options: { knex: Knex; tableName: string; cleanupInterval: number }, private freshMs = 5_000, private maxEntries = 10_000) {
+    super({ ...options, createTable: true });
+  }
+
+  override async get(sid: string, callback?: Callback<SessionData | null>): Promise<SessionData | null> {
+    const now = Date.now();
+    const hit = this.recent.get(sid);
+    if (hit && now - hit.at < this.freshMs && hit.expires > now) {
+      const session = JSON.parse(hit.json) as SessionData;
+      callback?.(null, session);
+      return session;
+    }
+    if (hit) this.recent.delete(sid);
+    let session: SessionData | null;
+    try {
+      session = (await super.get(sid, () => undefined)) as SessionData | null;
+    } catch (err) {
+      callback?.(err);
+      return null;
+    }
+    if (session) this.remember(sid, session, now);
+    callback?.(null, session);
+    return session;
+  }
+
+  override async set(sid: string, session: SessionData, callback?: Callback): Promise<void> {
+    this.recent.delete(sid);
+    try {
+      await super.set(sid, session);
+    } catch (err) {
+      callback?.(err);
+      return;
+    }
+    this.remember(sid, session, Date.now());
+    callback?.();
+  }
+
+  override async destroy(sid: string, callback?: Callback): Promise<number> {
+    this.recent.delete(sid);
+    let n = 0;
+    try {
+      n = await super.destroy(sid);
+    } catch (err) {
+      callback?.(err);
+      return 0;
+    }
+    this.recent.delete(sid);
+    callback?.();
+    return n;
+  }
+
+  /** Not written on every request, see above. */
+  override async touch(_sid: string, _session: unknown, callback?: () => void): Promise<void> {
+    callback?.();
+  }
+
+  override async clear(callback?: Callback): Promise<number> {
+    this.recent.clear();
+    return super.clear(callback);
+  }
+
+  private remember(sid: string, session: SessionData, now: number): void {
+    const maxAge = session.cookie?.maxAge;
+    const expires = session.cookie?.expires ? new Date(session.cookie.expires).getTime() : now + (typeof maxAge === 'number' ? maxAge : 86_400_000);
+    this.recent.set(sid, { json: JSON.stringify(session), expires, at: now });
+    if (this.recent.size > this.maxEntries) this.recent.delete(this.recent.keys().next().value!);
+  }
+}

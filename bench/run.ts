@@ -175,9 +175,16 @@ function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 
 interface Started { child: ChildProcess; base: string; output: () => string }
 
+/** The app starts exactly as `npm start` starts it (the same node flags); other scripts plainly. */
+function nodeArgs(script: string): string[] {
+  const start = String((JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start);
+  const words = start.trim().split(/\s+/);
+  return words[0] === 'node' && words[words.length - 1] === script ? words.slice(1) : ['--import', 'tsx', script];
+}
+
 async function start(name: string, script: string, extra: Record<string, string>, readyPath: string, port?: number): Promise<Started> {
   port ??= await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: root, env: childEnv({ ...extra, PORT: String(port) }), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, nodeArgs(script), { cwd: root, env: childEnv({ ...extra, PORT: String(port) }), stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let out = '';
   const keep = (b: Buffer) => { out = (out + b.toString('utf8')).slice(-20_000); };

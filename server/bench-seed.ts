@@ -19,6 +19,7 @@ import { DEMO_CATEGORIES } from '../seeds/demo.ts';
  *   and postcodes of the Goslar district; German names; key columns filled as
  *   MembersService does (nameKey());
  * - 1 to 4 contacts each (2.5 on average; the first is the representative);
+ * - the register's search words (organisation_words) of names, towns and contacts' names;
  * - their membership history (joined; notice received / dissolved / excluded; exited);
  * - the counter 'member_number' set to N, so the next member gets N + 1.
  *
@@ -76,7 +77,8 @@ export async function seedBenchMembers(ctx: Context, opts: { members: number; se
   let counts: { contacts: number; history: number };
   if (isPostgres(db)) counts = await insertWithKnex(db, gen, joinDates, print);
   else counts = await insertWithSqlite(db, gen, joinDates, print);
-  // the register's word-start search keys, as MembersService writes them for each organisation
+  // the register's word-start search keys (name, town and every contact's name), as
+  // MembersService writes them for each organisation: the contacts are written directly above
   await db.transaction((trx) => rebuildSearchWords(trx));
 
   const updated = await db('counters').where({ name: 'member_number' }).update({ value: total });

@@ -917,6 +917,7 @@ export class AssembliesService {
       .where('i.organisation_id', organisationId)
       .select('a.id', 'a.title', 'a.starts_at', 'a.status', 'r.attending', 't.checked_in_at')
       .orderBy('a.starts_at', 'desc');
+    if (!rows.length) return []; // never invited: no proxies to look up either
     const proxies = await this.d.db('assembly_proxies as p').join('organisations as o', 'o.id', 'p.holder_organisation_id')
       .where('p.giver_organisation_id', organisationId).whereNull('p.withdrawn_at').select('p.assembly_id', 'o.legal_name');
     return rows.map((r) => ({

@@ -7,6 +7,7 @@ import type { SettingsService } from '../settings/settings.service.ts';
 import { formatMemberNumber } from '../i18n/format.ts';
 import { NotFoundError, AppError } from '../errors.ts';
 import type { ExportService } from './export.service.ts';
+import { refreshSearchWords } from './members.repository.ts';
 
 export const CONSENT_KINDS = ['email_invitations', 'privacy_notice'] as const;
 export type ConsentKind = (typeof CONSENT_KINDS)[number];
@@ -273,7 +274,8 @@ export class GdprService {
    * Anonymises the contacts of the given organisations if they are (still) due: names, e-mail
    * addresses, phone numbers and positions become placeholders, portal accounts are unlinked and,
    * if used for nothing else, disabled and emptied; application contacts and the mail log's
-   * addresses and bodies go the same way. The organisation's name, address and member number stay
+   * addresses and bodies go the same way; the register's search no longer finds the organisation
+   * by the contacts' old names. The organisation's name, address and member number stay
    * (invoices must be kept). One transaction, audited per organisation.
    */
   async anonymise(actor: Actor, organisationIds: number[]): Promise<{ organisations: number; contacts: number; usersDisabled: number }> {
@@ -304,6 +306,8 @@ export class GdprService {
         await trx('contacts').where({ organisation_id: orgId }).update({
           name: ANONYMISED, name_key: ANONYMISED, email: '', phone: '', position: '', consent_email_invitations: false, user_id: null, updated_at: now,
         });
+        // the register's search keys: the contacts' old names must not find the organisation any more
+        await refreshSearchWords(trx, orgId);
         const appIds = (await trx('applications').where({ organisation_id: orgId }).select('id')).map((a) => Number(a.id));
         for (const part of chunks(appIds)) {
           await trx('application_contacts').whereIn('application_id', part).update({ name: ANONYMISED, email: '', phone: '', position: '' });

@@ -19,7 +19,8 @@ import type { SortKey } from './members.schemas.ts';
  * of one or two characters matches name prefixes only: a range on name_key (`>= 'ab' AND
  * < 'ac'`), which uses the B-tree index in SQLite (BINARY) and PostgreSQL (COLLATE "C");
  * `LIKE 'ab%'` would use an index in SQLite only with a COLLATE NOCASE index. Longer terms
- * match word starts of the name and town (organisation_words, migration 20261125001100), the
+ * match word starts of the name, the town and the contacts' names (organisation_words,
+ * migrations 20261125001100 and 20261125001200: a contact's last name is a word start), the
  * start of a contact's name or e-mail address: index ranges again, about 1 ms for a term
  * found 1,000 times at 100,000 members where LIKE '%…%' over names, towns and 250,000 contacts
  * took 140–210 ms. Only a term found nowhere that way is looked for anywhere ("contains":
@@ -101,11 +102,11 @@ export const WORD_MAX = 60;
 const isWordChar = (c: string | undefined) => c !== undefined && /[\p{L}\p{N}]/u.test(c);
 
 /**
- * The search keys of an organisation's name and town (both already key-normalised, see
- * nameKey()): the rest of the text from every word start on, at most WORD_MAX characters.
- * A word starts at the beginning, after a space, and at a letter or digit after anything
- * else ("clausthal-zellerfeld" → "clausthal-zellerfeld", "zellerfeld"; '"quote" ag' →
- * '"quote" ag', 'quote" ag', 'ag').
+ * The search keys of an organisation's name, town and contacts' names (all already
+ * key-normalised, see nameKey()): the rest of the text from every word start on, at most
+ * WORD_MAX characters. A word starts at the beginning, after a space, and at a letter or digit
+ * after anything else ("clausthal-zellerfeld" → "clausthal-zellerfeld", "zellerfeld";
+ * '"quote" ag' → '"quote" ag', 'quote" ag', 'ag').
  */
 export function searchWords(...keys: string[]): string[] {
   const out = new Set<string>();
@@ -121,16 +122,39 @@ export function searchWords(...keys: string[]): string[] {
   return [...out];
 }
 
-/** Replaces an organisation's search keys (the caller's transaction). */
-export async function writeSearchWords(trx: Knex | Knex.Transaction, org: { id: number; memberNumber: number; nameKey: string; cityKey: string }): Promise<void> {
-  await trx('organisation_words').where({ organisation_id: org.id }).delete();
-  const rows = searchWords(org.nameKey, org.cityKey).map((word) => ({ organisation_id: org.id, member_number: org.memberNumber, word }));
-  if (rows.length) await trx('organisation_words').insert(rows);
+/** SQLite allows at most 500 rows of 3 columns in one INSERT (999 bound values before 3.32). */
+const WORDS_PER_INSERT = 400;
+
+/** The organisation_words rows of one organisation: its name and town keys and its contacts' name keys. */
+function wordRows(org: { id: number; memberNumber: number }, keys: unknown[]): { organisation_id: number; member_number: number; word: string }[] {
+  return searchWords(...keys.map((k) => String(k ?? ''))).map((word) => ({ organisation_id: org.id, member_number: org.memberNumber, word }));
+}
+
+async function insertWords(db: Knex | Knex.Transaction, rows: { organisation_id: number; member_number: number; word: string }[]): Promise<void> {
+  for (let k = 0; k < rows.length; k += WORDS_PER_INSERT) await db('organisation_words').insert(rows.slice(k, k + WORDS_PER_INSERT));
 }
 
 /**
- * Fills organisation_words for every organisation from scratch: the migration that adds it,
- * and generated registers written directly (server/bench-seed.ts).
+ * Rewrites one organisation's search keys from what is stored now: its name and town
+ * (organisations.name_key, city_key) and the name of each of its contacts (contacts.name_key),
+ * so that a contact's last name ("übel" of "jürgen übel") is a word start like any other.
+ * Called inside the writing transaction after every write that changes one of them (an
+ * organisation created, renamed or moved; a contact added, renamed, removed or anonymised).
+ * Every query runs on `trx` (SQLite: one connection; the global db would wait for it forever).
+ */
+export async function refreshSearchWords(trx: Knex | Knex.Transaction, organisationId: number): Promise<void> {
+  await trx('organisation_words').where({ organisation_id: organisationId }).delete();
+  const org = await trx('organisations').where({ id: organisationId }).first('member_number', 'name_key', 'city_key');
+  if (!org) return;
+  const contacts: { name_key: unknown }[] = await trx('contacts').where({ organisation_id: organisationId }).orderBy('id').select('name_key');
+  await insertWords(trx, wordRows({ id: organisationId, memberNumber: Number(org.member_number) }, [org.name_key, org.city_key, ...contacts.map((c) => c.name_key)]));
+}
+
+/**
+ * Fills organisation_words for every organisation from scratch, contacts' names included: the
+ * migrations that add and extend it, and generated registers written directly
+ * (server/bench-seed.ts). 2,000 organisations at a time, their contacts read as one index
+ * range on contacts.organisation_id.
  */
 export async function rebuildSearchWords(db: Knex | Knex.Transaction): Promise<number> {
   await db('organisation_words').delete();
@@ -139,10 +163,21 @@ export async function rebuildSearchWords(db: Knex | Knex.Transaction): Promise<n
   for (;;) {
     const orgs = await db('organisations').where('id', '>', after).orderBy('id').limit(2000).select('id', 'member_number', 'name_key', 'city_key');
     if (!orgs.length) return n;
-    const rows = orgs.flatMap((o) => searchWords(String(o.name_key ?? ''), String(o.city_key ?? '')).map((word) => ({ organisation_id: Number(o.id), member_number: Number(o.member_number), word })));
-    for (let k = 0; k < rows.length; k += 400) await db('organisation_words').insert(rows.slice(k, k + 400)); // SQLite: at most 500 rows per INSERT
+    const last = Number(orgs[orgs.length - 1].id);
+    const contacts: { organisation_id: unknown; name_key: unknown }[] = await db('contacts')
+      .where('organisation_id', '>', after).andWhere('organisation_id', '<=', last)
+      .orderBy([{ column: 'organisation_id' }, { column: 'id' }]).select('organisation_id', 'name_key');
+    const names = new Map<number, unknown[]>();
+    for (const c of contacts) {
+      const id = Number(c.organisation_id);
+      const list = names.get(id);
+      if (list) list.push(c.name_key);
+      else names.set(id, [c.name_key]);
+    }
+    const rows = orgs.flatMap((o) => wordRows({ id: Number(o.id), memberNumber: Number(o.member_number) }, [o.name_key, o.city_key, ...(names.get(Number(o.id)) ?? [])]));
+    await insertWords(db, rows);
     n += rows.length;
-    after = Number(orgs[orgs.length - 1].id);
+    after = last;
   }
 }
 
@@ -152,8 +187,10 @@ type Where = (q: Knex.QueryBuilder) => void;
  * How a search term is looked up:
  * - a member number ("M-0012", "12") or one or two characters: the member number, and names
  *   starting with the term (an index range on name_key, like a register's A–Z tabs);
- * - three characters or more: word starts of the name or the town (organisation_words), the
- *   start of a contact's name (contacts.name_key) or e-mail address (contacts.email), all
+ * - three characters or more: word starts of the name, the town or a contact's name
+ *   (organisation_words: "übel" finds the organisation of "Jürgen Übel"), the start of a
+ *   contact's name (contacts.name_key, also for contacts written without their words, and for
+ *   terms longer than WORD_MAX) or e-mail address (contacts.email), all
  *   index ranges; only when that finds nothing, "contains" anywhere in name, town, a
  *   contact's name or e-mail ("0% c", "@example.org"), a scan, but for input that found
  *   nothing the fast way.

@@ -8,7 +8,7 @@ import { diff, SYSTEM } from '../audit/audit.service.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { Category } from '../settings/settings.schemas.ts';
 import { exitDateFromEffective, formerFrom, isCalendarDate, noticeExitDate, statusForExit, type ExitReason } from './exit-rules.ts';
-import { censusTotal, listOrganisations, readCensus, registerStats, writeSearchWords, type Census, type ListPage } from './members.repository.ts';
+import { censusTotal, listOrganisations, readCensus, refreshSearchWords, registerStats, type Census, type ListPage } from './members.repository.ts';
 import type { ContactInput, ListQuery, OrganisationEdit } from './members.schemas.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import type { Outbox } from '../mail/outbox.service.ts';
@@ -233,7 +233,6 @@ export class MembersService {
       updated_at: now,
     });
     this.changed(trx);
-    await writeSearchWords(trx, { id: organisationId, memberNumber, nameKey: nameKey(org.legalName), cityKey: nameKey(org.city) });
     await trx('membership_history').insert({
       organisation_id: organisationId,
       effective_date: org.joinDate,
@@ -249,6 +248,8 @@ export class MembersService {
     for (const c of contacts) {
       await this.insertContact(trx, actor, { id: organisationId, legalName: org.legalName, memberNumber }, c, opts, association.name);
     }
+    // the register's search keys: name, town and the contacts' names
+    await refreshSearchWords(trx, organisationId);
     return { organisationId, memberNumber };
   }
 
@@ -533,7 +534,7 @@ export class MembersService {
         name_key: nameKey(input.legalName), city_key: nameKey(input.city),
       });
       if (nameKey(input.legalName) !== row.name_key || nameKey(input.city) !== row.city_key) {
-        await writeSearchWords(trx, { id, memberNumber: Number(row.member_number), nameKey: nameKey(input.legalName), cityKey: nameKey(input.city) });
+        await refreshSearchWords(trx, id);
       }
       await this.d.audit.record(trx, actor, 'member.updated', 'organisation', id, d.before, d.after);
       return { changed: true };
@@ -673,12 +674,14 @@ export class MembersService {
       const makeRep = input.isRepresentative || !hasRep;
       if (makeRep && hasRep) await this.moveRepresentative(trx, actor, organisationId, null);
       const association = await this.d.settings.association(trx);
-      return this.insertContact(
+      const contactId = await this.insertContact(
         trx, actor, { id: organisationId, legalName: org.legal_name, memberNumber: Number(org.member_number) },
         { ...contactOf(input), isRepresentative: makeRep },
         { invite: input.invite && !!input.email, welcome: false },
         association.name,
       );
+      if (nameKey(input.name)) await refreshSearchWords(trx, organisationId);
+      return contactId;
     });
   }
 
@@ -703,6 +706,7 @@ export class MembersService {
           consent_email_invitations: next.consentEmailInvitations, version: input.version + 1, updated_at: iso(this.d.clock.now()),
         }));
         if (n !== 1) throw new ConflictError('changed_meanwhile');
+        if (nameKey(next.name) !== row.name_key) await refreshSearchWords(trx, organisationId);
         await this.d.audit.record(trx, actor, 'contact.updated', 'contact', contactId, d.before, d.after);
       }
       if (input.invite && next.email && !current.userId) {
@@ -725,6 +729,7 @@ export class MembersService {
       const c = rowToContact(row);
       if (c.isRepresentative) throw new ValidationError({ contact: 'members.validation.cannotRemoveRepresentative' });
       await trx('contacts').where({ id: contactId }).delete();
+      await refreshSearchWords(trx, organisationId);
       await this.d.audit.record(trx, actor, 'contact.removed', 'organisation', organisationId, {
         contactId, name: c.name, email: c.email, phone: c.phone, position: c.position, isBilling: c.isBilling,
       }, undefined);

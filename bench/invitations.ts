@@ -163,7 +163,7 @@ export async function runInvitationsBench(opts: { members?: number; print?: (lin
 
 /** Reads the results file, replaces scenarios of the same name, writes it back. */
 export function mergeResults(file: string, scenarios: Scenario[]): void {
-  let doc: { scenarios?: Scenario[]; [k: string]: unknown } = {};
+  let doc: { scenarios?: Scenario[]; [k: string]: unknown };
   try { doc = JSON.parse(fs.readFileSync(file, 'utf8')); } catch { doc = {}; }
   const names = new Set(scenarios.map((s) => s.name));
   doc.scenarios = [...(doc.scenarios ?? []).filter((s) => !names.has(s.name)), ...scenarios.map((s) => ({ ...s, measuredAt: new Date().toISOString() }))];

@@ -104,7 +104,7 @@ export function parseFoundingMembers(text: string): FoundingMember[] {
     try {
       joinDate = germanDate(get('joined'));
     } catch (err) {
-      throw new Error(`${where}: ${(err as Error).message}`);
+      throw new Error(`${where}: ${(err as Error).message}`, { cause: err });
     }
     return {
       memberNumber: Number(num[1]),

@@ -39,7 +39,7 @@ const FORMATS: Record<string, RegExp> = {
 
 /** Upper case without spaces, dots and hyphens: "de 626 018 158" → "DE626018158". */
 export function normaliseVatId(input: string): string {
-  return input.toUpperCase().replace(/[\s.\-]/g, '');
+  return input.toUpperCase().replace(/[\s.-]/g, '');
 }
 
 /** ISO 7064 MOD 11,10 check of a 9-digit German VAT number (without the "DE"). */

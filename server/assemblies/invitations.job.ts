@@ -360,7 +360,7 @@ export async function runInvitationsCli(
       jobId = await quietly(() => svc.startSending(actor, assemblyId, opts.overrideReason ?? ''));
     }
   } catch (err) {
-    if (err instanceof AssemblyRuleError) throw new Error(t(`assemblies.errors.${err.code}`, err.params));
+    if (err instanceof AssemblyRuleError) throw new Error(t(`assemblies.errors.${err.code}`, err.params), { cause: err });
     throw err;
   }
   print(`Job ${jobId}: ${a.title}`);

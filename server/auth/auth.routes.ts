@@ -7,14 +7,11 @@ import { flash, h, refreshCsrf } from '../web/middleware.ts';
 import { parseForm } from '../web/forms.ts';
 import { forgotSchema, loginSchema, newPasswordSchema } from './auth.schemas.ts';
 import type { User } from './users.service.ts';
-import { DAY_MS } from '../clock.ts';
 import { MIN_PASSWORD_LENGTH } from './passwords.ts';
-import { passwordResetMail } from './auth.mails.ts';
 
 export { RESET_TTL_MS } from './access-links.service.ts';
 import type { AccessPurpose } from './access-links.service.ts';
 export { INVITATION_TTL_MS } from './invitation.ts';
-import { INVITATION_TTL_MS } from './invitation.ts';
 
 export function setupPassport(ctx: Context): void {
   // passport keeps a list of (de)serializers: a second app in the same process (one per test

@@ -118,6 +118,7 @@ export function readCsv(bytes: Uint8Array): { rows: string[][]; encoding: CsvEnc
   const { text, encoding } = decodeCsv(bytes);
   if (!text.trim()) throw new CsvError('empty');
   // spreadsheets saved as .xlsx, PDFs and images contain NUL or other control bytes; CSV text does not
+  // eslint-disable-next-line no-control-regex -- matching control bytes is the point here
   if (/[\u0000-\u0008\u000e-\u001f]/.test(text.slice(0, 65536))) throw new CsvError('binary');
   const delimiter = detectDelimiter(text);
   const rows = parseCsv(text, delimiter);

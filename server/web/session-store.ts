@@ -65,7 +65,7 @@ export class CachedSessionStore extends ConnectSessionKnexStore {
 
   override async destroy(sid: string, callback?: Callback): Promise<number> {
     this.recent.delete(sid);
-    let n = 0;
+    let n: number;
     try {
       n = await super.destroy(sid);
     } catch (err) {

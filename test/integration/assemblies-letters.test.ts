@@ -83,7 +83,7 @@ describe('assemblies: invitation letters as PDF for members without e-mail', fun
       if (i.organisationId === org.en) inv.en = i.id;
       if (i.organisationId === org.mail) inv.mail = i.id;
     }
-    expect(inv.de && inv.en && inv.mail).to.be.ok;
+    expect(Boolean(inv.de && inv.en && inv.mail)).to.equal(true);
   });
   after(async () => env.close());
 

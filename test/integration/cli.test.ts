@@ -192,7 +192,7 @@ describe('cli: commands as child processes against a fresh data directory', func
     const r = cli(dir, ['user:create', '--email', 'kasse@verein.example', '--role', 'treasurer']);
     expect(r.status, r.stderr).to.equal(0);
     const m = r.stdout.match(/Generated password[^\n]*\n\s+(\S+)/);
-    expect(m, r.stdout).to.exist;
+    expect(m, r.stdout).to.not.equal(null);
     const password = m![1];
     expect(password.length).to.be.at.least(16);
     expect(r.stdout.split(password)).to.have.length(2); // exactly once

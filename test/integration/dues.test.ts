@@ -251,9 +251,11 @@ describe('dues: fee schedule, dues run, invoices, payments, cancellations, remin
     let now = await env.ctx.dues.get(inv.id);
     expect(now).to.include({ status: 'partially_paid', paidCents: 100000, openCents: 150000 });
     res = await treasurer.submit(url, { date: '20.02.2027', amount: '1.500,00', reference: '=SUM(1+1)' }, `${url}/payments`);
+    expect(res.status).to.equal(303);
     now = await env.ctx.dues.get(inv.id);
     expect(now).to.include({ status: 'paid', paidCents: 250000, openCents: 0 });
     res = await treasurer.submit(url, { date: '2027-02-21', amount: '10', reference: 'doppelt' }, `${url}/payments`);
+    expect(res.status).to.equal(303);
     const payments = await env.ctx.payments.forInvoice(inv.id);
     expect(payments.map((p) => [p.date, p.amountCents, p.overpayment])).to.deep.equal([['2027-01-20', 100000, false], ['2027-02-20', 150000, false], ['2027-02-21', 1000, true]]);
     const page = await treasurer.get(url);

@@ -9,7 +9,7 @@ import type { SettingsService } from '../settings/settings.service.ts';
 import type { Logger } from '../logger.ts';
 import { AppError, NotFoundError } from '../errors.ts';
 import { renderMail } from '../mail/render.ts';
-import { sha256 } from '../auth/tokens.ts';
+import { newLinkToken, sha256 } from '../auth/tokens.ts';
 import { isLocale, type Locale } from '../i18n/i18n.ts';
 import { formatMemberNumber } from '../i18n/format.ts';
 import type { BylawsRules } from '../settings/settings.schemas.ts';
@@ -192,10 +192,6 @@ export function checkPdf(file: UploadedFile): { filename: string } {
   return { filename };
 }
 
-export function newLinkToken(): { token: string; hash: string } {
-  const token = crypto.randomBytes(32).toString('base64url'); // 256 bits
-  return { token, hash: sha256(token) };
-}
 
 interface Deps {
   db: Knex;

@@ -13,7 +13,8 @@ import { tFor } from '../i18n/i18n.ts';
 import type { AssociationSettings, BylawsRules } from '../settings/settings.schemas.ts';
 import { berlinDay } from './notice.ts';
 import { assemblyIcs, assemblyMail, type MailKind } from './assemblies.mails.ts';
-import { AssemblyRuleError, newLinkToken, rowToInvitation, type AgendaItem, type Assembly, type AssembliesService, type Invitation } from './assemblies.service.ts';
+import { newLinkToken } from '../auth/tokens.ts';
+import { AssemblyRuleError, rowToInvitation, type AgendaItem, type Assembly, type AssembliesService, type Invitation } from './assemblies.service.ts';
 
 /**
  * Sending an assembly's mails as a persisted, resumable background job (table `jobs`).

@@ -9,6 +9,12 @@ export function sha256(s: string): string {
   return crypto.createHash('sha256').update(s).digest('hex');
 }
 
+/** A new link token (256 random bits) and the SHA-256 that is stored instead of it. */
+export function newLinkToken(): { token: string; hash: string } {
+  const token = crypto.randomBytes(32).toString('base64url');
+  return { token, hash: sha256(token) };
+}
+
 export type TokenCheck =
   | { ok: true; id: number; subjectType: string; subjectId: number }
   | { ok: false; reason: 'unknown' | 'expired' | 'used'; subjectType?: string; subjectId?: number };
@@ -27,11 +33,11 @@ export class TokenService {
     ttlMs: number,
     trx: Knex | Knex.Transaction = this.db,
   ): Promise<string> {
-    const token = crypto.randomBytes(32).toString('base64url');
+    const { token, hash } = newLinkToken();
     const now = this.clock.now();
     await trx('tokens').insert({
       purpose,
-      token_hash: sha256(token),
+      token_hash: hash,
       subject_type: subjectType,
       subject_id: subjectId,
       expires_at: iso(new Date(now.getTime() + ttlMs)),

@@ -89,7 +89,6 @@ export function tFor(locale: Locale): TFunction {
     }
     return text;
   }) as unknown as TFunction;
-  Object.assign(t, { lng: locale });
   fixedTs.set(locale, t);
   return t;
 }

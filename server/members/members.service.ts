@@ -38,21 +38,10 @@ export interface NewContact {
   consentEmailInvitations: boolean;
 }
 
-export interface Organisation {
+export interface Organisation extends OrganisationFields {
   id: number;
   memberNumber: number;
   memberNo: string;
-  legalName: string;
-  legalForm: string;
-  street: string;
-  postcode: string;
-  city: string;
-  country: string;
-  website: string;
-  registerEntry: string;
-  vatId: string;
-  fieldOfActivity: string;
-  employeeBand: string;
   categoryId: number;
   status: string;
   joinDate: string;

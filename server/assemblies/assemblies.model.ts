@@ -130,6 +130,7 @@ export interface AssemblyFlags {
   canCancel: boolean;
   canFollowUp: boolean; // resend, letters: the invitation is out
   canRemind: boolean; // the invitation is out and the assembly has not begun
+  canCheckIn: boolean;
   canRecordResults: boolean;
   canEditMinutes: boolean;
 }

@@ -142,9 +142,8 @@ export function assembliesBoardRouter(ctx: Context): Router {
       svc.assembly.agenda(a.id), ctx.settings.rules(), svc.sending.jobView(a.id), svc.assembly.overrides(a.id), svc.attachments.list(a.id),
     ]);
     const notice = svc.assembly.noticeInfo(a, rules);
-    const hasSupplement = agenda.some((i) => i.supplementary && !i.supplementSentAt);
     res.render('assemblies/show', {
-      title: a.title, section: 'assemblies', assembly: a, tabs: tabs(req, a, 'overview'), agenda, notice, job, overrides, attachments, hasSupplement, maxMb: MAX_UPLOAD_BYTES / 1024 / 1024,
+      title: a.title, section: 'assemblies', assembly: a, tabs: tabs(req, a, 'overview'), agenda, notice, job, overrides, attachments, flags: svc.assembly.flags(a, agenda), maxMb: MAX_UPLOAD_BYTES / 1024 / 1024,
       refreshSeconds: job?.active ? 2 : undefined, ...choices(req), itemValues: { kind: 'resolution' },
     });
   }));
@@ -252,9 +251,9 @@ export function assembliesBoardRouter(ctx: Context): Router {
 
   r.get('/:id/recipients', h(async (req, res) => {
     const a = await svc.assembly.get(idParam(req));
-    const [log, job] = await Promise.all([svc.sending.deliveryLog(a.id), svc.sending.jobView(a.id)]);
+    const [log, job, agenda] = await Promise.all([svc.sending.deliveryLog(a.id), svc.sending.jobView(a.id), svc.assembly.agenda(a.id)]);
     res.render('assemblies/recipients', {
-      title: req.t('assemblies.recipients.title'), section: 'assemblies', assembly: a, tabs: tabs(req, a, 'recipients'), log, job,
+      title: req.t('assemblies.recipients.title'), section: 'assemblies', assembly: a, tabs: tabs(req, a, 'recipients'), log, job, flags: svc.assembly.flags(a, agenda),
       emailCount: log.filter((l) => l.channel === 'email').length, letters: log.filter((l) => l.channel === 'letter'),
       failed: log.filter((l) => l.failed).length, unanswered: log.filter((l) => !l.answered && l.channel === 'email').length,
     });
@@ -311,8 +310,8 @@ export function assembliesBoardRouter(ctx: Context): Router {
   /* answers */
   r.get('/:id/answers', h(async (req, res) => {
     const a = await svc.assembly.get(idParam(req));
-    const answers = await svc.answers.overview(a.id);
-    res.render('assemblies/answers', { title: req.t('assemblies.answers.title'), section: 'assemblies', assembly: a, tabs: tabs(req, a, 'answers'), answers });
+    const [answers, agenda] = await Promise.all([svc.answers.overview(a.id), svc.assembly.agenda(a.id)]);
+    res.render('assemblies/answers', { title: req.t('assemblies.answers.title'), section: 'assemblies', assembly: a, tabs: tabs(req, a, 'answers'), answers, flags: svc.assembly.flags(a, agenda) });
   }));
 
   r.post('/:id/motions/:motionId/agenda', h(async (req, res) => {
@@ -323,8 +322,8 @@ export function assembliesBoardRouter(ctx: Context): Router {
   /* the day */
   r.get('/:id/day', h(async (req, res) => {
     const a = await svc.assembly.get(idParam(req));
-    const day = await svc.day.overview(a.id);
-    res.render('assemblies/day', { title: req.t('assemblies.day.title'), section: 'assemblies', assembly: a, tabs: tabs(req, a, 'day'), day });
+    const [day, agenda] = await Promise.all([svc.day.overview(a.id), svc.assembly.agenda(a.id)]);
+    res.render('assemblies/day', { title: req.t('assemblies.day.title'), section: 'assemblies', assembly: a, tabs: tabs(req, a, 'day'), day, flags: svc.assembly.flags(a, agenda) });
   }));
 
   r.post('/:id/attendance/:orgId', h(async (req, res) => {
@@ -347,7 +346,7 @@ export function assembliesBoardRouter(ctx: Context): Router {
     const [agenda, resolutions, minutes, job, minutesFile] = await Promise.all([svc.assembly.agenda(a.id), svc.day.resolutions(a.id), svc.minutes.get(a.id), svc.sending.jobView(a.id), svc.minutes.file(a.id)]);
     res.render('assemblies/results', {
       title: req.t('assemblies.results.title'), section: 'assemblies', assembly: a, tabs: tabs(req, a, 'results'), minutes, job, minutesFile, maxMb: MAX_UPLOAD_BYTES / 1024 / 1024,
-      started: ctx.clock.now().toISOString() >= a.startsAt,
+      flags: svc.assembly.flags(a, agenda), canSendMinutes: svc.minutes.canSend(a, minutes),
       items: agenda.map((it, i) => ({ ...it, number: i + 1, votable: it.kind !== 'report', resolution: resolutions.get(it.id) })),
     });
   }));

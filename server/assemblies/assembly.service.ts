@@ -137,6 +137,7 @@ export class AssemblyService {
       canCancel: open,
       canFollowUp: a.status === 'invited',
       canRemind: a.status === 'invited' && !started,
+      canCheckIn: open,
       canRecordResults: open && started,
       canEditMinutes: started,
     };

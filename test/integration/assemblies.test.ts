@@ -286,6 +286,28 @@ describe('assemblies: preparing and sending invitations', function () {
     }
   });
 
+  it('offers no sending for an assembly that has begun, and refuses a send posted anyway', async () => {
+    const id = await createAssembly({ ...FORM, title: 'Schon vorbei', date: '2026-12-01' });
+    await addItem(id, { title: 'Bericht des Vorstands', kind: 'report', description: '', proposedText: '' });
+    expect((await board.get(`/board/assemblies/${id}`)).text).to.contain('Einladungen jetzt versenden'); // still in the future
+    env.clock.set('2026-12-02T09:00:00Z');
+    try {
+      const page = await board.get(`/board/assemblies/${id}`);
+      expect(page.status).to.equal(200);
+      expect(page.text).not.to.contain('Einladungen jetzt versenden');
+      expect(page.text).not.to.contain(`action="/board/assemblies/${id}/send"`);
+      expect(page.text).to.contain('Die Versammlung liegt in der Vergangenheit.');
+      const refused = await board.submit(`/board/assemblies/${id}`, { overrideReason: 'trotzdem' }, `/board/assemblies/${id}/send`);
+      expect(refused.status).to.equal(303);
+      const after = await board.get(refused.headers.location);
+      expect(after.text).to.contain('Die Versammlung liegt in der Vergangenheit.');
+      expect((await env.ctx.assemblies.assembly.get(id)).status).to.equal('draft');
+      expect(await env.ctx.assemblies.sending.invitations(id)).to.have.length(0);
+    } finally {
+      env.clock.set('2026-11-25T09:00:00Z');
+    }
+  });
+
   it('never sends twice: a job run again, or resumed after a crash, skips what was enqueued', async () => {
     const id = await createAssembly({ ...FORM, title: 'Absturztest' });
     await addItem(id, { title: 'Bericht', kind: 'report', description: '', proposedText: '' });

@@ -47,7 +47,7 @@ export function assemblyUploadParser(): RequestHandler {
 /** The uploaded file, or the message why there is none. */
 function uploadedFile(req: Request, res: Response): { file: { filename: string; contentType: string; content: Buffer } } | { error: string } {
   const maxMb = MAX_UPLOAD_BYTES / 1024 / 1024;
-  const e = res.locals.uploadError as string | undefined;
+  const e = res.locals.uploadError as string | undefined; // why: set only by assemblyUploadParser above, to a multer error code
   if (e === 'LIMIT_FILE_SIZE') return { error: req.t('assemblies.attachments.tooLarge', { maxMb }) };
   if (e) return { error: req.t('assemblies.attachments.malformed') };
   if (!req.file || !req.file.size) return { error: req.t('assemblies.attachments.noFile') };
@@ -164,7 +164,7 @@ export function assembliesBoardRouter(ctx: Context): Router {
   }));
 
   /* agenda */
-  const renderItemForm = async (req: Request, res: Response, a: Assembly, values: Record<string, unknown>, errors: FieldErrors, itemId?: number) => {
+  const renderItemForm = async (req: Request, res: Response, a: Assembly, values: object, errors: FieldErrors, itemId?: number) => {
     res.status(Object.keys(errors).length ? 422 : 200).render('assemblies/agenda-item', {
       title: req.t(itemId ? 'assemblies.agenda.editTitle' : 'assemblies.agenda.addTitle'), section: 'assemblies', assembly: a, values, errors: Object.keys(errors).length ? errors : undefined, ...choices(req),
       action: itemId ? `/board/assemblies/${a.id}/agenda/${itemId}` : `/board/assemblies/${a.id}/agenda`,
@@ -181,7 +181,7 @@ export function assembliesBoardRouter(ctx: Context): Router {
   r.get('/:id/agenda/:itemId/edit', h(async (req, res) => {
     const a = await svc.assembly.get(idParam(req));
     const item = await svc.assembly.agendaItem(a.id, idParam(req, 'itemId'));
-    await renderItemForm(req, res, a, item as unknown as Record<string, unknown>, {}, item.id);
+    await renderItemForm(req, res, a, item, {}, item.id);
   }));
 
   r.post('/:id/agenda/:itemId', h(async (req, res) => {

@@ -59,7 +59,7 @@ export class AnswersService {
     const now = this.d.clock.now();
     if (now.toISOString() >= linkExpiresAt(assembly.startsAt)) return { ok: false, reason: 'expired', assembly };
     if (assembly.status === 'cancelled') return { ok: false, reason: 'cancelled', assembly };
-    const org = await this.d.members.organisationIn(this.d.db, invitation.organisationId);
+    const org = await this.d.members.get(invitation.organisationId);
     if (hasLeft(org, berlinDay(now))) return { ok: false, reason: 'left', assembly };
     return { ok: true, invitation, assembly };
   }

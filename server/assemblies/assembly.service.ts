@@ -8,7 +8,7 @@ import { NotFoundError } from '../errors.ts';
 import { isLocale } from '../i18n/i18n.ts';
 import type { BylawsRules } from '../settings/settings.schemas.ts';
 import type { AgendaItemInput, AssemblyInput } from './assemblies.schemas.ts';
-import type { AgendaItemRow, AssemblyRow } from './assemblies.tables.ts';
+import type { AssemblyRow } from './assemblies.tables.ts';
 import { AssemblyRuleError, rowToItem, type AgendaItem, type Assembly, type AssemblyFlags, type NoticeInfo, type Recipient } from './assemblies.model.ts';
 import type { AssembliesRepository } from './assemblies.repository.ts';
 import { berlinDay, berlinToUtc, daysUntil, isInTime, lastSendDay, motionDeadline, motionsOpen } from './notice.ts';
@@ -149,16 +149,11 @@ export class AssemblyService {
     return this.d.repo.agenda(assemblyId, q);
   }
 
-  async agendaItem(assemblyId: number, itemId: number): Promise<AgendaItem> {
-    const a = await this.d.repo.row(assemblyId);
-    const r = await this.d.repo.itemRow(assemblyId, itemId);
+  async agendaItem(assemblyId: number, itemId: number, q: Q = this.d.db): Promise<AgendaItem> {
+    const a = await this.d.repo.row(assemblyId, q);
+    const r = await this.d.repo.itemRow(assemblyId, itemId, q);
     if (!a || !r) throw new NotFoundError();
     return rowToItem(r, a.status);
-  }
-
-  /** One agenda item's row, read with `q` (inside the caller's transaction). */
-  async agendaItemRow(assemblyId: number, itemId: number, q: Q = this.d.db): Promise<AgendaItemRow | undefined> {
-    return this.d.repo.itemRow(assemblyId, itemId, q);
   }
 
   private async editableAssembly(trx: Knex.Transaction, id: number): Promise<AssemblyRow> {

@@ -3,7 +3,6 @@ import { iso, type Clock } from '../clock.ts';
 import type { Actor, AuditService } from '../audit/audit.service.ts';
 import type { SettingsService } from '../settings/settings.service.ts';
 import type { MembersService } from '../members/members.service.ts';
-import { NotFoundError } from '../errors.ts';
 import { formatMemberNumber } from '../i18n/format.ts';
 import type { ResolutionInput } from './assemblies.schemas.ts';
 import { AssemblyRuleError, bool } from './assemblies.model.ts';
@@ -142,8 +141,7 @@ export class DayService {
       const a = await this.d.assemblies.get(assemblyId, trx);
       if (a.status === 'cancelled') throw new AssemblyRuleError('cancelled');
       if (!this.d.assemblies.started(a)) throw new AssemblyRuleError('not_started');
-      const item = await this.d.assemblies.agendaItemRow(assemblyId, itemId, trx);
-      if (!item) throw new NotFoundError();
+      const item = await this.d.assemblies.agendaItem(assemblyId, itemId, trx); // NotFoundError when it is not on this agenda
       if (item.kind === 'report') throw new AssemblyRuleError('report_no_vote');
       const before = await this.d.day.resolutionOf(trx, itemId);
       await this.d.day.saveResolution(trx, before, {

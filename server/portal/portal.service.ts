@@ -1,3 +1,4 @@
+import type {} from './portal.tables.ts';
 import type { Knex } from 'knex';
 import type { TFunction } from 'i18next';
 import { iso, type Clock } from '../clock.ts';

@@ -151,7 +151,7 @@ describe('member portal: a member contact never sees or changes another organisa
   });
 
   it('guessing ids in the other direction fails too: B cannot reach A\'s contacts or requests', async () => {
-    const reqA = (await env.db('organisation_change_requests').where({ organisation_id: w.orgA }).first()).id;
+    const reqA = (await env.db('organisation_change_requests').where({ organisation_id: w.orgA }).first())!.id;
     expect((await carla.get(`/portal/contacts/${w.c.anna}/edit`)).status).to.equal(404);
     expect((await carla.get(`/portal/requests/${reqA}`)).status).to.equal(404);
     expect((await carla.get('/portal/contacts/abc/edit')).status).to.equal(404);

@@ -31,7 +31,7 @@ export const DECIDABLE_STATUSES: ApplicationStatus[] = ['submitted', 'info_reque
 export const QUEUE_STATUSES: ApplicationStatus[] = ['submitted', 'info_requested'];
 
 export function isStatus(s: unknown): s is ApplicationStatus {
-  return typeof s === 'string' && (STATUSES as readonly string[]).includes(s);
+  return typeof s === 'string' && (STATUSES as readonly string[]).includes(s); // why: widening, to ask whether any string is one
 }
 
 export interface Application extends OrganisationFields {

@@ -88,7 +88,7 @@ export function applicationsPublicRouter(ctx: Context): Router {
   }));
 
   r.post('/apply', applyLimiter, h(async (req, res) => {
-    const body = (req.body ?? {}) as Record<string, unknown>;
+    const body = (req.body ?? {}) as Record<string, unknown>; // why: a urlencoded body is an object; each field is checked before use
     if (typeof body[HONEYPOT_FIELD] === 'string' && body[HONEYPOT_FIELD].trim() !== '') {
       // pretend success, store nothing
       ctx.log.info({ reqId: req.id }, 'application form honeypot filled; dropped');

@@ -494,7 +494,7 @@ export class ApplicationsService {
         const r = await this.d.dues.issueAndDeliver(actor, result.organisationId, year);
         if (r.issued) this.d.log.info({ applicationId: id, organisationId: result.organisationId, invoiceId: r.invoiceId }, 'first dues invoice issued');
       } catch (err) {
-        this.d.log.error({ applicationId: id, organisationId: result.organisationId, err: (err as Error).message }, 'first dues invoice not issued; the dues run of the year will');
+        this.d.log.error({ applicationId: id, organisationId: result.organisationId, err: err instanceof Error ? err.message : String(err) }, 'first dues invoice not issued; the dues run of the year will');
       }
     }
     return result;

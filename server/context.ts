@@ -11,6 +11,7 @@ import { Outbox } from './mail/outbox.service.ts';
 import { fileTransport, smtpTransport, type MailTransport } from './mail/transport.ts';
 import { ApplicationsService } from './applications/applications.service.ts';
 import { PortalService } from './portal/portal.service.ts';
+import { ApplicationRecordsService } from './applications/application-records.service.ts';
 import { MembersService } from './members/members.service.ts';
 import { ImportService } from './members/import.service.ts';
 import { ExportService } from './members/export.service.ts';
@@ -42,6 +43,8 @@ export interface Context {
   memberExports: ExportService;
   gdpr: GdprService;
   applications: ApplicationsService;
+  /** A member's application data for the GDPR export and anonymisation. */
+  applicationRecords: ApplicationRecordsService;
   /** The member portal: a contact's own organisation, its contacts and change requests. */
   portal: PortalService;
   /** Stripe, or the disabled gateway when STRIPE_SECRET_KEY is unset. */
@@ -72,6 +75,7 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
   const members = new MembersService({ db, clock, audit, tokens, outbox, settings, users, config });
   const memberImport = new ImportService({ db, clock, audit, members });
   const memberExports = new ExportService({ db, clock, audit });
+  const applicationRecords = new ApplicationRecordsService(db);
   const gdpr = new GdprService({ db, clock, audit, settings, exports: memberExports });
   const gateway = deps.gateway ?? createGateway(config);
   const jobs = new JobsService(db, clock, log);
@@ -84,5 +88,5 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
   const payments = new PaymentsService({ db, clock, audit });
   const reminders = new RemindersService({ db, clock, audit, outbox, settings });
   const assemblies = new AssembliesService({ db, clock, audit, outbox, settings, config, log, jobs });
-  return { config, db, clock, log, audit, tokens, users, accessLinks, settings, outbox, members, applications, portal, memberImport, memberExports, gdpr, gateway, jobs, dues, duesRuns, payments, reminders, assemblies };
+  return { config, db, clock, log, audit, tokens, users, accessLinks, settings, outbox, members, applications, applicationRecords, portal, memberImport, memberExports, gdpr, gateway, jobs, dues, duesRuns, payments, reminders, assemblies };
 }

@@ -199,7 +199,7 @@ export function applicationsBoardRouter(ctx: Context): Router {
     const result = await ctx.applications.queue({ status, page });
     const { counts, categories } = result;
     const tabs = [
-      { status: '', label: req.t('applications.status.queue'), count: counts.submitted + counts.info_requested, current: !status },
+      { status: '', label: req.t('applications.status.queue'), count: result.queueCount, current: !status },
       ...STATUSES.map((s) => ({ status: s, label: statusLabel(req, s), count: counts[s], current: status === s })),
     ];
     const base = `/board/applications?${status ? `status=${status}&` : ''}page=`;

@@ -173,6 +173,8 @@ export interface ApplicationDetail {
 
 export interface ApplicationQueue {
   counts: Record<ApplicationStatus, number>;
+  /** How many are in the board's default queue (confirmed, undecided). */
+  queueCount: number;
   rows: (Application & { duplicates: DuplicateHint[] })[];
   total: number;
   page: number;
@@ -350,7 +352,8 @@ export class ApplicationsService {
     const counts = await this.counts();
     const result = await this.list(opts);
     const categories = await this.d.settings.categories({ includeInactive: true });
-    return { counts, ...result, categories };
+    const queueCount = repo.QUEUE_STATUSES.reduce((n, s) => n + counts[s], 0);
+    return { counts, queueCount, ...result, categories };
   }
 
   /** The queue: by default the confirmed, undecided applications, oldest first; each with its possible duplicates. */

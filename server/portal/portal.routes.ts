@@ -102,7 +102,7 @@ export function portalRouter(ctx: Context): Router {
       websiteUrl: /^https?:\/\//i.test(organisation.website) ? organisation.website : undefined,
       countryName: req.t(`common.countries.${organisation.country}`, { defaultValue: organisation.country }),
       bandName: organisation.employeeBand ? req.t(`common.bands.${organisation.employeeBand}`, { defaultValue: organisation.employeeBand }) : '',
-      contacts: contacts.map((c) => ({ ...c, own: c.id === own, canRemove: !c.isRepresentative && c.id !== own })),
+      contacts: contacts.map((c) => ({ ...c, own: c.id === own, canRemove: portal.canRemoveContact(c, own) })),
       pending: requests.filter((x) => x.status === 'pending').map((x) => requestView(req, x)),
       decided: requests.filter((x) => x.status !== 'pending').slice(0, 5).map((x) => requestView(req, x)),
     });

@@ -135,6 +135,11 @@ export class PortalService {
     return id;
   }
 
+  /** Whether the portal offers to remove the contact: never the voting representative, never oneself. */
+  canRemoveContact(c: Contact, ownContactId: number | null): boolean {
+    return !c.isRepresentative && c.id !== ownContactId;
+  }
+
   /** Removes a contact; never the voting representative, never oneself. */
   async removeContact(actor: Actor, organisationId: number, contactId: number, ownContactId: number | null): Promise<void> {
     await this.d.members.contact(organisationId, contactId); // 404 for another organisation's contact

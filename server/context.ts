@@ -10,6 +10,8 @@ import { SettingsService } from './settings/settings.service.ts';
 import { Outbox } from './mail/outbox.service.ts';
 import { fileTransport, smtpTransport, type MailTransport } from './mail/transport.ts';
 import { ApplicationsService } from './applications/applications.service.ts';
+import { PortalService } from './portal/portal.service.ts';
+import { ApplicationRecordsService } from './applications/application-records.service.ts';
 import { MembersService } from './members/members.service.ts';
 import { ImportService } from './members/import.service.ts';
 import { ExportService } from './members/export.service.ts';
@@ -68,6 +70,10 @@ export interface Context {
   memberExports: ExportService;
   gdpr: GdprService;
   applications: ApplicationsService;
+  /** A member's application data for the GDPR export and anonymisation. */
+  applicationRecords: ApplicationRecordsService;
+  /** The member portal: a contact's own organisation, its contacts and change requests. */
+  portal: PortalService;
   /** Stripe, or the disabled gateway when STRIPE_SECRET_KEY is unset. */
   gateway: PaymentGateway;
   jobs: JobsService;
@@ -96,13 +102,15 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
   const members = new MembersService({ db, clock, audit, tokens, outbox, settings, users, config });
   const memberImport = new ImportService({ db, clock, audit, members });
   const memberExports = new ExportService({ db, clock, audit });
+  const applicationRecords = new ApplicationRecordsService(db);
   const gdpr = new GdprService({ db, clock, audit, settings, exports: memberExports });
-  const applications = new ApplicationsService({ db, clock, audit, tokens, outbox, settings, members, config, log, consents: gdpr });
   const gateway = deps.gateway ?? createGateway(config);
   const jobs = new JobsService(db, clock, log);
   const dues = new DuesService({ db, clock, audit, outbox, settings, config, gateway, log });
   const duesRuns = new DuesRuns({ db, clock, audit, jobs, dues, log });
-  applications.dues = dues; // approval issues the first (pro-rata) dues invoice when the join year has a fee schedule
+  // approval issues the first (pro-rata) dues invoice when the join year has a fee schedule
+  const applications = new ApplicationsService({ db, clock, audit, tokens, outbox, settings, members, users, dues, config, log, consents: gdpr });
+  const portal = new PortalService({ db, clock, audit, outbox, settings, members, users, config });
   if (gateway.enabled) dues.stripe = new StripeSyncService({ db, clock, log, audit, outbox, settings, config, gateway });
   const payments = new PaymentsService({ db, clock, audit });
   const reminders = new RemindersService({ db, clock, audit, outbox, settings });
@@ -129,5 +137,5 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
     attachments: assemblyAttachments,
     jobs: invitationJobs,
   };
-  return { config, db, clock, log, audit, tokens, users, accessLinks, settings, outbox, members, applications, memberImport, memberExports, gdpr, gateway, jobs, dues, duesRuns, payments, reminders, assemblies };
+  return { config, db, clock, log, audit, tokens, users, accessLinks, settings, outbox, members, applications, applicationRecords, portal, memberImport, memberExports, gdpr, gateway, jobs, dues, duesRuns, payments, reminders, assemblies };
 }

@@ -1,14 +1,28 @@
 import type { Knex } from 'knex';
 import type { Locale } from '../i18n/i18n.ts';
-import { formatMemberNumber } from '../i18n/format.ts';
-import type { EmployeeBand } from '../settings/settings.schemas.ts';
+import { affected, insertId } from '../db/knex.ts';
 import type { OrganisationFields } from './applications.schemas.ts';
 import { organisationFieldsFromRow } from '../members/organisation-fields.ts';
+import {
+  APPLICATION_STATUSES,
+  type ApplicationContactRole,
+  type ApplicationContactRow,
+  type ApplicationMessageKind,
+  type ApplicationMessageRow,
+  type ApplicationRow,
+  type ApplicationStatus,
+} from './applications.tables.ts';
 
-/** Queries on the applications tables; nothing else touches them. */
+/**
+ * Queries on the applications tables (applications, application_contacts,
+ * application_messages); nothing else touches them. Other modules' data (users, the
+ * register, tokens) comes through their services, in applications.service.ts.
+ */
 
-export const STATUSES = ['unconfirmed', 'submitted', 'info_requested', 'approved', 'rejected', 'withdrawn'] as const;
-export type ApplicationStatus = (typeof STATUSES)[number];
+type Db = Knex | Knex.Transaction;
+
+export const STATUSES = APPLICATION_STATUSES;
+export type { ApplicationStatus };
 /** Not yet decided: these count as "open" for duplicate checks. */
 export const OPEN_STATUSES: ApplicationStatus[] = ['unconfirmed', 'submitted', 'info_requested'];
 /** The board can decide (approve, reject, ask) only confirmed, undecided applications. */
@@ -17,7 +31,7 @@ export const DECIDABLE_STATUSES: ApplicationStatus[] = ['submitted', 'info_reque
 export const QUEUE_STATUSES: ApplicationStatus[] = ['submitted', 'info_requested'];
 
 export function isStatus(s: unknown): s is ApplicationStatus {
-  return typeof s === 'string' && (STATUSES as readonly string[]).includes(s);
+  return typeof s === 'string' && (STATUSES as readonly string[]).includes(s); // why: widening, to ask whether any string is one
 }
 
 export interface Application extends OrganisationFields {
@@ -45,40 +59,42 @@ export interface Application extends OrganisationFields {
 
 export interface ApplicationContact {
   id: number;
-  role: 'representative' | 'billing' | 'other';
+  role: ApplicationContactRole;
   name: string;
   email: string;
   phone: string;
   position: string;
 }
 
-export interface ApplicationMessage {
+/** A message as stored; the author's name comes from the accounts (the service adds it). */
+export interface StoredMessage {
   id: number;
-  kind: 'comment' | 'question' | 'answer';
+  kind: ApplicationMessageKind;
   body: string;
   authorUserId: number | null;
-  authorName: string | null;
   createdAt: string;
 }
 
-export interface DuplicateHint {
-  kind: 'application' | 'organisation';
+/** The columns of an open application that the duplicate check compares. */
+export interface DuplicateCandidate {
   id: number;
-  label: string; // reference or member number
-  name: string;
-  status: string;
-  reason: 'vat' | 'name_postcode';
+  reference: string;
+  legalName: string;
+  status: ApplicationStatus;
+  vatId: string;
+  nameKey: string;
+  postcode: string;
 }
 
 const bool = (v: unknown) => v === true || v === 1 || v === '1';
 
-export function rowToApplication(r: Record<string, any>): Application {
+export function rowToApplication(r: ApplicationRow): Application {
   return {
     id: Number(r.id),
     reference: r.reference,
     status: r.status,
     ...organisationFieldsFromRow(r),
-    employeeBand: r.employee_band as EmployeeBand,
+    employeeBand: r.employee_band,
     categoryId: Number(r.category_id),
     contribution: r.contribution,
     nameKey: r.name_key,
@@ -99,58 +115,18 @@ export function rowToApplication(r: Record<string, any>): Application {
   };
 }
 
-function rowToContact(r: Record<string, any>): ApplicationContact {
+function rowToContact(r: ApplicationContactRow): ApplicationContact {
   return { id: Number(r.id), role: r.role, name: r.name, email: r.email, phone: r.phone, position: r.position };
 }
 
-export async function findById(q: Knex | Knex.Transaction, id: number): Promise<Application | undefined> {
-  const r = await q('applications').where({ id }).first();
-  return r ? rowToApplication(r) : undefined;
-}
-
-export async function findBySubmissionKey(q: Knex | Knex.Transaction, key: string): Promise<Application | undefined> {
-  const r = await q('applications').where({ submission_key: key }).first();
-  return r ? rowToApplication(r) : undefined;
-}
-
-export async function contactsOf(q: Knex | Knex.Transaction, applicationId: number): Promise<ApplicationContact[]> {
-  return (await q('application_contacts').where({ application_id: applicationId }).orderBy([{ column: 'sort_order' }, { column: 'id' }])).map(rowToContact);
-}
-
-export async function representativeOf(q: Knex | Knex.Transaction, applicationId: number): Promise<ApplicationContact | undefined> {
-  const r = await q('application_contacts').where({ application_id: applicationId, role: 'representative' }).first();
-  return r ? rowToContact(r) : undefined;
-}
-
-export async function messagesOf(q: Knex | Knex.Transaction, applicationId: number, opts: { includeInternal: boolean }): Promise<ApplicationMessage[]> {
-  const query = q('application_messages as m')
-    .leftJoin('users as u', 'u.id', 'm.author_user_id')
-    .where('m.application_id', applicationId)
-    .orderBy('m.id')
-    .select('m.id', 'm.kind', 'm.body', 'm.author_user_id', 'm.created_at', 'u.display_name');
-  if (!opts.includeInternal) query.whereNot('m.kind', 'comment');
-  return (await query).map((r: Record<string, any>) => ({
+function rowToMessage(r: ApplicationMessageRow): StoredMessage {
+  return {
     id: Number(r.id),
     kind: r.kind,
     body: r.body,
     authorUserId: r.author_user_id == null ? null : Number(r.author_user_id),
-    authorName: r.display_name ?? null,
     createdAt: r.created_at,
-  }));
-}
-
-export async function countsByStatus(q: Knex): Promise<Record<ApplicationStatus, number>> {
-  const rows = (await q('applications').select('status').count({ n: '*' }).groupBy('status')) as { status: string; n: number | string }[];
-  const out = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<ApplicationStatus, number>;
-  for (const r of rows) if (isStatus(r.status)) out[r.status] = Number(r.n);
-  return out;
-}
-
-export async function list(q: Knex, statuses: ApplicationStatus[], opts: { limit: number; offset: number; oldestFirst: boolean }): Promise<{ rows: Application[]; total: number }> {
-  const base = q('applications').whereIn('status', statuses);
-  const [{ n }] = await base.clone().count({ n: '*' });
-  const rows = await base.clone().orderBy('id', opts.oldestFirst ? 'asc' : 'desc').limit(opts.limit).offset(opts.offset);
-  return { rows: rows.map(rowToApplication), total: Number(n) };
+  };
 }
 
 function chunks<T>(xs: T[], size = 500): T[][] {
@@ -159,48 +135,144 @@ function chunks<T>(xs: T[], size = 500): T[][] {
   return out;
 }
 
-/**
- * Possible duplicates of each application: another open application or an organisation
- * in the register with the same VAT ID, or with the same name (normalised) and postcode.
- * Only flags; nothing is merged or dropped.
- */
-export async function duplicatesFor(q: Knex, apps: Application[]): Promise<Map<number, DuplicateHint[]>> {
-  const out = new Map<number, DuplicateHint[]>(apps.map((a) => [a.id, []]));
-  if (!apps.length) return out;
-  const vats = [...new Set(apps.map((a) => a.vatId).filter(Boolean))];
-  const keys = [...new Set(apps.map((a) => a.nameKey))];
-  const otherApps: Record<string, any>[] = [];
-  const orgs: Record<string, any>[] = [];
-  const appCols = ['id', 'reference', 'legal_name', 'status', 'vat_id', 'name_key', 'postcode'];
-  const orgCols = ['id', 'member_number', 'legal_name', 'status', 'vat_id', 'name_key', 'postcode', 'application_id'];
-  for (const part of chunks(vats)) {
-    otherApps.push(...(await q('applications').whereIn('vat_id', part).whereIn('status', OPEN_STATUSES).select(appCols)));
-    orgs.push(...(await q('organisations').whereIn('vat_id', part).select(orgCols)));
-  }
-  for (const part of chunks(keys)) {
-    otherApps.push(...(await q('applications').whereIn('name_key', part).whereIn('status', OPEN_STATUSES).select(appCols)));
-    orgs.push(...(await q('organisations').whereIn('name_key', part).select(orgCols)));
-  }
-  const norm = (p: string) => String(p ?? '').replace(/\s+/g, '').toUpperCase();
-  for (const a of apps) {
-    const hints = out.get(a.id)!;
-    const seen = new Set<string>();
-    const add = (h: DuplicateHint) => {
-      const k = `${h.kind}:${h.id}`;
-      if (seen.has(k)) return;
-      seen.add(k);
-      hints.push(h);
-    };
-    for (const o of otherApps) {
-      if (Number(o.id) === a.id) continue;
-      const reason = a.vatId && o.vat_id === a.vatId ? 'vat' : o.name_key === a.nameKey && norm(o.postcode) === norm(a.postcode) ? 'name_postcode' : null;
-      if (reason) add({ kind: 'application', id: Number(o.id), label: o.reference, name: o.legal_name, status: o.status, reason });
-    }
-    for (const o of orgs) {
-      if (a.organisationId === Number(o.id) || Number(o.application_id) === a.id) continue; // its own membership
-      const reason = a.vatId && o.vat_id === a.vatId ? 'vat' : o.name_key === a.nameKey && norm(o.postcode) === norm(a.postcode) ? 'name_postcode' : null;
-      if (reason) add({ kind: 'organisation', id: Number(o.id), label: formatMemberNumber(Number(o.member_number)), name: o.legal_name, status: o.status, reason });
-    }
-  }
+/* ───────────── reads ───────────── */
+
+export async function findById(q: Db, id: number): Promise<Application | undefined> {
+  const r = await q('applications').where({ id }).first();
+  return r ? rowToApplication(r) : undefined;
+}
+
+export async function findBySubmissionKey(q: Db, key: string): Promise<Application | undefined> {
+  const r = await q('applications').where({ submission_key: key }).first();
+  return r ? rowToApplication(r) : undefined;
+}
+
+export async function contactsOf(q: Db, applicationId: number): Promise<ApplicationContact[]> {
+  return (await q('application_contacts').where({ application_id: applicationId }).orderBy([{ column: 'sort_order' }, { column: 'id' }])).map(rowToContact);
+}
+
+export async function representativeOf(q: Db, applicationId: number): Promise<ApplicationContact | undefined> {
+  const r = await q('application_contacts').where({ application_id: applicationId, role: 'representative' }).first();
+  return r ? rowToContact(r) : undefined;
+}
+
+/** The conversation in order; without `includeInternal`, the board's internal comments are left out. */
+export async function messagesOf(q: Db, applicationId: number, opts: { includeInternal: boolean }): Promise<StoredMessage[]> {
+  const query = q('application_messages').where({ application_id: applicationId }).orderBy('id');
+  if (!opts.includeInternal) query.whereNot('kind', 'comment');
+  return (await query).map(rowToMessage);
+}
+
+export async function countsByStatus(q: Db): Promise<Record<ApplicationStatus, number>> {
+  const rows = await q('applications').select('status').count({ n: '*' }).groupBy('status');
+  const out = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<ApplicationStatus, number>; // why: filled with every status just above
+  for (const r of rows) if (isStatus(r.status)) out[r.status] = Number(r.n);
   return out;
+}
+
+export async function list(q: Db, statuses: ApplicationStatus[], opts: { limit: number; offset: number; oldestFirst: boolean }): Promise<{ rows: Application[]; total: number }> {
+  const base = q('applications').whereIn('status', statuses);
+  const [{ n }] = await base.clone().count({ n: '*' });
+  const rows = await base.clone().orderBy('id', opts.oldestFirst ? 'asc' : 'desc').limit(opts.limit).offset(opts.offset);
+  return { rows: rows.map(rowToApplication), total: Number(n) };
+}
+
+/** Open applications with one of the VAT IDs or one of the name keys (the duplicate check's candidates). */
+export async function openApplicationsMatching(q: Db, vatIds: string[], nameKeys: string[]): Promise<DuplicateCandidate[]> {
+  const out: DuplicateCandidate[] = [];
+  const cols = ['id', 'reference', 'legal_name', 'status', 'vat_id', 'name_key', 'postcode'] as const;
+  const add = (rows: Pick<ApplicationRow, (typeof cols)[number]>[]) => {
+    for (const r of rows) out.push({ id: Number(r.id), reference: r.reference, legalName: r.legal_name, status: r.status, vatId: r.vat_id, nameKey: r.name_key, postcode: r.postcode });
+  };
+  for (const part of chunks(vatIds)) add(await q('applications').whereIn('vat_id', part).whereIn('status', OPEN_STATUSES).select(cols));
+  for (const part of chunks(nameKeys)) add(await q('applications').whereIn('name_key', part).whereIn('status', OPEN_STATUSES).select(cols));
+  return out;
+}
+
+/** Unconfirmed applications (newest first, at most `limit`) whose voting representative has this address. */
+export async function unconfirmedIdsByRepresentativeEmail(q: Db, email: string, limit: number): Promise<number[]> {
+  const ids = await q('applications')
+    .whereIn('id', q('application_contacts').where({ role: 'representative', email }).select('application_id'))
+    .andWhere('status', 'unconfirmed')
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .pluck('id');
+  return ids.map(Number);
+}
+
+/** Rejected and withdrawn applications decided before `decidedBefore`, and unconfirmed ones created before `createdBefore`. */
+export async function expiredIds(q: Db, decidedBefore: string, createdBefore: string): Promise<number[]> {
+  const ids = await q('applications')
+    .where((w) => w.whereIn('status', ['rejected', 'withdrawn']).andWhere('decided_at', '<', decidedBefore))
+    .orWhere((w) => w.where('status', 'unconfirmed').andWhere('created_at', '<', createdBefore))
+    .pluck('id');
+  return ids.map(Number);
+}
+
+/* ───────────── writes ───────────── */
+
+export type NewApplicationRow = Omit<ApplicationRow, 'id' | 'confirmed_at' | 'decided_at' | 'decided_by' | 'resolution_ref' | 'decision_reason' | 'organisation_id'>;
+export type NewContactRow = Omit<ApplicationContactRow, 'id' | 'application_id'>;
+
+/** Stores an application with its contacts (in the given order); returns its id. */
+export async function insertApplication(trx: Knex.Transaction, row: NewApplicationRow, contacts: NewContactRow[]): Promise<number> {
+  const id = await insertId(trx, 'applications', row);
+  await trx('application_contacts').insert(contacts.map((c) => ({ ...c, application_id: id })));
+  return id;
+}
+
+export async function insertMessage(trx: Knex.Transaction, row: Omit<ApplicationMessageRow, 'id'>): Promise<number> {
+  return insertId(trx, 'application_messages', row);
+}
+
+/**
+ * Updates the application only while its status is one of `statuses` (and, when given, its
+ * version is still `version`): the optimistic lock of every status change. False: someone
+ * else changed it first, nothing was written.
+ */
+export async function updateIf(
+  trx: Knex.Transaction,
+  where: { id: number; statuses: ApplicationStatus[]; version?: number },
+  changes: Partial<Omit<ApplicationRow, 'id'>>,
+): Promise<boolean> {
+  const query = trx('applications').where({ id: where.id }).whereIn('status', where.statuses);
+  if (where.version !== undefined) query.andWhere({ version: where.version });
+  return affected(await query.update(changes)) === 1;
+}
+
+/** The member organisation an approved application became. */
+export async function setOrganisation(trx: Knex.Transaction, id: number, organisationId: number): Promise<void> {
+  await trx('applications').where({ id }).update({ organisation_id: organisationId });
+}
+
+/** Deletes applications with their contacts and messages. */
+export async function deleteApplications(trx: Knex.Transaction, ids: number[]): Promise<void> {
+  for (const part of chunks(ids)) {
+    await trx('application_messages').whereIn('application_id', part).del();
+    await trx('application_contacts').whereIn('application_id', part).del();
+    await trx('applications').whereIn('id', part).del();
+  }
+}
+
+/* ───────────── a member's data (GDPR) ───────────── */
+
+/** The stored rows of the applications that became this organisation, for a data export (Art. 15/20 GDPR). */
+export async function rowsOfOrganisation(q: Db, organisationId: number): Promise<{ applications: ApplicationRow[]; contacts: ApplicationContactRow[]; messages: ApplicationMessageRow[] }> {
+  const applications = await q('applications').where({ organisation_id: organisationId }).orderBy('id');
+  const ids = applications.map((a) => Number(a.id));
+  const contacts: ApplicationContactRow[] = [];
+  const messages: ApplicationMessageRow[] = [];
+  for (const part of chunks(ids)) {
+    contacts.push(...(await q('application_contacts').whereIn('application_id', part).orderBy('id')));
+    messages.push(...(await q('application_messages').whereIn('application_id', part).orderBy('id')));
+  }
+  return { applications, contacts, messages };
+}
+
+/** Blanks the personal data of the contacts of the applications that became this organisation. */
+export async function anonymiseContactsOfOrganisation(trx: Knex.Transaction, organisationId: number, placeholder: string): Promise<void> {
+  const ids = (await trx('applications').where({ organisation_id: organisationId }).pluck('id')).map(Number);
+  for (const part of chunks(ids)) {
+    await trx('application_contacts').whereIn('application_id', part).update({ name: placeholder, email: '', phone: '', position: '' });
+  }
 }

@@ -15,7 +15,7 @@ import {
   ANSWER_FIELDS, APPLICATION_FIELDS, COUNTRIES, OTHER_CONTACT_SLOTS,
   approveSchema, commentSchema, parseAnswer, parseApplication, pickStrings, questionSchema, rejectSchema, resendSchema, withdrawSchema,
 } from './applications.schemas.ts';
-import { DECIDABLE_STATUSES, STATUSES, isStatus, type Application, type ApplicationStatus, type DuplicateHint } from './applications.service.ts';
+import { STATUSES, isStatus, type Application, type ApplicationStatus, type DuplicateHint } from './applications.service.ts';
 
 /** The honeypot: hidden from people (CSS, aria-hidden, no tab stop); bots fill it. */
 export const HONEYPOT_FIELD = 'website_confirm';
@@ -56,7 +56,7 @@ export function applicationsPublicRouter(ctx: Context): Router {
   const applyLimiter = rateLimit({ windowMs: 60 * 60_000, limit: test ? 1000 : 20, standardHeaders: 'draft-7', legacyHeaders: false, handler: rateLimitHandler });
   const mailLimiter = rateLimit({ windowMs: 60 * 60_000, limit: test ? 1000 : 10, standardHeaders: 'draft-7', legacyHeaders: false, handler: rateLimitHandler });
 
-  const openCategories = async () => (await ctx.settings.categories()).filter((c) => c.openToApplicants);
+  const openCategories = () => ctx.applications.openCategories();
 
   function orgOptions(req: Request) {
     return {
@@ -88,7 +88,7 @@ export function applicationsPublicRouter(ctx: Context): Router {
   }));
 
   r.post('/apply', applyLimiter, h(async (req, res) => {
-    const body = (req.body ?? {}) as Record<string, unknown>;
+    const body = (req.body ?? {}) as Record<string, unknown>; // why: a urlencoded body is an object; each field is checked before use
     if (typeof body[HONEYPOT_FIELD] === 'string' && body[HONEYPOT_FIELD].trim() !== '') {
       // pretend success, store nothing
       ctx.log.info({ reqId: req.id }, 'application form honeypot filled; dropped');
@@ -196,9 +196,10 @@ export function applicationsBoardRouter(ctx: Context): Router {
   r.get('/', h(async (req, res) => {
     const status = isStatus(req.query.status) ? req.query.status : undefined;
     const page = Math.max(1, Math.min(10_000, Number(req.query.page) || 1));
-    const [counts, result, categories] = [await ctx.applications.counts(), await ctx.applications.list({ status, page }), await ctx.settings.categories({ includeInactive: true })];
+    const result = await ctx.applications.queue({ status, page });
+    const { counts, categories } = result;
     const tabs = [
-      { status: '', label: req.t('applications.status.queue'), count: counts.submitted + counts.info_requested, current: !status },
+      { status: '', label: req.t('applications.status.queue'), count: result.queueCount, current: !status },
       ...STATUSES.map((s) => ({ status: s, label: statusLabel(req, s), count: counts[s], current: status === s })),
     ];
     const base = `/board/applications?${status ? `status=${status}&` : ''}page=`;
@@ -225,9 +226,7 @@ export function applicationsBoardRouter(ctx: Context): Router {
 
   async function renderDetail(req: Request, res: Response, id: number, values: Record<string, string> = {}, errors?: FieldErrors) {
     const d = await ctx.applications.detail(id);
-    const a = d.application;
-    const categories = await ctx.settings.categories({ includeInactive: true });
-    const audit = await ctx.audit.list({ entityType: 'application', entityId: id, limit: 200 });
+    const { application: a, categories, audit } = d;
     res.status(errors ? 422 : 200).render('board/application', {
       title: `${a.reference} · ${a.legalName}`,
       section: 'applications',
@@ -251,9 +250,9 @@ export function applicationsBoardRouter(ctx: Context): Router {
         reasonLabel: req.t(`applications.duplicateReason.${x.reason}`),
       })),
       audit: audit.map((e) => ({ ...e, actor: e.actorLabel === 'applicant' ? req.t('applications.detail.applicant') : e.actorLabel, actionLabel: req.t(`applications.audit.${e.action.replace(/^application\./, '')}`, { defaultValue: e.action }) })),
-      canDecide: (DECIDABLE_STATUSES as string[]).includes(a.status),
-      canWithdraw: ['unconfirmed', 'submitted', 'info_requested'].includes(a.status),
-      values: { approve_join_date: ctx.applications.today(), approve_category_id: String(a.categoryId), ...values },
+      canDecide: d.canDecide,
+      canWithdraw: d.canWithdraw,
+      values: { approve_join_date: d.defaultJoinDate, approve_category_id: String(a.categoryId), ...values },
       errors,
     });
   }

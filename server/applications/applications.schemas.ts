@@ -35,7 +35,7 @@ export const APPLICATION_FIELDS = [
 
 /** The listed fields of a form body as strings (missing, arrays and objects become ''). */
 export function pickStrings(body: unknown, fields: readonly string[]): Record<string, string> {
-  const b = (body ?? {}) as Record<string, unknown>;
+  const b = (body ?? {}) as Record<string, unknown>; // why: any value read from it goes through str(), which takes unknown
   return Object.fromEntries(fields.map((f) => [f, str(b[f])]));
 }
 
@@ -134,7 +134,7 @@ const applicationSchema = organisationSchema.extend({
   billing_phone: phone(false),
   ...Object.fromEntries(
     OTHER_CONTACT_SLOTS.flatMap((n) => Object.entries(otherContact.shape).map(([k, s]) => [`other${n}_${k}`, s])),
-  ) as Record<string, z.ZodType<string>>,
+  ) as Record<string, z.ZodType<string>>, // why: each entry is one of otherContact's string fields, renamed per slot
   consent_bylaws: z.string().refine((v) => v === 'yes', 'common.validation.consent'),
   consent_privacy: z.string().refine((v) => v === 'yes', 'common.validation.consent'),
   consent_email: checkbox,
@@ -196,12 +196,15 @@ export function parseApplication(
     }
   }
   if (!parsed.ok || Object.keys(errors).length) return { ok: false, errors };
-  const d = parsed.data as Record<string, any>;
+  const d = parsed.data;
   const contacts: ContactInput[] = [{ role: 'representative', name: d.rep_name, position: d.rep_position, email: d.rep_email, phone: d.rep_phone }];
   if (d.billing_email) contacts.push({ role: 'billing', name: d.billing_name, position: '', email: d.billing_email, phone: d.billing_phone });
+  // the further contacts' fields (other1_name …) by name: the schema built them from OTHER_CONTACT_SLOTS
+  const strings = new Map(Object.entries(parsed.data).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  const field = (k: string) => strings.get(k) ?? '';
   for (const n of OTHER_CONTACT_SLOTS) {
     const p = `other${n}_`;
-    if (d[p + 'email']) contacts.push({ role: 'other', name: d[p + 'name'], position: d[p + 'position'], email: d[p + 'email'], phone: d[p + 'phone'] });
+    if (field(p + 'email')) contacts.push({ role: 'other', name: field(p + 'name'), position: field(p + 'position'), email: field(p + 'email'), phone: field(p + 'phone') });
   }
   return {
     ok: true,

@@ -3,26 +3,47 @@ import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import { berlinDate, DAY_MS, iso, ZONE, type Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
-import { affected, insertId } from '../db/knex.ts';
 import { nextValue } from '../db/counters.ts';
-import type { Actor, AuditService } from '../audit/audit.service.ts';
+import type { Actor, AuditEntry, AuditService } from '../audit/audit.service.ts';
 import { diff, SYSTEM } from '../audit/audit.service.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import type { Outbox } from '../mail/outbox.service.ts';
 import type { SettingsService } from '../settings/settings.service.ts';
-import type { MembersService, NewContact } from '../members/members.service.ts';
+import type { Category } from '../settings/settings.schemas.ts';
+import type { UsersService } from '../auth/users.service.ts';
+import type { MembersService, NewContact, OrganisationMatch } from '../members/members.service.ts';
 import { nameKey } from '../members/members.service.ts';
+import { formatMemberNumber } from '../i18n/format.ts';
 import type { Logger } from '../logger.ts';
 import { organisationFieldsToRow } from '../members/organisation-fields.ts';
 import type { Locale } from '../i18n/i18n.ts';
 import { AppError, ConflictError, NotFoundError } from '../errors.ts';
 import type { ApplicationInput, OrganisationFields } from './applications.schemas.ts';
 import * as repo from './applications.repository.ts';
-import type { Application, ApplicationContact, ApplicationMessage, ApplicationStatus, DuplicateHint } from './applications.repository.ts';
+import type { Application, ApplicationContact, ApplicationStatus, DuplicateCandidate, NewApplicationRow, StoredMessage } from './applications.repository.ts';
 import { boardNoticeMail, confirmationMail, questionMail, rejectionMail } from './applications.mails.ts';
 
-export { STATUSES, QUEUE_STATUSES, DECIDABLE_STATUSES, isStatus } from './applications.repository.ts';
-export type { Application, ApplicationContact, ApplicationMessage, ApplicationStatus, DuplicateHint } from './applications.repository.ts';
+export { STATUSES, QUEUE_STATUSES, DECIDABLE_STATUSES, OPEN_STATUSES, isStatus } from './applications.repository.ts';
+export type { Application, ApplicationContact, ApplicationStatus } from './applications.repository.ts';
+
+/** A message of the conversation with its author's name (a board member; null: the applicant). */
+export interface ApplicationMessage extends StoredMessage {
+  authorName: string | null;
+}
+
+export interface DuplicateHint {
+  kind: 'application' | 'organisation';
+  id: number;
+  label: string; // reference or member number
+  name: string;
+  status: string;
+  reason: 'vat' | 'name_postcode';
+}
+
+/** What approval needs of the dues module: the first (pro-rata) dues invoice of the join year. */
+export interface FirstDuesInvoice {
+  issueAndDeliver(actor: Actor, organisationId: number, year: number): Promise<{ issued: true; invoiceId: number } | { issued: false }>;
+}
 
 export interface ApplicationsDeps {
   db: Knex;
@@ -32,6 +53,10 @@ export interface ApplicationsDeps {
   outbox: Outbox;
   settings: SettingsService;
   members: MembersService;
+  /** The board members' names (who decided, who wrote a message). */
+  users: Pick<UsersService, 'byId'>;
+  /** Issues the first dues invoice after an approval; null: nothing is issued (the dues run of the year will). */
+  dues: FirstDuesInvoice | null;
   config: Config;
   log: Logger;
   /** Records the consents given in the application for the new member's contacts (GDPR). */
@@ -55,8 +80,13 @@ function isUniqueViolation(err: unknown): boolean {
   return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/i.test(e?.message ?? '');
 }
 
-function orgColumns(o: OrganisationFields): Record<string, string> {
-  return { ...organisationFieldsToRow(o), name_key: nameKey(o.legalName) };
+type OrganisationColumns = Pick<NewApplicationRow, 'legal_name' | 'legal_form' | 'street' | 'postcode' | 'city' | 'country' | 'website' | 'register_entry' | 'vat_id' | 'field_of_activity' | 'employee_band' | 'name_key'>;
+
+/** The organisation's columns of an application row. */
+function orgColumns(o: OrganisationFields): OrganisationColumns {
+  // why: organisationFieldsToRow gives exactly the eleven organisation columns (typed as a string record); the band is set typed here
+  const columns = organisationFieldsToRow(o) as Omit<OrganisationColumns, 'employee_band' | 'name_key'>;
+  return { ...columns, employee_band: o.employeeBand, name_key: nameKey(o.legalName) };
 }
 
 function orgOf(a: Application): OrganisationFields {
@@ -88,6 +118,40 @@ function toMemberContacts(contacts: ApplicationContact[], locale: Locale, consen
   return out;
 }
 
+/**
+ * Possible duplicates of each application: another open application or an organisation
+ * in the register with the same VAT ID, or with the same name (normalised) and postcode.
+ * Only flags; nothing is merged or dropped.
+ */
+function duplicateHints(apps: Application[], otherApps: DuplicateCandidate[], orgs: OrganisationMatch[]): Map<number, DuplicateHint[]> {
+  const out = new Map<number, DuplicateHint[]>();
+  const norm = (p: string) => String(p ?? '').replace(/\s+/g, '').toUpperCase();
+  const reasonOf = (a: Application, o: { vatId: string; nameKey: string; postcode: string }): DuplicateHint['reason'] | null =>
+    a.vatId && o.vatId === a.vatId ? 'vat' : o.nameKey === a.nameKey && norm(o.postcode) === norm(a.postcode) ? 'name_postcode' : null;
+  for (const a of apps) {
+    const hints: DuplicateHint[] = [];
+    const seen = new Set<string>();
+    const add = (h: DuplicateHint) => {
+      const k = `${h.kind}:${h.id}`;
+      if (seen.has(k)) return;
+      seen.add(k);
+      hints.push(h);
+    };
+    for (const o of otherApps) {
+      if (o.id === a.id) continue;
+      const reason = reasonOf(a, o);
+      if (reason) add({ kind: 'application', id: o.id, label: o.reference, name: o.legalName, status: o.status, reason });
+    }
+    for (const o of orgs) {
+      if (a.organisationId === o.id || o.applicationId === a.id) continue; // its own membership
+      const reason = reasonOf(a, o);
+      if (reason) add({ kind: 'organisation', id: o.id, label: formatMemberNumber(o.memberNumber), name: o.legalName, status: o.status, reason });
+    }
+    out.set(a.id, hints);
+  }
+  return out;
+}
+
 export interface ApplicationDetail {
   application: Application;
   contacts: ApplicationContact[];
@@ -95,18 +159,32 @@ export interface ApplicationDetail {
   duplicates: DuplicateHint[];
   decidedByName: string | null;
   memberNumber: number | null;
+  /** The application's audit trail, newest first. */
+  audit: AuditEntry[];
+  /** Every category (inactive ones too: the application may name one). */
+  categories: Category[];
+  /** The board may approve, reject or ask back (confirmed and undecided). */
+  canDecide: boolean;
+  /** The board may record a withdrawal (not yet decided). */
+  canWithdraw: boolean;
+  /** The join date the approval form suggests: today. */
+  defaultJoinDate: string;
+}
+
+export interface ApplicationQueue {
+  counts: Record<ApplicationStatus, number>;
+  /** How many are in the board's default queue (confirmed, undecided). */
+  queueCount: number;
+  rows: (Application & { duplicates: DuplicateHint[] })[];
+  total: number;
+  page: number;
+  pages: number;
+  /** Every category (inactive ones too), to name each application's. */
+  categories: Category[];
 }
 
 /** Membership applications: submit, confirm (double opt-in), review, ask back, decide. */
-/** What approval needs of the dues module (set by the composition root, server/context.ts). */
-export interface FirstDuesInvoice {
-  issueAndDeliver(actor: Actor, organisationId: number, year: number): Promise<{ issued: true; invoiceId: number } | { issued: false }>;
-}
-
 export class ApplicationsService {
-  /** Issues the first dues invoice after an approval; null: dues not wired (then nothing is issued). */
-  dues: FirstDuesInvoice | null = null;
-
   constructor(private d: ApplicationsDeps) {}
 
   private now(): string {
@@ -114,6 +192,11 @@ export class ApplicationsService {
   }
 
   /* ───────────── applicant side ───────────── */
+
+  /** The categories an applicant may choose in the form. */
+  async openCategories(): Promise<Category[]> {
+    return (await this.d.settings.categories()).filter((c) => c.openToApplicants);
+  }
 
   /**
    * Stores a new application (status unconfirmed) and sends the confirmation link to the
@@ -133,7 +216,7 @@ export class ApplicationsService {
         const year = DateTime.fromJSDate(this.d.clock.now(), { zone: ZONE }).year;
         const n = await nextValue(trx, `application_reference_${year}`, async () => 1);
         const reference = `A-${year}-${String(n).padStart(4, '0')}`;
-        const id = await insertId(trx, 'applications', {
+        const row: NewApplicationRow = {
           reference,
           submission_key: submissionKey,
           status: 'unconfirmed',
@@ -148,10 +231,9 @@ export class ApplicationsService {
           version: 1,
           created_at: now,
           updated_at: now,
-        });
-        await trx('application_contacts').insert(
-          input.contacts.map((c, i) => ({ application_id: id, role: c.role, name: c.name, email: c.email, phone: c.phone, position: c.position, sort_order: i })),
-        );
+        };
+        const id = await repo.insertApplication(trx, row,
+          input.contacts.map((c, i) => ({ role: c.role, name: c.name, email: c.email, phone: c.phone, position: c.position, sort_order: i })));
         await this.d.audit.record(trx, APPLICANT, 'application.submitted', 'application', id, undefined, {
           reference, status: 'unconfirmed', categoryId: input.categoryId, locale, privacyVersion: association.privacyNoticeVersion,
           consentEmailInvitations: input.consentEmailInvitations, contacts: input.contacts.length,
@@ -193,9 +275,9 @@ export class ApplicationsService {
       const app = await repo.findById(trx, c.subjectId);
       if (!app) return { ok: false, reason: 'unknown' };
       const now = this.now();
-      const n = await trx('applications').where({ id: app.id, status: 'unconfirmed' })
-        .update({ status: 'submitted', confirmed_at: now, updated_at: now, version: app.version + 1 });
-      if (affected(n) !== 1) return { ok: false, reason: 'used' };
+      const moved = await repo.updateIf(trx, { id: app.id, statuses: ['unconfirmed'] },
+        { status: 'submitted', confirmed_at: now, updated_at: now, version: app.version + 1 });
+      if (!moved) return { ok: false, reason: 'used' };
       await this.d.tokens.revokeAll('confirm_application', 'application', app.id, trx);
       await this.d.audit.record(trx, APPLICANT, 'application.confirmed', 'application', app.id, { status: 'unconfirmed' }, { status: 'submitted' });
       await this.d.outbox.enqueue(trx, boardNoticeMail(this.d.config.baseUrl, association, app, 'new'));
@@ -210,17 +292,12 @@ export class ApplicationsService {
    * has this address. The caller answers the same whether or not one exists.
    */
   async resendConfirmation(email: string): Promise<number> {
-    const rows = await this.d.db('applications as a')
-      .join('application_contacts as c', 'c.application_id', 'a.id')
-      .where({ 'c.role': 'representative', 'c.email': email.trim().toLowerCase(), 'a.status': 'unconfirmed' })
-      .select('a.id')
-      .orderBy('a.id', 'desc')
-      .limit(5);
-    if (!rows.length) return 0;
+    const ids = await repo.unconfirmedIdsByRepresentativeEmail(this.d.db, email.trim().toLowerCase(), 5);
+    if (!ids.length) return 0;
     const association = await this.d.settings.association();
     await this.d.db.transaction(async (trx) => {
-      for (const row of rows) {
-        const app = (await repo.findById(trx, Number(row.id)))!;
+      for (const id of ids) {
+        const app = (await repo.findById(trx, id))!;
         const rep = (await repo.representativeOf(trx, app.id))!;
         await this.d.tokens.revokeAll('confirm_application', 'application', app.id, trx);
         const token = await this.d.tokens.issue('confirm_application', 'application', app.id, CONFIRM_TTL_MS, trx);
@@ -228,7 +305,7 @@ export class ApplicationsService {
         await this.d.audit.record(trx, APPLICANT, 'application.confirmation_resent', 'application', app.id);
       }
     });
-    return rows.length;
+    return ids.length;
   }
 
   /** The answer page: the application and the questions and answers so far (never internal comments). */
@@ -238,7 +315,7 @@ export class ApplicationsService {
     const application = await repo.findById(this.d.db, c.subjectId);
     if (!application) return { ok: false, reason: 'unknown' };
     if (application.status !== 'info_requested') return { ok: false, reason: 'used' };
-    const messages = await repo.messagesOf(this.d.db, application.id, { includeInternal: false });
+    const messages = await this.messages(application.id, { includeInternal: false });
     return { ok: true, application, messages };
   }
 
@@ -253,11 +330,11 @@ export class ApplicationsService {
       if (!(await this.d.tokens.consume(c.id, trx))) return { ok: false, reason: 'used' };
       const now = this.now();
       const changes = orgColumns(input.organisation);
-      const n = await trx('applications').where({ id: app.id, status: 'info_requested' })
-        .update({ ...changes, status: 'submitted', version: app.version + 1, updated_at: now });
-      if (affected(n) !== 1) return { ok: false, reason: 'used' };
-      await trx('application_messages').insert({ application_id: app.id, kind: 'answer', body: input.answer, author_user_id: null, created_at: now });
-      const d = diff({ ...orgOf(app), status: app.status } as Record<string, unknown>, { ...input.organisation, status: 'submitted' } as Record<string, unknown>);
+      const moved = await repo.updateIf(trx, { id: app.id, statuses: ['info_requested'] },
+        { ...changes, status: 'submitted', version: app.version + 1, updated_at: now });
+      if (!moved) return { ok: false, reason: 'used' };
+      await repo.insertMessage(trx, { application_id: app.id, kind: 'answer', body: input.answer, author_user_id: null, created_at: now });
+      const d = diff({ ...orgOf(app), status: app.status }, { ...input.organisation, status: 'submitted' });
       await this.d.audit.record(trx, APPLICANT, 'application.answered', 'application', app.id, d.before, d.after);
       await this.d.outbox.enqueue(trx, boardNoticeMail(this.d.config.baseUrl, association, { ...app, legalName: input.organisation.legalName }, 'answered', input.answer));
       return { ok: true, reference: app.reference };
@@ -270,6 +347,15 @@ export class ApplicationsService {
     return repo.countsByStatus(this.d.db);
   }
 
+  /** The board's queue page: the counts per status, one page of the list and the categories to name. */
+  async queue(opts: { status?: ApplicationStatus; page?: number } = {}): Promise<ApplicationQueue> {
+    const counts = await this.counts();
+    const result = await this.list(opts);
+    const categories = await this.d.settings.categories({ includeInactive: true });
+    const queueCount = repo.QUEUE_STATUSES.reduce((n, s) => n + counts[s], 0);
+    return { counts, queueCount, ...result, categories };
+  }
+
   /** The queue: by default the confirmed, undecided applications, oldest first; each with its possible duplicates. */
   async list(opts: { status?: ApplicationStatus; page?: number; pageSize?: number } = {}): Promise<{ rows: (Application & { duplicates: DuplicateHint[] })[]; total: number; page: number; pages: number }> {
     const statuses = opts.status ? [opts.status] : repo.QUEUE_STATUSES;
@@ -277,7 +363,7 @@ export class ApplicationsService {
     const page = Math.max(1, opts.page ?? 1);
     const oldestFirst = statuses.every((s) => repo.OPEN_STATUSES.includes(s));
     const { rows, total } = await repo.list(this.d.db, statuses, { limit: pageSize, offset: (page - 1) * pageSize, oldestFirst });
-    const dups = await repo.duplicatesFor(this.d.db, rows);
+    const dups = await this.duplicatesFor(rows);
     return { rows: rows.map((r) => ({ ...r, duplicates: dups.get(r.id) ?? [] })), total, page, pages: Math.max(1, Math.ceil(total / pageSize)) };
   }
 
@@ -285,21 +371,49 @@ export class ApplicationsService {
     return repo.findById(this.d.db, id);
   }
 
+  /** The board's page of one application: its data, conversation, duplicates, audit trail and what the board may do. */
   async detail(id: number): Promise<ApplicationDetail> {
     const application = await repo.findById(this.d.db, id);
     if (!application) throw new NotFoundError();
     const [contacts, messages, dups] = [
       await repo.contactsOf(this.d.db, id),
-      await repo.messagesOf(this.d.db, id, { includeInternal: true }),
-      await repo.duplicatesFor(this.d.db, [application]),
+      await this.messages(id, { includeInternal: true }),
+      await this.duplicatesFor([application]),
     ];
-    const decider = application.decidedBy ? await this.d.db('users').where({ id: application.decidedBy }).first('display_name') : undefined;
-    const org = application.organisationId ? await this.d.db('organisations').where({ id: application.organisationId }).first('member_number') : undefined;
+    const decider = application.decidedBy ? await this.d.users.byId(application.decidedBy) : undefined;
+    const org = application.organisationId ? await this.d.members.get(application.organisationId) : undefined;
+    const categories = await this.d.settings.categories({ includeInactive: true });
+    const audit = await this.d.audit.list({ entityType: 'application', entityId: id, limit: 200 });
     return {
       application, contacts, messages, duplicates: dups.get(id) ?? [],
-      decidedByName: decider?.display_name ?? null,
-      memberNumber: org ? Number(org.member_number) : null,
+      decidedByName: decider?.displayName ?? null,
+      memberNumber: org ? org.memberNumber : null,
+      audit,
+      categories,
+      canDecide: repo.DECIDABLE_STATUSES.includes(application.status),
+      canWithdraw: repo.OPEN_STATUSES.includes(application.status),
+      defaultJoinDate: this.today(),
     };
+  }
+
+  /** The conversation with each author's name (users that no longer exist: no name). */
+  private async messages(applicationId: number, opts: { includeInternal: boolean }): Promise<ApplicationMessage[]> {
+    const stored = await repo.messagesOf(this.d.db, applicationId, opts);
+    const names = new Map<number, string | null>();
+    for (const m of stored) {
+      if (m.authorUserId != null && !names.has(m.authorUserId)) names.set(m.authorUserId, (await this.d.users.byId(m.authorUserId))?.displayName ?? null);
+    }
+    return stored.map((m) => ({ ...m, authorName: m.authorUserId == null ? null : names.get(m.authorUserId) ?? null }));
+  }
+
+  /** Possible duplicates of each application, among the open applications and the register. */
+  private async duplicatesFor(apps: Application[]): Promise<Map<number, DuplicateHint[]>> {
+    if (!apps.length) return new Map();
+    const vatIds = [...new Set(apps.map((a) => a.vatId).filter(Boolean))];
+    const nameKeys = [...new Set(apps.map((a) => a.nameKey))];
+    const otherApps = await repo.openApplicationsMatching(this.d.db, vatIds, nameKeys);
+    const orgs = await this.d.members.organisationsMatching(vatIds, nameKeys);
+    return duplicateHints(apps, otherApps, orgs);
   }
 
   private async load(trx: Knex.Transaction, id: number): Promise<Application> {
@@ -312,7 +426,7 @@ export class ApplicationsService {
   async comment(actor: Actor, id: number, body: string): Promise<void> {
     await this.d.db.transaction(async (trx) => {
       await this.load(trx, id);
-      const messageId = await insertId(trx, 'application_messages', { application_id: id, kind: 'comment', body, author_user_id: actor.userId, created_at: this.now() });
+      const messageId = await repo.insertMessage(trx, { application_id: id, kind: 'comment', body, author_user_id: actor.userId, created_at: this.now() });
       await this.d.audit.record(trx, actor, 'application.commented', 'application', id, undefined, { messageId });
     });
   }
@@ -323,10 +437,10 @@ export class ApplicationsService {
     await this.d.db.transaction(async (trx) => {
       const app = await this.load(trx, id);
       const now = this.now();
-      const n = await trx('applications').where({ id }).whereIn('status', repo.DECIDABLE_STATUSES)
-        .update({ status: 'info_requested', version: app.version + 1, updated_at: now });
-      if (affected(n) !== 1) throw new ConflictError('application_not_open', { status: app.status });
-      const messageId = await insertId(trx, 'application_messages', { application_id: id, kind: 'question', body: question, author_user_id: actor.userId, created_at: now });
+      const moved = await repo.updateIf(trx, { id, statuses: repo.DECIDABLE_STATUSES },
+        { status: 'info_requested', version: app.version + 1, updated_at: now });
+      if (!moved) throw new ConflictError('application_not_open', { status: app.status });
+      const messageId = await repo.insertMessage(trx, { application_id: id, kind: 'question', body: question, author_user_id: actor.userId, created_at: now });
       await this.d.tokens.revokeAll('answer_application', 'application', id, trx);
       const token = await this.d.tokens.issue('answer_application', 'application', id, ANSWER_TTL_MS, trx);
       const rep = (await repo.representativeOf(trx, id))!;
@@ -346,11 +460,11 @@ export class ApplicationsService {
     const result = await this.d.db.transaction(async (trx) => {
       const before = await this.load(trx, id);
       const now = this.now();
-      const n = await trx('applications').where({ id, version: input.version }).whereIn('status', repo.DECIDABLE_STATUSES).update({
+      const moved = await repo.updateIf(trx, { id, statuses: repo.DECIDABLE_STATUSES, version: input.version }, {
         status: 'approved', decided_at: now, decided_by: actor.userId, resolution_ref: input.resolutionRef, decision_reason: null,
         category_id: input.categoryId, version: input.version + 1, updated_at: now,
       });
-      if (affected(n) !== 1) throw new ConflictError('application_already_decided', { status: before.status });
+      if (!moved) throw new ConflictError('application_already_decided', { status: before.status });
       const contacts = await repo.contactsOf(trx, id);
       const created = await this.d.members.createOrganisation(
         trx,
@@ -359,12 +473,13 @@ export class ApplicationsService {
         toMemberContacts(contacts, before.locale, before.consentEmailInvitations),
         { invite: true, welcome: true },
       );
-      await trx('applications').where({ id }).update({ organisation_id: created.organisationId });
+      await repo.setOrganisation(trx, id, created.organisationId);
       if (this.d.consents) {
         const source = `application ${before.reference}`;
-        for (const c of await trx('contacts').where({ organisation_id: created.organisationId }).select('id')) {
-          await this.d.consents.recordConsent(trx, Number(c.id), 'privacy_notice', before.privacyVersion, before.consentPrivacyAt, source);
-          if (before.consentEmailInvitations) await this.d.consents.recordConsent(trx, Number(c.id), 'email_invitations', 'Textform', before.consentPrivacyAt, source);
+        const ids = (await this.d.members.contactsIn(trx, created.organisationId)).map((c) => c.id).sort((a, b) => a - b);
+        for (const contactId of ids) {
+          await this.d.consents.recordConsent(trx, contactId, 'privacy_notice', before.privacyVersion, before.consentPrivacyAt, source);
+          if (before.consentEmailInvitations) await this.d.consents.recordConsent(trx, contactId, 'email_invitations', 'Textform', before.consentPrivacyAt, source);
         }
       }
       await this.d.tokens.revokeAll('answer_application', 'application', id, trx);
@@ -376,13 +491,13 @@ export class ApplicationsService {
     this.d.log.info({ applicationId: id, organisationId: result.organisationId }, 'application approved');
     // The first (pro-rata) dues invoice, if dues are set up: a fee schedule for the join year.
     // After the approval committed; if it fails, the dues run of that year issues it.
-    if (this.dues) {
+    if (this.d.dues) {
       const year = Number(input.joinDate.slice(0, 4));
       try {
-        const r = await this.dues.issueAndDeliver(actor, result.organisationId, year);
+        const r = await this.d.dues.issueAndDeliver(actor, result.organisationId, year);
         if (r.issued) this.d.log.info({ applicationId: id, organisationId: result.organisationId, invoiceId: r.invoiceId }, 'first dues invoice issued');
       } catch (err) {
-        this.d.log.error({ applicationId: id, organisationId: result.organisationId, err: (err as Error).message }, 'first dues invoice not issued; the dues run of the year will');
+        this.d.log.error({ applicationId: id, organisationId: result.organisationId, err: err instanceof Error ? err.message : String(err) }, 'first dues invoice not issued; the dues run of the year will');
       }
     }
     return result;
@@ -395,11 +510,11 @@ export class ApplicationsService {
       const before = await this.load(trx, id);
       const now = this.now();
       const reason = input.reason.trim() || null;
-      const n = await trx('applications').where({ id, version: input.version }).whereIn('status', repo.DECIDABLE_STATUSES).update({
+      const moved = await repo.updateIf(trx, { id, statuses: repo.DECIDABLE_STATUSES, version: input.version }, {
         status: 'rejected', decided_at: now, decided_by: actor.userId, resolution_ref: input.resolutionRef, decision_reason: reason,
         version: input.version + 1, updated_at: now,
       });
-      if (affected(n) !== 1) throw new ConflictError('application_already_decided', { status: before.status });
+      if (!moved) throw new ConflictError('application_already_decided', { status: before.status });
       await this.d.tokens.revokeAll('answer_application', 'application', id, trx);
       const rep = await repo.representativeOf(trx, id);
       if (rep) await this.d.outbox.enqueue(trx, rejectionMail(association, before, rep, reason));
@@ -414,10 +529,10 @@ export class ApplicationsService {
       const before = await this.load(trx, id);
       const now = this.now();
       const note = input.note.trim() || null;
-      const n = await trx('applications').where({ id, version: input.version }).whereIn('status', repo.OPEN_STATUSES).update({
+      const moved = await repo.updateIf(trx, { id, statuses: repo.OPEN_STATUSES, version: input.version }, {
         status: 'withdrawn', decided_at: now, decided_by: actor.userId, decision_reason: note, version: input.version + 1, updated_at: now,
       });
-      if (affected(n) !== 1) throw new ConflictError('application_already_decided', { status: before.status });
+      if (!moved) throw new ConflictError('application_already_decided', { status: before.status });
       await this.d.tokens.revokeAll('answer_application', 'application', id, trx);
       await this.d.tokens.revokeAll('confirm_application', 'application', id, trx);
       await this.d.audit.record(trx, actor, 'application.withdrawn', 'application', id, { status: before.status }, { status: 'withdrawn', note });
@@ -441,17 +556,12 @@ export class ApplicationsService {
     const now = DateTime.fromJSDate(this.d.clock.now(), { zone: 'utc' });
     const decidedBefore = now.minus({ months: rules.applicationRetentionMonths }).toISO()!;
     const createdBefore = now.minus({ days: UNCONFIRMED_RETENTION_DAYS }).toISO()!;
-    const ids = (await this.d.db('applications')
-      .where((q) => q.whereIn('status', ['rejected', 'withdrawn']).andWhere('decided_at', '<', decidedBefore))
-      .orWhere((q) => q.where('status', 'unconfirmed').andWhere('created_at', '<', createdBefore))
-      .select('id')).map((r: { id: number }) => Number(r.id));
+    const ids = await repo.expiredIds(this.d.db, decidedBefore, createdBefore);
     for (let i = 0; i < ids.length; i += 500) {
       const part = ids.slice(i, i + 500);
       await this.d.db.transaction(async (trx) => {
-        await trx('tokens').where('subject_type', 'application').whereIn('subject_id', part).del();
-        await trx('application_messages').whereIn('application_id', part).del();
-        await trx('application_contacts').whereIn('application_id', part).del();
-        await trx('applications').whereIn('id', part).del();
+        await this.d.tokens.deleteForSubjects('application', part, trx);
+        await repo.deleteApplications(trx, part);
         for (const id of part) await this.d.audit.record(trx, SYSTEM, 'application.purged', 'application', id);
       });
     }

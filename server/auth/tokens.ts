@@ -69,4 +69,11 @@ export class TokenService {
       .whereNull('used_at')
       .update({ used_at: iso(this.clock.now()) });
   }
+
+  /** Deletes every token (used or not) of these subjects, e.g. when the applications they belong to are deleted. */
+  async deleteForSubjects(subjectType: string, subjectIds: number[], trx: Knex | Knex.Transaction = this.db): Promise<void> {
+    for (let i = 0; i < subjectIds.length; i += 500) {
+      await trx('tokens').where('subject_type', subjectType).whereIn('subject_id', subjectIds.slice(i, i + 500)).del();
+    }
+  }
 }

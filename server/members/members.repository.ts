@@ -466,3 +466,39 @@ export async function legalNames(q: Knex | Knex.Transaction, ids: number[]): Pro
 export async function organisationRow(q: Knex | Knex.Transaction, id: number): Promise<Record<string, unknown> | undefined> {
   return q('organisations').where({ id }).first();
 }
+
+/** An organisation as an application's duplicate check compares it (see organisationsMatching). */
+export interface OrganisationMatch {
+  id: number;
+  memberNumber: number;
+  legalName: string;
+  status: string;
+  vatId: string;
+  nameKey: string;
+  postcode: string;
+  applicationId: number | null;
+}
+
+/** Organisations with one of the VAT IDs or one of the name keys: the candidates of an application's duplicate check. */
+export async function organisationsMatching(db: Knex | Knex.Transaction, vatIds: string[], nameKeys: string[]): Promise<OrganisationMatch[]> {
+  const cols = ['id', 'member_number', 'legal_name', 'status', 'vat_id', 'name_key', 'postcode', 'application_id'];
+  const rows = [];
+  for (let i = 0; i < vatIds.length; i += 500) rows.push(...(await db('organisations').whereIn('vat_id', vatIds.slice(i, i + 500)).select(cols)));
+  for (let i = 0; i < nameKeys.length; i += 500) rows.push(...(await db('organisations').whereIn('name_key', nameKeys.slice(i, i + 500)).select(cols)));
+  return rows.map((r) => ({
+    id: Number(r.id), memberNumber: Number(r.member_number), legalName: String(r.legal_name), status: String(r.status), vatId: String(r.vat_id ?? ''),
+    nameKey: String(r.name_key), postcode: String(r.postcode ?? ''), applicationId: r.application_id == null ? null : Number(r.application_id),
+  }));
+}
+
+/** The organisations with these ids (rows, in no particular order). */
+export async function organisationRowsByIds(db: Knex | Knex.Transaction, ids: number[]) {
+  const rows = [];
+  for (let i = 0; i < ids.length; i += 500) rows.push(...(await db('organisations').whereIn('id', ids.slice(i, i + 500))));
+  return rows;
+}
+
+/** An organisation's contact rows, representative first (as MembersService.contacts orders them). */
+export async function contactRowsOf(db: Knex | Knex.Transaction, organisationId: number) {
+  return db('contacts').where({ organisation_id: organisationId }).orderBy([{ column: 'is_representative', order: 'desc' }, { column: 'id' }]);
+}

@@ -9,6 +9,8 @@ import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { Category } from '../settings/settings.schemas.ts';
 import { exitDateFromEffective, formerFrom, isCalendarDate, noticeExitDate, statusForExit, type ExitReason } from './exit-rules.ts';
 import { censusTotal, legalNames, listOrganisations, membersOnDay, organisationRow, readCensus, refreshSearchWords, registerStats, type Census, type ListPage, type RollMember } from './members.repository.ts';
+import { contactRowsOf, organisationRowsByIds, organisationsMatching, type OrganisationMatch } from './members.repository.ts';
+export type { OrganisationMatch } from './members.repository.ts';
 import type { ContactInput, ListQuery, OrganisationEdit } from './members.schemas.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import type { Outbox } from '../mail/outbox.service.ts';
@@ -788,6 +790,21 @@ export class MembersService {
   /** The legal names of organisations by id. */
   async legalNames(ids: number[]): Promise<Map<number, string>> {
     return legalNames(this.d.db, ids);
+  }
+
+  /** Organisations with one of the VAT IDs or name keys (an application's duplicate check). */
+  async organisationsMatching(vatIds: string[], nameKeys: string[]): Promise<OrganisationMatch[]> {
+    return organisationsMatching(this.d.db, vatIds, nameKeys);
+  }
+
+  /** The organisations with these ids (unknown ids are left out, order not kept). */
+  async getMany(ids: number[]): Promise<Organisation[]> {
+    return (await organisationRowsByIds(this.d.db, [...new Set(ids)])).map(rowToOrganisation);
+  }
+
+  /** An organisation's contacts read inside the caller's transaction (e.g. right after createOrganisation). */
+  async contactsIn(trx: Knex.Transaction, organisationId: number): Promise<Contact[]> {
+    return (await contactRowsOf(trx, organisationId)).map(rowToContact);
   }
 }
 

@@ -8,16 +8,9 @@ import { EMPLOYEE_BANDS, type Category } from '../settings/settings.schemas.ts';
 import { COUNTRY_CODES, contactSchema, postcodeError } from '../members/members.schemas.ts';
 import type { Contact, Organisation } from '../members/members.service.ts';
 import { formatMoney } from '../i18n/format.ts';
-import { tFor, type Locale } from '../i18n/i18n.ts';
-import { PortalService, displayValue, type ChangeRequest, type FieldChange } from './portal.service.ts';
+import { tFor } from '../i18n/i18n.ts';
+import { changedFields, displayValue, type ChangeRequest, type FieldChange } from './portal.service.ts';
 import { REQUESTABLE_FIELDS, approveSchema, changeRequestSchema, languageSchema, rejectSchema, representativeSchema } from './portal.schemas.ts';
-
-/** The portal's service, built from the context (stateless: one per router is fine). */
-export function portalService(ctx: Context): PortalService {
-  return new PortalService({
-    db: ctx.db, clock: ctx.clock, audit: ctx.audit, outbox: ctx.outbox, settings: ctx.settings, members: ctx.members, users: ctx.users, config: ctx.config,
-  });
-}
 
 const actorOf = (req: Request): Actor => ({ userId: req.user!.id, label: req.user!.displayName });
 const orgOf = (req: Request): number => req.user!.organisationId!;
@@ -45,7 +38,7 @@ const categoryName = (req: Request, c: Category | undefined) => (c ? (req.locale
 
 /** A request's fields for a page: label and values for people. */
 function requestRows(req: Request, r: ChangeRequest, fields?: FieldChange[]) {
-  const list = fields ?? (Object.keys(r.changes) as FieldChange['field'][]).map((field) => ({
+  const list = fields ?? changedFields(r.changes).map((field) => ({
     field, before: r.previous[field] ?? '', after: r.changes[field] ?? '', current: '', conflict: false,
   }));
   return list.map((f) => ({
@@ -71,7 +64,7 @@ function requestView(req: Request, r: ChangeRequest, fields?: FieldChange[]) {
  */
 export function portalRouter(ctx: Context): Router {
   const r = Router();
-  const portal = portalService(ctx);
+  const portal = ctx.portal;
   r.use(requireRole('member'));
 
   r.use((req: Request, res: Response, next: NextFunction) => {
@@ -109,7 +102,7 @@ export function portalRouter(ctx: Context): Router {
       websiteUrl: /^https?:\/\//i.test(organisation.website) ? organisation.website : undefined,
       countryName: req.t(`common.countries.${organisation.country}`, { defaultValue: organisation.country }),
       bandName: organisation.employeeBand ? req.t(`common.bands.${organisation.employeeBand}`, { defaultValue: organisation.employeeBand }) : '',
-      contacts: contacts.map((c) => ({ ...c, own: c.id === own, canRemove: !c.isRepresentative && c.id !== own })),
+      contacts: contacts.map((c) => ({ ...c, own: c.id === own, canRemove: portal.canRemoveContact(c, own) })),
       pending: requests.filter((x) => x.status === 'pending').map((x) => requestView(req, x)),
       decided: requests.filter((x) => x.status !== 'pending').slice(0, 5).map((x) => requestView(req, x)),
     });
@@ -201,12 +194,9 @@ export function portalRouter(ctx: Context): Router {
       if (!isCode(e, 'changed_meanwhile')) throw e;
       // Someone saved in between: show the current data (with its version) and what this user typed.
       const current = await portal.contact(orgOf(req), cid);
-      const mine = parsed.data as unknown as Record<string, unknown>;
-      const theirs = current as unknown as Record<string, unknown>;
-      const show = (k: string, v: unknown) => (typeof v === 'boolean' ? req.t(v ? 'common.yes' : 'common.no') : k === 'locale' ? req.t(`portal.locale.${String(v)}`) : String(v ?? ''));
-      const differences = ['name', 'position', 'email', 'phone', 'locale', 'isBilling', 'consentEmailInvitations']
-        .filter((k) => String(theirs[k] ?? '') !== String(mine[k] ?? ''))
-        .map((k) => ({ field: req.t(`portal.contacts.fields.${k}`), yours: show(k, mine[k]), theirs: show(k, theirs[k]) }));
+      const show = (k: string, v: string | boolean) => (typeof v === 'boolean' ? req.t(v ? 'common.yes' : 'common.no') : k === 'locale' ? req.t(`portal.locale.${v}`) : v);
+      const differences = portal.contactDifferences(parsed.data, current)
+        .map((d) => ({ field: req.t(`portal.contacts.fields.${d.field}`), yours: show(d.field, d.yours), theirs: show(d.field, d.theirs) }));
       res.status(409);
       return renderContact(req, res, { ...current }, { contact: current, conflict: true, differences });
     }
@@ -249,15 +239,18 @@ export function portalRouter(ctx: Context): Router {
 
   r.get('/documents', h(async (req, res) => {
     const [categories, rules] = await Promise.all([ctx.settings.categories(), ctx.settings.rules()]);
-    const locale = req.locale as Locale;
-    const fees = categories.map((c) => ({
-      name: categoryName(req, c),
-      hasVote: c.hasVote,
-      fixed: c.feeRule.type === 'fixed' ? formatMoney(c.feeRule.amountCents, locale) : undefined,
-      tiers: c.feeRule.type === 'tiers'
-        ? EMPLOYEE_BANDS.map((band) => ({ band: req.t(`common.bands.${band}`), amount: formatMoney((c.feeRule as { tiers: Record<string, number> }).tiers[band] ?? 0, locale) }))
-        : undefined,
-    }));
+    const locale = req.locale;
+    const fees = categories.map((c) => {
+      const rule = c.feeRule;
+      return {
+        name: categoryName(req, c),
+        hasVote: c.hasVote,
+        fixed: rule.type === 'fixed' ? formatMoney(rule.amountCents, locale) : undefined,
+        tiers: rule.type === 'tiers'
+          ? EMPLOYEE_BANDS.map((band) => ({ band: req.t(`common.bands.${band}`), amount: formatMoney(rule.tiers[band] ?? 0, locale) }))
+          : undefined,
+      };
+    });
     res.render('portal/documents', { title: req.t('portal.documents.title'), section: 'portal', fees, rules });
   }));
 
@@ -297,7 +290,7 @@ export function portalRouter(ctx: Context): Router {
  */
 export function portalRequestsBoardRouter(ctx: Context): Router {
   const r = Router();
-  const portal = portalService(ctx);
+  const portal = ctx.portal;
   r.use(requireRole('board'));
 
   r.get('/', h(async (req, res) => {

@@ -2,7 +2,6 @@ import type { Knex } from 'knex';
 import type { TFunction } from 'i18next';
 import { iso, type Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
-import { affected, insertId } from '../db/knex.ts';
 import type { Actor, AuditService } from '../audit/audit.service.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { Outbox } from '../mail/outbox.service.ts';
@@ -14,25 +13,27 @@ import type { ContactInput, OrganisationEdit } from '../members/members.schemas.
 import { tFor, type Locale } from '../i18n/i18n.ts';
 import { formatDateTime, formatMemberNumber } from '../i18n/format.ts';
 import { REQUESTABLE_FIELDS, type ChangeRequestInput, type RequestableField } from './portal.schemas.ts';
+import * as repo from './portal.repository.ts';
+import type { StoredChangeRequest } from './portal.repository.ts';
 
-export type ChangeRequestStatus = 'pending' | 'approved' | 'rejected' | 'withdrawn';
+export type { ChangeRequestStatus } from './portal.repository.ts';
 
-export interface ChangeRequest {
-  id: number;
-  organisationId: number;
+/** A change request with its organisation's name and member number. */
+export interface ChangeRequest extends StoredChangeRequest {
   organisationName: string;
   memberNo: string;
   memberNumber: number;
-  requestedByUserId: number | null;
-  requestedByLabel: string;
-  changes: Partial<Record<RequestableField, string>>;
-  previous: Partial<Record<RequestableField, string>>;
-  status: ChangeRequestStatus;
-  decidedBy: number | null;
-  decidedByLabel: string | null;
-  decidedAt: string | null;
-  decisionNote: string | null;
-  createdAt: string;
+}
+
+/** The fields of the portal's contact form compared when a save comes too late (someone saved in between). */
+export const CONTACT_CONFLICT_FIELDS = ['name', 'position', 'email', 'phone', 'locale', 'isBilling', 'consentEmailInvitations'] as const;
+export type ContactConflictField = (typeof CONTACT_CONFLICT_FIELDS)[number];
+
+/** One field of a contact that differs between what the user typed and what is stored now. */
+export interface ContactDifference {
+  field: ContactConflictField;
+  yours: string | boolean;
+  theirs: string | boolean;
 }
 
 /** One requested field: the value at request time, the requested value, the value now. */
@@ -58,24 +59,9 @@ interface Deps {
 
 const BOARD_LOCALE: Locale = 'de';
 
-function rowToRequest(r: Record<string, any>): ChangeRequest {
-  return {
-    id: Number(r.id),
-    organisationId: Number(r.organisation_id),
-    organisationName: r.legal_name ?? '',
-    memberNumber: Number(r.member_number ?? 0),
-    memberNo: r.member_number == null ? '' : formatMemberNumber(Number(r.member_number)),
-    requestedByUserId: r.requested_by_user_id == null ? null : Number(r.requested_by_user_id),
-    requestedByLabel: r.requested_by_label ?? '',
-    changes: JSON.parse(r.changes),
-    previous: JSON.parse(r.previous),
-    status: r.status,
-    decidedBy: r.decided_by == null ? null : Number(r.decided_by),
-    decidedByLabel: r.decided_by_label ?? null,
-    decidedAt: r.decided_at ?? null,
-    decisionNote: r.decision_note ?? null,
-    createdAt: r.created_at,
-  };
+/** The requestable fields in a request's changes, in the form's order. */
+export function changedFields(changes: Partial<Record<RequestableField, string>>): RequestableField[] {
+  return REQUESTABLE_FIELDS.filter((f) => f in changes);
 }
 
 /** The organisation's value of a requestable field, as a string. */
@@ -147,6 +133,11 @@ export class PortalService {
     const id = await this.d.members.addContact(actor, organisationId, { ...input, isRepresentative: false, version: 0 });
     await this.notifyIfRepresentativeChanged(actor, organisationId, before);
     return id;
+  }
+
+  /** Whether the portal offers to remove the contact: never the voting representative, never oneself. */
+  canRemoveContact(c: Contact, ownContactId: number | null): boolean {
+    return !c.isRepresentative && c.id !== ownContactId;
   }
 
   /** Removes a contact; never the voting representative, never oneself. */
@@ -233,14 +224,8 @@ export class PortalService {
     if (!Object.keys(changes).length) return { id: null };
     const now = iso(this.d.clock.now());
     const id = await this.d.db.transaction(async (trx) => {
-      const id = await insertId(trx, 'organisation_change_requests', {
-        organisation_id: organisationId,
-        requested_by_user_id: actor.userId,
-        requested_by_label: actor.label.slice(0, 200),
-        changes: JSON.stringify(changes),
-        previous: JSON.stringify(previous),
-        status: 'pending',
-        created_at: now,
+      const id = await repo.insertRequest(trx, {
+        organisationId, requestedByUserId: actor.userId, requestedByLabel: actor.label.slice(0, 200), changes, previous, createdAt: now,
       });
       await this.d.audit.record(trx, actor, 'change_request.created', 'change_request', id, previous, { organisationId, ...changes });
       const association = await this.d.settings.association(trx);
@@ -254,8 +239,7 @@ export class PortalService {
           subject: t('portal.mail.requested.subject', { organisation: org.legalName, memberNo: org.memberNo }),
           paragraphs: [
             t('portal.mail.requested.intro', { organisation: org.legalName, memberNo: org.memberNo, actor: actor.label }),
-            ...Object.keys(changes).map((f) => {
-              const field = f as RequestableField;
+            ...changedFields(changes).map((field) => {
               return t('portal.mail.fieldChange', {
                 field: t(`members.fields.${field}`),
                 before: displayValue(t, field, previous[field]) || t('portal.empty'),
@@ -272,48 +256,51 @@ export class PortalService {
     return { id };
   }
 
-  private requestQuery(q: Knex | Knex.Transaction = this.d.db): Knex.QueryBuilder {
-    return q('organisation_change_requests as r')
-      .join('organisations as o', 'o.id', 'r.organisation_id')
-      .select('r.*', 'o.legal_name', 'o.member_number');
+  /** The requests with their organisation's name and member number (a request of an unknown organisation is left out). */
+  private async withOrganisations(stored: StoredChangeRequest[]): Promise<ChangeRequest[]> {
+    if (!stored.length) return [];
+    const orgs = new Map((await this.d.members.getMany(stored.map((r) => r.organisationId))).map((o) => [o.id, o]));
+    const out: ChangeRequest[] = [];
+    for (const r of stored) {
+      const o = orgs.get(r.organisationId);
+      if (o) out.push({ ...r, organisationName: o.legalName, memberNumber: o.memberNumber, memberNo: formatMemberNumber(o.memberNumber) });
+    }
+    return out;
+  }
+
+  private async one(stored: StoredChangeRequest | undefined): Promise<ChangeRequest> {
+    const [r] = stored ? await this.withOrganisations([stored]) : [];
+    if (!r) throw new NotFoundError();
+    return r;
   }
 
   /** The organisation's requests: pending ones first, then the latest decided ones. */
   async requestsFor(organisationId: number, limit = 20): Promise<ChangeRequest[]> {
-    const rows = await this.requestQuery().where('r.organisation_id', organisationId).orderBy('r.id', 'desc').limit(limit);
-    const list: ChangeRequest[] = rows.map((x: Record<string, any>) => rowToRequest(x));
+    const list = await this.withOrganisations(await repo.latestOfOrganisation(this.d.db, organisationId, limit));
     return [...list.filter((r) => r.status === 'pending'), ...list.filter((r) => r.status !== 'pending')];
   }
 
   /** One request of the organisation, or 404 (another organisation's request is never found). */
   async requestOf(organisationId: number, id: number): Promise<ChangeRequest> {
-    const r = await this.requestQuery().where('r.id', id).andWhere('r.organisation_id', organisationId).first();
-    if (!r) throw new NotFoundError();
-    return rowToRequest(r);
+    return this.one(await repo.findOfOrganisation(this.d.db, organisationId, id));
   }
 
   async request(id: number): Promise<ChangeRequest> {
-    const r = await this.requestQuery().where('r.id', id).first();
-    if (!r) throw new NotFoundError();
-    return rowToRequest(r);
+    return this.one(await repo.findById(this.d.db, id));
   }
 
   /** The board's list: pending requests oldest first, or decided ones newest first. */
   async listRequests(which: 'pending' | 'decided'): Promise<ChangeRequest[]> {
-    const q = this.requestQuery();
-    if (which === 'pending') q.where('r.status', 'pending').orderBy('r.id', 'asc');
-    else q.whereNot('r.status', 'pending').orderBy('r.decided_at', 'desc').orderBy('r.id', 'desc').limit(200);
-    return (await q).map((x: Record<string, any>) => rowToRequest(x));
+    return this.withOrganisations(which === 'pending' ? await repo.pending(this.d.db) : await repo.latestDecided(this.d.db, 200));
   }
 
   async countPending(): Promise<number> {
-    const [{ n }] = await this.d.db('organisation_change_requests').where('status', 'pending').count({ n: '*' });
-    return Number(n);
+    return repo.countPending(this.d.db);
   }
 
   /** Each requested field with the value at request time, the requested and the current value. */
   fieldChanges(req: ChangeRequest, org: Organisation): FieldChange[] {
-    return (Object.keys(req.changes) as RequestableField[]).map((field) => {
+    return changedFields(req.changes).map((field) => {
       const before = req.previous[field] ?? '';
       const after = req.changes[field] ?? '';
       const current = valueOf(org, field);
@@ -361,10 +348,10 @@ export class PortalService {
     const request = await this.requestOf(organisationId, id);
     if (request.status !== 'pending') throw new ConflictError('already_decided');
     await this.d.db.transaction(async (trx) => {
-      const n = affected(await trx('organisation_change_requests').where({ id, organisation_id: organisationId, status: 'pending' }).update({
-        status: 'withdrawn', decided_by: actor.userId, decided_by_label: actor.label.slice(0, 200), decided_at: iso(this.d.clock.now()),
-      }));
-      if (n !== 1) throw new ConflictError('already_decided');
+      const done = await repo.decideIfPending(trx, { id, organisationId }, {
+        status: 'withdrawn', decidedBy: actor.userId, decidedByLabel: actor.label.slice(0, 200), decidedAt: iso(this.d.clock.now()),
+      });
+      if (!done) throw new ConflictError('already_decided');
       await this.d.audit.record(trx, actor, 'change_request.withdrawn', 'change_request', id, { status: 'pending' }, { status: 'withdrawn' });
     });
   }
@@ -373,10 +360,10 @@ export class PortalService {
   private async decide(actor: Actor, request: ChangeRequest, status: 'approved' | 'rejected', note: string): Promise<void> {
     const recipient = await this.requester(request);
     await this.d.db.transaction(async (trx) => {
-      const n = affected(await trx('organisation_change_requests').where({ id: request.id, status: 'pending' }).update({
-        status, decided_by: actor.userId, decided_by_label: actor.label.slice(0, 200), decided_at: iso(this.d.clock.now()), decision_note: note || null,
-      }));
-      if (n !== 1) throw new ConflictError('already_decided');
+      const done = await repo.decideIfPending(trx, { id: request.id }, {
+        status, decidedBy: actor.userId, decidedByLabel: actor.label.slice(0, 200), decidedAt: iso(this.d.clock.now()), decisionNote: note || null,
+      });
+      if (!done) throw new ConflictError('already_decided');
       await this.d.audit.record(trx, actor, `change_request.${status}`, 'change_request', request.id, { status: 'pending' }, {
         status, organisationId: request.organisationId, ...(note ? { note } : {}),
       });
@@ -393,7 +380,7 @@ export class PortalService {
           greeting: t('auth.mail.greeting', { name: recipient.name }),
           paragraphs: [
             t(`portal.mail.${status}.intro`, { organisation: request.organisationName, date: formatDateTime(request.createdAt, recipient.locale) }),
-            ...(Object.keys(request.changes) as RequestableField[]).map((field) => t('portal.mail.fieldChange', {
+            ...changedFields(request.changes).map((field) => t('portal.mail.fieldChange', {
               field: t(`members.fields.${field}`),
               before: displayValue(t, field, request.previous[field]) || t('portal.empty'),
               after: displayValue(t, field, request.changes[field]) || t('portal.empty'),
@@ -410,11 +397,22 @@ export class PortalService {
 
   /** Who gets the outcome: the requester as a contact of the organisation (their e-mail language), else their account. */
   private async requester(request: ChangeRequest): Promise<{ email: string; name: string; locale: Locale } | undefined> {
-    if (!request.requestedByUserId) return undefined;
-    const c = await this.d.db('contacts').where({ organisation_id: request.organisationId, user_id: request.requestedByUserId }).first();
-    if (c?.email) return { email: c.email, name: c.name, locale: c.locale === 'en' ? 'en' : 'de' };
-    const u = await this.d.db('users').where({ id: request.requestedByUserId }).first();
+    const userId = request.requestedByUserId;
+    if (!userId) return undefined;
+    const c = (await this.d.members.contacts(request.organisationId)).filter((x) => x.userId === userId).sort((a, b) => a.id - b.id)[0];
+    if (c?.email) return { email: c.email, name: c.name, locale: c.locale };
+    const u = await this.d.users.byId(userId);
     if (!u?.email) return undefined;
-    return { email: u.email, name: u.display_name || u.email, locale: u.locale === 'en' ? 'en' : 'de' };
+    return { email: u.email, name: u.displayName || u.email, locale: u.locale };
+  }
+
+  /**
+   * A contact form saved too late (someone saved in between): the fields where what the user
+   * typed differs from the contact as it is now.
+   */
+  contactDifferences(mine: ContactInput, theirs: Contact): ContactDifference[] {
+    return CONTACT_CONFLICT_FIELDS
+      .filter((k) => String(theirs[k] ?? '') !== String(mine[k] ?? ''))
+      .map((field) => ({ field, yours: mine[field], theirs: theirs[field] }));
   }
 }

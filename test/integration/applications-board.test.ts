@@ -37,7 +37,7 @@ describe('applications: the board queue, questions and decisions', () => {
   async function post(browser: Browser, id: number, action: string, data: Record<string, string>) {
     return browser.submit(`/board/applications/${id}`, data, `/board/applications/${id}/${action}`);
   }
-  const appRow = (id: number) => env.db('applications').where({ id }).first();
+  const appRow = async (id: number) => (await env.db('applications').where({ id }).first())!;
 
   it('lets only the board in: anonymous to the login page, member, treasurer and admin get 403', async () => {
     const id = await submitAndConfirm(env, validForm(cats.company, { legal_name: 'Zugriff GmbH', rep_email: 'zugriff@firma.example' }));

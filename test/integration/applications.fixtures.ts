@@ -62,7 +62,7 @@ export async function linkInMail(env: TestEnv, to: string, prefix: string): Prom
 export async function submitAndConfirm(env: TestEnv, form: Record<string, string>, lang: 'de' | 'en' = 'de'): Promise<number> {
   const res = await apply(env.app, form, { lang });
   if (res.status !== 303) throw new Error(`apply failed: ${res.status} ${res.text.slice(0, 2000)}`);
-  const row = await env.db('applications').orderBy('id', 'desc').first();
+  const row = (await env.db('applications').orderBy('id', 'desc').first())!;
   const path = await linkInMail(env, form.rep_email, '/apply/confirm/');
   const b = new Browser(env.app);
   const confirmed = await b.submit(path, {});

@@ -124,7 +124,7 @@ describe('applications: the public form, double opt-in and spam guards', () => {
     expect(fieldHtml(bad.text, 'postcode')).to.contain('Bitte eine gültige Postleitzahl angeben.');
     const ok = await apply(env.app, validForm(cats.company, { country: 'NL', postcode: '1012 AB', rep_email: 'nl@example.nl', vat_id: 'NL123456789B01' }));
     expect(ok.status).to.equal(303);
-    const row = await env.db('applications').orderBy('id', 'desc').first();
+    const row = (await env.db('applications').orderBy('id', 'desc').first())!;
     expect(row.country).to.equal('NL');
     expect(row.postcode).to.equal('1012 AB');
     expect(row.vat_id).to.equal('NL123456789B01');
@@ -144,7 +144,7 @@ describe('applications: the public form, double opt-in and spam guards', () => {
       vat_id: 'de 626 018 158',
     }));
     expect(res.status).to.equal(303);
-    const row = await env.db('applications').orderBy('id', 'desc').first();
+    const row = (await env.db('applications').orderBy('id', 'desc').first())!;
     expect(row.legal_name).to.equal('Müller & Söhne GmbH');
     expect(row.city).to.equal('Łódź');
     expect(row.vat_id).to.equal('DE626018158');
@@ -197,7 +197,7 @@ describe('applications: the public form, double opt-in and spam guards', () => {
   it('confirms through the e-mail link: GET shows a button, only POST confirms; the board is told', async () => {
     const res = await apply(env.app, validForm(cats.company, { legal_name: 'Okertal Recycling GmbH', rep_email: 'j.buettner@okertal.example', rep_name: 'Jörg Büttner' }));
     expect(res.status).to.equal(303);
-    const app = await env.db('applications').orderBy('id', 'desc').first();
+    const app = (await env.db('applications').orderBy('id', 'desc').first())!;
     const [mail] = await env.ctx.outbox.forRecipient('j.buettner@okertal.example');
     expect(mail.locale).to.equal('de');
     expect(mail.subject).to.contain('Bitte bestätigen Sie Ihren Aufnahmeantrag');
@@ -209,7 +209,7 @@ describe('applications: the public form, double opt-in and spam guards', () => {
     const view = await request(env.app).get(path);
     expect(view.status).to.equal(200);
     expect(view.text).to.contain('Antrag jetzt bestätigen');
-    expect((await env.db('applications').where({ id: app.id }).first()).status).to.equal('unconfirmed');
+    expect((await env.db('applications').where({ id: app.id }).first())!.status).to.equal('unconfirmed');
 
     const b = new Browser(env.app);
     const confirmed = await b.submit(path, {});
@@ -218,7 +218,7 @@ describe('applications: the public form, double opt-in and spam guards', () => {
     const page = await b.get('/apply/confirmed');
     expect(page.text).to.contain('Ihr Antrag ist beim Vorstand eingegangen');
     expect(page.text).to.contain(`Ihr Antrag ${app.reference} ist beim Vorstand eingegangen.`);
-    const after = await env.db('applications').where({ id: app.id }).first();
+    const after = (await env.db('applications').where({ id: app.id }).first())!;
     expect(after.status).to.equal('submitted');
     expect(after.confirmed_at).to.equal('2026-11-25T09:00:00.000Z');
 
@@ -233,7 +233,7 @@ describe('applications: the public form, double opt-in and spam guards', () => {
     const again = await b.agent.post(path).type('form').send({ _csrf: Browser.csrfFrom((await b.get('/apply')).text) });
     expect(again.status).to.equal(410);
     expect(again.text).to.contain('Link bereits verwendet');
-    expect(Number((await env.db('applications').where({ id: app.id }).first()).version)).to.equal(Number(after.version));
+    expect(Number((await env.db('applications').where({ id: app.id }).first())!.version)).to.equal(Number(after.version));
     const reused = await request(env.app).get(path);
     expect(reused.status).to.equal(410);
     expect(reused.text).to.contain('Link bereits verwendet');
@@ -248,7 +248,7 @@ describe('applications: the public form, double opt-in and spam guards', () => {
 
   it('says when a link has expired and sends a new one on request (same answer for unknown addresses)', async () => {
     await apply(env.app, validForm(cats.company, { legal_name: 'Spät GmbH', rep_email: 'spaet@firma.example' }), { lang: 'en' });
-    const app = await env.db('applications').orderBy('id', 'desc').first();
+    const app = (await env.db('applications').orderBy('id', 'desc').first())!;
     expect(app.locale).to.equal('en');
     const [mail] = await env.ctx.outbox.forRecipient('spaet@firma.example');
     expect(mail.subject).to.contain('Please confirm your membership application');
@@ -264,7 +264,7 @@ describe('applications: the public form, double opt-in and spam guards', () => {
     expect(expired.text).to.contain('href="/apply/resend"');
     const posted = await b.agent.post(path).type('form').send({ _csrf: Browser.csrfFrom(form.text) });
     expect(posted.status).to.equal(410);
-    expect((await env.db('applications').where({ id: app.id }).first()).status).to.equal('unconfirmed');
+    expect((await env.db('applications').where({ id: app.id }).first())!.status).to.equal('unconfirmed');
 
     // unknown address: the same answer, no mail
     const mailsBefore = Number((await env.db('mail_messages').count({ n: '*' }))[0].n);
@@ -283,7 +283,7 @@ describe('applications: the public form, double opt-in and spam guards', () => {
     expect(fresh).not.to.equal(path);
     const ok = await new Browser(env.app).submit(fresh, {});
     expect(ok.status).to.equal(303);
-    expect((await env.db('applications').where({ id: app.id }).first()).status).to.equal('submitted');
+    expect((await env.db('applications').where({ id: app.id }).first())!.status).to.equal('submitted');
     env.clock.set('2026-11-25T09:00:00Z');
   });
 

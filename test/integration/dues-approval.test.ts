@@ -32,13 +32,13 @@ describe('dues on approval: the first pro-rata invoice when the join year has a 
   after(async () => env.close());
 
   async function approveThroughBoard(applicationId: number, joinDate: string, categoryId: number) {
-    const app = await env.db('applications').where({ id: applicationId }).first();
+    const app = (await env.db('applications').where({ id: applicationId }).first())!;
     const url = `/board/applications/${applicationId}`;
     const res = await board.submit(url, {
       version: String(app.version), approve_resolution_ref: 'Vorstandsbeschluss 2027/04', approve_join_date: joinDate, approve_category_id: String(categoryId),
     }, `${url}/approve`);
     expect(res.status, res.text.slice(0, 500)).to.equal(303);
-    const updated = await env.db('applications').where({ id: applicationId }).first();
+    const updated = (await env.db('applications').where({ id: applicationId }).first())!;
     expect(updated.status).to.equal('approved');
     return Number(updated.organisation_id);
   }

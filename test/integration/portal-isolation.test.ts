@@ -2,7 +2,6 @@ import { expect } from 'chai';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
 import { Browser } from '../helpers/http.ts';
 import { listRoutes } from '../helpers/routes.ts';
-import { portalService } from '../../server/portal/portal.routes.ts';
 import { ACTOR, loginAs, makeWorld, visible, type World } from './portal.fixtures.ts';
 
 /**
@@ -42,7 +41,7 @@ describe('member portal: a member contact never sees or changes another organisa
     }).returning('id').then((r) => r.map((x: any) => Number(typeof x === 'object' ? x.id : x)));
     const carlaUser = (await env.ctx.users.byEmail('carla@okertal.example'))!;
     const o = (await env.ctx.members.get(w.orgB))!;
-    requestB = (await portalService(env.ctx).requestChange({ userId: carlaUser.id, label: 'Carla Carstens' }, w.orgB, {
+    requestB = (await env.ctx.portal.requestChange({ userId: carlaUser.id, label: 'Carla Carstens' }, w.orgB, {
       legalName: o.legalName, legalForm: o.legalForm, street: o.street, postcode: o.postcode, city: 'Bad Harzburg', country: o.country, website: o.website,
       registerEntry: o.registerEntry, vatId: o.vatId, fieldOfActivity: o.fieldOfActivity, employeeBand: o.employeeBand,
     })).id!;
@@ -151,7 +150,7 @@ describe('member portal: a member contact never sees or changes another organisa
   });
 
   it('guessing ids in the other direction fails too: B cannot reach A\'s contacts or requests', async () => {
-    const reqA = (await env.db('organisation_change_requests').where({ organisation_id: w.orgA }).first()).id;
+    const reqA = (await env.db('organisation_change_requests').where({ organisation_id: w.orgA }).first())!.id;
     expect((await carla.get(`/portal/contacts/${w.c.anna}/edit`)).status).to.equal(404);
     expect((await carla.get(`/portal/requests/${reqA}`)).status).to.equal(404);
     expect((await carla.get('/portal/contacts/abc/edit')).status).to.equal(404);

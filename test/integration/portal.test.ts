@@ -3,7 +3,6 @@ import { createTestEnv, type TestEnv } from '../helpers/context.ts';
 import { Browser } from '../helpers/http.ts';
 import { makeUser, PASSWORD } from '../helpers/fixtures.ts';
 import { loadResources } from '../../server/i18n/i18n.ts';
-import { portalService } from '../../server/portal/portal.routes.ts';
 import { ACTOR, BOARD_EMAIL, loginAs, makeWorld, post, visible, type World } from './portal.fixtures.ts';
 
 const eur = (s: string) => `${s}\u00a0€`;
@@ -232,7 +231,7 @@ describe('member portal: the organisation, its contacts, documents and language'
     expect(german.length).to.be.greaterThan(50);
 
     const b = await loginAs(env, 'bernd@harzer.example'); // Bernd's language is English
-    const { id } = await portalService(env.ctx).requestChange(
+    const { id } = await env.ctx.portal.requestChange(
       { userId: (await env.ctx.users.byEmail('bernd@harzer.example'))!.id, label: 'Bernd Buch' }, w.orgA,
       { ...(await orgValues()), city: 'Clausthal-Zellerfeld' },
     );

@@ -110,7 +110,7 @@ export function duesRouter(ctx: Context): Router {
   r.get('/runs/new/:year', read, h(async (req, res) => {
     const year = yearParam(req);
     const preview = await ctx.dues.preview(year);
-    const runs = await ctx.dues.runsOfYear(year);
+    const runs = await ctx.duesRuns.runsOfYear(year);
     const running = runs.find((x) => x.status === 'running' || x.status === 'queued');
     res.render('dues/run-preview', { title: req.t('dues.run.previewTitle', { year }), section: 'dues', year, preview, runs, running, canWrite: req.user!.roles.includes('treasurer') });
   }));

@@ -411,3 +411,28 @@ export function censusTotal(census: Census, f: ListFilter): number | undefined {
   }
   return n;
 }
+
+// ---- for the dues module (added by the dues work; queries on organisations and contacts live here)
+
+/** Organisations that belong in a year (joined by its end, not left before its start), by member number. */
+export function membersOfYearQuery(q: Knex | Knex.Transaction, year: number): Knex.QueryBuilder {
+  return q('organisations')
+    .where('join_date', '<=', `${year}-12-31`)
+    .andWhere((w) => w.whereNull('exit_date').orWhere('exit_date', '>=', `${year}-01-01`))
+    .orderBy('member_number');
+}
+
+/** The row of one organisation, read with the given connection or transaction. */
+export async function organisationRow(q: Knex | Knex.Transaction, id: number): Promise<Record<string, unknown> | undefined> {
+  return q('organisations').where({ id }).first();
+}
+
+/** The contact rows of an organisation by id, read with the given connection or transaction. */
+export async function contactRowsById(q: Knex | Knex.Transaction, organisationId: number): Promise<Record<string, unknown>[]> {
+  return q('contacts').where({ organisation_id: organisationId }).orderBy('id');
+}
+
+/** Ids of the organisations with at least one contact e-mail address. */
+export async function organisationIdsWithEmail(q: Knex | Knex.Transaction): Promise<number[]> {
+  return (await q('contacts').where('email', '<>', '').distinct('organisation_id')).map((r: { organisation_id: number }) => Number(r.organisation_id));
+}

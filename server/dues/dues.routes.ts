@@ -274,15 +274,13 @@ export function duesRouter(ctx: Context): Router {
   // ------------------------------------------------------------ exports
   r.get('/export/invoices-:year.csv', read, h(async (req, res) => {
     const year = yearParam(req);
-    const rows = await ctx.dues.exportRows(year);
-    await ctx.audit.record(ctx.db, actorOf(req), 'invoices.exported', 'invoice', null, undefined, { year, rows: rows.length });
+    const rows = await ctx.dues.exportRows(actorOf(req), year);
     res.type('text/csv; charset=utf-8').set('Content-Disposition', `attachment; filename="rechnungen-${year}.csv"`).send(invoicesCsv(rows));
   }));
 
   r.get('/export/payments-:year.csv', read, h(async (req, res) => {
     const year = yearParam(req);
-    const rows = await ctx.payments.forYear(year);
-    await ctx.audit.record(ctx.db, actorOf(req), 'payments.exported', 'payment', null, undefined, { year, rows: rows.length });
+    const rows = await ctx.payments.exportYear(actorOf(req), year);
     res.type('text/csv; charset=utf-8').set('Content-Disposition', `attachment; filename="zahlungen-${year}.csv"`).send(paymentsCsv(rows));
   }));
 

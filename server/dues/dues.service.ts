@@ -469,6 +469,13 @@ export class DuesService {
     return { invoice, pdf: await renderInvoicePdf(invoice) };
   }
 
+  /** For the member portal: the PDF of an invoice of this organisation; NotFoundError for any other. */
+  async organisationPdf(organisationId: number, id: number): Promise<{ invoice: Invoice; pdf: Buffer }> {
+    const invoice = await getInvoice(this.d.db, id);
+    if (!invoice || invoice.organisationId !== organisationId) throw new NotFoundError();
+    return { invoice, pdf: await renderInvoicePdf(invoice) };
+  }
+
   /** For the member portal: the organisation's invoices, newest first. */
   async invoicesForOrganisation(organisationId: number): Promise<Invoice[]> {
     return invoicesOfOrganisation(this.d.db, organisationId);
@@ -481,9 +488,11 @@ export class DuesService {
     return { rows, total, page, pages: Math.max(1, Math.ceil(total / perPage)) };
   }
 
-  /** Every invoice and cancellation invoice of a year by number, with the date of its last payment (for the export). */
-  async exportRows(year: number): Promise<(Invoice & { lastPaymentDate: string | null })[]> {
-    return exportRows(this.d.db, year);
+  /** Every invoice and cancellation invoice of a year by number, with the date of its last payment; the export is audited. */
+  async exportRows(actor: Actor, year: number): Promise<(Invoice & { lastPaymentDate: string | null })[]> {
+    const rows = await exportRows(this.d.db, year);
+    await this.d.audit.record(this.d.db, actor, 'invoices.exported', 'invoice', null, undefined, { year, rows: rows.length });
+    return rows;
   }
 
   async yearsWithInvoices(): Promise<number[]> {

@@ -74,8 +74,10 @@ export class PaymentsService {
     return paymentsOfInvoice(this.d.db, invoiceId);
   }
 
-  /** Payments for the invoices of a year (for the export), by date. */
-  async forYear(year: number): Promise<(Payment & { invoiceNumber: string; memberNumber: number; memberName: string })[]> {
-    return paymentsOfYear(this.d.db, year);
+  /** Payments for the invoices of a year, by date; the export is audited. */
+  async exportYear(actor: Actor, year: number): Promise<(Payment & { invoiceNumber: string; memberNumber: number; memberName: string })[]> {
+    const rows = await paymentsOfYear(this.d.db, year);
+    await this.d.audit.record(this.d.db, actor, 'payments.exported', 'payment', null, undefined, { year, rows: rows.length });
+    return rows;
   }
 }

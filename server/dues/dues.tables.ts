@@ -1,12 +1,14 @@
-import type { InvoiceKind, InvoiceStatus } from './invoice.ts';
-
 /**
  * The rows of the tables the dues module owns (migrations/20261125000700_dues.ts), declared
- * to knex so that `db('invoices')` returns typed rows and a misspelt column fails the
+ * to knex so that a query on one of them returns typed rows and a misspelt column fails the
  * typecheck. Booleans come back as 0/1 from SQLite and true/false from PostgreSQL; instants
  * are ISO strings, dates 'YYYY-MM-DD'. Only the dues repositories (`*.repository.ts` in this
  * folder) query these tables.
  */
+
+/** The states an invoice is stored in. */
+export type InvoiceStatus = 'open' | 'paid' | 'partially_paid' | 'cancelled' | 'uncollectible' | 'void';
+export type InvoiceKind = 'invoice' | 'cancellation';
 
 /** A fee schedule entry: one category's fee rule for a year, frozen. */
 export interface FeeScheduleRow {

@@ -1,10 +1,8 @@
 import type { Locale } from '../i18n/i18n.ts';
-import type { InvoiceRow } from './dues.tables.ts';
+import type { InvoiceKind, InvoiceRow, InvoiceStatus } from './dues.tables.ts';
 
-/** An issued invoice (or cancellation invoice) as stored; never changed after issue except its payment state. */
-export type InvoiceStatus = 'open' | 'paid' | 'partially_paid' | 'cancelled' | 'uncollectible' | 'void';
+export type { InvoiceKind, InvoiceStatus };
 export const INVOICE_STATUSES: InvoiceStatus[] = ['open', 'partially_paid', 'paid', 'cancelled', 'uncollectible', 'void'];
-export type InvoiceKind = 'invoice' | 'cancellation';
 
 /** The association as it stood when the invoice was issued. */
 export interface IssuerSnapshot {
@@ -24,6 +22,7 @@ export interface IssuerSnapshot {
   bankName: string;
 }
 
+/** An issued invoice (or cancellation invoice) as stored; never changed after issue except its payment state. */
 export interface Invoice {
   id: number;
   number: string;

@@ -169,9 +169,7 @@ export function duesRouter(ctx: Context): Router {
     res.render('dues/invoice', {
       title: req.t('dues.invoice.title', { number: invoice.number }), section: 'dues', invoice, payments,
       overdue: invoice.openCents > 0 && invoice.dueDate < today,
-      payable: invoice.kind === 'invoice' && !['cancelled', 'void'].includes(invoice.status),
-      cancellable: invoice.kind === 'invoice' && !['cancelled', 'void'].includes(invoice.status),
-      reissuable: invoice.kind === 'invoice' && invoice.status === 'cancelled',
+      ...ctx.dues.actions(invoice),
       canWrite: req.user!.roles.includes('treasurer'),
       values: { date: today, amount: invoice.openCents > 0 ? centsToEuroInput(invoice.openCents) : '', reference: invoice.number },
       ...extra,
@@ -231,7 +229,7 @@ export function duesRouter(ctx: Context): Router {
   r.post('/invoices/:id/reissue', write, h(async (req, res) => {
     const id = idParam(req);
     const inv = await ctx.dues.get(id);
-    if (inv.kind !== 'invoice' || inv.status !== 'cancelled') {
+    if (!ctx.dues.actions(inv).reissuable) {
       flash(req, 'error', req.t('dues.reissue.notPossible'));
       res.redirect(303, `/treasurer/invoices/${id}`);
       return;

@@ -464,6 +464,12 @@ export class DuesService {
     return this.getIn(this.d.db, id);
   }
 
+  /** What may be done with an invoice now: take payments, cancel it (a dues invoice that counts), issue it anew (a cancelled one). */
+  actions(invoice: Invoice): { payable: boolean; cancellable: boolean; reissuable: boolean } {
+    const counts = invoice.kind === 'invoice' && !['cancelled', 'void'].includes(invoice.status);
+    return { payable: counts, cancellable: counts, reissuable: invoice.kind === 'invoice' && invoice.status === 'cancelled' };
+  }
+
   async pdf(id: number): Promise<{ invoice: Invoice; pdf: Buffer }> {
     const invoice = await this.get(id);
     return { invoice, pdf: await renderInvoicePdf(invoice) };

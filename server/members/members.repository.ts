@@ -423,12 +423,12 @@ export function membersOfYearQuery(q: Knex | Knex.Transaction, year: number): Kn
 }
 
 /** The row of one organisation, read with the given connection or transaction. */
-export async function organisationRow(q: Knex | Knex.Transaction, id: number): Promise<Record<string, unknown> | undefined> {
+export async function organisationRow(q: Knex | Knex.Transaction, id: number) { // the row type is the organisations table's
   return q('organisations').where({ id }).first();
 }
 
 /** The contact rows of an organisation by id, read with the given connection or transaction. */
-export async function contactRowsById(q: Knex | Knex.Transaction, organisationId: number): Promise<Record<string, unknown>[]> {
+export async function contactRowsById(q: Knex | Knex.Transaction, organisationId: number) { // the row type is the contacts table's
   return q('contacts').where({ organisation_id: organisationId }).orderBy('id');
 }
 

@@ -77,7 +77,9 @@ export interface Context {
   /** Stripe, or the disabled gateway when STRIPE_SECRET_KEY is unset. */
   gateway: PaymentGateway;
   jobs: JobsService;
-  /** Dues invoices; set `dues.stripe` to the Stripe sync when Stripe is on. */
+  /** Our invoices on Stripe and its webhook events; with Stripe off its gateway is the disabled one and it does nothing. */
+  stripe: StripeSyncService;
+  /** Dues invoices (with the Stripe sync handed in). */
   dues: DuesService;
   duesRuns: DuesRuns;
   payments: PaymentsService;
@@ -106,13 +108,13 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
   const gdpr = new GdprService({ db, clock, audit, settings, exports: memberExports });
   const gateway = deps.gateway ?? createGateway(config);
   const jobs = new JobsService(db, clock, log);
-  const dues = new DuesService({ db, clock, audit, outbox, settings, config, gateway, log });
+  const payments = new PaymentsService({ db, clock, audit });
+  const stripe = new StripeSyncService({ db, clock, log, audit, outbox, settings, gateway, payments });
+  const dues = new DuesService({ db, clock, audit, outbox, settings, members, config, stripe, log });
   const duesRuns = new DuesRuns({ db, clock, audit, jobs, dues, log });
   // approval issues the first (pro-rata) dues invoice when the join year has a fee schedule
   const applications = new ApplicationsService({ db, clock, audit, tokens, outbox, settings, members, users, dues, config, log, consents: gdpr });
   const portal = new PortalService({ db, clock, audit, outbox, settings, members, users, config });
-  if (gateway.enabled) dues.stripe = new StripeSyncService({ db, clock, log, audit, outbox, settings, config, gateway });
-  const payments = new PaymentsService({ db, clock, audit });
   const reminders = new RemindersService({ db, clock, audit, outbox, settings });
   const assemblyRepo = new AssembliesRepository(db);
   const invitationsRepo = new InvitationsRepository(db);
@@ -137,5 +139,5 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
     attachments: assemblyAttachments,
     jobs: invitationJobs,
   };
-  return { config, db, clock, log, audit, tokens, users, accessLinks, settings, outbox, members, applications, applicationRecords, portal, memberImport, memberExports, gdpr, gateway, jobs, dues, duesRuns, payments, reminders, assemblies };
+  return { config, db, clock, log, audit, tokens, users, accessLinks, settings, outbox, members, applications, applicationRecords, portal, memberImport, memberExports, gdpr, gateway, jobs, stripe, dues, duesRuns, payments, reminders, assemblies };
 }

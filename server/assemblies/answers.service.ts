@@ -147,7 +147,7 @@ export class AnswersService {
       const id = invitation.assemblyId;
       await this.d.repo.lock(trx, id);
       const holder = await this.d.invitations.forOrganisation(id, holderOrganisationId, trx);
-      const holderOrg = holder ? await this.d.members.organisationIn(trx, holderOrganisationId) : undefined;
+      const holderOrg = holder ? await this.d.members.getIn(trx, holderOrganisationId) : undefined;
       const today = berlinDay(this.d.clock.now());
       const active = (await this.d.answers.activeProxies(id, trx))
         .map((p) => ({ giverId: Number(p.giver_organisation_id), holderId: Number(p.holder_organisation_id) }));

@@ -20,3 +20,9 @@ export async function nextValue(trx: Knex.Transaction, name: string, start: () =
   const r = again[0] as { value: number } | number;
   return Number(typeof r === 'object' ? r.value : r);
 }
+
+/** A counter's current value (0 when it has not been used yet), without moving it: the value the next `nextValue` will most likely exceed by one. */
+export async function currentValue(q: Knex | Knex.Transaction, name: string): Promise<number> {
+  const r: { value: number } | undefined = await q('counters').where({ name }).first('value');
+  return Number(r?.value ?? 0);
+}

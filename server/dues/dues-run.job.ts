@@ -1,12 +1,13 @@
 import type { Knex } from 'knex';
 import { iso, type Clock } from '../clock.ts';
-import { insertId } from '../db/knex.ts';
 import type { Actor, AuditService } from '../audit/audit.service.ts';
 import { AppError, NotFoundError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Context } from '../context.ts';
 import type { Job, JobContext, JobsService } from '../jobs/jobs.service.ts';
 import { isValidYear, type DuesService } from './dues.service.ts';
+import { getRun, insertRun, runIdOfJob, runsOfYear } from './dues-runs.repository.ts';
+import { getInvoice } from './invoices.repository.ts';
 
 export const DUES_RUN_JOB = 'dues_run';
 export const duesRunKey = (year: number) => `dues-${year}`;
@@ -40,10 +41,8 @@ export class DuesRuns {
     const total = (await this.d.dues.memberIdsOfYear(year)).length;
     return this.d.db.transaction(async (trx) => {
       const { job, resumed } = await this.d.jobs.create(trx, { kind: DUES_RUN_JOB, uniqueKey: duesRunKey(year), payload: { year, actor }, total, createdBy: actor.userId });
-      let runId: number;
-      const existingRun = await trx('dues_runs').where({ job_id: job.id }).first('id');
-      if (existingRun) runId = Number(existingRun.id);
-      else runId = await insertId(trx, 'dues_runs', { year, job_id: job.id, created_by: actor.userId, created_at: iso(this.d.clock.now()) });
+      const runId = await runIdOfJob(trx, job.id)
+        ?? await insertRun(trx, { year, job_id: job.id, created_by: actor.userId, created_at: iso(this.d.clock.now()) });
       await this.d.audit.record(trx, actor, resumed ? 'dues_run.resumed' : 'dues_run.started', 'dues_run', runId, undefined, { year, jobId: job.id });
       return { runId, job, resumed };
     });
@@ -57,18 +56,28 @@ export class DuesRuns {
   }
 
   async run(runId: number): Promise<{ id: number; year: number; job: Job }> {
-    const r = await this.d.db('dues_runs').where({ id: runId }).first();
+    const r = await getRun(this.d.db, runId);
     if (!r) throw new NotFoundError();
-    const job = await this.d.jobs.get(Number(r.job_id));
+    const job = await this.d.jobs.get(r.jobId);
     if (!job) throw new NotFoundError();
-    return { id: Number(r.id), year: Number(r.year), job };
+    return { id: r.id, year: r.year, job };
+  }
+
+  /** The runs of a year, newest first, with their job's state. */
+  async runsOfYear(year: number): Promise<{ id: number; jobId: number; createdAt: string; status: string; progress: number; total: number }[]> {
+    const out = [];
+    for (const r of await runsOfYear(this.d.db, year)) {
+      const job = await this.d.jobs.get(r.jobId);
+      if (job) out.push({ id: r.id, jobId: r.jobId, createdAt: r.createdAt, status: job.status, progress: job.progress, total: job.total });
+    }
+    return out;
   }
 
   private async handle(jc: JobContext): Promise<DuesRunResult> {
     const year = Number(jc.job.payload.year);
+    // why: the payload was written by create() as { year, actor }
     const actor = (jc.job.payload.actor as Actor | undefined) ?? { userId: null, label: 'system' };
-    const run = await this.d.db('dues_runs').where({ job_id: jc.job.id }).first('id');
-    const duesRunId = run ? Number(run.id) : null;
+    const duesRunId = (await runIdOfJob(this.d.db, jc.job.id)) ?? null;
     const ids = await this.d.dues.memberIdsOfYear(year);
     const result: DuesRunResult = { issued: 0, skipped: 0, failed: 0, cents: 0 };
     await jc.progress(0, ids.length);
@@ -83,7 +92,7 @@ export class DuesRuns {
         await this.d.dues.deliver(invoiceId);
       } catch (err) {
         result.failed++;
-        this.d.log.warn({ invoiceId, err: (err as Error).message }, 'invoice not delivered; the next run retries');
+        this.d.log.warn({ invoiceId, err: err instanceof Error ? err.message : String(err) }, 'invoice not delivered; the next run retries');
       }
     };
     try {
@@ -91,8 +100,8 @@ export class DuesRuns {
         const r = await this.d.dues.issueDuesInvoice(actor, ids[i], year, { duesRunId });
         if (r.issued) {
           result.issued++;
-          const inv = await this.d.db('invoices').where({ id: r.invoiceId }).first('amount_cents');
-          result.cents += Number(inv?.amount_cents ?? 0);
+          const inv = await getInvoice(this.d.db, r.invoiceId);
+          result.cents += inv?.amountCents ?? 0;
         } else result.skipped++;
         const invoiceId = r.invoiceId;
         if (invoiceId && concurrency > 1) {

@@ -110,7 +110,7 @@ export function duesRouter(ctx: Context): Router {
   r.get('/runs/new/:year', read, h(async (req, res) => {
     const year = yearParam(req);
     const preview = await ctx.dues.preview(year);
-    const runs = await ctx.dues.runsOfYear(year);
+    const runs = await ctx.duesRuns.runsOfYear(year);
     const running = runs.find((x) => x.status === 'running' || x.status === 'queued');
     res.render('dues/run-preview', { title: req.t('dues.run.previewTitle', { year }), section: 'dues', year, preview, runs, running, canWrite: req.user!.roles.includes('treasurer') });
   }));
@@ -169,9 +169,7 @@ export function duesRouter(ctx: Context): Router {
     res.render('dues/invoice', {
       title: req.t('dues.invoice.title', { number: invoice.number }), section: 'dues', invoice, payments,
       overdue: invoice.openCents > 0 && invoice.dueDate < today,
-      payable: invoice.kind === 'invoice' && !['cancelled', 'void'].includes(invoice.status),
-      cancellable: invoice.kind === 'invoice' && !['cancelled', 'void'].includes(invoice.status),
-      reissuable: invoice.kind === 'invoice' && invoice.status === 'cancelled',
+      ...ctx.dues.actions(invoice),
       canWrite: req.user!.roles.includes('treasurer'),
       values: { date: today, amount: invoice.openCents > 0 ? centsToEuroInput(invoice.openCents) : '', reference: invoice.number },
       ...extra,
@@ -231,7 +229,7 @@ export function duesRouter(ctx: Context): Router {
   r.post('/invoices/:id/reissue', write, h(async (req, res) => {
     const id = idParam(req);
     const inv = await ctx.dues.get(id);
-    if (inv.kind !== 'invoice' || inv.status !== 'cancelled') {
+    if (!ctx.dues.actions(inv).reissuable) {
       flash(req, 'error', req.t('dues.reissue.notPossible'));
       res.redirect(303, `/treasurer/invoices/${id}`);
       return;
@@ -274,15 +272,13 @@ export function duesRouter(ctx: Context): Router {
   // ------------------------------------------------------------ exports
   r.get('/export/invoices-:year.csv', read, h(async (req, res) => {
     const year = yearParam(req);
-    const rows = await ctx.dues.exportRows(year);
-    await ctx.audit.record(ctx.db, actorOf(req), 'invoices.exported', 'invoice', null, undefined, { year, rows: rows.length });
+    const rows = await ctx.dues.exportRows(actorOf(req), year);
     res.type('text/csv; charset=utf-8').set('Content-Disposition', `attachment; filename="rechnungen-${year}.csv"`).send(invoicesCsv(rows));
   }));
 
   r.get('/export/payments-:year.csv', read, h(async (req, res) => {
     const year = yearParam(req);
-    const rows = await ctx.payments.forYear(year);
-    await ctx.audit.record(ctx.db, actorOf(req), 'payments.exported', 'payment', null, undefined, { year, rows: rows.length });
+    const rows = await ctx.payments.exportYear(actorOf(req), year);
     res.type('text/csv; charset=utf-8').set('Content-Disposition', `attachment; filename="zahlungen-${year}.csv"`).send(paymentsCsv(rows));
   }));
 

@@ -44,7 +44,7 @@ export const remindersStopSchema = z.object({
 
 export const listFilterSchema = z.object({
   year: z.coerce.number().int().min(2000).max(2100).optional().catch(undefined),
-  status: z.enum(INVOICE_STATUSES as [string, ...string[]]).optional().catch(undefined),
+  status: z.enum(INVOICE_STATUSES as [string, ...string[]]).optional().catch(undefined), // why: INVOICE_STATUSES is a non-empty literal list
   q: z.string().trim().max(200).optional().catch(undefined),
   overdue: z.enum(['1']).optional().catch(undefined),
   page: z.coerce.number().int().min(1).max(100_000).optional().catch(undefined),

@@ -2,31 +2,30 @@ import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import { berlinDate, iso, ZONE, type Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
-import { insertId, likeEscape } from '../db/knex.ts';
+import { currentValue } from '../db/counters.ts';
 import type { Actor, AuditService } from '../audit/audit.service.ts';
 import { SYSTEM } from '../audit/audit.service.ts';
 import { AppError, ConflictError, NotFoundError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Outbox } from '../mail/outbox.service.ts';
+import type { Contact, MembersService } from '../members/members.service.ts';
 import type { SettingsService } from '../settings/settings.service.ts';
-import { feeRuleSchema, type AssociationSettings, type FeeRule } from '../settings/settings.schemas.ts';
-import type { PaymentGateway } from '../stripe/gateway.ts';
+import type { AssociationSettings } from '../settings/settings.schemas.ts';
 import { tFor, type Locale } from '../i18n/i18n.ts';
 import { formatDate, formatMemberNumber, formatMoney } from '../i18n/format.ts';
 import { formatIban } from '../settings/bank.ts';
-import { duesFor, type ProRataRule } from './fees.ts';
+import { duesFor } from './fees.ts';
 import { counterName, formatInvoiceNumber, nextInvoiceNumber } from './numbering.ts';
 import { pdfFor, preparePdf, renderInvoicePdf, type PreparedPdf } from './invoice-pdf.ts';
-import { rowToInvoice, type Invoice, type InvoiceStatus, type IssuerSnapshot, type StripeSyncPort } from './invoice.ts';
+import { rowToInvoice, type Invoice, type IssuerSnapshot, type StripeSyncPort } from './invoice.ts';
+import { feeSchedule, replaceSchedule, scheduleYears, type FeeScheduleEntry } from './fee-schedules.repository.ts';
+import {
+  duesAmountsOfYear, duesInvoiceNumbers, exportRows, getInvoice, hasInvoiceOfYear, idByDuesKey, insertCopy, insertInvoice, invoiceYears,
+  invoicesOfOrganisation, listInvoices, OPEN_STATUSES, undeliveredIds, updateInvoice, type NewInvoiceRow,
+} from './invoices.repository.ts';
+import { paymentAmountsOfYear } from './payments.repository.ts';
 
-export interface FeeScheduleEntry {
-  categoryId: number;
-  nameDe: string;
-  nameEn: string;
-  rule: FeeRule;
-  proRata: ProRataRule;
-  createdAt: string;
-}
+export type { FeeScheduleEntry };
 
 export type SkipReason = 'invoiced' | 'free' | 'no_schedule';
 
@@ -72,12 +71,12 @@ interface Deps {
   audit: AuditService;
   outbox: Outbox;
   settings: SettingsService;
+  members: MembersService;
   config: Config;
-  gateway: PaymentGateway;
+  /** The Stripe sync (with Stripe off, `enabled` is false and it does nothing). */
+  stripe: StripeSyncPort;
   log: Logger;
 }
-
-const OPEN_STATUSES: InvoiceStatus[] = ['open', 'partially_paid'];
 
 export function isValidYear(y: number): boolean {
   return Number.isSafeInteger(y) && y >= 2000 && y <= 2100;
@@ -100,16 +99,15 @@ function issuerOf(a: AssociationSettings): IssuerSnapshot {
   };
 }
 
-/** The contact who receives invoices: the billing contact, else the voting representative, else anyone with an e-mail. */
-async function billingContact(q: Knex | Knex.Transaction, organisationId: number): Promise<{ name: string; email: string; locale: Locale } | null> {
-  const rows = await q('contacts').where({ organisation_id: organisationId }).orderBy('id');
-  const withMail = rows.filter((r) => r.email);
-  const pick = withMail.find((r) => r.is_billing === 1 || r.is_billing === true)
-    ?? withMail.find((r) => r.is_representative === 1 || r.is_representative === true)
+/** The contact who receives invoices (of contacts by id): the billing contact, else the voting representative, else anyone with an e-mail. */
+function billingContact(contacts: Contact[]): { name: string; email: string; locale: Locale } | null {
+  const withMail = contacts.filter((c) => c.email);
+  const pick = withMail.find((c) => c.isBilling)
+    ?? withMail.find((c) => c.isRepresentative)
     ?? withMail[0]
-    ?? rows.find((r) => r.is_billing === 1 || r.is_billing === true)
-    ?? rows.find((r) => r.is_representative === 1 || r.is_representative === true);
-  return pick ? { name: pick.name ?? '', email: pick.email ?? '', locale: pick.locale === 'en' ? 'en' : 'de' } : null;
+    ?? contacts.find((c) => c.isBilling)
+    ?? contacts.find((c) => c.isRepresentative);
+  return pick ? { name: pick.name ?? '', email: pick.email ?? '', locale: pick.locale } : null;
 }
 
 /**
@@ -117,9 +115,6 @@ async function billingContact(q: Knex | Knex.Transaction, organisationId: number
  * gaplessly), cancellation invoices, invoice e-mails, the treasurer's lists and numbers.
  */
 export class DuesService {
-  /** Set by the composition root when Stripe is on (server/dues/stripe-sync.service.ts). */
-  stripe: StripeSyncPort | null = null;
-
   constructor(private d: Deps) {}
 
   private today(): string {
@@ -129,20 +124,11 @@ export class DuesService {
   // ---------------------------------------------------------------- fee schedule
 
   async feeSchedule(year: number, q: Knex | Knex.Transaction = this.d.db): Promise<FeeScheduleEntry[]> {
-    const rows = await q('fee_schedules').where({ year }).orderBy('category_id');
-    return rows.map((r) => ({
-      categoryId: Number(r.category_id),
-      nameDe: r.category_name_de,
-      nameEn: r.category_name_en,
-      rule: feeRuleSchema.parse(JSON.parse(r.rule)),
-      proRata: r.pro_rata === 'full_year' ? 'full_year' : 'monthly',
-      createdAt: r.created_at,
-    }));
+    return feeSchedule(q, year);
   }
 
   async scheduleYears(): Promise<number[]> {
-    const rows = await this.d.db('fee_schedules').distinct('year').orderBy('year', 'desc');
-    return rows.map((r) => Number(r.year));
+    return scheduleYears(this.d.db);
   }
 
   /**
@@ -153,19 +139,15 @@ export class DuesService {
   async freezeFeeSchedule(actor: Actor, year: number): Promise<FeeScheduleEntry[]> {
     if (!isValidYear(year)) throw new NotFoundError();
     return this.d.db.transaction(async (trx) => {
-      const issued = await trx('invoices').where({ year, kind: 'invoice' }).first('id');
-      if (issued) throw new ConflictError('schedule_in_use');
+      if (await hasInvoiceOfYear(trx, year)) throw new ConflictError('schedule_in_use');
       const rules = await this.d.settings.rules(trx);
       const categories = await this.d.settings.categories({ includeInactive: true }, trx);
       const before = await this.feeSchedule(year, trx);
-      await trx('fee_schedules').where({ year }).del();
       const now = iso(this.d.clock.now());
-      for (const c of categories) {
-        await trx('fee_schedules').insert({
-          year, category_id: c.id, category_name_de: c.nameDe, category_name_en: c.nameEn,
-          rule: JSON.stringify(c.feeRule), pro_rata: rules.proRata, created_by: actor.userId, created_at: now,
-        });
-      }
+      await replaceSchedule(trx, year, categories.map((c) => ({
+        category_id: c.id, category_name_de: c.nameDe, category_name_en: c.nameEn,
+        rule: JSON.stringify(c.feeRule), pro_rata: rules.proRata, created_by: actor.userId, created_at: now,
+      })));
       const after = await this.feeSchedule(year, trx);
       await this.d.audit.record(trx, actor, 'fee_schedule.frozen', 'fee_schedule', year,
         before.length ? before.map((e) => ({ categoryId: e.categoryId, rule: e.rule, proRata: e.proRata })) : undefined,
@@ -176,46 +158,35 @@ export class DuesService {
 
   // ---------------------------------------------------------------- members of a year
 
-  /** Organisations that belong in a year: joined by its end, not left before its start; by member number. */
-  membersOfYearQuery(year: number, q: Knex | Knex.Transaction = this.d.db): Knex.QueryBuilder {
-    return q('organisations')
-      .where('join_date', '<=', `${year}-12-31`)
-      .andWhere((w) => w.whereNull('exit_date').orWhere('exit_date', '>=', `${year}-01-01`))
-      .orderBy('member_number');
-  }
-
+  /** Organisations that belong in a year (joined by its end, not left before its start), by member number. */
   async memberIdsOfYear(year: number): Promise<number[]> {
-    return ((await this.membersOfYearQuery(year).select('id')) as { id: number }[]).map((r) => Number(r.id));
+    return this.d.members.memberIdsOfYear(year);
   }
 
   async preview(year: number): Promise<DuesPreview> {
     const schedule = await this.feeSchedule(year);
     const byCat = new Map(schedule.map((s) => [s.categoryId, s]));
-    const orgs = await this.membersOfYearQuery(year).select('id', 'member_number', 'legal_name', 'category_id', 'employee_band', 'join_date');
-    const invoiced = new Map<number, string>();
-    for (const r of await this.d.db('invoices').where({ year, kind: 'invoice' }).whereNotNull('dues_key').select('organisation_id', 'number')) {
-      invoiced.set(Number(r.organisation_id), r.number);
-    }
-    const withMail = new Set<number>();
-    for (const r of await this.d.db('contacts').where('email', '<>', '').distinct('organisation_id')) withMail.add(Number(r.organisation_id));
+    const orgs = await this.d.members.membersOfYear(year);
+    const invoiced = await duesInvoiceNumbers(this.d.db, year);
+    const withMail = await this.d.members.organisationIdsWithEmail();
     const rows: PreviewRow[] = [];
     const out: DuesPreview = { year, schedule, rows, toInvoice: { count: 0, cents: 0 }, skipped: { invoiced: 0, free: 0, no_schedule: 0 } };
     for (const o of orgs) {
-      const s = byCat.get(Number(o.category_id));
-      const amount = s ? duesFor(s.rule, o.employee_band, o.join_date, year, s.proRata) : null;
+      const s = byCat.get(o.categoryId);
+      const amount = s ? duesFor(s.rule, o.employeeBand, o.joinDate, year, s.proRata) : null;
       const row: PreviewRow = {
-        organisationId: Number(o.id),
-        memberNumber: Number(o.member_number),
-        memberNo: formatMemberNumber(Number(o.member_number)),
-        name: o.legal_name,
+        organisationId: o.id,
+        memberNumber: o.memberNumber,
+        memberNo: formatMemberNumber(o.memberNumber),
+        name: o.legalName,
         categoryName: s?.nameDe ?? '',
-        joinDate: o.join_date,
+        joinDate: o.joinDate,
         amountCents: amount?.amountCents ?? 0,
         annualCents: amount?.annualCents ?? 0,
         months: amount?.months ?? 12,
         proRata: amount?.proRata ?? false,
         skip: null,
-        hasEmail: withMail.has(Number(o.id)),
+        hasEmail: withMail.has(o.id),
       };
       if (invoiced.has(row.organisationId)) { row.skip = 'invoiced'; row.invoiceNumber = invoiced.get(row.organisationId); }
       else if (!s || !amount) row.skip = 'no_schedule';
@@ -244,20 +215,20 @@ export class DuesService {
     const prepared = mailNow ? await this.preparePdfAhead(organisationId, year, opts).catch(() => null) : null;
     try {
       return await this.d.db.transaction(async (trx) => {
-        const existing = await trx('invoices').where({ dues_key: duesKey(year, organisationId) }).first('id');
-        if (existing) return { issued: false, reason: 'invoiced', invoiceId: Number(existing.id) } as IssueResult;
+        const existing = await idByDuesKey(trx, duesKey(year, organisationId));
+        if (existing) return { issued: false, reason: 'invoiced', invoiceId: existing };
         const draft = await this.draftInvoice(trx, actor, organisationId, year, opts);
         if ('skip' in draft) return draft.skip;
         const number = await nextInvoiceNumber(trx, year);
-        const id = await insertId(trx, 'invoices', { ...draft.row, number });
+        const id = await insertInvoice(trx, { ...draft.row, number });
         await this.d.audit.record(trx, actor, 'invoice.issued', 'invoice', id, undefined, { number, organisationId, year, amountCents: draft.amountCents });
         if (mailNow) await this.mailInvoice(trx, id, prepared);
-        return { issued: true, invoiceId: id, number } as IssueResult;
+        return { issued: true, invoiceId: id, number };
       });
     } catch (err) {
       if (isUniqueViolation(err)) {
-        const existing = await this.d.db('invoices').where({ dues_key: duesKey(year, organisationId) }).first('id');
-        if (existing) return { issued: false, reason: 'invoiced', invoiceId: Number(existing.id) };
+        const existing = await idByDuesKey(this.d.db, duesKey(year, organisationId));
+        if (existing) return { issued: false, reason: 'invoiced', invoiceId: existing };
       }
       throw err;
     }
@@ -265,17 +236,18 @@ export class DuesService {
 
   /** The row of a member's dues invoice for a year, all but its number; or why there is none. */
   private async draftInvoice(q: Knex | Knex.Transaction, actor: Actor, organisationId: number, year: number, opts: { duesRunId?: number | null }):
-    Promise<{ skip: IssueResult } | { row: Record<string, unknown>; amountCents: number }> {
-    const org = await q('organisations').where({ id: organisationId }).first();
+    Promise<{ skip: IssueResult } | { row: Omit<NewInvoiceRow, 'number'>; amountCents: number }> {
+    const org = await this.d.members.getIn(q, organisationId);
     if (!org) throw new NotFoundError();
     const schedule = await this.feeSchedule(year, q);
-    const s = schedule.find((e) => e.categoryId === Number(org.category_id));
+    const s = schedule.find((e) => e.categoryId === org.categoryId);
     if (!s) return { skip: { issued: false, reason: 'no_schedule' } };
-    const amount = duesFor(s.rule, org.employee_band, org.join_date, year, s.proRata);
+    const amount = duesFor(s.rule, org.employeeBand, org.joinDate, year, s.proRata);
     if (!amount) return { skip: { issued: false, reason: 'no_schedule' } };
     if (amount.amountCents === 0) return { skip: { issued: false, reason: 'free' } };
 
-    const [association, rules, contact] = await Promise.all([this.d.settings.association(q), this.d.settings.rules(q), billingContact(q, organisationId)]);
+    const [association, rules, contacts] = await Promise.all([this.d.settings.association(q), this.d.settings.rules(q), this.d.members.contactsIn(q, organisationId)]);
+    const contact = billingContact(contacts);
     const locale: Locale = contact?.locale ?? 'de';
     const t = tFor(locale);
     const issueDate = this.today();
@@ -287,22 +259,24 @@ export class DuesService {
         year,
         kind: 'invoice',
         dues_key: duesKey(year, organisationId),
+        cancels_invoice_id: null,
+        cancelled_by_invoice_id: null,
         organisation_id: organisationId,
-        member_number: Number(org.member_number),
+        member_number: org.memberNumber,
         dues_run_id: opts.duesRunId ?? null,
         category_id: s.categoryId,
-        recipient_name: org.legal_name,
+        recipient_name: org.legalName,
         recipient_street: org.street ?? '',
         recipient_postcode: org.postcode ?? '',
         recipient_city: org.city ?? '',
         recipient_country: org.country ?? 'DE',
-        recipient_vat_id: org.vat_id ?? '',
+        recipient_vat_id: org.vatId ?? '',
         contact_name: contact?.name ?? '',
         contact_email: contact?.email ?? '',
         issuer: JSON.stringify(issuerOf(association)),
         description: t('dues.invoice.description', { year }),
         pro_rata_note: amount.proRata
-          ? t('dues.invoice.proRataNote', { months: amount.months, annual: formatMoney(amount.annualCents, locale), joinDate: formatDate(org.join_date, locale) })
+          ? t('dues.invoice.proRataNote', { months: amount.months, annual: formatMoney(amount.annualCents, locale), joinDate: formatDate(org.joinDate, locale) })
           : '',
         tax_note: rules.invoiceTaxNote,
         period_start: amount.periodStart,
@@ -313,8 +287,14 @@ export class DuesService {
         status: 'open',
         paid_cents: 0,
         locale,
+        stripe_customer_id: null,
+        stripe_invoice_id: null,
+        hosted_invoice_url: null,
+        stripe_state: null,
         reminder_level: 0,
+        last_reminder_at: null,
         reminders_stopped: false,
+        mailed_at: null,
         created_by: actor.userId,
         created_at: now,
         updated_at: now,
@@ -324,11 +304,10 @@ export class DuesService {
 
   /** The PDF of the invoice about to be issued, with the next free number; null when none is to be mailed. */
   private async preparePdfAhead(organisationId: number, year: number, opts: { duesRunId?: number | null }): Promise<PreparedPdf | null> {
-    if (await this.d.db('invoices').where({ dues_key: duesKey(year, organisationId) }).first('id')) return null;
+    if (await idByDuesKey(this.d.db, duesKey(year, organisationId))) return null;
     const draft = await this.draftInvoice(this.d.db, SYSTEM, organisationId, year, opts);
     if ('skip' in draft || !draft.row.contact_email) return null;
-    const counter = await this.d.db('counters').where({ name: counterName(year) }).first('value');
-    const number = formatInvoiceNumber(year, Number(counter?.value ?? 0) + 1);
+    const number = formatInvoiceNumber(year, (await currentValue(this.d.db, counterName(year))) + 1);
     return preparePdf(rowToInvoice({ ...draft.row, id: 0, number, cancels_number: null }));
   }
 
@@ -345,7 +324,7 @@ export class DuesService {
   }
 
   private stripeOn(): boolean {
-    return this.d.gateway.enabled && !!this.stripe;
+    return this.d.stripe.enabled;
   }
 
   /** How many invoices a dues run delivers at once: STRIPE_CONCURRENCY with Stripe on (each push waits on Stripe), else 1. */
@@ -355,15 +334,15 @@ export class DuesService {
 
   /** Pushes to Stripe (if on and not yet done) and e-mails an invoice that has not been mailed yet. */
   async deliver(invoiceId: number): Promise<void> {
-    const row = await this.d.db('invoices').where({ id: invoiceId }).first();
-    if (!row || row.mailed_at || row.kind !== 'invoice' || row.status === 'cancelled') return;
-    if (this.stripeOn() && !row.stripe_invoice_id) await this.stripe!.pushInvoice(invoiceId);
+    const row = await getInvoice(this.d.db, invoiceId);
+    if (!row || row.mailedAt || row.kind !== 'invoice' || row.status === 'cancelled') return;
+    if (this.stripeOn() && !row.stripeInvoiceId) await this.d.stripe.pushInvoice(invoiceId);
     // the PDF (with the payment link) rendered before the transaction, used if nothing changed meanwhile
     const inv = await this.get(invoiceId);
     const prepared = inv.contactEmail ? await preparePdf(inv) : null;
     await this.d.db.transaction(async (trx) => {
-      const fresh = await trx('invoices').where({ id: invoiceId }).first();
-      if (!fresh || fresh.mailed_at) return;
+      const fresh = await getInvoice(trx, invoiceId);
+      if (!fresh || fresh.mailedAt) return;
       await this.mailInvoice(trx, invoiceId, prepared);
     });
   }
@@ -376,7 +355,7 @@ export class DuesService {
   private async mailInvoice(trx: Knex.Transaction, invoiceId: number, prepared?: PreparedPdf | null): Promise<void> {
     const inv = await this.getIn(trx, invoiceId);
     const now = iso(this.d.clock.now());
-    await trx('invoices').where({ id: invoiceId }).update({ mailed_at: now, updated_at: now });
+    await updateInvoice(trx, invoiceId, { mailed_at: now, updated_at: now });
     if (!inv.contactEmail) return;
     const t = tFor(inv.locale);
     const pdf = await pdfFor(inv, prepared);
@@ -416,18 +395,17 @@ export class DuesService {
    */
   async cancelInvoice(actor: Actor, invoiceId: number, reason: string): Promise<{ cancellationId: number; number: string; stripeError?: string }> {
     const result = await this.d.db.transaction(async (trx) => {
-      const orig = await trx('invoices').where({ id: invoiceId }).first();
+      const orig = await getInvoice(trx, invoiceId);
       if (!orig) throw new NotFoundError();
       if (orig.kind !== 'invoice') throw new AppError(422, 'not_an_invoice');
       if (orig.status === 'cancelled' || orig.status === 'void') throw new ConflictError('already_cancelled');
-      const number = await nextInvoiceNumber(trx, Number(orig.year));
-      const t = tFor(orig.locale === 'en' ? 'en' : 'de');
+      const number = await nextInvoiceNumber(trx, orig.year);
+      const t = tFor(orig.locale);
       const now = iso(this.d.clock.now());
       const issueDate = this.today();
       const association = await this.d.settings.association(trx);
-      const { id: _id, number: _n, dues_key: _k, ...rest } = orig;
-      const cancellationId = await insertId(trx, 'invoices', {
-        ...rest,
+      // the original's parties, period and locale; everything else of its own
+      const cancellationId = await insertCopy(trx, orig.id, {
         number,
         kind: 'cancellation',
         cancels_invoice_id: orig.id,
@@ -437,7 +415,7 @@ export class DuesService {
         issuer: JSON.stringify(issuerOf(association)),
         description: t('dues.invoice.cancellationDescription', { description: orig.description, number: orig.number }),
         pro_rata_note: reason ? t('dues.invoice.cancellationReason', { reason }) : '',
-        amount_cents: -Number(orig.amount_cents),
+        amount_cents: -orig.amountCents,
         issue_date: issueDate,
         due_date: issueDate,
         status: 'void',
@@ -454,20 +432,20 @@ export class DuesService {
         created_at: now,
         updated_at: now,
       });
-      await trx('invoices').where({ id: orig.id }).update({
+      await updateInvoice(trx, orig.id, {
         status: 'cancelled', dues_key: null, cancelled_by_invoice_id: cancellationId, reminders_stopped: true, updated_at: now,
       });
-      await this.d.audit.record(trx, actor, 'invoice.cancelled', 'invoice', Number(orig.id), { status: orig.status }, { status: 'cancelled', cancellationNumber: number, reason });
-      await this.d.audit.record(trx, actor, 'invoice.cancellation_issued', 'invoice', cancellationId, undefined, { number, cancels: orig.number, amountCents: -Number(orig.amount_cents) });
+      await this.d.audit.record(trx, actor, 'invoice.cancelled', 'invoice', orig.id, { status: orig.status }, { status: 'cancelled', cancellationNumber: number, reason });
+      await this.d.audit.record(trx, actor, 'invoice.cancellation_issued', 'invoice', cancellationId, undefined, { number, cancels: orig.number, amountCents: -orig.amountCents });
       await this.mailInvoice(trx, cancellationId);
-      return { cancellationId, number, hadStripe: !!orig.stripe_invoice_id };
+      return { cancellationId, number, hadStripe: !!orig.stripeInvoiceId };
     });
     let stripeError: string | undefined;
-    if (result.hadStripe && this.stripe) {
+    if (result.hadStripe) {
       try {
-        await this.stripe.cancelOnStripe(invoiceId);
+        await this.d.stripe.cancelOnStripe(invoiceId);
       } catch (err) {
-        stripeError = (err as Error).message;
+        stripeError = err instanceof Error ? err.message : String(err);
         this.d.log.error({ invoiceId, err: stripeError }, 'stripe cancel failed');
       }
     }
@@ -477,13 +455,19 @@ export class DuesService {
   // ---------------------------------------------------------------- reading
 
   private async getIn(q: Knex | Knex.Transaction, id: number): Promise<Invoice> {
-    const r = await q('invoices as i').leftJoin('invoices as c', 'c.id', 'i.cancels_invoice_id').where('i.id', id).first('i.*', 'c.number as cancels_number');
-    if (!r) throw new NotFoundError();
-    return rowToInvoice(r);
+    const inv = await getInvoice(q, id);
+    if (!inv) throw new NotFoundError();
+    return inv;
   }
 
   async get(id: number): Promise<Invoice> {
     return this.getIn(this.d.db, id);
+  }
+
+  /** What may be done with an invoice now: take payments, cancel it (a dues invoice that counts), issue it anew (a cancelled one). */
+  actions(invoice: Invoice): { payable: boolean; cancellable: boolean; reissuable: boolean } {
+    const counts = invoice.kind === 'invoice' && !['cancelled', 'void'].includes(invoice.status);
+    return { payable: counts, cancellable: counts, reissuable: invoice.kind === 'invoice' && invoice.status === 'cancelled' };
   }
 
   async pdf(id: number): Promise<{ invoice: Invoice; pdf: Buffer }> {
@@ -491,62 +475,49 @@ export class DuesService {
     return { invoice, pdf: await renderInvoicePdf(invoice) };
   }
 
+  /** For the member portal: the PDF of an invoice of this organisation; NotFoundError for any other. */
+  async organisationPdf(organisationId: number, id: number): Promise<{ invoice: Invoice; pdf: Buffer }> {
+    const invoice = await getInvoice(this.d.db, id);
+    if (!invoice || invoice.organisationId !== organisationId) throw new NotFoundError();
+    return { invoice, pdf: await renderInvoicePdf(invoice) };
+  }
+
   /** For the member portal: the organisation's invoices, newest first. */
   async invoicesForOrganisation(organisationId: number): Promise<Invoice[]> {
-    const rows = await this.d.db('invoices as i').leftJoin('invoices as c', 'c.id', 'i.cancels_invoice_id')
-      .where('i.organisation_id', organisationId).orderBy([{ column: 'i.issue_date', order: 'desc' }, { column: 'i.id', order: 'desc' }])
-      .select('i.*', 'c.number as cancels_number');
-    return rows.map(rowToInvoice);
+    return invoicesOfOrganisation(this.d.db, organisationId);
   }
 
   async list(filter: { year?: number; status?: string; q?: string; overdue?: boolean; page?: number; perPage?: number }): Promise<{ rows: Invoice[]; total: number; page: number; pages: number }> {
     const perPage = filter.perPage ?? 50;
     const page = Math.max(1, filter.page ?? 1);
-    const base = this.d.db('invoices as i');
-    if (filter.year) base.where('i.year', filter.year);
-    if (filter.status) base.where('i.status', filter.status);
-    if (filter.overdue) base.whereIn('i.status', OPEN_STATUSES).andWhere('i.due_date', '<', this.today()).andWhere('i.kind', 'invoice');
-    const q = (filter.q ?? '').trim();
-    if (q) {
-      const m = /^(?:m-?)?0*(\d{1,9})$/i.exec(q);
-      base.where((w) => {
-        w.whereRaw("lower(i.recipient_name) like ? escape '\\'", [`%${likeEscape(q.toLowerCase())}%`]).orWhere('i.number', q);
-        if (m) w.orWhere('i.member_number', Number(m[1]));
-      });
-    }
-    const [{ n }] = await base.clone().count({ n: '*' });
-    const rows = await base.clone().leftJoin('invoices as c', 'c.id', 'i.cancels_invoice_id')
-      .select('i.*', 'c.number as cancels_number')
-      .orderBy([{ column: 'i.year', order: 'desc' }, { column: 'i.number', order: 'desc' }])
-      .limit(perPage).offset((page - 1) * perPage);
-    const total = Number(n);
-    return { rows: rows.map(rowToInvoice), total, page, pages: Math.max(1, Math.ceil(total / perPage)) };
+    const { rows, total } = await listInvoices(this.d.db, { ...filter, today: this.today(), page, perPage });
+    return { rows, total, page, pages: Math.max(1, Math.ceil(total / perPage)) };
   }
 
-  /** Every invoice and cancellation invoice of a year by number, with the date of its last payment (for the export). */
-  async exportRows(year: number): Promise<(Invoice & { lastPaymentDate: string | null })[]> {
-    const rows = await this.d.db('invoices as i').leftJoin('invoices as c', 'c.id', 'i.cancels_invoice_id').where('i.year', year).orderBy('i.number')
-      .select('i.*', 'c.number as cancels_number', this.d.db('payments as p').whereRaw('p.invoice_id = i.id').max('p.date').as('last_payment_date'));
-    return rows.map((r) => ({ ...rowToInvoice(r), lastPaymentDate: r.last_payment_date ?? null }));
+  /** Every invoice and cancellation invoice of a year by number, with the date of its last payment; the export is audited. */
+  async exportRows(actor: Actor, year: number): Promise<(Invoice & { lastPaymentDate: string | null })[]> {
+    const rows = await exportRows(this.d.db, year);
+    await this.d.audit.record(this.d.db, actor, 'invoices.exported', 'invoice', null, undefined, { year, rows: rows.length });
+    return rows;
   }
 
   async yearsWithInvoices(): Promise<number[]> {
-    return (await this.d.db('invoices').distinct('year').orderBy('year', 'desc')).map((r) => Number(r.year));
+    return invoiceYears(this.d.db);
   }
 
   /** The treasurer's numbers for a year: invoiced, paid, open, overdue (dues invoices that count), payments by month. */
   async dashboard(year: number): Promise<Dashboard> {
     const today = this.today();
-    const rows = await this.d.db('invoices').where({ year, kind: 'invoice' }).select('status', 'amount_cents', 'paid_cents', 'due_date');
+    const rows = await duesAmountsOfYear(this.d.db, year);
     const out: Dashboard = {
       year,
       invoiced: { count: 0, cents: 0 }, paid: { count: 0, cents: 0 }, open: { count: 0, cents: 0 }, overdue: { count: 0, cents: 0 },
       cancelled: { count: 0 }, months: [],
     };
     for (const r of rows) {
-      const status = r.status as InvoiceStatus;
-      const amount = Number(r.amount_cents);
-      const paid = Number(r.paid_cents);
+      const status = r.status;
+      const amount = r.amountCents;
+      const paid = r.paidCents;
       if (status === 'cancelled' || status === 'void') { out.cancelled.count++; continue; }
       out.invoiced.count++; out.invoiced.cents += amount;
       if (paid > 0) { out.paid.cents += paid; }
@@ -554,12 +525,12 @@ export class DuesService {
       if (OPEN_STATUSES.includes(status)) {
         const openCents = Math.max(0, amount - paid);
         out.open.count++; out.open.cents += openCents;
-        if (r.due_date < today) { out.overdue.count++; out.overdue.cents += openCents; }
+        if (r.dueDate < today) { out.overdue.count++; out.overdue.cents += openCents; }
       }
     }
-    const pays = await this.d.db('payments as p').join('invoices as i', 'i.id', 'p.invoice_id').where('i.year', year).select('p.date', 'p.amount_cents');
+    const pays = await paymentAmountsOfYear(this.d.db, year);
     const byMonth = new Map<string, number>();
-    for (const p of pays) byMonth.set(String(p.date).slice(0, 7), (byMonth.get(String(p.date).slice(0, 7)) ?? 0) + Number(p.amount_cents));
+    for (const p of pays) byMonth.set(p.date.slice(0, 7), (byMonth.get(p.date.slice(0, 7)) ?? 0) + p.amountCents);
     // the months from the first payment (at the latest January of the year) to December of the year
     const keys = [...byMonth.keys()].sort();
     let m = DateTime.fromISO(`${keys.length && keys[0] < `${year}-01` ? keys[0] : `${year}-01`}-01`);
@@ -572,26 +543,20 @@ export class DuesService {
     return out;
   }
 
-  async runsOfYear(year: number): Promise<{ id: number; jobId: number; createdAt: string; status: string; progress: number; total: number }[]> {
-    const rows = await this.d.db('dues_runs as r').join('jobs as j', 'j.id', 'r.job_id').where('r.year', year).orderBy('r.id', 'desc')
-      .select('r.id', 'r.job_id', 'r.created_at', 'j.status', 'j.progress', 'j.total');
-    return rows.map((r) => ({ id: Number(r.id), jobId: Number(r.job_id), createdAt: r.created_at, status: r.status, progress: Number(r.progress), total: Number(r.total) }));
-  }
-
   async stopReminders(actor: Actor, invoiceId: number, stopped: boolean): Promise<void> {
     await this.d.db.transaction(async (trx) => {
-      const r = await trx('invoices').where({ id: invoiceId }).first();
+      const r = await getInvoice(trx, invoiceId);
       if (!r) throw new NotFoundError();
-      const before = r.reminders_stopped === 1 || r.reminders_stopped === true;
+      const before = r.remindersStopped;
       if (before === stopped) return;
-      await trx('invoices').where({ id: invoiceId }).update({ reminders_stopped: stopped, updated_at: iso(this.d.clock.now()) });
+      await updateInvoice(trx, invoiceId, { reminders_stopped: stopped, updated_at: iso(this.d.clock.now()) });
       await this.d.audit.record(trx, actor, stopped ? 'invoice.reminders_stopped' : 'invoice.reminders_resumed', 'invoice', invoiceId, { remindersStopped: before }, { remindersStopped: stopped });
     });
   }
 
   /** Invoice ids whose e-mail has not gone out (e.g. Stripe was unreachable); a new run delivers them. */
   async undelivered(year: number): Promise<number[]> {
-    return (await this.d.db('invoices').where({ year, kind: 'invoice' }).whereNull('mailed_at').whereNotIn('status', ['cancelled', 'void']).orderBy('id').select('id')).map((r) => Number(r.id));
+    return undeliveredIds(this.d.db, year);
   }
 }
 

@@ -5,7 +5,7 @@ import { tFor } from '../i18n/i18n.ts';
 import { formatDate, formatMemberNumber, formatMoney } from '../i18n/format.ts';
 import { formatIban } from '../settings/bank.ts';
 import { epcPayload } from './girocode.ts';
-import { fonts, loadPdfKit, MM } from '../pdf/fonts.ts';
+import { collect, loadPdfKit, MM, registerFonts } from '../pdf/fonts.ts';
 import type { Invoice } from './invoice.ts';
 
 /**
@@ -81,15 +81,8 @@ export async function renderInvoicePdf(inv: Invoice): Promise<Buffer> {
     lang: loc === 'en' ? 'en-GB' : 'de-DE',
     autoFirstPage: true,
   });
-  const f = fonts();
-  doc.registerFont('regular', f.regular as unknown as Buffer);
-  doc.registerFont('bold', f.bold as unknown as Buffer);
-  const chunks: Buffer[] = [];
-  doc.on('data', (c: Buffer) => chunks.push(c));
-  const done = new Promise<Buffer>((resolve, reject) => {
-    doc.on('end', () => resolve(Buffer.concat(chunks)));
-    doc.on('error', reject);
-  });
+  registerFonts(doc);
+  const done = collect(doc);
 
   const left = doc.page.margins.left;
   const width = doc.page.width - left - doc.page.margins.right;

@@ -1,7 +1,7 @@
 import type { Locale } from '../i18n/i18n.ts';
+import type { InvoiceKind, InvoiceRow, InvoiceStatus } from './dues.tables.ts';
 
-/** An issued invoice (or cancellation invoice) as stored; never changed after issue except its payment state. */
-export type InvoiceStatus = 'open' | 'paid' | 'partially_paid' | 'cancelled' | 'uncollectible' | 'void';
+export type { InvoiceKind, InvoiceStatus };
 export const INVOICE_STATUSES: InvoiceStatus[] = ['open', 'partially_paid', 'paid', 'cancelled', 'uncollectible', 'void'];
 
 /** The association as it stood when the invoice was issued. */
@@ -22,11 +22,12 @@ export interface IssuerSnapshot {
   bankName: string;
 }
 
+/** An issued invoice (or cancellation invoice) as stored; never changed after issue except its payment state. */
 export interface Invoice {
   id: number;
   number: string;
   year: number;
-  kind: 'invoice' | 'cancellation';
+  kind: InvoiceKind;
   cancelsInvoiceId: number | null;
   cancelsNumber?: string | null;
   cancelledByInvoiceId: number | null;
@@ -62,10 +63,13 @@ export interface Invoice {
 
 const b = (v: unknown) => v === true || v === 1 || v === '1' || v === 't';
 
-export function rowToInvoice(r: Record<string, any>): Invoice {
+/** An invoice row, with the number of the invoice it cancels when the query joined it. */
+export type InvoiceRowWithCancels = InvoiceRow & { cancels_number?: string | null };
+
+export function rowToInvoice(r: InvoiceRowWithCancels): Invoice {
   const amount = Number(r.amount_cents);
   const paid = Number(r.paid_cents);
-  const status = r.status as InvoiceStatus;
+  const status = r.status;
   return {
     id: Number(r.id),
     number: r.number,
@@ -82,6 +86,7 @@ export function rowToInvoice(r: Record<string, any>): Invoice {
     },
     contactName: r.contact_name ?? '',
     contactEmail: r.contact_email ?? '',
+    // why: written by the dues service from an IssuerSnapshot (JSON.stringify), never changed after
     issuer: JSON.parse(r.issuer) as IssuerSnapshot,
     description: r.description,
     proRataNote: r.pro_rata_note ?? '',
@@ -107,8 +112,13 @@ export function rowToInvoice(r: Record<string, any>): Invoice {
   };
 }
 
-/** Interfaces the Stripe side provides (server/dues/stripe-sync.service.ts); injected so dues work without it. */
+/**
+ * Interfaces the Stripe side provides (server/dues/stripe-sync.service.ts), handed to the dues
+ * service by the composition root; with Stripe off `enabled` is false and both do nothing.
+ */
 export interface StripePush {
+  /** Whether Stripe is on (STRIPE_SECRET_KEY set). */
+  readonly enabled: boolean;
   /** Creates the Stripe customer if needed and the finalized Stripe invoice; stores its id and hosted URL on our invoice. */
   pushInvoice(invoiceId: number): Promise<void>;
 }

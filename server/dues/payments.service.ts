@@ -1,21 +1,12 @@
 import type { Knex } from 'knex';
 import { iso, type Clock } from '../clock.ts';
-import { insertId } from '../db/knex.ts';
 import type { Actor, AuditService } from '../audit/audit.service.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import type { InvoiceStatus } from './invoice.ts';
+import { getInvoice, updateInvoice } from './invoices.repository.ts';
+import { insertPayment, paymentByStripeRef, paymentsOfInvoice, paymentsOfYear, type Payment } from './payments.repository.ts';
 
-export interface Payment {
-  id: number;
-  invoiceId: number;
-  date: string;
-  amountCents: number;
-  method: 'bank' | 'stripe';
-  reference: string;
-  stripeRef: string | null;
-  overpayment: boolean;
-  createdAt: string;
-}
+export type { Payment };
 
 export interface PaymentInput {
   date: string; // YYYY-MM-DD
@@ -23,15 +14,6 @@ export interface PaymentInput {
   reference: string;
   method?: 'bank' | 'stripe';
   stripeRef?: string | null;
-}
-
-const b = (v: unknown) => v === true || v === 1 || v === '1' || v === 't';
-
-function rowToPayment(r: Record<string, any>): Payment {
-  return {
-    id: Number(r.id), invoiceId: Number(r.invoice_id), date: r.date, amountCents: Number(r.amount_cents), method: r.method,
-    reference: r.reference ?? '', stripeRef: r.stripe_ref ?? null, overpayment: b(r.overpayment), createdAt: r.created_at,
-  };
 }
 
 /** The status an invoice has after payments: paid when covered, partially paid when something came in. */
@@ -56,19 +38,19 @@ export class PaymentsService {
    * one payment). A payment that makes the paid sum exceed the amount is flagged as overpayment.
    */
   async recordInTrx(trx: Knex.Transaction, actor: Actor, invoiceId: number, input: PaymentInput): Promise<{ paymentId: number; status: InvoiceStatus; overpayment: boolean }> {
-    const inv = await trx('invoices').where({ id: invoiceId }).first();
+    const inv = await getInvoice(trx, invoiceId);
     if (!inv) throw new NotFoundError();
     if (inv.kind !== 'invoice' || inv.status === 'cancelled' || inv.status === 'void') throw new ConflictError('invoice_not_payable');
     if (!Number.isSafeInteger(input.amountCents) || input.amountCents <= 0) throw new ConflictError('invalid_amount');
     if (input.stripeRef) {
-      const dup = await trx('payments').where({ stripe_ref: input.stripeRef }).first();
-      if (dup) return { paymentId: Number(dup.id), status: inv.status, overpayment: b(dup.overpayment) };
+      const dup = await paymentByStripeRef(trx, input.stripeRef);
+      if (dup) return { paymentId: dup.id, status: inv.status, overpayment: dup.overpayment };
     }
-    const amount = Number(inv.amount_cents);
-    const paid = Number(inv.paid_cents) + input.amountCents;
+    const amount = inv.amountCents;
+    const paid = inv.paidCents + input.amountCents;
     const overpayment = paid > amount;
     const now = iso(this.d.clock.now());
-    const paymentId = await insertId(trx, 'payments', {
+    const paymentId = await insertPayment(trx, {
       invoice_id: invoiceId,
       date: input.date,
       amount_cents: input.amountCents,
@@ -81,22 +63,21 @@ export class PaymentsService {
     });
     // an invoice Stripe wrote off stays as it is unless the payment covers it
     const status = inv.status === 'uncollectible' && paid < amount ? 'uncollectible' : statusAfterPayment(amount, paid);
-    await trx('invoices').where({ id: invoiceId }).update({ paid_cents: paid, status, updated_at: now });
+    await updateInvoice(trx, invoiceId, { paid_cents: paid, status, updated_at: now });
     await this.d.audit.record(trx, actor, 'payment.recorded', 'invoice', invoiceId,
-      { status: inv.status, paidCents: Number(inv.paid_cents) },
+      { status: inv.status, paidCents: inv.paidCents },
       { status, paidCents: paid, paymentId, amountCents: input.amountCents, date: input.date, method: input.method ?? 'bank', overpayment });
     return { paymentId, status, overpayment };
   }
 
   async forInvoice(invoiceId: number): Promise<Payment[]> {
-    return (await this.d.db('payments').where({ invoice_id: invoiceId }).orderBy([{ column: 'date' }, { column: 'id' }])).map(rowToPayment);
+    return paymentsOfInvoice(this.d.db, invoiceId);
   }
 
-  /** Payments for the invoices of a year (for the export), by date. */
-  async forYear(year: number): Promise<(Payment & { invoiceNumber: string; memberNumber: number; memberName: string })[]> {
-    const rows = await this.d.db('payments as p').join('invoices as i', 'i.id', 'p.invoice_id').where('i.year', year)
-      .orderBy([{ column: 'p.date' }, { column: 'p.id' }])
-      .select('p.*', 'i.number as invoice_number', 'i.member_number', 'i.recipient_name');
-    return rows.map((r) => ({ ...rowToPayment(r), invoiceNumber: r.invoice_number, memberNumber: Number(r.member_number), memberName: r.recipient_name }));
+  /** Payments for the invoices of a year, by date; the export is audited. */
+  async exportYear(actor: Actor, year: number): Promise<(Payment & { invoiceNumber: string; memberNumber: number; memberName: string })[]> {
+    const rows = await paymentsOfYear(this.d.db, year);
+    await this.d.audit.record(this.d.db, actor, 'payments.exported', 'payment', null, undefined, { year, rows: rows.length });
+    return rows;
   }
 }

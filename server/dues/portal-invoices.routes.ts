@@ -24,10 +24,7 @@ export function portalInvoicesRouter(ctx: Context): Router {
     if (!orgId) throw new ForbiddenError('no_organisation');
     const m = /^(\d{1,12})\.pdf$/.exec(String(req.params.file));
     if (!m) throw new NotFoundError();
-    const id = Number(m[1]);
-    const invoice = await ctx.dues.get(id).catch(() => null);
-    if (!invoice || invoice.organisationId !== orgId) throw new NotFoundError();
-    const { pdf } = await ctx.dues.pdf(id);
+    const { invoice, pdf } = await ctx.dues.organisationPdf(orgId, Number(m[1]));
     res.type('application/pdf').set('Content-Disposition', `inline; filename="${invoice.number}.pdf"`).send(pdf);
   }));
 

@@ -1,7 +1,6 @@
 import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import { berlinDate, iso, ZONE, type Clock } from '../clock.ts';
-import { affected } from '../db/knex.ts';
 import type { Actor, AuditService } from '../audit/audit.service.ts';
 import { SYSTEM } from '../audit/audit.service.ts';
 import type { Outbox } from '../mail/outbox.service.ts';
@@ -11,7 +10,7 @@ import { formatDate, formatMoney } from '../i18n/format.ts';
 import { formatIban } from '../settings/bank.ts';
 import type { Context } from '../context.ts';
 import { pdfFor, preparePdf } from './invoice-pdf.ts';
-import { rowToInvoice } from './invoice.ts';
+import { getInvoice, raiseReminderLevel, reminderCandidates } from './invoices.repository.ts';
 
 /**
  * Payment reminders: the first at `reminder1Days`, the second at `reminder2Days` after the due
@@ -29,19 +28,12 @@ export class RemindersService {
     const minus = (days: number) => DateTime.fromISO(today, { zone: ZONE }).minus({ days }).toISODate()!;
     const due1 = minus(rules.reminder1Days); // due_date <= due1 → first reminder due
     const due2 = minus(rules.reminder2Days);
-    const candidates = await this.d.db('invoices')
-      .where('kind', 'invoice')
-      .whereIn('status', ['open', 'partially_paid'])
-      .where('reminders_stopped', false)
-      .where('reminder_level', '<', 2)
-      .where('due_date', '<=', due1 < due2 ? due2 : due1)
-      .orderBy('id')
-      .select('id', 'due_date', 'reminder_level');
+    const candidates = await reminderCandidates(this.d.db, due1 < due2 ? due2 : due1);
     const out = { first: 0, second: 0 };
     for (const c of candidates) {
-      const level = c.due_date <= due2 ? 2 : c.due_date <= due1 ? 1 : 0;
-      if (level <= Number(c.reminder_level)) continue;
-      const sent = await this.send(actor, Number(c.id), Number(c.reminder_level), level);
+      const level = c.dueDate <= due2 ? 2 : c.dueDate <= due1 ? 1 : 0;
+      if (level <= c.reminderLevel) continue;
+      const sent = await this.send(actor, c.id, c.reminderLevel, level);
       if (sent) { if (level === 1) out.first++; else out.second++; }
     }
     return out;
@@ -49,17 +41,13 @@ export class RemindersService {
 
   private async send(actor: Actor, invoiceId: number, fromLevel: number, level: number): Promise<boolean> {
     // the PDF rendered before the transaction (it holds SQLite's only connection); used if the invoice is unchanged
-    const ahead = await this.d.db('invoices as i').leftJoin('invoices as c', 'c.id', 'i.cancels_invoice_id').where('i.id', invoiceId).first('i.*', 'c.number as cancels_number');
-    const prepared = ahead?.contact_email ? await preparePdf(rowToInvoice(ahead)) : null;
+    const ahead = await getInvoice(this.d.db, invoiceId);
+    const prepared = ahead?.contactEmail ? await preparePdf(ahead) : null;
     return this.d.db.transaction(async (trx) => {
       const now = iso(this.d.clock.now());
-      const n = await trx('invoices')
-        .where({ id: invoiceId, reminder_level: fromLevel, reminders_stopped: false })
-        .whereIn('status', ['open', 'partially_paid'])
-        .update({ reminder_level: level, last_reminder_at: now, updated_at: now });
-      if (affected(n) !== 1) return false;
-      const r = await trx('invoices as i').leftJoin('invoices as c', 'c.id', 'i.cancels_invoice_id').where('i.id', invoiceId).first('i.*', 'c.number as cancels_number');
-      const inv = rowToInvoice(r);
+      if (!(await raiseReminderLevel(trx, invoiceId, fromLevel, level, now))) return false;
+      const inv = await getInvoice(trx, invoiceId);
+      if (!inv) return false;
       await this.d.audit.record(trx, actor, 'invoice.reminder_sent', 'invoice', invoiceId, { reminderLevel: fromLevel }, { reminderLevel: level });
       if (!inv.contactEmail) return true;
       const t = tFor(inv.locale);

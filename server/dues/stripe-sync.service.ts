@@ -2,7 +2,6 @@ import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import { berlinDate, iso, ZONE, type Clock } from '../clock.ts';
-import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { Actor, AuditService } from '../audit/audit.service.ts';
 import type { Outbox } from '../mail/outbox.service.ts';
@@ -11,7 +10,11 @@ import { NotFoundError } from '../errors.ts';
 import { formatDate, formatMemberNumber, formatMoney } from '../i18n/format.ts';
 import { tFor, type Locale } from '../i18n/i18n.ts';
 import type { GatewayEvent, GatewayInvoice, PaymentGateway } from '../stripe/gateway.ts';
-import { PaymentsService, statusAfterPayment } from './payments.service.ts';
+import { statusAfterPayment, type PaymentsService } from './payments.service.ts';
+import type { Invoice, InvoiceStatus } from './invoice.ts';
+import { getInvoice, getInvoiceByStripeId, linkStripeInvoice, stripeLiveInvoices, updateInvoice } from './invoices.repository.ts';
+import { insertPayment, paymentByStripeRef, refundsRecorded } from './payments.repository.ts';
+import { customerIdOf, eventProcessedAt, insertCustomer, recordEvent, updateEvent } from './stripe.repository.ts';
 
 /**
  * Our invoices on Stripe: pushing an issued invoice (customer + finalized invoice with the
@@ -24,7 +27,7 @@ import { PaymentsService, statusAfterPayment } from './payments.service.ts';
 
 export const STRIPE_ACTOR: Actor = { userId: null, label: 'stripe' };
 
-/** What this service needs; `gateway` is read on every call, so tests may swap it on the context. */
+/** What this service needs. With the disabled gateway (Stripe off) pushing, cancelling and reconciling do nothing. */
 export interface StripeSyncDeps {
   db: Knex;
   clock: Clock;
@@ -32,8 +35,8 @@ export interface StripeSyncDeps {
   audit: AuditService;
   outbox: Outbox;
   settings: SettingsService;
-  config: Config;
   gateway: PaymentGateway;
+  payments: PaymentsService;
 }
 
 /** The answer a webhook delivery should get. */
@@ -45,40 +48,31 @@ export interface ReconcileResult {
   failed: number;
 }
 
-type Row = Record<string, any>;
+const LIVE_LOCAL: InvoiceStatus[] = ['open', 'partially_paid', 'uncollectible'];
+const SETTLEABLE: InvoiceStatus[] = ['open', 'partially_paid', 'paid', 'uncollectible'];
 
-const LIVE_LOCAL = ['open', 'partially_paid', 'uncollectible'];
-const SETTLEABLE = ['open', 'partially_paid', 'paid', 'uncollectible'];
-
+/**
+ * Built once by the composition root, with Stripe on or off: with the disabled gateway
+ * (`enabled` false) pushing, cancelling and reconciling return at once, and the webhook route
+ * answers 404 before it gets here; so the dues service always has one and asks `enabled`.
+ */
 export class StripeSyncService {
   private installation?: string;
-  private readonly payments: PaymentsService;
 
-  constructor(private readonly d: StripeSyncDeps) {
-    this.payments = new PaymentsService({ db: d.db, clock: d.clock, audit: d.audit });
-  }
+  constructor(private readonly d: StripeSyncDeps) {}
 
   private get gateway(): PaymentGateway {
     return this.d.gateway;
   }
 
+  /** Whether Stripe is on (STRIPE_SECRET_KEY set). */
+  get enabled(): boolean {
+    return this.d.gateway.enabled;
+  }
+
   /** A random id kept in settings, written into each Stripe invoice's metadata, so events of another installation on the same Stripe account are told apart. */
   async installationId(): Promise<string> {
-    if (this.installation) return this.installation;
-    const read = async () => {
-      const r = await this.d.db('settings').where({ key: 'installation_id' }).first();
-      return r ? (JSON.parse(r.value) as string) : undefined;
-    };
-    let id = await read();
-    if (!id) {
-      try {
-        await this.d.db('settings').insert({ key: 'installation_id', value: JSON.stringify(crypto.randomUUID()), updated_at: iso(this.d.clock.now()) });
-      } catch {
-        // another process wrote it first
-      }
-      id = await read();
-    }
-    this.installation = id!;
+    this.installation ??= await this.d.settings.valueOrInsert('installation_id', crypto.randomUUID());
     return this.installation;
   }
 
@@ -94,22 +88,22 @@ export class StripeSyncService {
    */
   async pushInvoice(localInvoiceId: number): Promise<void> {
     if (!this.gateway.enabled) return;
-    const inv: Row | undefined = await this.d.db('invoices').where({ id: localInvoiceId }).first();
+    const inv = await getInvoice(this.d.db, localInvoiceId);
     if (!inv) throw new NotFoundError('invoice_not_found');
-    if (inv.stripe_invoice_id) return;
-    if (inv.kind !== 'invoice' || Number(inv.amount_cents) <= 0 || !['open', 'partially_paid'].includes(inv.status)) return;
+    if (inv.stripeInvoiceId) return;
+    if (inv.kind !== 'invoice' || inv.amountCents <= 0 || !['open', 'partially_paid'].includes(inv.status)) return;
 
     const customerId = await this.ensureCustomer(inv);
     const installationId = await this.installationId();
-    const locale: Locale = inv.locale === 'en' ? 'en' : 'de';
-    const period = `${formatDate(inv.period_start, locale)}–${formatDate(inv.period_end, locale)}`;
-    const days = Math.max(0, Math.round(DateTime.fromISO(inv.due_date, { zone: ZONE }).diff(DateTime.fromISO(inv.issue_date, { zone: ZONE }), 'days').days));
+    const locale: Locale = inv.locale;
+    const period = `${formatDate(inv.periodStart, locale)}–${formatDate(inv.periodEnd, locale)}`;
+    const days = Math.max(0, Math.round(DateTime.fromISO(inv.dueDate, { zone: ZONE }).diff(DateTime.fromISO(inv.issueDate, { zone: ZONE }), 'days').days));
     const created = await this.gateway.createFinalizedInvoice(
       {
         customerId,
-        localInvoiceId: Number(inv.id),
+        localInvoiceId: inv.id,
         number: inv.number,
-        amountCents: Number(inv.amount_cents),
+        amountCents: inv.amountCents,
         currency: 'eur',
         description: `${inv.description} (${period})`.slice(0, 500),
         daysUntilDue: days,
@@ -117,8 +111,8 @@ export class StripeSyncService {
           local_invoice_id: String(inv.id),
           invoice_number: inv.number,
           installation_id: installationId,
-          organisation_id: String(inv.organisation_id),
-          member_number: formatMemberNumber(Number(inv.member_number)),
+          organisation_id: String(inv.organisationId),
+          member_number: formatMemberNumber(inv.memberNumber),
         },
       },
       `invoice-${inv.number}`,
@@ -126,46 +120,46 @@ export class StripeSyncService {
 
     await this.d.db.transaction(async (trx) => {
       const now = iso(this.d.clock.now());
-      const n = await trx('invoices').where({ id: inv.id }).whereNull('stripe_invoice_id').update({
+      const linked = await linkStripeInvoice(trx, inv.id, {
         stripe_invoice_id: created.id,
         hosted_invoice_url: created.hostedInvoiceUrl,
         stripe_customer_id: customerId,
         stripe_state: created.status,
         updated_at: now,
       });
-      if (n) {
-        await this.d.audit.record(trx, STRIPE_ACTOR, 'invoice.stripe_created', 'invoice', Number(inv.id), undefined, {
+      if (linked) {
+        await this.d.audit.record(trx, STRIPE_ACTOR, 'invoice.stripe_created', 'invoice', inv.id, undefined, {
           stripeInvoiceId: created.id, status: created.status,
         });
       }
     });
     // Finalizing can settle it at once (a credit balance from an earlier credit note).
-    if (created.status !== 'open') await this.applyCurrentState(Number(inv.id), created, 'push');
+    if (created.status !== 'open') await this.applyCurrentState(inv.id, created, 'push');
   }
 
-  private async ensureCustomer(inv: Row): Promise<string> {
-    const orgId = Number(inv.organisation_id);
-    const existing = await this.d.db('stripe_customers').where({ organisation_id: orgId }).first();
-    if (existing) return existing.customer_id;
+  private async ensureCustomer(inv: Invoice): Promise<string> {
+    const orgId = inv.organisationId;
+    const existing = await customerIdOf(this.d.db, orgId);
+    if (existing) return existing;
     // From the invoice's recipient snapshot, so a repeat after a crash sends the same parameters.
     const { customerId } = await this.gateway.createCustomer(
       {
         organisationId: orgId,
-        memberNumber: formatMemberNumber(Number(inv.member_number)),
-        name: inv.recipient_name,
-        email: inv.contact_email,
-        address: { line1: inv.recipient_street, postalCode: inv.recipient_postcode, city: inv.recipient_city, country: inv.recipient_country || 'DE' },
-        vatId: inv.recipient_vat_id || undefined,
-        locale: inv.locale === 'en' ? 'en' : 'de',
+        memberNumber: formatMemberNumber(inv.memberNumber),
+        name: inv.recipient.name,
+        email: inv.contactEmail,
+        address: { line1: inv.recipient.street, postalCode: inv.recipient.postcode, city: inv.recipient.city, country: inv.recipient.country || 'DE' },
+        vatId: inv.recipient.vatId || undefined,
+        locale: inv.locale,
       },
       `customer-org-${orgId}`,
     );
     try {
-      await this.d.db('stripe_customers').insert({ organisation_id: orgId, customer_id: customerId, created_at: iso(this.d.clock.now()) });
+      await insertCustomer(this.d.db, { organisation_id: orgId, customer_id: customerId, created_at: iso(this.d.clock.now()) });
     } catch (e) {
-      const again = await this.d.db('stripe_customers').where({ organisation_id: orgId }).first();
+      const again = await customerIdOf(this.d.db, orgId);
       if (!again) throw e;
-      return again.customer_id;
+      return again;
     }
     return customerId;
   }
@@ -179,10 +173,10 @@ export class StripeSyncService {
    */
   async cancelOnStripe(localInvoiceId: number): Promise<void> {
     if (!this.gateway.enabled) return;
-    const inv: Row | undefined = await this.d.db('invoices').where({ id: localInvoiceId }).first();
+    const inv = await getInvoice(this.d.db, localInvoiceId);
     if (!inv) throw new NotFoundError('invoice_not_found');
-    if (!inv.stripe_invoice_id) return;
-    const current = await this.gateway.getInvoice(inv.stripe_invoice_id);
+    if (!inv.stripeInvoiceId) return;
+    const current = await this.gateway.getInvoice(inv.stripeInvoiceId);
     let state: string | null = null;
     let detail: Record<string, unknown> = {};
     if (current.status === 'open' || current.status === 'uncollectible') {
@@ -190,8 +184,8 @@ export class StripeSyncService {
       state = voided.status;
     } else if (current.status === 'paid' && current.amountPaidCents > 0) {
       let reason = `Storno ${inv.number}`;
-      if (inv.cancelled_by_invoice_id) {
-        const c = await this.d.db('invoices').where({ id: inv.cancelled_by_invoice_id }).first();
+      if (inv.cancelledByInvoiceId) {
+        const c = await getInvoice(this.d.db, inv.cancelledByInvoiceId);
         if (c) reason = `Stornorechnung ${c.number} zu ${inv.number}`;
       }
       const { creditNoteId } = await this.gateway.creditInvoice(current.id, current.amountPaidCents, reason, `invoice-${inv.number}-credit`);
@@ -200,10 +194,10 @@ export class StripeSyncService {
     } else if (current.status === 'void') {
       state = 'void';
     }
-    if (!state || state === inv.stripe_state) return;
+    if (!state || state === inv.stripeState) return;
     await this.d.db.transaction(async (trx) => {
-      await trx('invoices').where({ id: inv.id }).update({ stripe_state: state, updated_at: iso(this.d.clock.now()) });
-      await this.d.audit.record(trx, STRIPE_ACTOR, 'invoice.stripe_cancelled', 'invoice', Number(inv.id), { stripeState: inv.stripe_state }, { stripeState: state, ...detail });
+      await updateInvoice(trx, inv.id, { stripe_state: state, updated_at: iso(this.d.clock.now()) });
+      await this.d.audit.record(trx, STRIPE_ACTOR, 'invoice.stripe_cancelled', 'invoice', inv.id, { stripeState: inv.stripeState }, { stripeState: state, ...detail });
     });
   }
 
@@ -213,26 +207,19 @@ export class StripeSyncService {
   async reconcile(opts: { onProgress?: (done: number, total: number) => void; concurrency?: number } = {}): Promise<ReconcileResult> {
     const result: ReconcileResult = { checked: 0, changed: 0, failed: 0 };
     if (!this.gateway.enabled) return result;
-    const rows: Row[] = await this.d.db('invoices')
-      .whereNotNull('stripe_invoice_id')
-      .where((q) => q
-        .whereIn('status', LIVE_LOCAL)
-        .orWhereIn('stripe_state', ['draft', 'open', 'payment_failed', 'action_required'])
-        // cancelled here, but the void or credit on Stripe did not happen (Stripe was unreachable)
-        .orWhere((c) => c.where('status', 'cancelled').where((w) => w.whereNull('stripe_state').orWhereNotIn('stripe_state', ['void', 'credited']))))
-      .select('id', 'status', 'stripe_invoice_id', 'stripe_state')
-      .orderBy('id');
+    // also those cancelled here whose void or credit on Stripe did not happen (Stripe was unreachable)
+    const rows = await stripeLiveInvoices(this.d.db, LIVE_LOCAL);
     let next = 0;
     const worker = async () => {
       while (next < rows.length) {
         const r = rows[next++];
         try {
-          const current = await this.gateway.getInvoice(r.stripe_invoice_id);
-          let changed = await this.applyCurrentState(Number(r.id), current, 'reconcile');
+          const current = await this.gateway.getInvoice(r.stripeInvoiceId);
+          let changed = await this.applyCurrentState(r.id, current, 'reconcile');
           if (r.status === 'cancelled') {
-            await this.cancelOnStripe(Number(r.id));
-            const after = await this.d.db('invoices').where({ id: r.id }).first('stripe_state');
-            changed ||= after?.stripe_state !== r.stripe_state;
+            await this.cancelOnStripe(r.id);
+            const after = await getInvoice(this.d.db, r.id);
+            changed ||= after?.stripeState !== r.stripeState;
           }
           if (changed) result.changed++;
         } catch (e) {
@@ -257,21 +244,21 @@ export class StripeSyncService {
   async applyCurrentState(localInvoiceId: number, current: GatewayInvoice, hint: string): Promise<boolean> {
     let mail: { to: string; locale: Locale; number: string; url: string; amount: number; name: string } | undefined;
     const changed = await this.d.db.transaction(async (trx) => {
-      const inv: Row | undefined = await trx('invoices').where({ id: localInvoiceId }).first();
+      const inv = await getInvoice(trx, localInvoiceId);
       if (!inv) throw new NotFoundError('invoice_not_found');
       const now = iso(this.d.clock.now());
-      const before = { status: inv.status, paidCents: Number(inv.paid_cents), stripeState: inv.stripe_state };
-      let stripeState: string | null = inv.stripe_state;
+      const before = { status: inv.status, paidCents: inv.paidCents, stripeState: inv.stripeState };
+      let stripeState: string | null = inv.stripeState;
       let dirty = false;
 
       if (current.status === 'paid') {
         // a refund or credit note recorded later stays the more telling state
         if (!['refunded', 'partially_refunded', 'credited'].includes(String(stripeState))) stripeState = 'paid';
-        const has = await trx('payments').where({ stripe_ref: current.id }).first();
+        const has = await paymentByStripeRef(trx, current.id);
         if (!has && current.amountPaidCents > 0) {
           const reference = `Stripe ${current.number ?? current.id}`;
           if (inv.kind === 'invoice' && inv.status !== 'cancelled' && inv.status !== 'void') {
-            await this.payments.recordInTrx(trx, STRIPE_ACTOR, Number(inv.id), {
+            await this.d.payments.recordInTrx(trx, STRIPE_ACTOR, inv.id, {
               date: berlinDate(this.d.clock.now()), amountCents: current.amountPaidCents, reference, method: 'stripe', stripeRef: current.id,
             });
           } else {
@@ -292,25 +279,23 @@ export class StripeSyncService {
       } else if (current.status === 'uncollectible') {
         stripeState = 'uncollectible';
         if (inv.status === 'open' || inv.status === 'partially_paid') {
-          await trx('invoices').where({ id: inv.id }).update({ status: 'uncollectible', updated_at: now });
+          await updateInvoice(trx, inv.id, { status: 'uncollectible', updated_at: now });
           dirty = true;
         }
       }
-      if (stripeState !== inv.stripe_state) {
-        await trx('invoices').where({ id: inv.id }).update({ stripe_state: stripeState, updated_at: now });
+      if (stripeState !== inv.stripeState) {
+        await updateInvoice(trx, inv.id, { stripe_state: stripeState, updated_at: now });
         dirty = true;
-        if (stripeState === 'action_required' && inv.contact_email && inv.hosted_invoice_url) {
+        if (stripeState === 'action_required' && inv.contactEmail && inv.hostedInvoiceUrl) {
           mail = {
-            to: inv.contact_email, locale: inv.locale === 'en' ? 'en' : 'de', number: inv.number,
-            url: inv.hosted_invoice_url, amount: Number(inv.amount_cents) - Number(inv.paid_cents), name: inv.contact_name,
+            to: inv.contactEmail, locale: inv.locale, number: inv.number,
+            url: inv.hostedInvoiceUrl, amount: inv.amountCents - inv.paidCents, name: inv.contactName,
           };
         }
       }
       if (!dirty) return false;
-      const after: Row = await trx('invoices').where({ id: inv.id }).first();
-      await this.d.audit.record(trx, STRIPE_ACTOR, `invoice.stripe_${hint.replace(/^invoice\./, '').replace(/[^a-z_]/g, '_')}`, 'invoice', Number(inv.id), before, {
-        status: after.status, paidCents: Number(after.paid_cents), stripeState: after.stripe_state,
-      });
+      const after = await this.stateOf(trx, inv.id);
+      await this.d.audit.record(trx, STRIPE_ACTOR, `invoice.stripe_${hint.replace(/^invoice\./, '').replace(/[^a-z_]/g, '_')}`, 'invoice', inv.id, before, after);
       if (mail) {
         const association = await this.d.settings.association(trx);
         const t = tFor(mail.locale);
@@ -318,7 +303,7 @@ export class StripeSyncService {
           template: 'invoice_payment_action_required',
           locale: mail.locale,
           to: mail.to,
-          related: { type: 'invoice', id: Number(inv.id) },
+          related: { type: 'invoice', id: inv.id },
           content: {
             subject: t('stripe.mail.actionRequired.subject', { number: mail.number }),
             greeting: t('stripe.mail.greeting', { name: mail.name || mail.to }),
@@ -338,11 +323,11 @@ export class StripeSyncService {
    * Inserts a payment the treasurer's PaymentsService does not take (a refund, negative; a
    * payment on a cancelled invoice) and updates the invoice's paid amount and status.
    */
-  private async insertPayment(trx: Knex.Transaction, inv: Row, amountCents: number, stripeRef: string, reference: string): Promise<void> {
+  private async insertPayment(trx: Knex.Transaction, inv: Invoice, amountCents: number, stripeRef: string, reference: string): Promise<void> {
     const now = iso(this.d.clock.now());
-    const paid = Number(inv.paid_cents) + amountCents;
-    const amount = Number(inv.amount_cents);
-    await trx('payments').insert({
+    const paid = inv.paidCents + amountCents;
+    const amount = inv.amountCents;
+    await insertPayment(trx, {
       invoice_id: inv.id,
       date: berlinDate(this.d.clock.now()),
       amount_cents: amountCents,
@@ -353,13 +338,20 @@ export class StripeSyncService {
       created_by: null,
       created_at: now,
     });
-    let status: string = inv.status;
+    let status: InvoiceStatus = inv.status;
     if (SETTLEABLE.includes(status)) {
       status = status === 'uncollectible' && paid < amount ? 'uncollectible' : statusAfterPayment(amount, paid);
     } else {
       this.d.log.warn({ invoiceId: inv.id, status }, 'stripe payment on an invoice that is no longer open');
     }
-    await trx('invoices').where({ id: inv.id }).update({ paid_cents: paid, status, updated_at: now });
+    await updateInvoice(trx, inv.id, { paid_cents: paid, status, updated_at: now });
+  }
+
+  /** The invoice's payment state, for the audit entry after a change. */
+  private async stateOf(trx: Knex.Transaction, id: number): Promise<{ status: InvoiceStatus; paidCents: number; stripeState: string | null }> {
+    const inv = await getInvoice(trx, id);
+    if (!inv) throw new NotFoundError('invoice_not_found');
+    return { status: inv.status, paidCents: inv.paidCents, stripeState: inv.stripeState };
   }
 
   // ---- webhook events -----------------------------------------------------------------
@@ -370,16 +362,15 @@ export class StripeSyncService {
    * the webhook answers non-2xx and Stripe retries.
    */
   async receiveEvent(event: GatewayEvent): Promise<{ duplicate: true } | { duplicate: false; outcome: 'handled' | 'ignored' | 'not_ours' }> {
-    const events = () => this.d.db('stripe_events').where({ event_id: event.id });
-    await this.d.db('stripe_events').insert({ event_id: event.id, type: event.type.slice(0, 100), received_at: iso(this.d.clock.now()) }).onConflict('event_id').ignore();
-    if ((await events().first())?.processed_at) return { duplicate: true };
+    await recordEvent(this.d.db, { event_id: event.id, type: event.type.slice(0, 100), received_at: iso(this.d.clock.now()) });
+    if (await eventProcessedAt(this.d.db, event.id)) return { duplicate: true };
     try {
       const outcome = await this.handleEvent(event);
-      await events().update({ processed_at: iso(this.d.clock.now()), error: outcome === 'handled' ? null : outcome });
+      await updateEvent(this.d.db, event.id, { processed_at: iso(this.d.clock.now()), error: outcome === 'handled' ? null : outcome });
       return { duplicate: false, outcome };
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
-      await events().update({ error: message.slice(0, 2000) }).catch(() => undefined); // the database itself may be the problem
+      await updateEvent(this.d.db, event.id, { error: message.slice(0, 2000) }).catch(() => undefined); // the database itself may be the problem
       throw e;
     }
   }
@@ -416,32 +407,33 @@ export class StripeSyncService {
   private async resolveInvoice(obj: Record<string, unknown>): Promise<number | null> {
     const stripeId = String(obj.id ?? '');
     if (!stripeId) return null;
-    const byId = await this.d.db('invoices').where({ stripe_invoice_id: stripeId }).first('id');
-    if (byId) return Number(byId.id);
+    const byId = await getInvoiceByStripeId(this.d.db, stripeId);
+    if (byId) return byId.id;
+    // why: Stripe's metadata is a string → string map (we wrote it in pushInvoice)
     const md = (obj.metadata ?? {}) as Record<string, string>;
     if (!md.local_invoice_id || md.installation_id !== (await this.installationId())) return null;
-    const local: Row | undefined = await this.d.db('invoices').where({ id: Number(md.local_invoice_id) }).first();
+    const local = await getInvoice(this.d.db, Number(md.local_invoice_id));
     if (!local) throw new RetryLaterError(`invoice ${md.local_invoice_id} not stored yet`);
     if (local.number !== md.invoice_number) {
       this.d.log.warn({ invoiceId: local.id, stripeInvoiceId: stripeId }, 'stripe invoice metadata names one of our invoices with another number');
       return null;
     }
-    if (local.stripe_invoice_id) {
+    if (local.stripeInvoiceId) {
       this.d.log.warn({ invoiceId: local.id, stripeInvoiceId: stripeId }, 'a second Stripe invoice for one of ours');
       return null;
     }
     // The push created it on Stripe but crashed before storing the id: store it now.
     const customer = typeof obj.customer === 'string' ? obj.customer : null;
     await this.d.db.transaction(async (trx) => {
-      const n = await trx('invoices').where({ id: local.id }).whereNull('stripe_invoice_id').update({
+      const linked = await linkStripeInvoice(trx, local.id, {
         stripe_invoice_id: stripeId,
-        hosted_invoice_url: (obj.hosted_invoice_url as string | null) ?? null,
+        hosted_invoice_url: typeof obj.hosted_invoice_url === 'string' ? obj.hosted_invoice_url : null,
         stripe_customer_id: customer,
         updated_at: iso(this.d.clock.now()),
       });
-      if (n) await this.d.audit.record(trx, STRIPE_ACTOR, 'invoice.stripe_linked', 'invoice', Number(local.id), undefined, { stripeInvoiceId: stripeId });
+      if (linked) await this.d.audit.record(trx, STRIPE_ACTOR, 'invoice.stripe_linked', 'invoice', local.id, undefined, { stripeInvoiceId: stripeId });
     });
-    return Number(local.id);
+    return local.id;
   }
 
   private async chargeRefunded(charge: Record<string, unknown>): Promise<'handled' | 'not_ours'> {
@@ -451,24 +443,24 @@ export class StripeSyncService {
     const gw = this.gateway;
     if (!stripeInvoiceId && pi && gw.findInvoiceIdForPaymentIntent) stripeInvoiceId = await gw.findInvoiceIdForPaymentIntent(pi);
     if (!chargeId || !stripeInvoiceId) return 'not_ours';
-    const inv: Row | undefined = await this.d.db('invoices').where({ stripe_invoice_id: stripeInvoiceId }).first();
+    const inv = await getInvoiceByStripeId(this.d.db, stripeInvoiceId);
     if (!inv) return 'not_ours';
     const refundedTotal = Number(charge.amount_refunded ?? 0);
     const full = charge.refunded === true || refundedTotal >= Number(charge.amount ?? Infinity);
     await this.d.db.transaction(async (trx) => {
-      const fresh: Row = await trx('invoices').where({ id: inv.id }).first();
+      const fresh = await getInvoice(trx, inv.id);
+      if (!fresh) throw new NotFoundError('invoice_not_found');
       // amount_refunded only grows: record the part not yet recorded (an older event adds nothing)
-      const rows: Row[] = await trx('payments').where({ invoice_id: inv.id }).where('stripe_ref', 'like', `${chargeId}:refund:%`).select('amount_cents');
-      const recorded = -rows.reduce((s, r) => s + Number(r.amount_cents), 0);
+      const recorded = -(await refundsRecorded(trx, inv.id, chargeId));
       const delta = refundedTotal - recorded;
       if (delta <= 0) return;
-      const before = { status: fresh.status, paidCents: Number(fresh.paid_cents), stripeState: fresh.stripe_state };
+      const before = { status: fresh.status, paidCents: fresh.paidCents, stripeState: fresh.stripeState };
       await this.insertPayment(trx, fresh, -delta, `${chargeId}:refund:${refundedTotal}`, `Stripe refund ${fresh.number}`);
       const stripeState = full ? 'refunded' : 'partially_refunded';
-      await trx('invoices').where({ id: inv.id }).update({ stripe_state: stripeState });
-      const after: Row = await trx('invoices').where({ id: inv.id }).first();
-      await this.d.audit.record(trx, STRIPE_ACTOR, 'invoice.stripe_refunded', 'invoice', Number(inv.id), before, {
-        status: after.status, paidCents: Number(after.paid_cents), stripeState, refundedCents: delta,
+      await updateInvoice(trx, inv.id, { stripe_state: stripeState });
+      const after = await this.stateOf(trx, inv.id);
+      await this.d.audit.record(trx, STRIPE_ACTOR, 'invoice.stripe_refunded', 'invoice', inv.id, before, {
+        status: after.status, paidCents: after.paidCents, stripeState, refundedCents: delta,
       });
     });
     return 'handled';
@@ -476,12 +468,12 @@ export class StripeSyncService {
 }
 
 /** `npm run cli -- invoices:reconcile`: prints progress and a summary; throws if any invoice could not be checked. */
-export async function runReconcileCli(ctx: StripeSyncDeps, print: (line: string) => void): Promise<ReconcileResult> {
-  if (!ctx.gateway.enabled) {
+export async function runReconcileCli(ctx: { stripe: StripeSyncService }, print: (line: string) => void): Promise<ReconcileResult> {
+  if (!ctx.stripe.enabled) {
     print('Stripe is off (STRIPE_SECRET_KEY not set): nothing to reconcile.');
     return { checked: 0, changed: 0, failed: 0 };
   }
-  const sync = new StripeSyncService(ctx);
+  const sync = ctx.stripe;
   let lastShown = 0;
   const result = await sync.reconcile({
     onProgress: (done, total) => {

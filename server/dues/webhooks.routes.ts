@@ -1,7 +1,7 @@
 import express, { type Request, type Response, type Router } from 'express';
 import type { Context } from '../context.ts';
 import { GatewayError, WebhookSignatureError, type GatewayEvent } from '../stripe/gateway.ts';
-import { RetryLaterError, StripeSyncService } from './stripe-sync.service.ts';
+import { RetryLaterError } from './stripe-sync.service.ts';
 
 /**
  * POST /webhooks/stripe, mounted before the body parsers, sessions and CSRF: the signature is
@@ -12,10 +12,10 @@ import { RetryLaterError, StripeSyncService } from './stripe-sync.service.ts';
  */
 export function stripeWebhookRouter(ctx: Context): Router {
   const router = express.Router();
-  const sync = new StripeSyncService(ctx);
+  const sync = ctx.stripe;
 
   router.post('/webhooks/stripe', express.raw({ type: 'application/json', limit: '1mb' }), async (req: Request, res: Response) => {
-    const body = req.body as unknown;
+    const body = req.body as unknown; // why: widening only (express types the body as any)
     const signature = req.get('stripe-signature');
     if (!Buffer.isBuffer(body) || body.length === 0) return void res.status(400).json({ error: 'missing_body' });
     if (!signature) return void res.status(400).json({ error: 'missing_signature' });

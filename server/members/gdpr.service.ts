@@ -188,7 +188,7 @@ export class GdprService {
 
     let invoices: Record<string, unknown>[] | undefined;
     if ((await db.schema.hasTable('invoices')) && (await db.schema.hasColumn('invoices', 'organisation_id'))) {
-      invoices = (await db('invoices').where({ organisation_id: organisationId }).orderBy('id')).map((r) => camel(r, { omit: ['pdf', 'pdf_data'] }));
+      invoices = (await db('invoices').where({ organisation_id: organisationId }).orderBy('id')).map((r) => camel({ ...r }, { omit: ['pdf', 'pdf_data'] }));
     }
 
     return {

@@ -462,11 +462,6 @@ export async function legalNames(q: Knex | Knex.Transaction, ids: number[]): Pro
   return out;
 }
 
-/** One organisation's row, read with `q` (inside the caller's transaction). */
-export async function organisationRow(q: Knex | Knex.Transaction, id: number): Promise<Record<string, unknown> | undefined> {
-  return q('organisations').where({ id }).first();
-}
-
 /** An organisation as an application's duplicate check compares it (see organisationsMatching). */
 export interface OrganisationMatch {
   id: number;
@@ -498,7 +493,27 @@ export async function organisationRowsByIds(db: Knex | Knex.Transaction, ids: nu
   return rows;
 }
 
-/** An organisation's contact rows, representative first (as MembersService.contacts orders them). */
-export async function contactRowsOf(db: Knex | Knex.Transaction, organisationId: number) {
-  return db('contacts').where({ organisation_id: organisationId }).orderBy([{ column: 'is_representative', order: 'desc' }, { column: 'id' }]);
+// ---- for the dues module (added by the dues work; queries on organisations and contacts live here)
+
+/** Organisations that belong in a year (joined by its end, not left before its start), by member number. */
+export function membersOfYearQuery(q: Knex | Knex.Transaction, year: number): Knex.QueryBuilder {
+  return q('organisations')
+    .where('join_date', '<=', `${year}-12-31`)
+    .andWhere((w) => w.whereNull('exit_date').orWhere('exit_date', '>=', `${year}-01-01`))
+    .orderBy('member_number');
+}
+
+/** The row of one organisation, read with the given connection or transaction. */
+export async function organisationRow(q: Knex | Knex.Transaction, id: number) { // the row type is the organisations table's
+  return q('organisations').where({ id }).first();
+}
+
+/** The contact rows of an organisation by id, read with the given connection or transaction. */
+export async function contactRowsById(q: Knex | Knex.Transaction, organisationId: number) { // the row type is the contacts table's
+  return q('contacts').where({ organisation_id: organisationId }).orderBy('id');
+}
+
+/** Ids of the organisations with at least one contact e-mail address. */
+export async function organisationIdsWithEmail(q: Knex | Knex.Transaction): Promise<number[]> {
+  return (await q('contacts').where('email', '<>', '').distinct('organisation_id')).map((r: { organisation_id: number }) => Number(r.organisation_id));
 }

@@ -8,9 +8,10 @@ import { diff, SYSTEM } from '../audit/audit.service.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { Category } from '../settings/settings.schemas.ts';
 import { exitDateFromEffective, formerFrom, isCalendarDate, noticeExitDate, statusForExit, type ExitReason } from './exit-rules.ts';
-import { censusTotal, legalNames, listOrganisations, membersOnDay, organisationRow, readCensus, refreshSearchWords, registerStats, type Census, type ListPage, type RollMember } from './members.repository.ts';
-import { contactRowsOf, organisationRowsByIds, organisationsMatching, type OrganisationMatch } from './members.repository.ts';
+import { censusTotal, legalNames, listOrganisations, membersOnDay, readCensus, refreshSearchWords, registerStats, type Census, type ListPage, type RollMember } from './members.repository.ts';
+import { organisationRowsByIds, organisationsMatching, type OrganisationMatch } from './members.repository.ts';
 export type { OrganisationMatch } from './members.repository.ts';
+import { contactRowsById, membersOfYearQuery, organisationIdsWithEmail, organisationRow } from './members.repository.ts'; // for the dues module
 import type { ContactInput, ListQuery, OrganisationEdit } from './members.schemas.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import type { Outbox } from '../mail/outbox.service.ts';
@@ -781,12 +782,6 @@ export class MembersService {
     return membersOnDay(q, day, voting);
   }
 
-  /** One organisation, read with `q` (inside the caller's transaction). */
-  async organisationIn(q: Knex | Knex.Transaction, id: number): Promise<Organisation | undefined> {
-    const r = await organisationRow(q, id);
-    return r ? rowToOrganisation(r) : undefined;
-  }
-
   /** The legal names of organisations by id. */
   async legalNames(ids: number[]): Promise<Map<number, string>> {
     return legalNames(this.d.db, ids);
@@ -802,9 +797,35 @@ export class MembersService {
     return (await organisationRowsByIds(this.d.db, [...new Set(ids)])).map(rowToOrganisation);
   }
 
-  /** An organisation's contacts read inside the caller's transaction (e.g. right after createOrganisation). */
-  async contactsIn(trx: Knex.Transaction, organisationId: number): Promise<Contact[]> {
-    return (await contactRowsOf(trx, organisationId)).map(rowToContact);
+  /** The organisations that belong in a dues year (joined by its end, not left before its start), by member number (for the dues module). */
+  async membersOfYear(year: number): Promise<Pick<Organisation, 'id' | 'memberNumber' | 'legalName' | 'categoryId' | 'employeeBand' | 'joinDate'>[]> {
+    const rows: Record<string, unknown>[] = await membersOfYearQuery(this.d.db, year).select('id', 'member_number', 'legal_name', 'category_id', 'employee_band', 'join_date');
+    return rows.map((r) => ({
+      id: Number(r.id), memberNumber: Number(r.member_number), legalName: String(r.legal_name), categoryId: Number(r.category_id),
+      employeeBand: String(r.employee_band ?? ''), joinDate: String(r.join_date),
+    }));
+  }
+
+  /** The ids of the organisations that belong in a dues year, by member number (for the dues module). */
+  async memberIdsOfYear(year: number): Promise<number[]> {
+    const rows: { id: number }[] = await membersOfYearQuery(this.d.db, year).select('id');
+    return rows.map((r) => Number(r.id));
+  }
+
+  /** One organisation, read inside the caller's transaction (SQLite has one connection). */
+  async getIn(trx: Knex | Knex.Transaction, id: number): Promise<Organisation | undefined> {
+    const r = await organisationRow(trx, id);
+    return r ? rowToOrganisation(r) : undefined;
+  }
+
+  /** An organisation's contacts by id, read inside the caller's transaction. */
+  async contactsIn(trx: Knex | Knex.Transaction, organisationId: number): Promise<Contact[]> {
+    return (await contactRowsById(trx, organisationId)).map(rowToContact);
+  }
+
+  /** The ids of the organisations with at least one contact e-mail address. */
+  async organisationIdsWithEmail(): Promise<Set<number>> {
+    return new Set(await organisationIdsWithEmail(this.d.db));
   }
 }
 

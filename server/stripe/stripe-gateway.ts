@@ -103,13 +103,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The SDK (about 20 MB) is loaded with the first StripeGateway, not at start: without a key, never. */
 let sdk: typeof Stripe | undefined;
 function stripeSdk(): typeof Stripe {
+  // why: require() is untyped; this is the package the type import of Stripe describes
   return (sdk ??= createRequire(import.meta.url)('stripe') as typeof Stripe);
 }
 
 const STATUSES: GatewayInvoiceStatus[] = ['draft', 'open', 'paid', 'void', 'uncollectible'];
 
 function toGatewayInvoice(inv: Stripe.Invoice): GatewayInvoice {
-  const status = (STATUSES as string[]).includes(String(inv.status)) ? (inv.status as GatewayInvoiceStatus) : 'draft';
+  const status = STATUSES.find((s) => s === inv.status) ?? 'draft';
   const customer = typeof inv.customer === 'string' ? inv.customer : inv.customer?.id ?? '';
   return {
     id: String(inv.id),
@@ -118,7 +119,7 @@ function toGatewayInvoice(inv: Stripe.Invoice): GatewayInvoice {
     amountDueCents: Number(inv.amount_due ?? 0),
     amountPaidCents: Number(inv.amount_paid ?? 0),
     hostedInvoiceUrl: inv.hosted_invoice_url ?? null,
-    metadata: { ...(inv.metadata ?? {}) } as Record<string, string>,
+    metadata: { ...(inv.metadata ?? {}) },
     customerId: customer,
   };
 }
@@ -137,10 +138,7 @@ function toGatewayError(e: unknown): GatewayError {
       e instanceof stripeSdk().errors.StripeRateLimitError ||
       e instanceof stripeSdk().errors.StripeAPIError ||
       status === 409 || (status !== undefined && status >= 500);
-    const err = new GatewayError(`Stripe: ${e.message}${e.code ? ` (${e.code})` : ''}`, retryable, status);
-    (err as GatewayError & { code?: string; param?: string }).code = e.code;
-    (err as GatewayError & { code?: string; param?: string }).param = e.param;
-    return err;
+    return Object.assign(new GatewayError(`Stripe: ${e.message}${e.code ? ` (${e.code})` : ''}`, retryable, status), { code: e.code, param: e.param });
   }
   const msg = e instanceof Error ? e.message : String(e);
   return new GatewayError(`Stripe: ${msg}`, true);
@@ -171,6 +169,7 @@ export class StripeGateway implements PaymentGateway {
     });
     if (opts.initialRetryDelaySec !== undefined || opts.maxRetryDelaySec !== undefined) {
       // The SDK reads its backoff from these two methods; tests shorten it.
+      // why: the SDK's own (untyped) methods, present in the pinned stripe version; only tests shorten the backoff
       const s = this.stripe as unknown as { getInitialNetworkRetryDelay: () => number; getMaxNetworkRetryDelay: () => number };
       s.getInitialNetworkRetryDelay = () => this.initialDelay;
       s.getMaxNetworkRetryDelay = () => this.maxDelay;
@@ -294,7 +293,7 @@ export class StripeGateway implements PaymentGateway {
     );
     const ip = page.data[0];
     if (!ip) return null;
-    return typeof ip.invoice === 'string' ? ip.invoice : (ip.invoice as { id?: string } | null)?.id ?? null;
+    return typeof ip.invoice === 'string' ? ip.invoice : ip.invoice?.id ?? null;
   }
 
   verifyWebhook(rawBody: Buffer, signatureHeader: string | undefined): GatewayEvent {
@@ -306,6 +305,7 @@ export class StripeGateway implements PaymentGateway {
     } catch (e) {
       throw new WebhookSignatureError(e instanceof Error ? e.message : 'bad signature');
     }
+    // why: every Stripe event carries data.object; the sync reads it as a plain record (the SDK types it per event type)
     const data = (event as unknown as { data?: { object?: Record<string, unknown> } }).data;
     return { id: event.id, type: event.type, created: event.created, object: data?.object ?? {} };
   }

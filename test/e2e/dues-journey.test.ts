@@ -12,6 +12,17 @@ import { DEFAULT_ASSOCIATION } from '../../server/settings/settings.schemas.ts';
 /** Money as the pages show it (Intl puts a no-break space before €). */
 const eur = (s: string) => `${s}\u00a0€`;
 
+/**
+ * The invoice status the page shows, once it shows `expected` (or after the wait, whatever it
+ * shows then, for the assertion to report): after a form posts back to the same URL, the old
+ * page may still be there when the new one is on its way.
+ */
+async function invoiceStatus(page: Page, expected: string): Promise<string> {
+  const exactly = new RegExp(`^\\s*${expected}\\s*$`);
+  await page.locator('#invoice-status', { hasText: exactly }).waitFor({ timeout: 15_000 }).catch(() => undefined);
+  return ((await page.textContent('#invoice-status')) ?? '').trim();
+}
+
 describe('browser: the treasurer sets the fees, runs the dues, and sees invoices paid by transfer and through Stripe', function () {
   this.timeout(120_000);
   let env: TestEnv;
@@ -77,16 +88,14 @@ describe('browser: the treasurer sets the fees, runs the dues, and sees invoices
     expect(await page.textContent('#total-invoice')).to.contain('3 Rechnungen');
     await shot(page, '02-preview');
 
-    // start the run; the progress page refreshes itself until the run is done
+    // start the run; the progress page refreshes itself until the run is done (the result
+    // appears only then, and the finished page no longer refreshes): wait for that page
     await page.getByRole('button', { name: 'Beitragslauf 2027 starten' }).click();
     await page.waitForURL(/\/treasurer\/runs\/\d+$/);
     expect(await page.locator('progress#run-progress').count()).to.equal(1);
-    const deadline = Date.now() + 60_000;
-    while ((await page.locator('#run-issued').count()) === 0) {
-      if (Date.now() > deadline) throw new Error(`run not done: ${await page.textContent('main')}`);
-      await page.waitForTimeout(500);
-      await page.reload();
-    }
+    await page.locator('#run-issued').waitFor({ timeout: 60_000 }).catch(async () => {
+      throw new Error(`run not done: ${await page.textContent('main')}`);
+    });
     const progress = page.locator('progress#run-progress');
     expect(await progress.getAttribute('value')).to.equal('3');
     expect(await progress.getAttribute('max')).to.equal('3');
@@ -104,24 +113,23 @@ describe('browser: the treasurer sets the fees, runs the dues, and sees invoices
     await page.goto(`${base}/treasurer/invoices?year=2027`);
     await page.getByRole('link', { name: '2027-0001' }).click();
     await page.waitForURL(/\/treasurer\/invoices\/\d+$/);
-    expect(await page.textContent('#invoice-status')).to.contain('offen');
+    expect(await invoiceStatus(page, 'offen')).to.equal('offen');
     await page.fill('[name=amount]', '300,00');
     await page.fill('[name=reference]', 'Überweisung 2027-0001');
     await page.getByRole('button', { name: /speichern|erfassen/i }).click();
-    await page.waitForURL(/\/treasurer\/invoices\/\d+$/);
-    expect(await page.textContent('#invoice-status')).to.contain('bezahlt');
+    expect(await invoiceStatus(page, 'bezahlt')).to.equal('bezahlt');
     expect(await page.textContent('#invoice-paid')).to.contain(eur('300,00'));
     expect(await page.textContent('main')).to.contain('Überweisung 2027-0001');
     await shot(page, '04-transfer-recorded');
 
     // the second is paid on Stripe's hosted page; Stripe posts a signed invoice.paid event
     const second = rows[1];
-    const { invoice } = fake.payInvoice(second.stripe_invoice_id);
+    const { invoice } = fake.payInvoice(second.stripe_invoice_id!);
     const { body, signature } = fake.signed(fake.event('invoice.paid', invoice));
     const hook = await fetch(`${base}/webhooks/stripe`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Stripe-Signature': signature }, body });
     expect(hook.status).to.equal(200);
     await page.goto(`${base}/treasurer/invoices/${second.id}`);
-    expect(await page.textContent('#invoice-status')).to.contain('bezahlt');
+    expect(await invoiceStatus(page, 'bezahlt')).to.equal('bezahlt');
     expect(await page.textContent('main')).to.contain('Stripe');
 
     // the dashboard counts both as paid, the third as open

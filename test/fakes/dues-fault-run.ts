@@ -5,7 +5,6 @@ import Database from 'better-sqlite3';
 import { StripeFake } from './stripe-fake.ts';
 import { createDuesDataDir, closeContext, openDuesContext } from './dues-fixture.ts';
 import { DUES_JOB_CHILD } from './dues-job-child.ts';
-import { StripeSyncService } from '../../server/dues/stripe-sync.service.ts';
 
 /**
  * A real fault run of the dues run (used by test/integration/dues-fault-kill.test.ts and
@@ -167,7 +166,7 @@ export async function runDuesFaultRun(opts: FaultRunOptions = {}): Promise<Fault
     const ctx = openDuesContext(dataDir, stripeEnv, { tuning: { initialRetryDelaySec: 0.05, maxRetryDelaySec: 0.4, maxNetworkRetries: 6 } });
     const reconcile: FaultRunReport['reconcile'] = [];
     try {
-      const sync = new StripeSyncService(ctx);
+      const sync = ctx.stripe;
       reconcile.push(await sync.reconcile());
       reconcile.push(await sync.reconcile());
     } finally {

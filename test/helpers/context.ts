@@ -11,6 +11,7 @@ import { createApp, type AppHandle } from '../../server/app.ts';
 import { createLogger, type Logger } from '../../server/logger.ts';
 import type { MailTransport, OutgoingMail } from '../../server/mail/transport.ts';
 import { smtpTransport } from '../../server/mail/transport.ts';
+import type { PaymentGateway } from '../../server/stripe/gateway.ts';
 
 /** Records sent messages in memory; tests of the SMTP path use a real listener instead (smtp-sink.ts). */
 export class MemoryTransport implements MailTransport {
@@ -38,7 +39,7 @@ export interface TestEnv {
  * A fresh migrated database per test file: in-memory SQLite by default, a new schema in
  * the PostgreSQL database named by TEST_DATABASE_URL when set.
  */
-export async function createTestEnv(opts: { transport?: MailTransport; smtpUrl?: string; env?: Record<string, string>; log?: Logger } = {}): Promise<TestEnv> {
+export async function createTestEnv(opts: { transport?: MailTransport; smtpUrl?: string; env?: Record<string, string>; log?: Logger; gateway?: PaymentGateway } = {}): Promise<TestEnv> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'verein-test-'));
   const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, BASE_URL: 'http://127.0.0.1:3999', LOG_LEVEL: 'silent', SEED_DEMO: 'never', ...opts.env });
   let schema: string | undefined;
@@ -59,7 +60,7 @@ export async function createTestEnv(opts: { transport?: MailTransport; smtpUrl?:
   const clock = new FixedClock('2026-11-25T09:00:00Z');
   const transport = opts.transport ?? (opts.smtpUrl ? smtpTransport(opts.smtpUrl) : new MemoryTransport());
   const log = opts.log ?? createLogger('silent');
-  const ctx = createContext({ config, db, clock, log, transport });
+  const ctx = createContext({ config, db, clock, log, transport, gateway: opts.gateway });
   const handle = createApp(ctx);
   return {
     ctx, app: handle.app, handle, clock, transport, db, config,

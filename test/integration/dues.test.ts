@@ -148,7 +148,7 @@ describe('dues: fee schedule, dues run, invoices, payments, cancellations, remin
   it('refuses a second run of a year while one runs, and shows the progress page refreshing itself', async () => {
     await env.ctx.dues.freezeFeeSchedule(actor, 2028);
     const first = await env.ctx.duesRuns.create(actor, 2028);
-    const runId = Number((await env.db('dues_runs').where({ job_id: first.job.id }).first()).id);
+    const runId = Number((await env.db('dues_runs').where({ job_id: first.job.id }).first())!.id);
     // another process is running it: status running, heartbeat fresh
     await env.db('jobs').where({ id: first.job.id }).update({ status: 'running', progress: 1, total: 4, locked_until: '2027-01-05T09:01:00.000Z' });
     let refused: unknown;
@@ -241,7 +241,7 @@ describe('dues: fee schedule, dues run, invoices, payments, cancellations, remin
   });
 
   it('records bank transfers typed the German way: partial payment, full payment, overpayment flagged', async () => {
-    const inv = await env.db('invoices').where({ number: '2027-0001' }).first();
+    const inv = (await env.db('invoices').where({ number: '2027-0001' }).first())!;
     const url = `/treasurer/invoices/${inv.id}`;
     const bad = await treasurer.submit(url, { date: '2027-01-20', amount: 'zwölf', reference: 'x' }, `${url}/payments`);
     expect(bad.status).to.equal(422);
@@ -264,18 +264,21 @@ describe('dues: fee schedule, dues run, invoices, payments, cancellations, remin
   });
 
   it('cancels an invoice only through a cancellation invoice with its own number; then a new invoice can be issued', async () => {
-    const inv = await env.db('invoices').where({ number: '2027-0002' }).first();
+    const inv = (await env.db('invoices').where({ number: '2027-0002' }).first())!;
     const url = `/treasurer/invoices/${inv.id}`;
     const noReason = await treasurer.submit(url, { reason: '' }, `${url}/cancel`);
     expect(noReason.status).to.equal(422);
     const stripeCalls: number[] = [];
-    env.ctx.dues.stripe = { pushInvoice: async () => undefined, cancelOnStripe: async (id) => { stripeCalls.push(id); } };
+    // the Stripe sync the dues service was built with; its cancel recorded instead for this test
+    const stripe = env.ctx.stripe;
+    const cancelOnStripe = stripe.cancelOnStripe;
+    stripe.cancelOnStripe = async (id: number) => { stripeCalls.push(id); };
     await env.db('invoices').where({ id: inv.id }).update({ stripe_invoice_id: 'in_test_2' });
     try {
       const res = await treasurer.submit(url, { reason: 'Falsche Mitgliedsart' }, `${url}/cancel`);
       expect(res.status).to.equal(303);
     } finally {
-      env.ctx.dues.stripe = null;
+      stripe.cancelOnStripe = cancelOnStripe;
     }
     expect(stripeCalls).to.deep.equal([inv.id]);
     const orig = await env.ctx.dues.get(inv.id);
@@ -291,7 +294,7 @@ describe('dues: fee schedule, dues run, invoices, payments, cancellations, remin
     // a new invoice for that member and year
     const re = await treasurer.submit(url, {}, `${url}/reissue`);
     expect(re.status).to.equal(303);
-    const fresh = await env.db('invoices').where({ organisation_id: org.lab, year: 2027, kind: 'invoice' }).whereNot({ id: inv.id }).first();
+    const fresh = (await env.db('invoices').where({ organisation_id: org.lab, year: 2027, kind: 'invoice' }).whereNot({ id: inv.id }).first())!;
     expect(fresh).to.include({ number: '2027-0005', amount_cents: 7500, status: 'open' });
     expect(re.headers.location).to.equal(`/treasurer/invoices/${fresh.id}`);
     // and only one
@@ -303,7 +306,7 @@ describe('dues: fee schedule, dues run, invoices, payments, cancellations, remin
     await env.ctx.settings.saveCategory(actor, { ...cat, feeRule: { type: 'fixed', amountCents: 40000 } });
     const s2027 = (await env.ctx.dues.feeSchedule(2027)).find((s) => s.categoryId === cats.supporting)!;
     expect(s2027.rule).to.deep.equal({ type: 'fixed', amountCents: 25000 });
-    expect((await env.db('invoices').where({ number: '2027-0003' }).first()).amount_cents).to.equal(2083);
+    expect((await env.db('invoices').where({ number: '2027-0003' }).first())!.amount_cents).to.equal(2083);
     const res = await treasurer.submit('/treasurer/fees/2027', { year: '2027' }, '/treasurer/fees');
     expect(res.status).to.equal(303);
     expect((await treasurer.get('/treasurer/fees/2027')).text).to.contain('schon Rechnungen ausgestellt');
@@ -314,7 +317,7 @@ describe('dues: fee schedule, dues run, invoices, payments, cancellations, remin
 
   it('sends the first and second reminder at the configured days after the due date, once each, not for stopped invoices', async () => {
     // open 2027 invoices: 2027-0003 (december joiner) and 2027-0005 (reissued, due later); stop reminders on 2027-0005
-    const stopped = await env.db('invoices').where({ number: '2027-0005' }).first();
+    const stopped = (await env.db('invoices').where({ number: '2027-0005' }).first())!;
     const s = await treasurer.submit(`/treasurer/invoices/${stopped.id}`, { stopped: '1' }, `/treasurer/invoices/${stopped.id}/reminders`);
     expect(s.status).to.equal(303);
     const before = (await mails(env)).length;
@@ -367,7 +370,7 @@ describe('dues: fee schedule, dues run, invoices, payments, cancellations, remin
     expect(search.text).to.contain('2027-0002');
     expect(search.text).to.contain('2027-0005');
     expect(search.text).not.to.contain('2027-0001');
-    const pdf = await treasurer.get(`/treasurer/invoices/${(await env.db('invoices').where({ number: '2027-0001' }).first()).id}/pdf`);
+    const pdf = await treasurer.get(`/treasurer/invoices/${(await env.db('invoices').where({ number: '2027-0001' }).first())!.id}/pdf`);
     expect(pdf.headers['content-type']).to.contain('application/pdf');
   });
 
@@ -403,8 +406,8 @@ describe('dues: fee schedule, dues run, invoices, payments, cancellations, remin
     expect(list.status).to.equal(200);
     expect(list.text).to.contain('2027-0001');
     expect(list.text).not.to.contain('2027-0003');
-    const own = await env.db('invoices').where({ number: '2027-0001' }).first();
-    const other = await env.db('invoices').where({ number: '2027-0003' }).first();
+    const own = (await env.db('invoices').where({ number: '2027-0001' }).first())!;
+    const other = (await env.db('invoices').where({ number: '2027-0003' }).first())!;
     const pdf = await member.get(`/portal/invoices/${own.id}.pdf`);
     expect(pdf.status).to.equal(200);
     expect(pdf.headers['content-type']).to.contain('application/pdf');
@@ -413,7 +416,7 @@ describe('dues: fee schedule, dues run, invoices, payments, cancellations, remin
   });
 
   it('lets only the treasurer act; admin reads; board sees the dashboard only; members and anonymous get nothing', async () => {
-    const inv = await env.db('invoices').where({ number: '2027-0003' }).first();
+    const inv = (await env.db('invoices').where({ number: '2027-0003' }).first())!;
     const anon = await request(env.app).get('/treasurer');
     expect(anon.status).to.equal(303);
     expect(anon.headers.location).to.equal('/login');
@@ -453,7 +456,7 @@ describe('dues with Stripe on: the e-mail waits for the payment link', function 
   this.timeout(30_000);
   let env: TestEnv;
   before(async () => {
-    env = await createTestEnv();
+    env = await createTestEnv({ gateway: { ...disabledGateway, enabled: true } });
     env.clock.set('2027-01-05T09:00:00Z');
   });
   after(async () => env.close());
@@ -462,18 +465,15 @@ describe('dues with Stripe on: the e-mail waits for the payment link', function 
     const cats = await makeCategories(env.ctx);
     const a = await makeOrg(env.ctx, { name: 'Alpha GmbH', categoryId: cats.research, joinDate: '2020-01-01', contacts: [{ name: 'A', email: 'a@alpha.example', isBilling: true }] });
     const b = await makeOrg(env.ctx, { name: 'Beta GmbH', categoryId: cats.research, joinDate: '2020-01-01', contacts: [{ name: 'B', email: 'b@beta.example', isBilling: true }] });
-    (env.ctx.dues as unknown as { d: { gateway: unknown } }).d.gateway = { ...disabledGateway, enabled: true };
     let failFor: number | null = b;
     const pushed: number[] = [];
-    env.ctx.dues.stripe = {
-      async pushInvoice(id) {
-        const row = await env.db('invoices').where({ id }).first();
-        expect(row.mailed_at).to.equal(null); // local invoice committed, not yet mailed
-        if (row.organisation_id === failFor) throw new Error('stripe 503');
-        pushed.push(id);
-        await env.db('invoices').where({ id }).update({ stripe_invoice_id: `in_${id}`, hosted_invoice_url: `https://pay.example/in_${id}` });
-      },
-      async cancelOnStripe() {},
+    // the Stripe sync the dues service was built with (its gateway says Stripe is on); its push replaced
+    env.ctx.stripe.pushInvoice = async (id: number) => {
+      const row = (await env.db('invoices').where({ id }).first())!;
+      expect(row.mailed_at).to.equal(null); // local invoice committed, not yet mailed
+      if (row.organisation_id === failFor) throw new Error('stripe 503');
+      pushed.push(id);
+      await env.db('invoices').where({ id }).update({ stripe_invoice_id: `in_${id}`, hosted_invoice_url: `https://pay.example/in_${id}` });
     };
     await env.ctx.dues.freezeFeeSchedule(actor, 2027);
     const { jobId } = await env.ctx.duesRuns.start(actor, 2027);

@@ -19,20 +19,33 @@ const MEMBERS = 80;
 const YEAR = 2027;
 const ACTOR = { userId: null, label: 'test' };
 
+/** A gateway that forwards every call to the one last given to `use`: the context's Stripe sync is built once, with this. */
+function switchableGateway(initial: PaymentGateway): { gateway: PaymentGateway; use(g: PaymentGateway): void } {
+  let target = initial;
+  const gateway = new Proxy(initial, {
+    get(_t, key) {
+      const v = Reflect.get(target, key);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  return { gateway, use: (g) => { target = g; } };
+}
+
 describe('stripe fault test: dues run with failing Stripe, killed and resumed', function () {
   this.timeout(180_000);
   let env: TestEnv;
   let fake: StripeFake;
   let gateway: StripeGateway;
+  let switchable: ReturnType<typeof switchableGateway>;
 
   before(async () => {
     fake = await new StripeFake().start();
-    env = await createTestEnv({ env: { STRIPE_SECRET_KEY: fake.apiKey, STRIPE_API_URL: fake.url, STRIPE_WEBHOOK_SECRET: fake.webhookSecret } });
     gateway = new StripeGateway({
       secretKey: fake.apiKey, webhookSecret: fake.webhookSecret, apiUrl: fake.url,
       concurrency: 4, maxNetworkRetries: 4, initialRetryDelaySec: 0.01, maxRetryDelaySec: 0.05,
     });
-    env.ctx.gateway = gateway;
+    switchable = switchableGateway(gateway);
+    env = await createTestEnv({ env: { STRIPE_SECRET_KEY: fake.apiKey, STRIPE_API_URL: fake.url, STRIPE_WEBHOOK_SECRET: fake.webhookSecret }, gateway: switchable.gateway });
     const cats = await makeCategories(env.ctx);
     const now = '2026-11-25T09:00:00.000Z';
     for (let i = 1; i <= MEMBERS; i++) {
@@ -53,9 +66,7 @@ describe('stripe fault test: dues run with failing Stripe, killed and resumed', 
     await fake.stop();
   });
 
-  const useGateway = (g: PaymentGateway) => {
-    env.ctx.dues.stripe = new StripeSyncService({ ...env.ctx, gateway: g });
-  };
+  const useGateway = (g: PaymentGateway) => switchable.use(g);
   const runOnce = async () => {
     const { job } = await env.ctx.duesRuns.create(ACTOR, YEAR);
     const done = await env.ctx.jobs.execute(job.id);
@@ -64,7 +75,7 @@ describe('stripe fault test: dues run with failing Stripe, killed and resumed', 
   };
 
   it('ends with exactly one Stripe invoice per local invoice and nothing charged twice', async () => {
-    expect(env.ctx.dues.stripe, 'Stripe sync wired into the dues service').to.not.equal(null);
+    expect(env.ctx.stripe.enabled, 'Stripe sync wired into the dues service').to.equal(true);
     fake.setFaults({ errorRate: 0.05, dropRate: 0.02, seed: 20261125 });
 
     // run 1: "killed" after 30 invoices reached Stripe; the 30th one's answer is lost
@@ -132,7 +143,7 @@ describe('stripe fault test: dues run with failing Stripe, killed and resumed', 
     for (const m of mails) expect(m.text_body).to.contain(byInvoice.get(Number(m.related_id))!.hosted_invoice_url);
 
     // everyone pays on Stripe; no webhook arrives; reconcile (still under faults) picks it up, twice
-    for (const inv of invoices) fake.payInvoice(inv.stripe_invoice_id);
+    for (const inv of invoices) fake.payInvoice(inv.stripe_invoice_id!);
     const sync = new StripeSyncService({ ...env.ctx, gateway });
     const rec1 = await sync.reconcile();
     expect(rec1.failed).to.equal(0);

@@ -26,11 +26,11 @@ describe('stripe: pushing invoices, webhooks, reconcile and cancellation', () =>
 
   before(async () => {
     fake = await new StripeFake().start();
-    env = await createTestEnv({ env: { STRIPE_SECRET_KEY: fake.apiKey, STRIPE_API_URL: fake.url, STRIPE_WEBHOOK_SECRET: fake.webhookSecret } });
-    expect(env.ctx.gateway.enabled).to.equal(true);
     gateway = new StripeGateway({ secretKey: fake.apiKey, webhookSecret: fake.webhookSecret, apiUrl: fake.url, initialRetryDelaySec: 0.01, maxRetryDelaySec: 0.05, maxNetworkRetries: 2 });
-    env.ctx.gateway = gateway; // the webhook route reads the gateway from the context on each request
-    sync = new StripeSyncService(env.ctx);
+    // the context's Stripe sync (used by the dues service and the webhook route) is built with this gateway
+    env = await createTestEnv({ env: { STRIPE_SECRET_KEY: fake.apiKey, STRIPE_API_URL: fake.url, STRIPE_WEBHOOK_SECRET: fake.webhookSecret }, gateway });
+    expect(env.ctx.gateway.enabled).to.equal(true);
+    sync = env.ctx.stripe;
   });
   after(async () => {
     await env.close();
@@ -41,7 +41,7 @@ describe('stripe: pushing invoices, webhooks, reconcile and cancellation', () =>
     fake.resetCounts();
   });
 
-  const invoiceRow = (id: number) => env.db('invoices').where({ id }).first();
+  const invoiceRow = async (id: number) => (await env.db('invoices').where({ id }).first())!;
   const paymentsOf = (id: number) => env.db('payments').where({ invoice_id: id }).orderBy('id');
   const post = (body: string, signature?: string) => {
     const r = request(env.app).post('/webhooks/stripe').set('Content-Type', 'application/json');
@@ -59,7 +59,7 @@ describe('stripe: pushing invoices, webhooks, reconcile and cancellation', () =>
     const id = await makeInvoice(env.db, org, opts);
     await sync.pushInvoice(id);
     const row = await invoiceRow(id);
-    return { id, stripeId: row.stripe_invoice_id };
+    return { id, stripeId: row.stripe_invoice_id! };
   }
 
   describe('pushInvoice', () => {
@@ -72,13 +72,13 @@ describe('stripe: pushing invoices, webhooks, reconcile and cancellation', () =>
       expect(row.stripe_invoice_id).to.match(/^in_/);
       expect(row.hosted_invoice_url).to.match(/\/i\/in_/);
       expect(row.stripe_state).to.equal('open');
-      const cust = await env.db('stripe_customers').where({ organisation_id: org }).first();
+      const cust = (await env.db('stripe_customers').where({ organisation_id: org }).first())!;
       expect(row.stripe_customer_id).to.equal(cust.customer_id);
       const c = fake.customers.get(cust.customer_id)!;
       expect(c).to.include({ name: 'Goslarer Pigmente AG', email: `billing${org}@example.org` });
       expect(c.preferred_locales).to.deep.equal(['en']);
       expect((c.tax_ids as { data: Obj[] }).data[0]).to.include({ type: 'eu_vat', value: 'DE811234567' });
-      const s = fake.invoices.get(row.stripe_invoice_id)!;
+      const s = fake.invoices.get(row.stripe_invoice_id!)!;
       expect(s).to.include({ number: row.number, amount_due: 120000, status: 'open', customer: cust.customer_id, days_until_due: 30 });
       expect(s.metadata).to.include({ local_invoice_id: String(first), invoice_number: row.number });
       expect(String(s.description)).to.contain('Mitgliedsbeitrag 2027 (01/01/2027–31/12/2027)');
@@ -104,8 +104,7 @@ describe('stripe: pushing invoices, webhooks, reconcile and cancellation', () =>
           throw new Error('process killed');
         },
       });
-      env.ctx.gateway = dieAfterCustomer;
-      expect(await failure(new StripeSyncService(env.ctx).pushInvoice(id))).to.equal('process killed');
+      expect(await failure(new StripeSyncService({ ...env.ctx, gateway: dieAfterCustomer }).pushInvoice(id))).to.equal('process killed');
       // crash 2: the process dies after the invoice was finalized, before its id was stored
       const dieAfterInvoice: PaymentGateway = Object.assign(Object.create(gateway), {
         async createFinalizedInvoice(...a: Parameters<PaymentGateway['createFinalizedInvoice']>) {
@@ -113,9 +112,7 @@ describe('stripe: pushing invoices, webhooks, reconcile and cancellation', () =>
           throw new Error('process killed');
         },
       });
-      env.ctx.gateway = dieAfterInvoice;
-      expect(await failure(new StripeSyncService(env.ctx).pushInvoice(id))).to.equal('process killed');
-      env.ctx.gateway = gateway;
+      expect(await failure(new StripeSyncService({ ...env.ctx, gateway: dieAfterInvoice }).pushInvoice(id))).to.equal('process killed');
       expect((await invoiceRow(id)).stripe_invoice_id).to.equal(null);
       await sync.pushInvoice(id);
       const row = await invoiceRow(id);
@@ -129,9 +126,9 @@ describe('stripe: pushing invoices, webhooks, reconcile and cancellation', () =>
     it('does nothing with Stripe off', async () => {
       const org = await makeOrganisation(env.db);
       const id = await makeInvoice(env.db, org);
-      env.ctx.gateway = disabledGateway;
+      env.ctx.gateway = disabledGateway; // the webhook route asks the context's gateway on each request
       try {
-        await new StripeSyncService(env.ctx).pushInvoice(id);
+        await new StripeSyncService({ ...env.ctx, gateway: disabledGateway }).pushInvoice(id);
         const res = await request(env.app).post('/webhooks/stripe').set('Content-Type', 'application/json').set('Stripe-Signature', 't=1,v1=x').send('{}');
         expect(res.status).to.equal(404);
       } finally {
@@ -154,7 +151,7 @@ describe('stripe: pushing invoices, webhooks, reconcile and cancellation', () =>
       const wrongSecret = fake.signed(ev, 'whsec_attacker');
       expect((await post(wrongSecret.body, wrongSecret.signature)).status).to.equal(401);
       expect((await post(body.replace('"paid"', '"void"'), signature)).status).to.equal(401);
-      expect(await env.db('stripe_events').where({ event_id: ev.id }).first()).to.equal(undefined);
+      expect(await env.db('stripe_events').where({ event_id: String(ev.id) }).first()).to.equal(undefined);
       expect((await invoiceRow(id)).status).to.equal('open');
       expect(await paymentsOf(id)).to.have.length(0);
     });
@@ -180,7 +177,7 @@ describe('stripe: pushing invoices, webhooks, reconcile and cancellation', () =>
       row = await invoiceRow(id);
       expect(row.paid_cents).to.equal(120000);
       expect(await paymentsOf(id)).to.have.length(1);
-      const stored = await env.db('stripe_events').where({ event_id: ev.id }).first();
+      const stored = (await env.db('stripe_events').where({ event_id: String(ev.id) }).first())!;
       expect(stored.processed_at).to.be.a('string');
       expect(await env.db('audit_log').where({ entity_type: 'invoice', entity_id: id, action: 'payment.recorded' })).to.have.length(1);
     });
@@ -281,7 +278,7 @@ describe('stripe: pushing invoices, webhooks, reconcile and cancellation', () =>
       const { body, signature } = fake.signed(ev);
       const r1 = await post(body, signature);
       expect(r1.status).to.equal(503);
-      const stored = await env.db('stripe_events').where({ event_id: ev.id }).first();
+      const stored = (await env.db('stripe_events').where({ event_id: String(ev.id) }).first())!;
       expect(stored.processed_at).to.equal(null);
       expect(stored.error).to.contain('not stored yet');
       expect((await post(body, signature)).status).to.equal(503); // a retry is handled again, not skipped as a replay
@@ -331,7 +328,7 @@ describe('stripe: pushing invoices, webhooks, reconcile and cancellation', () =>
 
     it('says so when Stripe is off', async () => {
       const lines: string[] = [];
-      await runReconcileCli({ ...env.ctx, gateway: disabledGateway }, (l) => lines.push(l));
+      await runReconcileCli({ stripe: new StripeSyncService({ ...env.ctx, gateway: disabledGateway }) }, (l) => lines.push(l));
       expect(lines[0]).to.contain('Stripe is off');
     });
   });
@@ -358,7 +355,6 @@ describe('stripe: pushing invoices, webhooks, reconcile and cancellation', () =>
     });
 
     it('follows a Stornorechnung: credit note naming it; a void that failed is done by the next reconcile', async () => {
-      env.ctx.dues.stripe = sync;
       const paid = await pushedInvoice();
       fake.payInvoice(paid.stripeId);
       const c1 = await env.ctx.dues.cancelInvoice({ userId: null, label: 'test' }, paid.id, 'Falsche Kategorie');

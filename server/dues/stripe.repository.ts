@@ -1,0 +1,30 @@
+import type { Knex } from 'knex';
+import type { StripeCustomerRow, StripeEventRow } from './dues.tables.ts';
+
+/** Every query on `stripe_customers` and `stripe_events` (owner: dues): the Stripe bookkeeping. */
+
+type Q = Knex | Knex.Transaction;
+
+/** The Stripe customer id of an organisation, if it has one. */
+export async function customerIdOf(q: Q, organisationId: number): Promise<string | undefined> {
+  return (await q('stripe_customers').where({ organisation_id: organisationId }).first())?.customer_id;
+}
+
+/** Stores an organisation's Stripe customer; throws when the organisation has one already (UNIQUE). */
+export async function insertCustomer(q: Q, row: Omit<StripeCustomerRow, 'id'>): Promise<void> {
+  await q('stripe_customers').insert(row);
+}
+
+/** Stores a received event unless one with its id is stored already. */
+export async function recordEvent(q: Q, row: Pick<StripeEventRow, 'event_id' | 'type' | 'received_at'>): Promise<void> {
+  await q('stripe_events').insert(row).onConflict('event_id').ignore();
+}
+
+/** When a stored event was handled (null: not yet). */
+export async function eventProcessedAt(q: Q, eventId: string): Promise<string | null> {
+  return (await q('stripe_events').where({ event_id: eventId }).first())?.processed_at ?? null;
+}
+
+export async function updateEvent(q: Q, eventId: string, patch: Partial<Pick<StripeEventRow, 'processed_at' | 'error'>>): Promise<void> {
+  await q('stripe_events').where({ event_id: eventId }).update(patch);
+}

@@ -237,6 +237,12 @@ export class Outbox {
   close(): void {
     this.transport.close();
   }
+
+  /** When the earliest waiting (queued) message is next tried, as an ISO instant; undefined when none waits. */
+  async nextAttemptAt(): Promise<string | undefined> {
+    const next = await this.db('mail_messages').where('status', 'queued').min({ t: 'next_attempt_at' }).first();
+    return next?.t ? String(next.t) : undefined;
+  }
 }
 
 /** Runs the outbox in the background: polls, sends what is due, never two loops at once. */

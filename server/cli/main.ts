@@ -7,7 +7,6 @@ import { createLogger } from '../logger.ts';
 import { createDb, migrate } from '../db/knex.ts';
 import { systemClock } from '../clock.ts';
 import { createContext, type Context } from '../context.ts';
-import { BenchSeedInputError, BenchSeedRefused, runBenchSeedCli } from '../bench-seed.ts';
 import { CommandError, UsageError, type Command, type CommandArgs, type Print } from './command.ts';
 import { userCreateCommand } from './users.ts';
 import { mailSendCommand } from './mail.ts';
@@ -34,21 +33,6 @@ const COMMANDS: Record<string, Command> = {
   'reminders:send': remindersSendCommand,
   'invoices:reconcile': invoicesReconcileCommand,
   'assembly:invite': assemblyInviteCommand,
-  'bench:seed': {
-    usage: 'bench:seed --members N',
-    summary: 'fill an empty database with N generated members for benchmarks',
-    options: { members: { type: 'string' } },
-    available: true,
-    run: async (ctx, { values }, print) => {
-      try {
-        await runBenchSeedCli(ctx, { members: values.members }, print);
-      } catch (err) {
-        if (err instanceof BenchSeedInputError) throw new UsageError(err.message);
-        if (err instanceof BenchSeedRefused) throw new CommandError(err.message);
-        throw err;
-      }
-    },
-  },
 };
 
 export function usage(): string {

@@ -111,7 +111,7 @@ describe('cli: commands as child processes against a fresh data directory', func
     const dir = await workspace();
     const help = cli(dir, ['help']);
     expect(help.status).to.equal(0);
-    for (const c of ['user:create', 'seed:demo', 'mail:send', 'backup', 'dues:run', 'invoices:reconcile', 'reminders:send', 'members:import', 'bench:seed']) {
+    for (const c of ['user:create', 'seed:demo', 'mail:send', 'backup', 'dues:run', 'invoices:reconcile', 'reminders:send', 'members:import']) {
       expect(help.stdout).to.contain(c);
     }
 

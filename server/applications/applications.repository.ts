@@ -4,6 +4,7 @@ import { formatMemberNumber } from '../i18n/format.ts';
 import type { EmployeeBand } from '../settings/settings.schemas.ts';
 import type { OrganisationFields } from './applications.schemas.ts';
 import { organisationFieldsFromRow } from '../members/organisation-fields.ts';
+import { bool } from '../db/knex.ts';
 
 /** Queries on the applications tables; nothing else touches them. */
 
@@ -69,8 +70,6 @@ export interface DuplicateHint {
   status: string;
   reason: 'vat' | 'name_postcode';
 }
-
-const bool = (v: unknown) => v === true || v === 1 || v === '1';
 
 export function rowToApplication(r: Record<string, any>): Application {
   return {

@@ -10,12 +10,12 @@ import type { FieldErrors } from '../errors.ts';
 import type { Locale } from '../i18n/i18n.ts';
 import { formatMemberNumber } from '../i18n/format.ts';
 import { EMPLOYEE_BANDS, type Category } from '../settings/settings.schemas.ts';
-import type { Actor } from '../audit/audit.service.ts';
 import {
   ANSWER_FIELDS, APPLICATION_FIELDS, COUNTRIES, OTHER_CONTACT_SLOTS,
   approveSchema, commentSchema, parseAnswer, parseApplication, pickStrings, questionSchema, rejectSchema, resendSchema, withdrawSchema,
 } from './applications.schemas.ts';
 import { DECIDABLE_STATUSES, STATUSES, isStatus, type Application, type ApplicationStatus, type DuplicateHint } from './applications.service.ts';
+import { actorOf } from '../web/actor.ts';
 
 /** The honeypot: hidden from people (CSS, aria-hidden, no tab stop); bots fill it. */
 export const HONEYPOT_FIELD = 'website_confirm';
@@ -44,10 +44,6 @@ function rateLimitHandler(req: Request, res: Response) {
 const STATUS_CLASS: Record<ApplicationStatus, string> = {
   unconfirmed: '', submitted: 'badge-info', info_requested: 'badge-warn', approved: 'badge-ok', rejected: 'badge-bad', withdrawn: '',
 };
-
-function actorOf(req: Request): Actor {
-  return { userId: req.user!.id, label: req.user!.displayName };
-}
 
 /** Public pages: the form, the confirmation link, a new link, the answer to the board's question. */
 export function applicationsPublicRouter(ctx: Context): Router {

@@ -20,6 +20,7 @@ import type { ApplicationInput, OrganisationFields } from './applications.schema
 import * as repo from './applications.repository.ts';
 import type { Application, ApplicationContact, ApplicationMessage, ApplicationStatus, DuplicateHint } from './applications.repository.ts';
 import { boardNoticeMail, confirmationMail, questionMail, rejectionMail } from './applications.mails.ts';
+import { isUniqueViolation } from '../db/errors.ts';
 
 export { STATUSES, QUEUE_STATUSES, DECIDABLE_STATUSES, isStatus } from './applications.repository.ts';
 export type { Application, ApplicationContact, ApplicationMessage, ApplicationStatus, DuplicateHint } from './applications.repository.ts';
@@ -49,11 +50,6 @@ export const UNCONFIRMED_RETENTION_DAYS = 30;
 export const APPLICANT: Actor = { userId: null, label: 'applicant' };
 
 export type LinkResult<T> = ({ ok: true } & T) | { ok: false; reason: 'unknown' | 'expired' | 'used' };
-
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/i.test(e?.message ?? '');
-}
 
 function orgColumns(o: OrganisationFields): Record<string, string> {
   return { ...organisationFieldsToRow(o), name_key: nameKey(o.legalName) };

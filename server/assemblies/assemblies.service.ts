@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { iso, type Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
-import { insertId, affected } from '../db/knex.ts';
+import { insertId, affected, bool as b } from '../db/knex.ts';
 import type { Actor, AuditService } from '../audit/audit.service.ts';
 import type { Outbox } from '../mail/outbox.service.ts';
 import type { SettingsService } from '../settings/settings.service.ts';
@@ -107,8 +107,6 @@ export interface NoticeInfo {
 
 export type LinkProblem = 'unknown' | 'expired' | 'left' | 'cancelled';
 
-const b = (v: unknown) => v === true || v === 1 || v === '1' || v === 't';
-
 function rowToAssembly(r: Record<string, any>): Assembly {
   return {
     id: Number(r.id),
@@ -191,7 +189,6 @@ export function checkPdf(file: UploadedFile): { filename: string } {
   if (!/\.pdf$/i.test(filename)) filename = `${filename.slice(0, 196)}.pdf`;
   return { filename };
 }
-
 
 interface Deps {
   db: Knex;

@@ -14,6 +14,7 @@ import { berlinDay } from './notice.ts';
 import { assemblyIcs, assemblyMail, type MailKind } from './assemblies.mails.ts';
 import { newLinkToken } from '../auth/tokens.ts';
 import { AssemblyRuleError, rowToInvitation, type AgendaItem, type Assembly, type AssembliesService, type Invitation } from './assemblies.service.ts';
+import { isUniqueViolation } from '../db/errors.ts';
 
 /**
  * Sending an assembly's mails as a persisted, resumable background job (table `jobs`).
@@ -68,11 +69,6 @@ interface Deps {
 
 function uniqueKey(assemblyId: number): string {
   return `assembly:${assemblyId}:mail`;
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed|duplicate key/i.test(e?.message ?? '');
 }
 
 function toView(j: Job): JobView {

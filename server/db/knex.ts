@@ -79,3 +79,8 @@ export async function insertId(q: Knex | Knex.Transaction, table: string, row: R
 export function likeEscape(s: string): string {
   return s.replace(/[\\%_]/g, (c) => '\\' + c);
 }
+
+/** A boolean column as read: 0/1 on SQLite, true/false on PostgreSQL ('1' and 't' from raw queries). */
+export function bool(v: unknown): boolean {
+  return v === true || v === 1 || v === '1' || v === 't';
+}

@@ -18,6 +18,7 @@ import { duesFor, type ProRataRule } from './fees.ts';
 import { counterName, formatInvoiceNumber, nextInvoiceNumber } from './numbering.ts';
 import { pdfFor, preparePdf, renderInvoicePdf, type PreparedPdf } from './invoice-pdf.ts';
 import { rowToInvoice, type Invoice, type InvoiceStatus, type IssuerSnapshot, type StripeSyncPort } from './invoice.ts';
+import { isUniqueViolation } from '../db/errors.ts';
 
 export interface FeeScheduleEntry {
   categoryId: number;
@@ -85,11 +86,6 @@ export function isValidYear(y: number): boolean {
 
 function duesKey(year: number, organisationId: number): string {
   return `${year}-${organisationId}`;
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  return e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === '23505' || /UNIQUE constraint failed/i.test(String(e?.message));
 }
 
 function issuerOf(a: AssociationSettings): IssuerSnapshot {

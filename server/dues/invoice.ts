@@ -1,4 +1,5 @@
 import type { Locale } from '../i18n/i18n.ts';
+import { bool as b } from '../db/knex.ts';
 
 /** An issued invoice (or cancellation invoice) as stored; never changed after issue except its payment state. */
 export type InvoiceStatus = 'open' | 'paid' | 'partially_paid' | 'cancelled' | 'uncollectible' | 'void';
@@ -59,8 +60,6 @@ export interface Invoice {
   mailedAt: string | null;
   createdAt: string;
 }
-
-const b = (v: unknown) => v === true || v === 1 || v === '1' || v === 't';
 
 export function rowToInvoice(r: Record<string, any>): Invoice {
   const amount = Number(r.amount_cents);

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { iso, type Clock } from '../clock.ts';
-import { insertId } from '../db/knex.ts';
+import { insertId, bool as b } from '../db/knex.ts';
 import type { Actor, AuditService } from '../audit/audit.service.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import type { InvoiceStatus } from './invoice.ts';
@@ -24,8 +24,6 @@ export interface PaymentInput {
   method?: 'bank' | 'stripe';
   stripeRef?: string | null;
 }
-
-const b = (v: unknown) => v === true || v === 1 || v === '1' || v === 't';
 
 function rowToPayment(r: Record<string, any>): Payment {
   return {

@@ -1,6 +1,5 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Context } from '../context.ts';
-import type { Actor } from '../audit/audit.service.ts';
 import { AppError, ValidationError, type FieldErrors } from '../errors.ts';
 import { flash, h, idParam, requireRole } from '../web/middleware.ts';
 import { parseForm } from '../web/forms.ts';
@@ -11,6 +10,7 @@ import { formatMoney } from '../i18n/format.ts';
 import { tFor, type Locale } from '../i18n/i18n.ts';
 import { PortalService, displayValue, type ChangeRequest, type FieldChange } from './portal.service.ts';
 import { REQUESTABLE_FIELDS, approveSchema, changeRequestSchema, languageSchema, rejectSchema, representativeSchema } from './portal.schemas.ts';
+import { actorOf } from '../web/actor.ts';
 
 /** The portal's service, built from the context (stateless: one per router is fine). */
 export function portalService(ctx: Context): PortalService {
@@ -19,7 +19,6 @@ export function portalService(ctx: Context): PortalService {
   });
 }
 
-const actorOf = (req: Request): Actor => ({ userId: req.user!.id, label: req.user!.displayName });
 const orgOf = (req: Request): number => req.user!.organisationId!;
 
 function translate(req: Request, fields: FieldErrors): FieldErrors {

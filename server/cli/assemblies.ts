@@ -91,7 +91,7 @@ export const assemblyInviteCommand: Command = {
     try {
       await runInvitationsCli(ctx, Number(positionals[0]), print, { overrideReason: typeof values['override-reason'] === 'string' ? values['override-reason'] : undefined });
     } catch (err) {
-      throw new CommandError((err as Error).message);
+      throw new CommandError((err as Error).message); // why: the job and the service throw Error objects
     }
   },
 };

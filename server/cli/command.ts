@@ -45,7 +45,7 @@ export function ask(question: string, hidden: boolean): Promise<string> {
   return new Promise((resolve) => {
     const rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal: true });
     let muted = false;
-    const out = rl as unknown as { _writeToOutput: (s: string) => void };
+    const out = rl as unknown as { _writeToOutput: (s: string) => void }; // why: readline's internal writer, present on every Interface; hiding typed characters has no public API
     const write = out._writeToOutput.bind(rl);
     out._writeToOutput = (s: string) => {
       if (!muted || s.includes('\n') || s.includes('\r')) write(muted ? s.replace(/[^\r\n]/g, '') : s);

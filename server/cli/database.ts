@@ -28,7 +28,7 @@ async function backup(ctx: Context, args: { positionals: string[] }, print: Prin
   const file = path.resolve(args.positionals[0] ?? defaultBackupFile(ctx.config));
   const source = ctx.config.database.client === 'better-sqlite3' ? ctx.config.database.filename : '';
   print(`Backing up ${source} to ${file} …`);
-  const client = ctx.db.client as { acquireConnection(): Promise<BetterSqlite>; releaseConnection(c: BetterSqlite): Promise<void> };
+  const client = ctx.db.client as { acquireConnection(): Promise<BetterSqlite>; releaseConnection(c: BetterSqlite): Promise<void> }; // why: precheck allows SQLite only, whose knex client hands out better-sqlite3 connections
   const conn = await client.acquireConnection();
   try {
     // SQLite's online backup: consistent even while the server keeps writing (WAL)
@@ -47,7 +47,7 @@ async function backup(ctx: Context, args: { positionals: string[] }, print: Prin
     check.pragma('journal_mode = DELETE'); // one self-contained file, no -wal/-shm beside it
     const ok = check.pragma('integrity_check', { simple: true });
     if (ok !== 'ok') throw new CommandError(`The backup at ${file} failed its integrity check: ${String(ok)}`);
-    const orgs = (check.prepare('select count(*) as n from organisations').get() as { n: number }).n;
+    const orgs = (check.prepare('select count(*) as n from organisations').get() as { n: number }).n; // why: count(*) as n is one row with a number n
     print(`Done: ${(fs.statSync(file).size / 1024).toFixed(0)} KiB, integrity check ok, ${orgs} organisations.`);
   } finally {
     check.close();

@@ -61,7 +61,7 @@ export async function runDuesCli(ctx: Context, year: number, print: (s: string) 
     print(`dues:run failed: ${job.error ?? job.status}\n`);
     return 1;
   }
-  const r = job.result as DuesRunResult;
+  const r = job.result as DuesRunResult; // why: a done dues_run job's result is what DuesRuns.handle returned
   print(`Issued ${r.issued} invoice(s), ${r.skipped} skipped${r.failed ? `, ${r.failed} not yet delivered (run again)` : ''}.\n`);
   return r.failed ? 1 : 0;
 }
@@ -125,7 +125,7 @@ export const invoicesReconcileCommand: Command = {
     try {
       await runReconcileCli(ctx, print);
     } catch (err) {
-      throw new CommandError((err as Error).message);
+      throw new CommandError((err as Error).message); // why: runReconcileCli and the gateway throw Error objects
     }
   },
 };

@@ -71,10 +71,10 @@ export async function runCli(
 
   let args: CommandArgs;
   try {
-    args = parseArgs({ args: rest, options: command.options ?? {}, allowPositionals: (command.positionals ?? 0) > 0, strict: true }) as typeof args;
+    args = parseArgs({ args: rest, options: command.options ?? {}, allowPositionals: (command.positionals ?? 0) > 0, strict: true }) as typeof args; // why: parseArgs's values are strings, booleans or arrays of them, all unknown here
     if (args.positionals.length > (command.positionals ?? 0)) throw new UsageError(`too many arguments: ${args.positionals.join(' ')}`);
   } catch (err) {
-    printError(`${name}: ${(err as Error).message}\nUsage: npm run cli -- ${command.usage}`);
+    printError(`${name}: ${(err as Error).message}\nUsage: npm run cli -- ${command.usage}`); // why: parseArgs and UsageError throw Error objects
     return 2;
   }
 
@@ -121,7 +121,7 @@ function reportError(err: unknown, name: string, command: Command, printError: P
     printError(err.message);
     return err.exitCode;
   }
-  printError(`${name} failed: ${(err as Error)?.stack ?? String(err)}`);
+  printError(`${name} failed: ${(err as Error)?.stack ?? String(err)}`); // why: optional chaining covers a thrown non-Error
   return 1;
 }
 

@@ -43,7 +43,7 @@ async function userCreate(ctx: Context, args: { values: Record<string, unknown> 
   }
 
   try {
-    const id = await ctx.users.create(CLI_ACTOR, { email, displayName: name, roles: roles as Role[], password });
+    const id = await ctx.users.create(CLI_ACTOR, { email, displayName: name, roles: roles as Role[], password }); // why: precheck refused every role that is not isRole()
     print(`Created user #${id} ${email} (${roles.join(', ')}), display name "${name}".`);
     if (generated) {
       print('Generated password (shown only this once, store it safely or reset it by e-mail later):');

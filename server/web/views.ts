@@ -78,21 +78,21 @@ class CachedHandlebars extends ExpressHandlebars {
       if (!options?.cache || typeof callback !== 'function') return libraryRender(viewPath, options, callback);
       this.renderCached(viewPath, options).then((html) => callback(null, html), (err: unknown) => callback(err));
       return Promise.resolve(null);
-    }) as typeof this.engine;
+    }) as typeof this.engine; // why: the same signature as the library's engine, which it wraps
   }
 
   private async renderCached(viewPath: string, options: RenderOptions): Promise<string> {
-    const partials = await (this.gathered ??= this.getPartials({ cache: true }) as Promise<Record<string, unknown>>);
+    const partials = await (this.gathered ??= this.getPartials({ cache: true }) as Promise<Record<string, unknown>>); // why: express-handlebars resolves partials to a name → template map
     const runtime = {
       helpers: options.helpers ? { ...this.helpers, ...options.helpers } : this.helpers,
       partials: options.partials ? { ...partials, ...options.partials } : partials,
     };
-    const view = (await this.getTemplate(viewPath, { cache: true })) as Template;
+    const view = (await this.getTemplate(viewPath, { cache: true })) as Template; // why: getTemplate without `precompiled` gives a compiled template function
     const body = view(options, runtime);
     const layout = 'layout' in options ? options.layout : this.defaultLayout;
     if (!layout) return body;
     const layoutPath = path.isAbsolute(layout) ? layout : path.join(this.layoutsDir, path.extname(layout) ? layout : layout + this.extname);
-    const page = (await this.getTemplate(layoutPath, { cache: true })) as Template;
+    const page = (await this.getTemplate(layoutPath, { cache: true })) as Template; // why: as above
     options.body = body; // the options object is this render's own (Express builds it per call)
     return page(options, runtime);
   }

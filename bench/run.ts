@@ -314,7 +314,7 @@ async function login(base: string): Promise<Session> {
 }
 
 function createBoardUser(dataDir: string, dbFile: string): void {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'user:create', '--email', BOARD_EMAIL, '--role', 'board', '--name', 'Bench Vorstand', '--password', BOARD_PASSWORD], {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'server/cli/main.ts', 'user:create', '--email', BOARD_EMAIL, '--role', 'board', '--name', 'Bench Vorstand', '--password', BOARD_PASSWORD], {
     cwd: root, env: childEnv({ NODE_ENV: 'production', SESSION_SECRET, DATA_DIR: dataDir, DATABASE_URL: `sqlite:${dbFile}`, BASE_URL: 'http://127.0.0.1:3000', LOG_LEVEL: 'warn', SEED_DEMO: 'never' }),
     encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
   });

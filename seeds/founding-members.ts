@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DateTime } from 'luxon';
 import { EMPLOYEE_BANDS } from '../server/settings/settings.schemas.ts';
+import { parseCsv } from '../server/members/csv.ts';
 
 export const FOUNDING_MEMBERS_CSV = path.join(path.dirname(fileURLToPath(import.meta.url)), 'founding-members.csv');
 
@@ -49,25 +50,6 @@ const COLUMNS = {
   billing: 'Rechnung E-Mail',
 } as const;
 
-/** Splits one line at semicolons outside double quotes ("" inside quotes is a quote). */
-function splitLine(line: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (quoted) {
-      if (c === '"' && line[i + 1] === '"') { cur += '"'; i++; }
-      else if (c === '"') quoted = false;
-      else cur += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ';') { out.push(cur); cur = ''; }
-    else cur += c;
-  }
-  out.push(cur);
-  return out.map((s) => s.trim());
-}
-
 /** dd.mm.yyyy → YYYY-MM-DD, or an error. */
 export function germanDate(s: string): string {
   const d = DateTime.fromFormat(s, 'dd.MM.yyyy');
@@ -81,17 +63,17 @@ export function germanDate(s: string): string {
  * number on the first bad row: the file is part of the repository, so it must be right.
  */
 export function parseFoundingMembers(text: string): FoundingMember[] {
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/).filter((l) => l.trim() !== '');
+  // the register import's CSV reader (quotes, "" inside quotes, CRLF); cells trimmed, blank lines skipped
+  const lines = parseCsv(text.replace(/^\uFEFF/, ''), ';').map((cells) => cells.map((c) => c.trim())).filter((cells) => !(cells.length === 1 && cells[0] === ''));
   if (!lines.length) return [];
-  const header = splitLine(lines[0]);
+  const header = lines[0];
   const col = (name: string) => {
     const i = header.indexOf(name);
     if (i < 0) throw new Error(`founding members CSV: column "${name}" missing`);
     return i;
   };
   const idx = Object.fromEntries(Object.entries(COLUMNS).map(([k, v]) => [k, col(v)])) as Record<keyof typeof COLUMNS, number>;
-  return lines.slice(1).map((line, n) => {
-    const cells = splitLine(line);
+  return lines.slice(1).map((cells, n) => {
     const get = (k: keyof typeof COLUMNS) => cells[idx[k]] ?? '';
     const where = `founding members CSV line ${n + 2}`;
     const num = /^M-?(\d+)$/i.exec(get('number'));

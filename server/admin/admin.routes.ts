@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Router, type Request, type Response } from 'express';
 import type { Context } from '../context.ts';
-import type { Actor, AuditEntry } from '../audit/audit.service.ts';
+import type { AuditEntry } from '../audit/audit.service.ts';
 import { ROLES, isRole } from '../auth/roles.ts';
 import type { User } from '../auth/users.service.ts';
 import { AppError } from '../errors.ts';
@@ -15,15 +15,12 @@ import { centsToEuroInput } from '../settings/money.ts';
 import type { Category } from '../settings/settings.schemas.ts';
 import { AdminService } from './admin.service.ts';
 import { categoryFormSchema, settingsFormSchema, splitSettings, toArray, userCreateSchema, userEditSchema } from './admin.schemas.ts';
+import { actorOf } from '../web/actor.ts';
 
 const MAIL_PAGE_SIZE = 50;
 const AUDIT_PAGE_SIZE = 50;
 const MAIL_STATUSES = ['queued', 'sending', 'sent', 'failed'] as const;
 const COUNTRIES = ['DE', 'AT', 'CH', 'NL', 'BE', 'FR', 'PL', 'CZ', 'DK', 'LU', 'IT', 'ES', 'SE', 'GB', 'US', 'JP', 'CN'];
-
-function actorOf(req: Request): Actor {
-  return { userId: req.user!.id, label: req.user!.displayName };
-}
 
 /** Builds a query string from the non-empty values. */
 function qs(params: Record<string, string | number | undefined>): string {

@@ -12,6 +12,7 @@ import {
   type ApplicationRow,
   type ApplicationStatus,
 } from './applications.tables.ts';
+import { bool } from '../db/knex.ts';
 
 /**
  * Queries on the applications tables (applications, application_contacts,
@@ -86,7 +87,6 @@ export interface DuplicateCandidate {
   postcode: string;
 }
 
-const bool = (v: unknown) => v === true || v === 1 || v === '1';
 
 export function rowToApplication(r: ApplicationRow): Application {
   return {

@@ -16,6 +16,7 @@ import {
   approveSchema, commentSchema, parseAnswer, parseApplication, pickStrings, questionSchema, rejectSchema, resendSchema, withdrawSchema,
 } from './applications.schemas.ts';
 import { STATUSES, isStatus, type Application, type ApplicationStatus, type DuplicateHint } from './applications.service.ts';
+import { actorOf } from '../web/actor.ts';
 
 /** The honeypot: hidden from people (CSS, aria-hidden, no tab stop); bots fill it. */
 export const HONEYPOT_FIELD = 'website_confirm';
@@ -44,10 +45,6 @@ function rateLimitHandler(req: Request, res: Response) {
 const STATUS_CLASS: Record<ApplicationStatus, string> = {
   unconfirmed: '', submitted: 'badge-info', info_requested: 'badge-warn', approved: 'badge-ok', rejected: 'badge-bad', withdrawn: '',
 };
-
-function actorOf(req: Request): Actor {
-  return { userId: req.user!.id, label: req.user!.displayName };
-}
 
 /** Public pages: the form, the confirmation link, a new link, the answer to the board's question. */
 export function applicationsPublicRouter(ctx: Context): Router {

@@ -22,6 +22,7 @@ import type { ApplicationInput, OrganisationFields } from './applications.schema
 import * as repo from './applications.repository.ts';
 import type { Application, ApplicationContact, ApplicationStatus, DuplicateCandidate, NewApplicationRow, StoredMessage } from './applications.repository.ts';
 import { boardNoticeMail, confirmationMail, questionMail, rejectionMail } from './applications.mails.ts';
+import { isUniqueViolation } from '../db/errors.ts';
 
 export { STATUSES, QUEUE_STATUSES, DECIDABLE_STATUSES, OPEN_STATUSES, isStatus } from './applications.repository.ts';
 export type { Application, ApplicationContact, ApplicationStatus } from './applications.repository.ts';
@@ -74,11 +75,6 @@ export const UNCONFIRMED_RETENTION_DAYS = 30;
 export const APPLICANT: Actor = { userId: null, label: 'applicant' };
 
 export type LinkResult<T> = ({ ok: true } & T) | { ok: false; reason: 'unknown' | 'expired' | 'used' };
-
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/i.test(e?.message ?? '');
-}
 
 type OrganisationColumns = Pick<NewApplicationRow, 'legal_name' | 'legal_form' | 'street' | 'postcode' | 'city' | 'country' | 'website' | 'register_entry' | 'vat_id' | 'field_of_activity' | 'employee_band' | 'name_key'>;
 

@@ -135,10 +135,8 @@ export interface AssemblyFlags {
   canEditMinutes: boolean;
 }
 
-/** A boolean column: 0/1 on SQLite, true/false on PostgreSQL. */
-export function bool(v: DbBool | string | null | undefined): boolean {
-  return v === true || v === 1 || v === '1' || v === 't';
-}
+import { bool } from '../db/knex.ts';
+export { bool };
 
 export function rowToAssembly(r: AssemblyRow): Assembly {
   return {

@@ -2,7 +2,6 @@ import { Router, type Request, type RequestHandler, type Response } from 'expres
 import multer from 'multer';
 import type { TFunction } from 'i18next';
 import type { Context } from '../context.ts';
-import type { Actor } from '../audit/audit.service.ts';
 import { flash, h, idParam, requireRole } from '../web/middleware.ts';
 import { parseForm } from '../web/forms.ts';
 import { formatDate } from '../i18n/format.ts';
@@ -12,6 +11,7 @@ import { AGENDA_KINDS, ASSEMBLY_KINDS, FORMATS, agendaItemSchema, assemblySchema
 import { AssemblyRuleError, MAX_UPLOAD_BYTES, type Assembly } from './assemblies.model.ts';
 import { renderLettersPdf } from './letter-pdf.ts';
 import { berlinDay } from './notice.ts';
+import { actorOf } from '../web/actor.ts';
 
 /** The two multipart forms of the board: a document for the invitees, and the minutes as PDF. */
 const UPLOAD_PATH = /^\/\d+\/(attachments|minutes\/file)\/?$/;
@@ -52,10 +52,6 @@ function uploadedFile(req: Request, res: Response): { file: { filename: string; 
   if (e) return { error: req.t('assemblies.attachments.malformed') };
   if (!req.file || !req.file.size) return { error: req.t('assemblies.attachments.noFile') };
   return { file: { filename: req.file.originalname, contentType: req.file.mimetype, content: req.file.buffer } };
-}
-
-export function actorOf(req: Request): Actor {
-  return { userId: req.user!.id, label: req.user!.displayName };
 }
 
 /** The message of a refused action, with dates in the page's language. */

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { writeEpoch } from '../db/write-epoch.ts';
 import { iso, type Clock } from '../clock.ts';
-import { insertId } from '../db/knex.ts';
+import { insertId, bool as toBool } from '../db/knex.ts';
 import type { Actor, AuditService } from '../audit/audit.service.ts';
 import { AppError, ConflictError, NotFoundError } from '../errors.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
@@ -27,10 +27,6 @@ export const MAX_FAILED_LOGINS = 5;
 export const LOCKOUT_MS = 15 * 60_000;
 
 export type LoginResult = { ok: true; user: User } | { ok: false; reason: 'invalid' | 'locked' | 'disabled' };
-
-function toBool(v: unknown): boolean {
-  return v === true || v === 1 || v === '1';
-}
 
 export function normaliseEmail(email: string): string {
   return email.trim().toLowerCase();

@@ -72,10 +72,15 @@ export function affected(result: unknown): number {
 /** Inserts one row and returns its id, on SQLite and PostgreSQL alike. */
 export async function insertId(q: Knex | Knex.Transaction, table: string, row: Record<string, unknown>): Promise<number> {
   const [r] = await q(table).insert(row).returning('id');
-  return typeof r === 'object' ? Number((r as { id: number }).id) : Number(r);
+  return typeof r === 'object' ? Number((r as { id: number }).id) : Number(r); // why: PostgreSQL returns { id } rows, SQLite the bare id
 }
 
 /** Escapes LIKE wildcards so user input is matched literally (use with ESCAPE '\\'). */
 export function likeEscape(s: string): string {
   return s.replace(/[\\%_]/g, (c) => '\\' + c);
+}
+
+/** A boolean column as read: 0/1 on SQLite, true/false on PostgreSQL ('1' and 't' from raw queries). */
+export function bool(v: unknown): boolean {
+  return v === true || v === 1 || v === '1' || v === 't';
 }

@@ -3,7 +3,6 @@ import { iso, type Clock } from '../clock.ts';
 import type { Actor, AuditService } from '../audit/audit.service.ts';
 import { AppError, NotFoundError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { Context } from '../context.ts';
 import type { Job, JobContext, JobsService } from '../jobs/jobs.service.ts';
 import { isValidYear, type DuesService } from './dues.service.ts';
 import { getRun, insertRun, runIdOfJob, runsOfYear } from './dues-runs.repository.ts';
@@ -120,63 +119,4 @@ export class DuesRuns {
     await jc.progress(done);
     return result;
   }
-}
-
-function bar(done: number, total: number, width = 30): string {
-  const frac = total > 0 ? Math.min(1, done / total) : 1;
-  const full = Math.round(frac * width);
-  return `[${'#'.repeat(full)}${'-'.repeat(width - full)}] ${done}/${total}`;
-}
-
-/**
- * `npm run cli -- dues:run --year Y`: the same job as the page, run in this process with a
- * progress bar on the terminal. Freezes the fee schedule from the categories if the year has
- * none yet. Returns the exit code (0 done, 1 failed or refused). `print` writes as-is.
- */
-export async function runDuesCli(ctx: Context, year: number, print: (s: string) => void): Promise<number> {
-  if (!isValidYear(year)) {
-    print(`dues:run: --year must be a year between 2000 and 2100, got ${String(year)}\n`);
-    return 1;
-  }
-  const actor: Actor = { userId: null, label: 'cli' };
-  if (!(await ctx.dues.feeSchedule(year)).length) {
-    await ctx.dues.freezeFeeSchedule(actor, year);
-    print(`Fee schedule ${year} set from the current categories.\n`);
-  }
-  let created;
-  try {
-    created = await ctx.duesRuns.create(actor, year);
-  } catch (err) {
-    if (err instanceof AppError && err.code === 'job_running') {
-      print(`dues:run: a dues run for ${year} is already running (job ${String(err.details?.jobId)}).\n`);
-      return 1;
-    }
-    throw err;
-  }
-  print(`${created.resumed ? 'Resuming' : 'Starting'} dues run ${year} (job ${created.job.id}).\n`);
-  const isTty = !!process.stdout.isTTY;
-  let last = '';
-  const show = async () => {
-    const j = await ctx.jobs.get(created.job.id);
-    if (!j) return;
-    const line = bar(j.progress, j.total);
-    if (line !== last) { print(isTty ? `\r${line}` : `${line}\n`); last = line; }
-  };
-  const timer = setInterval(() => void show(), 250);
-  let job: Job;
-  try {
-    job = await ctx.jobs.execute(created.job.id);
-  } finally {
-    clearInterval(timer);
-  }
-  const final = bar(job.progress, job.total);
-  if (final !== last) print(isTty ? `\r${final}` : `${final}\n`);
-  if (isTty) print('\n');
-  if (job.status !== 'done') {
-    print(`dues:run failed: ${job.error ?? job.status}\n`);
-    return 1;
-  }
-  const r = job.result as DuesRunResult;
-  print(`Issued ${r.issued} invoice(s), ${r.skipped} skipped${r.failed ? `, ${r.failed} not yet delivered (run again)` : ''}.\n`);
-  return r.failed ? 1 : 0;
 }

@@ -1,7 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { DateTime } from 'luxon';
 import type { Context } from '../context.ts';
-import type { Actor } from '../audit/audit.service.ts';
 import { AppError, NotFoundError } from '../errors.ts';
 import { flash, h, idParam, requireRole } from '../web/middleware.ts';
 import { parseForm } from '../web/forms.ts';
@@ -12,10 +11,7 @@ import { INVOICE_STATUSES } from './invoice.ts';
 import { isValidYear, type Dashboard } from './dues.service.ts';
 import { cancelSchema, listFilterSchema, paymentSchema, remindersStopSchema, yearFormSchema } from './dues.schemas.ts';
 import { invoicesCsv, paymentsCsv } from './datev-export.ts';
-
-function actorOf(req: Request): Actor {
-  return { userId: req.user!.id, label: req.user!.displayName };
-}
+import { actorOf } from '../web/actor.ts';
 
 /** Server-rendered bar chart (inline SVG, no script): one bar per month. */
 export function paymentsChart(d: Dashboard, locale: 'de' | 'en') {

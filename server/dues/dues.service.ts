@@ -24,6 +24,7 @@ import {
   invoicesOfOrganisation, listInvoices, OPEN_STATUSES, undeliveredIds, updateInvoice, type NewInvoiceRow,
 } from './invoices.repository.ts';
 import { paymentAmountsOfYear } from './payments.repository.ts';
+import { isUniqueViolation } from '../db/errors.ts';
 
 export type { FeeScheduleEntry };
 
@@ -84,11 +85,6 @@ export function isValidYear(y: number): boolean {
 
 function duesKey(year: number, organisationId: number): string {
   return `${year}-${organisationId}`;
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  return e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === '23505' || /UNIQUE constraint failed/i.test(String(e?.message));
 }
 
 function issuerOf(a: AssociationSettings): IssuerSnapshot {

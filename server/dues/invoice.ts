@@ -1,5 +1,6 @@
 import type { Locale } from '../i18n/i18n.ts';
 import type { InvoiceKind, InvoiceRow, InvoiceStatus } from './dues.tables.ts';
+import { bool as b } from '../db/knex.ts';
 
 export type { InvoiceKind, InvoiceStatus };
 export const INVOICE_STATUSES: InvoiceStatus[] = ['open', 'partially_paid', 'paid', 'cancelled', 'uncollectible', 'void'];
@@ -61,7 +62,6 @@ export interface Invoice {
   createdAt: string;
 }
 
-const b = (v: unknown) => v === true || v === 1 || v === '1' || v === 't';
 
 /** An invoice row, with the number of the invoice it cancels when the query joined it. */
 export type InvoiceRowWithCancels = InvoiceRow & { cancels_number?: string | null };

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { insertId } from '../db/knex.ts';
 import type { PaymentRow } from './dues.tables.ts';
+import { bool as b } from '../db/knex.ts';
 
 /** Every query on `payments` (owner: dues): money received against invoices, and Stripe refunds. */
 
@@ -18,7 +19,6 @@ export interface Payment {
   createdAt: string;
 }
 
-const b = (v: unknown) => v === true || v === 1 || v === '1' || v === 't';
 
 function rowToPayment(r: PaymentRow): Payment {
   return {

@@ -8,7 +8,6 @@ import type { SettingsService } from '../settings/settings.service.ts';
 import { tFor } from '../i18n/i18n.ts';
 import { formatDate, formatMoney } from '../i18n/format.ts';
 import { formatIban } from '../settings/bank.ts';
-import type { Context } from '../context.ts';
 import { pdfFor, preparePdf } from './invoice-pdf.ts';
 import { getInvoice, raiseReminderLevel, reminderCandidates } from './invoices.repository.ts';
 
@@ -76,11 +75,4 @@ export class RemindersService {
       return true;
     });
   }
-}
-
-/** `npm run cli -- reminders:send`: sends the reminders due today; returns the exit code. */
-export async function runRemindersCli(ctx: Context, print: (s: string) => void): Promise<number> {
-  const r = await ctx.reminders.sendDue({ userId: null, label: 'cli' });
-  print(`Reminders: ${r.first} first, ${r.second} second reminder(s) queued.\n`);
-  return 0;
 }

@@ -466,24 +466,3 @@ export class StripeSyncService {
     return 'handled';
   }
 }
-
-/** `npm run cli -- invoices:reconcile`: prints progress and a summary; throws if any invoice could not be checked. */
-export async function runReconcileCli(ctx: { stripe: StripeSyncService }, print: (line: string) => void): Promise<ReconcileResult> {
-  if (!ctx.stripe.enabled) {
-    print('Stripe is off (STRIPE_SECRET_KEY not set): nothing to reconcile.');
-    return { checked: 0, changed: 0, failed: 0 };
-  }
-  const sync = ctx.stripe;
-  let lastShown = 0;
-  const result = await sync.reconcile({
-    onProgress: (done, total) => {
-      if (done === total || done - lastShown >= 50) {
-        lastShown = done;
-        print(`checked ${done}/${total}`);
-      }
-    },
-  });
-  print(`Reconciled ${result.checked} open Stripe invoice(s): ${result.changed} updated, ${result.failed} failed.`);
-  if (result.failed > 0) throw new Error(`${result.failed} invoice(s) could not be checked with Stripe; run the command again later.`);
-  return result;
-}

@@ -238,6 +238,12 @@ export class Outbox {
     this.transport.close();
   }
 
+  /** When the earliest waiting (queued) message is next tried, as an ISO instant; undefined when none waits. */
+  async nextAttemptAt(): Promise<string | undefined> {
+    const next = await this.db('mail_messages').where('status', 'queued').min({ t: 'next_attempt_at' }).first();
+    return next?.t ? String(next.t) : undefined;
+  }
+
   /** Address, status and the last SMTP answer of messages by id (for delivery logs), without their content. */
   async deliveryStates(ids: number[]): Promise<Map<number, { id: number; to: string; status: MailRow['status']; lastResponse: string | null; sentAt: string | null; createdAt: string }>> {
     const out = new Map<number, { id: number; to: string; status: MailRow['status']; lastResponse: string | null; sentAt: string | null; createdAt: string }>();

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import { berlinDate, iso, ZONE, type Clock } from '../clock.ts';
-import { insertId, likeEscape } from '../db/knex.ts';
+import { insertId, likeEscape, bool } from '../db/knex.ts';
 import type { Actor, AuditService } from '../audit/audit.service.ts';
 import type { SettingsService } from '../settings/settings.service.ts';
 import { formatMemberNumber } from '../i18n/format.ts';
@@ -49,8 +49,6 @@ export interface OrganisationDataExport {
   invoices?: Record<string, unknown>[];
   anonymisedAt: string | null;
 }
-
-const bool = (v: unknown) => v === true || v === 1 || v === '1';
 
 /** snake_case row → camelCase object, booleans as booleans, JSON columns parsed. */
 function camel(r: Record<string, unknown>, opts: { bools?: string[]; json?: string[]; omit?: string[] } = {}): Record<string, unknown> {

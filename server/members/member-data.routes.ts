@@ -2,7 +2,6 @@ import { Router, type Request, type RequestHandler, type Response } from 'expres
 import multer from 'multer';
 import { z } from 'zod';
 import type { Context } from '../context.ts';
-import type { Actor } from '../audit/audit.service.ts';
 import { berlinDate } from '../clock.ts';
 import { AppError } from '../errors.ts';
 import { flash, h, idParam, requireRole } from '../web/middleware.ts';
@@ -11,15 +10,12 @@ import { formatMemberNumber } from '../i18n/format.ts';
 import { ImportFileError, MAX_IMPORT_BYTES, type ImportBatch, type ImportRow } from './import.service.ts';
 import { parseFilter, PRINT_LIMIT, type MemberFilter } from './export.service.ts';
 import { CONSENT_KINDS } from './gdpr.service.ts';
+import { actorOf } from '../web/actor.ts';
 
 const BOARD = ['board'] as const;
 const EXPORTERS = ['board', 'treasurer', 'admin'] as const;
 const PREVIEW_PROBLEM_ROWS = 1000;
 const PREVIEW_GOOD_ROWS = 500;
-
-function actorOf(req: Request): Actor {
-  return { userId: req.user!.id, label: req.user!.displayName };
-}
 
 /**
  * Parses the multipart upload of the import form BEFORE the CSRF check (mounted in app.ts ahead

@@ -14,8 +14,7 @@ import {
 import { MIN_CONTAINS } from './members.repository.ts';
 import type { Organisation } from './members.service.ts';
 import { noticeExitDate } from './exit-rules.ts';
-
-const actorOf = (req: Request): Actor => ({ userId: req.user!.id, label: req.user!.displayName });
+import { actorOf } from '../web/actor.ts';
 
 /** Field errors from the service (i18n keys) in the user's language. */
 function translate(req: Request, fields: FieldErrors): FieldErrors {

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { berlinDate, iso, type Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
-import { affected, insertId } from '../db/knex.ts';
+import { affected, insertId, bool as b } from '../db/knex.ts';
 import { nextValue } from '../db/counters.ts';
 import type { Actor, AuditEntry, AuditService } from '../audit/audit.service.ts';
 import { diff, SYSTEM } from '../audit/audit.service.ts';
@@ -75,8 +75,6 @@ export interface Contact {
 export function nameKey(name: string): string {
   return name.normalize('NFC').toLowerCase().replace(/\s+/g, ' ').trim();
 }
-
-const b = (v: unknown) => v === true || v === 1 || v === '1';
 
 export function rowToOrganisation(r: Record<string, any>): Organisation {
   return {
@@ -341,7 +339,6 @@ export class MembersService {
   async contacts(organisationId: number): Promise<Contact[]> {
     return (await this.d.db('contacts').where({ organisation_id: organisationId }).orderBy([{ column: 'is_representative', order: 'desc' }, { column: 'id' }])).map(rowToContact);
   }
-
 
   // ---------------------------------------------------------------------------------------
   // The register: list, detail, edits, contacts, exits

@@ -11,8 +11,8 @@ import { formatMoney } from '../i18n/format.ts';
 import { tFor } from '../i18n/i18n.ts';
 import { changedFields, displayValue, type ChangeRequest, type FieldChange } from './portal.service.ts';
 import { REQUESTABLE_FIELDS, approveSchema, changeRequestSchema, languageSchema, rejectSchema, representativeSchema } from './portal.schemas.ts';
+import { actorOf } from '../web/actor.ts';
 
-const actorOf = (req: Request): Actor => ({ userId: req.user!.id, label: req.user!.displayName });
 const orgOf = (req: Request): number => req.user!.organisationId!;
 
 function translate(req: Request, fields: FieldErrors): FieldErrors {

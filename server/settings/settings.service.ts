@@ -2,16 +2,12 @@ import type { Knex } from 'knex';
 import { iso, type Clock } from '../clock.ts';
 import type { Actor, AuditService } from '../audit/audit.service.ts';
 import { diff } from '../audit/audit.service.ts';
-import { insertId } from '../db/knex.ts';
+import { insertId, bool as toBool } from '../db/knex.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import {
   DEFAULT_ASSOCIATION, DEFAULT_RULES, feeRuleSchema,
   type AssociationSettings, type BylawsRules, type Category, type FeeRule,
 } from './settings.schemas.ts';
-
-function toBool(v: unknown): boolean {
-  return v === true || v === 1 || v === '1' || v === 't';
-}
 
 function rowToCategory(r: Record<string, unknown>): Category {
   return {

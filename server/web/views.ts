@@ -5,18 +5,25 @@ import { ExpressHandlebars } from 'express-handlebars';
 import type { HelperOptions } from 'handlebars';
 import type { TFunction } from 'i18next';
 import { formatDate, formatDateTime, formatMemberNumber, formatMoney } from '../i18n/format.ts';
+import type { Locale } from '../i18n/i18n.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const viewsDir = path.join(root, 'views');
 
-function rootOf(options: HelperOptions): Record<string, any> {
-  return (options?.data?.root ?? {}) as Record<string, any>;
+/** What a page's context carries for the helpers (res.locals, set by the locale middleware). */
+interface PageRoot {
+  t?: TFunction;
+  locale?: Locale;
+}
+
+function rootOf(options: HelperOptions): PageRoot {
+  return (options?.data?.root ?? {}) as PageRoot; // why: Handlebars types data.root as any; it is the render's context, whose t and locale the middleware sets
 }
 
 /** View helpers: formatting in the page's language, i18n, small comparisons. Output is escaped by Handlebars. */
 export const helpers = {
   t(key: string, options: HelperOptions) {
-    const t = rootOf(options).t as TFunction | undefined;
+    const t = rootOf(options).t;
     if (!t) return key;
     const hash = options.hash;
     // without options, tFor has the text at hand
@@ -45,7 +52,7 @@ export const helpers = {
   concat: (...args: unknown[]) => args.slice(0, -1).join(''),
   /** Value of obj[key] (for error maps and form values keyed by field name). */
   lookupPath(obj: unknown, key: string) {
-    return key.split('.').reduce<any>((o, k) => (o == null ? undefined : o[k]), obj);
+    return key.split('.').reduce<unknown>((o, k) => (o == null ? undefined : (o as Record<string, unknown>)[k]), obj); // why: any non-null value can be indexed; a missing key gives undefined
   },
   percent: (part: number, whole: number) => (whole > 0 ? Math.round((part / whole) * 100) : 0),
   add: (a: number, b: number) => Number(a) + Number(b),
@@ -71,21 +78,21 @@ class CachedHandlebars extends ExpressHandlebars {
       if (!options?.cache || typeof callback !== 'function') return libraryRender(viewPath, options, callback);
       this.renderCached(viewPath, options).then((html) => callback(null, html), (err: unknown) => callback(err));
       return Promise.resolve(null);
-    }) as typeof this.engine;
+    }) as typeof this.engine; // why: the same signature as the library's engine, which it wraps
   }
 
   private async renderCached(viewPath: string, options: RenderOptions): Promise<string> {
-    const partials = await (this.gathered ??= this.getPartials({ cache: true }) as Promise<Record<string, unknown>>);
+    const partials = await (this.gathered ??= this.getPartials({ cache: true }) as Promise<Record<string, unknown>>); // why: express-handlebars resolves partials to a name → template map
     const runtime = {
       helpers: options.helpers ? { ...this.helpers, ...options.helpers } : this.helpers,
       partials: options.partials ? { ...partials, ...options.partials } : partials,
     };
-    const view = (await this.getTemplate(viewPath, { cache: true })) as Template;
+    const view = (await this.getTemplate(viewPath, { cache: true })) as Template; // why: getTemplate without `precompiled` gives a compiled template function
     const body = view(options, runtime);
     const layout = 'layout' in options ? options.layout : this.defaultLayout;
     if (!layout) return body;
     const layoutPath = path.isAbsolute(layout) ? layout : path.join(this.layoutsDir, path.extname(layout) ? layout : layout + this.extname);
-    const page = (await this.getTemplate(layoutPath, { cache: true })) as Template;
+    const page = (await this.getTemplate(layoutPath, { cache: true })) as Template; // why: as above
     options.body = body; // the options object is this render's own (Express builds it per call)
     return page(options, runtime);
   }

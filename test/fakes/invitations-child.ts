@@ -16,7 +16,7 @@ import { loadConfig } from '../../server/config.ts';
 import { createDb } from '../../server/db/knex.ts';
 import { createContext } from '../../server/context.ts';
 import { createLogger } from '../../server/logger.ts';
-import { runInvitationsCli } from '../../server/assemblies/invitations.job.ts';
+import { runInvitationsCli } from '../../server/cli/assemblies.ts';
 
 const env = process.env;
 let offset = Number(env.CLOCK_OFFSET_MS ?? 0);

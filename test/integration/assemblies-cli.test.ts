@@ -3,7 +3,7 @@ import { createTestEnv, type TestEnv } from '../helpers/context.ts';
 import { makeCategories } from '../helpers/fixtures.ts';
 import { createContext } from '../../server/context.ts';
 import { createLogger } from '../../server/logger.ts';
-import { runInvitationsCli } from '../../server/assemblies/invitations.job.ts';
+import { runInvitationsCli } from '../../server/cli/assemblies.ts';
 import { makeOrg, TEST_ACTOR } from './assemblies.fixtures.ts';
 
 describe('assemblies: sending invitations from the command line, and resuming', function () {

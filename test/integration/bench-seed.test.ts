@@ -3,11 +3,11 @@ import type { Knex } from 'knex';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
 import { Browser } from '../helpers/http.ts';
 import { makeUser, PASSWORD } from '../helpers/fixtures.ts';
-import { BENCH_CITIES, BenchSeedInputError, BenchSeedRefused, runBenchSeedCli, type BenchSeedResult } from '../../server/bench-seed.ts';
+import { BENCH_CITIES, BenchSeedInputError, BenchSeedRefused, runBenchSeedCli, type BenchSeedResult } from '../../bench/seed-members.ts';
 import { nameKey } from '../../server/members/members.service.ts';
 
 /**
- * `npm run cli -- bench:seed --members N` on a small register (500): counts, numbering and
+ * `npm run bench:seed -- --members N` (bench/seed-members.ts) on a small register (500): counts, numbering and
  * the spread of the generated data, and that the register works with it. No timing here:
  * bench/run.ts measures speed.
  */

@@ -51,7 +51,7 @@ function childEnv(dataDir: string, env: Record<string, string>): NodeJS.ProcessE
 }
 
 function cli(dataDir: string, args: string[], env: Record<string, string> = {}): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, ['--import', 'tsx', 'server/cli.ts', ...args], {
+  return spawnSync(process.execPath, ['--import', 'tsx', 'server/cli/main.ts', ...args], {
     cwd: root,
     encoding: 'utf8',
     input: '', // no terminal: nothing is asked
@@ -63,7 +63,7 @@ function cli(dataDir: string, args: string[], env: Record<string, string> = {}):
 /** Like cli(), but without blocking this process (for a child that talks to a listener running here). */
 function cliAsync(dataDir: string, args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', ...args], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli/main.ts', ...args], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: childEnv(dataDir, env),
@@ -111,7 +111,7 @@ describe('cli: commands as child processes against a fresh data directory', func
     const dir = await workspace();
     const help = cli(dir, ['help']);
     expect(help.status).to.equal(0);
-    for (const c of ['user:create', 'seed:demo', 'mail:send', 'backup', 'dues:run', 'invoices:reconcile', 'reminders:send', 'members:import', 'bench:seed']) {
+    for (const c of ['user:create', 'seed:demo', 'mail:send', 'backup', 'dues:run', 'invoices:reconcile', 'reminders:send', 'members:import']) {
       expect(help.stdout).to.contain(c);
     }
 

@@ -7,8 +7,7 @@ import { makeCategories, makeUser, PASSWORD } from '../helpers/fixtures.ts';
 import { DEFAULT_ASSOCIATION } from '../../server/settings/settings.schemas.ts';
 import { disabledGateway } from '../../server/stripe/gateway.ts';
 import { portalInvoicesRouter } from '../../server/dues/portal-invoices.routes.ts';
-import { runDuesCli } from '../../server/dues/dues-run.job.ts';
-import { runRemindersCli } from '../../server/dues/reminders.service.ts';
+import { runDuesCli, runRemindersCli } from '../../server/cli/dues.ts';
 import type { NewContact } from '../../server/members/members.service.ts';
 import type { Context } from '../../server/context.ts';
 

@@ -253,7 +253,7 @@ describe('member data: CSV import of the Windows-1252 sample', () => {
 
   it('the command line import skips duplicates, so running it again imports nothing twice', async () => {
     const lines: string[] = [];
-    const { runImportCli } = await import('../../server/members/import.service.ts');
+    const { runImportCli } = await import('../../server/cli/members.ts');
     const file = new URL('../fixtures/founding-members.utf8-bom.csv', import.meta.url).pathname;
     const code = await runImportCli(env.ctx, file, (l) => lines.push(l));
     expect(code).to.equal(0);

@@ -5,7 +5,8 @@ import { StripeFake } from '../fakes/stripe-fake.ts';
 import { makeInvoice, makeOrganisation } from '../helpers/stripe-fixtures.ts';
 import { StripeGateway } from '../../server/stripe/stripe-gateway.ts';
 import { disabledGateway, type PaymentGateway } from '../../server/stripe/gateway.ts';
-import { StripeSyncService, runReconcileCli } from '../../server/dues/stripe-sync.service.ts';
+import { StripeSyncService } from '../../server/dues/stripe-sync.service.ts';
+import { runReconcileCli } from '../../server/cli/dues.ts';
 
 type Obj = Record<string, unknown>;
 

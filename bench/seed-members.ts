@@ -1,15 +1,15 @@
 import type { Knex } from 'knex';
-import type { Context } from './context.ts';
-import type { Actor } from './audit/audit.service.ts';
-import { berlinDate, iso } from './clock.ts';
-import { isPostgres } from './db/knex.ts';
-import { nameKey } from './members/members.service.ts';
-import { formerFrom } from './members/exit-rules.ts';
-import { rebuildSearchWords } from './members/members.repository.ts';
+import type { Context } from '../server/context.ts';
+import type { Actor } from '../server/audit/audit.service.ts';
+import { berlinDate, iso } from '../server/clock.ts';
+import { isPostgres } from '../server/db/knex.ts';
+import { nameKey } from '../server/members/members.service.ts';
+import { formerFrom } from '../server/members/exit-rules.ts';
+import { rebuildSearchWords } from '../server/members/members.repository.ts';
 import { DEMO_CATEGORIES } from '../seeds/demo.ts';
 
 /**
- * `npm run cli -- bench:seed --members N`: fills an EMPTY register with N generated member
+ * `npm run bench:seed -- --members N` (bench/seed.ts): fills an EMPTY register with N generated member
  * organisations for benchmarks (bench/run.ts) and for trying the register at scale.
  *
  * What it writes, deterministically (a seeded generator, so two runs give the same data):
@@ -30,9 +30,9 @@ import { DEMO_CATEGORIES } from '../seeds/demo.ts';
 
 export const BENCH_SEED_MAX = 1_000_000;
 
-/** Bad input (the CLI answers with its usage and exit code 2). */
+/** Bad input (bench/seed.ts answers with its usage and exit code 2). */
 export class BenchSeedInputError extends Error {}
-/** The database cannot take generated members (the CLI exits with 1). */
+/** The database cannot take generated members (bench/seed.ts exits with 1). */
 export class BenchSeedRefused extends Error {}
 
 export interface BenchSeedResult {
@@ -49,7 +49,7 @@ type Row = Record<string, string | number | boolean | null>;
 const ACTOR: Actor = { userId: null, label: 'bench seed' };
 const DAY = 86_400_000;
 
-/** The CLI entry: `--members N` as given on the command line (a string) or a number. */
+/** The command's entry: `--members N` as given on the command line (a string) or a number. */
 export async function runBenchSeedCli(ctx: Context, opts: { members: unknown }, print: Print): Promise<BenchSeedResult> {
   const raw = typeof opts.members === 'number' ? String(opts.members) : typeof opts.members === 'string' ? opts.members.trim().replace(/[_.,](?=\d{3}\b)/g, '') : '';
   if (!raw) throw new BenchSeedInputError('--members: required, e.g. --members 100000');
@@ -111,9 +111,9 @@ async function checkColumns(db: Knex): Promise<void> {
     const missing = Object.entries(info)
       .filter(([col, c]) => col !== 'id' && !c.nullable && (c.defaultValue === null || c.defaultValue === undefined) && !filled.includes(col))
       .map(([col]) => col);
-    if (missing.length) throw new BenchSeedRefused(`bench:seed does not know how to fill ${table}.${missing.join(', ')} (NOT NULL without a default): server/bench-seed.ts needs updating.`);
+    if (missing.length) throw new BenchSeedRefused(`bench:seed does not know how to fill ${table}.${missing.join(', ')} (NOT NULL without a default): bench/seed-members.ts needs updating.`);
     const unknown = filled.filter((col) => !(col in info));
-    if (unknown.length) throw new BenchSeedRefused(`bench:seed writes ${table}.${unknown.join(', ')}, which the database does not have: server/bench-seed.ts needs updating.`);
+    if (unknown.length) throw new BenchSeedRefused(`bench:seed writes ${table}.${unknown.join(', ')}, which the database does not have: bench/seed-members.ts needs updating.`);
   }
 }
 

@@ -3,6 +3,8 @@ import type { Config } from './config.ts';
 import type { Clock } from './clock.ts';
 import type { Logger } from './logger.ts';
 import { AuditService } from './audit/audit.service.ts';
+import { createChangeFeed, type ChangeFeed } from './db/change-feed.ts';
+import { contactLinksOfUsers } from './members/members.repository.ts';
 import { TokenService } from './auth/tokens.ts';
 import { UsersService } from './auth/users.service.ts';
 import { AccessLinkService } from './auth/access-links.service.ts';
@@ -30,6 +32,8 @@ export interface Context {
   db: Knex;
   clock: Clock;
   log: Logger;
+  /** Tells the caches of every process about changes (LISTEN/NOTIFY on PostgreSQL); started by the app. */
+  changes: ChangeFeed;
   audit: AuditService;
   tokens: TokenService;
   users: UsersService;
@@ -54,10 +58,11 @@ export interface Context {
 
 export function createContext(deps: { config: Config; db: Knex; clock: Clock; log: Logger; transport?: MailTransport; gateway?: PaymentGateway }): Context {
   const { config, db, clock, log } = deps;
+  const changes = createChangeFeed(db, config.database, log);
   const audit = new AuditService(db, clock);
   const tokens = new TokenService(db, clock);
-  const users = new UsersService(db, clock, audit);
-  const settings = new SettingsService(db, clock, audit);
+  const users = new UsersService({ db, clock, audit, changes, contacts: { linksOf: (ids, q) => contactLinksOfUsers(q ?? db, ids) } });
+  const settings = new SettingsService(db, clock, audit, changes);
   const transport = deps.transport ?? (config.smtpUrl ? smtpTransport(config.smtpUrl, { pool: true }) : fileTransport(config.mailDir));
   const domain = new URL(config.baseUrl).hostname || 'localhost';
   const outbox = new Outbox(db, clock, transport, async () => {
@@ -66,7 +71,7 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
     return `"${a.name.replace(/"/g, '')}" <${a.contactEmail}>`;
   }, log, domain);
   const accessLinks = new AccessLinkService({ db, tokens, outbox, settings, audit, users, config });
-  const members = new MembersService({ db, clock, audit, tokens, outbox, settings, users, config });
+  const members = new MembersService({ db, clock, audit, tokens, outbox, settings, users, config, changes });
   const memberImport = new ImportService({ db, clock, audit, members });
   const memberExports = new ExportService({ db, clock, audit });
   const gdpr = new GdprService({ db, clock, audit, settings, exports: memberExports });
@@ -80,5 +85,5 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
   const payments = new PaymentsService({ db, clock, audit });
   const reminders = new RemindersService({ db, clock, audit, outbox, settings });
   const assemblies = new AssembliesService({ db, clock, audit, outbox, settings, config, log, jobs });
-  return { config, db, clock, log, audit, tokens, users, accessLinks, settings, outbox, members, applications, memberImport, memberExports, gdpr, gateway, jobs, dues, duesRuns, payments, reminders, assemblies };
+  return { config, db, clock, log, changes, audit, tokens, users, accessLinks, settings, outbox, members, applications, memberImport, memberExports, gdpr, gateway, jobs, dues, duesRuns, payments, reminders, assemblies };
 }

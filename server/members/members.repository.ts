@@ -411,3 +411,10 @@ export function censusTotal(census: Census, f: ListFilter): number | undefined {
   }
   return n;
 }
+
+/** The contacts linked to these user accounts (UsersService reads a signed-in user's organisation through it). */
+export async function contactLinksOfUsers(q: Knex | Knex.Transaction, userIds: number[]): Promise<{ userId: number; contactId: number; organisationId: number }[]> {
+  if (!userIds.length) return [];
+  const rows: { id: number; user_id: number; organisation_id: number }[] = await q('contacts').whereIn('user_id', userIds).select('id', 'user_id', 'organisation_id');
+  return rows.map((r) => ({ userId: Number(r.user_id), contactId: Number(r.id), organisationId: Number(r.organisation_id) }));
+}

@@ -13,6 +13,7 @@ import type { ContactInput, ListQuery, OrganisationEdit } from './members.schema
 import type { TokenService } from '../auth/tokens.ts';
 import type { Outbox } from '../mail/outbox.service.ts';
 import type { SettingsService } from '../settings/settings.service.ts';
+import type { ChangeFeed } from '../db/change-feed.ts';
 import type { UsersService } from '../auth/users.service.ts';
 import { normaliseEmail } from '../auth/users.service.ts';
 import { INVITATION_TTL_MS } from '../auth/invitation.ts';
@@ -120,11 +121,14 @@ interface Deps {
   settings: SettingsService;
   users: UsersService;
   config: Config;
+  changes: ChangeFeed;
 }
 
 /** The member register: organisations, their contacts and membership history. */
 export class MembersService {
-  constructor(private d: Deps) {}
+  constructor(private d: Deps) {
+    d.changes.subscribe('members', () => this.dropCaches()); // another process changed the register (PostgreSQL)
+  }
 
   /**
    * The census (members per category and status, first and last join date) and the answer
@@ -150,6 +154,7 @@ export class MembersService {
   /** Called by every write to organisations (inside its transaction). */
   private changed(trx: Knex.Transaction): void {
     this.dropCaches();
+    void this.d.changes.notify('members', undefined, trx).catch(() => undefined); // sent on commit; a failed notice fails the transaction anyway
     if (this.tracked.has(trx)) return;
     this.tracked.add(trx);
     this.openWrites++;
@@ -168,7 +173,7 @@ export class MembersService {
     const loading = this.censusLoading;
     if (loading && loading.generation === generation) return loading.promise;
     const promise = readCensus(this.d.db).then((value) => {
-      if (generation === this.generation && this.openWrites === 0) this.census = { value, at: Date.now() };
+      if (generation === this.generation && this.openWrites === 0 && this.d.changes.live) this.census = { value, at: Date.now() };
       return value;
     }).finally(() => {
       if (this.censusLoading?.promise === promise) this.censusLoading = undefined;
@@ -306,7 +311,7 @@ export class MembersService {
     }
     await trx('contacts').where({ id: contactId }).update({ user_id: userId });
     const user = await trx('users').where({ id: userId }).first();
-    if (user.password_hash) return;
+    if (user?.password_hash) return;
     const token = await this.d.tokens.issue('set_password', 'user', userId, INVITATION_TTL_MS, trx);
     const t = tFor(c.locale);
     await this.d.outbox.enqueue(trx, {

@@ -25,6 +25,7 @@ import { StripeSyncService } from './dues/stripe-sync.service.ts';
 import { PaymentsService } from './dues/payments.service.ts';
 import { RemindersService } from './dues/reminders.service.ts';
 import { AssembliesService } from './assemblies/assemblies.service.ts';
+import { AdminService } from './admin/admin.service.ts';
 
 /** Everything a request handler or a command may use, built in one place. */
 export interface Context {
@@ -54,6 +55,7 @@ export interface Context {
   payments: PaymentsService;
   reminders: RemindersService;
   assemblies: AssembliesService;
+  admin: AdminService;
 }
 
 export function createContext(deps: { config: Config; db: Knex; clock: Clock; log: Logger; transport?: MailTransport; gateway?: PaymentGateway }): Context {
@@ -85,5 +87,6 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
   const payments = new PaymentsService({ db, clock, audit });
   const reminders = new RemindersService({ db, clock, audit, outbox, settings });
   const assemblies = new AssembliesService({ db, clock, audit, outbox, settings, config, log, jobs });
-  return { config, db, clock, log, changes, audit, tokens, users, accessLinks, settings, outbox, members, applications, memberImport, memberExports, gdpr, gateway, jobs, dues, duesRuns, payments, reminders, assemblies };
+  const admin = new AdminService({ db, clock, users, audit, outbox, settings, accessLinks });
+  return { admin, config, db, clock, log, changes, audit, tokens, users, accessLinks, settings, outbox, members, applications, memberImport, memberExports, gdpr, gateway, jobs, dues, duesRuns, payments, reminders, assemblies };
 }

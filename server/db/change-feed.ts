@@ -123,7 +123,7 @@ function parseMessage(text: string | undefined): Message | undefined {
     if (typeof m !== 'object' || m === null) return undefined;
     const r = m as Record<string, unknown>; // why: an object, its fields are checked one by one below
     if (typeof r.s !== 'string' || typeof r.o !== 'string' || typeof r.n !== 'number') return undefined;
-    if (typeof r.c !== 'string' || !(CHANNELS as readonly string[]).includes(r.c)) return undefined;
+    if (typeof r.c !== 'string' || !(CHANNELS as readonly string[]).includes(r.c)) return undefined; // why: widening, to ask whether any string is one
     return { s: r.s, o: r.o, n: r.n, c: r.c as Channel, p: typeof r.p === 'string' ? r.p : undefined }; // why: checked against CHANNELS above
   } catch {
     return undefined;

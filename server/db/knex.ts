@@ -72,7 +72,7 @@ export function affected(result: unknown): number {
 /** Inserts one row and returns its id, on SQLite and PostgreSQL alike. */
 export async function insertId(q: Knex | Knex.Transaction, table: string, row: Record<string, unknown>): Promise<number> {
   const [r] = await q(table).insert(row).returning('id');
-  return typeof r === 'object' ? Number((r as { id: number }).id) : Number(r);
+  return typeof r === 'object' ? Number((r as { id: number }).id) : Number(r); // why: returning('id') gives {id} on PostgreSQL, the bare id on SQLite
 }
 
 /** Escapes LIKE wildcards so user input is matched literally (use with ESCAPE '\\'). */

@@ -1,0 +1,73 @@
+import type { Knex } from 'knex';
+import { affected, insertId, likeEscape } from '../db/knex.ts';
+import type { MailMessageRow, MailStatus } from './mail.tables.ts';
+
+type Q = Knex | Knex.Transaction;
+
+/** The queries of `mail_messages` (owned by mail, see server/db/ownership.ts). Only the Outbox calls these. */
+
+export type NewMailRow = Omit<MailMessageRow, 'id' | 'locked_until' | 'last_response' | 'sent_at'>;
+
+export async function insertMail(q: Q, row: NewMailRow): Promise<number> {
+  return insertId(q, 'mail_messages', row);
+}
+
+export async function mailRow(q: Q, id: number): Promise<MailMessageRow | undefined> {
+  return q('mail_messages').where({ id }).first();
+}
+
+/** Messages due now (queued and due, or left 'sending' by a crash whose lock ran out), oldest first; just what a claim needs. */
+export async function dueCandidates(q: Q, now: string, limit: number): Promise<Pick<MailMessageRow, 'id' | 'status' | 'attempts'>[]> {
+  return q('mail_messages')
+    .where((w) => w.where('status', 'queued').andWhere('next_attempt_at', '<=', now))
+    .orWhere((w) => w.where('status', 'sending').andWhere('locked_until', '<', now))
+    .orderBy('id')
+    .limit(limit)
+    .select('id', 'status', 'attempts');
+}
+
+/** Moves the message to 'sending' if it is still as it was read; true when this call did. */
+export async function claimMail(q: Q, c: Pick<MailMessageRow, 'id' | 'status' | 'attempts'>, lockedUntil: string): Promise<boolean> {
+  const n = await q('mail_messages')
+    .where({ id: c.id, status: c.status, attempts: c.attempts })
+    .update({ status: 'sending', locked_until: lockedUntil, attempts: Number(c.attempts) + 1 });
+  return affected(n) === 1;
+}
+
+export async function updateMail(q: Q, id: number, values: Partial<Omit<MailMessageRow, 'id'>>): Promise<void> {
+  await q('mail_messages').where({ id }).update(values);
+}
+
+/** Back in the queue, due now (failed or waiting messages only). */
+export async function requeueMail(q: Q, id: number, now: string): Promise<void> {
+  await q('mail_messages').where({ id }).whereIn('status', ['failed', 'queued']).update({ status: 'queued', next_attempt_at: now });
+}
+
+export async function mailPage(q: Q, opts: { status?: string; q?: string; limit: number; offset: number }): Promise<{ rows: MailMessageRow[]; total: number }> {
+  const base = q('mail_messages');
+  if (opts.status) base.where('status', opts.status);
+  if (opts.q) base.whereRaw("lower(to_address) like ? escape '\\'", [`%${likeEscape(opts.q.toLowerCase())}%`]);
+  const [{ n }] = await base.clone().count({ n: '*' });
+  const rows = await base.clone().orderBy('id', 'desc').limit(opts.limit).offset(opts.offset);
+  return { rows, total: Number(n) };
+}
+
+export async function statusCounts(q: Q): Promise<{ status: MailStatus; n: number | string }[]> {
+  return q('mail_messages').select('status').count({ n: '*' }).groupBy('status');
+}
+
+export async function mailsTo(q: Q, to: string): Promise<MailMessageRow[]> {
+  return q('mail_messages').where({ to_address: to }).orderBy('id', 'desc');
+}
+
+/** When the earliest waiting message is due next (undefined: none waits). */
+export async function nextAttemptAt(q: Q): Promise<string | undefined> {
+  const r = await q('mail_messages').where('status', 'queued').min({ t: 'next_attempt_at' }).first();
+  const t: unknown = r?.t;
+  return typeof t === 'string' ? t : undefined;
+}
+
+export async function mailRowsByIds(q: Q, ids: number[]): Promise<MailMessageRow[]> {
+  if (!ids.length) return [];
+  return q('mail_messages').whereIn('id', ids).orderBy('id');
+}

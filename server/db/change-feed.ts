@@ -98,7 +98,7 @@ interface PgClient {
   on(event: 'end', fn: () => void): unknown;
   removeAllListeners(event: string): unknown;
 }
-type PgClientClass = new (config: { connectionString: string; connectionTimeoutMillis?: number }) => PgClient;
+type PgClientClass = new (config: { connectionString: string; connectionTimeoutMillis?: number; application_name?: string }) => PgClient;
 // why: node-postgres has no type declarations; PgClient above is the documented part of its Client that is used
 const PgClientCtor = (createRequire(import.meta.url)('pg') as { Client: PgClientClass }).Client;
 
@@ -129,6 +129,9 @@ function parseMessage(text: string | undefined): Message | undefined {
     return undefined;
   }
 }
+
+/** The listening connection's name in pg_stat_activity. */
+export const FEED_APPLICATION_NAME = 'verein-change-feed';
 
 /** How long a notify waits for its own notice to come back through the listening connection. */
 const ECHO_WAIT_MS = 1_000;
@@ -206,7 +209,7 @@ export class PgChangeFeed implements ChangeFeed {
   }
 
   private async connect(): Promise<void> {
-    const client = new PgClientCtor({ connectionString: this.connection, connectionTimeoutMillis: 10_000 });
+    const client = new PgClientCtor({ connectionString: this.connection, connectionTimeoutMillis: 10_000, application_name: FEED_APPLICATION_NAME });
     this.client = client;
     client.on('notification', (msg) => this.received(msg.channel, msg.payload));
     client.on('error', (err) => this.lost(client, err));

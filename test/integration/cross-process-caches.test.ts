@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { expect } from 'chai';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
 import { makeUser, PASSWORD } from '../helpers/fixtures.ts';
+import { FEED_APPLICATION_NAME } from '../../server/db/change-feed.ts';
 
 /**
  * Two app processes on one PostgreSQL schema, each with its caches of sessions, signed-in users
@@ -175,5 +176,47 @@ describe('caches across processes (PostgreSQL): two app processes on one databas
     const saved = await admin.request(a!.base, '/admin/settings', { form: { ...SETTINGS, name: 'ChemieNetzwerk Zwei e.V.', _csrf: token! } });
     expect(saved.status).to.equal(303);
     expect((await visitor.request(b!.base, '/')).text).to.contain('ChemieNetzwerk Zwei e.V.');
+  });
+});
+
+describe('caches across processes (PostgreSQL): the listening connection lost', function () {
+  this.timeout(60_000);
+  let env: TestEnv | undefined;
+
+  before(async function () {
+    if (!process.env.TEST_DATABASE_URL) {
+      console.log('    (skipped: needs PostgreSQL, set TEST_DATABASE_URL)');
+      this.skip();
+    }
+    env = await createTestEnv();
+  });
+  after(async () => env?.close());
+
+  it('drops and bypasses the caches while not listening, and listens again by itself', async () => {
+    const { ctx } = env!;
+    const until = async (ok: () => boolean) => {
+      for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(ok()).to.equal(true);
+    };
+    await ctx.changes.start();
+    expect(ctx.changes.live).to.equal(true);
+    const id = await makeUser(ctx, 'lost@test.example', ['board'], 'Lena Lost');
+    expect((await ctx.users.forSession(id))?.roles).to.deep.equal(['board']);
+    let dropped = 0;
+    const off = ctx.changes.subscribe('users', (p) => { if (p === undefined) dropped++; });
+
+    // the server ends the listening connection (a restart, a network failure)
+    await env!.db.raw('select pg_terminate_backend(pid) from pg_stat_activity where application_name = ? and pid <> pg_backend_pid()', [FEED_APPLICATION_NAME]);
+    await until(() => !ctx.changes.live);
+    expect(dropped).to.be.greaterThan(0);
+    // a change behind the service's back (as another process whose notice is missed) shows at once: nothing is kept
+    await env!.db('user_roles').where({ user_id: id }).update({ role: 'treasurer' });
+    expect((await ctx.users.forSession(id))?.roles).to.deep.equal(['treasurer']);
+    await env!.db('user_roles').where({ user_id: id }).update({ role: 'member' });
+    expect((await ctx.users.forSession(id))?.roles).to.deep.equal(['member']);
+
+    await until(() => ctx.changes.live);
+    off();
+    expect((await ctx.users.forSession(id))?.roles).to.deep.equal(['member']);
   });
 });

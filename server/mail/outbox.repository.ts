@@ -71,3 +71,45 @@ export async function mailRowsByIds(q: Q, ids: number[]): Promise<MailMessageRow
   if (!ids.length) return [];
   return q('mail_messages').whereIn('id', ids).orderBy('id');
 }
+
+/** Which messages belong to a data subject: related to one of the entities, or sent to one of the addresses. */
+export interface MailSubject {
+  related: { type: string; ids: number[] }[];
+  addresses: string[];
+}
+
+function chunked<T>(xs: T[], size = 500): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
+  return out;
+}
+
+function whereSubject(query: Knex.QueryBuilder, s: MailSubject): void {
+  query.where((w) => {
+    w.whereRaw('1 = 0');
+    for (const r of s.related) for (const ids of chunked(r.ids)) w.orWhere((x) => x.where('related_type', r.type).whereIn('related_id', ids));
+    for (const part of chunked(s.addresses)) w.orWhereIn('to_address', part);
+  });
+}
+
+/** The subject's messages in id order (without bodies and attachments), at most `limit`. */
+export async function subjectMailRows(q: Q, s: MailSubject, limit: number): Promise<Omit<MailMessageRow, 'text_body' | 'html_body' | 'attachments' | 'message_id' | 'next_attempt_at' | 'locked_until' | 'last_response'>[]> {
+  const query = q('mail_messages');
+  whereSubject(query, s);
+  return query.orderBy('id').limit(limit)
+    .select('id', 'template', 'locale', 'to_address', 'cc', 'subject', 'status', 'attempts', 'sent_at', 'created_at', 'related_type', 'related_id');
+}
+
+/**
+ * Anonymisation: the subject's messages keep subject, template and dates; addresses and
+ * bodies go, and what was still queued is never sent (failed). Messages being sent are left alone.
+ */
+export async function scrubSubjectMails(q: Q, s: MailSubject): Promise<void> {
+  const mails = () => {
+    const query = q('mail_messages').whereNot('status', 'sending');
+    whereSubject(query, s);
+    return query;
+  };
+  await mails().where('status', 'queued').update({ status: 'failed', last_response: 'not sent: recipient anonymised' });
+  await mails().update({ to_address: 'anonymised@invalid.invalid', cc: null, text_body: '', html_body: '', attachments: null });
+}

@@ -3,8 +3,11 @@ import type { Knex } from 'knex';
 import { iso, type Clock } from '../clock.ts';
 import type { MailMessageRow, MailStatus } from './mail.tables.ts';
 import {
-  claimMail, dueCandidates, insertMail, mailPage, mailRow, mailRowsByIds, mailsTo, nextAttemptAt, requeueMail, statusCounts, updateMail,
+  claimMail, dueCandidates, insertMail, mailPage, mailRow, mailRowsByIds, mailsTo, nextAttemptAt, requeueMail, scrubSubjectMails, statusCounts,
+  subjectMailRows, updateMail, type MailSubject,
 } from './outbox.repository.ts';
+
+export type { MailSubject } from './outbox.repository.ts';
 import type { Logger } from '../logger.ts';
 import { renderMail, type MailContent } from './render.ts';
 import { TransportError, type MailTransport } from './transport.ts';
@@ -244,6 +247,16 @@ export class Outbox {
   /** Several messages by id (unknown ids are left out), in id order. */
   async byIds(ids: number[], q: Knex | Knex.Transaction = this.db): Promise<MailRow[]> {
     return (await mailRowsByIds(q, [...new Set(ids)])).map(rowToMail);
+  }
+
+  /** GDPR access: the data subject's messages (related to its entities or sent to its addresses), without bodies, in id order. */
+  async forSubject(subject: MailSubject, limit = 10_000, q: Knex | Knex.Transaction = this.db) {
+    return subjectMailRows(q, subject, limit);
+  }
+
+  /** GDPR anonymisation: the subject's messages lose addresses and bodies; queued ones are never sent. */
+  async scrubSubject(trx: Knex.Transaction, subject: MailSubject): Promise<void> {
+    await scrubSubjectMails(trx, subject);
   }
 }
 

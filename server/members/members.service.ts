@@ -310,6 +310,7 @@ export class MembersService {
       userId = await this.d.users.create(actor, { email, displayName: c.name || email, roles: ['member'], locale: c.locale }, trx);
     }
     await trx('contacts').where({ id: contactId }).update({ user_id: userId });
+    await this.d.users.contactLinksChanged([userId], trx); // the account now acts for this organisation
     const user = await trx('users').where({ id: userId }).first();
     if (user?.password_hash) return;
     const token = await this.d.tokens.issue('set_password', 'user', userId, INVITATION_TTL_MS, trx);
@@ -723,6 +724,7 @@ export class MembersService {
       const c = rowToContact(row);
       if (c.isRepresentative) throw new ValidationError({ contact: 'members.validation.cannotRemoveRepresentative' });
       await trx('contacts').where({ id: contactId }).delete();
+      if (c.userId) await this.d.users.contactLinksChanged([c.userId], trx); // the account no longer acts through this contact
       await refreshSearchWords(trx, organisationId);
       await this.d.audit.record(trx, actor, 'contact.removed', 'organisation', organisationId, {
         contactId, name: c.name, email: c.email, phone: c.phone, position: c.position, isBilling: c.isBilling,

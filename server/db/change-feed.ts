@@ -172,7 +172,8 @@ export class PgChangeFeed implements ChangeFeed {
     const message: Message = { s: this.schema, o: this.origin, n, c: channel, ...(payload === undefined ? {} : { p: payload }) };
     const text = JSON.stringify(message);
     if (trx) {
-      await trx.raw('select pg_notify(?, ?)', [PG_CHANNEL, text]);
+      // .then() at once: the query is queued on the transaction now, before a commit that may follow without waiting for it
+      await trx.raw('select pg_notify(?, ?)', [PG_CHANNEL, text]).then(() => undefined);
       return;
     }
     const echo = this.listening ? this.awaitEcho(n) : undefined;

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { expect } from 'chai';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
-import { makeUser, PASSWORD } from '../helpers/fixtures.ts';
+import { makeCategories, makeUser, PASSWORD } from '../helpers/fixtures.ts';
+import { addOrg, orgInput } from './members.fixtures.ts';
 import { FEED_APPLICATION_NAME } from '../../server/db/change-feed.ts';
 
 /**
@@ -163,6 +164,18 @@ describe('caches across processes (PostgreSQL): two app processes on one databas
     const after = await kasse.request(a!.base, '/treasurer');
     expect(after.status).to.equal(303);
     expect(after.location).to.equal('/login');
+  });
+
+  it("the register's numbers follow a member added by another process at once", async () => {
+    const cats = await makeCategories(env!.ctx);
+    await addOrg(env!, orgInput(cats.company, { legalName: 'Harzer Spezialchemie GmbH', joinDate: '2015-03-01' }));
+    const board = new Person();
+    await board.login(a!.base, 'board@test.example');
+    const active = (html: string) => html.match(/<strong>(\d+)<\/strong> Mitglieder \(/)?.[1];
+    for (const c of [a!, b!, a!, b!]) expect(active((await board.request(c.base, '/board/members')).text)).to.equal('1'); // both keep the numbers
+    await env!.ctx.changes.start(); // this process (the test's own context, like the CLI) writes and announces
+    await addOrg(env!, orgInput(cats.research, { legalName: 'TU Clausthal', joinDate: '2016-05-10' }));
+    for (const c of [a!, b!]) expect(active((await board.request(c.base, '/board/members')).text)).to.equal('2');
   });
 
   it('a settings change through one process shows on the next page of the other', async () => {

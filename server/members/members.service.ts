@@ -136,7 +136,8 @@ export class MembersService {
    * organisations goes through this service and calls changed(): the cache is dropped at once
    * and again when the writing transaction ends, and a read that overlapped a change or an open
    * writing transaction is not cached, so a change made in this process shows on the next
-   * page. A change made by another process (the CLI) shows within CACHE_MS.
+   * page. A change made by another process arrives through the change feed at once on PostgreSQL
+   * (server/db/change-feed.ts); on SQLite one made by another process (the CLI) shows within CACHE_MS.
    */
   static CACHE_MS = 5_000;
   private census?: { value: Census; at: number };

@@ -27,7 +27,8 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 export interface AppHandle {
   app: express.Express;
   sessionStore: CachedSessionStore;
-  close(): void;
+  /** Stops the session cleanup timer and the change feed's listening connection. */
+  close(): Promise<void>;
 }
 
 /** Builds the web app around a context; never listens itself. */
@@ -80,7 +81,9 @@ export function createApp(ctx: Context): AppHandle {
   app.use(express.urlencoded({ extended: true, limit: '100kb', parameterLimit: 500 }));
   app.use(express.json({ limit: '100kb' }));
 
-  const sessionStore = new CachedSessionStore({ knex: ctx.db, tableName: 'sessions', cleanupInterval: config.env === 'test' ? 0 : 15 * 60_000 });
+  // the caches below (sessions, users, settings, the register's numbers) follow other processes' changes
+  void ctx.changes.start();
+  const sessionStore = new CachedSessionStore({ knex: ctx.db, tableName: 'sessions', cleanupInterval: config.env === 'test' ? 0 : 15 * 60_000, changes: ctx.changes });
   app.use(
     session({
       name: config.secureCookies ? '__Host-sid' : 'sid',
@@ -168,8 +171,9 @@ export function createApp(ctx: Context): AppHandle {
     app,
     sessionStore,
     close() {
-      const s = sessionStore as unknown as { nextDbCleanup?: NodeJS.Timeout };
+      const s = sessionStore as unknown as { nextDbCleanup?: NodeJS.Timeout }; // why: the store's cleanup timer is not in its type
       if (s.nextDbCleanup) clearTimeout(s.nextDbCleanup);
+      return ctx.changes.close();
     },
   };
 }

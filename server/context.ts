@@ -3,6 +3,8 @@ import type { Config } from './config.ts';
 import type { Clock } from './clock.ts';
 import type { Logger } from './logger.ts';
 import { AuditService } from './audit/audit.service.ts';
+import { createChangeFeed, type ChangeFeed } from './db/change-feed.ts';
+import { contactLinksOfUsers } from './members/members.repository.ts';
 import { TokenService } from './auth/tokens.ts';
 import { UsersService } from './auth/users.service.ts';
 import { AccessLinkService } from './auth/access-links.service.ts';
@@ -52,6 +54,7 @@ export interface Assemblies {
   /** The persisted mail jobs behind sending and minutes. */
   jobs: InvitationJobs;
 }
+import { AdminService } from './admin/admin.service.ts';
 
 /** Everything a request handler or a command may use, built in one place. */
 export interface Context {
@@ -59,6 +62,8 @@ export interface Context {
   db: Knex;
   clock: Clock;
   log: Logger;
+  /** Tells the caches of every process about changes (LISTEN/NOTIFY on PostgreSQL); started by the app. */
+  changes: ChangeFeed;
   audit: AuditService;
   tokens: TokenService;
   users: UsersService;
@@ -85,14 +90,16 @@ export interface Context {
   payments: PaymentsService;
   reminders: RemindersService;
   assemblies: Assemblies;
+  admin: AdminService;
 }
 
 export function createContext(deps: { config: Config; db: Knex; clock: Clock; log: Logger; transport?: MailTransport; gateway?: PaymentGateway }): Context {
   const { config, db, clock, log } = deps;
+  const changes = createChangeFeed(db, config.database, log);
   const audit = new AuditService(db, clock);
   const tokens = new TokenService(db, clock);
-  const users = new UsersService(db, clock, audit);
-  const settings = new SettingsService(db, clock, audit);
+  const users = new UsersService({ db, clock, audit, changes, contacts: { linksOf: (ids, q) => contactLinksOfUsers(q ?? db, ids) } });
+  const settings = new SettingsService(db, clock, audit, changes);
   const transport = deps.transport ?? (config.smtpUrl ? smtpTransport(config.smtpUrl, { pool: true }) : fileTransport(config.mailDir));
   const domain = new URL(config.baseUrl).hostname || 'localhost';
   const outbox = new Outbox(db, clock, transport, async () => {
@@ -101,7 +108,7 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
     return `"${a.name.replace(/"/g, '')}" <${a.contactEmail}>`;
   }, log, domain);
   const accessLinks = new AccessLinkService({ db, tokens, outbox, settings, audit, users, config });
-  const members = new MembersService({ db, clock, audit, tokens, outbox, settings, users, config });
+  const members = new MembersService({ db, clock, audit, tokens, outbox, settings, users, config, changes });
   const memberImport = new ImportService({ db, clock, audit, members });
   const memberExports = new ExportService({ db, clock, audit });
   const applicationRecords = new ApplicationRecordsService(db);
@@ -139,5 +146,6 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
     attachments: assemblyAttachments,
     jobs: invitationJobs,
   };
-  return { config, db, clock, log, audit, tokens, users, accessLinks, settings, outbox, members, applications, applicationRecords, portal, memberImport, memberExports, gdpr, gateway, jobs, stripe, dues, duesRuns, payments, reminders, assemblies };
+  const admin = new AdminService({ db, clock, users, audit, outbox, settings, accessLinks });
+  return { admin, config, db, clock, log, changes, audit, tokens, users, accessLinks, settings, outbox, members, applications, applicationRecords, portal, memberImport, memberExports, gdpr, gateway, jobs, stripe, dues, duesRuns, payments, reminders, assemblies };
 }

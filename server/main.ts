@@ -26,6 +26,7 @@ async function main(): Promise<void> {
   const ctx = createContext({ config, db, clock: systemClock, log });
   if (config.seedDemo) await seedDemoIfEmpty(ctx, (line) => console.log(line));
   const handle = createApp(ctx);
+  await ctx.changes.start(); // listening (PostgreSQL) before the first request
   const worker = new MailWorker(ctx.outbox, log);
   worker.start();
   // jobs a crash or restart interrupted (dues runs, invitation sending) go on where they stopped
@@ -43,9 +44,8 @@ async function main(): Promise<void> {
     worker.stop();
     clearInterval(jobTimer);
     server.close(() => {
-      handle.close();
       ctx.outbox.close();
-      void db.destroy().then(() => process.exit(0));
+      void handle.close().then(() => db.destroy()).then(() => process.exit(0));
     });
     setTimeout(() => process.exit(0), 5000).unref();
   };

@@ -13,7 +13,6 @@ import { viewsDir } from '../web/views.ts';
 import { formatIban } from '../settings/bank.ts';
 import { centsToEuroInput } from '../settings/money.ts';
 import type { Category } from '../settings/settings.schemas.ts';
-import { AdminService } from './admin.service.ts';
 import { categoryFormSchema, settingsFormSchema, splitSettings, toArray, userCreateSchema, userEditSchema } from './admin.schemas.ts';
 import { actorOf } from '../web/actor.ts';
 
@@ -89,7 +88,7 @@ function userStatus(u: User, now: string, req: Request): { label: string; badge:
 /** Administration: settings, categories, users and roles, mail log, audit log. */
 export function adminRouter(ctx: Context): Router {
   const r = Router();
-  const admin = new AdminService(ctx);
+  const { admin } = ctx;
   const tabsFile = path.join(viewsDir, 'admin', '_tabs.hbs');
   let tabs: string | undefined;
   const tabsPartial = () => (tabs && ctx.config.env !== 'development' ? tabs : (tabs = fs.readFileSync(tabsFile, 'utf8')));
@@ -285,7 +284,7 @@ export function adminRouter(ctx: Context): Router {
 
   // ---- mail log ---------------------------------------------------------------------------
   r.get('/mail', h(async (req, res) => {
-    const status = (MAIL_STATUSES as readonly string[]).includes(str(req.query.status)) ? str(req.query.status) : '';
+    const status = (MAIL_STATUSES as readonly string[]).includes(str(req.query.status)) ? str(req.query.status) : ''; // why: widening, to ask whether any string is one
     const q = str(req.query.q).trim().slice(0, 254);
     const requested = Math.max(1, Math.floor(Number(req.query.page)) || 1);
     const first = await ctx.outbox.list({ status: status || undefined, q: q || undefined, limit: MAIL_PAGE_SIZE, offset: (requested - 1) * MAIL_PAGE_SIZE });

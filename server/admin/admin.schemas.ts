@@ -112,6 +112,7 @@ export const settingsFormSchema = associationFormSchema.extend(rulesFormSchema.s
 });
 
 export function splitSettings(v: z.infer<typeof settingsFormSchema>): { association: AssociationSettings; rules: BylawsRules } {
+  // why (both): the keys are exactly the form schema's, whose parsed values have the settings' types
   const association = Object.fromEntries(Object.keys(associationFormSchema.shape).map((k) => [k, v[k as keyof typeof v]])) as AssociationSettings;
   const rules = Object.fromEntries(Object.keys(rulesFormSchema.shape).map((k) => [k, v[k as keyof typeof v]])) as BylawsRules;
   return { association, rules };

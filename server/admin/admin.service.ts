@@ -1,7 +1,11 @@
-import type { Context } from '../context.ts';
-import type { Actor, AuditEntry } from '../audit/audit.service.ts';
+import type { Knex } from 'knex';
+import type { Clock } from '../clock.ts';
+import type { Actor, AuditEntry, AuditService } from '../audit/audit.service.ts';
+import type { AccessLinkService } from '../auth/access-links.service.ts';
 import { ROLES, type Role } from '../auth/roles.ts';
-import { normaliseEmail, type User } from '../auth/users.service.ts';
+import { normaliseEmail, type User, type UsersService } from '../auth/users.service.ts';
+import type { Outbox } from '../mail/outbox.service.ts';
+import type { SettingsService } from '../settings/settings.service.ts';
 import type { Locale } from '../i18n/i18n.ts';
 import { iso } from '../clock.ts';
 import { AppError, ConflictError, NotFoundError } from '../errors.ts';
@@ -22,20 +26,26 @@ export interface AdminOverview {
  * roles through UsersService.
  */
 export class AdminService {
-  constructor(private ctx: Context) {}
+  constructor(
+    private ctx: {
+      db: Knex;
+      clock: Clock;
+      users: UsersService;
+      audit: AuditService;
+      outbox: Outbox;
+      settings: SettingsService;
+      accessLinks: AccessLinkService;
+    },
+  ) {}
 
   async overview(): Promise<AdminOverview> {
-    const { db, clock } = this.ctx;
-    const [{ n: users }] = await db('users').count({ n: '*' });
-    const [{ n: disabled }] = await db('users').where('disabled', true).count({ n: '*' });
-    const [{ n: locked }] = await db('users').where('locked_until', '>', iso(clock.now())).count({ n: '*' });
-    const roleRows = (await db('user_roles').select('role').count({ n: '*' }).groupBy('role')) as { role: string; n: number | string }[];
+    const u = await this.ctx.users.overview();
     const counts = await this.ctx.outbox.counts();
     return {
-      users: Number(users),
-      disabledUsers: Number(disabled),
-      lockedUsers: Number(locked),
-      roles: ROLES.map((role) => ({ role, count: Number(roleRows.find((r) => r.role === role)?.n ?? 0) })),
+      users: u.users,
+      disabledUsers: u.disabled,
+      lockedUsers: u.locked,
+      roles: ROLES.map((role) => ({ role, count: u.roles.get(role) ?? 0 })),
       mail: { queued: counts.queued ?? 0, sending: counts.sending ?? 0, sent: counts.sent ?? 0, failed: counts.failed ?? 0 },
       recentAudit: await this.ctx.audit.list({ limit: 10 }),
     };
@@ -71,12 +81,7 @@ export class AdminService {
 
   /** Lifts a lockout after too many failed logins. */
   async unlockUser(actor: Actor, userId: number): Promise<void> {
-    await this.ctx.db.transaction(async (trx) => {
-      const row = await trx('users').where({ id: userId }).first();
-      if (!row) throw new NotFoundError();
-      await trx('users').where({ id: userId }).update({ locked_until: null, failed_logins: 0, updated_at: iso(this.ctx.clock.now()) });
-      await this.ctx.audit.record(trx, actor, 'user.unlocked', 'user', userId, { lockedUntil: row.locked_until }, { lockedUntil: null });
-    });
+    await this.ctx.users.unlock(actor, userId);
   }
 
   /** Puts a failed or waiting message back in the queue to be sent at once. */
@@ -90,7 +95,6 @@ export class AdminService {
 
   /** The entity types that occur in the audit log, for the filter. */
   async auditEntityTypes(): Promise<string[]> {
-    const rows = await this.ctx.db('audit_log').distinct('entity_type').orderBy('entity_type');
-    return rows.map((r: { entity_type: string }) => r.entity_type);
+    return this.ctx.audit.entityTypes();
   }
 }

@@ -140,8 +140,8 @@ export class InvitationJobs {
     return j ? toView(j) : undefined;
   }
 
-  private jobIdsOf(assemblyId: number): Promise<number[]> {
-    return this.d.jobs.idsByPayloadPrefix(JOB_KIND, `{"assemblyId":${assemblyId},`);
+  private async jobIdsOf(assemblyId: number): Promise<number[]> {
+    return (await this.d.jobs.byPayloadPrefix(JOB_KIND, `{"assemblyId":${assemblyId},`)).map((j) => j.id);
   }
 
   async latest(assemblyId: number): Promise<JobView | undefined> {
@@ -230,7 +230,7 @@ export class InvitationJobs {
         }
         const e = await inv.count(assembly.id, { channel: 'email' }, trx);
         c.payload.recorded = true;
-        await this.d.jobs.savePayload(trx, jobId, { ...c.payload }, e);
+        await this.d.jobs.setPayload(trx, jobId, { ...c.payload }, e);
       });
     }
     // Step 2: one transaction per recipient; rows already enqueued are skipped.

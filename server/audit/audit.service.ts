@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
 import { iso, type Clock } from '../clock.ts';
+import type { AuditLogRow } from './audit.tables.ts';
+import { auditEntityTypes, auditRows, auditRowsOfEntities, insertAuditRow } from './audit.repository.ts';
 
 export interface Actor {
   userId: number | null;
@@ -19,6 +21,24 @@ export interface AuditEntry {
   after: unknown;
 }
 
+function parseJson(text: string | null): unknown {
+  return text ? JSON.parse(text) : null;
+}
+
+function rowToEntry(r: AuditLogRow): AuditEntry {
+  return {
+    id: Number(r.id),
+    at: r.at,
+    actorUserId: r.actor_user_id == null ? null : Number(r.actor_user_id),
+    actorLabel: r.actor_label,
+    action: r.action,
+    entityType: r.entity_type,
+    entityId: r.entity_id == null ? null : Number(r.entity_id),
+    before: parseJson(r.before),
+    after: parseJson(r.after),
+  };
+}
+
 /** Append-only audit log: rows are inserted, never updated or deleted. */
 export class AuditService {
   constructor(private db: Knex, private clock: Clock) {}
@@ -32,7 +52,7 @@ export class AuditService {
     before?: unknown,
     after?: unknown,
   ): Promise<void> {
-    await trx('audit_log').insert({
+    await insertAuditRow(trx, {
       at: iso(this.clock.now()),
       actor_user_id: actor.userId,
       actor_label: actor.label.slice(0, 200),
@@ -45,23 +65,21 @@ export class AuditService {
   }
 
   async list(opts: { entityType?: string; entityId?: number; action?: string; limit?: number; beforeId?: number } = {}): Promise<AuditEntry[]> {
-    const q = this.db('audit_log').orderBy('id', 'desc').limit(Math.min(opts.limit ?? 50, 500));
-    if (opts.entityType) q.where('entity_type', opts.entityType);
-    if (opts.entityId !== undefined) q.where('entity_id', opts.entityId);
-    if (opts.action) q.where('action', opts.action);
-    if (opts.beforeId) q.where('id', '<', opts.beforeId);
-    const rows = await q;
-    return rows.map((r) => ({
-      id: Number(r.id),
-      at: r.at,
-      actorUserId: r.actor_user_id,
-      actorLabel: r.actor_label,
-      action: r.action,
-      entityType: r.entity_type,
-      entityId: r.entity_id,
-      before: r.before ? JSON.parse(r.before) : null,
-      after: r.after ? JSON.parse(r.after) : null,
-    }));
+    const rows = await auditRows(this.db, { ...opts, limit: Math.min(opts.limit ?? 50, 500) });
+    return rows.map(rowToEntry);
+  }
+
+  /** The entity types that occur in the log (for the administration's filter). */
+  async entityTypes(): Promise<string[]> {
+    return auditEntityTypes(this.db);
+  }
+
+  /**
+   * The entries of any of the given entities (e.g. an organisation and its contacts), in id
+   * order (`desc`: newest first), at most `limit`.
+   */
+  async forEntities(refs: { entityType: string; ids: number[] }[], opts: { order: 'asc' | 'desc'; limit: number }, q: Knex | Knex.Transaction = this.db): Promise<AuditEntry[]> {
+    return (await auditRowsOfEntities(q, refs, opts.order, opts.limit)).map(rowToEntry);
   }
 }
 

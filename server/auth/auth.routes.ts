@@ -16,7 +16,7 @@ export { INVITATION_TTL_MS } from './invitation.ts';
 export function setupPassport(ctx: Context): void {
   // passport keeps a list of (de)serializers: a second app in the same process (one per test
   // file) would otherwise be served by the first one's closed database
-  const registry = passport as unknown as { _serializers: unknown[]; _deserializers: unknown[] };
+  const registry = passport as unknown as { _serializers: unknown[]; _deserializers: unknown[] }; // why: passport's private lists, present in 0.7 (pinned)
   registry._serializers = [];
   registry._deserializers = [];
   passport.use(
@@ -27,7 +27,7 @@ export function setupPassport(ctx: Context): void {
       );
     }),
   );
-  passport.serializeUser((user, done) => done(null, (user as User).id));
+  passport.serializeUser((user, done) => done(null, (user as User).id)); // why: req.user is always a User (deserializeUser below)
   passport.deserializeUser((id: number, done) => {
     ctx.users.forSession(id).then(
       (u) => done(null, u && !u.disabled ? u : false),

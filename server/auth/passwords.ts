@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { promisify } from 'node:util';
 
+// why: promisify picks the overload without options; scrypt with options calls back the same way
 const scrypt = promisify(crypto.scrypt) as (pw: string, salt: Buffer, keylen: number, opts: crypto.ScryptOptions) => Promise<Buffer>;
 
 // scrypt with N=2^15, r=8, p=1 (OWASP's recommended minimum is N=2^17 with p=1 or N=2^15 with r=8, p=3;

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { iso, type Clock } from '../clock.ts';
-import { affected } from '../db/knex.ts';
+import { deleteTokens, insertToken, markAllUsed, markUsed, tokenByHash } from './tokens.repository.ts';
 
 export type TokenPurpose = 'confirm_application' | 'answer_application' | 'reset_password' | 'set_password';
 
@@ -35,7 +35,7 @@ export class TokenService {
   ): Promise<string> {
     const { token, hash } = newLinkToken();
     const now = this.clock.now();
-    await trx('tokens').insert({
+    await insertToken(trx, {
       purpose,
       token_hash: hash,
       subject_type: subjectType,
@@ -48,9 +48,9 @@ export class TokenService {
 
   async check(purpose: TokenPurpose, token: string, trx: Knex | Knex.Transaction = this.db): Promise<TokenCheck> {
     if (typeof token !== 'string' || token.length < 20 || token.length > 100) return { ok: false, reason: 'unknown' };
-    const row = await trx('tokens').where({ token_hash: sha256(token), purpose }).first();
+    const row = await tokenByHash(trx, sha256(token), purpose);
     if (!row) return { ok: false, reason: 'unknown' };
-    const base = { subjectType: row.subject_type as string, subjectId: Number(row.subject_id) };
+    const base = { subjectType: row.subject_type, subjectId: Number(row.subject_id) };
     if (row.used_at) return { ok: false, reason: 'used', ...base };
     if (row.expires_at <= iso(this.clock.now())) return { ok: false, reason: 'expired', ...base };
     return { ok: true, id: Number(row.id), ...base };
@@ -58,16 +58,22 @@ export class TokenService {
 
   /** Marks the token used; false if someone else used it first (race-safe). */
   async consume(id: number, trx: Knex | Knex.Transaction = this.db): Promise<boolean> {
-    const n = await trx('tokens').where({ id }).whereNull('used_at').update({ used_at: iso(this.clock.now()) });
-    return affected(n) === 1;
+    return markUsed(trx, id, iso(this.clock.now()));
   }
 
   /** Invalidates every open token of a purpose for a subject (e.g. when a new one is sent). */
   async revokeAll(purpose: TokenPurpose, subjectType: string, subjectId: number, trx: Knex | Knex.Transaction = this.db): Promise<void> {
-    await trx('tokens')
-      .where({ purpose, subject_type: subjectType, subject_id: subjectId })
-      .whereNull('used_at')
-      .update({ used_at: iso(this.clock.now()) });
+    await markAllUsed(trx, subjectType, [subjectId], purpose, iso(this.clock.now()));
+  }
+
+  /** Invalidates every open token of any purpose for the subjects (e.g. an anonymised account). */
+  async revokeAllOf(subjectType: string, subjectIds: number[], trx: Knex | Knex.Transaction = this.db): Promise<void> {
+    await markAllUsed(trx, subjectType, subjectIds, undefined, iso(this.clock.now()));
+  }
+
+  /** Deletes every token of the subjects (e.g. applications being purged); returns how many. */
+  async deleteAllOf(subjectType: string, subjectIds: number[], trx: Knex | Knex.Transaction = this.db): Promise<number> {
+    return deleteTokens(trx, subjectType, subjectIds);
   }
 
   /** Deletes every token (used or not) of these subjects, e.g. when the applications they belong to are deleted. */

@@ -1,12 +1,16 @@
 import type { Knex } from 'knex';
-import { writeEpoch } from '../db/write-epoch.ts';
 import { iso, type Clock } from '../clock.ts';
-import { insertId, bool as toBool } from '../db/knex.ts';
 import type { Actor, AuditService } from '../audit/audit.service.ts';
+import type { ChangeFeed } from '../db/change-feed.ts';
 import { AppError, ConflictError, NotFoundError } from '../errors.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
-import { isRole, type Role } from './roles.ts';
+import type { Role } from './roles.ts';
 import type { Locale } from '../i18n/i18n.ts';
+import type { UserRow } from './auth.tables.ts';
+import {
+  addRole, countActiveAdmins, insertUser, removeRole, replaceRoles, rolesOf, searchUserRows, toBool, updateUser,
+  userCounts, userRowByEmail, userRowById, userRowsByIds, userWithRoles, type Q,
+} from './users.repository.ts';
 
 export interface User {
   id: number;
@@ -23,6 +27,18 @@ export interface User {
   contactId: number | null;
 }
 
+/** A user account's link to a member organisation's contact (the members module owns contacts). */
+export interface ContactLink {
+  userId: number;
+  contactId: number;
+  organisationId: number;
+}
+
+/** How UsersService finds the contacts linked to accounts; the members module provides it. */
+export interface UserContactLinks {
+  linksOf(userIds: number[], q?: Q): Promise<ContactLink[]>;
+}
+
 export const MAX_FAILED_LOGINS = 5;
 export const LOCKOUT_MS = 15 * 60_000;
 
@@ -32,101 +48,118 @@ export function normaliseEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
+/** The address an anonymised account keeps (unique, never deliverable). */
+export function anonymisedEmail(userId: number): string {
+  return `anonymised-${userId}@invalid.invalid`;
+}
+
+function rowToUser(r: UserRow, roles: Role[], link: ContactLink | undefined): User {
+  return {
+    id: Number(r.id),
+    email: r.email,
+    displayName: r.display_name,
+    locale: r.locale === 'en' ? 'en' : 'de',
+    roles: [...roles],
+    disabled: toBool(r.disabled),
+    hasPassword: !!r.password_hash,
+    lockedUntil: r.locked_until,
+    lastLoginAt: r.last_login_at,
+    createdAt: r.created_at,
+    organisationId: link ? Number(link.organisationId) : null,
+    contactId: link ? Number(link.contactId) : null,
+  };
+}
+
+/** For each user the contact with the lowest id. */
+function firstLinks(links: ContactLink[]): Map<number, ContactLink> {
+  const out = new Map<number, ContactLink>();
+  for (const l of [...links].sort((a, b) => a.contactId - b.contactId)) if (!out.has(l.userId)) out.set(l.userId, l);
+  return out;
+}
+
+interface Deps {
+  db: Knex;
+  clock: Clock;
+  audit: AuditService;
+  changes: ChangeFeed;
+  contacts: UserContactLinks;
+}
+
+/**
+ * User accounts and their roles: the only writer of `users` and `user_roles`. Every write
+ * tells the change feed (channel `users`, the user's id), so the users kept for signed-in
+ * requests (forSession) are dropped here at once and again after the commit, and in other
+ * processes (PostgreSQL) when the commit is announced.
+ */
 export class UsersService {
-  constructor(private db: Knex, private clock: Clock, private audit: AuditService) {
-    writeEpoch(db); // start counting writes now
+  constructor(private d: Deps) {
+    d.changes.subscribe('users', (id) => {
+      this.generation++;
+      if (id === undefined) this.recent.clear();
+      else this.recent.delete(Number(id));
+    });
   }
 
   /** Users of recent requests (see forSession). */
-  private recent = new Map<number, { user: User; epoch: number; at: number }>();
+  private recent = new Map<number, { user: User; at: number }>();
+  /** Moves on with every change notice: a read that overlapped one is not kept. */
+  private generation = 0;
+  static SESSION_CACHE_MS = 2_000;
+
+  private get db(): Knex {
+    return this.d.db;
+  }
+
+  /** The user's data or roles changed (inside `trx` if given): every process drops its copy. */
+  private changed(userId: number, trx?: Knex.Transaction): Promise<void> {
+    return this.d.changes.notify('users', String(userId), trx);
+  }
 
   /**
-   * The signed-in user of a request: like byId, but kept for up to 2 seconds as long as this
-   * process has written nothing (any write, e.g. a role change, a disabled account or a
-   * contact's link, drops every kept user), so that a signed-in page reads no user rows.
+   * The signed-in user of a request: like byId, but kept for up to 2 seconds, so that a
+   * signed-in page reads no user rows. Every change of a user (here or, on PostgreSQL, in
+   * another process) drops the kept copy at once; while the change feed is not listening
+   * nothing is kept.
    */
   async forSession(id: number): Promise<User | undefined> {
-    const epoch = writeEpoch(this.db);
     const now = Date.now();
+    const live = this.d.changes.live;
     const hit = this.recent.get(id);
-    if (hit && hit.epoch === epoch && now - hit.at < 2_000) return { ...hit.user, roles: [...hit.user.roles] };
+    if (hit && live && now - hit.at < UsersService.SESSION_CACHE_MS) return { ...hit.user, roles: [...hit.user.roles] };
+    const generation = this.generation;
     const user = await this.byId(id);
-    if (user && writeEpoch(this.db) === epoch) {
+    if (user && live && this.d.changes.live && generation === this.generation) {
       this.recent.delete(id);
-      this.recent.set(id, { user: { ...user, roles: [...user.roles] }, epoch, at: now });
+      this.recent.set(id, { user: { ...user, roles: [...user.roles] }, at: now });
       if (this.recent.size > 1_000) this.recent.delete(this.recent.keys().next().value!);
     }
     return user;
   }
 
   // q: the transaction when called inside one (SQLite has a single connection: this.db would wait forever)
-  private async hydrate(rows: Record<string, any>[], q: Knex | Knex.Transaction = this.db): Promise<User[]> {
+  private async hydrate(rows: UserRow[], q: Q = this.db): Promise<User[]> {
     if (!rows.length) return [];
     const ids = rows.map((r) => Number(r.id));
-    const roles = await q('user_roles').whereIn('user_id', ids);
-    const contacts = await q('contacts').whereIn('user_id', ids).select('id', 'user_id', 'organisation_id');
-    return rows.map((r) => {
-      const c = contacts.find((x) => Number(x.user_id) === Number(r.id));
-      return {
-        id: Number(r.id),
-        email: r.email,
-        displayName: r.display_name,
-        locale: r.locale === 'en' ? 'en' : 'de',
-        roles: roles.filter((x) => Number(x.user_id) === Number(r.id)).map((x) => x.role).filter(isRole).sort(),
-        disabled: toBool(r.disabled),
-        hasPassword: !!r.password_hash,
-        lockedUntil: r.locked_until,
-        lastLoginAt: r.last_login_at,
-        createdAt: r.created_at,
-        organisationId: c ? Number(c.organisation_id) : null,
-        contactId: c ? Number(c.id) : null,
-      };
-    });
+    const [roles, links] = await Promise.all([rolesOf(q, ids), this.d.contacts.linksOf(ids, q)]);
+    const link = firstLinks(links);
+    return rows.map((r) => rowToUser(r, roles.get(Number(r.id)) ?? [], link.get(Number(r.id))));
   }
 
-  /**
-   * One user with roles and linked contact in one query (passport reads it on every signed-in
-   * request): one row per role × contact, a few at most.
-   */
-  async byId(id: number): Promise<User | undefined> {
-    const rows = await this.db('users as u')
-      .leftJoin('user_roles as r', 'r.user_id', 'u.id')
-      .leftJoin('contacts as c', 'c.user_id', 'u.id')
-      .where('u.id', id)
-      .select('u.*', 'r.role as joined_role', 'c.id as joined_contact_id', 'c.organisation_id as joined_organisation_id');
-    if (!rows.length) return undefined;
-    const r = rows[0];
-    // the contact with the lowest id, as hydrate() finds it through the index on contacts.user_id
-    const contact = rows.filter((x) => x.joined_contact_id != null).sort((a, b) => Number(a.joined_contact_id) - Number(b.joined_contact_id))[0];
-    return {
-      id: Number(r.id),
-      email: r.email,
-      displayName: r.display_name,
-      locale: r.locale === 'en' ? 'en' : 'de',
-      roles: [...new Set(rows.map((x) => x.joined_role).filter((x) => x != null && isRole(x)))].sort() as Role[],
-      disabled: toBool(r.disabled),
-      hasPassword: !!r.password_hash,
-      lockedUntil: r.locked_until,
-      lastLoginAt: r.last_login_at,
-      createdAt: r.created_at,
-      organisationId: contact ? Number(contact.joined_organisation_id) : null,
-      contactId: contact ? Number(contact.joined_contact_id) : null,
-    };
+  /** One user with roles and linked contact (passport reads it on every signed-in request, see forSession). */
+  async byId(id: number, q: Q = this.db): Promise<User | undefined> {
+    const record = await userWithRoles(q, id);
+    if (!record) return undefined;
+    const link = firstLinks(await this.d.contacts.linksOf([id], q)).get(id);
+    return rowToUser(record.row, record.roles, link);
   }
 
-  async byEmail(email: string): Promise<User | undefined> {
-    const r = await this.db('users').where({ email: normaliseEmail(email) }).first();
-    return r ? (await this.hydrate([r]))[0] : undefined;
+  async byEmail(email: string, q: Q = this.db): Promise<User | undefined> {
+    const r = await userRowByEmail(q, normaliseEmail(email));
+    return r ? (await this.hydrate([r], q))[0] : undefined;
   }
 
   async list(opts: { q?: string; role?: string } = {}): Promise<User[]> {
-    const q = this.db('users').orderBy('display_name');
-    if (opts.q) {
-      const like = `%${opts.q.toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c)}%`;
-      q.where((w) => w.whereRaw("lower(display_name) like ? escape '\\'", [like]).orWhereRaw("email like ? escape '\\'", [like]));
-    }
-    if (opts.role) q.whereIn('id', this.db('user_roles').select('user_id').where('role', opts.role));
-    return this.hydrate(await q.limit(500));
+    return this.hydrate(await searchUserRows(this.db, opts));
   }
 
   async create(
@@ -135,19 +168,21 @@ export class UsersService {
     trx?: Knex.Transaction,
   ): Promise<number> {
     const email = normaliseEmail(input.email);
+    const hash = input.password ? await hashPassword(input.password) : null;
     const work = async (t: Knex.Transaction) => {
-      if (await t('users').where({ email }).first()) throw new ConflictError('email_taken');
-      const now = iso(this.clock.now());
-      const id = await insertId(t, 'users', {
+      if (await userRowByEmail(t, email)) throw new ConflictError('email_taken');
+      const now = iso(this.d.clock.now());
+      const id = await insertUser(t, {
         email,
         display_name: input.displayName,
-        password_hash: input.password ? await hashPassword(input.password) : null,
+        password_hash: hash,
         locale: input.locale ?? 'de',
         created_at: now,
         updated_at: now,
       });
-      if (input.roles.length) await t('user_roles').insert(input.roles.map((role) => ({ user_id: id, role })));
-      await this.audit.record(t, actor, 'user.created', 'user', id, undefined, { displayName: input.displayName, roles: input.roles });
+      if (input.roles.length) await replaceRoles(t, id, input.roles);
+      await this.d.audit.record(t, actor, 'user.created', 'user', id, undefined, { displayName: input.displayName, roles: input.roles });
+      await this.changed(id, t);
       return id;
     };
     return trx ? work(trx) : this.db.transaction(work);
@@ -155,35 +190,34 @@ export class UsersService {
 
   async update(actor: Actor, id: number, input: { displayName: string; roles: Role[]; disabled: boolean; locale: Locale }): Promise<void> {
     await this.db.transaction(async (t) => {
-      const before = (await this.hydrate([await t('users').where({ id }).first()].filter(Boolean), t))[0];
+      const before = await this.byId(id, t);
       if (!before) throw new NotFoundError();
       if (before.roles.includes('admin') && (!input.roles.includes('admin') || input.disabled)) {
-        const admins = await t('user_roles').join('users', 'users.id', 'user_roles.user_id')
-          .where({ role: 'admin', disabled: false }).count({ n: '*' });
-        if (Number(admins[0].n) <= 1) throw new AppError(409, 'last_admin');
+        if ((await countActiveAdmins(t)) <= 1) throw new AppError(409, 'last_admin');
       }
-      await t('users').where({ id }).update({
-        display_name: input.displayName, disabled: input.disabled, locale: input.locale, updated_at: iso(this.clock.now()),
-      });
-      await t('user_roles').where({ user_id: id }).delete();
-      if (input.roles.length) await t('user_roles').insert(input.roles.map((role) => ({ user_id: id, role })));
-      await this.audit.record(t, actor, 'user.updated', 'user', id,
+      await updateUser(t, id, { display_name: input.displayName, disabled: input.disabled, locale: input.locale, updated_at: iso(this.d.clock.now()) });
+      await replaceRoles(t, id, input.roles);
+      await this.d.audit.record(t, actor, 'user.updated', 'user', id,
         { displayName: before.displayName, roles: before.roles, disabled: before.disabled, locale: before.locale },
         { displayName: input.displayName, roles: input.roles, disabled: input.disabled, locale: input.locale });
+      await this.changed(id, t);
     });
+    await this.changed(id);
   }
 
   async setPassword(actor: Actor, id: number, password: string, trx?: Knex.Transaction): Promise<void> {
     const hash = await hashPassword(password);
     const work = async (t: Knex.Transaction) => {
-      await t('users').where({ id }).update({ password_hash: hash, failed_logins: 0, locked_until: null, updated_at: iso(this.clock.now()) });
-      await this.audit.record(t, actor, 'user.password_set', 'user', id);
+      await updateUser(t, id, { password_hash: hash, failed_logins: 0, locked_until: null, updated_at: iso(this.d.clock.now()) });
+      await this.d.audit.record(t, actor, 'user.password_set', 'user', id);
+      await this.changed(id, t);
     };
     return trx ? work(trx) : this.db.transaction(work);
   }
 
   async setLocale(id: number, locale: Locale): Promise<void> {
-    await this.db('users').where({ id }).update({ locale });
+    await updateUser(this.db, id, { locale });
+    await this.changed(id);
   }
 
   /**
@@ -191,8 +225,8 @@ export class UsersService {
    * LOCKOUT_MS; the lock is lifted by time or by a password reset.
    */
   async authenticate(email: string, password: string): Promise<LoginResult> {
-    const row = await this.db('users').where({ email: normaliseEmail(email) }).first();
-    const now = this.clock.now();
+    const row = await userRowByEmail(this.db, normaliseEmail(email));
+    const now = this.d.clock.now();
     if (!row) {
       await verifyPassword(password, null);
       return { ok: false, reason: 'invalid' };
@@ -202,15 +236,94 @@ export class UsersService {
     if (!good) {
       const failed = Number(row.failed_logins) + 1;
       const lock = failed >= MAX_FAILED_LOGINS;
-      await this.db('users').where({ id: row.id }).update({
+      await updateUser(this.db, row.id, {
         failed_logins: lock ? 0 : failed,
         locked_until: lock ? iso(new Date(now.getTime() + LOCKOUT_MS)) : row.locked_until,
       });
-      if (lock) await this.audit.record(this.db, { userId: null, label: 'system' }, 'user.locked', 'user', Number(row.id));
+      if (lock) {
+        await this.d.audit.record(this.db, { userId: null, label: 'system' }, 'user.locked', 'user', Number(row.id));
+        await this.changed(Number(row.id));
+      }
       return { ok: false, reason: lock ? 'locked' : 'invalid' };
     }
     if (toBool(row.disabled)) return { ok: false, reason: 'disabled' };
-    await this.db('users').where({ id: row.id }).update({ failed_logins: 0, locked_until: null, last_login_at: iso(now) });
+    await updateUser(this.db, row.id, { failed_logins: 0, locked_until: null, last_login_at: iso(now) });
+    await this.changed(Number(row.id));
     return { ok: true, user: (await this.hydrate([row]))[0] };
+  }
+
+  /** Lifts a lockout after too many failed logins (the administration). */
+  async unlock(actor: Actor, id: number): Promise<void> {
+    await this.db.transaction(async (t) => {
+      const row = await userRowById(t, id);
+      if (!row) throw new NotFoundError();
+      await updateUser(t, id, { locked_until: null, failed_logins: 0, updated_at: iso(this.d.clock.now()) });
+      await this.d.audit.record(t, actor, 'user.unlocked', 'user', id, { lockedUntil: row.locked_until }, { lockedUntil: null });
+      await this.changed(id, t);
+    });
+    await this.changed(id);
+  }
+
+  /** The numbers on the administration's overview: accounts, disabled, locked, per role. */
+  async overview(): Promise<{ users: number; disabled: number; locked: number; roles: Map<string, number> }> {
+    return userCounts(this.db, iso(this.d.clock.now()));
+  }
+
+  /** Several users by id (unknown ids are left out), ordered by id. */
+  async byIds(ids: number[], q: Q = this.db): Promise<User[]> {
+    return this.hydrate(await userRowsByIds(q, [...new Set(ids)]), q);
+  }
+
+  /** Display names by user id (for "changed by" columns); unknown ids are left out. */
+  async displayNames(ids: number[], q: Q = this.db): Promise<Map<number, string>> {
+    const rows = await userRowsByIds(q, [...new Set(ids)]);
+    return new Map(rows.map((r) => [Number(r.id), r.display_name]));
+  }
+
+  /** Gives the user a role (no-op if it has it); true when it was added. */
+  async addRole(id: number, role: Role, trx?: Knex.Transaction): Promise<boolean> {
+    const added = await addRole(trx ?? this.db, id, role);
+    if (added) await this.changed(id, trx);
+    return added;
+  }
+
+  /** Takes one role away (no audit entry: the caller records why); true when the user had it. */
+  async removeRole(id: number, role: Role, trx?: Knex.Transaction): Promise<boolean> {
+    const removed = await removeRole(trx ?? this.db, id, role);
+    if (removed) await this.changed(id, trx);
+    return removed;
+  }
+
+  /** Replaces the user's roles (no audit entry: the caller records why). */
+  async setRoles(id: number, roles: Role[], trx?: Knex.Transaction): Promise<void> {
+    await replaceRoles(trx ?? this.db, id, roles);
+    await this.changed(id, trx);
+  }
+
+  /** Disables the account (it can no longer sign in; a signed-in session ends with the next request). */
+  async disable(id: number, trx?: Knex.Transaction): Promise<void> {
+    await updateUser(trx ?? this.db, id, { disabled: true, updated_at: iso(this.d.clock.now()) });
+    await this.changed(id, trx);
+  }
+
+  /**
+   * GDPR: the account keeps its id (for the audit history) and loses address, name and
+   * password, and is disabled. Returns the address it had.
+   */
+  async anonymise(id: number, displayName: string, trx?: Knex.Transaction): Promise<string | undefined> {
+    const q = trx ?? this.db;
+    const row = await userRowById(q, id);
+    if (!row) return undefined;
+    await updateUser(q, id, { email: anonymisedEmail(id), display_name: displayName, password_hash: null, disabled: true, updated_at: iso(this.d.clock.now()) });
+    await this.changed(id, trx);
+    return row.email;
+  }
+
+  /**
+   * A contact's link to these accounts changed (the members module calls it when it links,
+   * unlinks or removes a contact): their kept copies (organisation, contact) are dropped.
+   */
+  async contactLinksChanged(userIds: number[], trx?: Knex.Transaction): Promise<void> {
+    for (const id of new Set(userIds)) await this.changed(id, trx);
   }
 }

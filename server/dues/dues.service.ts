@@ -303,7 +303,7 @@ export class DuesService {
     if (await idByDuesKey(this.d.db, duesKey(year, organisationId))) return null;
     const draft = await this.draftInvoice(this.d.db, SYSTEM, organisationId, year, opts);
     if ('skip' in draft || !draft.row.contact_email) return null;
-    const number = formatInvoiceNumber(year, (await currentValue(this.d.db, counterName(year))) + 1);
+    const number = formatInvoiceNumber(year, ((await currentValue(this.d.db, counterName(year))) ?? 0) + 1);
     return preparePdf(rowToInvoice({ ...draft.row, id: 0, number, cancels_number: null }));
   }
 

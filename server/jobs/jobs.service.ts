@@ -1,8 +1,11 @@
 import type { Knex } from 'knex';
 import { iso, type Clock } from '../clock.ts';
-import { affected, insertId } from '../db/knex.ts';
 import { ConflictError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import type { JobRow, JobStatus } from './jobs.tables.ts';
+import { claimJob, claimableJobs, insertJob, jobRow, jobRowByKey, jobRowsByIds, jobsByPayloadPrefix, updateJob } from './jobs.repository.ts';
+
+export type { JobStatus } from './jobs.tables.ts';
 
 /**
  * Persisted background jobs (dues runs, later invitation sending and imports) on the `jobs`
@@ -15,8 +18,6 @@ import type { Logger } from '../logger.ts';
  * A handler must be idempotent per item: after a crash it runs again from the start and skips
  * what is already done.
  */
-export type JobStatus = 'queued' | 'running' | 'done' | 'failed';
-
 export interface Job {
   id: number;
   kind: string;
@@ -43,7 +44,15 @@ export type JobHandler = (jc: JobContext) => Promise<Record<string, unknown> | v
 
 export const JOB_LOCK_MS = 60_000;
 
-function rowToJob(r: Record<string, any>): Job {
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function jsonObject(text: string | null): Record<string, unknown> | null {
+  return text ? (JSON.parse(text) as Record<string, unknown>) : null; // why: payload and result are written from objects by this service
+}
+
+function rowToJob(r: JobRow): Job {
   return {
     id: Number(r.id),
     kind: r.kind,
@@ -51,8 +60,8 @@ function rowToJob(r: Record<string, any>): Job {
     status: r.status,
     progress: Number(r.progress),
     total: Number(r.total),
-    payload: r.payload ? JSON.parse(r.payload) : {},
-    result: r.result ? JSON.parse(r.result) : null,
+    payload: jsonObject(r.payload) ?? {},
+    result: jsonObject(r.result),
     error: r.error ?? null,
     lockedUntil: r.locked_until ?? null,
     createdBy: r.created_by == null ? null : Number(r.created_by),
@@ -72,12 +81,12 @@ export class JobsService {
   }
 
   async get(id: number, trx: Knex | Knex.Transaction = this.db): Promise<Job | undefined> {
-    const r = await trx('jobs').where({ id }).first();
+    const r = await jobRow(trx, id);
     return r ? rowToJob(r) : undefined;
   }
 
   async byKey(uniqueKey: string, trx: Knex | Knex.Transaction = this.db): Promise<Job | undefined> {
-    const r = await trx('jobs').where({ unique_key: uniqueKey }).first();
+    const r = await jobRowByKey(trx, uniqueKey);
     return r ? rowToJob(r) : undefined;
   }
 
@@ -95,14 +104,14 @@ export class JobsService {
     input: { kind: string; uniqueKey: string; payload?: Record<string, unknown>; total?: number; createdBy?: number | null },
   ): Promise<{ job: Job; resumed: boolean }> {
     const now = iso(this.clock.now());
-    const existing = await trx('jobs').where({ unique_key: input.uniqueKey }).first();
+    const existing = await jobRowByKey(trx, input.uniqueKey);
     if (existing) {
       const stale = existing.status === 'queued' ? !this.running.has(Number(existing.id)) : !existing.locked_until || existing.locked_until < now;
       if (!stale) throw new ConflictError('job_running', { jobId: Number(existing.id) });
-      await trx('jobs').where({ id: existing.id }).update({ status: 'queued', locked_until: null, updated_at: now });
+      await updateJob(trx, existing.id, { status: 'queued', locked_until: null, updated_at: now });
       return { job: rowToJob({ ...existing, status: 'queued', locked_until: null }), resumed: true };
     }
-    const id = await insertId(trx, 'jobs', {
+    const id = await insertJob(trx, {
       kind: input.kind,
       unique_key: input.uniqueKey,
       status: 'queued',
@@ -119,11 +128,7 @@ export class JobsService {
   /** Claims the job (queued, or running with an expired lock) for this process; false if another holds it. */
   private async claim(id: number): Promise<boolean> {
     const now = iso(this.clock.now());
-    const n = await this.db('jobs')
-      .where({ id })
-      .andWhere((q) => q.where('status', 'queued').orWhere((q2) => q2.where('status', 'running').andWhere((q3) => q3.whereNull('locked_until').orWhere('locked_until', '<', now))))
-      .update({ status: 'running', locked_until: this.lockUntil(), updated_at: now });
-    return affected(n) === 1;
+    return claimJob(this.db, id, now, this.lockUntil());
   }
 
   /**
@@ -140,7 +145,7 @@ export class JobsService {
 
   /** Starts the job in the background (the web request returns at once). */
   executeInBackground(id: number): void {
-    this.execute(id).catch((err) => this.log.error({ jobId: id, err: (err as Error).message }, 'job crashed'));
+    this.execute(id).catch((err) => this.log.error({ jobId: id, err: messageOf(err) }, 'job crashed'));
   }
 
   /** Resolves when the job's run in this process (if any) has ended. */
@@ -159,20 +164,18 @@ export class JobsService {
     const jc: JobContext = {
       job: { ...job, status: 'running' },
       progress: async (done, total) => {
-        const upd: Record<string, unknown> = { progress: done, locked_until: this.lockUntil(), updated_at: iso(this.clock.now()) };
-        if (total !== undefined) upd.total = total;
-        await this.db('jobs').where({ id }).update(upd);
+        await updateJob(this.db, id, { progress: done, locked_until: this.lockUntil(), updated_at: iso(this.clock.now()), ...(total === undefined ? {} : { total }) });
       },
     };
     try {
       const result = await handler(jc);
-      await this.db('jobs').where({ id }).update({
+      await updateJob(this.db, id, {
         status: 'done', unique_key: null, locked_until: null, result: JSON.stringify(result ?? {}), error: null, updated_at: iso(this.clock.now()),
       });
     } catch (err) {
-      this.log.error({ jobId: id, kind: job.kind, err: (err as Error).message }, 'job failed');
-      await this.db('jobs').where({ id }).update({
-        status: 'failed', unique_key: null, locked_until: null, error: String((err as Error).message).slice(0, 2000), updated_at: iso(this.clock.now()),
+      this.log.error({ jobId: id, kind: job.kind, err: messageOf(err) }, 'job failed');
+      await updateJob(this.db, id, {
+        status: 'failed', unique_key: null, locked_until: null, error: String(messageOf(err)).slice(0, 2000), updated_at: iso(this.clock.now()),
       });
     }
     return (await this.get(id))!;
@@ -184,9 +187,7 @@ export class JobsService {
    */
   async resumeStale(): Promise<number> {
     const now = iso(this.clock.now());
-    const rows = await this.db('jobs')
-      .where((q) => q.where('status', 'queued').orWhere((q2) => q2.where('status', 'running').andWhere((q3) => q3.whereNull('locked_until').orWhere('locked_until', '<', now))))
-      .orderBy('id');
+    const rows = await claimableJobs(this.db, now);
     let n = 0;
     for (const r of rows) {
       if (this.running.has(Number(r.id)) || !this.handlers.has(r.kind)) continue;
@@ -196,19 +197,23 @@ export class JobsService {
     return n;
   }
 
-  /** The ids of the jobs of a kind whose JSON payload starts with `payloadPrefix`, newest first. */
-  async idsByPayloadPrefix(kind: string, payloadPrefix: string): Promise<number[]> {
-    const rows: { id: number }[] = await this.db('jobs').where('kind', kind).andWhere('payload', 'like', `${payloadPrefix}%`).orderBy('id', 'desc').select('id');
-    return rows.map((r) => Number(r.id));
-  }
-
-  /** Puts a failed job back in the queue under its key (inside the caller's transaction). */
+  /** Puts a failed job back in the queue under the key (the caller checked that it may). */
   async requeue(trx: Knex.Transaction, id: number, uniqueKey: string): Promise<void> {
-    await trx('jobs').where({ id }).update({ status: 'queued', unique_key: uniqueKey, error: null, updated_at: iso(this.clock.now()) });
+    await updateJob(trx, id, { status: 'queued', unique_key: uniqueKey, error: null, updated_at: iso(this.clock.now()) });
   }
 
-  /** Replaces a job's payload and total (inside the caller's transaction, e.g. with the rows the payload describes). */
-  async savePayload(trx: Knex.Transaction, id: number, payload: Record<string, unknown>, total: number): Promise<void> {
-    await trx('jobs').where({ id }).update({ payload: JSON.stringify(payload), total, updated_at: iso(this.clock.now()) });
+  /** Replaces the job's payload (and total), e.g. once a handler has recorded its plan. */
+  async setPayload(trx: Knex | Knex.Transaction, id: number, payload: Record<string, unknown>, total?: number): Promise<void> {
+    await updateJob(trx, id, { payload: JSON.stringify(payload), ...(total === undefined ? {} : { total }), updated_at: iso(this.clock.now()) });
+  }
+
+  /** Jobs of a kind whose payload JSON starts with the given text (e.g. `{"assemblyId":3,`), newest first. */
+  async byPayloadPrefix(kind: string, prefix: string, trx: Knex | Knex.Transaction = this.db): Promise<Job[]> {
+    return (await jobsByPayloadPrefix(trx, kind, prefix)).map(rowToJob);
+  }
+
+  /** Several jobs by id (unknown ids are left out). */
+  async byIds(ids: number[], trx: Knex | Knex.Transaction = this.db): Promise<Job[]> {
+    return (await jobRowsByIds(trx, [...new Set(ids)])).map(rowToJob);
   }
 }

@@ -1,7 +1,13 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { iso, type Clock } from '../clock.ts';
-import { affected, insertId, likeEscape } from '../db/knex.ts';
+import type { MailMessageRow, MailStatus } from './mail.tables.ts';
+import {
+  claimMail, deliveryStateRows, dueCandidates, insertMail, mailPage, mailRow, mailRowsByIds, mailsTo, nextAttemptAt, requeueMail, scrubSubjectMails, statusCounts,
+  subjectMailRows, updateMail, type MailSubject,
+} from './outbox.repository.ts';
+
+export type { MailSubject } from './outbox.repository.ts';
 import type { Logger } from '../logger.ts';
 import { renderMail, type MailContent } from './render.ts';
 import { TransportError, type MailTransport } from './transport.ts';
@@ -26,7 +32,7 @@ export interface MailRow {
   subject: string;
   text: string;
   html: string;
-  status: 'queued' | 'sending' | 'sent' | 'failed';
+  status: MailStatus;
   attempts: number;
   nextAttemptAt: string;
   lastResponse: string | null;
@@ -44,14 +50,24 @@ export function backoffMs(attempts: number): number {
 }
 const LOCK_MS = 5 * 60_000;
 
-function rowToMail(r: Record<string, any>): MailRow {
+interface StoredAttachment {
+  filename: string;
+  contentType: string;
+  contentBase64: string;
+}
+
+function attachmentsOf(json: string | null): StoredAttachment[] {
+  return json ? (JSON.parse(json) as StoredAttachment[]) : []; // why: written by enqueue() from this shape
+}
+
+function rowToMail(r: MailMessageRow): MailRow {
   return {
     id: Number(r.id),
     messageId: r.message_id,
     template: r.template,
     locale: r.locale,
     to: r.to_address,
-    cc: r.cc ? JSON.parse(r.cc) : [],
+    cc: r.cc ? (JSON.parse(r.cc) as string[]) : [], // why: written by enqueue() from a string array
     subject: r.subject,
     text: r.text_body,
     html: r.html_body,
@@ -63,7 +79,7 @@ function rowToMail(r: Record<string, any>): MailRow {
     createdAt: r.created_at,
     relatedType: r.related_type,
     relatedId: r.related_id == null ? null : Number(r.related_id),
-    attachments: r.attachments ? (JSON.parse(r.attachments) as { filename: string; contentType: string }[]).map((a) => ({ filename: a.filename, contentType: a.contentType })) : [],
+    attachments: attachmentsOf(r.attachments).map((a) => ({ filename: a.filename, contentType: a.contentType })),
   };
 }
 
@@ -95,7 +111,7 @@ export class Outbox {
   async enqueue(trx: Knex | Knex.Transaction, input: EnqueueInput): Promise<number> {
     const r = renderMail(input.content, input.locale);
     const now = iso(this.clock.now());
-    return insertId(trx, 'mail_messages', {
+    return insertMail(trx, {
       message_id: `<${crypto.randomUUID()}@${this.domain}>`,
       template: input.template,
       locale: input.locale,
@@ -121,24 +137,16 @@ export class Outbox {
    * same one), sends it, and records the outcome. A message left 'sending' by a crash is
    * taken again once its lock expires and sent with the same Message-ID.
    */
-  private async claim(): Promise<Record<string, any> | undefined> {
+  private async claim(): Promise<MailMessageRow | undefined> {
     const now = iso(this.clock.now());
-    const candidates = await this.db('mail_messages')
-      .where((q) => q.where('status', 'queued').andWhere('next_attempt_at', '<=', now))
-      .orWhere((q) => q.where('status', 'sending').andWhere('locked_until', '<', now))
-      .orderBy('id')
-      .limit(20)
-      .select('id', 'status', 'attempts'); // light: the message itself is read once it is ours
+    const candidates = await dueCandidates(this.db, now, 20); // light: the message itself is read once it is ours
     for (const c of candidates) {
       const id = Number(c.id);
       if (this.claiming.has(id)) continue; // a parallel sender of this process is taking it
       this.claiming.add(id);
       try {
-        const n = await this.db('mail_messages')
-          .where({ id: c.id, status: c.status, attempts: c.attempts })
-          .update({ status: 'sending', locked_until: iso(new Date(this.clock.now().getTime() + LOCK_MS)), attempts: Number(c.attempts) + 1 });
-        if (affected(n) === 1) {
-          const row = await this.db('mail_messages').where({ id: c.id }).first();
+        if (await claimMail(this.db, c, iso(new Date(this.clock.now().getTime() + LOCK_MS)))) {
+          const row = await mailRow(this.db, id);
           return row ? { ...row, attempts: Number(row.attempts) } : undefined;
         }
       } finally {
@@ -157,24 +165,23 @@ export class Outbox {
         messageId: row.message_id,
         from,
         to: row.to_address,
-        cc: row.cc ? JSON.parse(row.cc) : undefined,
+        cc: row.cc ? (JSON.parse(row.cc) as string[]) : undefined, // why: written by enqueue() from a string array
         subject: row.subject,
         text: row.text_body,
         html: row.html_body,
         attachments: row.attachments
-          ? (JSON.parse(row.attachments) as { filename: string; contentType: string; contentBase64: string }[]).map((a) => ({
-              filename: a.filename, contentType: a.contentType, content: Buffer.from(a.contentBase64, 'base64'),
-            }))
+          ? attachmentsOf(row.attachments).map((a) => ({ filename: a.filename, contentType: a.contentType, content: Buffer.from(a.contentBase64, 'base64') }))
           : undefined,
       });
-      await this.db('mail_messages').where({ id: row.id }).update({
+      await updateMail(this.db, row.id, {
         status: 'sent', sent_at: iso(this.clock.now()), last_response: res.response.slice(0, 1000), locked_until: null,
       });
       this.log.info({ mailId: row.id, template: row.template, attempt: row.attempts }, 'mail sent');
     } catch (err) {
-      const te = err instanceof TransportError ? err : new TransportError(String((err as Error).message), false, String((err as Error).message));
+      const message = err instanceof Error ? err.message : String(err);
+      const te = err instanceof TransportError ? err : new TransportError(message, false, message);
       const giveUp = te.permanent || row.attempts >= MAX_ATTEMPTS;
-      await this.db('mail_messages').where({ id: row.id }).update({
+      await updateMail(this.db, row.id, {
         status: giveUp ? 'failed' : 'queued',
         next_attempt_at: iso(new Date(this.clock.now().getTime() + this.backoff(row.attempts))),
         last_response: te.response.slice(0, 1000),
@@ -205,55 +212,57 @@ export class Outbox {
 
   /** Puts a failed (or waiting) message back in the queue to be sent at once. */
   async retry(id: number): Promise<void> {
-    await this.db('mail_messages').where({ id }).whereIn('status', ['failed', 'queued']).update({
-      status: 'queued', next_attempt_at: iso(this.clock.now()),
-    });
+    await requeueMail(this.db, id, iso(this.clock.now()));
   }
 
   async list(opts: { status?: string; q?: string; limit?: number; offset?: number } = {}): Promise<{ rows: MailRow[]; total: number }> {
-    const base = this.db('mail_messages');
-    if (opts.status) base.where('status', opts.status);
-    if (opts.q) base.whereRaw("lower(to_address) like ? escape '\\'", [`%${likeEscape(opts.q.toLowerCase())}%`]);
-    const [{ n }] = await base.clone().count({ n: '*' });
-    const rows = await base.clone().orderBy('id', 'desc').limit(opts.limit ?? 50).offset(opts.offset ?? 0);
-    return { rows: rows.map(rowToMail), total: Number(n) };
+    const { rows, total } = await mailPage(this.db, { status: opts.status, q: opts.q, limit: opts.limit ?? 50, offset: opts.offset ?? 0 });
+    return { rows: rows.map(rowToMail), total };
   }
 
   async get(id: number): Promise<MailRow | undefined> {
-    const r = await this.db('mail_messages').where({ id }).first();
+    const r = await mailRow(this.db, id);
     return r ? rowToMail(r) : undefined;
   }
 
   async counts(): Promise<Record<string, number>> {
-    const rows = await this.db('mail_messages').select('status').count({ n: '*' }).groupBy('status');
-    return Object.fromEntries((rows as { status: string; n: number | string }[]).map((r) => [r.status, Number(r.n)]));
+    const rows = await statusCounts(this.db);
+    return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
   }
 
   /** Messages to one address, newest first (for tests and the mail log). */
   async forRecipient(to: string): Promise<MailRow[]> {
-    return (await this.db('mail_messages').where({ to_address: to }).orderBy('id', 'desc')).map(rowToMail);
+    return (await mailsTo(this.db, to)).map(rowToMail);
   }
 
   close(): void {
     this.transport.close();
   }
 
-  /** When the earliest waiting (queued) message is next tried, as an ISO instant; undefined when none waits. */
+  /** When the earliest waiting message is due next (undefined: none waits). */
   async nextAttemptAt(): Promise<string | undefined> {
-    const next = await this.db('mail_messages').where('status', 'queued').min({ t: 'next_attempt_at' }).first();
-    return next?.t ? String(next.t) : undefined;
+    return nextAttemptAt(this.db);
   }
 
   /** Address, status and the last SMTP answer of messages by id (for delivery logs), without their content. */
-  async deliveryStates(ids: number[]): Promise<Map<number, { id: number; to: string; status: MailRow['status']; lastResponse: string | null; sentAt: string | null; createdAt: string }>> {
-    const out = new Map<number, { id: number; to: string; status: MailRow['status']; lastResponse: string | null; sentAt: string | null; createdAt: string }>();
-    const unique = [...new Set(ids)];
-    for (let i = 0; i < unique.length; i += 500) {
-      const rows: { id: number; to_address: string; status: MailRow['status']; last_response: string | null; sent_at: string | null; created_at: string }[] = await this.db('mail_messages')
-        .whereIn('id', unique.slice(i, i + 500)).select('id', 'to_address', 'status', 'last_response', 'sent_at', 'created_at');
-      for (const r of rows) out.set(Number(r.id), { id: Number(r.id), to: r.to_address, status: r.status, lastResponse: r.last_response, sentAt: r.sent_at, createdAt: r.created_at });
-    }
-    return out;
+  async deliveryStates(ids: number[]): Promise<Map<number, { id: number; to: string; status: MailStatus; lastResponse: string | null; sentAt: string | null; createdAt: string }>> {
+    const rows = await deliveryStateRows(this.db, [...new Set(ids)]);
+    return new Map(rows.map((r) => [Number(r.id), { id: Number(r.id), to: r.to_address, status: r.status, lastResponse: r.last_response, sentAt: r.sent_at, createdAt: r.created_at }]));
+  }
+
+  /** Several messages by id (unknown ids are left out), in id order. */
+  async byIds(ids: number[], q: Knex | Knex.Transaction = this.db): Promise<MailRow[]> {
+    return (await mailRowsByIds(q, [...new Set(ids)])).map(rowToMail);
+  }
+
+  /** GDPR access: the data subject's messages (related to its entities or sent to its addresses), without bodies, in id order. */
+  async forSubject(subject: MailSubject, limit = 10_000, q: Knex | Knex.Transaction = this.db) {
+    return subjectMailRows(q, subject, limit);
+  }
+
+  /** GDPR anonymisation: the subject's messages lose addresses and bodies; queued ones are never sent. */
+  async scrubSubject(trx: Knex.Transaction, subject: MailSubject): Promise<void> {
+    await scrubSubjectMails(trx, subject);
   }
 }
 
@@ -274,7 +283,7 @@ export class MailWorker {
     try {
       await this.outbox.flush(200);
     } catch (err) {
-      this.log.error({ err: (err as Error).message }, 'mail worker tick failed');
+      this.log.error({ err: err instanceof Error ? err.message : String(err) }, 'mail worker tick failed');
     } finally {
       this.running = false;
     }

@@ -69,6 +69,7 @@ export function noDelaySocket(options: { host?: string; port?: number | string; 
 
 export function smtpTransport(url: string, opts: { pool?: boolean; maxConnections?: number } = {}): MailTransport {
   const t = nodemailer.createTransport(url.includes('?') || !opts.pool ? url : `${url}?pool=true&maxConnections=${opts.maxConnections ?? 3}`);
+  // why: nodemailer's SMTP transports accept a getSocket hook that its types do not declare
   (t.transporter as unknown as { getSocket: typeof noDelaySocket }).getSocket = noDelaySocket;
   return {
     kind: 'smtp',
@@ -77,7 +78,7 @@ export function smtpTransport(url: string, opts: { pool?: boolean; maxConnection
         const info = await t.sendMail(toNodemailer(mail));
         return { response: String(info.response ?? 'accepted') };
       } catch (err) {
-        const e = err as { responseCode?: number; response?: string; code?: string; message: string };
+        const e = err as { responseCode?: number; response?: string; code?: string; message: string }; // why: nodemailer rejects with an Error carrying these SMTP fields
         const response = (e.response ?? `${e.code ?? 'ERROR'}: ${e.message}`).slice(0, 500);
         // 5xx answers to the message are permanent; connection errors and 4xx are worth retrying
         const permanent = typeof e.responseCode === 'number' && e.responseCode >= 500 && e.code !== 'EAUTH';
@@ -100,7 +101,7 @@ export function fileTransport(dir: string): MailTransport {
       fs.mkdirSync(dir, { recursive: true });
       const name = mail.messageId.replace(/[<>]/g, '').replace(/[^A-Za-z0-9._-]/g, '_') + '.eml';
       const tmp = path.join(dir, `.${name}.tmp`);
-      fs.writeFileSync(tmp, info.message as Buffer);
+      fs.writeFileSync(tmp, info.message as Buffer); // why: the stream transport with buffer: true hands the message as a Buffer
       fs.renameSync(tmp, path.join(dir, name)); // atomic: a resend overwrites, never doubles
       return { response: `written to ${name}` };
     },

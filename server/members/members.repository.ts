@@ -517,3 +517,10 @@ export async function contactRowsById(q: Knex | Knex.Transaction, organisationId
 export async function organisationIdsWithEmail(q: Knex | Knex.Transaction): Promise<number[]> {
   return (await q('contacts').where('email', '<>', '').distinct('organisation_id')).map((r: { organisation_id: number }) => Number(r.organisation_id));
 }
+
+/** The contacts linked to these user accounts (UsersService reads a signed-in user's organisation through it). */
+export async function contactLinksOfUsers(q: Knex | Knex.Transaction, userIds: number[]): Promise<{ userId: number; contactId: number; organisationId: number }[]> {
+  if (!userIds.length) return [];
+  const rows: { id: number; user_id: number; organisation_id: number }[] = await q('contacts').whereIn('user_id', userIds).select('id', 'user_id', 'organisation_id');
+  return rows.map((r) => ({ userId: Number(r.user_id), contactId: Number(r.id), organisationId: Number(r.organisation_id) }));
+}

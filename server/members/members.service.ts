@@ -16,6 +16,7 @@ import type { ContactInput, ListQuery, OrganisationEdit } from './members.schema
 import type { TokenService } from '../auth/tokens.ts';
 import type { Outbox } from '../mail/outbox.service.ts';
 import type { SettingsService } from '../settings/settings.service.ts';
+import type { ChangeFeed } from '../db/change-feed.ts';
 import type { UsersService } from '../auth/users.service.ts';
 import { normaliseEmail } from '../auth/users.service.ts';
 import { INVITATION_TTL_MS } from '../auth/invitation.ts';
@@ -121,11 +122,14 @@ interface Deps {
   settings: SettingsService;
   users: UsersService;
   config: Config;
+  changes: ChangeFeed;
 }
 
 /** The member register: organisations, their contacts and membership history. */
 export class MembersService {
-  constructor(private d: Deps) {}
+  constructor(private d: Deps) {
+    d.changes.subscribe('members', () => this.dropCaches()); // another process changed the register (PostgreSQL)
+  }
 
   /**
    * The census (members per category and status, first and last join date) and the answer
@@ -133,7 +137,8 @@ export class MembersService {
    * organisations goes through this service and calls changed(): the cache is dropped at once
    * and again when the writing transaction ends, and a read that overlapped a change or an open
    * writing transaction is not cached, so a change made in this process shows on the next
-   * page. A change made by another process (the CLI) shows within CACHE_MS.
+   * page. A change made by another process arrives through the change feed at once on PostgreSQL
+   * (server/db/change-feed.ts); on SQLite one made by another process (the CLI) shows within CACHE_MS.
    */
   static CACHE_MS = 5_000;
   private census?: { value: Census; at: number };
@@ -151,6 +156,7 @@ export class MembersService {
   /** Called by every write to organisations (inside its transaction). */
   private changed(trx: Knex.Transaction): void {
     this.dropCaches();
+    void this.d.changes.notify('members', undefined, trx).catch(() => undefined); // sent on commit; a failed notice fails the transaction anyway
     if (this.tracked.has(trx)) return;
     this.tracked.add(trx);
     this.openWrites++;
@@ -169,7 +175,7 @@ export class MembersService {
     const loading = this.censusLoading;
     if (loading && loading.generation === generation) return loading.promise;
     const promise = readCensus(this.d.db).then((value) => {
-      if (generation === this.generation && this.openWrites === 0) this.census = { value, at: Date.now() };
+      if (generation === this.generation && this.openWrites === 0 && this.d.changes.live) this.census = { value, at: Date.now() };
       return value;
     }).finally(() => {
       if (this.censusLoading?.promise === promise) this.censusLoading = undefined;
@@ -306,8 +312,9 @@ export class MembersService {
       userId = await this.d.users.create(actor, { email, displayName: c.name || email, roles: ['member'], locale: c.locale }, trx);
     }
     await trx('contacts').where({ id: contactId }).update({ user_id: userId });
+    await this.d.users.contactLinksChanged([userId], trx); // the account now acts for this organisation
     const user = await trx('users').where({ id: userId }).first();
-    if (user.password_hash) return;
+    if (user?.password_hash) return;
     const token = await this.d.tokens.issue('set_password', 'user', userId, INVITATION_TTL_MS, trx);
     const t = tFor(c.locale);
     await this.d.outbox.enqueue(trx, {
@@ -718,6 +725,7 @@ export class MembersService {
       const c = rowToContact(row);
       if (c.isRepresentative) throw new ValidationError({ contact: 'members.validation.cannotRemoveRepresentative' });
       await trx('contacts').where({ id: contactId }).delete();
+      if (c.userId) await this.d.users.contactLinksChanged([c.userId], trx); // the account no longer acts through this contact
       await refreshSearchWords(trx, organisationId);
       await this.d.audit.record(trx, actor, 'contact.removed', 'organisation', organisationId, {
         contactId, name: c.name, email: c.email, phone: c.phone, position: c.position, isBilling: c.isBilling,

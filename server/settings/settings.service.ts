@@ -1,15 +1,21 @@
+import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { iso, type Clock } from '../clock.ts';
 import type { Actor, AuditService } from '../audit/audit.service.ts';
 import { diff } from '../audit/audit.service.ts';
-import { insertId, bool as toBool } from '../db/knex.ts';
+import { bool as toBool } from '../db/knex.ts';
+import type { ChangeFeed } from '../db/change-feed.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
+import type { MembershipCategoryRow } from './settings.tables.ts';
+import {
+  categoryRow, categoryRowByCode, categoryRows, insertCategory, insertSettingIfMissing, putSetting, settingRow, updateCategory,
+} from './settings.repository.ts';
 import {
   DEFAULT_ASSOCIATION, DEFAULT_RULES, feeRuleSchema,
   type AssociationSettings, type BylawsRules, type Category, type FeeRule,
 } from './settings.schemas.ts';
 
-function rowToCategory(r: Record<string, unknown>): Category {
+function rowToCategory(r: MembershipCategoryRow): Category {
   return {
     id: Number(r.id),
     code: String(r.code),
@@ -31,36 +37,47 @@ function deepFreeze<T>(v: T): T {
   return v;
 }
 
-/** Association settings, bylaws rules and membership categories. */
+/**
+ * Association settings, bylaws rules and membership categories: the only writer of `settings`
+ * and `membership_categories`. Every write tells the change feed (channel `settings`), so the
+ * cached values are dropped here at once and again after the commit, and in other processes
+ * (PostgreSQL) when the commit is announced.
+ */
 export class SettingsService {
-  constructor(private db: Knex, private clock: Clock, private audit: AuditService) {}
+  constructor(private db: Knex, private clock: Clock, private audit: AuditService, private changes: ChangeFeed) {
+    changes.subscribe('settings', () => {
+      this.cache.clear();
+      this.settingsGeneration++;
+      this.dropCategories();
+    });
+  }
 
   /**
    * Every page shows the association's name, so reads outside a transaction are cached for a
-   * few seconds; a change through this service drops the entry at once, and a change made by
-   * another process (the CLI) shows within CACHE_MS.
+   * few seconds; a change (in this process, or announced by another) drops the entry at once,
+   * a change made behind the service's back shows within CACHE_MS. While the change feed is not
+   * listening nothing is cached.
    */
   private cache = new Map<string, { value: unknown; at: number }>();
+  private settingsGeneration = 0; // a read that overlapped a change does not fill the cache
   static CACHE_MS = 5_000;
 
-  private async getJson<T>(key: string, defaults: T, trx: Knex | Knex.Transaction = this.db): Promise<T> {
-    const outside = trx === this.db;
+  private async getJson<T extends object>(key: string, defaults: T, trx: Knex | Knex.Transaction = this.db): Promise<T> {
+    const outside = trx === this.db && this.changes.live;
     if (outside) {
       const hit = this.cache.get(key);
-      if (hit && Date.now() - hit.at < SettingsService.CACHE_MS) return { ...(hit.value as T) };
+      if (hit && Date.now() - hit.at < SettingsService.CACHE_MS) return { ...(hit.value as T) }; // why: stored under this key by this method with the same T
     }
-    const row = await trx('settings').where({ key }).first();
-    const value = row ? { ...defaults, ...JSON.parse(row.value) } : defaults;
-    if (outside) this.cache.set(key, { value, at: Date.now() });
+    const generation = this.settingsGeneration;
+    const row = await settingRow(trx, key);
+    const value: T = row ? { ...defaults, ...(JSON.parse(row.value) as Partial<T>) } : defaults; // why: written by putJson from a T
+    if (outside && this.changes.live && generation === this.settingsGeneration) this.cache.set(key, { value, at: Date.now() });
     return { ...value };
   }
 
   private async putJson(trx: Knex.Transaction, key: string, value: unknown): Promise<void> {
-    this.cache.delete(key);
-    const now = iso(this.clock.now());
-    const exists = await trx('settings').where({ key }).first();
-    if (exists) await trx('settings').where({ key }).update({ value: JSON.stringify(value), updated_at: now });
-    else await trx('settings').insert({ key, value: JSON.stringify(value), updated_at: now });
+    await this.changes.notify('settings', key, trx);
+    await putSetting(trx, key, JSON.stringify(value), iso(this.clock.now()));
   }
 
   /** Pass the transaction when calling from inside one (SQLite runs on a single connection). */
@@ -79,7 +96,7 @@ export class SettingsService {
       const d = diff(before, value);
       await this.audit.record(trx, actor, 'settings.association_updated', 'settings', null, d.before, d.after);
     });
-    this.cache.clear();
+    await this.changes.notify('settings');
   }
 
   async updateRules(actor: Actor, value: BylawsRules): Promise<void> {
@@ -89,7 +106,7 @@ export class SettingsService {
       const d = diff(before, value);
       await this.audit.record(trx, actor, 'settings.rules_updated', 'settings', null, d.before, d.after);
     });
-    this.cache.clear();
+    await this.changes.notify('settings');
   }
 
   /**
@@ -114,7 +131,7 @@ export class SettingsService {
         await this.audit.record(trx, actor, 'settings.rules_updated', 'settings', null, dR.before, dR.after);
       }
     });
-    this.cache.clear();
+    await this.changes.notify('settings');
     return { changed: true };
   }
 
@@ -131,13 +148,13 @@ export class SettingsService {
   }
 
   private async allCategories(trx: Knex | Knex.Transaction): Promise<Category[]> {
-    const outside = trx === this.db;
+    const outside = trx === this.db && this.changes.live;
     const hit = this.categoryCache;
     if (outside && hit && Date.now() - hit.at < SettingsService.CACHE_MS) return hit.value;
     const generation = this.categoryGeneration;
-    const value = (await trx('membership_categories').orderBy([{ column: 'sort_order' }, { column: 'id' }])).map(rowToCategory);
+    const value = (await categoryRows(trx)).map(rowToCategory);
     for (const c of value) deepFreeze(c.feeRule);
-    if (outside && generation === this.categoryGeneration) this.categoryCache = { value, at: Date.now() };
+    if (outside && this.changes.live && generation === this.categoryGeneration) this.categoryCache = { value, at: Date.now() };
     return value;
   }
 
@@ -152,7 +169,7 @@ export class SettingsService {
     if (cached) return { ...cached };
     if (trx !== this.db) return undefined;
     // not among the cached ones: perhaps added by another process in the meantime
-    const r = await trx('membership_categories').where({ id }).first();
+    const r = await categoryRow(trx, id);
     return r ? rowToCategory(r) : undefined;
   }
 
@@ -172,21 +189,40 @@ export class SettingsService {
     };
     this.dropCategories();
     const id = await this.db.transaction(async (trx) => {
-      const sameCode = await trx('membership_categories').where({ code: input.code }).first();
+      const sameCode = await categoryRowByCode(trx, input.code);
       if (sameCode && Number(sameCode.id) !== input.id) throw new ConflictError('category_code_taken');
+      await this.changes.notify('settings', 'categories', trx);
       if (input.id) {
-        const before = await trx('membership_categories').where({ id: input.id }).first();
+        const before = await categoryRow(trx, input.id);
         if (!before) throw new NotFoundError();
-        await trx('membership_categories').where({ id: input.id }).update(row);
-        const d = diff(rowToCategory(before) as unknown as Record<string, unknown>, { ...input } as unknown as Record<string, unknown>);
+        await updateCategory(trx, input.id, row);
+        const d = diff({ ...rowToCategory(before) }, { ...input });
         await this.audit.record(trx, actor, 'category.updated', 'category', input.id, d.before, d.after);
         return input.id;
       }
-      const id = await insertId(trx, 'membership_categories', row);
+      const id = await insertCategory(trx, row);
       await this.audit.record(trx, actor, 'category.created', 'category', id, undefined, input);
       return id;
     });
     this.dropCategories();
+    await this.changes.notify('settings', 'categories');
+    return id;
+  }
+
+  /**
+   * A random id of this installation, made and kept on first use (Stripe metadata tells
+   * installations on one Stripe account apart by it); two processes asking at once get the same.
+   */
+  async installationId(): Promise<string> {
+    const read = async () => {
+      const r = await settingRow(this.db, 'installation_id');
+      return r ? String(JSON.parse(r.value)) : undefined;
+    };
+    const found = await read();
+    if (found) return found;
+    await insertSettingIfMissing(this.db, 'installation_id', JSON.stringify(crypto.randomUUID()), iso(this.clock.now()));
+    const id = await read();
+    if (!id) throw new Error('installation_id missing after insert');
     return id;
   }
 
@@ -211,5 +247,5 @@ export class SettingsService {
 /** The annual fee a category's rule gives for an employee band, in cents. */
 export function feeFor(rule: FeeRule, band: string): number {
   if (rule.type === 'fixed') return rule.amountCents;
-  return rule.tiers[band as keyof typeof rule.tiers] ?? rule.tiers['1-49'];
+  return rule.tiers[band as keyof typeof rule.tiers] ?? rule.tiers['1-49']; // why: an unknown band finds nothing and falls back to the smallest tier
 }

@@ -1,6 +1,7 @@
 import { ConnectSessionKnexStore } from 'connect-session-knex';
 import type { Knex } from 'knex';
 import type { SessionData } from 'express-session';
+import { LocalChangeFeed, type ChangeFeed } from '../db/change-feed.ts';
 
 type Callback<T = void> = (err?: unknown, value?: T) => void;
 
@@ -16,8 +17,11 @@ interface Recent {
  * Sessions in the database (connect-session-knex), with the sessions read or written in the
  * last few seconds kept in memory: a signed-in page then reads no session row (the read and
  * its JSON parse were a tenth of a register page's time). Sessions only change through this
- * store (sign-in, sign-out, a new CSRF token, a flash message), so within one process the copy
- * is exact; another process's sign-out reaches this one after `freshMs` at most.
+ * store (sign-in, sign-out, a new CSRF token, a flash message), and every change is announced
+ * on the change feed (channel `sessions`, the session id): within one process the copy is
+ * exact, and on PostgreSQL another process's sign-out drops the copy here at once. While the
+ * feed is not listening nothing is kept; a session removed behind the store's back (SQL by
+ * hand) counts after `freshMs` at most.
  *
  * Sessions are not touched on every request (that was a write per page view): a session lasts
  * 8 hours from its last change, at the latest from sign-in, and the cookie says the same
@@ -25,28 +29,45 @@ interface Recent {
  */
 export class CachedSessionStore extends ConnectSessionKnexStore {
   private recent = new Map<string, Recent>();
+  /** Moves on with every change notice: a read that overlapped one is not kept. */
+  private generation = 0;
+  private changes: ChangeFeed;
 
-  constructor(options: { knex: Knex; tableName: string; cleanupInterval: number }, private freshMs = 5_000, private maxEntries = 10_000) {
-    super({ ...options, createTable: true });
+  constructor(
+    options: { knex: Knex; tableName: string; cleanupInterval: number; changes?: ChangeFeed },
+    private freshMs = 5_000,
+    private maxEntries = 10_000,
+  ) {
+    const { changes, ...rest } = options;
+    super({ ...rest, createTable: true });
+    this.changes = changes ?? new LocalChangeFeed();
+    this.changes.subscribe('sessions', (sid) => {
+      this.generation++;
+      if (sid === undefined) this.recent.clear();
+      else this.recent.delete(sid);
+    });
   }
 
   override async get(sid: string, callback?: Callback<SessionData | null>): Promise<SessionData | null> {
     const now = Date.now();
+    const live = this.changes.live;
     const hit = this.recent.get(sid);
-    if (hit && now - hit.at < this.freshMs && hit.expires > now) {
-      const session = JSON.parse(hit.json) as SessionData;
+    if (hit && live && now - hit.at < this.freshMs && hit.expires > now) {
+      const session = JSON.parse(hit.json) as SessionData; // why: written by remember() from a SessionData
       callback?.(null, session);
       return session;
     }
     if (hit) this.recent.delete(sid);
+    const generation = this.generation;
     let session: SessionData | null;
     try {
+      // why: the parent store resolves with the stored session or null
       session = (await super.get(sid, () => undefined)) as SessionData | null;
     } catch (err) {
       callback?.(err);
       return null;
     }
-    if (session) this.remember(sid, session, now);
+    if (session && live && this.changes.live && generation === this.generation) this.remember(sid, session, now);
     callback?.(null, session);
     return session;
   }
@@ -55,11 +76,12 @@ export class CachedSessionStore extends ConnectSessionKnexStore {
     this.recent.delete(sid);
     try {
       await super.set(sid, session);
+      await this.changes.notify('sessions', sid);
     } catch (err) {
       callback?.(err);
       return;
     }
-    this.remember(sid, session, Date.now());
+    if (this.changes.live) this.remember(sid, session, Date.now());
     callback?.();
   }
 
@@ -68,6 +90,7 @@ export class CachedSessionStore extends ConnectSessionKnexStore {
     let n: number;
     try {
       n = await super.destroy(sid);
+      await this.changes.notify('sessions', sid);
     } catch (err) {
       callback?.(err);
       return 0;
@@ -84,7 +107,9 @@ export class CachedSessionStore extends ConnectSessionKnexStore {
 
   override async clear(callback?: Callback): Promise<number> {
     this.recent.clear();
-    return super.clear(callback);
+    const n = await super.clear(callback);
+    await this.changes.notify('sessions');
+    return n;
   }
 
   private remember(sid: string, session: SessionData, now: number): void {

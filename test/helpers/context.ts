@@ -65,7 +65,7 @@ export async function createTestEnv(opts: { transport?: MailTransport; smtpUrl?:
   return {
     ctx, app: handle.app, handle, clock, transport, db, config,
     async close() {
-      handle.close();
+      await handle.close();
       transport.close();
       await db.destroy();
       if (schema && pgUrl) {

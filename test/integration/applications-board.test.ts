@@ -154,7 +154,7 @@ describe('applications: the board queue, questions and decisions', () => {
     ]);
     expect(audit[2].actor_user_id).to.equal(boardId);
     expect(audit[4].actor_label).to.equal('applicant');
-    expect(JSON.parse(audit[4].after)).to.include({ legalName: 'Fragezeichen Chemie GmbH', status: 'submitted' });
+    expect(JSON.parse(audit[4].after!)).to.include({ legalName: 'Fragezeichen Chemie GmbH', status: 'submitted' });
   });
 
   it('approves: the organisation becomes a member with the next number, contacts get portal invitations and a welcome e-mail', async () => {
@@ -235,9 +235,9 @@ describe('applications: the board queue, questions and decisions', () => {
     expect(detailAfter.text).to.contain('Vorstandsbeschluss 2027/03');
     expect(detailAfter.text).to.contain(`href="/board/members/${org.id}"`);
     expect(detailAfter.text).not.to.contain(`/board/applications/${id}/approve`); // decided: no decision forms
-    const audit = await env.db('audit_log').where({ entity_type: 'application', entity_id: id, action: 'application.approved' }).first();
+    const audit = (await env.db('audit_log').where({ entity_type: 'application', entity_id: id, action: 'application.approved' }).first())!;
     expect(audit.actor_user_id).to.equal(boardId);
-    expect(JSON.parse(audit.after)).to.include({ resolutionRef: 'Vorstandsbeschluss 2027/03', memberNumber: before + 1 });
+    expect(JSON.parse(audit.after!)).to.include({ resolutionRef: 'Vorstandsbeschluss 2027/03', memberNumber: before + 1 });
   });
 
   it('two board members approving at once create exactly one member and skip no member number', async () => {
@@ -292,7 +292,7 @@ describe('applications: the board queue, questions and decisions', () => {
     const res = await post(board, id, 'withdraw', { version: '2', withdraw_note: 'Telefonisch am 24.11. zurückgezogen.' });
     expect(res.status).to.equal(303);
     expect((await appRow(id)).status).to.equal('withdrawn');
-    const audit = await env.db('audit_log').where({ entity_id: id, action: 'application.withdrawn' }).first();
+    const audit = (await env.db('audit_log').where({ entity_id: id, action: 'application.withdrawn' }).first())!;
     expect(audit.actor_label).to.equal('Vera Vorstand');
   });
 

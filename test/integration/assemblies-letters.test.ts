@@ -113,8 +113,8 @@ describe('assemblies: invitation letters as PDF for members without e-mail', fun
     const pdf = res.body as Buffer;
     expect(pdf.subarray(0, 5).toString()).to.equal('%PDF-');
 
-    const audit = await env.db('audit_log').where({ entity_type: 'assembly', entity_id: id, action: 'assembly.letters_printed' }).orderBy('id', 'desc').first();
-    expect(JSON.parse(audit.after)).to.deep.equal({ count: 1, format: 'pdf', invitationId: inv.de });
+    const audit = (await env.db('audit_log').where({ entity_type: 'assembly', entity_id: id, action: 'assembly.letters_printed' }).orderBy('id', 'desc').first())!;
+    expect(JSON.parse(audit.after!)).to.deep.equal({ count: 1, format: 'pdf', invitationId: inv.de });
 
     needPoppler(this);
     const text = poppler('pdftotext', pdf);
@@ -164,8 +164,8 @@ describe('assemblies: invitation letters as PDF for members without e-mail', fun
     expect(pdf.subarray(0, 5).toString()).to.equal('%PDF-');
     const after = await env.db('assembly_invitation_tokens').where({ purpose: 'letter' }).count({ n: '*' });
     expect(Number(after[0].n) - Number(before[0].n)).to.equal(2); // a link for each of the two letters
-    const audit = await env.db('audit_log').where({ entity_type: 'assembly', entity_id: id, action: 'assembly.letters_printed' }).orderBy('id', 'desc').first();
-    expect(JSON.parse(audit.after)).to.deep.equal({ count: 2, format: 'pdf' });
+    const audit = (await env.db('audit_log').where({ entity_type: 'assembly', entity_id: id, action: 'assembly.letters_printed' }).orderBy('id', 'desc').first())!;
+    expect(JSON.parse(audit.after!)).to.deep.equal({ count: 2, format: 'pdf' });
     expect(audit.actor_label).to.equal('board');
 
     needPoppler(this);

@@ -148,8 +148,8 @@ describe('assemblies: preparing and sending invitations', function () {
     expect(b[0].text).to.contain('Motions for the agenda can be submitted through your personal link until 12/12/2026');
 
     // the .ics: stable UID, SEQUENCE 0, REQUEST
-    const row = await env.db('mail_messages').where({ id: a[0].id }).first();
-    const ics = Buffer.from(JSON.parse(row.attachments)[0].contentBase64, 'base64').toString('utf8');
+    const row = (await env.db('mail_messages').where({ id: a[0].id }).first())!;
+    const ics = Buffer.from(JSON.parse(row.attachments!)[0].contentBase64, 'base64').toString('utf8');
     const assembly = await env.ctx.assemblies.assembly.get(mainId);
     expect(ics).to.contain(`UID:${assembly.uid}`);
     expect(ics).to.contain('SEQUENCE:0');
@@ -227,7 +227,7 @@ describe('assemblies: preparing and sending invitations', function () {
     await env.ctx.assemblies.jobs.idle(mainId);
     const updates = await env.db('mail_messages').where({ template: 'assembly_update' });
     expect(updates).to.have.length(4);
-    const ics = Buffer.from(JSON.parse(updates[0].attachments)[0].contentBase64, 'base64').toString('utf8');
+    const ics = Buffer.from(JSON.parse(updates[0].attachments!)[0].contentBase64, 'base64').toString('utf8');
     expect(ics).to.contain(`UID:${before.uid}`);
     expect(ics).to.contain('SEQUENCE:1');
     expect(ics).to.contain('DTSTART:20261219T160000Z');
@@ -243,14 +243,14 @@ describe('assemblies: preparing and sending invitations', function () {
     await env.ctx.assemblies.jobs.idle(other);
     const cancels = await env.db('mail_messages').where({ template: 'assembly_cancel' });
     expect(cancels).to.have.length(4);
-    const cics = Buffer.from(JSON.parse(cancels[0].attachments)[0].contentBase64, 'base64').toString('utf8');
+    const cics = Buffer.from(JSON.parse(cancels[0].attachments!)[0].contentBase64, 'base64').toString('utf8');
     expect(cics).to.contain('METHOD:CANCEL');
     expect(cics).to.contain('STATUS:CANCELLED');
     expect(cics).to.contain(`UID:${(await env.ctx.assemblies.assembly.get(other)).uid}`);
     expect(cics).to.contain('SEQUENCE:1');
     // the personal link now says the assembly is cancelled
     const mails = await env.db('mail_messages').where({ template: 'assembly_invitation', to_address: 'b@tu.example' }).orderBy('id', 'desc');
-    const link = mails[0].text_body.match(/\/a\/[A-Za-z0-9_-]{43}/)[0];
+    const link = mails[0].text_body.match(/\/a\/[A-Za-z0-9_-]{43}/)![0];
     const page2 = await new Browser(env.app).get(link);
     expect(page2.status).to.equal(410);
     expect(page2.text).to.contain('Versammlung abgesagt');

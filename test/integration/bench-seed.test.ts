@@ -33,7 +33,7 @@ describe('bench:seed: generated members for benchmarks', function () {
     expect(result.organisations).to.equal(N);
     expect(orgs.map((o) => Number(o.member_number))).to.deep.equal(Array.from({ length: N }, (_, i) => i + 1));
     expect(printed.at(-1)).to.match(/^Done: 500 organisations, \d+ contacts, \d+ history entries/);
-    const counter = await env.db('counters').where({ name: 'member_number' }).first();
+    const counter = (await env.db('counters').where({ name: 'member_number' }).first())!;
     expect(Number(counter.value)).to.equal(N);
 
     const { memberNumber } = await env.db.transaction((trx: Knex.Transaction) => env.ctx.members.createOrganisation(trx, { userId: null, label: 'test' }, {

@@ -176,7 +176,7 @@ describe('cli: commands as child processes against a fresh data directory', func
       expect(await verifyPassword('sehr-geheimes-pw', users[0].password_hash)).to.equal(true);
       const roles = (await db('user_roles').where({ user_id: users[0].id })).map((r) => r.role).sort();
       expect(roles).to.deep.equal(['admin', 'board']);
-      const audit = await db('audit_log').where({ action: 'user.created' }).first();
+      const audit = (await db('audit_log').where({ action: 'user.created' }).first())!;
       expect(audit.actor_label).to.equal('cli');
       // and the user can sign in
       const res = await new Browser(handle.app).login('erste.admin@verein.example', 'sehr-geheimes-pw');
@@ -198,7 +198,7 @@ describe('cli: commands as child processes against a fresh data directory', func
     expect(r.stdout.split(password)).to.have.length(2); // exactly once
     const { db, handle } = openData(dir);
     try {
-      const u = await db('users').where({ email: 'kasse@verein.example' }).first();
+      const u = (await db('users').where({ email: 'kasse@verein.example' }).first())!;
       expect(await verifyPassword(password, u.password_hash)).to.equal(true);
       expect(u.display_name).to.equal('kasse');
     } finally {

@@ -62,7 +62,7 @@ describe('dues on approval: the first pro-rata invoice when the join year has a 
     expect(mails).to.have.length(1);
     expect(mails[0].to_address).to.equal('rechnung@analytik.example');
     expect(mails[0].subject).to.contain('2027-0001');
-    expect(JSON.parse(mails[0].attachments)[0]).to.include({ filename: 'Rechnung-2027-0001.pdf', contentType: 'application/pdf' });
+    expect(JSON.parse(mails[0].attachments!)[0]).to.include({ filename: 'Rechnung-2027-0001.pdf', contentType: 'application/pdf' });
     expect(await env.db('audit_log').where({ action: 'invoice.issued', entity_id: inv.id }).first()).to.be.an('object');
 
     // the dues run of the year later skips this member: one invoice per member and year

@@ -126,7 +126,7 @@ describe('dues: fee schedule, dues run, invoices, payments, cancellations, remin
     expect(m.map((x) => x.to_address)).to.deep.equal(['buchhaltung@harzer.example', 'lee@ipf.example', 'foerder@oker.example']);
     expect(m[0].subject).to.contain('Rechnung 2027-0001');
     expect(m[1].subject).to.contain('Invoice 2027-0002');
-    const att = JSON.parse(m[0].attachments);
+    const att = JSON.parse(m[0].attachments!);
     expect(att[0]).to.include({ filename: 'Rechnung-2027-0001.pdf', contentType: 'application/pdf' });
     expect(Buffer.from(att[0].contentBase64, 'base64').subarray(0, 5).toString()).to.equal('%PDF-');
     expect(m[0].text_body).to.contain('DE89 3704 0044 0532 0130 00');
@@ -189,7 +189,7 @@ describe('dues: fee schedule, dues run, invoices, payments, cancellations, remin
       outbox.enqueue = original;
     }
     // members before the crash were invoiced (the one without e-mail sends none); the 4th e-mail's member was not
-    expect((await env.db('jobs').where({ id: job.id }).first()).status).to.equal('failed');
+    expect((await env.db('jobs').where({ id: job.id }).first())!.status).to.equal('failed');
     expect(Number((await env.db('invoices').where({ year: 2029 }).count({ n: '*' }).first())!.n)).to.equal(4);
     expect(await env.db('invoices').where({ year: 2029, organisation_id: ids[0] }).first()).to.equal(undefined);
     // what a crash leaves behind: the job 'running' under its key, its heartbeat stopped
@@ -286,7 +286,7 @@ describe('dues: fee schedule, dues run, invoices, payments, cancellations, remin
     expect(canc).to.include({ kind: 'cancellation', number: '2027-0004', amountCents: -7500, cancelsInvoiceId: inv.id, cancelsNumber: '2027-0002' });
     const mail = (await mails(env, 'dues_cancellation'))[0];
     expect(mail.to_address).to.equal('lee@ipf.example');
-    expect(JSON.parse(mail.attachments)[0].filename).to.equal('Cancellation-2027-0004.pdf');
+    expect(JSON.parse(mail.attachments!)[0].filename).to.equal('Cancellation-2027-0004.pdf');
     // cancelling twice is refused
     const again = await env.ctx.dues.cancelInvoice(actor, inv.id, 'nochmal').catch((e) => e);
     expect(again).to.have.property('code', 'already_cancelled');

@@ -48,7 +48,7 @@ describe('mail: outbox → worker → SMTP', () => {
   async function enqueue(to: string, subject?: string): Promise<number> {
     return env.db.transaction((trx) => env.ctx.outbox.enqueue(trx, message(to, subject)));
   }
-  const row = (id: number) => env.db('mail_messages').where({ id }).first();
+  const row = async (id: number) => (await env.db('mail_messages').where({ id }).first())!;
 
   it('delivers a queued message with text and HTML parts and the Message-ID fixed at enqueue', async () => {
     const id = await enqueue('k.woelfel@harzer-spezialchemie.example');
@@ -249,7 +249,7 @@ describe('mail: without SMTP_URL messages are written as .eml files', () => {
     const files = fs.readdirSync(dir).filter((f) => f.endsWith('.eml'));
     expect(files).to.have.length(1);
     const parsed = await simpleParser(fs.readFileSync(path.join(dir, files[0])));
-    const r = await env.db('mail_messages').where({ id }).first();
+    const r = (await env.db('mail_messages').where({ id }).first())!;
     expect(parsed.messageId).to.equal(r.message_id);
     expect(parsed.subject).to.equal('Dateitest');
     expect(parsed.text).to.contain('Guten Tag Frau Wölfel,');

@@ -101,9 +101,9 @@ describe('member data: exports', () => {
     const ids = (await env.db('organisations').whereIn('status', ['active']).orderBy('member_number').select('id')).map((r) => Number(r.id));
     expect(JSON.parse(log.member_ids)).to.deep.equal(ids);
     expect(log.completed_at).to.be.a('string');
-    const audit = await env.db('audit_log').where({ action: 'members.exported' }).orderBy('id', 'desc').first();
+    const audit = (await env.db('audit_log').where({ action: 'members.exported' }).orderBy('id', 'desc').first())!;
     expect(audit).to.include({ actor_label: 'Karl Kasse', entity_type: 'export', entity_id: log.id });
-    expect(JSON.parse(audit.after)).to.include({ format: 'csv', count: 3, purpose: 'Liste für Mitglied M-0001' });
+    expect(JSON.parse(audit.after!)).to.include({ format: 'csv', count: 3, purpose: 'Liste für Mitglied M-0001' });
   });
 
   it('filters by status, category and search like the register', async () => {

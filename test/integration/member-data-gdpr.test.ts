@@ -158,8 +158,8 @@ describe('member data: GDPR', () => {
     expect(mails).to.have.length(2);
     for (const m of mails) expect(m).to.include({ status: 'failed', text_body: '', html_body: '' }); // the unsent invitations will never go out
     expect(Number((await env.db('consent_records').where({ contact_id: contacts[0].id }).count({ n: '*' }).first())!.n)).to.equal(2); // proof kept
-    const audit = await env.db('audit_log').where({ action: 'gdpr.anonymised', entity_id: formerId }).first();
-    expect(JSON.parse(audit.after)).to.deep.equal({ contacts: 2, usersDisabled: 2 });
+    const audit = (await env.db('audit_log').where({ action: 'gdpr.anonymised', entity_id: formerId }).first())!;
+    expect(JSON.parse(audit.after!)).to.deep.equal({ contacts: 2, usersDisabled: 2 });
     // the active member is untouched and nothing is due any more
     expect(await env.db('contacts').where({ name: 'Ole Sørensen' }).first()).to.include({ email: 'o.sorensen@seesen.example' });
     const after = await board.get('/board/gdpr');

@@ -92,7 +92,7 @@ describe('member data: CSV import', () => {
     expect(await count(env, 'users')).to.equal(2);
     const audit = await env.db('audit_log').where({ action: 'members.imported' });
     expect(audit).to.have.length(1);
-    expect(JSON.parse(audit[0].after)).to.include({ count: 20 });
+    expect(JSON.parse(audit[0].after!)).to.include({ count: 20 });
     // a new member afterwards gets the next number after the imported ones
     const next = await env.db.transaction((trx) => env.ctx.members.nextMemberNumber(trx));
     expect(next).to.equal(21);
@@ -166,7 +166,7 @@ describe('member data: CSV import', () => {
     const res = await upload(board, csv);
     const page = await board.get(res.headers.location);
     const hash = /name="fileHash" value="([^"]+)"/.exec(page.text)![1];
-    const companyId = (await env.db('membership_categories').where({ code: 'company' }).first()).id;
+    const companyId = (await env.db('membership_categories').where({ code: 'company' }).first())!.id;
     await env.db.transaction((trx) => env.ctx.members.createOrganisation(trx, { userId: null, label: 'test' }, {
       legalName: 'Spät GmbH', legalForm: 'GmbH', street: 'Anderswo 2', postcode: '38640', city: 'Goslar', country: 'DE', website: '', registerEntry: '',
       vatId: '', fieldOfActivity: '', employeeBand: '1-49', categoryId: companyId, joinDate: '2024-01-01',

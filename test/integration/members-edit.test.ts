@@ -128,7 +128,7 @@ describe('member register: editing organisations and contacts', () => {
       expect(petra.isBilling).to.equal(true);
       expect(petra.isRepresentative).to.equal(false);
       expect(petra.userId).to.be.a('number');
-      const mail = await env.db('mail_messages').where({ to_address: 'petra@harzchemie.example' }).first();
+      const mail = (await env.db('mail_messages').where({ to_address: 'petra@harzchemie.example' }).first())!;
       expect(mail.locale).to.equal('en');
       expect(mail.subject).to.contain('member portal');
       const [a] = await env.ctx.audit.list({ entityType: 'contact', entityId: petra.id, action: 'contact.created' });

@@ -53,7 +53,7 @@ describe('member portal: organisation change requests decided by the board', fun
     expect(overview).to.contain('Offene Änderungsanträge');
     expect(overview).to.match(/Ort ?: Goslar → Clausthal-Zellerfeld/);
     // the board is told
-    const mail = await env.db('mail_messages').where({ template: 'portal_change_requested', to_address: BOARD_EMAIL }).first();
+    const mail = (await env.db('mail_messages').where({ template: 'portal_change_requested', to_address: BOARD_EMAIL }).first())!;
     expect(mail.subject).to.contain('Änderungsantrag von Harzer Spezialchemie GmbH');
     expect(mail.text_body).to.contain('Ort: Goslar → Clausthal-Zellerfeld');
     expect(await env.db('audit_log').where({ action: 'change_request.created', entity_id: rows[0].id, actor_label: 'Anna Adler' }).first()).to.be.an('object');
@@ -101,11 +101,11 @@ describe('member portal: organisation change requests decided by the board', fun
     const row = (await requests())[0];
     expect(row).to.include({ status: 'approved', decided_by_label: 'Berta Vorstand', decision_note: 'Danke, übernommen.' });
     expect(row.decided_at).to.be.a('string');
-    const audit = await env.db('audit_log').where({ action: 'member.updated', entity_id: w.orgA }).orderBy('id', 'desc').first();
+    const audit = (await env.db('audit_log').where({ action: 'member.updated', entity_id: w.orgA }).orderBy('id', 'desc').first())!;
     expect(audit.actor_label).to.equal('Berta Vorstand');
-    expect(JSON.parse(audit.after)).to.deep.equal({ street: 'Bergstraße 5', postcode: '38678', city: 'Clausthal-Zellerfeld', website: 'https://harzer-chemie.example' });
+    expect(JSON.parse(audit.after!)).to.deep.equal({ street: 'Bergstraße 5', postcode: '38678', city: 'Clausthal-Zellerfeld', website: 'https://harzer-chemie.example' });
     expect(await env.db('audit_log').where({ action: 'change_request.approved', entity_id: r.id, actor_label: 'Berta Vorstand' }).first()).to.be.an('object');
-    const mail = await env.db('mail_messages').where({ template: 'portal_change_approved' }).first();
+    const mail = (await env.db('mail_messages').where({ template: 'portal_change_approved' }).first())!;
     expect(mail).to.include({ to_address: 'anna@harzer.example', locale: 'de' });
     expect(mail.subject).to.equal('Ihr Änderungsantrag für Harzer Spezialchemie GmbH wurde übernommen');
     expect(mail.text_body).to.contain('Ort: Goslar → Clausthal-Zellerfeld');
@@ -139,7 +139,7 @@ describe('member portal: organisation change requests decided by the board', fun
     expect((await env.ctx.members.get(w.orgA))).to.deep.equal(before);
     expect((await requests()).at(-1)).to.include({ status: 'rejected', decision_note: 'Bitte Nachweis der Beschäftigtenzahl schicken.' });
     expect(await env.db('audit_log').where({ action: 'change_request.rejected', entity_id: r.id }).first()).to.be.an('object');
-    const mail = await env.db('mail_messages').where({ template: 'portal_change_rejected' }).first();
+    const mail = (await env.db('mail_messages').where({ template: 'portal_change_rejected' }).first())!;
     expect(mail).to.include({ to_address: 'bernd@harzer.example', locale: 'en' });
     expect(mail.subject).to.equal('Your change request for Harzer Spezialchemie GmbH has been rejected');
     expect(mail.text_body).to.contain('Employees: 50–249 employees → 250 or more employees');

@@ -66,10 +66,10 @@ describe('member portal: the organisation, its contacts, documents and language'
     expect(after.text).to.contain('Die Kontaktperson wurde gespeichert.');
     const c = await env.ctx.members.contact(w.orgA, w.c.bernd);
     expect(c).to.include({ position: 'Leitung Buchhaltung', phone: '05321 9876', isBilling: true, version: 2, isRepresentative: false });
-    const audit = await env.db('audit_log').where({ action: 'contact.updated', entity_type: 'contact', entity_id: w.c.bernd }).orderBy('id', 'desc').first();
+    const audit = (await env.db('audit_log').where({ action: 'contact.updated', entity_type: 'contact', entity_id: w.c.bernd }).orderBy('id', 'desc').first())!;
     expect(audit.actor_label).to.equal('Anna Adler');
     expect(Number(audit.actor_user_id)).to.equal((await env.ctx.users.byEmail('anna@harzer.example'))!.id);
-    expect(JSON.parse(audit.after)).to.deep.equal({ position: 'Leitung Buchhaltung', phone: '05321 9876' });
+    expect(JSON.parse(audit.after!)).to.deep.equal({ position: 'Leitung Buchhaltung', phone: '05321 9876' });
     const board = await loginAs(env, 'board@test.example');
     const detail = await board.get(`/board/members/${w.orgA}`);
     expect(detail.text).to.contain('05321 9876');
@@ -151,8 +151,8 @@ describe('member portal: the organisation, its contacts, documents and language'
     expect(mails[0].text_body).to.contain('Neu: Bernd Buch <bernd@harzer.example>');
     expect(mails[0].text_body).to.contain(`/board/members/${w.orgA}`);
     // audited by the register with the member as actor
-    const audit = await env.db('audit_log').where({ action: 'contact.updated', entity_id: w.c.anna, actor_label: 'Anna Adler' }).orderBy('id', 'desc').first();
-    expect(JSON.parse(audit.after)).to.deep.equal({ isRepresentative: false });
+    const audit = (await env.db('audit_log').where({ action: 'contact.updated', entity_id: w.c.anna, actor_label: 'Anna Adler' }).orderBy('id', 'desc').first())!;
+    expect(JSON.parse(audit.after!)).to.deep.equal({ isRepresentative: false });
     // a stale version (the page was old) is a conflict: nothing moves, no mail
     await post(anna, `/portal/contacts/${w.c.anna}/representative`, { version: '1' });
     expect((await anna.get('/portal')).text).to.contain('inzwischen von jemand anderem geändert');

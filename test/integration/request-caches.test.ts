@@ -32,21 +32,19 @@ describe('request caches: sessions, signed-in users, register numbers, texts', (
     expect((await board.get('/board/members')).status).to.equal(200);
     expect((await board.get('/board/members')).status).to.equal(200); // the user is now kept
 
-    // as the admin's user page or the GDPR anonymisation do: rows changed, no call to the users service
-    await env.db('user_roles').where({ user_id: boardId }).delete();
-    await env.db('user_roles').insert({ user_id: boardId, role: 'treasurer' });
+    // as the members' register or the GDPR anonymisation do: roles and accounts change through
+    // the users service (the only writer of users and user_roles), not through the admin's page
+    await env.ctx.users.setRoles(boardId, ['treasurer']);
     const asTreasurer = await board.get('/board/applications');
     expect(asTreasurer.status).to.equal(403);
     expect((await board.get('/treasurer')).status).to.equal(200);
 
-    await env.db('users').where({ id: boardId }).update({ disabled: true });
+    await env.ctx.users.disable(boardId);
     const out = await board.get('/treasurer');
     expect(out.status).to.equal(303);
     expect(out.headers.location).to.equal('/login');
 
-    await env.db('users').where({ id: boardId }).update({ disabled: false });
-    await env.db('user_roles').where({ user_id: boardId }).delete();
-    await env.db('user_roles').insert({ user_id: boardId, role: 'board' });
+    await env.ctx.users.update({ userId: null, label: 'test' }, boardId, { displayName: 'Berta Vorstand', roles: ['board'], disabled: false, locale: 'de' });
   });
 
   it('a sign-out ends the session at once; a session removed by another process counts here within the fresh time', async () => {

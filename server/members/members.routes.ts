@@ -13,7 +13,7 @@ import {
 } from './members.schemas.ts';
 import { MIN_CONTAINS } from './members.repository.ts';
 import type { Organisation } from './members.service.ts';
-import { noticeExitDate } from './exit-rules.ts';
+import { noticeExitDate, statusActions } from './exit-rules.ts';
 
 const actorOf = (req: Request): Actor => ({ userId: req.user!.id, label: req.user!.displayName });
 
@@ -199,16 +199,11 @@ export function membersRouter(ctx: Context): Router {
 
   // --- membership status: notice, exclusion, dissolution, reactivation, withdrawal -------------
 
-  const ACTIONS: Record<string, string[]> = {
-    active: ['notice', 'exclusion', 'dissolution'],
-    notice_given: ['withdrawal', 'exclusion', 'dissolution'],
-    former: ['reactivation'],
-  };
   const renderStatus = async (req: Request, res: Response, org: Organisation, form?: string, values?: Record<string, unknown>, errors?: FieldErrors, conflict = false) => {
     const today = berlinDate(ctx.clock.now());
     const rules = await ctx.settings.rules();
-    const actions = ACTIONS[org.status] ?? [];
-    const shown = form && actions.includes(form) ? form : actions[0];
+    const actions = statusActions(org.status);
+    const shown = actions.find((a) => a === form) ?? actions[0];
     res.render('members/status', {
       title: req.t('members.status.title', { name: org.legalName }),
       section: 'members',
@@ -224,7 +219,6 @@ export function membersRouter(ctx: Context): Router {
   };
 
   r.get('/:id/status', write, h(async (req, res) => {
-    await ctx.members.applyDueExits();
     const org = await ctx.members.get(idParam(req));
     if (!org) throw new AppError(404, 'not_found');
     await renderStatus(req, res, org, typeof req.query.form === 'string' ? req.query.form : undefined);

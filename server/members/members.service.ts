@@ -7,7 +7,7 @@ import type { Actor, AuditEntry, AuditService } from '../audit/audit.service.ts'
 import { diff, SYSTEM } from '../audit/audit.service.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { Category } from '../settings/settings.schemas.ts';
-import { exitDateFromEffective, formerFrom, isCalendarDate, noticeExitDate, statusForExit, type ExitReason } from './exit-rules.ts';
+import { exitDateFromEffective, formerFrom, isCalendarDate, mayTransition, noticeExitDate, statusForExit, type ExitReason } from './exit-rules.ts';
 import { censusTotal, listOrganisations, readCensus, refreshSearchWords, registerStats, type Census, type ListPage } from './members.repository.ts';
 import type { ContactInput, ListQuery, OrganisationEdit } from './members.schemas.ts';
 import type { TokenService } from '../auth/tokens.ts';
@@ -357,14 +357,15 @@ export class MembersService {
    * Turns members whose exit date has passed into former members: status 'former', a history
    * row 'exited' effective the day after the last day of membership, an audit entry by the
    * system. Idempotent (the conditional update changes a row once), cheap when nothing is due
-   * (an index range on (status, exit_date)), and called before the list and the detail are
-   * read.
+   * (an index range on (status, exit_date)). No page reads call it (a GET changes nothing):
+   * the server's minute timer (DueExitsTimer, started in main.ts) calls it, so an exit shows
+   * within a minute of midnight on the first day as a former member.
    *
    * Why stored rather than computed on every read: the status filter, the counts at the top,
    * the exports and later the assembly invitations all filter on `status`; a stored status
    * keeps those queries plain and indexable, where a computed one would repeat
-   * "status = 'notice_given' AND exit_date < today" in every query of every module. A daily
-   * job or the CLI may call it too; running it twice does nothing the second time.
+   * "status = 'notice_given' AND exit_date < today" in every query of every module. The CLI
+   * may call it too; running it twice does nothing the second time.
    */
   async applyDueExits(today = this.today()): Promise<number> {
     // nothing was due today and nothing changed since: no query (see CACHE_MS)
@@ -425,7 +426,6 @@ export class MembersService {
 
   /** The register list: one page (keyset paging), the capped total and the numbers at a glance. */
   async list(query: ListQuery): Promise<{ page: ListPage & { items: ListItem[] }; stats: RegisterStats; years: number[] }> {
-    await this.applyDueExits();
     const census = await this.registerCensus();
     const filter = { q: query.q, status: query.status, categoryId: query.category, year: query.year };
     const page = await listOrganisations(
@@ -464,7 +464,6 @@ export class MembersService {
 
   /** Everything the detail page shows. */
   async detail(id: number): Promise<MemberDetail> {
-    await this.applyDueExits();
     const organisation = await this.get(id);
     if (!organisation) throw new NotFoundError();
     const [category, contacts, historyRows] = await Promise.all([
@@ -565,7 +564,7 @@ export class MembersService {
     const today = this.today();
     return this.d.db.transaction(async (trx) => {
       const row = await this.lockedRow(trx, id, input.version);
-      if (row.status !== 'active') throw new ValidationError({ receivedDate: 'members.validation.notActive' });
+      if (!mayTransition(row.status, 'notice')) throw new ValidationError({ receivedDate: 'members.validation.notActive' });
       if (input.receivedDate > today) throw new ValidationError({ receivedDate: 'members.validation.future' });
       if (input.receivedDate < row.join_date) throw new ValidationError({ receivedDate: 'members.validation.beforeJoin' });
       const rules = await this.d.settings.rules(trx);
@@ -598,7 +597,7 @@ export class MembersService {
     const today = this.today();
     return this.d.db.transaction(async (trx) => {
       const row = await this.lockedRow(trx, id, input.version);
-      if (row.status === 'former') throw new ValidationError({ effectiveDate: 'members.validation.alreadyFormer' });
+      if (!mayTransition(row.status, reason)) throw new ValidationError({ effectiveDate: 'members.validation.alreadyFormer' });
       if (!isCalendarDate(input.effectiveDate) || input.effectiveDate <= row.join_date) throw new ValidationError({ effectiveDate: 'members.validation.afterJoin' });
       const exitDate = exitDateFromEffective(input.effectiveDate);
       if (row.exit_date && exitDate > row.exit_date) throw new ValidationError({ effectiveDate: 'members.validation.afterPendingExit' });
@@ -618,7 +617,7 @@ export class MembersService {
     const today = this.today();
     await this.d.db.transaction(async (trx) => {
       const row = await this.lockedRow(trx, id, input.version);
-      if (row.status !== 'former') throw new ValidationError({ effectiveDate: 'members.validation.notFormer' });
+      if (!mayTransition(row.status, 'reactivation')) throw new ValidationError({ effectiveDate: 'members.validation.notFormer' });
       if (input.effectiveDate > today) throw new ValidationError({ effectiveDate: 'members.validation.future' });
       if (row.exit_date && input.effectiveDate <= row.exit_date) throw new ValidationError({ effectiveDate: 'members.validation.afterExit' });
       await this.bump(trx, id, input.version, { status: 'active', exit_date: null, exit_reason: null, exit_reference: null });
@@ -632,7 +631,7 @@ export class MembersService {
     const today = this.today();
     await this.d.db.transaction(async (trx) => {
       const row = await this.lockedRow(trx, id, input.version);
-      if (row.status !== 'notice_given') throw new ValidationError({ note: 'members.validation.noPendingExit' });
+      if (!mayTransition(row.status, 'withdrawal')) throw new ValidationError({ note: 'members.validation.noPendingExit' });
       await this.bump(trx, id, input.version, { status: 'active', exit_date: null, exit_reason: null, exit_reference: null });
       await this.history(trx, actor, id, { kind: 'notice_withdrawn', effectiveDate: today, status: 'active', note: input.note });
       await this.d.audit.record(trx, actor, 'member.notice_withdrawn', 'organisation', id, exitState(row), { status: 'active', exitDate: null, exitReason: null });

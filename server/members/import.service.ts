@@ -10,6 +10,14 @@ import { AppError, ConflictError, NotFoundError } from '../errors.ts';
 import { nameKey, type MembersService, type NewContact, type NewOrganisation } from './members.service.ts';
 import { CsvError, readCsv, type CsvEncoding, type Delimiter } from './csv.ts';
 import type { Context } from '../context.ts';
+import { ORGANISATION_MAX, organisationFieldsSchema, postcodeError } from './organisation-fields.ts';
+
+/** The organisation fields an import row has, checked as the forms check them; street and postcode are required. */
+const IMPORT_ORGANISATION = organisationFieldsSchema(['street', 'postcode']).pick({
+  legalName: true, legalForm: true, street: true, postcode: true, city: true, country: true, vatId: true,
+});
+type ImportOrgField = keyof typeof IMPORT_ORGANISATION.shape;
+const isImportOrgField = (f: unknown): f is ImportOrgField => typeof f === 'string' && Object.hasOwn(IMPORT_ORGANISATION.shape, f);
 
 /** The columns an import understands; each has German and English header spellings (compared without case, spaces, accents). */
 export const IMPORT_COLUMNS = {
@@ -110,22 +118,6 @@ export class ImportFileError extends AppError {
   constructor(code: string, public readonly params: Record<string, string | number> = {}) {
     super(422, code);
   }
-}
-
-/** German VAT ID check digit (ISO 7064 MOD 11,10, as the Bundeszentralamt für Steuern computes it). */
-export function germanVatChecksumOk(vat: string): boolean {
-  const m = /^DE(\d{9})$/.exec(vat);
-  if (!m) return false;
-  const d = m[1].split('').map(Number);
-  let product = 10;
-  for (let i = 0; i < 8; i++) {
-    let sum = (d[i] + product) % 10;
-    if (sum === 0) sum = 10;
-    product = (2 * sum) % 11;
-  }
-  let check = 11 - product;
-  if (check === 10) check = 0;
-  return check === d[8];
 }
 
 const EMAIL = /^[^\s@"<>(),;:]+@[^\s@"<>(),;:]+\.[^\s@"<>(),;:]{2,}$/;
@@ -245,21 +237,32 @@ export class ImportService {
         if (m && Number(m[1]) > 0) v.memberNumber = Number(m[1]);
         else errors.push({ field: 'memberNumber', key: 'memberNumber', params: { value: mn } });
       }
-      const required: [ImportField, string][] = [['legalName', v.legalName], ['street', v.street], ['postcode', v.postcode], ['city', v.city], ['category', v.categoryLabel]];
-      for (const [f, val] of required) if (!val) errors.push({ field: f, key: 'required', params: { column: GERMAN_HEADERS[f] } });
-      const tooLong: [ImportField, string, number][] = [['legalName', v.legalName, 200], ['legalForm', v.legalForm, 60], ['street', v.street, 200], ['city', v.city, 100], ['repName', v.repName, 200], ['repPhone', v.repPhone, 60]];
-      for (const [f, val, max] of tooLong) if (val.length > max) errors.push({ field: f, key: 'tooLong', params: { column: GERMAN_HEADERS[f], max } });
-
       const country = cell(raw.country);
+      let countryKnown = true;
       if (country) {
         const c = /^[A-Za-z]{2}$/.test(country) ? country.toUpperCase() : COUNTRY_NAMES[normaliseHeader(country)];
         if (c) v.country = c;
-        else errors.push({ field: 'country', key: 'country', params: { value: country } });
+        else { countryKnown = false; errors.push({ field: 'country', key: 'country', params: { value: country } }); }
       }
-      if (v.postcode) {
-        const ok = v.country === 'DE' ? /^\d{5}$/.test(v.postcode) : /^[A-Za-z0-9 -]{2,10}$/.test(v.postcode);
-        if (!ok) errors.push({ field: 'postcode', key: v.country === 'DE' ? 'postcodeDE' : 'postcode', params: { value: v.postcode } });
+      // the organisation's fields by the register's rules (organisation-fields.ts), as in every form
+      const org = IMPORT_ORGANISATION.safeParse({ legalName: v.legalName, legalForm: v.legalForm, street: v.street, postcode: v.postcode, city: v.city, country: v.country, vatId: v.vatId });
+      if (org.success) Object.assign(v, org.data);
+      else {
+        for (const issue of org.error.issues) {
+          const f = issue.path[0];
+          if (!isImportOrgField(f)) continue;
+          if (issue.message === 'common.validation.required') errors.push({ field: f, key: 'required', params: { column: GERMAN_HEADERS[f] } });
+          else if (issue.message === 'common.validation.tooLong') errors.push({ field: f, key: 'tooLong', params: { column: GERMAN_HEADERS[f], max: f === 'postcode' || f === 'country' ? 0 : ORGANISATION_MAX[f] } });
+          else if (f === 'country') { if (countryKnown) errors.push({ field: 'country', key: 'country', params: { value: country } }); }
+          else if (f === 'vatId') errors.push({ field: 'vatId', key: issue.message === 'common.validation.vatIdChecksum' ? 'vatChecksum' : 'vatFormat', params: { value: v.vatId } });
+        }
       }
+      const pc = postcodeError(v.postcode, v.country, true);
+      if (pc === 'common.validation.required') errors.push({ field: 'postcode', key: 'required', params: { column: GERMAN_HEADERS.postcode } });
+      else if (pc) errors.push({ field: 'postcode', key: pc === 'common.validation.postcodeDE' ? 'postcodeDE' : 'postcode', params: { value: v.postcode } });
+      if (!v.categoryLabel) errors.push({ field: 'category', key: 'required', params: { column: GERMAN_HEADERS.category } });
+      const tooLong: [ImportField, string, number][] = [['repName', v.repName, 200], ['repPhone', v.repPhone, 60]];
+      for (const [f, val, max] of tooLong) if (val.length > max) errors.push({ field: f, key: 'tooLong', params: { column: GERMAN_HEADERS[f], max } });
       if (v.categoryLabel) {
         const c = catByName.get(normaliseHeader(v.categoryLabel));
         if (c) { v.categoryId = c.id; v.categoryLabel = c.nameDe; }
@@ -277,13 +280,6 @@ export class ImportService {
       }
       for (const f of ['repEmail', 'billingEmail'] as const) {
         if (v[f] && (!EMAIL.test(v[f]) || v[f].length > 254)) errors.push({ field: f, key: 'email', params: { column: GERMAN_HEADERS[f], value: v[f] } });
-      }
-      if (v.vatId) {
-        if (!/^[A-Z]{2}[0-9A-Z+*]{2,13}$/.test(v.vatId) || (v.vatId.startsWith('DE') && !/^DE\d{9}$/.test(v.vatId))) {
-          warnings.push({ field: 'vatId', key: 'vatFormat', params: { value: v.vatId } });
-        } else if (v.vatId.startsWith('DE') && !germanVatChecksumOk(v.vatId)) {
-          warnings.push({ field: 'vatId', key: 'vatChecksum', params: { value: v.vatId } });
-        }
       }
       if (!v.repName && !v.repEmail) warnings.push({ field: 'repName', key: 'noRepresentative' });
       return { line: i + 2, raw, values: v, errors, warnings, importable: false };

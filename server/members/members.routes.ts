@@ -14,6 +14,7 @@ import {
 import { MIN_CONTAINS } from './members.repository.ts';
 import type { Organisation } from './members.service.ts';
 import { noticeExitDate, statusActions } from './exit-rules.ts';
+import { isCountry } from './organisation-fields.ts';
 
 const actorOf = (req: Request): Actor => ({ userId: req.user!.id, label: req.user!.displayName });
 
@@ -60,7 +61,12 @@ export function membersRouter(ctx: Context): Router {
   r.param('id', (_req, _res, next, value) => (/^\d{1,12}$/.test(String(value)) ? next() : next('route')));
   r.param('cid', (_req, _res, next, value) => (/^\d{1,12}$/.test(String(value)) ? next() : next('route')));
 
-  const countries = (req: Request) => COUNTRY_CODES.map((code) => ({ code, name: req.t(`common.countries.${code}`) }));
+  // the usual list, plus the organisation's own country when it is another accepted one (an application from Norway)
+  const countries = (req: Request, current?: unknown) => [
+    ...COUNTRY_CODES.map((code) => ({ code, name: req.t(`common.countries.${code}`) })),
+    ...(typeof current === 'string' && isCountry(current) && !(COUNTRY_CODES as readonly string[]).includes(current)
+      ? [{ code: current, name: new Intl.DisplayNames([req.locale], { type: 'region' }).of(current) ?? current }] : []),
+  ];
   const bands = (req: Request) => EMPLOYEE_BANDS.map((code) => ({ code, name: req.t(`common.bands.${code}`) }));
   const canEdit = (req: Request) => !!req.user?.roles.includes('board');
 
@@ -126,7 +132,7 @@ export function membersRouter(ctx: Context): Router {
   const renderEdit = (req: Request, res: Response, org: Organisation, values: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
     res.render('members/edit', {
       title: req.t('members.edit.title', { name: org.legalName }),
-      section: 'members', organisation: org, values, countries: countries(req), bands: bands(req), ...extra,
+      section: 'members', organisation: org, values, countries: countries(req, values.country), bands: bands(req), ...extra,
     });
 
   r.get('/:id/edit', write, h(async (req, res) => {
@@ -144,7 +150,7 @@ export function membersRouter(ctx: Context): Router {
     if (pcError) parsed = { ok: false, errors: { ...(parsed.ok ? {} : parsed.errors), postcode: parsed.ok || !parsed.errors.postcode ? req.t(pcError) : parsed.errors.postcode } };
     if (!parsed.ok) return res.status(422).render('members/edit', {
       title: req.t('members.edit.title', { name: org.legalName }), section: 'members', organisation: org,
-      values: req.body ?? {}, errors: parsed.errors, countries: countries(req), bands: bands(req),
+      values: req.body ?? {}, errors: parsed.errors, countries: countries(req, req.body?.country), bands: bands(req),
     });
     try {
       const { changed } = await ctx.members.updateOrganisation(actorOf(req), id, parsed.data);

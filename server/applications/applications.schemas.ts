@@ -4,7 +4,7 @@ import type { TFunction } from 'i18next';
 import { DateTime } from 'luxon';
 import type { FieldErrors } from '../errors.ts';
 import { parseForm, str } from '../web/forms.ts';
-import { EMPLOYEE_BANDS, type EmployeeBand } from '../settings/settings.schemas.ts';
+import type { EmployeeBand } from '../settings/settings.schemas.ts';
 
 /**
  * Form input of the membership application: flat field names (the same names carry the

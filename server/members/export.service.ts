@@ -282,7 +282,7 @@ export class ExportService {
       at: r.at,
       userId: r.user_id == null ? null : Number(r.user_id),
       actorLabel: r.actor_label,
-      format: r.format,
+      format: r.format as ExportFormat, // why: written only by this service, from ExportFormat
       filter: JSON.parse(r.filter),
       memberIds: r.member_ids ? JSON.parse(r.member_ids) : null,
       rowCount: Number(r.row_count),

@@ -53,7 +53,7 @@ export interface OrganisationDataExport {
 const bool = (v: unknown) => v === true || v === 1 || v === '1';
 
 /** snake_case row → camelCase object, booleans as booleans, JSON columns parsed. */
-function camel(r: Record<string, unknown>, opts: { bools?: string[]; json?: string[]; omit?: string[] } = {}): Record<string, unknown> {
+function camel(r: object, opts: { bools?: string[]; json?: string[]; omit?: string[] } = {}): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(r)) {
     if (opts.omit?.includes(k)) continue;
@@ -119,6 +119,7 @@ export class GdprService {
       const c = await trx('consent_records').where({ id: consentId }).first();
       if (!c) throw new NotFoundError();
       const contact = await trx('contacts').where({ id: c.contact_id }).first();
+      if (!contact) throw new NotFoundError(); // a consent record always has its contact (foreign key)
       if (c.withdrawn_at) return Number(contact.organisation_id);
       const now = iso(this.d.clock.now());
       await trx('consent_records').where({ id: consentId }).update({ withdrawn_at: now });

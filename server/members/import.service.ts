@@ -368,8 +368,9 @@ export class ImportService {
     if (!b) throw new NotFoundError();
     const analysis = await this.analyse(this.d.db, JSON.parse(b.rows));
     return {
-      id: Number(b.id), key: b.key, fileName: b.file_name, fileHash: b.file_hash, encoding: b.encoding, delimiter: b.delimiter,
-      status: b.status, importedCount: b.imported_count == null ? null : Number(b.imported_count),
+      // why: the three columns are written only by preview()/confirm() from these types
+      id: Number(b.id), key: b.key, fileName: b.file_name, fileHash: b.file_hash, encoding: b.encoding as CsvEncoding, delimiter: b.delimiter as Delimiter,
+      status: b.status as ImportBatch['status'], importedCount: b.imported_count == null ? null : Number(b.imported_count),
       createdBy: b.created_by == null ? null : Number(b.created_by), createdAt: b.created_at, ...analysis,
     };
   }

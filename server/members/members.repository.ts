@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type {} from './members.tables.ts';
 import { likeEscape } from '../db/knex.ts';
 import type { SortKey } from './members.schemas.ts';
 

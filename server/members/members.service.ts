@@ -393,7 +393,7 @@ export class MembersService {
     for (const { id } of due) {
       await this.d.db.transaction(async (trx) => {
         const r = await trx('organisations').where({ id, status: 'notice_given' }).andWhere('exit_date', '<', today).first();
-        if (!r) return;
+        if (!r || !r.exit_date) return; // the query selected exit_date < today: never null here
         this.changed(trx);
         const changed = affected(await trx('organisations').where({ id, version: r.version }).update({ status: 'former', version: Number(r.version) + 1, updated_at: iso(this.d.clock.now()) }));
         if (!changed) return;
@@ -699,6 +699,7 @@ export class MembersService {
       }
       if (input.invite && next.email && !current.userId) {
         const org = await trx('organisations').where({ id: organisationId }).first();
+        if (!org) throw new NotFoundError();
         const association = await this.d.settings.association(trx);
         await this.linkAndInvite(trx, actor, { id: organisationId, legalName: org.legal_name, memberNumber: Number(org.member_number) }, contactId, next, false, association.name);
       }

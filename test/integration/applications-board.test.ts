@@ -193,7 +193,7 @@ describe('applications: the board queue, questions and decisions', () => {
     expect(row.resolution_ref).to.equal('Vorstandsbeschluss 2027/03');
     expect(row.decided_by).to.equal(boardId);
     expect(row.decided_at).to.equal('2026-11-25T09:00:00.000Z');
-    const org = await env.db('organisations').where({ id: row.organisation_id }).first();
+    const org = (await env.db('organisations').where({ id: row.organisation_id }).first())!;
     expect(org.member_number).to.equal(before + 1);
     expect(org.legal_name).to.equal('Müller & Söhne <GmbH>');
     expect(org.category_id).to.equal(cats.research);

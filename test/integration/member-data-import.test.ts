@@ -78,7 +78,7 @@ describe('member data: CSV import', () => {
     const after = await board.get(done.headers.location);
     expect(after.text).to.contain('20 Mitglieder wurden importiert.');
     expect(await count(env, 'organisations')).to.equal(20);
-    const okertal = await env.db('organisations').where({ member_number: 2 }).first();
+    const okertal = (await env.db('organisations').where({ member_number: 2 }).first())!;
     expect(okertal).to.include({ legal_name: 'Okertal Metallrecycling GmbH & Co. KG', street: 'Hüttenstraße 4', postcode: '38642', join_date: '2015-03-01', employee_band: '50-249', vat_id: 'DE183016611' });
     const contacts = await env.db('contacts').where({ organisation_id: okertal.id }).orderBy('id');
     expect(contacts.map((c) => [c.name, c.email, Number(c.is_representative), Number(c.is_billing)])).to.deep.equal([
@@ -86,7 +86,7 @@ describe('member data: CSV import', () => {
       ['', 'rechnungen@okertal-recycling.example', 0, 1],
     ]);
     expect((await env.db('contacts').where({ name: 'Dr. Ayşe Yılmaz' })).length).to.equal(1);
-    const research = await env.db('organisations as o').join('membership_categories as c', 'c.id', 'o.category_id').where('o.member_number', 12).first('c.code');
+    const research = (await env.db('organisations as o').join('membership_categories as c', 'c.id', 'o.category_id').where('o.member_number', 12).first('c.code'))!;
     expect(research.code).to.equal('research');
     expect(await count(env, 'mail_messages')).to.equal(0);
     expect(await count(env, 'users')).to.equal(2);
@@ -99,7 +99,7 @@ describe('member data: CSV import', () => {
   });
 
   it('the same confirmation cannot import twice', async () => {
-    const batch = await env.db('import_batches').where({ status: 'imported' }).first();
+    const batch = (await env.db('import_batches').where({ status: 'imported' }).first())!;
     const page = await board.get(`/board/import/${batch.key}`);
     expect(page.text).to.contain('Diese Datei wurde importiert: 20 Mitglieder.');
     expect(page.text).not.to.contain('name="fileHash"');

@@ -104,7 +104,7 @@ describe('member register: editing organisations and contacts', () => {
     expect(res.status).to.equal(303);
     const after = (await env.ctx.members.get(orgId))!;
     expect(after.categoryId).to.equal(cats.supporting);
-    const h = await env.db('membership_history').where({ organisation_id: orgId, kind: 'category_changed' }).first();
+    const h = (await env.db('membership_history').where({ organisation_id: orgId, kind: 'category_changed' }).first())!;
     expect(h.effective_date).to.equal('2027-01-01');
     expect(h.note).to.equal('auf eigenen Wunsch');
     const [a] = await env.ctx.audit.list({ entityType: 'organisation', entityId: orgId, action: 'member.category_changed' });

@@ -67,8 +67,8 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
   }, log, domain);
   const accessLinks = new AccessLinkService({ db, tokens, outbox, settings, audit, users, config });
   const members = new MembersService({ db, clock, audit, tokens, outbox, settings, users, config });
-  const memberImport = new ImportService({ db, clock, audit, members });
-  const memberExports = new ExportService({ db, clock, audit });
+  const memberImport = new ImportService({ db, clock, audit, members, settings });
+  const memberExports = new ExportService({ db, clock, audit, settings });
   const gdpr = new GdprService({ db, clock, audit, settings, exports: memberExports });
   const applications = new ApplicationsService({ db, clock, audit, tokens, outbox, settings, members, config, log, consents: gdpr });
   const gateway = deps.gateway ?? createGateway(config);

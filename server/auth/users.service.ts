@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { writeEpoch } from '../db/write-epoch.ts';
 import { iso, type Clock } from '../clock.ts';
-import { insertId } from '../db/knex.ts';
+import { affected, insertId } from '../db/knex.ts';
 import type { Actor, AuditService } from '../audit/audit.service.ts';
 import { AppError, ConflictError, NotFoundError } from '../errors.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
@@ -216,5 +216,31 @@ export class UsersService {
     if (toBool(row.disabled)) return { ok: false, reason: 'disabled' };
     await this.db('users').where({ id: row.id }).update({ failed_logins: 0, locked_until: null, last_login_at: iso(now) });
     return { ok: true, user: (await this.hydrate([row]))[0] };
+  }
+
+  /** A portal account for a member contact (inside the caller's transaction): the user with this e-mail gets the role member, or a new one is created (audited); says whether it has a password. */
+  async ensureMemberAccount(trx: Knex.Transaction, actor: Actor, input: { email: string; displayName: string; locale: Locale }): Promise<{ userId: number; hasPassword: boolean }> {
+    const email = normaliseEmail(input.email);
+    const existing = await trx('users').where({ email }).first();
+    let userId: number;
+    if (existing) {
+      userId = Number(existing.id);
+      const hasRole = await trx('user_roles').where({ user_id: userId, role: 'member' }).first();
+      if (!hasRole) await trx('user_roles').insert({ user_id: userId, role: 'member' });
+    } else {
+      userId = await this.create(actor, { email, displayName: input.displayName, roles: ['member'], locale: input.locale }, trx);
+    }
+    const user = await trx('users').where({ id: userId }).first();
+    return { userId, hasPassword: !!user?.password_hash };
+  }
+
+  /** Takes the role member from a user (inside the caller's transaction); true if it had it. */
+  async removeMemberRole(trx: Knex.Transaction, userId: number): Promise<boolean> {
+    return affected(await trx('user_roles').where({ user_id: userId, role: 'member' }).delete()) > 0;
+  }
+
+  /** A subquery for the display name of the user whose id is in `userIdColumn` (for other modules' lists: one query, no join on users). */
+  displayNameOf(q: Knex | Knex.Transaction, userIdColumn: string): Knex.QueryBuilder {
+    return q('users as dn_u').select('dn_u.display_name').whereRaw('dn_u.id = ??', [userIdColumn]).limit(1);
   }
 }

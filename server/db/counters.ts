@@ -20,3 +20,9 @@ export async function nextValue(trx: Knex.Transaction, name: string, start: () =
   const r = again[0] as { value: number } | number;
   return Number(typeof r === 'object' ? r.value : r);
 }
+
+/** Raises a counter to at least `value` (inside the caller's transaction), e.g. after imported member numbers; an absent counter stays absent. */
+export async function raiseTo(trx: Knex.Transaction, name: string, value: number): Promise<void> {
+  const c = await trx('counters').where({ name }).first();
+  if (c && Number(c.value) < value) await trx('counters').where({ name }).update({ value });
+}

@@ -4,7 +4,9 @@ import path from 'node:path';
 import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import { iso, ZONE, type Clock } from '../clock.ts';
-import { insertId } from '../db/knex.ts';
+import type { SettingsService } from '../settings/settings.service.ts';
+import { duplicateCandidates, type DuplicateCandidate } from './organisations.repository.ts';
+import { batchByKey, deleteUnconfirmedBefore, insertBatch, markImported } from './imports.repository.ts';
 import type { Actor, AuditService } from '../audit/audit.service.ts';
 import { AppError, ConflictError, NotFoundError } from '../errors.ts';
 import { nameKey, type MembersService, type NewContact, type NewOrganisation } from './members.service.ts';
@@ -157,6 +159,7 @@ interface Deps {
   clock: Clock;
   audit: AuditService;
   members: MembersService;
+  settings: SettingsService;
 }
 
 /** CSV import of existing members: parse, preview with per-row errors and warnings, import the good rows in one transaction. */
@@ -204,8 +207,7 @@ export class ImportService {
   /** Validates every record against the rules and the register as it is now (q: the database or the confirm transaction). */
   async analyse(q: Knex | Knex.Transaction, records: Partial<Record<ImportField, string>>[]): Promise<ImportAnalysis> {
     // read through q: inside the confirm transaction a second connection may not be available
-    const categories = (await q('membership_categories').orderBy([{ column: 'sort_order' }, { column: 'id' }]).select('id', 'code', 'name_de', 'name_en', 'active'))
-      .map((c) => ({ id: Number(c.id), code: String(c.code), nameDe: String(c.name_de), nameEn: String(c.name_en), active: c.active === true || Number(c.active) === 1 }));
+    const categories = await this.d.settings.categories({ includeInactive: true }, q);
     const catByName = new Map<string, (typeof categories)[number]>();
     for (const c of categories) for (const n of [c.nameDe, c.nameEn, c.code]) catByName.set(normaliseHeader(n), c);
     const categoryList = categories.filter((c) => c.active).map((c) => c.nameDe).join(', ');
@@ -310,18 +312,17 @@ export class ImportService {
     }
 
     // duplicates of members already in the register
-    const chunk = <T,>(xs: T[]) => Array.from({ length: Math.ceil(xs.length / 500) }, (_, i) => xs.slice(i * 500, i * 500 + 500));
-    const existing: Record<string, any>[] = [];
-    const cols = ['id', 'member_number', 'legal_name', 'name_key', 'postcode', 'vat_id'];
-    for (const part of chunk([...new Set(rows.map((r) => r.values.memberNumber).filter((n): n is number => n != null))])) existing.push(...(await q('organisations').whereIn('member_number', part).select(cols)));
-    for (const part of chunk([...new Set(rows.map((r) => r.values.vatId).filter(Boolean))])) existing.push(...(await q('organisations').whereIn('vat_id', part).select(cols)));
-    for (const part of chunk([...new Set(rows.map((r) => nameKey(r.values.legalName)).filter(Boolean))])) existing.push(...(await q('organisations').whereIn('name_key', part).select(cols)));
+    const existing = await duplicateCandidates(q, {
+      memberNumbers: [...new Set(rows.map((r) => r.values.memberNumber).filter((n): n is number => n != null))],
+      vatIds: [...new Set(rows.map((r) => r.values.vatId).filter(Boolean))],
+      nameKeys: [...new Set(rows.map((r) => nameKey(r.values.legalName)).filter(Boolean))],
+    });
     for (const r of rows) {
       const v = r.values;
       const byNumber = v.memberNumber != null ? existing.find((o) => Number(o.member_number) === v.memberNumber) : undefined;
       const byVat = v.vatId ? existing.find((o) => o.vat_id === v.vatId) : undefined;
       const byName = existing.find((o) => o.name_key === nameKey(v.legalName) && o.postcode === v.postcode);
-      const memberRef = (o: Record<string, any>) => ({ memberNo: `M-${String(o.member_number).padStart(4, '0')}`, name: String(o.legal_name) });
+      const memberRef = (o: DuplicateCandidate) => ({ memberNo: `M-${String(o.member_number).padStart(4, '0')}`, name: String(o.legal_name) });
       if (byNumber) r.warnings.push({ field: 'memberNumber', key: 'duplicateNumber', params: memberRef(byNumber), blocking: true });
       if (byVat) r.warnings.push({ field: 'vatId', key: 'duplicateVat', params: memberRef(byVat), blocking: true });
       if (byName && byName !== byVat) r.warnings.push({ field: 'legalName', key: 'duplicateName', params: memberRef(byName), blocking: true });
@@ -347,8 +348,8 @@ export class ImportService {
     const key = crypto.randomBytes(18).toString('base64url');
     const fileHash = crypto.createHash('sha256').update(bytes).digest('hex');
     // previews nobody confirmed are dropped after a day
-    await this.d.db('import_batches').where({ status: 'previewed' }).andWhere('created_at', '<', iso(new Date(now.getTime() - 86_400_000))).delete();
-    const id = await insertId(this.d.db, 'import_batches', {
+    await deleteUnconfirmedBefore(this.d.db, iso(new Date(now.getTime() - 86_400_000)));
+    const id = await insertBatch(this.d.db, {
       key,
       created_by: userId,
       file_name: path.basename(fileName || 'import.csv').slice(0, 255),
@@ -364,7 +365,7 @@ export class ImportService {
 
   /** A stored preview, analysed again against the register as it is now. */
   async batch(key: string): Promise<ImportBatch> {
-    const b = await this.d.db('import_batches').where({ key }).first();
+    const b = await batchByKey(this.d.db, key);
     if (!b) throw new NotFoundError();
     const analysis = await this.analyse(this.d.db, JSON.parse(b.rows));
     return {
@@ -382,7 +383,7 @@ export class ImportService {
    */
   async confirm(actor: Actor, key: string, fileHash: string, expectedLines: number[]): Promise<{ imported: number; memberNumbers: number[] }> {
     return this.d.db.transaction(async (trx) => {
-      const b = await trx('import_batches').where({ key }).first();
+      const b = await batchByKey(trx, key);
       if (!b) throw new NotFoundError();
       if (b.status !== 'previewed') throw new ConflictError('import_done');
       if (b.file_hash !== fileHash) throw new ConflictError('import_changed');
@@ -392,7 +393,7 @@ export class ImportService {
       const expected = [...expectedLines].sort((a, b2) => a - b2);
       if (lines.length !== expected.length || lines.some((l, i) => l !== expected[i])) throw new ConflictError('import_changed');
       const memberNumbers = await this.importRows(trx, actor, good);
-      await trx('import_batches').where({ id: b.id }).update({ status: 'imported', imported_count: good.length, imported_at: iso(this.d.clock.now()) });
+      await markImported(trx, b.id, good.length, iso(this.d.clock.now()));
       await this.d.audit.record(trx, actor, 'members.imported', 'import_batch', Number(b.id), undefined, { fileName: b.file_name, fileHash: b.file_hash, count: good.length, memberNumbers });
       return { imported: good.length, memberNumbers };
     });

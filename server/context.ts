@@ -13,7 +13,7 @@ import { ApplicationsService } from './applications/applications.service.ts';
 import { MembersService } from './members/members.service.ts';
 import { ImportService } from './members/import.service.ts';
 import { ExportService } from './members/export.service.ts';
-import { GdprService } from './members/gdpr.service.ts';
+import { ConsentRecorder, GdprService } from './members/gdpr.service.ts';
 import type { PaymentGateway } from './stripe/gateway.ts';
 import { createGateway } from './stripe/stripe-gateway.ts';
 import { JobsService } from './jobs/jobs.service.ts';
@@ -69,12 +69,13 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
   const members = new MembersService({ db, clock, audit, tokens, outbox, settings, users, config });
   const memberImport = new ImportService({ db, clock, audit, members, settings });
   const memberExports = new ExportService({ db, clock, audit, settings });
-  const gdpr = new GdprService({ db, clock, audit, settings, exports: memberExports });
-  const applications = new ApplicationsService({ db, clock, audit, tokens, outbox, settings, members, config, log, consents: gdpr });
+  const consents = new ConsentRecorder(clock);
+  const applications = new ApplicationsService({ db, clock, audit, tokens, outbox, settings, members, config, log, consents });
   const gateway = deps.gateway ?? createGateway(config);
   const jobs = new JobsService(db, clock, log);
   const dues = new DuesService({ db, clock, audit, outbox, settings, config, gateway, log });
   const duesRuns = new DuesRuns({ db, clock, audit, jobs, dues, log });
+  const gdpr = new GdprService({ db, clock, audit, settings, exports: memberExports, consents, users, applications, outbox, dues });
   applications.dues = dues; // approval issues the first (pro-rata) dues invoice when the join year has a fee schedule
   if (gateway.enabled) dues.stripe = new StripeSyncService({ db, clock, log, audit, outbox, settings, config, gateway });
   const payments = new PaymentsService({ db, clock, audit });

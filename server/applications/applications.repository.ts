@@ -204,3 +204,20 @@ export async function duplicatesFor(q: Knex, apps: Application[]): Promise<Map<n
   }
   return out;
 }
+
+/** An organisation's applications with their contacts and messages, as stored (for its GDPR data export). */
+export async function dataOfOrganisation(q: Knex | Knex.Transaction, organisationId: number): Promise<{ applications: Record<string, unknown>[]; contacts: Record<string, unknown>[]; messages: Record<string, unknown>[] }> {
+  const applications: Record<string, unknown>[] = await q('applications').where({ organisation_id: organisationId }).orderBy('id');
+  const ids = applications.map((a) => Number(a.id));
+  const contacts: Record<string, unknown>[] = ids.length ? await q('application_contacts').whereIn('application_id', ids).orderBy('id') : [];
+  const messages: Record<string, unknown>[] = ids.length ? await q('application_messages').whereIn('application_id', ids).orderBy('id') : [];
+  return { applications, contacts, messages };
+}
+
+/** The contacts of an organisation's applications become a placeholder without e-mail, phone and position (caller's transaction). */
+export async function anonymiseContactsOfOrganisation(trx: Knex.Transaction, organisationId: number, placeholder: string): Promise<void> {
+  const ids = (await trx('applications').where({ organisation_id: organisationId }).select('id')).map((a) => Number(a.id));
+  for (let i = 0; i < ids.length; i += 500) {
+    await trx('application_contacts').whereIn('application_id', ids.slice(i, i + 500)).update({ name: placeholder, email: '', phone: '', position: '' });
+  }
+}

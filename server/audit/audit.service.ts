@@ -64,8 +64,8 @@ export class AuditService {
     }));
   }
 
-  /** The entries of several entities (e.g. an organisation and its contacts), newest first, at most `limit`: one query. */
-  async entriesFor(entities: { entityType: string; ids: number[] }[], limit: number): Promise<AuditEntry[]> {
+  /** The entries of several entities (e.g. an organisation and its contacts), newest first (or oldest first), at most `limit`: one query. */
+  async entriesFor(entities: { entityType: string; ids: number[] }[], limit: number, order: 'asc' | 'desc' = 'desc'): Promise<AuditEntry[]> {
     const wanted = entities.filter((e) => e.ids.length);
     if (!wanted.length) return [];
     const rows = await this.db('audit_log')
@@ -75,7 +75,7 @@ export class AuditService {
           else w.orWhere((c) => c.where('entity_type', e.entityType).whereIn('entity_id', e.ids));
         }
       })
-      .orderBy('id', 'desc')
+      .orderBy('id', order)
       .limit(limit);
     return rows.map((r) => ({
       id: Number(r.id), at: r.at, actorUserId: r.actor_user_id, actorLabel: r.actor_label, action: r.action, entityType: r.entity_type,

@@ -593,6 +593,13 @@ export class DuesService {
   async undelivered(year: number): Promise<number[]> {
     return (await this.d.db('invoices').where({ year, kind: 'invoice' }).whereNull('mailed_at').whereNotIn('status', ['cancelled', 'void']).orderBy('id').select('id')).map((r) => Number(r.id));
   }
+
+  /** An organisation's invoices as stored, without the PDF (for its GDPR data export); undefined before the dues tables exist. */
+  async invoicesOfOrganisation(organisationId: number): Promise<Record<string, unknown>[] | undefined> {
+    const db = this.d.db;
+    if (!(await db.schema.hasTable('invoices')) || !(await db.schema.hasColumn('invoices', 'organisation_id'))) return undefined;
+    return db('invoices').where({ organisation_id: organisationId }).orderBy('id');
+  }
 }
 
 export { SYSTEM };

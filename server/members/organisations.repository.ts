@@ -139,3 +139,7 @@ export async function duplicateCandidates(q: Q, by: { memberNumbers: number[]; v
   for (const part of chunk(by.nameKeys)) out.push(...(await q('organisations').whereIn('name_key', part).select(...cols)));
   return out;
 }
+
+export function contactById(q: Q, id: number): Promise<ContactRow | undefined> {
+  return q('contacts').where({ id }).first();
+}

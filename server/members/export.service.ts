@@ -68,7 +68,7 @@ export function parseFilter(input: Record<string, unknown>): MemberFilter {
   const q = s(input.q);
   if (q) f.q = q;
   const status = s(input.status);
-  if (status === 'current' || (STATUSES as readonly string[]).includes(status)) f.status = status;
+  if (status === 'current' || (STATUSES as readonly string[]).includes(status)) f.status = status; // why: widening a const tuple to test membership
   const category = s(input.category);
   if (/^[A-Za-z0-9_-]{1,40}$/.test(category)) f.category = category;
   const year = s(input.year);

@@ -181,7 +181,7 @@ export class ImportService {
     const index = new Map<ImportField, number>();
     header.forEach((h, i) => {
       const n = normaliseHeader(h);
-      for (const [field, aliases] of Object.entries(IMPORT_COLUMNS) as [ImportField, readonly string[]][]) {
+      for (const [field, aliases] of Object.entries(IMPORT_COLUMNS) as [ImportField, readonly string[]][]) { // why: Object.entries loses the key type of IMPORT_COLUMNS
         if (!index.has(field) && aliases.includes(n)) { index.set(field, i); known.push(field); break; }
       }
     });

@@ -1,4 +1,5 @@
 import { Router, type Request, type Response } from 'express';
+import type { z } from 'zod';
 import type { Context } from '../context.ts';
 import type { Actor } from '../audit/audit.service.ts';
 import { AppError, ValidationError, type FieldErrors } from '../errors.ts';
@@ -64,7 +65,7 @@ export function membersRouter(ctx: Context): Router {
   // the usual list, plus the organisation's own country when it is another accepted one (an application from Norway)
   const countries = (req: Request, current?: unknown) => [
     ...COUNTRY_CODES.map((code) => ({ code, name: req.t(`common.countries.${code}`) })),
-    ...(typeof current === 'string' && isCountry(current) && !(COUNTRY_CODES as readonly string[]).includes(current)
+    ...(typeof current === 'string' && isCountry(current) && !(COUNTRY_CODES as readonly string[]).includes(current) // why: widening a const tuple to test membership
       ? [{ code: current, name: new Intl.DisplayNames([req.locale], { type: 'region' }).of(current) ?? current }] : []),
   ];
   const bands = (req: Request) => EMPLOYEE_BANDS.map((code) => ({ code, name: req.t(`common.bands.${code}`) }));
@@ -160,7 +161,7 @@ export function membersRouter(ctx: Context): Router {
       if (!isConflict(e)) throw e;
       // Someone saved in between: show their data (with the new version) and what this user typed.
       const current = (await ctx.members.get(id))!;
-      const mine = parsed.data as unknown as Record<string, unknown>;
+      const mine = parsed.data as unknown as Record<string, unknown>; // why: the parsed form is a plain object of field values
       const theirs = organisationValues(current);
       const differences = Object.keys(theirs)
         .filter((k) => k !== 'version' && String(theirs[k] ?? '') !== String(mine[k] ?? ''))
@@ -230,10 +231,10 @@ export function membersRouter(ctx: Context): Router {
     await renderStatus(req, res, org, typeof req.query.form === 'string' ? req.query.form : undefined);
   }));
 
-  const statusAction = <S extends Parameters<typeof parseForm>[0]>(
+  const statusAction = <S extends z.ZodType>(
     path: string,
     schema: S,
-    run: (actor: Actor, id: number, data: any) => Promise<{ exitDate?: string; status?: string } | void>,
+    run: (actor: Actor, id: number, data: z.infer<S>) => Promise<{ exitDate?: string; status?: string } | void>,
     message: string,
   ) => {
     r.post(`/:id/${path}`, write, h(async (req, res) => {

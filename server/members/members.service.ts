@@ -775,8 +775,8 @@ function show(v: unknown): string {
 }
 
 function auditLine(e: AuditEntry): AuditLine {
-  const before = (e.before && typeof e.before === 'object' ? e.before : {}) as Record<string, unknown>;
-  const after = (e.after && typeof e.after === 'object' ? e.after : {}) as Record<string, unknown>;
+  const before = (e.before && typeof e.before === 'object' ? e.before : {}) as Record<string, unknown>; // why: checked to be an object; audit JSON objects
+  const after = (e.after && typeof e.after === 'object' ? e.after : {}) as Record<string, unknown>; // why: checked to be an object; audit JSON objects
   const fields = [...new Set([...Object.keys(before), ...Object.keys(after)])];
   return {
     id: e.id, at: e.at, actorLabel: e.actorLabel, action: e.action, entityType: e.entityType, entityId: e.entityId,

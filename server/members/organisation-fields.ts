@@ -83,7 +83,7 @@ export const COUNTRIES = [
 ] as const;
 
 export function isCountry(v: unknown): boolean {
-  return typeof v === 'string' && (COUNTRIES as readonly string[]).includes(v);
+  return typeof v === 'string' && (COUNTRIES as readonly string[]).includes(v); // why: widening a const tuple to test membership
 }
 
 /** The longest value each text field holds (characters, after trimming). */
@@ -157,7 +157,7 @@ export function organisationFieldRules(required: readonly RequiredField[] = []) 
       return z.NEVER;
     }),
     fieldOfActivity: text(ORGANISATION_MAX.fieldOfActivity, req('fieldOfActivity')),
-    employeeBand: z.string().default('').refine((v) => (v === '' && !req('employeeBand')) || (EMPLOYEE_BANDS as readonly string[]).includes(v), 'common.validation.choice'),
+    employeeBand: z.string().default('').refine((v) => (v === '' && !req('employeeBand')) || (EMPLOYEE_BANDS as readonly string[]).includes(v), 'common.validation.choice'), // why: widening a const tuple
   };
 }
 

@@ -17,7 +17,7 @@ import { ApplicationRecordsService } from './applications/application-records.se
 import { MembersService } from './members/members.service.ts';
 import { ImportService } from './members/import.service.ts';
 import { ExportService } from './members/export.service.ts';
-import { GdprService } from './members/gdpr.service.ts';
+import { ConsentRecorder, GdprService } from './members/gdpr.service.ts';
 import type { PaymentGateway } from './stripe/gateway.ts';
 import { createGateway } from './stripe/stripe-gateway.ts';
 import { JobsService } from './jobs/jobs.service.ts';
@@ -109,10 +109,10 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
   }, log, domain);
   const accessLinks = new AccessLinkService({ db, tokens, outbox, settings, audit, users, config });
   const members = new MembersService({ db, clock, audit, tokens, outbox, settings, users, config, changes });
-  const memberImport = new ImportService({ db, clock, audit, members });
-  const memberExports = new ExportService({ db, clock, audit });
+  const memberImport = new ImportService({ db, clock, audit, members, settings });
+  const memberExports = new ExportService({ db, clock, audit, settings });
+  const consents = new ConsentRecorder(clock);
   const applicationRecords = new ApplicationRecordsService(db);
-  const gdpr = new GdprService({ db, clock, audit, settings, exports: memberExports });
   const gateway = deps.gateway ?? createGateway(config);
   const jobs = new JobsService(db, clock, log);
   const payments = new PaymentsService({ db, clock, audit });
@@ -120,7 +120,8 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
   const dues = new DuesService({ db, clock, audit, outbox, settings, members, config, stripe, log });
   const duesRuns = new DuesRuns({ db, clock, audit, jobs, dues, log });
   // approval issues the first (pro-rata) dues invoice when the join year has a fee schedule
-  const applications = new ApplicationsService({ db, clock, audit, tokens, outbox, settings, members, users, dues, config, log, consents: gdpr });
+  const applications = new ApplicationsService({ db, clock, audit, tokens, outbox, settings, members, users, dues, config, log, consents });
+  const gdpr = new GdprService({ db, clock, audit, settings, exports: memberExports, consents, users, applications, outbox, dues });
   const portal = new PortalService({ db, clock, audit, outbox, settings, members, users, config });
   const reminders = new RemindersService({ db, clock, audit, outbox, settings });
   const assemblyRepo = new AssembliesRepository(db);

@@ -7,6 +7,7 @@ import { systemClock } from './clock.ts';
 import { createContext } from './context.ts';
 import { createApp } from './app.ts';
 import { MailWorker } from './mail/outbox.service.ts';
+import { DueExitsTimer } from './members/due-exits.timer.ts';
 import { seedDemoIfEmpty } from '../seeds/demo.ts';
 
 async function main(): Promise<void> {
@@ -29,6 +30,9 @@ async function main(): Promise<void> {
   await ctx.changes.start(); // listening (PostgreSQL) before the first request
   const worker = new MailWorker(ctx.outbox, log);
   worker.start();
+  // members whose last day has passed become former members (no page read writes)
+  const exits = new DueExitsTimer(ctx.members, log);
+  exits.start();
   // jobs a crash or restart interrupted (dues runs, invitation sending) go on where they stopped
   const resume = () => ctx.jobs.resumeStale().catch((err: Error) => log.error({ err: err.message }, 'resuming jobs failed'));
   await resume();
@@ -42,6 +46,7 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     log.info({ signal }, 'stopping');
     worker.stop();
+    exits.stop();
     clearInterval(jobTimer);
     server.close(() => {
       ctx.outbox.close();

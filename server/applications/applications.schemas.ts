@@ -1,22 +1,18 @@
 import { z } from 'zod';
-import type { OrganisationFields as RegisterOrganisationFields } from '../members/organisation-fields.ts';
+import { COUNTRIES, organisationFieldRules, postcodeError, type OrganisationFields as RegisterOrganisationFields } from '../members/organisation-fields.ts';
 import type { TFunction } from 'i18next';
 import { DateTime } from 'luxon';
 import type { FieldErrors } from '../errors.ts';
 import { parseForm, str } from '../web/forms.ts';
-import { EMPLOYEE_BANDS, type EmployeeBand } from '../settings/settings.schemas.ts';
-import { checkVatId } from './vat-id.ts';
+import type { EmployeeBand } from '../settings/settings.schemas.ts';
 
 /**
  * Form input of the membership application: flat field names (the same names carry the
  * per-field errors), read as strings, validated with messages that are i18n keys.
  */
 
-/** Countries offered in the form: Germany first, then the EU, the neighbours and the usual others. */
-export const COUNTRIES = [
-  'DE', 'AT', 'BE', 'BG', 'CH', 'CY', 'CZ', 'DK', 'EE', 'ES', 'FI', 'FR', 'GB', 'GR', 'HR', 'HU', 'IE', 'IS', 'IT',
-  'LI', 'LT', 'LU', 'LV', 'MT', 'NL', 'NO', 'PL', 'PT', 'RO', 'SE', 'SI', 'SK', 'US', 'CA', 'CN', 'JP', 'KR', 'IN',
-] as const;
+/** Countries offered in the form (the register's list: see members/organisation-fields.ts). */
+export { COUNTRIES };
 
 export const ORG_FIELDS = [
   'legal_name', 'legal_form', 'street', 'postcode', 'city', 'country', 'website', 'register_entry', 'vat_id',
@@ -57,40 +53,20 @@ const phone = (isRequired: boolean) =>
     .refine((v) => v === '' || PHONE_RE.test(v), 'applications.validation.phone');
 const checkbox = z.string().transform((v) => v === 'yes');
 
-/** A web address; "www.firma.de" becomes "https://www.firma.de". */
-const website = z.string().trim().max(300, 'common.validation.tooLong').transform((v, ctx) => {
-  if (!v) return '';
-  const withScheme = /^https?:\/\//i.test(v) ? v : `https://${v}`;
-  try {
-    const u = new URL(withScheme);
-    if (!u.hostname.includes('.') || /\s/.test(v)) throw new Error('no host');
-    return withScheme;
-  } catch {
-    ctx.addIssue({ code: 'custom', message: 'common.validation.url' });
-    return z.NEVER;
-  }
-});
-
-const vatId = z.string().trim().max(30, 'common.validation.tooLong').transform((v, ctx) => {
-  if (!v) return '';
-  const c = checkVatId(v);
-  if (c.ok) return c.value;
-  ctx.addIssue({ code: 'custom', message: c.reason === 'checksum' ? 'common.validation.vatIdChecksum' : 'common.validation.vatId' });
-  return z.NEVER;
-});
-
+/** The organisation fields: the register's rules (members/organisation-fields.ts), an applicant gives every field. */
+const org = organisationFieldRules(['legalForm', 'street', 'postcode', 'fieldOfActivity', 'employeeBand']);
 export const organisationSchema = z.object({
-  legal_name: required(200),
-  legal_form: required(60),
-  street: required(200),
-  postcode: z.string().trim().max(10, 'common.validation.postcode').transform((v) => v.toUpperCase()),
-  city: required(100),
-  country: z.string().refine((v) => (COUNTRIES as readonly string[]).includes(v), 'common.validation.choice'),
-  website,
-  register_entry: optional(200),
-  vat_id: vatId,
-  field_of_activity: required(500),
-  employee_band: z.string().refine((v): v is EmployeeBand => (EMPLOYEE_BANDS as readonly string[]).includes(v), 'common.validation.choice'),
+  legal_name: org.legalName,
+  legal_form: org.legalForm,
+  street: org.street,
+  postcode: org.postcode,
+  city: org.city,
+  country: org.country,
+  website: org.website,
+  register_entry: org.registerEntry,
+  vat_id: org.vatId,
+  field_of_activity: org.fieldOfActivity,
+  employee_band: org.employeeBand,
 });
 
 /** The register's organisation fields, with the employee band checked. */
@@ -141,14 +117,6 @@ const applicationSchema = organisationSchema.extend({
   submission_key: z.string(),
 });
 
-/** Postcode by country: five digits in Germany, 2–10 letters, digits, spaces or hyphens elsewhere. */
-function postcodeError(postcode: string, country: string): string | undefined {
-  const p = postcode.trim();
-  if (!p) return 'common.validation.required';
-  if (country === 'DE') return /^\d{5}$/.test(p) ? undefined : 'common.validation.postcodeDE';
-  return /^[A-Za-z0-9][A-Za-z0-9 -]{0,8}[A-Za-z0-9]$/.test(p) ? undefined : 'common.validation.postcode';
-}
-
 function addError(errors: FieldErrors, key: string, msg: string, t: TFunction): void {
   if (!errors[key]) errors[key] = t(msg);
 }
@@ -165,7 +133,7 @@ function toOrganisation(d: z.infer<typeof organisationSchema>): OrganisationFiel
     registerEntry: d.register_entry,
     vatId: d.vat_id,
     fieldOfActivity: d.field_of_activity,
-    employeeBand: d.employee_band as EmployeeBand,
+    employeeBand: d.employee_band as EmployeeBand, // why: the schema refused anything but EMPLOYEE_BANDS
   };
 }
 
@@ -183,7 +151,7 @@ export function parseApplication(
 ): { ok: true; data: ApplicationInput } | { ok: false; errors: FieldErrors } {
   const parsed = parseForm(applicationSchema, raw, t);
   const errors: FieldErrors = parsed.ok ? {} : { ...parsed.errors };
-  const pcErr = postcodeError(raw.postcode ?? '', raw.country ?? '');
+  const pcErr = postcodeError(raw.postcode ?? '', raw.country ?? '', true);
   if (pcErr) addError(errors, 'postcode', pcErr, t);
   if (!errors.category_id && !categoryIds.includes(Number(raw.category_id))) addError(errors, 'category_id', 'common.validation.choice', t);
   const filled = (k: string) => (raw[k] ?? '').trim() !== '';
@@ -229,7 +197,7 @@ export function parseAnswer(
 ): { ok: true; data: { answer: string; organisation: OrganisationFields } } | { ok: false; errors: FieldErrors } {
   const parsed = parseForm(answerSchema, raw, t);
   const errors: FieldErrors = parsed.ok ? {} : { ...parsed.errors };
-  const pcErr = postcodeError(raw.postcode ?? '', raw.country ?? '');
+  const pcErr = postcodeError(raw.postcode ?? '', raw.country ?? '', true);
   if (pcErr) addError(errors, 'postcode', pcErr, t);
   if (!parsed.ok || Object.keys(errors).length) return { ok: false, errors };
   return { ok: true, data: { answer: parsed.data.answer, organisation: toOrganisation(parsed.data) } };

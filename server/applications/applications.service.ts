@@ -564,4 +564,14 @@ export class ApplicationsService {
     if (ids.length) this.d.log.info({ count: ids.length }, 'expired applications deleted');
     return { deleted: ids.length };
   }
+
+  /** An organisation's applications with their contacts and messages, as stored (for its GDPR data export). */
+  dataOfOrganisation(organisationId: number): ReturnType<typeof repo.rowsOfOrganisation> {
+    return repo.rowsOfOrganisation(this.d.db, organisationId);
+  }
+
+  /** Anonymises the contacts of an organisation's applications (inside the caller's transaction). */
+  anonymiseContactsOfOrganisation(trx: Knex.Transaction, organisationId: number, placeholder: string): Promise<void> {
+    return repo.anonymiseContactsOfOrganisation(trx, organisationId, placeholder);
+  }
 }

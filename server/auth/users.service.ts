@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { iso, type Clock } from '../clock.ts';
+import { affected, insertId } from '../db/knex.ts';
 import type { Actor, AuditService } from '../audit/audit.service.ts';
 import type { ChangeFeed } from '../db/change-feed.ts';
 import { AppError, ConflictError, NotFoundError } from '../errors.ts';
@@ -325,5 +326,57 @@ export class UsersService {
    */
   async contactLinksChanged(userIds: number[], trx?: Knex.Transaction): Promise<void> {
     for (const id of new Set(userIds)) await this.changed(id, trx);
+  }
+
+  /** A portal account for a member contact (inside the caller's transaction): the user with this e-mail gets the role member, or a new one is created (audited); says whether it has a password. */
+  async ensureMemberAccount(trx: Knex.Transaction, actor: Actor, input: { email: string; displayName: string; locale: Locale }): Promise<{ userId: number; hasPassword: boolean }> {
+    const email = normaliseEmail(input.email);
+    const existing = await trx('users').where({ email }).first();
+    let userId: number;
+    if (existing) {
+      userId = Number(existing.id);
+      const hasRole = await trx('user_roles').where({ user_id: userId, role: 'member' }).first();
+      if (!hasRole) await trx('user_roles').insert({ user_id: userId, role: 'member' });
+    } else {
+      userId = await this.create(actor, { email, displayName: input.displayName, roles: ['member'], locale: input.locale }, trx);
+    }
+    const user = await trx('users').where({ id: userId }).first();
+    return { userId, hasPassword: !!user?.password_hash };
+  }
+
+  /** Takes the role member from a user (inside the caller's transaction); true if it had it. */
+  async removeMemberRole(trx: Knex.Transaction, userId: number): Promise<boolean> {
+    return affected(await trx('user_roles').where({ user_id: userId, role: 'member' }).delete()) > 0;
+  }
+
+  /** Member contacts' portal accounts for a GDPR data export: the stored columns a member may see, and their roles. */
+  async accountsForExport(userIds: number[]): Promise<{ users: Record<string, unknown>[]; roles: { user_id: number; role: string }[] }> {
+    if (!userIds.length) return { users: [], roles: [] };
+    const users: Record<string, unknown>[] = await this.db('users').whereIn('id', userIds).select('id', 'email', 'display_name', 'locale', 'disabled', 'last_login_at', 'created_at');
+    const roles: { user_id: number; role: string }[] = await this.db('user_roles').whereIn('user_id', userIds);
+    return { users, roles };
+  }
+
+  /**
+   * A member contact's account when its organisation is anonymised (caller's transaction). When
+   * the user acts for no other organisation, the role member goes, and an account that had no
+   * other role is emptied and disabled and its open links expire: returns the e-mail address it had.
+   */
+  async releaseMemberAccount(trx: Knex.Transaction, userId: number, opts: { otherContacts: boolean; placeholder: string; now: string }): Promise<{ disabled: boolean; email: string | null }> {
+    const roles = (await trx('user_roles').where({ user_id: userId })).map((r) => String(r.role));
+    if (opts.otherContacts) return { disabled: false, email: null };
+    await trx('user_roles').where({ user_id: userId, role: 'member' }).delete();
+    if (!roles.every((r) => r === 'member')) return { disabled: false, email: null };
+    const u = await trx('users').where({ id: userId }).first();
+    await trx('users').where({ id: userId }).update({
+      email: `anonymised-${userId}@invalid.invalid`, display_name: opts.placeholder, password_hash: null, disabled: true, updated_at: opts.now,
+    });
+    await trx('tokens').where({ subject_type: 'user', subject_id: userId }).whereNull('used_at').update({ used_at: opts.now });
+    return { disabled: true, email: u ? String(u.email) : null };
+  }
+
+  /** A subquery for the display name of the user whose id is in `userIdColumn` (for other modules' lists: one query, no join on users). */
+  displayNameOf(q: Knex | Knex.Transaction, userIdColumn: string): Knex.QueryBuilder {
+    return q('users as dn_u').select('dn_u.display_name').whereRaw('dn_u.id = ??', [userIdColumn]).limit(1);
   }
 }

@@ -17,11 +17,12 @@ import { formatIban } from '../settings/bank.ts';
 import { duesFor } from './fees.ts';
 import { counterName, formatInvoiceNumber, nextInvoiceNumber } from './numbering.ts';
 import { pdfFor, preparePdf, renderInvoicePdf, type PreparedPdf } from './invoice-pdf.ts';
+import type { InvoiceRow } from './dues.tables.ts';
 import { rowToInvoice, type Invoice, type IssuerSnapshot, type StripeSyncPort } from './invoice.ts';
 import { feeSchedule, replaceSchedule, scheduleYears, type FeeScheduleEntry } from './fee-schedules.repository.ts';
 import {
   duesAmountsOfYear, duesInvoiceNumbers, exportRows, getInvoice, hasInvoiceOfYear, idByDuesKey, insertCopy, insertInvoice, invoiceYears,
-  invoicesOfOrganisation, listInvoices, OPEN_STATUSES, undeliveredIds, updateInvoice, type NewInvoiceRow,
+  invoiceRowsOfOrganisation, invoicesOfOrganisation, listInvoices, OPEN_STATUSES, undeliveredIds, updateInvoice, type NewInvoiceRow,
 } from './invoices.repository.ts';
 import { paymentAmountsOfYear } from './payments.repository.ts';
 import { isUniqueViolation } from '../db/errors.ts';
@@ -553,6 +554,11 @@ export class DuesService {
   /** Invoice ids whose e-mail has not gone out (e.g. Stripe was unreachable); a new run delivers them. */
   async undelivered(year: number): Promise<number[]> {
     return undeliveredIds(this.d.db, year);
+  }
+
+  /** An organisation's invoices as stored, without the PDF (for its GDPR data export); undefined before the dues tables exist. */
+  async invoicesOfOrganisation(organisationId: number): Promise<InvoiceRow[] | undefined> {
+    return invoiceRowsOfOrganisation(this.d.db, organisationId);
   }
 }
 

@@ -101,6 +101,11 @@ export async function reminderCandidates(q: Q, dueBy: string): Promise<{ id: num
 }
 
 /** An organisation's invoices, newest first. */
+/** An organisation's invoice rows as stored, oldest first (for its GDPR data export). */
+export async function invoiceRowsOfOrganisation(q: Q, organisationId: number): Promise<InvoiceRow[]> {
+  return q('invoices').where({ organisation_id: organisationId }).orderBy('id');
+}
+
 export async function invoicesOfOrganisation(q: Q, organisationId: number): Promise<Invoice[]> {
   // why: the select is every column of invoices plus cancels_number
   const rows = await withCancels(q).where('i.organisation_id', organisationId)

@@ -20,6 +20,31 @@ export interface NoticeRule {
 export type ExitReason = 'notice' | 'exclusion' | 'dissolution';
 export type MemberStatus = 'active' | 'notice_given' | 'former';
 
+/** What the board can do to a membership: record a notice, exclude, dissolve, withdraw a pending exit, reactivate. */
+export type StatusAction = 'notice' | 'exclusion' | 'dissolution' | 'withdrawal' | 'reactivation';
+
+/**
+ * The status transitions of a membership: which actions each status allows (the first is the
+ * form shown by default). active → notice_given | former (notice, exclusion, dissolution);
+ * notice_given → active (withdrawal) | former (exclusion, dissolution, or the exit date passing);
+ * former → active (reactivation).
+ */
+const TRANSITIONS: Record<MemberStatus, readonly StatusAction[]> = {
+  active: ['notice', 'exclusion', 'dissolution'],
+  notice_given: ['withdrawal', 'exclusion', 'dissolution'],
+  former: ['reactivation'],
+};
+
+/** The actions a membership in `status` allows (none for an unknown status). */
+export function statusActions(status: string): readonly StatusAction[] {
+  return Object.hasOwn(TRANSITIONS, status) ? TRANSITIONS[status as MemberStatus] : []; // why: hasOwn checked the key
+}
+
+/** Whether `action` is allowed for a membership in `status`. */
+export function mayTransition(status: string, action: StatusAction): boolean {
+  return statusActions(status).includes(action);
+}
+
 function day(d: string): DateTime {
   const dt = DateTime.fromISO(d, { zone: ZONE });
   if (!dt.isValid || !/^\d{4}-\d{2}-\d{2}$/.test(d)) throw new RangeError(`not a calendar date: ${d}`);

@@ -2,7 +2,8 @@ import type { Writable } from 'node:stream';
 import type { Knex } from 'knex';
 import type ExcelJSType from 'exceljs';
 import { iso, type Clock } from '../clock.ts';
-import { insertId, likeEscape } from '../db/knex.ts';
+import type { SettingsService } from '../settings/settings.service.ts';
+import { completeExportLog, countForExport, exportContacts, exportLogPage, exportPage, insertExportLog, type ExportContactRow, type ExportQueryFilter } from './exports.repository.ts';
 import type { Actor, AuditService } from '../audit/audit.service.ts';
 import { tFor, type Locale } from '../i18n/i18n.ts';
 import { formatMemberNumber } from '../i18n/format.ts';
@@ -67,7 +68,7 @@ export function parseFilter(input: Record<string, unknown>): MemberFilter {
   const q = s(input.q);
   if (q) f.q = q;
   const status = s(input.status);
-  if (status === 'current' || (STATUSES as readonly string[]).includes(status)) f.status = status;
+  if (status === 'current' || (STATUSES as readonly string[]).includes(status)) f.status = status; // why: widening a const tuple to test membership
   const category = s(input.category);
   if (/^[A-Za-z0-9_-]{1,40}$/.test(category)) f.category = category;
   const year = s(input.year);
@@ -91,60 +92,40 @@ interface Deps {
   db: Knex;
   clock: Clock;
   audit: AuditService;
+  settings: SettingsService;
 }
 
 /** Exports of the member list (CSV, XLSX, print) and their log (BGH II ZR 219/09: who got which members' contact data). */
 export class ExportService {
   constructor(private d: Deps) {}
 
-  /** Adds the filter's conditions to a query on `organisations as o`. */
-  applyFilter(qb: Knex.QueryBuilder, f: MemberFilter): Knex.QueryBuilder {
-    if (f.status === 'current') qb.whereIn('o.status', ['active', 'notice_given']);
-    else if (f.status) qb.where('o.status', f.status);
+  /** The filter as the queries take it: a category code becomes its id (from the settings' cached categories). */
+  private async queryFilter(f: MemberFilter): Promise<ExportQueryFilter> {
+    const out: ExportQueryFilter = { q: f.q, status: f.status, year: f.year };
     if (f.category) {
-      if (/^\d+$/.test(f.category)) qb.where('o.category_id', Number(f.category));
-      else qb.whereIn('o.category_id', this.d.db('membership_categories').where('code', f.category).select('id'));
+      if (/^\d+$/.test(f.category)) out.categoryIds = [Number(f.category)];
+      else out.categoryIds = (await this.d.settings.categories({ includeInactive: true })).filter((c) => c.code === f.category).map((c) => c.id);
     }
-    if (f.year) qb.whereBetween('o.join_date', [`${f.year}-01-01`, `${f.year}-12-31`]);
-    if (f.q) {
-      const like = `%${likeEscape(f.q.toLowerCase())}%`;
-      const num = /^(?:m-?)?0*(\d{1,9})$/i.exec(f.q);
-      qb.where((w) => {
-        w.whereRaw("o.name_key like ? escape '\\'", [like])
-          .orWhereRaw("lower(o.city) like ? escape '\\'", [like])
-          .orWhereExists((c) => c.select(this.d.db.raw('1')).from('contacts as c').whereRaw('c.organisation_id = o.id')
-            .andWhere((x) => x.whereRaw("lower(c.name) like ? escape '\\'", [like]).orWhereRaw("lower(c.email) like ? escape '\\'", [like])));
-        if (num) w.orWhere('o.member_number', Number(num[1]));
-      });
-    }
-    return qb;
+    return out;
   }
 
   async count(f: MemberFilter): Promise<number> {
-    const [{ n }] = await this.applyFilter(this.d.db('organisations as o'), f).count({ n: '*' });
-    return Number(n);
+    return countForExport(this.d.db, await this.queryFilter(f));
   }
 
   /** The filtered members in member-number order, page by page (keyset, so memory stays constant however many there are). */
   async *pages(f: MemberFilter, locale: Locale, limit = Infinity): AsyncGenerator<ExportMember[]> {
     const cats = new Map<number, string>();
-    for (const c of await this.d.db('membership_categories').select('id', 'name_de', 'name_en')) cats.set(Number(c.id), locale === 'en' ? c.name_en : c.name_de);
+    for (const c of await this.d.settings.categories({ includeInactive: true })) cats.set(c.id, locale === 'en' ? c.nameEn : c.nameDe);
+    const filter = await this.queryFilter(f);
     let last = -1;
     let left = limit;
     while (left > 0) {
-      const orgs: Record<string, any>[] = await this.applyFilter(this.d.db('organisations as o'), f)
-        .where('o.member_number', '>', last)
-        .orderBy('o.member_number')
-        .limit(Math.min(PAGE, left))
-        .select('o.id', 'o.member_number', 'o.legal_name', 'o.legal_form', 'o.street', 'o.postcode', 'o.city', 'o.country', 'o.vat_id', 'o.category_id', 'o.employee_band', 'o.join_date', 'o.status', 'o.exit_date');
+      const orgs = await exportPage(this.d.db, filter, last, Math.min(PAGE, left));
       if (!orgs.length) return;
-      const contacts: Record<string, any>[] = await this.d.db('contacts')
-        .whereIn('organisation_id', orgs.map((o) => Number(o.id)))
-        .andWhere((w) => w.where('is_representative', true).orWhere('is_billing', true))
-        .orderBy('id')
-        .select('organisation_id', 'name', 'email', 'phone', 'is_representative', 'is_billing');
+      const contacts = await exportContacts(this.d.db, orgs.map((o) => Number(o.id)));
       const t = (v: unknown) => v === true || v === 1 || v === '1';
-      const byOrg = new Map<number, Record<string, any>[]>();
+      const byOrg = new Map<number, ExportContactRow[]>();
       for (const c of contacts) {
         const k = Number(c.organisation_id);
         const list = byOrg.get(k);
@@ -184,7 +165,7 @@ export class ExportService {
   /** Writes the log entry (export log and audit log) before any data leaves; returns its id. */
   async startLog(actor: Actor, format: ExportFormat, filter: Record<string, unknown>, purpose: string, expectedCount: number): Promise<number> {
     return this.d.db.transaction(async (trx) => {
-      const id = await insertId(trx, 'export_log', {
+      const id = await insertExportLog(trx, {
         at: iso(this.d.clock.now()),
         user_id: actor.userId,
         actor_label: actor.label.slice(0, 200),
@@ -200,7 +181,7 @@ export class ExportService {
 
   /** Records which members the export contained once it has been written. */
   async finishLog(id: number, memberIds: number[]): Promise<void> {
-    await this.d.db('export_log').where({ id }).update({ member_ids: JSON.stringify(memberIds), row_count: memberIds.length, completed_at: iso(this.d.clock.now()) });
+    await completeExportLog(this.d.db, id, { member_ids: JSON.stringify(memberIds), row_count: memberIds.length, completed_at: iso(this.d.clock.now()) });
   }
 
   private headers(locale: Locale): string[] {
@@ -275,14 +256,12 @@ export class ExportService {
   }
 
   async log(opts: { limit?: number; beforeId?: number } = {}): Promise<ExportLogEntry[]> {
-    const q = this.d.db('export_log').orderBy('id', 'desc').limit(Math.min(opts.limit ?? 50, 200));
-    if (opts.beforeId) q.where('id', '<', opts.beforeId);
-    return (await q).map((r) => ({
+    return (await exportLogPage(this.d.db, Math.min(opts.limit ?? 50, 200), opts.beforeId)).map((r) => ({
       id: Number(r.id),
       at: r.at,
       userId: r.user_id == null ? null : Number(r.user_id),
       actorLabel: r.actor_label,
-      format: r.format,
+      format: r.format as ExportFormat, // why: written only by this service, from ExportFormat
       filter: JSON.parse(r.filter),
       memberIds: r.member_ids ? JSON.parse(r.member_ids) : null,
       rowCount: Number(r.row_count),

@@ -3,11 +3,21 @@ import path from 'node:path';
 import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import { iso, ZONE, type Clock } from '../clock.ts';
-import { insertId } from '../db/knex.ts';
+import type { SettingsService } from '../settings/settings.service.ts';
+import { duplicateCandidates, type DuplicateCandidate } from './organisations.repository.ts';
+import { batchByKey, deleteUnconfirmedBefore, insertBatch, markImported } from './imports.repository.ts';
 import type { Actor, AuditService } from '../audit/audit.service.ts';
 import { AppError, ConflictError, NotFoundError } from '../errors.ts';
 import { nameKey, type MembersService, type NewContact, type NewOrganisation } from './members.service.ts';
 import { CsvError, readCsv, type CsvEncoding, type Delimiter } from './csv.ts';
+import { ORGANISATION_MAX, organisationFieldsSchema, postcodeError } from './organisation-fields.ts';
+
+/** The organisation fields an import row has, checked as the forms check them; street and postcode are required. */
+const IMPORT_ORGANISATION = organisationFieldsSchema(['street', 'postcode']).pick({
+  legalName: true, legalForm: true, street: true, postcode: true, city: true, country: true, vatId: true,
+});
+type ImportOrgField = keyof typeof IMPORT_ORGANISATION.shape;
+const isImportOrgField = (f: unknown): f is ImportOrgField => typeof f === 'string' && Object.hasOwn(IMPORT_ORGANISATION.shape, f);
 
 /** The columns an import understands; each has German and English header spellings (compared without case, spaces, accents). */
 export const IMPORT_COLUMNS = {
@@ -110,22 +120,6 @@ export class ImportFileError extends AppError {
   }
 }
 
-/** German VAT ID check digit (ISO 7064 MOD 11,10, as the Bundeszentralamt für Steuern computes it). */
-export function germanVatChecksumOk(vat: string): boolean {
-  const m = /^DE(\d{9})$/.exec(vat);
-  if (!m) return false;
-  const d = m[1].split('').map(Number);
-  let product = 10;
-  for (let i = 0; i < 8; i++) {
-    let sum = (d[i] + product) % 10;
-    if (sum === 0) sum = 10;
-    product = (2 * sum) % 11;
-  }
-  let check = 11 - product;
-  if (check === 10) check = 0;
-  return check === d[8];
-}
-
 const EMAIL = /^[^\s@"<>(),;:]+@[^\s@"<>(),;:]+\.[^\s@"<>(),;:]{2,}$/;
 const COUNTRY_NAMES: Record<string, string> = { deutschland: 'DE', germany: 'DE', osterreich: 'AT', austria: 'AT', schweiz: 'CH', switzerland: 'CH', niederlande: 'NL', netherlands: 'NL' };
 
@@ -163,6 +157,7 @@ interface Deps {
   clock: Clock;
   audit: AuditService;
   members: MembersService;
+  settings: SettingsService;
 }
 
 /** CSV import of existing members: parse, preview with per-row errors and warnings, import the good rows in one transaction. */
@@ -184,7 +179,7 @@ export class ImportService {
     const index = new Map<ImportField, number>();
     header.forEach((h, i) => {
       const n = normaliseHeader(h);
-      for (const [field, aliases] of Object.entries(IMPORT_COLUMNS) as [ImportField, readonly string[]][]) {
+      for (const [field, aliases] of Object.entries(IMPORT_COLUMNS) as [ImportField, readonly string[]][]) { // why: Object.entries loses the key type of IMPORT_COLUMNS
         if (!index.has(field) && aliases.includes(n)) { index.set(field, i); known.push(field); break; }
       }
     });
@@ -210,8 +205,7 @@ export class ImportService {
   /** Validates every record against the rules and the register as it is now (q: the database or the confirm transaction). */
   async analyse(q: Knex | Knex.Transaction, records: Partial<Record<ImportField, string>>[]): Promise<ImportAnalysis> {
     // read through q: inside the confirm transaction a second connection may not be available
-    const categories = (await q('membership_categories').orderBy([{ column: 'sort_order' }, { column: 'id' }]).select('id', 'code', 'name_de', 'name_en', 'active'))
-      .map((c) => ({ id: Number(c.id), code: String(c.code), nameDe: String(c.name_de), nameEn: String(c.name_en), active: c.active === true || Number(c.active) === 1 }));
+    const categories = await this.d.settings.categories({ includeInactive: true }, q);
     const catByName = new Map<string, (typeof categories)[number]>();
     for (const c of categories) for (const n of [c.nameDe, c.nameEn, c.code]) catByName.set(normaliseHeader(n), c);
     const categoryList = categories.filter((c) => c.active).map((c) => c.nameDe).join(', ');
@@ -243,21 +237,32 @@ export class ImportService {
         if (m && Number(m[1]) > 0) v.memberNumber = Number(m[1]);
         else errors.push({ field: 'memberNumber', key: 'memberNumber', params: { value: mn } });
       }
-      const required: [ImportField, string][] = [['legalName', v.legalName], ['street', v.street], ['postcode', v.postcode], ['city', v.city], ['category', v.categoryLabel]];
-      for (const [f, val] of required) if (!val) errors.push({ field: f, key: 'required', params: { column: GERMAN_HEADERS[f] } });
-      const tooLong: [ImportField, string, number][] = [['legalName', v.legalName, 200], ['legalForm', v.legalForm, 60], ['street', v.street, 200], ['city', v.city, 100], ['repName', v.repName, 200], ['repPhone', v.repPhone, 60]];
-      for (const [f, val, max] of tooLong) if (val.length > max) errors.push({ field: f, key: 'tooLong', params: { column: GERMAN_HEADERS[f], max } });
-
       const country = cell(raw.country);
+      let countryKnown = true;
       if (country) {
         const c = /^[A-Za-z]{2}$/.test(country) ? country.toUpperCase() : COUNTRY_NAMES[normaliseHeader(country)];
         if (c) v.country = c;
-        else errors.push({ field: 'country', key: 'country', params: { value: country } });
+        else { countryKnown = false; errors.push({ field: 'country', key: 'country', params: { value: country } }); }
       }
-      if (v.postcode) {
-        const ok = v.country === 'DE' ? /^\d{5}$/.test(v.postcode) : /^[A-Za-z0-9 -]{2,10}$/.test(v.postcode);
-        if (!ok) errors.push({ field: 'postcode', key: v.country === 'DE' ? 'postcodeDE' : 'postcode', params: { value: v.postcode } });
+      // the organisation's fields by the register's rules (organisation-fields.ts), as in every form
+      const org = IMPORT_ORGANISATION.safeParse({ legalName: v.legalName, legalForm: v.legalForm, street: v.street, postcode: v.postcode, city: v.city, country: v.country, vatId: v.vatId });
+      if (org.success) Object.assign(v, org.data);
+      else {
+        for (const issue of org.error.issues) {
+          const f = issue.path[0];
+          if (!isImportOrgField(f)) continue;
+          if (issue.message === 'common.validation.required') errors.push({ field: f, key: 'required', params: { column: GERMAN_HEADERS[f] } });
+          else if (issue.message === 'common.validation.tooLong') errors.push({ field: f, key: 'tooLong', params: { column: GERMAN_HEADERS[f], max: f === 'postcode' || f === 'country' ? 0 : ORGANISATION_MAX[f] } });
+          else if (f === 'country') { if (countryKnown) errors.push({ field: 'country', key: 'country', params: { value: country } }); }
+          else if (f === 'vatId') errors.push({ field: 'vatId', key: issue.message === 'common.validation.vatIdChecksum' ? 'vatChecksum' : 'vatFormat', params: { value: v.vatId } });
+        }
       }
+      const pc = postcodeError(v.postcode, v.country, true);
+      if (pc === 'common.validation.required') errors.push({ field: 'postcode', key: 'required', params: { column: GERMAN_HEADERS.postcode } });
+      else if (pc) errors.push({ field: 'postcode', key: pc === 'common.validation.postcodeDE' ? 'postcodeDE' : 'postcode', params: { value: v.postcode } });
+      if (!v.categoryLabel) errors.push({ field: 'category', key: 'required', params: { column: GERMAN_HEADERS.category } });
+      const tooLong: [ImportField, string, number][] = [['repName', v.repName, 200], ['repPhone', v.repPhone, 60]];
+      for (const [f, val, max] of tooLong) if (val.length > max) errors.push({ field: f, key: 'tooLong', params: { column: GERMAN_HEADERS[f], max } });
       if (v.categoryLabel) {
         const c = catByName.get(normaliseHeader(v.categoryLabel));
         if (c) { v.categoryId = c.id; v.categoryLabel = c.nameDe; }
@@ -275,13 +280,6 @@ export class ImportService {
       }
       for (const f of ['repEmail', 'billingEmail'] as const) {
         if (v[f] && (!EMAIL.test(v[f]) || v[f].length > 254)) errors.push({ field: f, key: 'email', params: { column: GERMAN_HEADERS[f], value: v[f] } });
-      }
-      if (v.vatId) {
-        if (!/^[A-Z]{2}[0-9A-Z+*]{2,13}$/.test(v.vatId) || (v.vatId.startsWith('DE') && !/^DE\d{9}$/.test(v.vatId))) {
-          warnings.push({ field: 'vatId', key: 'vatFormat', params: { value: v.vatId } });
-        } else if (v.vatId.startsWith('DE') && !germanVatChecksumOk(v.vatId)) {
-          warnings.push({ field: 'vatId', key: 'vatChecksum', params: { value: v.vatId } });
-        }
       }
       if (!v.repName && !v.repEmail) warnings.push({ field: 'repName', key: 'noRepresentative' });
       return { line: i + 2, raw, values: v, errors, warnings, importable: false };
@@ -312,18 +310,17 @@ export class ImportService {
     }
 
     // duplicates of members already in the register
-    const chunk = <T,>(xs: T[]) => Array.from({ length: Math.ceil(xs.length / 500) }, (_, i) => xs.slice(i * 500, i * 500 + 500));
-    const existing: Record<string, any>[] = [];
-    const cols = ['id', 'member_number', 'legal_name', 'name_key', 'postcode', 'vat_id'];
-    for (const part of chunk([...new Set(rows.map((r) => r.values.memberNumber).filter((n): n is number => n != null))])) existing.push(...(await q('organisations').whereIn('member_number', part).select(cols)));
-    for (const part of chunk([...new Set(rows.map((r) => r.values.vatId).filter(Boolean))])) existing.push(...(await q('organisations').whereIn('vat_id', part).select(cols)));
-    for (const part of chunk([...new Set(rows.map((r) => nameKey(r.values.legalName)).filter(Boolean))])) existing.push(...(await q('organisations').whereIn('name_key', part).select(cols)));
+    const existing = await duplicateCandidates(q, {
+      memberNumbers: [...new Set(rows.map((r) => r.values.memberNumber).filter((n): n is number => n != null))],
+      vatIds: [...new Set(rows.map((r) => r.values.vatId).filter(Boolean))],
+      nameKeys: [...new Set(rows.map((r) => nameKey(r.values.legalName)).filter(Boolean))],
+    });
     for (const r of rows) {
       const v = r.values;
       const byNumber = v.memberNumber != null ? existing.find((o) => Number(o.member_number) === v.memberNumber) : undefined;
       const byVat = v.vatId ? existing.find((o) => o.vat_id === v.vatId) : undefined;
       const byName = existing.find((o) => o.name_key === nameKey(v.legalName) && o.postcode === v.postcode);
-      const memberRef = (o: Record<string, any>) => ({ memberNo: `M-${String(o.member_number).padStart(4, '0')}`, name: String(o.legal_name) });
+      const memberRef = (o: DuplicateCandidate) => ({ memberNo: `M-${String(o.member_number).padStart(4, '0')}`, name: String(o.legal_name) });
       if (byNumber) r.warnings.push({ field: 'memberNumber', key: 'duplicateNumber', params: memberRef(byNumber), blocking: true });
       if (byVat) r.warnings.push({ field: 'vatId', key: 'duplicateVat', params: memberRef(byVat), blocking: true });
       if (byName && byName !== byVat) r.warnings.push({ field: 'legalName', key: 'duplicateName', params: memberRef(byName), blocking: true });
@@ -349,8 +346,8 @@ export class ImportService {
     const key = crypto.randomBytes(18).toString('base64url');
     const fileHash = crypto.createHash('sha256').update(bytes).digest('hex');
     // previews nobody confirmed are dropped after a day
-    await this.d.db('import_batches').where({ status: 'previewed' }).andWhere('created_at', '<', iso(new Date(now.getTime() - 86_400_000))).delete();
-    const id = await insertId(this.d.db, 'import_batches', {
+    await deleteUnconfirmedBefore(this.d.db, iso(new Date(now.getTime() - 86_400_000)));
+    const id = await insertBatch(this.d.db, {
       key,
       created_by: userId,
       file_name: path.basename(fileName || 'import.csv').slice(0, 255),
@@ -366,12 +363,13 @@ export class ImportService {
 
   /** A stored preview, analysed again against the register as it is now. */
   async batch(key: string): Promise<ImportBatch> {
-    const b = await this.d.db('import_batches').where({ key }).first();
+    const b = await batchByKey(this.d.db, key);
     if (!b) throw new NotFoundError();
     const analysis = await this.analyse(this.d.db, JSON.parse(b.rows));
     return {
-      id: Number(b.id), key: b.key, fileName: b.file_name, fileHash: b.file_hash, encoding: b.encoding, delimiter: b.delimiter,
-      status: b.status, importedCount: b.imported_count == null ? null : Number(b.imported_count),
+      // why: the three columns are written only by preview()/confirm() from these types
+      id: Number(b.id), key: b.key, fileName: b.file_name, fileHash: b.file_hash, encoding: b.encoding as CsvEncoding, delimiter: b.delimiter as Delimiter,
+      status: b.status as ImportBatch['status'], importedCount: b.imported_count == null ? null : Number(b.imported_count),
       createdBy: b.created_by == null ? null : Number(b.created_by), createdAt: b.created_at, ...analysis,
     };
   }
@@ -383,7 +381,7 @@ export class ImportService {
    */
   async confirm(actor: Actor, key: string, fileHash: string, expectedLines: number[]): Promise<{ imported: number; memberNumbers: number[] }> {
     return this.d.db.transaction(async (trx) => {
-      const b = await trx('import_batches').where({ key }).first();
+      const b = await batchByKey(trx, key);
       if (!b) throw new NotFoundError();
       if (b.status !== 'previewed') throw new ConflictError('import_done');
       if (b.file_hash !== fileHash) throw new ConflictError('import_changed');
@@ -393,7 +391,7 @@ export class ImportService {
       const expected = [...expectedLines].sort((a, b2) => a - b2);
       if (lines.length !== expected.length || lines.some((l, i) => l !== expected[i])) throw new ConflictError('import_changed');
       const memberNumbers = await this.importRows(trx, actor, good);
-      await trx('import_batches').where({ id: b.id }).update({ status: 'imported', imported_count: good.length, imported_at: iso(this.d.clock.now()) });
+      await markImported(trx, b.id, good.length, iso(this.d.clock.now()));
       await this.d.audit.record(trx, actor, 'members.imported', 'import_batch', Number(b.id), undefined, { fileName: b.file_name, fileHash: b.file_hash, count: good.length, memberNumbers });
       return { imported: good.length, memberNumbers };
     });

@@ -119,7 +119,7 @@ export function memberDataRouter(ctx: Context): Router {
   r.get('/import', requireRole(...BOARD), (req, res) => renderUpload(req, res, 200));
 
   r.post('/import', requireRole(...BOARD), h(async (req, res) => {
-    const uploadError = res.locals.uploadError as string | undefined;
+    const uploadError = res.locals.uploadError as string | undefined; // why: set by the upload middleware above, a string or nothing
     if (uploadError === 'LIMIT_FILE_SIZE') return renderUpload(req, res, 413, req.t('memberdata.import.fatal.too_large', { maxMb: MAX_IMPORT_BYTES / 1024 / 1024 }));
     if (uploadError) return renderUpload(req, res, 400, req.t('memberdata.import.fatal.upload'));
     if (!req.file || !req.file.size) return renderUpload(req, res, 422, req.t(req.file ? 'memberdata.import.fatal.empty' : 'memberdata.import.fatal.no_file'));
@@ -158,7 +158,7 @@ export function memberDataRouter(ctx: Context): Router {
 
   // ---- exports ----
   r.get('/exports', requireRole(...EXPORTERS), h(async (req, res) => {
-    const q = req.query as Record<string, unknown>;
+    const q = req.query as Record<string, unknown>; // why: Express parses the query string into an object
     const filter: MemberFilter = 'status' in q ? parseFilter(q) : { ...parseFilter(q), status: 'current' };
     const categories = await ctx.settings.categories({ includeInactive: true });
     res.render('member-data/exports', {
@@ -176,7 +176,7 @@ export function memberDataRouter(ctx: Context): Router {
   // Downloads are GETs with the register's filter in the query (a link from the register works as is);
   // each one is logged before any data leaves.
   const startExport = async (req: Request, format: 'csv' | 'xlsx' | 'print') => {
-    const query = req.query as Record<string, unknown>;
+    const query = req.query as Record<string, unknown>; // why: Express parses the query string into an object
     const filter = parseFilter(query);
     const purpose = str(query.purpose).trim().slice(0, 500);
     const count = await ctx.memberExports.count(filter);
@@ -214,7 +214,7 @@ export function memberDataRouter(ctx: Context): Router {
       count: rows.length,
       total: count,
       truncated: count > rows.length,
-      filterText: describeFilter(req, filter as Record<string, unknown>, await categoryNames(ctx, req)),
+      filterText: describeFilter(req, filter as Record<string, unknown>, await categoryNames(ctx, req)), // why: a MemberFilter is a plain object of optional fields
       generatedAt: ctx.clock.now().toISOString(),
       by: req.user!.displayName,
     });
@@ -261,7 +261,7 @@ export function memberDataRouter(ctx: Context): Router {
   const renderOrganisation = async (req: Request, res: Response, id: number, status = 200, errors?: Record<string, string>, values?: Record<string, unknown>) => {
     const data = await ctx.gdpr.exportOrganisation(id);
     const consents = await ctx.gdpr.consents(id);
-    const contacts = data.contacts as Record<string, any>[];
+    const contacts = data.contacts;
     res.status(status).render('member-data/gdpr-organisation', {
       title: req.t('memberdata.gdpr.organisation.title', { name: data.organisation.legalName }),
       section: 'members',
@@ -272,7 +272,7 @@ export function memberDataRouter(ctx: Context): Router {
       consents: consents.map((c) => ({ ...c, kindLabel: req.t(`memberdata.consentKinds.${c.kind}`) })),
       kinds: CONSENT_KINDS.map((k) => ({ value: k, label: req.t(`memberdata.consentKinds.${k}`) })),
       contactOptions: contacts.map((c) => ({ value: String(c.id), label: c.name || c.email || `#${c.id}` })),
-      auditEntries: (data.auditEntries as Record<string, any>[]).slice(-200).reverse(),
+      auditEntries: data.auditEntries.slice(-200).reverse(),
       errors,
       values: values ?? { givenOn: berlinDate(ctx.clock.now()), version: '' },
     });

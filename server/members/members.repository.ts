@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { OrganisationRow } from './members.tables.ts';
 import { likeEscape } from '../db/knex.ts';
 import type { SortKey } from './members.schemas.ts';
 
@@ -37,8 +38,11 @@ export interface ListFilter {
   year?: number;
 }
 
+/** A row of the list query: LIST_COLUMNS, and the key of the sort order for the cursor. */
+export type ListRow = Pick<OrganisationRow, 'id' | 'member_number' | 'legal_name' | 'city' | 'join_date' | 'status' | 'exit_date' | 'category_id'> & { name_key?: string; city_key?: string };
+
 export interface ListPage {
-  rows: Record<string, any>[];
+  rows: ListRow[];
   total: number;
   totalCapped: boolean;
   nextCursor: string | null;
@@ -300,7 +304,7 @@ export async function listOrganisations(
   // the default order without filters: a search's candidates come from the indexes alone
   const byCandidates = sort === 'number' && !hasFilters(f) && !!plan?.candidates;
 
-  const page = async (where: Where | undefined, candidates?: SearchPlan['candidates']): Promise<Record<string, any>[]> => {
+  const page = async (where: Where | undefined, candidates?: SearchPlan['candidates']): Promise<ListRow[]> => {
     // the columns a row shows, plus the sort key of the cursor; category names come from the
     // settings' cache (each column read costs: a page is 51 rows)
     const q = db('organisations as o').select(...LIST_COLUMNS, ...(sort === 'name' ? ['o.name_key'] : sort === 'city' ? ['o.city_key'] : []));
@@ -345,8 +349,8 @@ export async function listOrganisations(
     : !plan && opts.knownTotal !== undefined ? opts.knownTotal
     : await count(where, candidates && plan?.countable);
 
-  const keyOf = (r: Record<string, any>): Cursor => {
-    const v = sort === 'number' ? Number(r.member_number) : sort === 'name' ? r.name_key : sort === 'city' ? r.city_key : r.join_date;
+  const keyOf = (r: ListRow): Cursor => {
+    const v = sort === 'number' ? Number(r.member_number) : sort === 'name' ? r.name_key ?? '' : sort === 'city' ? r.city_key ?? '' : r.join_date;
     return [v, Number(r.id)];
   };
   const hasNext = backwards ? true : more;
@@ -476,10 +480,10 @@ export interface OrganisationMatch {
 
 /** Organisations with one of the VAT IDs or one of the name keys: the candidates of an application's duplicate check. */
 export async function organisationsMatching(db: Knex | Knex.Transaction, vatIds: string[], nameKeys: string[]): Promise<OrganisationMatch[]> {
-  const cols = ['id', 'member_number', 'legal_name', 'status', 'vat_id', 'name_key', 'postcode', 'application_id'];
-  const rows = [];
-  for (let i = 0; i < vatIds.length; i += 500) rows.push(...(await db('organisations').whereIn('vat_id', vatIds.slice(i, i + 500)).select(cols)));
-  for (let i = 0; i < nameKeys.length; i += 500) rows.push(...(await db('organisations').whereIn('name_key', nameKeys.slice(i, i + 500)).select(cols)));
+  const cols = ['id', 'member_number', 'legal_name', 'status', 'vat_id', 'name_key', 'postcode', 'application_id'] as const;
+  const rows: Pick<OrganisationRow, (typeof cols)[number]>[] = [];
+  for (let i = 0; i < vatIds.length; i += 500) rows.push(...(await db('organisations').whereIn('vat_id', vatIds.slice(i, i + 500)).select([...cols])));
+  for (let i = 0; i < nameKeys.length; i += 500) rows.push(...(await db('organisations').whereIn('name_key', nameKeys.slice(i, i + 500)).select([...cols])));
   return rows.map((r) => ({
     id: Number(r.id), memberNumber: Number(r.member_number), legalName: String(r.legal_name), status: String(r.status), vatId: String(r.vat_id ?? ''),
     nameKey: String(r.name_key), postcode: String(r.postcode ?? ''), applicationId: r.application_id == null ? null : Number(r.application_id),

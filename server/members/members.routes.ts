@@ -1,4 +1,5 @@
 import { Router, type Request, type Response } from 'express';
+import type { z } from 'zod';
 import type { Context } from '../context.ts';
 import type { Actor } from '../audit/audit.service.ts';
 import { AppError, ValidationError, type FieldErrors } from '../errors.ts';
@@ -13,7 +14,8 @@ import {
 } from './members.schemas.ts';
 import { MIN_CONTAINS } from './members.repository.ts';
 import type { Organisation } from './members.service.ts';
-import { noticeExitDate } from './exit-rules.ts';
+import { noticeExitDate, statusActions } from './exit-rules.ts';
+import { isCountry } from './organisation-fields.ts';
 import { actorOf } from '../web/actor.ts';
 
 /** Field errors from the service (i18n keys) in the user's language. */
@@ -59,7 +61,12 @@ export function membersRouter(ctx: Context): Router {
   r.param('id', (_req, _res, next, value) => (/^\d{1,12}$/.test(String(value)) ? next() : next('route')));
   r.param('cid', (_req, _res, next, value) => (/^\d{1,12}$/.test(String(value)) ? next() : next('route')));
 
-  const countries = (req: Request) => COUNTRY_CODES.map((code) => ({ code, name: req.t(`common.countries.${code}`) }));
+  // the usual list, plus the organisation's own country when it is another accepted one (an application from Norway)
+  const countries = (req: Request, current?: unknown) => [
+    ...COUNTRY_CODES.map((code) => ({ code, name: req.t(`common.countries.${code}`) })),
+    ...(typeof current === 'string' && isCountry(current) && !(COUNTRY_CODES as readonly string[]).includes(current) // why: widening a const tuple to test membership
+      ? [{ code: current, name: new Intl.DisplayNames([req.locale], { type: 'region' }).of(current) ?? current }] : []),
+  ];
   const bands = (req: Request) => EMPLOYEE_BANDS.map((code) => ({ code, name: req.t(`common.bands.${code}`) }));
   const canEdit = (req: Request) => !!req.user?.roles.includes('board');
 
@@ -125,7 +132,7 @@ export function membersRouter(ctx: Context): Router {
   const renderEdit = (req: Request, res: Response, org: Organisation, values: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
     res.render('members/edit', {
       title: req.t('members.edit.title', { name: org.legalName }),
-      section: 'members', organisation: org, values, countries: countries(req), bands: bands(req), ...extra,
+      section: 'members', organisation: org, values, countries: countries(req, values.country), bands: bands(req), ...extra,
     });
 
   r.get('/:id/edit', write, h(async (req, res) => {
@@ -143,7 +150,7 @@ export function membersRouter(ctx: Context): Router {
     if (pcError) parsed = { ok: false, errors: { ...(parsed.ok ? {} : parsed.errors), postcode: parsed.ok || !parsed.errors.postcode ? req.t(pcError) : parsed.errors.postcode } };
     if (!parsed.ok) return res.status(422).render('members/edit', {
       title: req.t('members.edit.title', { name: org.legalName }), section: 'members', organisation: org,
-      values: req.body ?? {}, errors: parsed.errors, countries: countries(req), bands: bands(req),
+      values: req.body ?? {}, errors: parsed.errors, countries: countries(req, req.body?.country), bands: bands(req),
     });
     try {
       const { changed } = await ctx.members.updateOrganisation(actorOf(req), id, parsed.data);
@@ -153,7 +160,7 @@ export function membersRouter(ctx: Context): Router {
       if (!isConflict(e)) throw e;
       // Someone saved in between: show their data (with the new version) and what this user typed.
       const current = (await ctx.members.get(id))!;
-      const mine = parsed.data as unknown as Record<string, unknown>;
+      const mine = parsed.data as unknown as Record<string, unknown>; // why: the parsed form is a plain object of field values
       const theirs = organisationValues(current);
       const differences = Object.keys(theirs)
         .filter((k) => k !== 'version' && String(theirs[k] ?? '') !== String(mine[k] ?? ''))
@@ -198,16 +205,11 @@ export function membersRouter(ctx: Context): Router {
 
   // --- membership status: notice, exclusion, dissolution, reactivation, withdrawal -------------
 
-  const ACTIONS: Record<string, string[]> = {
-    active: ['notice', 'exclusion', 'dissolution'],
-    notice_given: ['withdrawal', 'exclusion', 'dissolution'],
-    former: ['reactivation'],
-  };
   const renderStatus = async (req: Request, res: Response, org: Organisation, form?: string, values?: Record<string, unknown>, errors?: FieldErrors, conflict = false) => {
     const today = berlinDate(ctx.clock.now());
     const rules = await ctx.settings.rules();
-    const actions = ACTIONS[org.status] ?? [];
-    const shown = form && actions.includes(form) ? form : actions[0];
+    const actions = statusActions(org.status);
+    const shown = actions.find((a) => a === form) ?? actions[0];
     res.render('members/status', {
       title: req.t('members.status.title', { name: org.legalName }),
       section: 'members',
@@ -223,16 +225,15 @@ export function membersRouter(ctx: Context): Router {
   };
 
   r.get('/:id/status', write, h(async (req, res) => {
-    await ctx.members.applyDueExits();
     const org = await ctx.members.get(idParam(req));
     if (!org) throw new AppError(404, 'not_found');
     await renderStatus(req, res, org, typeof req.query.form === 'string' ? req.query.form : undefined);
   }));
 
-  const statusAction = <S extends Parameters<typeof parseForm>[0]>(
+  const statusAction = <S extends z.ZodType>(
     path: string,
     schema: S,
-    run: (actor: Actor, id: number, data: any) => Promise<{ exitDate?: string; status?: string } | void>,
+    run: (actor: Actor, id: number, data: z.infer<S>) => Promise<{ exitDate?: string; status?: string } | void>,
     message: string,
   ) => {
     r.post(`/:id/${path}`, write, h(async (req, res) => {

@@ -1,10 +1,12 @@
 import { z } from 'zod';
-import { checkVatId } from '../applications/vat-id.ts';
-import { EMPLOYEE_BANDS } from '../settings/settings.schemas.ts';
 import { isCalendarDate } from './exit-rules.ts';
+import { organisationFieldRules } from './organisation-fields.ts';
+
+export { postcodeError } from './organisation-fields.ts';
 
 /** Form input of the member register; messages are i18n keys (see server/web/forms.ts). */
 
+/** The countries the register's and the portal's forms list (any of COUNTRIES is accepted; see organisation-fields.ts). */
 export const COUNTRY_CODES = ['DE', 'AT', 'CH', 'NL', 'BE', 'FR', 'PL', 'CZ', 'DK', 'LU', 'IT', 'ES', 'SE', 'GB', 'US', 'JP', 'CN'] as const;
 
 const text = (max: number) => z.string().trim().max(max, 'common.validation.tooLong').default('');
@@ -14,52 +16,13 @@ const checkbox = z.unknown().optional().transform((v) => v === 'yes' || v === 'o
 const date = z.string().trim().refine((v) => v.length > 0, 'common.validation.required').refine((v) => v === '' || isCalendarDate(v), 'members.validation.date');
 const id = z.coerce.number({ message: 'common.validation.choice' }).int('common.validation.choice').positive('common.validation.choice');
 
-const website = text(300).transform((v, ctx) => {
-  if (!v) return '';
-  const withScheme = /^https?:\/\//i.test(v) ? v : `https://${v}`;
-  try {
-    const u = new URL(withScheme);
-    if (!u.hostname.includes('.') || /\s/.test(v)) throw new Error('no host');
-    return withScheme;
-  } catch {
-    ctx.addIssue({ code: 'custom', message: 'common.validation.url' });
-    return z.NEVER;
-  }
-});
-
-const vatId = z.string().trim().max(30, 'common.validation.tooLong').default('').transform((v, ctx) => {
-  if (!v) return '';
-  const c = checkVatId(v);
-  if (c.ok) return c.value;
-  ctx.addIssue({ code: 'custom', message: c.reason === 'checksum' ? 'common.validation.vatIdChecksum' : 'common.validation.vatId' });
-  return z.NEVER;
-});
-
 export const organisationEditSchema = z
   .object({
-    legalName: required(200),
-    legalForm: text(60),
-    street: text(200),
-    postcode: text(20).transform((v) => v.toUpperCase()),
-    city: required(100),
-    country: z.string().refine((v) => (COUNTRY_CODES as readonly string[]).includes(v), 'common.validation.choice'),
-    website,
-    registerEntry: text(200),
-    vatId,
-    fieldOfActivity: text(500),
-    employeeBand: z.string().default('').refine((v) => v === '' || (EMPLOYEE_BANDS as readonly string[]).includes(v), 'common.validation.choice'),
+    ...organisationFieldRules(),
     notes: z.string().max(10_000, 'common.validation.tooLong').default('').transform((v) => v.replace(/\r\n/g, '\n').trim()),
     version,
   });
 export type OrganisationEdit = z.infer<typeof organisationEditSchema>;
-
-/** The postcode's format depends on the country; checked apart so it shows even when other fields fail. */
-export function postcodeError(postcode: unknown, country: unknown): string | undefined {
-  const p = typeof postcode === 'string' ? postcode.trim().toUpperCase() : '';
-  if (!p) return undefined;
-  const ok = country === 'DE' ? /^\d{5}$/.test(p) : /^[A-Z0-9][A-Z0-9 -]{0,8}[A-Z0-9]$/.test(p);
-  return ok ? undefined : country === 'DE' ? 'common.validation.postcodeDE' : 'common.validation.postcode';
-}
 
 export const contactSchema = z.object({
   name: required(200),

@@ -1,17 +1,19 @@
 import type { Knex } from 'knex';
 import { berlinDate, iso, type Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
-import { affected, insertId, bool as b } from '../db/knex.ts';
-import { nextValue } from '../db/counters.ts';
+import { bool as b } from '../db/knex.ts';
+import { nextValue, raiseTo } from '../db/counters.ts';
 import type { Actor, AuditEntry, AuditService } from '../audit/audit.service.ts';
 import { diff, SYSTEM } from '../audit/audit.service.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { Category } from '../settings/settings.schemas.ts';
-import { exitDateFromEffective, formerFrom, isCalendarDate, noticeExitDate, statusForExit, type ExitReason } from './exit-rules.ts';
+import { exitDateFromEffective, formerFrom, isCalendarDate, mayTransition, noticeExitDate, statusForExit, type ExitReason } from './exit-rules.ts';
 import { censusTotal, legalNames, listOrganisations, membersOnDay, readCensus, refreshSearchWords, registerStats, type Census, type ListPage, type RollMember } from './members.repository.ts';
 import { organisationRowsByIds, organisationsMatching, type OrganisationMatch } from './members.repository.ts';
 export type { OrganisationMatch } from './members.repository.ts';
 import { contactRowsById, membersOfYearQuery, organisationIdsWithEmail, organisationRow } from './members.repository.ts'; // for the dues module
+import * as orgs from './organisations.repository.ts';
+import type { ContactRow, OrganisationRow } from './members.tables.ts';
 import type { ContactInput, ListQuery, OrganisationEdit } from './members.schemas.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import type { Outbox } from '../mail/outbox.service.ts';
@@ -77,7 +79,7 @@ export function nameKey(name: string): string {
   return name.normalize('NFC').toLowerCase().replace(/\s+/g, ' ').trim();
 }
 
-export function rowToOrganisation(r: Record<string, any>): Organisation {
+export function rowToOrganisation(r: OrganisationRow): Organisation {
   return {
     id: Number(r.id),
     memberNumber: Number(r.member_number),
@@ -96,7 +98,7 @@ export function rowToOrganisation(r: Record<string, any>): Organisation {
   };
 }
 
-export function rowToContact(r: Record<string, any>): Contact {
+export function rowToContact(r: ContactRow): Contact {
   return {
     id: Number(r.id),
     organisationId: Number(r.organisation_id),
@@ -187,10 +189,7 @@ export class MembersService {
 
   /** The next member number (gapless), taken inside the caller's transaction. */
   async nextMemberNumber(trx: Knex.Transaction): Promise<number> {
-    return nextValue(trx, 'member_number', async () => {
-      const r = await trx('organisations').max({ m: 'member_number' }).first();
-      return Number(r?.m ?? 0) + 1;
-    });
+    return nextValue(trx, 'member_number', async () => (await orgs.maxMemberNumber(trx)) + 1);
   }
 
   /**
@@ -210,12 +209,11 @@ export class MembersService {
     if (org.memberNumber) {
       memberNumber = org.memberNumber;
       // keep the counter ahead of imported numbers
-      const c = await trx('counters').where({ name: 'member_number' }).first();
-      if (c && Number(c.value) < memberNumber) await trx('counters').where({ name: 'member_number' }).update({ value: memberNumber });
+      await raiseTo(trx, 'member_number', memberNumber);
     } else {
       memberNumber = await this.nextMemberNumber(trx);
     }
-    const organisationId = await insertId(trx, 'organisations', {
+    const organisationId = await orgs.insertOrganisation(trx, {
       member_number: memberNumber,
       ...organisationFieldsToRow(org),
       category_id: org.categoryId,
@@ -229,12 +227,14 @@ export class MembersService {
       updated_at: now,
     });
     this.changed(trx);
-    await trx('membership_history').insert({
+    await orgs.insertHistory(trx, {
       organisation_id: organisationId,
       effective_date: org.joinDate,
       kind: 'joined',
       category_id: org.categoryId,
       status: 'active',
+      reference: null,
+      note: null,
       created_by: actor.userId,
       created_at: now,
     });
@@ -263,7 +263,7 @@ export class MembersService {
   ): Promise<number> {
     const now = iso(this.d.clock.now());
     const email = c.email ? normaliseEmail(c.email) : '';
-    const contactId = await insertId(trx, 'contacts', {
+    const contactId = await orgs.insertContact(trx, {
       organisation_id: org.id,
       name: c.name,
       name_key: nameKey(c.name),
@@ -302,19 +302,10 @@ export class MembersService {
     associationName: string,
   ): Promise<void> {
     const email = normaliseEmail(c.email);
-    let userId: number;
-    const existing = await trx('users').where({ email }).first();
-    if (existing) {
-      userId = Number(existing.id);
-      const hasRole = await trx('user_roles').where({ user_id: userId, role: 'member' }).first();
-      if (!hasRole) await trx('user_roles').insert({ user_id: userId, role: 'member' });
-    } else {
-      userId = await this.d.users.create(actor, { email, displayName: c.name || email, roles: ['member'], locale: c.locale }, trx);
-    }
-    await trx('contacts').where({ id: contactId }).update({ user_id: userId });
+    const { userId, hasPassword } = await this.d.users.ensureMemberAccount(trx, actor, { email, displayName: c.name || email, locale: c.locale });
+    await orgs.updateContact(trx, contactId, { user_id: userId });
     await this.d.users.contactLinksChanged([userId], trx); // the account now acts for this organisation
-    const user = await trx('users').where({ id: userId }).first();
-    if (user?.password_hash) return;
+    if (hasPassword) return;
     const token = await this.d.tokens.issue('set_password', 'user', userId, INVITATION_TTL_MS, trx);
     const t = tFor(c.locale);
     await this.d.outbox.enqueue(trx, {
@@ -339,12 +330,12 @@ export class MembersService {
   }
 
   async get(id: number): Promise<Organisation | undefined> {
-    const r = await this.d.db('organisations').where({ id }).first();
+    const r = await orgs.organisationRow(this.d.db, id);
     return r ? rowToOrganisation(r) : undefined;
   }
 
   async contacts(organisationId: number): Promise<Contact[]> {
-    return (await this.d.db('contacts').where({ organisation_id: organisationId }).orderBy([{ column: 'is_representative', order: 'desc' }, { column: 'id' }])).map(rowToContact);
+    return (await orgs.contactsOf(this.d.db, organisationId)).map(rowToContact);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -364,14 +355,15 @@ export class MembersService {
    * Turns members whose exit date has passed into former members: status 'former', a history
    * row 'exited' effective the day after the last day of membership, an audit entry by the
    * system. Idempotent (the conditional update changes a row once), cheap when nothing is due
-   * (an index range on (status, exit_date)), and called before the list and the detail are
-   * read.
+   * (an index range on (status, exit_date)). No page reads call it (a GET changes nothing):
+   * the server's minute timer (DueExitsTimer, started in main.ts) calls it, so an exit shows
+   * within a minute of midnight on the first day as a former member.
    *
    * Why stored rather than computed on every read: the status filter, the counts at the top,
    * the exports and later the assembly invitations all filter on `status`; a stored status
    * keeps those queries plain and indexable, where a computed one would repeat
-   * "status = 'notice_given' AND exit_date < today" in every query of every module. A daily
-   * job or the CLI may call it too; running it twice does nothing the second time.
+   * "status = 'notice_given' AND exit_date < today" in every query of every module. The CLI
+   * may call it too; running it twice does nothing the second time.
    */
   async applyDueExits(today = this.today()): Promise<number> {
     // nothing was due today and nothing changed since: no query (see CACHE_MS)
@@ -390,18 +382,18 @@ export class MembersService {
   private dueRunning?: { today: string; generation: number; promise: Promise<number> };
 
   private async exitDue(today: string, generation: number): Promise<number> {
-    const due = await this.d.db('organisations').where('status', 'notice_given').andWhere('exit_date', '<', today).select('id');
+    const due = await orgs.dueExitIds(this.d.db, today);
     if (!due.length) {
       if (generation === this.generation && this.openWrites === 0) this.dueChecked = { today, generation, at: Date.now() };
       return 0;
     }
     let n = 0;
-    for (const { id } of due) {
+    for (const id of due) {
       await this.d.db.transaction(async (trx) => {
-        const r = await trx('organisations').where({ id, status: 'notice_given' }).andWhere('exit_date', '<', today).first();
-        if (!r) return;
+        const r = await orgs.dueExitRow(trx, id, today);
+        if (!r || !r.exit_date) return; // the query selected exit_date < today: never null here
         this.changed(trx);
-        const changed = affected(await trx('organisations').where({ id, version: r.version }).update({ status: 'former', version: Number(r.version) + 1, updated_at: iso(this.d.clock.now()) }));
+        const changed = await orgs.updateOrganisationAtVersion(trx, id, r.version, { status: 'former', version: Number(r.version) + 1, updated_at: iso(this.d.clock.now()) });
         if (!changed) return;
         await this.history(trx, SYSTEM, Number(id), { kind: 'exited', effectiveDate: formerFrom(r.exit_date), status: 'former', reference: r.exit_reference ?? null, note: null });
         await this.d.audit.record(trx, SYSTEM, 'member.exited', 'organisation', Number(id), { status: 'notice_given' }, { status: 'former', exitDate: r.exit_date, exitReason: r.exit_reason });
@@ -417,7 +409,7 @@ export class MembersService {
     organisationId: number,
     h: { kind: string; effectiveDate: string; status?: string | null; categoryId?: number | null; reference?: string | null; note?: string | null },
   ): Promise<void> {
-    await trx('membership_history').insert({
+    await orgs.insertHistory(trx, {
       organisation_id: organisationId,
       effective_date: h.effectiveDate,
       kind: h.kind,
@@ -432,7 +424,6 @@ export class MembersService {
 
   /** The register list: one page (keyset paging), the capped total and the numbers at a glance. */
   async list(query: ListQuery): Promise<{ page: ListPage & { items: ListItem[] }; stats: RegisterStats; years: number[] }> {
-    await this.applyDueExits();
     const census = await this.registerCensus();
     const filter = { q: query.q, status: query.status, categoryId: query.category, year: query.year };
     const page = await listOrganisations(
@@ -471,26 +462,22 @@ export class MembersService {
 
   /** Everything the detail page shows. */
   async detail(id: number): Promise<MemberDetail> {
-    await this.applyDueExits();
     const organisation = await this.get(id);
     if (!organisation) throw new NotFoundError();
-    const [category, contacts, historyRows] = await Promise.all([
+    const [category, categories, contacts, historyRows] = await Promise.all([
       this.d.settings.category(organisation.categoryId),
+      this.d.settings.categories({ includeInactive: true }), // cached: no query
       this.contacts(id),
-      this.d.db('membership_history as h')
-        .leftJoin('membership_categories as c', 'c.id', 'h.category_id')
-        .leftJoin('users as u', 'u.id', 'h.created_by')
-        .where('h.organisation_id', id)
-        .orderBy([{ column: 'h.effective_date', order: 'desc' }, { column: 'h.id', order: 'desc' }])
-        .select('h.*', 'c.name_de', 'c.name_en', 'u.display_name'),
+      orgs.historyOf(this.d.db, id, this.d.users.displayNameOf(this.d.db, 'h.created_by')),
     ]);
+    const categoryById = new Map(categories.map((c) => [c.id, c]));
     const history: HistoryEntry[] = historyRows.map((r) => ({
       id: Number(r.id),
       effectiveDate: r.effective_date,
       kind: r.kind,
       categoryId: r.category_id == null ? null : Number(r.category_id),
-      categoryNameDe: r.name_de ?? null,
-      categoryNameEn: r.name_en ?? null,
+      categoryNameDe: r.category_id == null ? null : categoryById.get(Number(r.category_id))?.nameDe ?? null,
+      categoryNameEn: r.category_id == null ? null : categoryById.get(Number(r.category_id))?.nameEn ?? null,
       status: r.status ?? null,
       reference: r.reference ?? null,
       note: r.note ?? null,
@@ -499,17 +486,7 @@ export class MembersService {
     }));
     // the organisation's and its contacts' audit entries, newest first: one query
     const contactIds = contacts.map((c) => c.id);
-    const auditRows = await this.d.db('audit_log')
-      .where((w) => {
-        w.where({ entity_type: 'organisation', entity_id: id });
-        if (contactIds.length) w.orWhere((c) => c.where('entity_type', 'contact').whereIn('entity_id', contactIds));
-      })
-      .orderBy('id', 'desc')
-      .limit(200);
-    const audit = auditRows.map((r): AuditEntry => ({
-      id: Number(r.id), at: r.at, actorUserId: r.actor_user_id, actorLabel: r.actor_label, action: r.action, entityType: r.entity_type,
-      entityId: r.entity_id == null ? null : Number(r.entity_id), before: r.before ? JSON.parse(r.before) : null, after: r.after ? JSON.parse(r.after) : null,
-    })).map(auditLine);
+    const audit = (await this.d.audit.entriesFor([{ entityType: 'organisation', ids: [id] }, { entityType: 'contact', ids: contactIds }], 200)).map(auditLine);
     return { organisation, category, contacts, history, audit };
   }
 
@@ -538,17 +515,17 @@ export class MembersService {
   }
 
   /** The organisation row, or 404; a stale version is a conflict. */
-  private async lockedRow(trx: Knex.Transaction, id: number, version: number): Promise<Record<string, any>> {
-    const row = await trx('organisations').where({ id }).first();
+  private async lockedRow(trx: Knex.Transaction, id: number, version: number): Promise<OrganisationRow> {
+    const row = await orgs.organisationRow(trx, id);
     if (!row) throw new NotFoundError();
     if (Number(row.version) !== version) throw new ConflictError('changed_meanwhile');
     return row;
   }
 
   /** `update … where id = ? and version = ?`: no row means someone else saved first. */
-  private async bump(trx: Knex.Transaction, id: number, version: number, values: Record<string, unknown>): Promise<void> {
+  private async bump(trx: Knex.Transaction, id: number, version: number, values: Partial<OrganisationRow>): Promise<void> {
     this.changed(trx);
-    const n = affected(await trx('organisations').where({ id, version }).update({ ...values, version: version + 1, updated_at: iso(this.d.clock.now()) }));
+    const n = await orgs.updateOrganisationAtVersion(trx, id, version, { ...values, version: version + 1, updated_at: iso(this.d.clock.now()) });
     if (n !== 1) throw new ConflictError('changed_meanwhile');
   }
 
@@ -572,7 +549,7 @@ export class MembersService {
     const today = this.today();
     return this.d.db.transaction(async (trx) => {
       const row = await this.lockedRow(trx, id, input.version);
-      if (row.status !== 'active') throw new ValidationError({ receivedDate: 'members.validation.notActive' });
+      if (!mayTransition(row.status, 'notice')) throw new ValidationError({ receivedDate: 'members.validation.notActive' });
       if (input.receivedDate > today) throw new ValidationError({ receivedDate: 'members.validation.future' });
       if (input.receivedDate < row.join_date) throw new ValidationError({ receivedDate: 'members.validation.beforeJoin' });
       const rules = await this.d.settings.rules(trx);
@@ -605,7 +582,7 @@ export class MembersService {
     const today = this.today();
     return this.d.db.transaction(async (trx) => {
       const row = await this.lockedRow(trx, id, input.version);
-      if (row.status === 'former') throw new ValidationError({ effectiveDate: 'members.validation.alreadyFormer' });
+      if (!mayTransition(row.status, reason)) throw new ValidationError({ effectiveDate: 'members.validation.alreadyFormer' });
       if (!isCalendarDate(input.effectiveDate) || input.effectiveDate <= row.join_date) throw new ValidationError({ effectiveDate: 'members.validation.afterJoin' });
       const exitDate = exitDateFromEffective(input.effectiveDate);
       if (row.exit_date && exitDate > row.exit_date) throw new ValidationError({ effectiveDate: 'members.validation.afterPendingExit' });
@@ -625,7 +602,7 @@ export class MembersService {
     const today = this.today();
     await this.d.db.transaction(async (trx) => {
       const row = await this.lockedRow(trx, id, input.version);
-      if (row.status !== 'former') throw new ValidationError({ effectiveDate: 'members.validation.notFormer' });
+      if (!mayTransition(row.status, 'reactivation')) throw new ValidationError({ effectiveDate: 'members.validation.notFormer' });
       if (input.effectiveDate > today) throw new ValidationError({ effectiveDate: 'members.validation.future' });
       if (row.exit_date && input.effectiveDate <= row.exit_date) throw new ValidationError({ effectiveDate: 'members.validation.afterExit' });
       await this.bump(trx, id, input.version, { status: 'active', exit_date: null, exit_reason: null, exit_reference: null });
@@ -639,7 +616,7 @@ export class MembersService {
     const today = this.today();
     await this.d.db.transaction(async (trx) => {
       const row = await this.lockedRow(trx, id, input.version);
-      if (row.status !== 'notice_given') throw new ValidationError({ note: 'members.validation.noPendingExit' });
+      if (!mayTransition(row.status, 'withdrawal')) throw new ValidationError({ note: 'members.validation.noPendingExit' });
       await this.bump(trx, id, input.version, { status: 'active', exit_date: null, exit_reason: null, exit_reference: null });
       await this.history(trx, actor, id, { kind: 'notice_withdrawn', effectiveDate: today, status: 'active', note: input.note });
       await this.d.audit.record(trx, actor, 'member.notice_withdrawn', 'organisation', id, exitState(row), { status: 'active', exitDate: null, exitReason: null });
@@ -647,16 +624,16 @@ export class MembersService {
   }
 
   async contact(organisationId: number, contactId: number): Promise<Contact> {
-    const r = await this.d.db('contacts').where({ id: contactId, organisation_id: organisationId }).first();
+    const r = await orgs.contactOf(this.d.db, organisationId, contactId);
     if (!r) throw new NotFoundError();
     return rowToContact(r);
   }
 
   /** Moves the representative flag to `contactId`: every other contact loses it (audited). */
   private async moveRepresentative(trx: Knex.Transaction, actor: Actor, organisationId: number, contactId: number | null): Promise<void> {
-    const others = await trx('contacts').where({ organisation_id: organisationId, is_representative: true }).modify((q) => { if (contactId) q.whereNot('id', contactId); });
+    const others = await orgs.representativesOf(trx, organisationId, contactId);
     for (const o of others) {
-      await trx('contacts').where({ id: o.id }).update({ is_representative: false, version: Number(o.version ?? 1) + 1, updated_at: iso(this.d.clock.now()) });
+      await orgs.updateContact(trx, o.id, { is_representative: false, version: Number(o.version ?? 1) + 1, updated_at: iso(this.d.clock.now()) });
       await this.d.audit.record(trx, actor, 'contact.updated', 'contact', Number(o.id), { isRepresentative: true }, { isRepresentative: false });
     }
   }
@@ -664,9 +641,9 @@ export class MembersService {
   /** Adds a contact; the first contact, or one marked so, becomes the voting representative. */
   async addContact(actor: Actor, organisationId: number, input: ContactInput): Promise<number> {
     return this.d.db.transaction(async (trx) => {
-      const org = await trx('organisations').where({ id: organisationId }).first();
+      const org = await orgs.organisationRow(trx, organisationId);
       if (!org) throw new NotFoundError();
-      const hasRep = await trx('contacts').where({ organisation_id: organisationId, is_representative: true }).first();
+      const hasRep = (await orgs.representativesOf(trx, organisationId, null)).length > 0;
       const makeRep = input.isRepresentative || !hasRep;
       if (makeRep && hasRep) await this.moveRepresentative(trx, actor, organisationId, null);
       const association = await this.d.settings.association(trx);
@@ -684,7 +661,7 @@ export class MembersService {
   /** Edits a contact (optimistic locking on the contact's version). */
   async updateContact(actor: Actor, organisationId: number, contactId: number, input: ContactInput): Promise<void> {
     await this.d.db.transaction(async (trx) => {
-      const row = await trx('contacts').where({ id: contactId, organisation_id: organisationId }).first();
+      const row = await orgs.contactOf(trx, organisationId, contactId);
       if (!row) throw new NotFoundError();
       const current = rowToContact(row);
       if (current.version !== input.version) throw new ConflictError('changed_meanwhile');
@@ -696,17 +673,18 @@ export class MembersService {
         { ...next },
       );
       if (Object.keys(d.after).length) {
-        const n = affected(await trx('contacts').where({ id: contactId, version: input.version }).update({
+        const n = await orgs.updateContactAtVersion(trx, contactId, input.version, {
           name: next.name, name_key: nameKey(next.name), email: next.email, phone: next.phone, position: next.position,
           is_representative: next.isRepresentative, is_billing: next.isBilling, locale: next.locale,
           consent_email_invitations: next.consentEmailInvitations, version: input.version + 1, updated_at: iso(this.d.clock.now()),
-        }));
+        });
         if (n !== 1) throw new ConflictError('changed_meanwhile');
         if (nameKey(next.name) !== row.name_key) await refreshSearchWords(trx, organisationId);
         await this.d.audit.record(trx, actor, 'contact.updated', 'contact', contactId, d.before, d.after);
       }
       if (input.invite && next.email && !current.userId) {
-        const org = await trx('organisations').where({ id: organisationId }).first();
+        const org = await orgs.organisationRow(trx, organisationId);
+        if (!org) throw new NotFoundError();
         const association = await this.d.settings.association(trx);
         await this.linkAndInvite(trx, actor, { id: organisationId, legalName: org.legal_name, memberNumber: Number(org.member_number) }, contactId, next, false, association.name);
       }
@@ -720,18 +698,18 @@ export class MembersService {
    */
   async removeContact(actor: Actor, organisationId: number, contactId: number): Promise<void> {
     await this.d.db.transaction(async (trx) => {
-      const row = await trx('contacts').where({ id: contactId, organisation_id: organisationId }).first();
+      const row = await orgs.contactOf(trx, organisationId, contactId);
       if (!row) throw new NotFoundError();
       const c = rowToContact(row);
       if (c.isRepresentative) throw new ValidationError({ contact: 'members.validation.cannotRemoveRepresentative' });
-      await trx('contacts').where({ id: contactId }).delete();
+      await orgs.deleteContact(trx, contactId);
       if (c.userId) await this.d.users.contactLinksChanged([c.userId], trx); // the account no longer acts through this contact
       await refreshSearchWords(trx, organisationId);
       await this.d.audit.record(trx, actor, 'contact.removed', 'organisation', organisationId, {
         contactId, name: c.name, email: c.email, phone: c.phone, position: c.position, isBilling: c.isBilling,
       }, undefined);
-      if (c.userId && !(await trx('contacts').where({ user_id: c.userId }).first())) {
-        const removed = affected(await trx('user_roles').where({ user_id: c.userId, role: 'member' }).delete());
+      if (c.userId && !(await orgs.userHasContact(trx, c.userId))) {
+        const removed = await this.d.users.removeMemberRole(trx, c.userId);
         if (removed) await this.d.audit.record(trx, actor, 'user.member_role_removed', 'user', c.userId, { roles: ['member'] }, { roles: [] });
       }
     });
@@ -743,42 +721,13 @@ export class MembersService {
    * the history on or before the date is not 'former').
    */
   async countActive(onDate?: string): Promise<number> {
-    const date = onDate ?? this.today();
-    const [{ n }] = await this.activeOn(date).count({ n: '*' });
-    return Number(n);
+    return orgs.countMembersOn(this.d.db, onDate ?? this.today());
   }
 
   /** Members with a vote on a date: as countActive, with the category valid on that date. */
   async countVoting(onDate?: string): Promise<number> {
-    const date = onDate ?? this.today();
-    const db = this.d.db;
-    const categoryOn = db('membership_history as hc')
-      .select('hc.category_id')
-      .whereRaw('hc.organisation_id = o.id')
-      .whereNotNull('hc.category_id')
-      .where('hc.effective_date', '<=', date)
-      .orderBy([{ column: 'hc.effective_date', order: 'desc' }, { column: 'hc.id', order: 'desc' }])
-      .limit(1);
-    const [{ n }] = await this.activeOn(date)
-      .join('membership_categories as c', 'c.id', db.raw('coalesce((?), o.category_id)', [categoryOn]))
-      .where('c.has_vote', true)
-      .count({ n: '*' });
-    return Number(n);
-  }
-
-  private activeOn(date: string): Knex.QueryBuilder {
-    const db = this.d.db;
-    const statusOn = db('membership_history as hs')
-      .select('hs.status')
-      .whereRaw('hs.organisation_id = o.id')
-      .whereNotNull('hs.status')
-      .where('hs.effective_date', '<=', date)
-      .orderBy([{ column: 'hs.effective_date', order: 'desc' }, { column: 'hs.id', order: 'desc' }])
-      .limit(1);
-    return db('organisations as o')
-      .where('o.join_date', '<=', date)
-      .andWhere((q) => q.whereNull('o.exit_date').orWhere('o.exit_date', '>=', date))
-      .andWhere(db.raw("coalesce((?), 'active')", [statusOn]), '<>', 'former');
+    const voting = (await this.d.settings.categories({ includeInactive: true })).filter((c) => c.hasVote).map((c) => c.id);
+    return orgs.countMembersOn(this.d.db, onDate ?? this.today(), voting);
   }
 
   /** The members with a vote on `day` (by their current category) with their contacts, for an assembly's roll; `q` reads inside the caller's transaction. */
@@ -887,8 +836,8 @@ function show(v: unknown): string {
 }
 
 function auditLine(e: AuditEntry): AuditLine {
-  const before = (e.before && typeof e.before === 'object' ? e.before : {}) as Record<string, unknown>;
-  const after = (e.after && typeof e.after === 'object' ? e.after : {}) as Record<string, unknown>;
+  const before = (e.before && typeof e.before === 'object' ? e.before : {}) as Record<string, unknown>; // why: checked to be an object; audit JSON objects
+  const after = (e.after && typeof e.after === 'object' ? e.after : {}) as Record<string, unknown>; // why: checked to be an object; audit JSON objects
   const fields = [...new Set([...Object.keys(before), ...Object.keys(after)])];
   return {
     id: e.id, at: e.at, actorLabel: e.actorLabel, action: e.action, entityType: e.entityType, entityId: e.entityId,
@@ -904,7 +853,7 @@ function editableOf(o: Organisation): Record<string, unknown> {
   };
 }
 
-function exitState(row: Record<string, any>): Record<string, unknown> {
+function exitState(row: OrganisationRow): Record<string, unknown> {
   return { status: row.status, exitDate: row.exit_date ?? null, exitReason: row.exit_reason ?? null };
 }
 

@@ -130,7 +130,7 @@ describe('browser: apply, confirm, ask back, answer, approve, contact signs in',
     await board.fill('[name=approve_resolution_ref]', 'Vorstandsbeschluss 2026/11');
     await board.locator('form[action$="/approve"] button[type=submit]').click();
     await shot(board, '04-approved');
-    const org = await env.db('organisations').where({ legal_name: 'Müller & Söhne Oberharz GmbH' }).first();
+    const org = (await env.db('organisations').where({ legal_name: 'Müller & Söhne Oberharz GmbH' }).first())!;
     expect(org, 'member created').to.not.equal(undefined);
 
     // the contact gets a welcome e-mail with a set-password link, sets a password and sees the portal

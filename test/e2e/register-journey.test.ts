@@ -70,7 +70,7 @@ describe('browser: the board searches the register, edits a member and records i
     const after = (await page.textContent('main')) ?? '';
     expect(after).to.contain('31.12.2027');
 
-    const org = await env.db('organisations').where({ legal_name: 'Oker Spezialgase GmbH' }).first();
+    const org = (await env.db('organisations').where({ legal_name: 'Oker Spezialgase GmbH' }).first())!;
     expect(org).to.include({ street: 'Bahnhofstraße 41', status: 'notice_given', exit_date: '2027-12-31' });
     const audit = await env.db('audit_log').where({ entity_type: 'organisation', entity_id: org.id }).pluck('action');
     expect(audit).to.include.members(['member.updated', 'member.notice_recorded']);

@@ -19,7 +19,7 @@ export async function makeOrganisation(db: Knex, opts: { name?: string; vatId?: 
     category = await db('membership_categories').first('id');
   }
   const now = '2026-11-25T09:00:00.000Z';
-  const maxNo = await db('organisations').max({ m: 'member_number' }).first();
+  const maxNo = (await db('organisations').max({ m: 'member_number' }).first())!;
   const name = opts.name ?? `Harzer Chemie ${seq} GmbH`;
   return insertId(db, 'organisations', {
     member_number: Number(maxNo?.m ?? 0) + 1, legal_name: name, street: 'Hüttenstraße 3', postcode: '38640', city: 'Goslar', country: 'DE',
@@ -28,7 +28,7 @@ export async function makeOrganisation(db: Knex, opts: { name?: string; vatId?: 
 }
 
 export async function makeInvoice(db: Knex, organisationId: number, opts: { amountCents?: number; year?: number; locale?: 'de' | 'en'; email?: string } = {}): Promise<number> {
-  const org = await db('organisations').where({ id: organisationId }).first();
+  const org = (await db('organisations').where({ id: organisationId }).first())!;
   const year = opts.year ?? 2027;
   const now = '2026-11-25T09:00:00.000Z';
   return db.transaction(async (trx) => insertId(trx, 'invoices', {

@@ -193,7 +193,7 @@ describe('applications: the board queue, questions and decisions', () => {
     expect(row.resolution_ref).to.equal('Vorstandsbeschluss 2027/03');
     expect(row.decided_by).to.equal(boardId);
     expect(row.decided_at).to.equal('2026-11-25T09:00:00.000Z');
-    const org = await env.db('organisations').where({ id: row.organisation_id }).first();
+    const org = (await env.db('organisations').where({ id: row.organisation_id! }).first())!;
     expect(org.member_number).to.equal(before + 1);
     expect(org.legal_name).to.equal('Müller & Söhne <GmbH>');
     expect(org.category_id).to.equal(cats.research);
@@ -208,7 +208,7 @@ describe('applications: the board queue, questions and decisions', () => {
     ]);
     for (const c of contacts) {
       expect(c.user_id, c.email).to.be.a('number');
-      const roles = await env.db('user_roles').where({ user_id: c.user_id }).pluck('role');
+      const roles = await env.db('user_roles').where({ user_id: c.user_id! }).pluck('role');
       expect(roles).to.deep.equal(['member']);
     }
 

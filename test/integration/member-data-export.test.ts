@@ -95,11 +95,11 @@ describe('member data: exports', () => {
   });
 
   it('logs every export: who, when, format, filter, which members, purpose; also in the audit log', async () => {
-    const log = await env.db('export_log').orderBy('id', 'desc').first();
+    const log = (await env.db('export_log').orderBy('id', 'desc').first())!;
     expect(log).to.include({ actor_label: 'Karl Kasse', format: 'csv', row_count: 3, purpose: 'Liste für Mitglied M-0001', at: '2026-11-25T09:00:00.000Z' });
     expect(JSON.parse(log.filter)).to.deep.equal({ status: 'current' });
     const ids = (await env.db('organisations').whereIn('status', ['active']).orderBy('member_number').select('id')).map((r) => Number(r.id));
-    expect(JSON.parse(log.member_ids)).to.deep.equal(ids);
+    expect(JSON.parse(log.member_ids!)).to.deep.equal(ids);
     expect(log.completed_at).to.be.a('string');
     const audit = (await env.db('audit_log').where({ action: 'members.exported' }).orderBy('id', 'desc').first())!;
     expect(audit).to.include({ actor_label: 'Karl Kasse', entity_type: 'export', entity_id: log.id });
@@ -139,7 +139,7 @@ describe('member data: exports', () => {
     expect(evil.type).to.equal(ExcelJS.ValueType.String);
     expect(evil.value).to.equal(`'=HYPERLINK("http://evil.example","Klick")`);
     expect(ws.getRow(3).getCell(12).value).to.equal("'@SUM(1+1)");
-    const log = await env.db('export_log').orderBy('id', 'desc').first();
+    const log = (await env.db('export_log').orderBy('id', 'desc').first())!;
     expect(log).to.include({ format: 'xlsx', row_count: 3, actor_label: 'Vera Vorstand', purpose: 'Excel' });
   });
 
@@ -153,7 +153,7 @@ describe('member data: exports', () => {
     expect(res.text).to.contain('<td class="nowrap">M-0001</td>');
     expect(res.text).to.contain('class="no-print"');
     expect(res.text).not.to.contain('Otto Alt');
-    const log = await env.db('export_log').orderBy('id', 'desc').first();
+    const log = (await env.db('export_log').orderBy('id', 'desc').first())!;
     expect(log).to.include({ format: 'print', row_count: 3, purpose: 'Aushang MV' });
   });
 
@@ -183,8 +183,8 @@ describe('member data: exports', () => {
     expect(lines).to.have.length(2601);
     expect(lines[1].startsWith('M-1000;Massen 0 GmbH;')).to.equal(true);
     expect(lines[2600].startsWith('M-3599;Massen 2599 GmbH;')).to.equal(true);
-    const log = await env.db('export_log').orderBy('id', 'desc').first();
+    const log = (await env.db('export_log').orderBy('id', 'desc').first())!;
     expect(log.row_count).to.equal(2600);
-    expect(JSON.parse(log.member_ids)).to.have.length(2600);
+    expect(JSON.parse(log.member_ids!)).to.have.length(2600);
   });
 });

@@ -92,31 +92,31 @@ describe('member data: GDPR', () => {
     expect(data.mailMessages[0]).not.to.have.property('htmlBody');
     expect(data.auditEntries.some((a: { action: string }) => a.action === 'member.created')).to.equal(true);
     expect(JSON.stringify(data)).not.to.contain('Seesen');
-    const log = await env.db('export_log').orderBy('id', 'desc').first();
+    const log = (await env.db('export_log').orderBy('id', 'desc').first())!;
     expect(log).to.include({ format: 'gdpr_json', row_count: 1, actor_label: 'Vera Vorstand' });
-    expect(JSON.parse(log.member_ids)).to.deep.equal([formerId]);
+    expect(JSON.parse(log.member_ids!)).to.deep.equal([formerId]);
   });
 
   it('records a consent given on paper and a withdrawal, switching e-mail invitations accordingly', async () => {
-    const ole = await env.db('contacts').where({ organisation_id: activeId }).first();
+    const ole = (await env.db('contacts').where({ organisation_id: activeId }).first())!;
     await env.db('contacts').where({ id: ole.id }).update({ consent_email_invitations: false });
     const res = await board.submit(`/board/gdpr/organisations/${activeId}`, { contactId: String(ole.id), kind: 'email_invitations', version: 'Formular 2026', givenOn: '2026-11-20' }, `/board/gdpr/organisations/${activeId}/consents`);
     expect(res.status).to.equal(303);
-    expect(Number((await env.db('contacts').where({ id: ole.id }).first()).consent_email_invitations)).to.equal(1);
-    const rec = await env.db('consent_records').where({ contact_id: ole.id }).first();
+    expect(Number((await env.db('contacts').where({ id: ole.id }).first())!.consent_email_invitations)).to.equal(1);
+    const rec = (await env.db('consent_records').where({ contact_id: ole.id }).first())!;
     expect(rec).to.include({ kind: 'email_invitations', version: 'Formular 2026', source: 'board', given_at: '2026-11-19T23:00:00.000Z' });
     const page = await board.get(`/board/gdpr/organisations/${activeId}`);
     expect(page.text).to.contain('Formular 2026');
     expect(page.text).to.contain('Vom Vorstand erfasst');
     const withdraw = await board.submit(`/board/gdpr/organisations/${activeId}`, {}, `/board/gdpr/consents/${rec.id}/withdraw`);
     expect(withdraw.status).to.equal(303);
-    expect((await env.db('consent_records').where({ id: rec.id }).first()).withdrawn_at).to.equal('2026-11-25T09:00:00.000Z');
-    expect(Number((await env.db('contacts').where({ id: ole.id }).first()).consent_email_invitations)).to.equal(0);
+    expect((await env.db('consent_records').where({ id: rec.id }).first())!.withdrawn_at).to.equal('2026-11-25T09:00:00.000Z');
+    expect(Number((await env.db('contacts').where({ id: ole.id }).first())!.consent_email_invitations)).to.equal(0);
     expect(Number((await env.db('audit_log').whereIn('action', ['consent.recorded', 'consent.withdrawn']).count({ n: '*' }).first())!.n)).to.equal(2);
   });
 
   it('rejects a consent without a date with a field error', async () => {
-    const ole = await env.db('contacts').where({ organisation_id: activeId }).first();
+    const ole = (await env.db('contacts').where({ organisation_id: activeId }).first())!;
     const res = await board.submit(`/board/gdpr/organisations/${activeId}`, { contactId: String(ole.id), kind: 'privacy_notice', version: '', givenOn: '' }, `/board/gdpr/organisations/${activeId}/consents`);
     expect(res.status).to.equal(422);
     expect(res.text).to.contain('Bitte ein Datum angeben.');
@@ -127,7 +127,7 @@ describe('member data: GDPR', () => {
     const page = await board.get('/board/gdpr');
     expect(page.text).to.contain('Derzeit ist keine Anonymisierung fällig.');
     expect(await env.ctx.gdpr.anonymise({ userId: null, label: 'test' }, [formerId])).to.deep.include({ organisations: 0 });
-    expect((await env.db('contacts').where({ organisation_id: formerId }).first()).name).to.equal('Sabine Krüger');
+    expect((await env.db('contacts').where({ organisation_id: formerId }).first())!.name).to.equal('Sabine Krüger');
   });
 
   it('previews and then anonymises a former member after the retention period, keeping name, address and number', async () => {
@@ -137,7 +137,7 @@ describe('member data: GDPR', () => {
     expect(page.text).to.contain('Oker Spezialgase GmbH');
     expect(page.text).to.contain('31.12.2027');
     expect(page.text).not.to.contain('Seesen Biopolymere');
-    expect(await env.db('contacts').where({ name: 'Sabine Krüger' }).first()).to.not.equal(undefined); // preview changes nothing
+    expect(await env.db('contacts').where({ name: 'Sabine Krüger' }).first())!.to.not.equal(undefined); // preview changes nothing
 
     const res = await board.submit('/board/gdpr', { ids: String(formerId) }, '/board/gdpr/anonymise');
     expect(res.status).to.equal(303);
@@ -147,7 +147,7 @@ describe('member data: GDPR', () => {
     const search = await board.get('/board/members?q=Sabine%20Kr%C3%BCger&status=former');
     expect(search.status).to.equal(200);
     expect(search.text).not.to.contain('Oker Spezialgase GmbH');
-    const org = await env.db('organisations').where({ id: formerId }).first();
+    const org = (await env.db('organisations').where({ id: formerId }).first())!;
     expect(org).to.include({ legal_name: 'Oker Spezialgase GmbH', street: 'Bahnhofstraße 40', member_number: 1 });
     const users = await env.db('users').where('email', 'like', 'anonymised-%');
     expect(users).to.have.length(2);
@@ -161,7 +161,7 @@ describe('member data: GDPR', () => {
     const audit = (await env.db('audit_log').where({ action: 'gdpr.anonymised', entity_id: formerId }).first())!;
     expect(JSON.parse(audit.after!)).to.deep.equal({ contacts: 2, usersDisabled: 2 });
     // the active member is untouched and nothing is due any more
-    expect(await env.db('contacts').where({ name: 'Ole Sørensen' }).first()).to.include({ email: 'o.sorensen@seesen.example' });
+    expect(await env.db('contacts').where({ name: 'Ole Sørensen' }).first())!.to.include({ email: 'o.sorensen@seesen.example' });
     const after = await board.get('/board/gdpr');
     expect(after.text).to.contain('Derzeit ist keine Anonymisierung fällig.');
     expect(after.text).to.contain('Zuletzt anonymisiert');

@@ -78,7 +78,7 @@ describe('member data: CSV import', () => {
     const after = await board.get(done.headers.location);
     expect(after.text).to.contain('20 Mitglieder wurden importiert.');
     expect(await count(env, 'organisations')).to.equal(20);
-    const okertal = await env.db('organisations').where({ member_number: 2 }).first();
+    const okertal = (await env.db('organisations').where({ member_number: 2 }).first())!;
     expect(okertal).to.include({ legal_name: 'Okertal Metallrecycling GmbH & Co. KG', street: 'Hüttenstraße 4', postcode: '38642', join_date: '2015-03-01', employee_band: '50-249', vat_id: 'DE183016611' });
     const contacts = await env.db('contacts').where({ organisation_id: okertal.id }).orderBy('id');
     expect(contacts.map((c) => [c.name, c.email, Number(c.is_representative), Number(c.is_billing)])).to.deep.equal([
@@ -86,7 +86,7 @@ describe('member data: CSV import', () => {
       ['', 'rechnungen@okertal-recycling.example', 0, 1],
     ]);
     expect((await env.db('contacts').where({ name: 'Dr. Ayşe Yılmaz' })).length).to.equal(1);
-    const research = await env.db('organisations as o').join('membership_categories as c', 'c.id', 'o.category_id').where('o.member_number', 12).first('c.code');
+    const research = (await env.db('organisations as o').join('membership_categories as c', 'c.id', 'o.category_id').where('o.member_number', 12).first('c.code'))!;
     expect(research.code).to.equal('research');
     expect(await count(env, 'mail_messages')).to.equal(0);
     expect(await count(env, 'users')).to.equal(2);
@@ -99,7 +99,7 @@ describe('member data: CSV import', () => {
   });
 
   it('the same confirmation cannot import twice', async () => {
-    const batch = await env.db('import_batches').where({ status: 'imported' }).first();
+    const batch = (await env.db('import_batches').where({ status: 'imported' }).first())!;
     const page = await board.get(`/board/import/${batch.key}`);
     expect(page.text).to.contain('Diese Datei wurde importiert: 20 Mitglieder.');
     expect(page.text).not.to.contain('name="fileHash"');
@@ -151,13 +151,14 @@ describe('member data: CSV import', () => {
     expect(text).to.contain('Keine vertretungsberechtigte Person angegeben.');
     expect(text).to.contain('Diese Mitgliedsnummer steht schon in Zeile 2.');
     expect(text).to.contain('&#x3D;cmd|&#x27; /C calc&#x27;!A0'); // shown as text, escaped
-    expect(text).to.contain('Die 3 gültigen Zeilen importieren');
+    // a VAT ID the register's forms refuse is an error here too (it was a warning): the row stays out
+    expect(text).to.contain('Die 2 gültigen Zeilen importieren');
     await confirm(board, res.headers.location);
     const imported = await env.db('organisations').whereBetween('member_number', [101, 199]).orderBy('member_number');
-    expect(imported.map((o) => o.member_number)).to.deep.equal([101, 106, 107]);
+    expect(imported.map((o) => o.member_number)).to.deep.equal([101, 107]);
     expect(imported[0].legal_name).to.equal("=cmd|' /C calc'!A0");
-    expect(imported[2].join_date).to.equal('2024-02-01');
-    const billingOnly = await env.db('contacts').where({ organisation_id: imported[2].id });
+    expect(imported[1].join_date).to.equal('2024-02-01');
+    const billingOnly = await env.db('contacts').where({ organisation_id: imported[1].id });
     expect(billingOnly.map((c) => [c.email, Number(c.is_billing), Number(c.is_representative)])).to.deep.equal([['info@ohne.example', 1, 0]]);
   });
 

@@ -104,7 +104,7 @@ describe('member register: editing organisations and contacts', () => {
     expect(res.status).to.equal(303);
     const after = (await env.ctx.members.get(orgId))!;
     expect(after.categoryId).to.equal(cats.supporting);
-    const h = await env.db('membership_history').where({ organisation_id: orgId, kind: 'category_changed' }).first();
+    const h = (await env.db('membership_history').where({ organisation_id: orgId, kind: 'category_changed' }).first())!;
     expect(h.effective_date).to.equal('2027-01-01');
     expect(h.note).to.equal('auf eigenen Wunsch');
     const [a] = await env.ctx.audit.list({ entityType: 'organisation', entityId: orgId, action: 'member.category_changed' });
@@ -192,5 +192,16 @@ describe('member register: editing organisations and contacts', () => {
       expect((a.before as Record<string, unknown>).name).to.equal('Jürgen Übel');
       expect(a.actorLabel).to.equal('Anna Vorstand');
     });
+  });
+
+  it('keeps a country an application may name but the usual list does not show (Norway): offered, selected, saved', async () => {
+    const id = await addOrg(env, orgInput(cats.company, { legalName: 'Nordisk Kjemi AS', joinDate: '2020-01-01' }), [contactInput()]);
+    await env.db('organisations').where({ id }).update({ country: 'NO', postcode: '0150' }); // as an approved application from Oslo stores it
+    const page = await boardA.get(`/board/members/${id}/edit`);
+    expect(page.text).to.match(/<option value="NO" selected>/);
+    const version = (await env.ctx.members.get(id))!.version;
+    const res = await boardA.submit(`/board/members/${id}/edit`, { ...formOf({ legalName: 'Nordisk Kjemi AS', city: 'Oslo' }, { country: 'NO', postcode: '0150' }), version });
+    expect(res.status).to.equal(303);
+    expect((await env.ctx.members.get(id))!).to.include({ country: 'NO', postcode: '0150', city: 'Oslo' });
   });
 });

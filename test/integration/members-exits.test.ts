@@ -3,6 +3,7 @@ import { createTestEnv, type TestEnv } from '../helpers/context.ts';
 import { Browser } from '../helpers/http.ts';
 import { makeCategories, makeUser, PASSWORD } from '../helpers/fixtures.ts';
 import { addOrg, contactInput, orgInput } from './members.fixtures.ts';
+import { DueExitsTimer } from '../../server/members/due-exits.timer.ts';
 
 describe('member register: notice, exclusion, dissolution, reactivation', () => {
   let env: TestEnv;
@@ -48,6 +49,9 @@ describe('member register: notice, exclusion, dissolution, reactivation', () => 
     expect((await board.get('/board/members?status=notice_given')).text).to.contain('Firma A GmbH');
     expect((await env.ctx.members.get(ids.a))!.status).to.equal('notice_given');
     env.clock.set('2026-12-31T23:30:00Z'); // 00:30 on 01.01.2027 in Berlin
+    // the server's minute timer applies the exit (no page read writes)
+    expect((await board.get('/board/members?status=notice_given')).text).to.contain('Firma A GmbH');
+    expect(await new DueExitsTimer(env.ctx.members, env.ctx.log).tick()).to.equal(1);
     const former = await board.get('/board/members?status=former');
     expect(former.text).to.contain('Firma A GmbH');
     org = (await env.ctx.members.get(ids.a))!;
@@ -55,8 +59,9 @@ describe('member register: notice, exclusion, dissolution, reactivation', () => 
     expect(await history(ids.a)).to.deep.equal(['joined@2018-01-01:active', 'notice_received@2026-09-30:notice_given', 'exited@2027-01-01:former']);
     const [x] = await env.ctx.audit.list({ entityType: 'organisation', entityId: ids.a, action: 'member.exited' });
     expect(x.actorLabel).to.equal('system');
-    // loading again does not exit twice
+    // running again does not exit twice
     await board.get('/board/members');
+    expect(await new DueExitsTimer(env.ctx.members, env.ctx.log).tick()).to.equal(0);
     expect((await env.ctx.audit.list({ entityType: 'organisation', entityId: ids.a, action: 'member.exited' })).length).to.equal(1);
     expect(await env.ctx.members.countActive('2026-12-31')).to.equal(5);
     expect(await env.ctx.members.countActive('2027-01-01')).to.equal(4);

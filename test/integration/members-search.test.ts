@@ -234,7 +234,7 @@ describe('member register: search by a contact\'s name', () => {
     await env.db('organisations').where({ id: ids.labor }).update({ status: 'former', exit_date: '2020-12-31', exit_reason: 'notice' });
     const res = await board.submit('/board/gdpr', { ids: String(ids.labor) }, '/board/gdpr/anonymise');
     expect(res.status).to.equal(303);
-    expect((await env.db('contacts').where({ organisation_id: ids.labor }).first()).name).to.equal('anonymisiert');
+    expect((await env.db('contacts').where({ organisation_id: ids.labor }).first())!.name).to.equal('anonymisiert');
     expect(await search('müller')).to.deep.equal(['Müller Feinchemie GmbH']);
     expect(await search('anna müller')).to.deep.equal([]);
     expect(await search('müller', '&status=former')).to.deep.equal([]);

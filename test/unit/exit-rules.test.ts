@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import {
-  exitDateFromEffective, formerFrom, isCalendarDate, lastNoticeDayFor, noticeExitDate, noticePeriodEnd, statusForExit,
+  exitDateFromEffective, formerFrom, isCalendarDate, lastNoticeDayFor, mayTransition, noticeExitDate, noticePeriodEnd, statusActions, statusForExit,
 } from '../../server/members/exit-rules.ts';
 
 const toYearEnd = { terminationNoticeMonths: 3, terminationToYearEnd: true };
@@ -72,5 +72,22 @@ describe('exit rules: exclusion, dissolution and status', () => {
     expect(isCalendarDate('2026-13-01')).to.equal(false);
     expect(isCalendarDate('01.10.2026')).to.equal(false);
     expect(isCalendarDate('')).to.equal(false);
+  });
+});
+
+describe('exit rules: status transitions', () => {
+  it('offers the actions each status allows, the default form first', () => {
+    expect(statusActions('active')).to.deep.equal(['notice', 'exclusion', 'dissolution']);
+    expect(statusActions('notice_given')).to.deep.equal(['withdrawal', 'exclusion', 'dissolution']);
+    expect(statusActions('former')).to.deep.equal(['reactivation']);
+    expect(statusActions('unknown')).to.deep.equal([]);
+    expect(statusActions('constructor')).to.deep.equal([]);
+  });
+  it('refuses what a status does not allow', () => {
+    expect(mayTransition('active', 'notice')).to.equal(true);
+    expect(mayTransition('notice_given', 'notice')).to.equal(false);
+    expect(mayTransition('former', 'exclusion')).to.equal(false);
+    expect(mayTransition('active', 'reactivation')).to.equal(false);
+    expect(mayTransition('active', 'withdrawal')).to.equal(false);
   });
 });

@@ -27,7 +27,7 @@ if (fs.existsSync(file)) {
   console.log('\n===== bench/results.json =====');
   for (const s of doc.scenarios ?? []) {
     const { name, ...rest } = s;
-    const keys = ['rps', 'p50', 'p99', 'ratio', 'messagesPerSecond', 'invoicesPerSecond', 'pdfsPerSecond', 'wallSeconds', 'idealSeconds', 'stripeCallsPerInvoice', 'failedInvoices', 'peakRssMb', 'pass'];
+    const keys = ['rps', 'p50', 'p99', 'ratio', 'budgetRatio', 'cpuMsPerRequest', 'singleMs', 'messagesPerSecond', 'invoicesPerSecond', 'pdfsPerSecond', 'wallSeconds', 'idealSeconds', 'stripeCallsPerInvoice', 'failedInvoices', 'peakRssMb', 'pass'];
     const shown = keys.filter((k) => k in rest).map((k) => `${k} ${String(rest[k])}`).join(', ');
     console.log(`${String(name).padEnd(32)} ${shown}`);
   }

@@ -6,7 +6,7 @@ import passport from 'passport';
 import { CachedSessionStore } from './web/session-store.ts';
 import type { Context } from './context.ts';
 import { AppError, ValidationError } from './errors.ts';
-import { accessLog, csrf, locale, locals, requestId, requireRole } from './web/middleware.ts';
+import { accessLog, constantHeaders, csrf, locale, locals, requestId, requireRole } from './web/middleware.ts';
 import { setupViews, viewsDir } from './web/views.ts';
 import { DEFAULT_LOCALE, isLocale, tFor } from './i18n/i18n.ts';
 import { setupPassport, authRouter } from './auth/auth.routes.ts';
@@ -43,7 +43,7 @@ export function createApp(ctx: Context): AppHandle {
 
   app.use(requestId());
   app.use(accessLog(ctx.log));
-  app.use(
+  app.use(constantHeaders(
     helmet({
       contentSecurityPolicy: {
         useDefaults: false,
@@ -62,7 +62,7 @@ export function createApp(ctx: Context): AppHandle {
       },
       strictTransportSecurity: config.secureCookies,
     }),
-  );
+  ));
 
   app.use('/static/pico', express.static(path.join(root, 'node_modules/@picocss/pico/css'), { maxAge: '7d' }));
   app.use('/static', express.static(path.join(root, 'public'), { maxAge: '1h' }));
@@ -109,11 +109,13 @@ export function createApp(ctx: Context): AppHandle {
   app.use('/board/assemblies', assemblyUploadParser()); // assembly documents and minutes PDF, same rules
   app.use(csrf());
 
+  // the register first: no router before it serves a path under /board/members, and every
+  // router mounted at / costs a look at each of its routes on every request that passes it
+  app.use('/board/members', membersRouter(ctx));
   app.use(publicRouter(ctx));
   app.use(authRouter(ctx));
   app.use(applicationsPublicRouter(ctx));
   app.use('/board/applications', applicationsBoardRouter(ctx));
-  app.use('/board/members', membersRouter(ctx));
   app.use('/board/assemblies', assembliesBoardRouter(ctx));
   app.use('/board/change-requests', requireRole('board'), portalRequestsBoardRouter(ctx));
   app.use('/portal/assemblies', assembliesPortalRouter(ctx));

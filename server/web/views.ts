@@ -1,11 +1,12 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Express } from 'express';
 import { ExpressHandlebars } from 'express-handlebars';
-import type { HelperOptions } from 'handlebars';
+import Handlebars, { type HelperOptions } from 'handlebars';
 import type { TFunction } from 'i18next';
 import { formatDate, formatDateTime, formatMemberNumber, formatMoney } from '../i18n/format.ts';
-import type { Locale } from '../i18n/i18n.ts';
+import { LOCALES, tFor, type Locale } from '../i18n/i18n.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const viewsDir = path.join(root, 'views');
@@ -59,6 +60,25 @@ export const helpers = {
 };
 
 type Template = (context: unknown, options: Record<string, unknown>) => string;
+
+/** `{{t "key"}}` (a text without options, in double or single quotes; no `~`, no subexpression). */
+const FIXED_TEXT = /\{\{t\s+(?:"([^"{}\\]+)"|'([^'{}\\]+)')\s*\}\}/g;
+
+/**
+ * A template's source with its texts without options written in, in one language: `{{t "key"}}`
+ * becomes the text, escaped as Handlebars escapes the helper's output. The texts are loaded at
+ * start and never change (tFor keeps them), so the page is the same, without a helper call per
+ * text (a register page has about 35). A text with a brace or a backslash stays a helper call.
+ */
+export function withFixedTexts(source: string, t: (key: string) => unknown, escape: (s: string) => string): string {
+  return source.replace(FIXED_TEXT, (whole: string, double?: string, single?: string) => {
+    const text = t((double ?? single)!);
+    return typeof text === 'string' && !/[{}\\]/.test(text) ? escape(text) : whole;
+  });
+}
+
+/** The language whose text function `t` is (the page's res.locals.t), if it is one of tFor's. */
+const localeOfT = new Map<unknown, Locale>(LOCALES.map((l) => [tFor(l), l]));
 type RenderOptions = Record<string, unknown> & { cache?: boolean; layout?: string | false; partials?: Record<string, unknown>; helpers?: Record<string, unknown> };
 
 /**
@@ -70,6 +90,8 @@ type RenderOptions = Record<string, unknown> & { cache?: boolean; layout?: strin
  */
 class CachedHandlebars extends ExpressHandlebars {
   private gathered?: Promise<Record<string, unknown>>;
+  /** views and layouts compiled per language with their fixed texts written in (withFixedTexts) */
+  private inLanguage = new Map<string, Promise<Template>>();
 
   constructor(config: ConstructorParameters<typeof ExpressHandlebars>[0]) {
     super(config);
@@ -87,14 +109,33 @@ class CachedHandlebars extends ExpressHandlebars {
       helpers: options.helpers ? { ...this.helpers, ...options.helpers } : this.helpers,
       partials: options.partials ? { ...partials, ...options.partials } : partials,
     };
-    const view = (await this.getTemplate(viewPath, { cache: true })) as Template; // why: getTemplate without `precompiled` gives a compiled template function
+    const locale = localeOfT.get(options.t);
+    const view = await this.template(viewPath, locale);
     const body = view(options, runtime);
     const layout = 'layout' in options ? options.layout : this.defaultLayout;
     if (!layout) return body;
     const layoutPath = path.isAbsolute(layout) ? layout : path.join(this.layoutsDir, path.extname(layout) ? layout : layout + this.extname);
-    const page = (await this.getTemplate(layoutPath, { cache: true })) as Template; // why: as above
+    const page = await this.template(layoutPath, locale);
     options.body = body; // the options object is this render's own (Express builds it per call)
     return page(options, runtime);
+  }
+
+  /** A cached template: with its fixed texts written in for a language of tFor, else the library's. */
+  private async template(filePath: string, locale: Locale | undefined): Promise<Template> {
+    // why: compiled templates of Handlebars take (context, runtime options) and return the page
+    if (!locale) return (await this.getTemplate(filePath, { cache: true })) as Template; // why: getTemplate without `precompiled` gives a compiled template function
+    const file = path.resolve(filePath);
+    const key = `${locale}\u0000${file}`;
+    let compiled = this.inLanguage.get(key);
+    if (!compiled) {
+      const t = tFor(locale);
+      // as express-handlebars compiles (_compileTemplate: the source trimmed, the same compiler options)
+      compiled = fs.promises.readFile(file, 'utf8').then((source) =>
+        this.handlebars.compile(withFixedTexts(source, (k) => t(k), Handlebars.escapeExpression).trim(), this.compilerOptions) as Template); // why: compile returns the template function that getTemplate would
+      compiled.catch(() => this.inLanguage.delete(key));
+      this.inLanguage.set(key, compiled);
+    }
+    return compiled;
   }
 }
 

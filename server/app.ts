@@ -131,7 +131,7 @@ export function createApp(ctx: Context): AppHandle {
   });
 
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const e = err as { type?: string; status?: number; code?: string; message?: string; stack?: string };
+    const e = err as { type?: string; status?: number; code?: string; message?: string; stack?: string }; // why: an error handler receives unknown; only optional fields are read, each checked before use
     if (!req.t) {
       req.locale = isLocale(req.query?.lang) ? req.query.lang : DEFAULT_LOCALE;
       req.t = tFor(req.locale);

@@ -10,7 +10,6 @@ import type { FieldErrors } from '../errors.ts';
 import type { Locale } from '../i18n/i18n.ts';
 import { formatMemberNumber } from '../i18n/format.ts';
 import { EMPLOYEE_BANDS, type Category } from '../settings/settings.schemas.ts';
-import type { Actor } from '../audit/audit.service.ts';
 import {
   ANSWER_FIELDS, APPLICATION_FIELDS, COUNTRIES, OTHER_CONTACT_SLOTS,
   approveSchema, commentSchema, parseAnswer, parseApplication, pickStrings, questionSchema, rejectSchema, resendSchema, withdrawSchema,

@@ -556,7 +556,7 @@ export class ApplicationsService {
     for (let i = 0; i < ids.length; i += 500) {
       const part = ids.slice(i, i + 500);
       await this.d.db.transaction(async (trx) => {
-        await this.d.tokens.deleteForSubjects('application', part, trx);
+        await this.d.tokens.deleteAllOf('application', part, trx);
         await repo.deleteApplications(trx, part);
         for (const id of part) await this.d.audit.record(trx, SYSTEM, 'application.purged', 'application', id);
       });

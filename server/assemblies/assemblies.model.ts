@@ -2,7 +2,7 @@ import { AppError } from '../errors.ts';
 import { isLocale, type Locale } from '../i18n/i18n.ts';
 import { formatMemberNumber } from '../i18n/format.ts';
 import type { AgendaKind, AssemblyFormat, AssemblyKind } from './assemblies.schemas.ts';
-import type { AgendaItemRow, AssemblyRow, AssemblyStatus, Channel, DbBool, InvitationRow } from './assemblies.tables.ts';
+import type { AgendaItemRow, AssemblyRow, AssemblyStatus, Channel, InvitationRow } from './assemblies.tables.ts';
 import { berlinDay, utcToBerlin } from './notice.ts';
 
 /**

@@ -6,7 +6,6 @@ import type { Actor, AuditService } from '../audit/audit.service.ts';
 import type { Outbox } from '../mail/outbox.service.ts';
 import type { SettingsService } from '../settings/settings.service.ts';
 import type { Logger } from '../logger.ts';
-import type { Context } from '../context.ts';
 import { AppError } from '../errors.ts';
 import type { Job, JobContext, JobsService, JobStatus } from '../jobs/jobs.service.ts';
 import { tFor } from '../i18n/i18n.ts';

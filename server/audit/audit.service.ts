@@ -82,24 +82,6 @@ export class AuditService {
     return (await auditRowsOfEntities(q, refs, opts.order, opts.limit)).map(rowToEntry);
   }
 
-  /** The entries of several entities (e.g. an organisation and its contacts), newest first (or oldest first), at most `limit`: one query. */
-  async entriesFor(entities: { entityType: string; ids: number[] }[], limit: number, order: 'asc' | 'desc' = 'desc'): Promise<AuditEntry[]> {
-    const wanted = entities.filter((e) => e.ids.length);
-    if (!wanted.length) return [];
-    const rows = await this.db('audit_log')
-      .where((w) => {
-        for (const e of wanted) {
-          if (e.ids.length === 1) w.orWhere({ entity_type: e.entityType, entity_id: e.ids[0] });
-          else w.orWhere((c) => c.where('entity_type', e.entityType).whereIn('entity_id', e.ids));
-        }
-      })
-      .orderBy('id', order)
-      .limit(limit);
-    return rows.map((r) => ({
-      id: Number(r.id), at: r.at, actorUserId: r.actor_user_id, actorLabel: r.actor_label, action: r.action, entityType: r.entity_type,
-      entityId: r.entity_id == null ? null : Number(r.entity_id), before: r.before ? JSON.parse(r.before) : null, after: r.after ? JSON.parse(r.after) : null,
-    }));
-  }
 }
 
 /** Keeps only the keys whose values differ, for compact before/after records. */

@@ -76,10 +76,4 @@ export class TokenService {
     return deleteTokens(trx, subjectType, subjectIds);
   }
 
-  /** Deletes every token (used or not) of these subjects, e.g. when the applications they belong to are deleted. */
-  async deleteForSubjects(subjectType: string, subjectIds: number[], trx: Knex | Knex.Transaction = this.db): Promise<void> {
-    for (let i = 0; i < subjectIds.length; i += 500) {
-      await trx('tokens').where('subject_type', subjectType).whereIn('subject_id', subjectIds.slice(i, i + 500)).del();
-    }
-  }
 }

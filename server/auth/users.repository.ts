@@ -55,11 +55,6 @@ export async function rolesOf(q: Q, userIds: number[]): Promise<Map<number, Role
   return out;
 }
 
-export async function userRowsByIds(q: Q, ids: number[]): Promise<UserRow[]> {
-  if (!ids.length) return [];
-  return q('users').whereIn('id', ids).orderBy('id');
-}
-
 /** Users by name or e-mail (contains), or with a role; ordered by name, 500 at most. */
 export async function searchUserRows(q: Q, opts: { q?: string; role?: string }): Promise<UserRow[]> {
   const query = q('users').orderBy('display_name');
@@ -111,4 +106,22 @@ export async function userCounts(q: Q, now: string): Promise<{ users: number; di
   const [{ n: locked }] = await q('users').where('locked_until', '>', now).count({ n: '*' });
   const roleRows: { role: string; n: number | string }[] = await q('user_roles').select('role').count({ n: '*' }).groupBy('role');
   return { users: Number(users), disabled: Number(disabled), locked: Number(locked), roles: new Map(roleRows.map((r) => [r.role, Number(r.n)])) };
+}
+
+/** The role rows of several users, as stored. */
+export async function userRoleRows(q: Q, userIds: number[]): Promise<UserRoleRow[]> {
+  return q('user_roles').whereIn('user_id', userIds);
+}
+
+/** The columns of a user a member may see in a GDPR data export. */
+export type ExportedUserRow = Pick<UserRow, 'id' | 'email' | 'display_name' | 'locale' | 'disabled' | 'last_login_at' | 'created_at'>;
+
+/** Users by id with the columns of a GDPR data export. */
+export async function exportedUserRows(q: Q, ids: number[]): Promise<ExportedUserRow[]> {
+  return q('users').whereIn('id', ids).select('id', 'email', 'display_name', 'locale', 'disabled', 'last_login_at', 'created_at');
+}
+
+/** A subquery for the display name of the user whose id is in `userIdColumn` (one query, no join on users). */
+export function displayNameSubquery(q: Q, userIdColumn: string): Knex.QueryBuilder {
+  return q('users as dn_u').select('dn_u.display_name').whereRaw('dn_u.id = ??', [userIdColumn]).limit(1);
 }

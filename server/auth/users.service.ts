@@ -1,16 +1,16 @@
 import type { Knex } from 'knex';
 import { iso, type Clock } from '../clock.ts';
-import { affected, insertId } from '../db/knex.ts';
 import type { Actor, AuditService } from '../audit/audit.service.ts';
 import type { ChangeFeed } from '../db/change-feed.ts';
 import { AppError, ConflictError, NotFoundError } from '../errors.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
 import type { Role } from './roles.ts';
 import type { Locale } from '../i18n/i18n.ts';
-import type { UserRow } from './auth.tables.ts';
+import type { UserRoleRow, UserRow } from './auth.tables.ts';
+import { markAllUsed } from './tokens.repository.ts';
 import {
-  addRole, countActiveAdmins, insertUser, removeRole, replaceRoles, rolesOf, searchUserRows, toBool, updateUser,
-  userCounts, userRowByEmail, userRowById, userRowsByIds, userWithRoles, type Q,
+  addRole, countActiveAdmins, displayNameSubquery, exportedUserRows, insertUser, removeRole, replaceRoles, rolesOf, searchUserRows,
+  toBool, updateUser, userCounts, userRoleRows, userRowByEmail, userRowById, userWithRoles, type ExportedUserRow, type Q,
 } from './users.repository.ts';
 
 export interface User {
@@ -270,17 +270,6 @@ export class UsersService {
     return userCounts(this.db, iso(this.d.clock.now()));
   }
 
-  /** Several users by id (unknown ids are left out), ordered by id. */
-  async byIds(ids: number[], q: Q = this.db): Promise<User[]> {
-    return this.hydrate(await userRowsByIds(q, [...new Set(ids)]), q);
-  }
-
-  /** Display names by user id (for "changed by" columns); unknown ids are left out. */
-  async displayNames(ids: number[], q: Q = this.db): Promise<Map<number, string>> {
-    const rows = await userRowsByIds(q, [...new Set(ids)]);
-    return new Map(rows.map((r) => [Number(r.id), r.display_name]));
-  }
-
   /** Gives the user a role (no-op if it has it); true when it was added. */
   async addRole(id: number, role: Role, trx?: Knex.Transaction): Promise<boolean> {
     const added = await addRole(trx ?? this.db, id, role);
@@ -308,19 +297,6 @@ export class UsersService {
   }
 
   /**
-   * GDPR: the account keeps its id (for the audit history) and loses address, name and
-   * password, and is disabled. Returns the address it had.
-   */
-  async anonymise(id: number, displayName: string, trx?: Knex.Transaction): Promise<string | undefined> {
-    const q = trx ?? this.db;
-    const row = await userRowById(q, id);
-    if (!row) return undefined;
-    await updateUser(q, id, { email: anonymisedEmail(id), display_name: displayName, password_hash: null, disabled: true, updated_at: iso(this.d.clock.now()) });
-    await this.changed(id, trx);
-    return row.email;
-  }
-
-  /**
    * A contact's link to these accounts changed (the members module calls it when it links,
    * unlinks or removes a contact): their kept copies (organisation, contact) are dropped.
    */
@@ -331,52 +307,42 @@ export class UsersService {
   /** A portal account for a member contact (inside the caller's transaction): the user with this e-mail gets the role member, or a new one is created (audited); says whether it has a password. */
   async ensureMemberAccount(trx: Knex.Transaction, actor: Actor, input: { email: string; displayName: string; locale: Locale }): Promise<{ userId: number; hasPassword: boolean }> {
     const email = normaliseEmail(input.email);
-    const existing = await trx('users').where({ email }).first();
-    let userId: number;
+    const existing = await userRowByEmail(trx, email);
     if (existing) {
-      userId = Number(existing.id);
-      const hasRole = await trx('user_roles').where({ user_id: userId, role: 'member' }).first();
-      if (!hasRole) await trx('user_roles').insert({ user_id: userId, role: 'member' });
-    } else {
-      userId = await this.create(actor, { email, displayName: input.displayName, roles: ['member'], locale: input.locale }, trx);
+      const userId = Number(existing.id);
+      await this.addRole(userId, 'member', trx);
+      return { userId, hasPassword: !!existing.password_hash };
     }
-    const user = await trx('users').where({ id: userId }).first();
-    return { userId, hasPassword: !!user?.password_hash };
-  }
-
-  /** Takes the role member from a user (inside the caller's transaction); true if it had it. */
-  async removeMemberRole(trx: Knex.Transaction, userId: number): Promise<boolean> {
-    return affected(await trx('user_roles').where({ user_id: userId, role: 'member' }).delete()) > 0;
+    const userId = await this.create(actor, { email, displayName: input.displayName, roles: ['member'], locale: input.locale }, trx);
+    return { userId, hasPassword: false };
   }
 
   /** Member contacts' portal accounts for a GDPR data export: the stored columns a member may see, and their roles. */
-  async accountsForExport(userIds: number[]): Promise<{ users: Record<string, unknown>[]; roles: { user_id: number; role: string }[] }> {
+  async accountsForExport(userIds: number[]): Promise<{ users: ExportedUserRow[]; roles: UserRoleRow[] }> {
     if (!userIds.length) return { users: [], roles: [] };
-    const users: Record<string, unknown>[] = await this.db('users').whereIn('id', userIds).select('id', 'email', 'display_name', 'locale', 'disabled', 'last_login_at', 'created_at');
-    const roles: { user_id: number; role: string }[] = await this.db('user_roles').whereIn('user_id', userIds);
-    return { users, roles };
+    return { users: await exportedUserRows(this.db, userIds), roles: await userRoleRows(this.db, userIds) };
   }
 
   /**
    * A member contact's account when its organisation is anonymised (caller's transaction). When
    * the user acts for no other organisation, the role member goes, and an account that had no
-   * other role is emptied and disabled and its open links expire: returns the e-mail address it had.
+   * other role keeps its id (for the audit history), loses address, name and password, is
+   * disabled, and its open links expire: returns the e-mail address it had.
    */
   async releaseMemberAccount(trx: Knex.Transaction, userId: number, opts: { otherContacts: boolean; placeholder: string; now: string }): Promise<{ disabled: boolean; email: string | null }> {
-    const roles = (await trx('user_roles').where({ user_id: userId })).map((r) => String(r.role));
     if (opts.otherContacts) return { disabled: false, email: null };
-    await trx('user_roles').where({ user_id: userId, role: 'member' }).delete();
+    const roles = (await userRoleRows(trx, [userId])).map((r) => String(r.role));
+    await this.removeRole(userId, 'member', trx);
     if (!roles.every((r) => r === 'member')) return { disabled: false, email: null };
-    const u = await trx('users').where({ id: userId }).first();
-    await trx('users').where({ id: userId }).update({
-      email: `anonymised-${userId}@invalid.invalid`, display_name: opts.placeholder, password_hash: null, disabled: true, updated_at: opts.now,
-    });
-    await trx('tokens').where({ subject_type: 'user', subject_id: userId }).whereNull('used_at').update({ used_at: opts.now });
+    const u = await userRowById(trx, userId);
+    await updateUser(trx, userId, { email: anonymisedEmail(userId), display_name: opts.placeholder, password_hash: null, disabled: true, updated_at: opts.now });
+    await markAllUsed(trx, 'user', [userId], undefined, opts.now);
+    await this.changed(userId, trx);
     return { disabled: true, email: u ? String(u.email) : null };
   }
 
   /** A subquery for the display name of the user whose id is in `userIdColumn` (for other modules' lists: one query, no join on users). */
   displayNameOf(q: Knex | Knex.Transaction, userIdColumn: string): Knex.QueryBuilder {
-    return q('users as dn_u').select('dn_u.display_name').whereRaw('dn_u.id = ??', [userIdColumn]).limit(1);
+    return displayNameSubquery(q, userIdColumn);
   }
 }

@@ -4,7 +4,7 @@ import { AppError } from '../errors.ts';
 import type { Job } from '../jobs/jobs.service.ts';
 import { isValidYear } from '../dues/dues.service.ts';
 import type { DuesRunResult } from '../dues/dues-run.job.ts';
-import { StripeSyncService, type ReconcileResult, type StripeSyncDeps } from '../dues/stripe-sync.service.ts';
+import type { ReconcileResult, StripeSyncService } from '../dues/stripe-sync.service.ts';
 import { CommandError, UsageError, type Command } from './command.ts';
 
 function bar(done: number, total: number, width = 30): string {

@@ -16,7 +16,7 @@ export const migrationSource: Knex.MigrationSource<string> = {
     return name.replace(/\.ts$/, '');
   },
   async getMigration(name) {
-    const mod = (await import(pathToFileURL(path.join(dir, name)).href)) as Migration;
+    const mod = (await import(pathToFileURL(path.join(dir, name)).href)) as Migration; // why: every file in migrations/ exports up and down (the knex migration contract)
     return { up: mod.up, down: mod.down ?? (async () => {}) };
   },
 };

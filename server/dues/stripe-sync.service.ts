@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import { berlinDate, iso, ZONE, type Clock } from '../clock.ts';
@@ -72,7 +71,7 @@ export class StripeSyncService {
 
   /** A random id kept in settings, written into each Stripe invoice's metadata, so events of another installation on the same Stripe account are told apart. */
   async installationId(): Promise<string> {
-    this.installation ??= await this.d.settings.valueOrInsert('installation_id', crypto.randomUUID());
+    this.installation ??= await this.d.settings.installationId();
     return this.installation;
   }
 

@@ -68,27 +68,27 @@ export function tFor(locale: Locale): TFunction {
   // rules and interpolation cost 15 µs a call and the same count shows on every page of a list
   const withOptions = new Map<string, string>();
   const t = ((key: unknown, ...rest: unknown[]) => {
-    if (typeof key !== 'string') return (base as unknown as (...a: unknown[]) => unknown)(key, ...rest);
+    if (typeof key !== 'string') return (base as unknown as (...a: unknown[]) => unknown)(key, ...rest); // why: i18next's overloaded TFunction cannot be called with a spread; a non-string key goes to it unchanged
     if (rest.length === 0) {
       let text = plain.get(key);
       if (text === undefined) {
-        text = base(key) as string;
+        text = base(key) as string; // why: a key without options returns its text (returnObjects is off)
         if (typeof text === 'string' && plain.size < 20_000) plain.set(key, text);
       }
       return text;
     }
     const memoKey = rest.length === 1 ? simpleOptionsKey(key, rest[0]) : undefined;
-    if (memoKey === undefined) return (base as unknown as (...a: unknown[]) => unknown)(key, ...rest);
+    if (memoKey === undefined) return (base as unknown as (...a: unknown[]) => unknown)(key, ...rest); // why: as above: the call is passed on unchanged
     let text = withOptions.get(memoKey);
     if (text === undefined) {
-      text = base(key, rest[0] as Record<string, unknown>) as string;
+      text = base(key, rest[0] as Record<string, unknown>) as string; // why: simpleOptionsKey accepted rest[0] only as a plain options object; the result is text as above
       if (typeof text === 'string') {
         if (withOptions.size >= 5_000) withOptions.clear();
         withOptions.set(memoKey, text);
       }
     }
     return text;
-  }) as unknown as TFunction;
+  }) as unknown as TFunction; // why: the wrapper takes what a TFunction takes and returns what it returns (plain texts memoised)
   fixedTs.set(locale, t);
   return t;
 }

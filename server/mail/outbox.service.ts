@@ -265,34 +265,6 @@ export class Outbox {
     await scrubSubjectMails(trx, subject);
   }
 
-  /** The mail log of an organisation (its own, its applications', and mail to these addresses), oldest first, without bodies: for its GDPR data export. */
-  async messagesFor(f: { organisationId: number; applicationIds: number[]; addresses: string[] }, limit: number): Promise<Record<string, unknown>[]> {
-    const inChunks = <T,>(xs: T[], n = 500): T[][] => Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
-    return this.db('mail_messages')
-      .where((w) => {
-        w.where({ related_type: 'organisation', related_id: f.organisationId });
-        for (const part of inChunks(f.applicationIds)) w.orWhere((x) => x.where('related_type', 'application').whereIn('related_id', part));
-        for (const part of inChunks(f.addresses)) w.orWhereIn('to_address', part);
-      })
-      .orderBy('id')
-      .limit(limit)
-      .select('id', 'template', 'locale', 'to_address', 'cc', 'subject', 'status', 'attempts', 'sent_at', 'created_at', 'related_type', 'related_id');
-  }
-
-  /**
-   * Anonymisation (caller's transaction): mail of an organisation or to these addresses keeps
-   * subject, template and dates; addresses and bodies go; queued mail is never sent now.
-   */
-  async scrubFor(trx: Knex.Transaction, f: { organisationId: number; addresses: string[] }): Promise<void> {
-    const inChunks = <T,>(xs: T[], n = 500): T[][] => Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
-    const mailScrub = { to_address: 'anonymised@invalid.invalid', cc: null, text_body: '', html_body: '', attachments: null };
-    const mails = () => trx('mail_messages').whereNot('status', 'sending').andWhere((w) => {
-      w.where({ related_type: 'organisation', related_id: f.organisationId });
-      for (const part of inChunks(f.addresses)) w.orWhereIn('to_address', part);
-    });
-    await mails().where('status', 'queued').update({ status: 'failed', last_response: 'not sent: recipient anonymised' });
-    await mails().update(mailScrub);
-  }
 }
 
 /** Runs the outbox in the background: polls, sends what is due, never two loops at once. */

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import { berlinDate, iso, ZONE, type Clock } from '../clock.ts';
-import { likeEscape, bool } from '../db/knex.ts';
+import { bool } from '../db/knex.ts';
 import type { Actor, AuditService } from '../audit/audit.service.ts';
 import type { SettingsService } from '../settings/settings.service.ts';
 import { formatMemberNumber } from '../i18n/format.ts';
@@ -108,8 +108,8 @@ interface Deps {
     anonymiseContactsOfOrganisation(trx: Knex.Transaction, organisationId: number, placeholder: string): Promise<void>;
   };
   outbox: {
-    messagesFor(f: { organisationId: number; applicationIds: number[]; addresses: string[] }, limit: number): Promise<Record<string, unknown>[]>;
-    scrubFor(trx: Knex.Transaction, f: { organisationId: number; addresses: string[] }): Promise<void>;
+    forSubject(subject: { related: { type: string; ids: number[] }[]; addresses: string[] }, limit: number): Promise<Record<string, unknown>[]>;
+    scrubSubject(trx: Knex.Transaction, subject: { related: { type: string; ids: number[] }[]; addresses: string[] }): Promise<void>;
   };
   dues: { invoicesOfOrganisation(organisationId: number): Promise<object[] | undefined> };
 }
@@ -188,12 +188,12 @@ export class GdprService {
     const appIds = apps.map((a) => Number(a.id));
     const consents = await repo.consentsOfContacts(db, contactIds);
 
-    const audit = await this.d.audit.entriesFor([
+    const audit = await this.d.audit.forEntities([
       { entityType: 'organisation', ids: [organisationId] },
       ...chunks(contactIds).map((ids) => ({ entityType: 'contact', ids })),
       ...chunks(appIds).map((ids) => ({ entityType: 'application', ids })),
-    ], 10_000, 'asc');
-    const mails = await this.d.outbox.messagesFor({ organisationId, applicationIds: appIds, addresses: emails }, 10_000);
+    ], { order: 'asc', limit: 10_000 });
+    const mails = await this.d.outbox.forSubject({ related: [{ type: 'organisation', ids: [organisationId] }, { type: 'application', ids: appIds }], addresses: emails }, 10_000);
 
     const invoiceRows = await this.d.dues.invoicesOfOrganisation(organisationId);
     const invoices = invoiceRows?.map((r) => camel(r, { omit: ['pdf', 'pdf_data'] }));
@@ -293,7 +293,7 @@ export class GdprService {
         await refreshSearchWords(trx, orgId);
         await this.d.applications.anonymiseContactsOfOrganisation(trx, orgId, ANONYMISED);
         // the mail log keeps subject, template and dates; addresses and bodies go. Unsent mail is never sent now.
-        await this.d.outbox.scrubFor(trx, { organisationId: orgId, addresses: emails });
+        await this.d.outbox.scrubSubject(trx, { related: [{ type: 'organisation', ids: [orgId] }], addresses: emails });
         await repo.insertAnonymisation(trx, { organisation_id: orgId, at: now, by_user_id: actor.userId, contacts_count: contacts.length, users_disabled: usersDisabled });
         await this.d.audit.record(trx, actor, 'gdpr.anonymised', 'organisation', orgId, undefined, { contacts: contacts.length, usersDisabled });
         contactsTotal += contacts.length;

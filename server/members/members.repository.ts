@@ -384,7 +384,7 @@ export async function readCensus(db: Knex): Promise<Census> {
   const first = await db('organisations').orderBy([{ column: 'join_date' }, { column: 'id' }]).first('join_date');
   const last = await db('organisations').orderBy([{ column: 'join_date', order: 'desc' }, { column: 'id', order: 'desc' }]).first('join_date');
   return {
-    groups: (rows as { category_id: unknown; status: string; n: unknown }[]).map((r) => ({ categoryId: Number(r.category_id), status: r.status, n: Number(r.n) })),
+    groups: (rows as { category_id: unknown; status: string; n: unknown }[]).map((r) => ({ categoryId: Number(r.category_id), status: r.status, n: Number(r.n) })), // why: a grouped count: knex types aggregate rows loosely; each field is converted below
     firstJoin: first?.join_date ?? null,
     lastJoin: last?.join_date ?? null,
   };

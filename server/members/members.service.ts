@@ -486,7 +486,7 @@ export class MembersService {
     }));
     // the organisation's and its contacts' audit entries, newest first: one query
     const contactIds = contacts.map((c) => c.id);
-    const audit = (await this.d.audit.entriesFor([{ entityType: 'organisation', ids: [id] }, { entityType: 'contact', ids: contactIds }], 200)).map(auditLine);
+    const audit = (await this.d.audit.forEntities([{ entityType: 'organisation', ids: [id] }, { entityType: 'contact', ids: contactIds }], { order: 'desc', limit: 200 })).map(auditLine);
     return { organisation, category, contacts, history, audit };
   }
 
@@ -709,7 +709,7 @@ export class MembersService {
         contactId, name: c.name, email: c.email, phone: c.phone, position: c.position, isBilling: c.isBilling,
       }, undefined);
       if (c.userId && !(await orgs.userHasContact(trx, c.userId))) {
-        const removed = await this.d.users.removeMemberRole(trx, c.userId);
+        const removed = await this.d.users.removeRole(c.userId, 'member', trx);
         if (removed) await this.d.audit.record(trx, actor, 'user.member_role_removed', 'user', c.userId, { roles: ['member'] }, { roles: [] });
       }
     });

@@ -26,7 +26,7 @@ export type ParsedFont = { layout: (...a: unknown[]) => unknown };
 let parsedFonts: { regular: ParsedFont; bold: ParsedFont } | undefined;
 export function fonts(): { regular: ParsedFont; bold: ParsedFont } {
   if (!parsedFonts) {
-    const fontkit = createRequire(require.resolve('pdfkit'))('fontkit') as { create(buf: Buffer): ParsedFont };
+    const fontkit = createRequire(require.resolve('pdfkit'))('fontkit') as { create(buf: Buffer): ParsedFont }; // why: pdfkit bundles fontkit; create() is the one function used, typed here
     parsedFonts = { regular: fontkit.create(fs.readFileSync(FONT_REGULAR)), bold: fontkit.create(fs.readFileSync(FONT_BOLD)) };
   }
   return parsedFonts;
@@ -35,8 +35,8 @@ export function fonts(): { regular: ParsedFont; bold: ParsedFont } {
 /** Registers the fonts as 'regular' and 'bold' on a document. */
 export function registerFonts(doc: PDFKit.PDFDocument): void {
   const f = fonts();
-  doc.registerFont('regular', f.regular as unknown as Buffer);
-  doc.registerFont('bold', f.bold as unknown as Buffer);
+  doc.registerFont('regular', f.regular as unknown as Buffer); // why: pdfkit's typings take a path or Buffer, but registerFont also accepts a fontkit font object (PDFFontFactory.open)
+  doc.registerFont('bold', f.bold as unknown as Buffer); // why: as above
 }
 
 /** Collects a document's bytes; resolves when doc.end() has been called and everything is written. */

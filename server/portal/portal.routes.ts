@@ -1,6 +1,5 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Context } from '../context.ts';
-import type { Actor } from '../audit/audit.service.ts';
 import { AppError, ValidationError, type FieldErrors } from '../errors.ts';
 import { flash, h, idParam, requireRole } from '../web/middleware.ts';
 import { parseForm } from '../web/forms.ts';

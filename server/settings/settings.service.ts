@@ -226,22 +226,6 @@ export class SettingsService {
     return id;
   }
 
-  /** The JSON value stored under `key`, first storing `initial` when there is none (when two processes race, the first stored wins). */
-  async valueOrInsert<T>(key: string, initial: T): Promise<T> {
-    const read = async (): Promise<T | undefined> => {
-      const r = await this.db('settings').where({ key }).first();
-      // why: the value under this key was stored by this method from a T
-      return r ? (JSON.parse(r.value) as T) : undefined;
-    };
-    const found = await read();
-    if (found !== undefined) return found;
-    try {
-      await this.db('settings').insert({ key, value: JSON.stringify(initial), updated_at: iso(this.clock.now()) });
-    } catch {
-      // another process wrote it first
-    }
-    return (await read()) ?? initial;
-  }
 }
 
 /** The annual fee a category's rule gives for an employee band, in cents. */

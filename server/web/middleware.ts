@@ -107,7 +107,7 @@ export function locals(): RequestHandler {
 }
 
 const { generateToken, csrfSynchronisedProtection } = csrfSync({
-  getTokenFromRequest: (req) => (req.body && typeof req.body._csrf === 'string' ? req.body._csrf : (req.headers['x-csrf-token'] as string | undefined)),
+  getTokenFromRequest: (req) => (req.body && typeof req.body._csrf === 'string' ? req.body._csrf : (req.headers['x-csrf-token'] as string | undefined)), // why: Node types a header as string | string[]; a CSRF token header is sent once, so a string or absent
   getTokenFromState: (req) => req.session.csrfToken,
   storeTokenInState: (req, token) => {
     req.session.csrfToken = token;

@@ -16,7 +16,7 @@ import { z } from 'zod';
  */
 
 /** Kinds of agenda item. A report takes no vote. */
-export const ITEM_KINDS = ['report', 'vote', 'election', 'bylaws', 'purpose', 'dissolution'] as const;
+export const ITEM_KINDS = ['report', 'resolution', 'election', 'bylaws_change', 'purpose_change', 'dissolution'] as const;
 export type ItemKind = (typeof ITEM_KINDS)[number];
 export type VotingKind = Exclude<ItemKind, 'report'>;
 
@@ -35,10 +35,10 @@ export type MajorityRule = z.infer<typeof majorityRuleSchema>;
 
 /** The BGB's defaults. */
 export const BGB_MAJORITIES: Record<VotingKind, MajorityRule> = {
-  vote: { num: 1, den: 2, strict: true, base: 'cast', absentConsents: false }, // § 32 Abs. 1 S. 3
+  resolution: { num: 1, den: 2, strict: true, base: 'cast', absentConsents: false }, // § 32 Abs. 1 S. 3
   election: { num: 1, den: 2, strict: true, base: 'cast', absentConsents: false }, // § 32 Abs. 1 S. 3
-  bylaws: { num: 3, den: 4, strict: false, base: 'cast', absentConsents: false }, // § 33 Abs. 1 S. 1
-  purpose: { num: 1, den: 1, strict: false, base: 'members', absentConsents: true }, // § 33 Abs. 1 S. 2
+  bylaws_change: { num: 3, den: 4, strict: false, base: 'cast', absentConsents: false }, // § 33 Abs. 1 S. 1
+  purpose_change: { num: 1, den: 1, strict: false, base: 'members', absentConsents: true }, // § 33 Abs. 1 S. 2
   dissolution: { num: 3, den: 4, strict: false, base: 'cast', absentConsents: false }, // § 41 S. 2
 };
 

@@ -5,7 +5,7 @@ const counts = (yes: number, no: number, abstain = 0, invalid = 0) => ({ yes, no
 
 describe('assembly majorities (BGB defaults and bylaws rules)', () => {
   describe('simple majority of votes cast (§ 32 Abs. 1 S. 3 BGB)', () => {
-    const rule = BGB_MAJORITIES.vote;
+    const rule = BGB_MAJORITIES.resolution;
     it('is reached with more yes than no, abstentions and invalid votes not counted', () => {
       expect(decideMajority(rule, counts(3, 2, 10, 4))).to.include({ adopted: true, cast: 5, reason: 'reached' });
     });
@@ -21,7 +21,7 @@ describe('assembly majorities (BGB defaults and bylaws rules)', () => {
   });
 
   describe('three quarters of votes cast for a bylaws change (§ 33 Abs. 1 S. 1 BGB) and dissolution (§ 41)', () => {
-    for (const kind of ['bylaws', 'dissolution'] as const) {
+    for (const kind of ['bylaws_change', 'dissolution'] as const) {
       const rule = BGB_MAJORITIES[kind];
       it(`${kind}: 8 yes to 3 no fails (8 < ¾ × 11 = 8.25)`, () => {
         const o = decideMajority(rule, counts(8, 3));
@@ -44,7 +44,7 @@ describe('assembly majorities (BGB defaults and bylaws rules)', () => {
   });
 
   describe('change of purpose: consent of all members (§ 33 Abs. 1 S. 2 BGB)', () => {
-    const rule = BGB_MAJORITIES.purpose;
+    const rule = BGB_MAJORITIES.purpose_change;
     it('needs every voting member: those present vote yes, the absent consent in Textform', () => {
       expect(decideMajority(rule, counts(15, 0), { votingMembers: 20, absentConsents: 5 }).adopted).to.equal(true);
       expect(decideMajority(rule, counts(15, 0), { votingMembers: 20, absentConsents: 4 }).adopted).to.equal(false);
@@ -67,7 +67,7 @@ describe('assembly majorities (BGB defaults and bylaws rules)', () => {
     });
     it('votes carried by proxy count like own votes: the counts are what was cast', () => {
       // 4 present with 3 proxies = 7 votes; 6 yes, 1 no
-      expect(decideMajority(BGB_MAJORITIES.bylaws, counts(6, 1)).adopted).to.equal(true);
+      expect(decideMajority(BGB_MAJORITIES.bylaws_change, counts(6, 1)).adopted).to.equal(true);
     });
     it('shows the share as a German board writes it', () => {
       expect(shareSymbol({ num: 3, den: 4 })).to.equal('¾');

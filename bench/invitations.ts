@@ -77,7 +77,7 @@ export async function runInvitationsBench(opts: { members?: number; print?: (lin
     // 1. the app's path: job (record + enqueue), then the outbox through the pooled transport
     ctx.assemblies.jobs.autoStart = false;
     const tJob = Date.now();
-    const jobId = await ctx.assemblies.startSending({ userId: null, label: 'bench' }, assemblyId);
+    const jobId = await ctx.assemblies.sending.startSending({ userId: null, label: 'bench' }, assemblyId);
     const job = await ctx.assemblies.jobs.run(jobId);
     const jobMs = Date.now() - tJob;
     if (job.status !== 'done' || job.progress !== members) throw new Error(`invitation job ended ${job.status} at ${job.progress}/${job.total}`);

@@ -22,7 +22,34 @@ import { DuesRuns } from './dues/dues-run.job.ts';
 import { StripeSyncService } from './dues/stripe-sync.service.ts';
 import { PaymentsService } from './dues/payments.service.ts';
 import { RemindersService } from './dues/reminders.service.ts';
-import { AssembliesService } from './assemblies/assemblies.service.ts';
+import { AssembliesRepository } from './assemblies/assemblies.repository.ts';
+import { InvitationsRepository } from './assemblies/invitations.repository.ts';
+import { AnswersRepository } from './assemblies/answers.repository.ts';
+import { DayRepository } from './assemblies/day.repository.ts';
+import { DocumentsRepository } from './assemblies/documents.repository.ts';
+import { AssemblyService } from './assemblies/assembly.service.ts';
+import { AttachmentsService } from './assemblies/attachments.service.ts';
+import { DayService } from './assemblies/day.service.ts';
+import { InvitationJobs } from './assemblies/invitations.job.ts';
+import { SendingService } from './assemblies/sending.service.ts';
+import { AnswersService } from './assemblies/answers.service.ts';
+import { MinutesService } from './assemblies/minutes.service.ts';
+
+/** The general assembly, one service per part of the work (see server/assemblies/). */
+export interface Assemblies {
+  /** The assembly and its agenda, the roll of voting members, and what the board's pages may offer. */
+  assembly: AssemblyService;
+  /** Invitation, update, supplement, cancellation, reminder, resend, letters, the delivery log. */
+  sending: SendingService;
+  /** Personal links, RSVP, proxies, motions. */
+  answers: AnswersService;
+  /** Check-in, quorum, results. */
+  day: DayService;
+  minutes: MinutesService;
+  attachments: AttachmentsService;
+  /** The persisted mail jobs behind sending and minutes. */
+  jobs: InvitationJobs;
+}
 
 /** Everything a request handler or a command may use, built in one place. */
 export interface Context {
@@ -49,7 +76,7 @@ export interface Context {
   duesRuns: DuesRuns;
   payments: PaymentsService;
   reminders: RemindersService;
-  assemblies: AssembliesService;
+  assemblies: Assemblies;
 }
 
 export function createContext(deps: { config: Config; db: Knex; clock: Clock; log: Logger; transport?: MailTransport; gateway?: PaymentGateway }): Context {
@@ -79,6 +106,28 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
   if (gateway.enabled) dues.stripe = new StripeSyncService({ db, clock, log, audit, outbox, settings, config, gateway });
   const payments = new PaymentsService({ db, clock, audit });
   const reminders = new RemindersService({ db, clock, audit, outbox, settings });
-  const assemblies = new AssembliesService({ db, clock, audit, outbox, settings, config, log, jobs });
+  const assemblyRepo = new AssembliesRepository(db);
+  const invitationsRepo = new InvitationsRepository(db);
+  const answersRepo = new AnswersRepository(db);
+  const dayRepo = new DayRepository(db);
+  const documentsRepo = new DocumentsRepository(db);
+  const assembly = new AssemblyService({ db, clock, config, audit, members, repo: assemblyRepo });
+  const assemblyAttachments = new AttachmentsService({ db, clock, audit, assemblies: assembly, documents: documentsRepo });
+  const assemblyDay = new DayService({ db, clock, audit, settings, members, assemblies: assembly, day: dayRepo, invitations: invitationsRepo, answers: answersRepo });
+  const invitationJobs = new InvitationJobs({
+    db, clock, audit, outbox, settings, config, log, jobs, assemblies: assembly, day: assemblyDay, attachments: assemblyAttachments,
+    invitations: invitationsRepo, answers: answersRepo, documents: documentsRepo,
+  });
+  const assemblies: Assemblies = {
+    assembly,
+    sending: new SendingService({ db, clock, config, audit, outbox, settings, assemblies: assembly, repo: assemblyRepo, invitations: invitationsRepo, answers: answersRepo, jobs: invitationJobs }),
+    answers: new AnswersService({
+      db, clock, audit, settings, members, assemblies: assembly, attachments: assemblyAttachments, repo: assemblyRepo, invitations: invitationsRepo, answers: answersRepo, documents: documentsRepo,
+    }),
+    day: assemblyDay,
+    minutes: new MinutesService({ db, clock, audit, assemblies: assembly, attachments: assemblyAttachments, documents: documentsRepo, jobs: invitationJobs }),
+    attachments: assemblyAttachments,
+    jobs: invitationJobs,
+  };
   return { config, db, clock, log, audit, tokens, users, accessLinks, settings, outbox, members, applications, memberImport, memberExports, gdpr, gateway, jobs, dues, duesRuns, payments, reminders, assemblies };
 }

@@ -4,7 +4,7 @@ import { formatDate, formatDateTime } from '../i18n/format.ts';
 import type { AssociationSettings, BylawsRules } from '../settings/settings.schemas.ts';
 import { buildIcs } from './ics.ts';
 import { motionDeadline } from './notice.ts';
-import type { AgendaItem, Assembly } from './assemblies.service.ts';
+import type { AgendaItem, Assembly } from './assemblies.model.ts';
 
 /** Who an invitation goes to (a snapshot taken when it was recorded). */
 export interface MailRecipient {

@@ -9,7 +9,7 @@ import { formatDate } from '../i18n/format.ts';
 import { renderMail } from '../mail/render.ts';
 import type { FieldErrors } from '../errors.ts';
 import { AGENDA_KINDS, ASSEMBLY_KINDS, FORMATS, agendaItemSchema, assemblySchema, attendanceSchema, minutesSchema, resolutionSchema, sendSchema } from './assemblies.schemas.ts';
-import { AssemblyRuleError, MAX_UPLOAD_BYTES, type Assembly } from './assemblies.service.ts';
+import { AssemblyRuleError, MAX_UPLOAD_BYTES, type Assembly } from './assemblies.model.ts';
 import { renderLettersPdf } from './letter-pdf.ts';
 import { berlinDay } from './notice.ts';
 
@@ -47,7 +47,7 @@ export function assemblyUploadParser(): RequestHandler {
 /** The uploaded file, or the message why there is none. */
 function uploadedFile(req: Request, res: Response): { file: { filename: string; contentType: string; content: Buffer } } | { error: string } {
   const maxMb = MAX_UPLOAD_BYTES / 1024 / 1024;
-  const e = res.locals.uploadError as string | undefined;
+  const e = res.locals.uploadError as string | undefined; // why: set only by assemblyUploadParser above, to a multer error code
   if (e === 'LIMIT_FILE_SIZE') return { error: req.t('assemblies.attachments.tooLarge', { maxMb }) };
   if (e) return { error: req.t('assemblies.attachments.malformed') };
   if (!req.file || !req.file.size) return { error: req.t('assemblies.attachments.noFile') };
@@ -110,7 +110,7 @@ export function assembliesBoardRouter(ctx: Context): Router {
   const svc = ctx.assemblies;
 
   r.get('/', h(async (req, res) => {
-    const assemblies = await svc.list();
+    const assemblies = await svc.assembly.list();
     const now = ctx.clock.now().toISOString();
     res.render('assemblies/list', {
       title: req.t('assemblies.list.title'), section: 'assemblies',
@@ -130,42 +130,41 @@ export function assembliesBoardRouter(ctx: Context): Router {
   r.post('/', h(async (req, res) => {
     const p = parseForm(assemblySchema, req.body, req.t);
     if (!p.ok) return renderForm(req, res, req.body, p.errors);
-    const id = await svc.create(actorOf(req), p.data);
+    const id = await svc.assembly.create(actorOf(req), p.data);
     flash(req, 'success', req.t('assemblies.flash.created'));
     res.redirect(303, `/board/assemblies/${id}`);
   }));
 
   r.get('/:id', h(async (req, res) => {
-    const a = await svc.get(idParam(req));
+    const a = await svc.assembly.get(idParam(req));
     await svc.jobs.kick(a.id);
     const [agenda, rules, job, overrides, attachments] = await Promise.all([
-      svc.agenda(a.id), ctx.settings.rules(), svc.jobView(a.id), svc.overrides(a.id), svc.attachments(a.id),
+      svc.assembly.agenda(a.id), ctx.settings.rules(), svc.sending.jobView(a.id), svc.assembly.overrides(a.id), svc.attachments.list(a.id),
     ]);
-    const notice = svc.noticeInfo(a, rules);
-    const hasSupplement = agenda.some((i) => i.supplementary && !i.supplementSentAt);
+    const notice = svc.assembly.noticeInfo(a, rules);
     res.render('assemblies/show', {
-      title: a.title, section: 'assemblies', assembly: a, tabs: tabs(req, a, 'overview'), agenda, notice, job, overrides, attachments, hasSupplement, maxMb: MAX_UPLOAD_BYTES / 1024 / 1024,
+      title: a.title, section: 'assemblies', assembly: a, tabs: tabs(req, a, 'overview'), agenda, notice, job, overrides, attachments, flags: svc.assembly.flags(a, agenda), maxMb: MAX_UPLOAD_BYTES / 1024 / 1024,
       refreshSeconds: job?.active ? 2 : undefined, ...choices(req), itemValues: { kind: 'resolution' },
     });
   }));
 
   r.get('/:id/edit', h(async (req, res) => {
-    const a = await svc.get(idParam(req));
+    const a = await svc.assembly.get(idParam(req));
     renderForm(req, res, formValues(a), {}, a);
   }));
 
   r.post('/:id', h(async (req, res) => {
-    const a = await svc.get(idParam(req));
+    const a = await svc.assembly.get(idParam(req));
     const p = parseForm(assemblySchema, req.body, req.t);
     if (!p.ok) return renderForm(req, res, req.body, p.errors, a);
     await act(req, res, `/board/assemblies/${a.id}`, async () => {
-      const { timeOrPlaceChanged } = await svc.update(actorOf(req), a.id, p.data);
+      const { timeOrPlaceChanged } = await svc.assembly.update(actorOf(req), a.id, p.data);
       flash(req, 'success', req.t(timeOrPlaceChanged ? 'assemblies.flash.updatedSendUpdate' : 'assemblies.flash.updated'));
     });
   }));
 
   /* agenda */
-  const renderItemForm = async (req: Request, res: Response, a: Assembly, values: Record<string, unknown>, errors: FieldErrors, itemId?: number) => {
+  const renderItemForm = async (req: Request, res: Response, a: Assembly, values: object, errors: FieldErrors, itemId?: number) => {
     res.status(Object.keys(errors).length ? 422 : 200).render('assemblies/agenda-item', {
       title: req.t(itemId ? 'assemblies.agenda.editTitle' : 'assemblies.agenda.addTitle'), section: 'assemblies', assembly: a, values, errors: Object.keys(errors).length ? errors : undefined, ...choices(req),
       action: itemId ? `/board/assemblies/${a.id}/agenda/${itemId}` : `/board/assemblies/${a.id}/agenda`,
@@ -173,48 +172,48 @@ export function assembliesBoardRouter(ctx: Context): Router {
   };
 
   r.post('/:id/agenda', h(async (req, res) => {
-    const a = await svc.get(idParam(req));
+    const a = await svc.assembly.get(idParam(req));
     const p = parseForm(agendaItemSchema, req.body, req.t);
     if (!p.ok) return renderItemForm(req, res, a, req.body, p.errors);
-    await act(req, res, `/board/assemblies/${a.id}#agenda`, () => svc.addAgendaItem(actorOf(req), a.id, p.data), 'assemblies.flash.itemAdded');
+    await act(req, res, `/board/assemblies/${a.id}#agenda`, () => svc.assembly.addAgendaItem(actorOf(req), a.id, p.data), 'assemblies.flash.itemAdded');
   }));
 
   r.get('/:id/agenda/:itemId/edit', h(async (req, res) => {
-    const a = await svc.get(idParam(req));
-    const item = await svc.agendaItem(a.id, idParam(req, 'itemId'));
-    await renderItemForm(req, res, a, item as unknown as Record<string, unknown>, {}, item.id);
+    const a = await svc.assembly.get(idParam(req));
+    const item = await svc.assembly.agendaItem(a.id, idParam(req, 'itemId'));
+    await renderItemForm(req, res, a, item, {}, item.id);
   }));
 
   r.post('/:id/agenda/:itemId', h(async (req, res) => {
-    const a = await svc.get(idParam(req));
+    const a = await svc.assembly.get(idParam(req));
     const itemId = idParam(req, 'itemId');
     const p = parseForm(agendaItemSchema, req.body, req.t);
     if (!p.ok) return renderItemForm(req, res, a, req.body, p.errors, itemId);
-    await act(req, res, `/board/assemblies/${a.id}#agenda`, () => svc.updateAgendaItem(actorOf(req), a.id, itemId, p.data), 'assemblies.flash.itemUpdated');
+    await act(req, res, `/board/assemblies/${a.id}#agenda`, () => svc.assembly.updateAgendaItem(actorOf(req), a.id, itemId, p.data), 'assemblies.flash.itemUpdated');
   }));
 
   r.post('/:id/agenda/:itemId/move', h(async (req, res) => {
     const id = idParam(req);
     const dir = req.body?.direction === 'up' ? 'up' : 'down';
-    await act(req, res, `/board/assemblies/${id}#agenda`, () => svc.moveAgendaItem(actorOf(req), id, idParam(req, 'itemId'), dir));
+    await act(req, res, `/board/assemblies/${id}#agenda`, () => svc.assembly.moveAgendaItem(actorOf(req), id, idParam(req, 'itemId'), dir));
   }));
 
   r.post('/:id/agenda/:itemId/delete', h(async (req, res) => {
     const id = idParam(req);
-    await act(req, res, `/board/assemblies/${id}#agenda`, () => svc.deleteAgendaItem(actorOf(req), id, idParam(req, 'itemId')), 'assemblies.flash.itemDeleted');
+    await act(req, res, `/board/assemblies/${id}#agenda`, () => svc.assembly.deleteAgendaItem(actorOf(req), id, idParam(req, 'itemId')), 'assemblies.flash.itemDeleted');
   }));
 
   /* preview and sending */
   r.get('/:id/preview', h(async (req, res) => {
-    const a = await svc.get(idParam(req));
+    const a = await svc.assembly.get(idParam(req));
     const orgId = Number(req.query.organisation) || undefined;
-    const preview = await svc.preview(a.id, orgId);
+    const preview = await svc.sending.preview(a.id, orgId);
     res.render('assemblies/preview', { title: req.t('assemblies.preview.title'), section: 'assemblies', assembly: a, preview });
   }));
 
   r.get('/:id/preview/html', h(async (req, res) => {
-    const a = await svc.get(idParam(req));
-    const preview = await svc.preview(a.id, Number(req.query.organisation) || undefined);
+    const a = await svc.assembly.get(idParam(req));
+    const preview = await svc.sending.preview(a.id, Number(req.query.organisation) || undefined);
     res.type('html').send(preview.html);
   }));
 
@@ -222,27 +221,27 @@ export function assembliesBoardRouter(ctx: Context): Router {
     const id = idParam(req);
     const p = parseForm(sendSchema, req.body, req.t);
     const reason = p.ok ? p.data.overrideReason : '';
-    await act(req, res, `/board/assemblies/${id}`, () => svc.startSending(actorOf(req), id, reason), 'assemblies.flash.sending');
+    await act(req, res, `/board/assemblies/${id}`, () => svc.sending.startSending(actorOf(req), id, reason), 'assemblies.flash.sending');
   }));
 
   r.post('/:id/send-update', h(async (req, res) => {
     const id = idParam(req);
-    await act(req, res, `/board/assemblies/${id}`, () => svc.sendUpdate(actorOf(req), id), 'assemblies.flash.sending');
+    await act(req, res, `/board/assemblies/${id}`, () => svc.sending.sendUpdate(actorOf(req), id), 'assemblies.flash.sending');
   }));
 
   r.post('/:id/cancel', h(async (req, res) => {
     const id = idParam(req);
-    await act(req, res, `/board/assemblies/${id}`, () => svc.cancel(actorOf(req), id), 'assemblies.flash.cancelled');
+    await act(req, res, `/board/assemblies/${id}`, () => svc.sending.cancel(actorOf(req), id), 'assemblies.flash.cancelled');
   }));
 
   r.post('/:id/supplement', h(async (req, res) => {
     const id = idParam(req);
-    await act(req, res, `/board/assemblies/${id}`, () => svc.sendSupplement(actorOf(req), id), 'assemblies.flash.sending');
+    await act(req, res, `/board/assemblies/${id}`, () => svc.sending.sendSupplement(actorOf(req), id), 'assemblies.flash.sending');
   }));
 
   r.post('/:id/remind', h(async (req, res) => {
     const id = idParam(req);
-    await act(req, res, `/board/assemblies/${id}/recipients`, () => svc.sendReminder(actorOf(req), id), 'assemblies.flash.sending');
+    await act(req, res, `/board/assemblies/${id}/recipients`, () => svc.sending.sendReminder(actorOf(req), id), 'assemblies.flash.sending');
   }));
 
   r.post('/:id/jobs/:jobId/retry', h(async (req, res) => {
@@ -251,10 +250,10 @@ export function assembliesBoardRouter(ctx: Context): Router {
   }));
 
   r.get('/:id/recipients', h(async (req, res) => {
-    const a = await svc.get(idParam(req));
-    const [log, job] = await Promise.all([svc.deliveryLog(a.id), svc.jobView(a.id)]);
+    const a = await svc.assembly.get(idParam(req));
+    const [log, job, agenda] = await Promise.all([svc.sending.deliveryLog(a.id), svc.sending.jobView(a.id), svc.assembly.agenda(a.id)]);
     res.render('assemblies/recipients', {
-      title: req.t('assemblies.recipients.title'), section: 'assemblies', assembly: a, tabs: tabs(req, a, 'recipients'), log, job,
+      title: req.t('assemblies.recipients.title'), section: 'assemblies', assembly: a, tabs: tabs(req, a, 'recipients'), log, job, flags: svc.assembly.flags(a, agenda),
       emailCount: log.filter((l) => l.channel === 'email').length, letters: log.filter((l) => l.channel === 'letter'),
       failed: log.filter((l) => l.failed).length, unanswered: log.filter((l) => !l.answered && l.channel === 'email').length,
     });
@@ -262,13 +261,13 @@ export function assembliesBoardRouter(ctx: Context): Router {
 
   r.post('/:id/invitations/:invId/resend', h(async (req, res) => {
     const id = idParam(req);
-    await act(req, res, `/board/assemblies/${id}/recipients`, () => svc.resend(actorOf(req), id, idParam(req, 'invId')), 'assemblies.flash.resent');
+    await act(req, res, `/board/assemblies/${id}/recipients`, () => svc.sending.resend(actorOf(req), id, idParam(req, 'invId')), 'assemblies.flash.resent');
   }));
 
   r.post('/:id/letters', h(async (req, res) => {
-    const a = await svc.get(idParam(req));
+    const a = await svc.assembly.get(idParam(req));
     try {
-      const letters = await svc.prepareLetters(actorOf(req), a.id);
+      const letters = await svc.sending.prepareLetters(actorOf(req), a.id);
       const association = await ctx.settings.association();
       res.render('assemblies/letters', {
         title: req.t('assemblies.letters.title'), section: 'assemblies', assembly: a, association, today: ctx.clock.now().toISOString(),
@@ -286,9 +285,9 @@ export function assembliesBoardRouter(ctx: Context): Router {
    * view, every download issues fresh personal links (audited as letters printed).
    */
   const lettersPdf = async (req: Request, res: Response, invitationId?: number) => {
-    const a = await svc.get(idParam(req));
+    const a = await svc.assembly.get(idParam(req));
     try {
-      const letters = await svc.prepareLetters(actorOf(req), a.id, { invitationId, format: 'pdf' });
+      const letters = await svc.sending.prepareLetters(actorOf(req), a.id, { invitationId, format: 'pdf' });
       const association = await ctx.settings.association();
       const now = ctx.clock.now();
       const today = berlinDay(now);
@@ -310,21 +309,21 @@ export function assembliesBoardRouter(ctx: Context): Router {
 
   /* answers */
   r.get('/:id/answers', h(async (req, res) => {
-    const a = await svc.get(idParam(req));
-    const answers = await svc.answers(a.id);
-    res.render('assemblies/answers', { title: req.t('assemblies.answers.title'), section: 'assemblies', assembly: a, tabs: tabs(req, a, 'answers'), answers });
+    const a = await svc.assembly.get(idParam(req));
+    const [answers, agenda] = await Promise.all([svc.answers.overview(a.id), svc.assembly.agenda(a.id)]);
+    res.render('assemblies/answers', { title: req.t('assemblies.answers.title'), section: 'assemblies', assembly: a, tabs: tabs(req, a, 'answers'), answers, flags: svc.assembly.flags(a, agenda) });
   }));
 
   r.post('/:id/motions/:motionId/agenda', h(async (req, res) => {
     const id = idParam(req);
-    await act(req, res, `/board/assemblies/${id}/answers`, () => svc.motionToAgenda(actorOf(req), id, idParam(req, 'motionId')), 'assemblies.flash.motionOnAgenda');
+    await act(req, res, `/board/assemblies/${id}/answers`, () => svc.answers.motionToAgenda(actorOf(req), id, idParam(req, 'motionId')), 'assemblies.flash.motionOnAgenda');
   }));
 
   /* the day */
   r.get('/:id/day', h(async (req, res) => {
-    const a = await svc.get(idParam(req));
-    const day = await svc.day(a.id);
-    res.render('assemblies/day', { title: req.t('assemblies.day.title'), section: 'assemblies', assembly: a, tabs: tabs(req, a, 'day'), day });
+    const a = await svc.assembly.get(idParam(req));
+    const [day, agenda] = await Promise.all([svc.day.overview(a.id), svc.assembly.agenda(a.id)]);
+    res.render('assemblies/day', { title: req.t('assemblies.day.title'), section: 'assemblies', assembly: a, tabs: tabs(req, a, 'day'), day, flags: svc.assembly.flags(a, agenda) });
   }));
 
   r.post('/:id/attendance/:orgId', h(async (req, res) => {
@@ -332,22 +331,22 @@ export function assembliesBoardRouter(ctx: Context): Router {
     const p = parseForm(attendanceSchema, req.body, req.t);
     if (!p.ok) { flash(req, 'error', req.t('common.validation.invalid')); return res.redirect(303, `/board/assemblies/${id}/day`); }
     const orgId = idParam(req, 'orgId');
-    await act(req, res, `/board/assemblies/${id}/day#org-${orgId}`, () => svc.checkIn(actorOf(req), id, orgId, p.data.action, p.data.personName));
+    await act(req, res, `/board/assemblies/${id}/day#org-${orgId}`, () => svc.day.checkIn(actorOf(req), id, orgId, p.data.action, p.data.personName));
   }));
 
   r.get('/:id/print', h(async (req, res) => {
-    const a = await svc.get(idParam(req));
-    const day = await svc.day(a.id);
+    const a = await svc.assembly.get(idParam(req));
+    const day = await svc.day.overview(a.id);
     res.render('assemblies/print', { title: req.t('assemblies.print.title'), section: 'assemblies', assembly: a, day });
   }));
 
   /* afterwards */
   r.get('/:id/results', h(async (req, res) => {
-    const a = await svc.get(idParam(req));
-    const [agenda, resolutions, minutes, job, minutesFile] = await Promise.all([svc.agenda(a.id), svc.resolutions(a.id), svc.minutes(a.id), svc.jobView(a.id), svc.minutesFile(a.id)]);
+    const a = await svc.assembly.get(idParam(req));
+    const [agenda, resolutions, minutes, job, minutesFile] = await Promise.all([svc.assembly.agenda(a.id), svc.day.resolutions(a.id), svc.minutes.get(a.id), svc.sending.jobView(a.id), svc.minutes.file(a.id)]);
     res.render('assemblies/results', {
       title: req.t('assemblies.results.title'), section: 'assemblies', assembly: a, tabs: tabs(req, a, 'results'), minutes, job, minutesFile, maxMb: MAX_UPLOAD_BYTES / 1024 / 1024,
-      started: ctx.clock.now().toISOString() >= a.startsAt,
+      flags: svc.assembly.flags(a, agenda), canSendMinutes: svc.minutes.canSend(a, minutes),
       items: agenda.map((it, i) => ({ ...it, number: i + 1, votable: it.kind !== 'report', resolution: resolutions.get(it.id) })),
     });
   }));
@@ -356,26 +355,26 @@ export function assembliesBoardRouter(ctx: Context): Router {
     const id = idParam(req);
     const p = parseForm(resolutionSchema, req.body, req.t);
     if (!p.ok) { flash(req, 'error', Object.values(p.errors)[0]); return res.redirect(303, `/board/assemblies/${id}/results`); }
-    await act(req, res, `/board/assemblies/${id}/results`, () => svc.recordResolution(actorOf(req), id, idParam(req, 'itemId'), p.data), 'assemblies.flash.resolutionSaved');
+    await act(req, res, `/board/assemblies/${id}/results`, () => svc.day.recordResolution(actorOf(req), id, idParam(req, 'itemId'), p.data), 'assemblies.flash.resolutionSaved');
   }));
 
   r.post('/:id/minutes', h(async (req, res) => {
     const id = idParam(req);
     const p = parseForm(minutesSchema, req.body, req.t);
     if (!p.ok) { flash(req, 'error', Object.values(p.errors)[0]); return res.redirect(303, `/board/assemblies/${id}/results`); }
-    await act(req, res, `/board/assemblies/${id}/results`, () => svc.saveMinutes(actorOf(req), id, p.data.body), 'assemblies.flash.minutesSaved');
+    await act(req, res, `/board/assemblies/${id}/results`, () => svc.minutes.save(actorOf(req), id, p.data.body), 'assemblies.flash.minutesSaved');
   }));
 
   r.post('/:id/minutes/send', h(async (req, res) => {
     const id = idParam(req);
-    await act(req, res, `/board/assemblies/${id}/results`, () => svc.sendMinutes(actorOf(req), id), 'assemblies.flash.sending');
+    await act(req, res, `/board/assemblies/${id}/results`, () => svc.minutes.send(actorOf(req), id), 'assemblies.flash.sending');
   }));
 
   r.post('/:id/minutes/file', h(async (req, res) => {
     const id = idParam(req);
     const up = uploadedFile(req, res);
     if ('error' in up) { flash(req, 'error', up.error); return res.redirect(303, `/board/assemblies/${id}/results#minutes`); }
-    await act(req, res, `/board/assemblies/${id}/results#minutes`, () => svc.saveMinutesFile(actorOf(req), id, up.file), 'assemblies.flash.minutesFileSaved');
+    await act(req, res, `/board/assemblies/${id}/results#minutes`, () => svc.minutes.saveFile(actorOf(req), id, up.file), 'assemblies.flash.minutesFileSaved');
   }));
 
   /* attachments */
@@ -383,17 +382,17 @@ export function assembliesBoardRouter(ctx: Context): Router {
     const id = idParam(req);
     const up = uploadedFile(req, res);
     if ('error' in up) { flash(req, 'error', up.error); return res.redirect(303, `/board/assemblies/${id}#attachments`); }
-    await act(req, res, `/board/assemblies/${id}#attachments`, () => svc.addAttachment(actorOf(req), id, up.file), 'assemblies.flash.attachmentAdded');
+    await act(req, res, `/board/assemblies/${id}#attachments`, () => svc.attachments.add(actorOf(req), id, up.file), 'assemblies.flash.attachmentAdded');
   }));
 
   r.get('/:id/attachments/:attId', h(async (req, res) => {
-    const file = await svc.attachment(idParam(req), idParam(req, 'attId'));
+    const file = await svc.attachments.get(idParam(req), idParam(req, 'attId'));
     sendFile(res, file);
   }));
 
   r.post('/:id/attachments/:attId/delete', h(async (req, res) => {
     const id = idParam(req);
-    await act(req, res, `/board/assemblies/${id}`, () => svc.deleteAttachment(actorOf(req), id, idParam(req, 'attId')), 'assemblies.flash.attachmentDeleted');
+    await act(req, res, `/board/assemblies/${id}`, () => svc.attachments.delete(actorOf(req), id, idParam(req, 'attId')), 'assemblies.flash.attachmentDeleted');
   }));
 
   return r;

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { iso, type Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
-import { affected, insertId } from '../db/knex.ts';
+import { affected } from '../db/knex.ts';
 import type { Actor, AuditService } from '../audit/audit.service.ts';
 import type { Outbox } from '../mail/outbox.service.ts';
 import type { SettingsService } from '../settings/settings.service.ts';
@@ -14,7 +14,13 @@ import type { AssociationSettings, BylawsRules } from '../settings/settings.sche
 import { berlinDay } from './notice.ts';
 import { assemblyIcs, assemblyMail, type MailKind } from './assemblies.mails.ts';
 import { newLinkToken } from '../auth/tokens.ts';
-import { AssemblyRuleError, rowToInvitation, type AgendaItem, type Assembly, type AssembliesService, type Invitation } from './assemblies.service.ts';
+import { AssemblyRuleError, type AgendaItem, type Assembly, type Invitation, type StoredFile } from './assemblies.model.ts';
+import type { AssemblyService } from './assembly.service.ts';
+import type { AttachmentsService } from './attachments.service.ts';
+import type { DayService } from './day.service.ts';
+import type { InvitationsRepository } from './invitations.repository.ts';
+import type { AnswersRepository } from './answers.repository.ts';
+import type { DocumentsRepository } from './documents.repository.ts';
 
 /**
  * Sending an assembly's mails as a persisted, resumable background job (table `jobs`).
@@ -31,6 +37,9 @@ import { AssemblyRuleError, rowToInvitation, type AgendaItem, type Assembly, typ
  *   through `assembly_deliveries` with a unique (invitation, key).
  * - A worker holds the job by `locked_until`; a job whose lock has expired (the process died)
  *   is taken over by the next run.
+ *
+ * Built by the composition root (server/context.ts) and handed to the services that start jobs
+ * (sending, minutes); it reads the assembly through AssemblyService and the module's repositories.
  */
 
 const JOB_KIND = 'assembly_mail';
@@ -56,6 +65,13 @@ interface Payload {
   itemIds?: number[];
 }
 
+/** One mail of the assembly to one invitee. */
+export interface AssemblyMailInput {
+  kind: MailKind; assembly: Assembly; agenda: AgendaItem[]; association: AssociationSettings; rules: BylawsRules;
+  invitation: Invitation; to: string; cc: string[]; newItemIds?: number[]; minutes?: { body: string; resolutions: string[] };
+  files?: StoredFile[];
+}
+
 interface Deps {
   db: Knex;
   clock: Clock;
@@ -65,6 +81,12 @@ interface Deps {
   config: Config;
   log: Logger;
   jobs: JobsService;
+  assemblies: AssemblyService;
+  day: DayService;
+  attachments: AttachmentsService;
+  invitations: InvitationsRepository;
+  answers: AnswersRepository;
+  documents: DocumentsRepository;
 }
 
 function uniqueKey(assemblyId: number): string {
@@ -72,12 +94,16 @@ function uniqueKey(assemblyId: number): string {
 }
 
 function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
+  const e = err as { code?: string; message?: string }; // why: only read, every property optional
   return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed|duplicate key/i.test(e?.message ?? '');
 }
 
+function payloadOf(j: Job): Payload {
+  return j.payload as unknown as Payload; // why: jobs of JOB_KIND are only created by create() below, with a Payload
+}
+
 function toView(j: Job): JobView {
-  const p = j.payload as unknown as Payload;
+  const p = payloadOf(j);
   return {
     id: j.id, mailKind: p.mailKind, status: j.status, progress: j.progress, total: j.total, error: j.error,
     createdAt: j.createdAt, updatedAt: j.updatedAt, active: j.status === 'queued' || j.status === 'running',
@@ -91,7 +117,7 @@ export class InvitationJobs {
   /** Test hook: after this many mails a run stops as if the process had died (it never returns, the lock stays). */
   crashAfter?: number;
 
-  constructor(private d: Deps, private service: AssembliesService) {
+  constructor(private d: Deps) {
     d.jobs.register(JOB_KIND, (jc) => this.handle(jc));
   }
 
@@ -105,7 +131,7 @@ export class InvitationJobs {
     if (existing) throw new AssemblyRuleError('job_running');
     const payload: Payload = { assemblyId, mailKind, ...extra };
     try {
-      const { job } = await this.d.jobs.create(trx, { kind: JOB_KIND, uniqueKey: uniqueKey(assemblyId), payload: payload as unknown as Record<string, unknown>, createdBy: actor.userId });
+      const { job } = await this.d.jobs.create(trx, { kind: JOB_KIND, uniqueKey: uniqueKey(assemblyId), payload: { ...payload }, createdBy: actor.userId });
       return job.id;
     } catch (err) {
       if (isUniqueViolation(err) || (err instanceof AppError && err.code === 'job_running')) throw new AssemblyRuleError('job_running');
@@ -118,18 +144,18 @@ export class InvitationJobs {
     return j ? toView(j) : undefined;
   }
 
-  private jobsOf(assemblyId: number) {
-    return this.d.db('jobs').where('kind', JOB_KIND).andWhere('payload', 'like', `{"assemblyId":${assemblyId},%`);
+  private jobIdsOf(assemblyId: number): Promise<number[]> {
+    return this.d.jobs.idsByPayloadPrefix(JOB_KIND, `{"assemblyId":${assemblyId},`);
   }
 
   async latest(assemblyId: number): Promise<JobView | undefined> {
-    const r = await this.jobsOf(assemblyId).orderBy('id', 'desc').select('id').first();
-    const j = r ? await this.d.jobs.get(Number(r.id)) : undefined;
+    const [id] = await this.jobIdsOf(assemblyId);
+    const j = id !== undefined ? await this.d.jobs.get(id) : undefined;
     return j ? toView(j) : undefined;
   }
 
   async all(assemblyId: number): Promise<JobView[]> {
-    const ids = (await this.jobsOf(assemblyId).orderBy('id', 'desc').select('id')).map((r) => Number(r.id));
+    const ids = await this.jobIdsOf(assemblyId);
     const out: JobView[] = [];
     for (const id of ids) {
       const j = await this.d.jobs.get(id);
@@ -165,18 +191,18 @@ export class InvitationJobs {
   async retry(actor: Actor, assemblyId: number, jobId: number): Promise<void> {
     await this.d.db.transaction(async (trx) => {
       const job = await this.d.jobs.get(jobId, trx);
-      if (!job || job.status !== 'failed' || job.kind !== JOB_KIND || (job.payload as unknown as Payload).assemblyId !== assemblyId) throw new AssemblyRuleError('job_not_failed');
+      if (!job || job.status !== 'failed' || job.kind !== JOB_KIND || payloadOf(job).assemblyId !== assemblyId) throw new AssemblyRuleError('job_not_failed');
       if (await this.d.jobs.byKey(uniqueKey(assemblyId), trx)) throw new AssemblyRuleError('job_running');
-      await trx('jobs').where({ id: jobId }).update({ status: 'queued', unique_key: uniqueKey(assemblyId), error: null, updated_at: this.now() });
+      await this.d.jobs.requeue(trx, jobId, uniqueKey(assemblyId));
       await this.d.audit.record(trx, actor, 'assembly.job_retried', 'assembly', assemblyId, undefined, { jobId });
     });
     this.start(jobId);
   }
 
   private async handle(jc: JobContext): Promise<Record<string, unknown>> {
-    const payload = jc.job.payload as unknown as Payload;
+    const payload = payloadOf(jc.job);
     const [association, rules] = await Promise.all([this.d.settings.association(), this.d.settings.rules()]);
-    const assembly = await this.service.get(payload.assemblyId);
+    const assembly = await this.d.assemblies.get(payload.assemblyId);
     const c: RunCtx = { jobId: jc.job.id, jc, payload, association, rules, assembly, done: 0 };
     if (payload.mailKind === 'invitation') await this.runInvitation(c);
     else await this.runFollowUp(c);
@@ -192,37 +218,37 @@ export class InvitationJobs {
 
   private async runInvitation(c: RunCtx): Promise<void> {
     const { jobId, assembly } = c;
+    const inv = this.d.invitations;
     if (!c.payload.recorded) {
       // Step 1: record every recipient as of today, all in one transaction.
       await this.d.db.transaction(async (trx) => {
-        const [{ n }] = await trx('assembly_invitations').where({ assembly_id: assembly.id }).count({ n: '*' });
-        if (Number(n) === 0) {
-          const recipients = await this.service.recipients(berlinDay(this.d.clock.now()), assembly.copyAllContacts, trx);
+        if ((await inv.count(assembly.id, {}, trx)) === 0) {
+          const recipients = await this.d.assemblies.recipients(berlinDay(this.d.clock.now()), assembly.copyAllContacts, trx);
           for (const r of recipients) {
-            await trx('assembly_invitations').insert({
+            await inv.insert(trx, {
               assembly_id: assembly.id, organisation_id: r.organisationId, organisation_name: r.organisationName, member_number: r.memberNumber,
               contact_name: r.contactName, to_address: r.to, cc: r.cc.length ? JSON.stringify(r.cc) : null, locale: r.locale,
               postal_address: r.postalAddress, channel: r.channel, status: r.channel === 'email' ? 'pending' : 'letter', created_at: this.now(),
             });
           }
         }
-        const [{ e }] = await trx('assembly_invitations').where({ assembly_id: assembly.id, channel: 'email' }).count({ e: '*' });
+        const e = await inv.count(assembly.id, { channel: 'email' }, trx);
         c.payload.recorded = true;
-        await trx('jobs').where({ id: jobId }).update({ payload: JSON.stringify(c.payload), total: Number(e), updated_at: this.now() });
+        await this.d.jobs.savePayload(trx, jobId, { ...c.payload }, e);
       });
     }
     // Step 2: one transaction per recipient; rows already enqueued are skipped.
-    const agenda = await this.service.agenda(assembly.id);
-    const total = Number((await this.d.db('assembly_invitations').where({ assembly_id: assembly.id, channel: 'email' }).count({ n: '*' }))[0].n);
-    const pending = (await this.d.db('assembly_invitations').where({ assembly_id: assembly.id, channel: 'email' }).whereNull('mail_message_id').orderBy('id')).map(rowToInvitation);
+    const agenda = await this.d.assemblies.agenda(assembly.id);
+    const total = await inv.count(assembly.id, { channel: 'email' });
+    const pending = await inv.byEmail(assembly.id, { pendingOnly: true });
     let progress = total - pending.length;
     await c.jc.progress(progress, total);
-    for (const inv of pending) {
+    for (const invitation of pending) {
       const did = await this.d.db.transaction(async (trx) => {
-        const current = await trx('assembly_invitations').where({ id: inv.id }).first();
+        const current = await inv.byId(trx, invitation.id);
         if (!current || current.mail_message_id) return false;
-        const mailId = await this.enqueueMail(trx, { kind: 'invitation', assembly, agenda, association: c.association, rules: c.rules, invitation: inv, to: inv.to, cc: inv.cc });
-        const n = await trx('assembly_invitations').where({ id: inv.id }).whereNull('mail_message_id').update({ mail_message_id: mailId, status: 'queued', enqueued_at: this.now() });
+        const mailId = await this.enqueueMail(trx, { kind: 'invitation', assembly, agenda, association: c.association, rules: c.rules, invitation, to: invitation.to, cc: invitation.cc });
+        const n = await inv.setMail(trx, invitation.id, mailId, this.now());
         if (affected(n) !== 1) throw new Error('invitation enqueued twice'); // rolls back this recipient
         return true;
       });
@@ -236,34 +262,37 @@ export class InvitationJobs {
     const { jobId, assembly, payload } = c;
     const kind = payload.mailKind;
     const key = kind === 'update' ? `update:${payload.sequence}` : kind === 'supplement' || kind === 'reminder' ? `${kind}:${jobId}` : kind;
-    const invs = (await this.d.db('assembly_invitations').where({ assembly_id: assembly.id, channel: 'email' }).orderBy('id')).map(rowToInvitation);
-    const agenda = await this.service.agenda(assembly.id);
+    const invs = await this.d.invitations.byEmail(assembly.id);
+    const agenda = await this.d.assemblies.agenda(assembly.id);
     let minutes: { body: string; attachmentId: number | null } | undefined;
-    if (kind === 'minutes') minutes = await this.service.minutes(assembly.id);
-    const resolutions = kind === 'minutes' ? await this.service.resolutions(assembly.id) : undefined;
+    if (kind === 'minutes') {
+      const m = await this.d.documents.minutes(assembly.id);
+      minutes = m ? { body: m.body, attachmentId: m.attachment_id == null ? null : Number(m.attachment_id) } : undefined;
+    }
+    const resolutions = kind === 'minutes' ? await this.d.day.resolutions(assembly.id) : undefined;
     // the minutes PDF (if uploaded) goes with the minutes mail: personal links have expired by then
-    const minutesPdf = kind === 'minutes' && minutes?.attachmentId ? await this.service.attachment(assembly.id, minutes.attachmentId) : undefined;
+    const minutesPdf = kind === 'minutes' && minutes?.attachmentId ? await this.d.attachments.get(assembly.id, minutes.attachmentId) : undefined;
     await c.jc.progress(0, invs.length);
     let progress = 0;
     for (const inv of invs) {
       let did = false;
       try {
         did = await this.d.db.transaction(async (trx) => {
-          if (await trx('assembly_deliveries').where({ invitation_id: inv.id, delivery_key: key }).first()) return false;
-          if (kind === 'reminder' && (await trx('assembly_rsvps').where({ assembly_id: assembly.id, organisation_id: inv.organisationId }).first())) return false;
-          const deliveryId = await insertId(trx, 'assembly_deliveries', { invitation_id: inv.id, kind, delivery_key: key, created_at: this.now() });
+          if (await this.d.invitations.delivery(trx, inv.id, key)) return false;
+          if (kind === 'reminder' && (await this.d.answers.rsvp(assembly.id, inv.organisationId, trx))) return false;
+          const deliveryId = await this.d.invitations.insertDelivery(trx, { invitation_id: inv.id, kind, delivery_key: key, created_at: this.now() });
           const t = tFor(inv.locale);
           const mailId = await this.enqueueMail(trx, {
             kind, assembly, agenda, association: c.association, rules: c.rules, invitation: inv, to: inv.to, cc: inv.cc, newItemIds: payload.itemIds, files: minutesPdf ? [minutesPdf] : undefined,
             minutes: minutes ? {
               body: minutes.body,
-              resolutions: agenda.filter((it) => resolutions?.has(it.id)).map((it) => {
-                const r = resolutions!.get(it.id)!;
-                return t('assemblies.mail.minutes.resolutionLine', { n: agenda.indexOf(it) + 1, title: it.title, result: t(r.adopted ? 'assemblies.results.adopted' : 'assemblies.results.rejected'), yes: r.yes, no: r.no, abstain: r.abstain });
+              resolutions: agenda.flatMap((it, i) => {
+                const r = resolutions?.get(it.id);
+                return r ? [t('assemblies.mail.minutes.resolutionLine', { n: i + 1, title: it.title, result: t(r.adopted ? 'assemblies.results.adopted' : 'assemblies.results.rejected'), yes: r.yes, no: r.no, abstain: r.abstain })] : [];
               }),
             } : undefined,
           });
-          await trx('assembly_deliveries').where({ id: deliveryId }).update({ mail_message_id: mailId });
+          await this.d.invitations.setDeliveryMail(trx, deliveryId, mailId);
           return true;
         });
       } catch (err) {
@@ -276,16 +305,11 @@ export class InvitationJobs {
   }
 
   /** Enqueues one mail of the assembly to one invitee, with a fresh personal link where the mail has one. */
-  async enqueueMail(trx: Knex.Transaction, m: {
-    kind: MailKind; assembly: Assembly; agenda: AgendaItem[]; association: AssociationSettings; rules: BylawsRules;
-    invitation: Invitation; to: string; cc: string[]; newItemIds?: number[]; minutes?: { body: string; resolutions: string[] };
-    files?: { filename: string; contentType: string; content: Buffer }[];
-  }): Promise<number> {
+  async enqueueMail(trx: Knex.Transaction, m: AssemblyMailInput): Promise<number> {
     let link: string | undefined;
     if (LINK_KINDS.includes(m.kind)) {
       const { token, hash } = newLinkToken();
-      await trx('assembly_invitation_tokens').insert({ invitation_id: m.invitation.id, token_hash: hash, purpose: 'mail', created_at: this.now() });
-      await trx('assembly_invitations').where({ id: m.invitation.id }).update({ token_hash: hash });
+      await this.d.invitations.addToken(trx, m.invitation.id, hash, 'mail', this.now());
       link = `${this.d.config.baseUrl}/a/${token}`;
     }
     const input = {
@@ -331,9 +355,9 @@ export async function runInvitationsCli(
   const svc = ctx.assemblies;
   const t = tFor('de');
   const actor: Actor = { userId: null, label: 'cli' };
-  const a = await svc.find(assemblyId);
+  const a = await svc.assembly.find(assemblyId);
   if (!a) throw new Error(`Versammlung ${assemblyId} gibt es nicht / assembly ${assemblyId} not found`);
-  const letters = async () => (await svc.invitations(assemblyId)).filter((i) => i.channel === 'letter').length;
+  const letters = async () => (await svc.sending.invitations(assemblyId)).filter((i) => i.channel === 'letter').length;
   const quietly = async <T>(fn: () => Promise<T>): Promise<T> => {
     const auto = svc.jobs.autoStart;
     svc.jobs.autoStart = false; // this process runs the job itself, in the foreground
@@ -358,7 +382,7 @@ export async function runInvitationsCli(
       print(`${a.title}: invitations already sent (job ${last.id}, ${last.progress}/${last.total} e-mails enqueued, ${n} letters); nothing to do`);
       return { jobId: last.id, enqueued: last.progress, letters: n, resumed: false, alreadyDone: true };
     } else {
-      jobId = await quietly(() => svc.startSending(actor, assemblyId, opts.overrideReason ?? ''));
+      jobId = await quietly(() => svc.sending.startSending(actor, assemblyId, opts.overrideReason ?? ''));
     }
   } catch (err) {
     if (err instanceof AssemblyRuleError) throw new Error(t(`assemblies.errors.${err.code}`, err.params), { cause: err });

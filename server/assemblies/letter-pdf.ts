@@ -3,7 +3,7 @@ import { formatDate } from '../i18n/format.ts';
 import type { MailContent } from '../mail/render.ts';
 import type { AssociationSettings } from '../settings/settings.schemas.ts';
 import { collect, loadPdfKit, MM, registerFonts } from '../pdf/fonts.ts';
-import type { Invitation } from './assemblies.service.ts';
+import type { Invitation } from './assemblies.model.ts';
 
 /** One printed invitation: the invitation snapshot, its fresh personal link and the mail content (assemblyMail). */
 export interface LetterInput {

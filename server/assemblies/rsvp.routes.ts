@@ -5,7 +5,7 @@ import { ForbiddenError } from '../errors.ts';
 import { flash, h, idParam, requireRole } from '../web/middleware.ts';
 import { parseForm } from '../web/forms.ts';
 import { motionSchema, proxySchema, rsvpSchema } from './assemblies.schemas.ts';
-import { AssemblyRuleError, type Assembly, type Invitation, type LinkProblem } from './assemblies.service.ts';
+import { AssemblyRuleError, type Assembly, type Invitation, type LinkProblem } from './assemblies.model.ts';
 import { ruleMessage, sendFile } from './assemblies.routes.ts';
 
 type Resolved = { ok: true; invitation: Invitation; assembly: Assembly } | { ok: false; reason: LinkProblem; assembly?: Assembly };
@@ -37,7 +37,7 @@ function memberPages(ctx: Context, resolve: (req: Request) => Promise<Resolved>,
   });
 
   const render = async (req: Request, res: Response, inv: Invitation, a: Assembly, errors: Record<string, Record<string, string>> = {}, values: Record<string, Record<string, unknown>> = {}) => {
-    const view = await svc.memberView(inv, a);
+    const view = await svc.answers.memberView(inv, a);
     res.status(Object.keys(errors).length ? 422 : 200).render('assemblies/member', {
       title: a.title, section: via === 'portal' ? 'portal' : undefined, assembly: a, invitation: inv, base: base(req), view, errors,
       rsvpValues: values.rsvp ?? (view.rsvp ? { attending: view.rsvp.attending ? 'yes' : 'no', peopleCount: String(view.rsvp.peopleCount || ''), names: view.rsvp.names } : { peopleCount: '1' }),
@@ -61,27 +61,27 @@ function memberPages(ctx: Context, resolve: (req: Request) => Promise<Resolved>,
   r.post('/rsvp', withInvitation(async (req, res, inv, a) => {
     const p = parseForm(rsvpSchema, req.body, req.t);
     if (!p.ok) return render(req, res, inv, a, { rsvp: p.errors }, { rsvp: req.body });
-    await act(req, res, () => svc.rsvp(actorFor(req, inv), inv, p.data, via), 'assemblies.member.rsvpSaved', 'rsvp');
+    await act(req, res, () => svc.answers.rsvp(actorFor(req, inv), inv, p.data, via), 'assemblies.member.rsvpSaved', 'rsvp');
   }));
 
   r.post('/proxy', withInvitation(async (req, res, inv, a) => {
     const p = parseForm(proxySchema, req.body, req.t);
     if (!p.ok) return render(req, res, inv, a, { proxy: p.errors });
-    await act(req, res, () => svc.giveProxy(actorFor(req, inv), inv, p.data.holderOrganisationId, via), 'assemblies.member.proxyGiven', 'proxy');
+    await act(req, res, () => svc.answers.giveProxy(actorFor(req, inv), inv, p.data.holderOrganisationId, via), 'assemblies.member.proxyGiven', 'proxy');
   }));
 
   r.post('/proxy/withdraw', withInvitation(async (req, res, inv) => {
-    await act(req, res, () => svc.withdrawProxy(actorFor(req, inv), inv), 'assemblies.member.proxyWithdrawn', 'proxy');
+    await act(req, res, () => svc.answers.withdrawProxy(actorFor(req, inv), inv), 'assemblies.member.proxyWithdrawn', 'proxy');
   }));
 
   r.post('/motions', withInvitation(async (req, res, inv, a) => {
     const p = parseForm(motionSchema, req.body, req.t);
     if (!p.ok) return render(req, res, inv, a, { motion: p.errors }, { motion: req.body });
-    await act(req, res, () => svc.submitMotion(actorFor(req, inv), inv, p.data, via), 'assemblies.member.motionSaved', 'motions');
+    await act(req, res, () => svc.answers.submitMotion(actorFor(req, inv), inv, p.data, via), 'assemblies.member.motionSaved', 'motions');
   }));
 
   r.get('/attachments/:attId', withInvitation(async (req, res, _inv, a) => {
-    sendFile(res, await svc.memberAttachment(a.id, idParam(req, 'attId')));
+    sendFile(res, await svc.attachments.forMember(a.id, idParam(req, 'attId')));
   }));
 
   return r;
@@ -92,7 +92,7 @@ export function assembliesPublicRouter(ctx: Context): Router {
   const r = Router();
   r.use('/a/:token', memberPages(
     ctx,
-    (req) => ctx.assemblies.resolveLink(String(req.params.token)),
+    (req) => ctx.assemblies.answers.resolveLink(String(req.params.token)),
     (req) => `/a/${String(req.params.token)}`,
     'link',
     (_req, inv) => ({ userId: null, label: `link: ${inv.organisationName}`.slice(0, 200) }),
@@ -110,12 +110,12 @@ export function assembliesPortalRouter(ctx: Context): Router {
     return orgId;
   };
   r.get('/', h(async (req, res) => {
-    const list = await ctx.assemblies.portalList(orgOf(req));
-    res.render('assemblies/portal-list', { title: req.t('assemblies.portal.title'), section: 'portal', assemblies: list, history: await ctx.assemblies.assembliesAttendedBy(orgOf(req)) });
+    const list = await ctx.assemblies.answers.portalList(orgOf(req));
+    res.render('assemblies/portal-list', { title: req.t('assemblies.portal.title'), section: 'portal', assemblies: list, history: await ctx.assemblies.day.assembliesAttendedBy(orgOf(req)) });
   }));
   r.use('/:id', memberPages(
     ctx,
-    async (req) => ctx.assemblies.resolvePortal(orgOf(req), idParam(req)),
+    async (req) => ctx.assemblies.answers.resolvePortal(orgOf(req), idParam(req)),
     (req) => `/portal/assemblies/${idParam(req)}`,
     'portal',
     (req) => ({ userId: req.user!.id, label: req.user!.displayName }),

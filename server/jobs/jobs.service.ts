@@ -195,4 +195,20 @@ export class JobsService {
     }
     return n;
   }
+
+  /** The ids of the jobs of a kind whose JSON payload starts with `payloadPrefix`, newest first. */
+  async idsByPayloadPrefix(kind: string, payloadPrefix: string): Promise<number[]> {
+    const rows: { id: number }[] = await this.db('jobs').where('kind', kind).andWhere('payload', 'like', `${payloadPrefix}%`).orderBy('id', 'desc').select('id');
+    return rows.map((r) => Number(r.id));
+  }
+
+  /** Puts a failed job back in the queue under its key (inside the caller's transaction). */
+  async requeue(trx: Knex.Transaction, id: number, uniqueKey: string): Promise<void> {
+    await trx('jobs').where({ id }).update({ status: 'queued', unique_key: uniqueKey, error: null, updated_at: iso(this.clock.now()) });
+  }
+
+  /** Replaces a job's payload and total (inside the caller's transaction, e.g. with the rows the payload describes). */
+  async savePayload(trx: Knex.Transaction, id: number, payload: Record<string, unknown>, total: number): Promise<void> {
+    await trx('jobs').where({ id }).update({ payload: JSON.stringify(payload), total, updated_at: iso(this.clock.now()) });
+  }
 }

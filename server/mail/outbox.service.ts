@@ -237,6 +237,18 @@ export class Outbox {
   close(): void {
     this.transport.close();
   }
+
+  /** Address, status and the last SMTP answer of messages by id (for delivery logs), without their content. */
+  async deliveryStates(ids: number[]): Promise<Map<number, { id: number; to: string; status: MailRow['status']; lastResponse: string | null; sentAt: string | null; createdAt: string }>> {
+    const out = new Map<number, { id: number; to: string; status: MailRow['status']; lastResponse: string | null; sentAt: string | null; createdAt: string }>();
+    const unique = [...new Set(ids)];
+    for (let i = 0; i < unique.length; i += 500) {
+      const rows: { id: number; to_address: string; status: MailRow['status']; last_response: string | null; sent_at: string | null; created_at: string }[] = await this.db('mail_messages')
+        .whereIn('id', unique.slice(i, i + 500)).select('id', 'to_address', 'status', 'last_response', 'sent_at', 'created_at');
+      for (const r of rows) out.set(Number(r.id), { id: Number(r.id), to: r.to_address, status: r.status, lastResponse: r.last_response, sentAt: r.sent_at, createdAt: r.created_at });
+    }
+    return out;
+  }
 }
 
 /** Runs the outbox in the background: polls, sends what is due, never two loops at once. */

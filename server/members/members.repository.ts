@@ -411,3 +411,58 @@ export function censusTotal(census: Census, f: ListFilter): number | undefined {
   }
   return n;
 }
+
+/** A member organisation with its contacts, as an assembly's roll needs it. */
+export interface RollMember {
+  id: number;
+  legalName: string;
+  memberNumber: number;
+  street: string;
+  postcode: string;
+  city: string;
+  country: string;
+  contacts: { name: string; email: string | null; locale: string; isRepresentative: boolean }[];
+}
+
+/** Members on `day` (joined on or before, not exited before) in one of `categoryIds`, by member number, with their contacts (for assemblies). */
+export async function membersOnDay(q: Knex | Knex.Transaction, day: string, categoryIds: number[]): Promise<RollMember[]> {
+  const orgs: { id: number; legal_name: string; member_number: number; street: string; postcode: string; city: string; country: string }[] = await q('organisations as o')
+    .whereIn('o.category_id', categoryIds)
+    .andWhere('o.join_date', '<=', day)
+    .andWhere((w) => w.whereNull('o.exit_date').orWhere('o.exit_date', '>=', day))
+    .select('o.id', 'o.legal_name', 'o.member_number', 'o.street', 'o.postcode', 'o.city', 'o.country')
+    .orderBy('o.member_number');
+  const ids = orgs.map((o) => Number(o.id));
+  const byOrg = new Map<number, RollMember['contacts']>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const rows: { organisation_id: number; name: string; email: string | null; locale: string; is_representative: boolean | number }[] = await q('contacts')
+      .whereIn('organisation_id', ids.slice(i, i + 500)).orderBy([{ column: 'organisation_id' }, { column: 'id' }])
+      .select('organisation_id', 'name', 'email', 'locale', 'is_representative');
+    for (const c of rows) {
+      const k = Number(c.organisation_id);
+      let list = byOrg.get(k);
+      if (!list) byOrg.set(k, (list = []));
+      list.push({ name: c.name, email: c.email, locale: c.locale, isRepresentative: c.is_representative === true || c.is_representative === 1 });
+    }
+  }
+  return orgs.map((o) => ({
+    id: Number(o.id), legalName: o.legal_name, memberNumber: Number(o.member_number), street: o.street, postcode: o.postcode, city: o.city, country: o.country,
+    contacts: byOrg.get(Number(o.id)) ?? [],
+  }));
+}
+
+/** The legal names of organisations by id (for lists in other modules). */
+export async function legalNames(q: Knex | Knex.Transaction, ids: number[]): Promise<Map<number, string>> {
+  const out = new Map<number, string>();
+  const unique = [...new Set(ids)];
+  for (let i = 0; i < unique.length; i += 500) {
+    const rows: { id: number; legal_name: string }[] = await q('organisations').whereIn('id', unique.slice(i, i + 500)).select('id', 'legal_name');
+    for (const r of rows) out.set(Number(r.id), r.legal_name);
+  }
+  return out;
+}
+
+/** One organisation's row, read with `q` (inside the caller's transaction). */
+export async function organisationRow(q: Knex | Knex.Transaction, id: number): Promise<Record<string, unknown> | undefined> {
+  return q('organisations').where({ id }).first();
+}

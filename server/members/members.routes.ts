@@ -110,7 +110,7 @@ export function membersRouter(ctx: Context): Router {
   r.get('/:id', read, h(async (req, res) => {
     const id = idParam(req);
     const detail = await ctx.members.detail(id);
-    const assemblies = await ctx.assemblies.assembliesAttendedBy(id);
+    const assemblies = await ctx.assemblies.day.assembliesAttendedBy(id);
     res.render('members/detail', {
       title: detail.organisation.legalName,
       section: 'members',

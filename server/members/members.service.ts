@@ -8,7 +8,7 @@ import { diff, SYSTEM } from '../audit/audit.service.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { Category } from '../settings/settings.schemas.ts';
 import { exitDateFromEffective, formerFrom, isCalendarDate, noticeExitDate, statusForExit, type ExitReason } from './exit-rules.ts';
-import { censusTotal, listOrganisations, readCensus, refreshSearchWords, registerStats, type Census, type ListPage } from './members.repository.ts';
+import { censusTotal, legalNames, listOrganisations, membersOnDay, organisationRow, readCensus, refreshSearchWords, registerStats, type Census, type ListPage, type RollMember } from './members.repository.ts';
 import type { ContactInput, ListQuery, OrganisationEdit } from './members.schemas.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import type { Outbox } from '../mail/outbox.service.ts';
@@ -771,6 +771,23 @@ export class MembersService {
       .where('o.join_date', '<=', date)
       .andWhere((q) => q.whereNull('o.exit_date').orWhere('o.exit_date', '>=', date))
       .andWhere(db.raw("coalesce((?), 'active')", [statusOn]), '<>', 'former');
+  }
+
+  /** The members with a vote on `day` (by their current category) with their contacts, for an assembly's roll; `q` reads inside the caller's transaction. */
+  async votingMembersOn(day: string, q: Knex | Knex.Transaction = this.d.db): Promise<RollMember[]> {
+    const voting = (await this.d.settings.categories({ includeInactive: true }, q)).filter((c) => c.hasVote).map((c) => c.id);
+    return membersOnDay(q, day, voting);
+  }
+
+  /** One organisation, read with `q` (inside the caller's transaction). */
+  async organisationIn(q: Knex | Knex.Transaction, id: number): Promise<Organisation | undefined> {
+    const r = await organisationRow(q, id);
+    return r ? rowToOrganisation(r) : undefined;
+  }
+
+  /** The legal names of organisations by id. */
+  async legalNames(ids: number[]): Promise<Map<number, string>> {
+    return legalNames(this.d.db, ids);
   }
 }
 

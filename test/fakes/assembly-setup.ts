@@ -40,12 +40,12 @@ export async function seedVotingMembers(db: Knex, n: number, categoryId: number,
 /** An assembly 40 days from `now` (well within the notice period) with a short agenda. */
 export async function prepareAssembly(ctx: Context, title = 'Ordentliche Mitgliederversammlung'): Promise<number> {
   const day = DateTime.fromJSDate(ctx.clock.now(), { zone: 'Europe/Berlin' }).plus({ days: 40 }).toISODate()!;
-  const id = await ctx.assemblies.create(ACTOR, {
+  const id = await ctx.assemblies.assembly.create(ACTOR, {
     title, kind: 'ordinary', date: day, time: '18:00', durationMinutes: 120, format: 'in_person',
     location: 'Kaiserpfalz Goslar, Kaiserbleek 6, 38640 Goslar', participationInfo: '', copyAllContacts: false,
   });
   for (const [t, kind] of [['Bericht des Vorstands', 'report'], ['Entlastung des Vorstands', 'resolution'], ['Wahl des Vorstands', 'election']] as const) {
-    await ctx.assemblies.addAgendaItem(ACTOR, id, { title: t, description: '', kind, proposedText: '' });
+    await ctx.assemblies.assembly.addAgendaItem(ACTOR, id, { title: t, description: '', kind, proposedText: '' });
   }
   return id;
 }

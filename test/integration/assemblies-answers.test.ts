@@ -20,13 +20,13 @@ describe('assemblies: personal links, proxies, motions, the day and the minutes'
       org[k] = await makeOrg(env.ctx, { name: `Mitglied ${k.toUpperCase()} GmbH`, categoryId: cats.company, repEmail: `${k}@m.example` });
     }
     await env.ctx.settings.updateRules(TEST_ACTOR, { ...(await env.ctx.settings.rules()), maxProxiesPerHolder: 1, quorumPercent: 50 });
-    assemblyId = await env.ctx.assemblies.create(TEST_ACTOR, {
+    assemblyId = await env.ctx.assemblies.assembly.create(TEST_ACTOR, {
       title: 'MV 2026', kind: 'ordinary', date: '2026-12-19', time: '18:00', durationMinutes: 120, format: 'hybrid',
       location: 'Goslar', participationInfo: 'Zugang per Videokonferenz; Abstimmung im Chat.', copyAllContacts: false,
     });
-    await env.ctx.assemblies.addAgendaItem(TEST_ACTOR, assemblyId, { title: 'Bericht', kind: 'report', description: '', proposedText: '' });
-    await env.ctx.assemblies.addAgendaItem(TEST_ACTOR, assemblyId, { title: 'Entlastung', kind: 'resolution', description: '', proposedText: '' });
-    await env.ctx.assemblies.startSending(TEST_ACTOR, assemblyId);
+    await env.ctx.assemblies.assembly.addAgendaItem(TEST_ACTOR, assemblyId, { title: 'Bericht', kind: 'report', description: '', proposedText: '' });
+    await env.ctx.assemblies.assembly.addAgendaItem(TEST_ACTOR, assemblyId, { title: 'Entlastung', kind: 'resolution', description: '', proposedText: '' });
+    await env.ctx.assemblies.sending.startSending(TEST_ACTOR, assemblyId);
     await env.ctx.assemblies.jobs.idle(assemblyId);
     for (const k of Object.keys(org)) link[k] = await linkFor(env.ctx, `${k}@m.example`);
     board = new Browser(env.app);
@@ -161,13 +161,13 @@ describe('assemblies: personal links, proxies, motions, the day and the minutes'
       expect(day.text).to.contain('nicht beschlussfähig (mindestens 3 Stimmen nötig)');
       await board.submit(`/board/assemblies/${assemblyId}/day`, { action: 'in', personName: 'Anna Berg' }, `/board/assemblies/${assemblyId}/attendance/${org.a}`);
       await board.submit(`/board/assemblies/${assemblyId}/day`, { action: 'in', personName: '' }, `/board/assemblies/${assemblyId}/attendance/${org.b}`);
-      const v = await env.ctx.assemblies.day(assemblyId);
+      const v = await env.ctx.assemblies.day.overview(assemblyId);
       expect(v.votes).to.deep.equal({ present: 3, own: 2, byProxy: 1 }); // B holds C's vote
       expect(v.quorum).to.include({ needed: 3, met: true, votingMembers: 5 });
       day = await board.get(`/board/assemblies/${assemblyId}/day`);
       expect(day.text).to.contain('beschlussfähig (mindestens 3 Stimmen)');
       await board.submit(`/board/assemblies/${assemblyId}/day`, { action: 'out' }, `/board/assemblies/${assemblyId}/attendance/${org.b}`);
-      expect((await env.ctx.assemblies.day(assemblyId)).votes).to.deep.equal({ present: 1, own: 1, byProxy: 0 });
+      expect((await env.ctx.assemblies.day.overview(assemblyId)).votes).to.deep.equal({ present: 1, own: 1, byProxy: 0 });
       const print = await board.get(`/board/assemblies/${assemblyId}/print`);
       expect(print.text).to.contain('Anwesenheits- und Vollmachtsliste');
       expect(print.text).to.contain('Mitglied C GmbH');
@@ -180,7 +180,7 @@ describe('assemblies: personal links, proxies, motions, the day and the minutes'
   it('records resolutions and minutes afterwards and sends the minutes to the members', async () => {
     env.clock.set('2026-12-20T10:00:00Z');
     try {
-      const items = await env.ctx.assemblies.agenda(assemblyId);
+      const items = await env.ctx.assemblies.assembly.agenda(assemblyId);
       const res = await board.submit(`/board/assemblies/${assemblyId}/results`, { yes: '3', no: '1', abstain: '0', note: '' }, `/board/assemblies/${assemblyId}/resolutions/${items[1].id}`);
       expect(res.status).to.equal(303);
       await board.submit(`/board/assemblies/${assemblyId}/results`, { body: 'Protokoll der MV 2026\nBeginn 18:05 Uhr.' }, `/board/assemblies/${assemblyId}/minutes`);
@@ -213,10 +213,10 @@ describe('assemblies: personal links, proxies, motions, the day and the minutes'
   });
 
   it('tells the register and the portal which assemblies an organisation attended', async () => {
-    const a = await env.ctx.assemblies.assembliesAttendedBy(org.a);
+    const a = await env.ctx.assemblies.day.assembliesAttendedBy(org.a);
     expect(a).to.have.length(1);
     expect(a[0]).to.include({ assemblyId, title: 'MV 2026', rsvp: 'yes', attended: true, proxyTo: null });
-    const c = await env.ctx.assemblies.assembliesAttendedBy(org.c);
+    const c = await env.ctx.assemblies.day.assembliesAttendedBy(org.c);
     expect(c[0]).to.include({ attended: false, proxyTo: 'Mitglied B GmbH' });
   });
 });

@@ -20,15 +20,15 @@ describe('assemblies: sending invitations from the command line, and resuming', 
   after(async () => env.close());
 
   async function assembly(title: string, agenda = true): Promise<number> {
-    const id = await env.ctx.assemblies.create(TEST_ACTOR, {
+    const id = await env.ctx.assemblies.assembly.create(TEST_ACTOR, {
       title, kind: 'ordinary', date: '2026-12-19', time: '18:00', durationMinutes: 120, format: 'in_person', location: 'Goslar', participationInfo: '', copyAllContacts: false,
     });
-    if (agenda) await env.ctx.assemblies.addAgendaItem(TEST_ACTOR, id, { title: 'Wahl des Vorstands', description: '', kind: 'election', proposedText: '' });
+    if (agenda) await env.ctx.assemblies.assembly.addAgendaItem(TEST_ACTOR, id, { title: 'Wahl des Vorstands', description: '', kind: 'election', proposedText: '' });
     return id;
   }
 
   async function mailsPerInvitation(id: number): Promise<number[]> {
-    const invs = (await env.ctx.assemblies.invitations(id)).filter((i) => i.channel === 'email');
+    const invs = (await env.ctx.assemblies.sending.invitations(id)).filter((i) => i.channel === 'email');
     const out: number[] = [];
     for (const inv of invs) {
       const [{ n }] = await env.db('mail_messages').where({ template: 'assembly_invitation', related_type: 'assembly_invitation', related_id: inv.id }).count({ n: '*' });
@@ -66,7 +66,7 @@ describe('assemblies: sending invitations from the command line, and resuming', 
     jobs.autoStart = false;
     jobs.crashAfter = 3;
     try {
-      const jobId = await env.ctx.assemblies.startSending(TEST_ACTOR, id);
+      const jobId = await env.ctx.assemblies.sending.startSending(TEST_ACTOR, id);
       void env.ctx.jobs.execute(jobId);
       for (let i = 0; i < 300 && (await mailsPerInvitation(id)).filter((n) => n).length < 3; i++) await new Promise((r) => setTimeout(r, 10));
     } finally {

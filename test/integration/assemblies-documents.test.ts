@@ -25,11 +25,11 @@ describe('assemblies: documents and the minutes as PDF (multipart upload)', func
     org.b = await makeOrg(env.ctx, { name: 'Clausthal Research Institute', categoryId: cats.research, repEmail: 'b@tu.example', repLocale: 'en' });
     board = new Browser(env.app);
     await board.login('board@test.example', PASSWORD);
-    id = await env.ctx.assemblies.create(TEST_ACTOR, {
+    id = await env.ctx.assemblies.assembly.create(TEST_ACTOR, {
       title: 'Mitgliederversammlung 2026', kind: 'ordinary', date: '2026-12-19', time: '18:00', durationMinutes: 120,
       format: 'in_person', location: 'Kaiserpfalz Goslar', participationInfo: '', copyAllContacts: false,
     });
-    await env.ctx.assemblies.addAgendaItem(TEST_ACTOR, id, { title: 'Jahresabschluss 2025', description: '', kind: 'resolution', proposedText: '' });
+    await env.ctx.assemblies.assembly.addAgendaItem(TEST_ACTOR, id, { title: 'Jahresabschluss 2025', description: '', kind: 'resolution', proposedText: '' });
   });
   after(async () => env.close());
 
@@ -61,7 +61,7 @@ describe('assemblies: documents and the minutes as PDF (multipart upload)', func
     expect(audit[0].after).to.include({ filename: 'Haushaltsplan März 2027.pdf' });
 
     // invited members see it on their personal page and can download it through their link
-    await env.ctx.assemblies.startSending(TEST_ACTOR, id);
+    await env.ctx.assemblies.sending.startSending(TEST_ACTOR, id);
     await env.ctx.assemblies.jobs.idle(id);
     const link = await linkFor(env.ctx, 'a@harz.example');
     const guest = new Browser(env.app);
@@ -111,7 +111,7 @@ describe('assemblies: documents and the minutes as PDF (multipart upload)', func
     const early = await upload(`/board/assemblies/${id}/minutes/file`, `/board/assemblies/${id}/results`, tinyPdf('Protokoll'), 'Protokoll.pdf');
     expect(early.status).to.equal(303);
     expect((await board.get(early.headers.location)).text).to.contain('Die Versammlung hat noch nicht begonnen.');
-    expect(await env.ctx.assemblies.minutesFile(id)).to.equal(undefined);
+    expect(await env.ctx.assemblies.minutes.file(id)).to.equal(undefined);
 
     env.clock.set('2026-12-19T20:30:00Z');
     try {
@@ -122,16 +122,16 @@ describe('assemblies: documents and the minutes as PDF (multipart upload)', func
       const page = await board.get(`/board/assemblies/${id}/results`);
       expect(page.text).to.contain('Protokoll MV 2026 unterschrieben.pdf');
       expect(page.text).not.to.contain('Protokoll-Entwurf.pdf'); // replaced, not piled up
-      const file = (await env.ctx.assemblies.minutesFile(id))!;
+      const file = (await env.ctx.assemblies.minutes.file(id))!;
       expect(await env.db('assembly_attachments').where({ filename: 'Protokoll-Entwurf.pdf' })).to.have.length(0);
       const audit = await env.ctx.audit.list({ entityType: 'assembly', entityId: id, action: 'assembly.minutes_file_saved' });
       expect(audit).to.have.length(2);
 
       // not one of the invitation documents, and not reachable for members before it is sent
-      expect((await env.ctx.assemblies.attachments(id)).map((a) => a.filename)).not.to.include('Protokoll MV 2026 unterschrieben.pdf');
-      const portalView = await env.ctx.assemblies.memberView((await env.ctx.assemblies.invitations(id))[0], await env.ctx.assemblies.get(id));
+      expect((await env.ctx.assemblies.attachments.list(id)).map((a) => a.filename)).not.to.include('Protokoll MV 2026 unterschrieben.pdf');
+      const portalView = await env.ctx.assemblies.answers.memberView((await env.ctx.assemblies.sending.invitations(id))[0], await env.ctx.assemblies.assembly.get(id));
       expect(portalView.minutes).to.equal(undefined);
-      expect(await env.ctx.assemblies.memberAttachment(id, file.id).then(() => 'served', (e: { status?: number }) => e.status)).to.equal(404);
+      expect(await env.ctx.assemblies.attachments.forMember(id, file.id).then(() => 'served', (e: { status?: number }) => e.status)).to.equal(404);
 
       // a PDF alone is enough to send the minutes; the mail carries it
       const send = await board.submit(`/board/assemblies/${id}/results`, {}, `/board/assemblies/${id}/minutes/send`);
@@ -142,7 +142,7 @@ describe('assemblies: documents and the minutes as PDF (multipart upload)', func
       const atts = JSON.parse(mails[0].attachments) as { filename: string; contentType: string; contentBase64: string }[];
       expect(atts.map((a) => a.filename)).to.deep.equal(['Protokoll MV 2026 unterschrieben.pdf']);
       expect(Buffer.from(atts[0].contentBase64, 'base64').toString('latin1')).to.contain('Unterschrieben');
-      expect((await env.ctx.assemblies.memberAttachment(id, file.id)).filename).to.equal('Protokoll MV 2026 unterschrieben.pdf');
+      expect((await env.ctx.assemblies.attachments.forMember(id, file.id)).filename).to.equal('Protokoll MV 2026 unterschrieben.pdf');
 
       // once sent, the minutes PDF cannot be replaced any more
       const late = await upload(`/board/assemblies/${id}/minutes/file`, `/board/assemblies/${id}/results`, tinyPdf(), 'Neu.pdf');
@@ -153,17 +153,17 @@ describe('assemblies: documents and the minutes as PDF (multipart upload)', func
   });
 
   it("shows the organisation's assemblies, answer, proxy and attendance in the register", async () => {
-    const other = await env.ctx.assemblies.create(TEST_ACTOR, {
+    const other = await env.ctx.assemblies.assembly.create(TEST_ACTOR, {
       title: 'Außerordentliche Versammlung 2027', kind: 'extraordinary', date: '2027-02-20', time: '10:00', durationMinutes: 60,
       format: 'in_person', location: 'Goslar', participationInfo: '', copyAllContacts: false,
     });
-    await env.ctx.assemblies.addAgendaItem(TEST_ACTOR, other, { title: 'Satzung', description: '', kind: 'resolution', proposedText: '' });
-    await env.ctx.assemblies.startSending(TEST_ACTOR, other);
+    await env.ctx.assemblies.assembly.addAgendaItem(TEST_ACTOR, other, { title: 'Satzung', description: '', kind: 'resolution', proposedText: '' });
+    await env.ctx.assemblies.sending.startSending(TEST_ACTOR, other);
     await env.ctx.assemblies.jobs.idle(other);
-    const invs = await env.ctx.assemblies.invitations(other);
+    const invs = await env.ctx.assemblies.sending.invitations(other);
     const invA = invs.find((i) => i.organisationId === org.a)!;
-    await env.ctx.assemblies.rsvp(TEST_ACTOR, invA, { attending: 'no', peopleCount: 0, names: '' }, 'board');
-    await env.ctx.assemblies.giveProxy(TEST_ACTOR, invA, org.b, 'link');
+    await env.ctx.assemblies.answers.rsvp(TEST_ACTOR, invA, { attending: 'no', peopleCount: 0, names: '' }, 'board');
+    await env.ctx.assemblies.answers.giveProxy(TEST_ACTOR, invA, org.b, 'link');
 
     const page = await board.get(`/board/members/${org.a}`);
     expect(page.status).to.equal(200);
@@ -172,7 +172,7 @@ describe('assemblies: documents and the minutes as PDF (multipart upload)', func
     expect(section).to.contain('Außerordentliche Versammlung 2027');
     expect(section).to.contain('Clausthal Research Institute'); // proxy holder
     expect(section).to.contain(`/board/assemblies/${other}`);
-    await env.ctx.assemblies.checkIn(TEST_ACTOR, other, org.b, 'in', 'Prof. Berg');
+    await env.ctx.assemblies.day.checkIn(TEST_ACTOR, other, org.b, 'in', 'Prof. Berg');
     const bPage = await board.get(`/board/members/${org.b}`);
     const bRow = bPage.text.slice(bPage.text.indexOf('Außerordentliche Versammlung 2027'));
     expect(bRow.slice(0, bRow.indexOf('</tr>'))).to.match(/<td>Ja<\/td>$/);

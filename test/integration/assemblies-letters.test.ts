@@ -78,7 +78,7 @@ describe('assemblies: invitation letters as PDF for members without e-mail', fun
     await board.submit(`/board/assemblies/${id}`, { title: 'Wahl des Vorstands', kind: 'election', description: '', proposedText: '' }, `/board/assemblies/${id}/agenda`);
     expect((await board.submit(`/board/assemblies/${id}`, {}, `/board/assemblies/${id}/send`)).status).to.equal(303);
     await env.ctx.assemblies.jobs.idle(id);
-    for (const i of await env.ctx.assemblies.invitations(id)) {
+    for (const i of await env.ctx.assemblies.sending.invitations(id)) {
       if (i.organisationId === org.de) inv.de = i.id;
       if (i.organisationId === org.en) inv.en = i.id;
       if (i.organisationId === org.mail) inv.mail = i.id;

@@ -34,9 +34,9 @@ describe('assemblies: invitations through a real SMTP listener, calendar file pa
     const cats = await makeCategories(env.ctx);
     await makeOrg(env.ctx, { name: 'Harzer Spezialchemie GmbH', categoryId: cats.company, repEmail: 'a@harz.example' });
     await makeOrg(env.ctx, { name: 'Clausthal Research Institute', categoryId: cats.research, repEmail: 'b@tu.example', repLocale: 'en' });
-    id = await env.ctx.assemblies.create(TEST_ACTOR, INPUT);
-    await env.ctx.assemblies.addAgendaItem(TEST_ACTOR, id, { title: 'Bericht des Vorstands', description: '', kind: 'report', proposedText: '' });
-    await env.ctx.assemblies.addAgendaItem(TEST_ACTOR, id, { title: 'Wahl des Vorstands', description: '', kind: 'election', proposedText: '' });
+    id = await env.ctx.assemblies.assembly.create(TEST_ACTOR, INPUT);
+    await env.ctx.assemblies.assembly.addAgendaItem(TEST_ACTOR, id, { title: 'Bericht des Vorstands', description: '', kind: 'report', proposedText: '' });
+    await env.ctx.assemblies.assembly.addAgendaItem(TEST_ACTOR, id, { title: 'Wahl des Vorstands', description: '', kind: 'election', proposedText: '' });
   });
   after(async () => {
     await env.close();
@@ -49,10 +49,10 @@ describe('assemblies: invitations through a real SMTP listener, calendar file pa
   }
 
   it('delivers each invitation with text, HTML, the personal link and a calendar entry that a calendar program reads', async () => {
-    await env.ctx.assemblies.startSending(TEST_ACTOR, id);
+    await env.ctx.assemblies.sending.startSending(TEST_ACTOR, id);
     await env.ctx.assemblies.jobs.idle(id);
     await deliver(2);
-    const assembly = await env.ctx.assemblies.get(id);
+    const assembly = await env.ctx.assemblies.assembly.get(id);
 
     const a = sink.to('a@harz.example')[0];
     const stored = (await env.ctx.outbox.forRecipient('a@harz.example'))[0];
@@ -82,9 +82,9 @@ describe('assemblies: invitations through a real SMTP listener, calendar file pa
   });
 
   it('updates the same calendar entry (same UID, higher SEQUENCE) and cancels it', async () => {
-    const uid = (await env.ctx.assemblies.get(id)).uid;
-    await env.ctx.assemblies.update(TEST_ACTOR, id, { ...INPUT, time: '17:00' });
-    await env.ctx.assemblies.sendUpdate(TEST_ACTOR, id);
+    const uid = (await env.ctx.assemblies.assembly.get(id)).uid;
+    await env.ctx.assemblies.assembly.update(TEST_ACTOR, id, { ...INPUT, time: '17:00' });
+    await env.ctx.assemblies.sending.sendUpdate(TEST_ACTOR, id);
     await env.ctx.assemblies.jobs.idle(id);
     await deliver(4);
     const upd = sink.to('a@harz.example').find((m) => m.messageId !== sink.to('a@harz.example')[0].messageId)!;
@@ -94,7 +94,7 @@ describe('assemblies: invitations through a real SMTP listener, calendar file pa
     expect(u.event.sequence).to.equal(1);
     expect(u.event.startDate.toJSDate().toISOString()).to.equal('2026-12-19T16:00:00.000Z');
 
-    await env.ctx.assemblies.cancel(TEST_ACTOR, id);
+    await env.ctx.assemblies.sending.cancel(TEST_ACTOR, id);
     await env.ctx.assemblies.jobs.idle(id);
     await deliver(6);
     const last = sink.to('a@harz.example').at(-1)!;

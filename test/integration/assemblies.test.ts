@@ -83,15 +83,15 @@ describe('assemblies: preparing and sending invitations', function () {
     await addItem(id, { title: 'Bericht des Vorstands', kind: 'report', description: '', proposedText: '' });
     await addItem(id, { title: 'Entlastung des Vorstands', kind: 'resolution', description: '', proposedText: '' });
     await addItem(id, { title: 'Satzungsänderung § 5', kind: 'bylaws_change', description: 'Beitragsordnung', proposedText: '§ 5 lautet künftig: …' });
-    let agenda = await env.ctx.assemblies.agenda(id);
+    let agenda = await env.ctx.assemblies.assembly.agenda(id);
     expect(agenda.map((i) => i.title)).to.deep.equal(['Bericht des Vorstands', 'Entlastung des Vorstands', 'Satzungsänderung § 5']);
     await board.submit(`/board/assemblies/${id}`, { direction: 'up' }, `/board/assemblies/${id}/agenda/${agenda[2].id}/move`);
-    agenda = await env.ctx.assemblies.agenda(id);
+    agenda = await env.ctx.assemblies.assembly.agenda(id);
     expect(agenda.map((i) => i.title)).to.deep.equal(['Bericht des Vorstands', 'Satzungsänderung § 5', 'Entlastung des Vorstands']);
     const edit = await board.submit(`/board/assemblies/${id}/agenda/${agenda[0].id}/edit`, { title: 'Jahresbericht des Vorstands', kind: 'report', description: '', proposedText: '' }, `/board/assemblies/${id}/agenda/${agenda[0].id}`);
     expect(edit.status).to.equal(303);
     await board.submit(`/board/assemblies/${id}`, {}, `/board/assemblies/${id}/agenda/${agenda[2].id}/delete`);
-    agenda = await env.ctx.assemblies.agenda(id);
+    agenda = await env.ctx.assemblies.assembly.agenda(id);
     expect(agenda.map((i) => [i.position, i.title])).to.deep.equal([[1, 'Jahresbericht des Vorstands'], [2, 'Satzungsänderung § 5']]);
   });
 
@@ -101,8 +101,8 @@ describe('assemblies: preparing and sending invitations', function () {
     expect(res.status).to.equal(303);
     const page = await board.get(res.headers.location);
     expect(page.text).to.contain('Ohne Tagesordnung kann nicht eingeladen werden.');
-    expect((await env.ctx.assemblies.get(id)).status).to.equal('draft');
-    expect(await env.ctx.assemblies.invitations(id)).to.have.length(0);
+    expect((await env.ctx.assemblies.assembly.get(id)).status).to.equal('draft');
+    expect(await env.ctx.assemblies.sending.invitations(id)).to.have.length(0);
   });
 
   let mainId: number;
@@ -133,7 +133,7 @@ describe('assemblies: preparing and sending invitations', function () {
     expect(jobs).to.have.length(1);
     expect(jobs[0]).to.include({ status: 'done', progress: 4, total: 4 });
 
-    const invs = await env.ctx.assemblies.invitations(mainId);
+    const invs = await env.ctx.assemblies.sending.invitations(mainId);
     expect(invs.map((i) => i.organisationId).sort()).to.deep.equal([org.a, org.b, org.c, org.d, org.leaving].sort());
     expect(invs.find((i) => i.organisationId === org.d)).to.include({ channel: 'letter', to: '' });
     for (const excluded of ['s@foerder.example', 'f@former.example', 'n@new.example']) expect(await env.ctx.outbox.forRecipient(excluded)).to.have.length(0);
@@ -150,7 +150,7 @@ describe('assemblies: preparing and sending invitations', function () {
     // the .ics: stable UID, SEQUENCE 0, REQUEST
     const row = await env.db('mail_messages').where({ id: a[0].id }).first();
     const ics = Buffer.from(JSON.parse(row.attachments)[0].contentBase64, 'base64').toString('utf8');
-    const assembly = await env.ctx.assemblies.get(mainId);
+    const assembly = await env.ctx.assemblies.assembly.get(mainId);
     expect(ics).to.contain(`UID:${assembly.uid}`);
     expect(ics).to.contain('SEQUENCE:0');
     expect(ics).to.contain('METHOD:REQUEST');
@@ -188,7 +188,7 @@ describe('assemblies: preparing and sending invitations', function () {
   });
 
   it('resends a failed invitation to the corrected address', async () => {
-    const inv = (await env.ctx.assemblies.invitations(mainId)).find((i) => i.organisationId === org.c)!;
+    const inv = (await env.ctx.assemblies.sending.invitations(mainId)).find((i) => i.organisationId === org.c)!;
     await env.db('mail_messages').where({ id: inv.mailMessageId! }).update({ status: 'failed', last_response: '550 5.1.1 mailbox unknown' });
     await env.db('contacts').where({ organisation_id: org.c, is_representative: true }).update({ email: 'c.new@oker.example' });
     let res = await board.get(`/board/assemblies/${mainId}/recipients`);
@@ -213,10 +213,10 @@ describe('assemblies: preparing and sending invitations', function () {
   });
 
   it('increments SEQUENCE when time or place change and sends the update; a cancellation sends METHOD:CANCEL', async () => {
-    const before = await env.ctx.assemblies.get(mainId);
+    const before = await env.ctx.assemblies.assembly.get(mainId);
     const res = await board.submit(`/board/assemblies/${mainId}/edit`, { ...FORM, time: '17:00' }, `/board/assemblies/${mainId}`);
     expect(res.status).to.equal(303);
-    const after = await env.ctx.assemblies.get(mainId);
+    const after = await env.ctx.assemblies.assembly.get(mainId);
     expect(after.sequence).to.equal(before.sequence + 1);
     expect(after.uid).to.equal(before.uid);
     const page = await board.get(`/board/assemblies/${mainId}`);
@@ -233,11 +233,11 @@ describe('assemblies: preparing and sending invitations', function () {
     expect(ics).to.contain('DTSTART:20261219T160000Z');
     // editing the title only does not bump the sequence
     await board.submit(`/board/assemblies/${mainId}/edit`, { ...FORM, time: '17:00', title: 'MV 2026' }, `/board/assemblies/${mainId}`);
-    expect((await env.ctx.assemblies.get(mainId)).sequence).to.equal(1);
+    expect((await env.ctx.assemblies.assembly.get(mainId)).sequence).to.equal(1);
 
     const other = await createAssembly({ ...FORM, title: 'Wird abgesagt' });
     await addItem(other, { title: 'Wahl', kind: 'election', description: '', proposedText: '' });
-    await env.ctx.assemblies.startSending(TEST_ACTOR, other);
+    await env.ctx.assemblies.sending.startSending(TEST_ACTOR, other);
     await env.ctx.assemblies.jobs.idle(other);
     await board.submit(`/board/assemblies/${other}`, {}, `/board/assemblies/${other}/cancel`);
     await env.ctx.assemblies.jobs.idle(other);
@@ -246,7 +246,7 @@ describe('assemblies: preparing and sending invitations', function () {
     const cics = Buffer.from(JSON.parse(cancels[0].attachments)[0].contentBase64, 'base64').toString('utf8');
     expect(cics).to.contain('METHOD:CANCEL');
     expect(cics).to.contain('STATUS:CANCELLED');
-    expect(cics).to.contain(`UID:${(await env.ctx.assemblies.get(other)).uid}`);
+    expect(cics).to.contain(`UID:${(await env.ctx.assemblies.assembly.get(other)).uid}`);
     expect(cics).to.contain('SEQUENCE:1');
     // the personal link now says the assembly is cancelled
     const mails = await env.db('mail_messages').where({ template: 'assembly_invitation', to_address: 'b@tu.example' }).orderBy('id', 'desc');
@@ -267,20 +267,42 @@ describe('assemblies: preparing and sending invitations', function () {
       const refused = await board.submit(`/board/assemblies/${id}`, { overrideReason: '' }, `/board/assemblies/${id}/send`);
       const after = await board.get(refused.headers.location);
       expect(after.text).to.contain('Die Einladungsfrist ist verpasst (letzter Tag: 05.12.2026');
-      expect((await env.ctx.assemblies.get(id)).status).to.equal('draft');
-      expect(await env.ctx.assemblies.invitations(id)).to.have.length(0);
+      expect((await env.ctx.assemblies.assembly.get(id)).status).to.equal('draft');
+      expect(await env.ctx.assemblies.sending.invitations(id)).to.have.length(0);
 
       const ok = await board.submit(`/board/assemblies/${id}`, { overrideReason: 'Dringende Satzungsänderung auf Verlangen des Registergerichts' }, `/board/assemblies/${id}/send`);
       expect(ok.status).to.equal(303);
       await env.ctx.assemblies.jobs.idle(id);
-      expect((await env.ctx.assemblies.get(id)).status).to.equal('invited');
-      expect(await env.ctx.assemblies.invitations(id)).to.have.length(5);
+      expect((await env.ctx.assemblies.assembly.get(id)).status).to.equal('invited');
+      expect(await env.ctx.assemblies.sending.invitations(id)).to.have.length(5);
       const audit = await env.ctx.audit.list({ entityType: 'assembly', entityId: id, action: 'assembly.late_sending_override' });
       expect(audit).to.have.length(1);
       expect(audit[0].after).to.include({ reason: 'Dringende Satzungsänderung auf Verlangen des Registergerichts', lastSendDay: '2026-12-05', sendDay: '2026-12-10' });
       expect(audit[0].actorLabel).to.equal('board');
       const shown = await board.get(`/board/assemblies/${id}`);
       expect(shown.text).to.contain('Dringende Satzungsänderung auf Verlangen des Registergerichts');
+    } finally {
+      env.clock.set('2026-11-25T09:00:00Z');
+    }
+  });
+
+  it('offers no sending for an assembly that has begun, and refuses a send posted anyway', async () => {
+    const id = await createAssembly({ ...FORM, title: 'Schon vorbei', date: '2026-12-01' });
+    await addItem(id, { title: 'Bericht des Vorstands', kind: 'report', description: '', proposedText: '' });
+    expect((await board.get(`/board/assemblies/${id}`)).text).to.contain('Einladungen jetzt versenden'); // still in the future
+    env.clock.set('2026-12-02T09:00:00Z');
+    try {
+      const page = await board.get(`/board/assemblies/${id}`);
+      expect(page.status).to.equal(200);
+      expect(page.text).not.to.contain('Einladungen jetzt versenden');
+      expect(page.text).not.to.contain(`action="/board/assemblies/${id}/send"`);
+      expect(page.text).to.contain('Die Versammlung liegt in der Vergangenheit.');
+      const refused = await board.submit(`/board/assemblies/${id}`, { overrideReason: 'trotzdem' }, `/board/assemblies/${id}/send`);
+      expect(refused.status).to.equal(303);
+      const after = await board.get(refused.headers.location);
+      expect(after.text).to.contain('Die Versammlung liegt in der Vergangenheit.');
+      expect((await env.ctx.assemblies.assembly.get(id)).status).to.equal('draft');
+      expect(await env.ctx.assemblies.sending.invitations(id)).to.have.length(0);
     } finally {
       env.clock.set('2026-11-25T09:00:00Z');
     }
@@ -294,7 +316,7 @@ describe('assemblies: preparing and sending invitations', function () {
     jobs.crashAfter = 2;
     let jobId: number;
     try {
-      jobId = await env.ctx.assemblies.startSending(TEST_ACTOR, id);
+      jobId = await env.ctx.assemblies.sending.startSending(TEST_ACTOR, id);
       void env.ctx.jobs.execute(jobId); // this "process" dies after two mails (never returns, keeps its lock)
       for (let i = 0; i < 200; i++) {
         const [{ n }] = await env.db('assembly_invitations').where({ assembly_id: id }).whereNotNull('mail_message_id').count({ n: '*' });
@@ -307,7 +329,7 @@ describe('assemblies: preparing and sending invitations', function () {
     }
     const stuck = await env.ctx.jobs.get(jobId);
     expect(stuck!.status).to.equal('running');
-    expect(await env.ctx.assemblies.invitations(id)).to.have.length(5); // every recipient recorded first
+    expect(await env.ctx.assemblies.sending.invitations(id)).to.have.length(5); // every recipient recorded first
     const progressPage = await board.get(`/board/assemblies/${id}`);
     expect(progressPage.text).to.match(/<progress value="2" max="4">/);
     expect(progressPage.text).to.contain('<meta http-equiv="refresh" content="2">');
@@ -321,9 +343,9 @@ describe('assemblies: preparing and sending invitations', function () {
     expect(done.progress).to.equal(4);
     // run it once more: nothing new
     await restarted.jobs.execute(jobId);
-    await restarted.assemblies.startSending(TEST_ACTOR, id).catch(() => undefined);
+    await restarted.assemblies.sending.startSending(TEST_ACTOR, id).catch(() => undefined);
     const perInvitation = await env.db('mail_messages').where({ template: 'assembly_invitation' })
-      .whereIn('related_id', (await env.ctx.assemblies.invitations(id)).map((i) => i.id)).select('related_id').count({ n: '*' }).groupBy('related_id');
+      .whereIn('related_id', (await env.ctx.assemblies.sending.invitations(id)).map((i) => i.id)).select('related_id').count({ n: '*' }).groupBy('related_id');
     expect(perInvitation).to.have.length(4);
     for (const r of perInvitation) expect(Number(r.n)).to.equal(1);
   });

@@ -30,12 +30,12 @@ describe('member portal: a member contact never sees or changes another organisa
     const issued = await env.ctx.dues.issueDuesInvoice(ACTOR, w.orgB, 2026);
     if (!issued.issued) throw new Error('no invoice for B');
     invoiceB = { id: issued.invoiceId, number: issued.number };
-    assemblyB = await env.ctx.assemblies.create(ACTOR, {
+    assemblyB = await env.ctx.assemblies.assembly.create(ACTOR, {
       title: 'Mitgliederversammlung Okertal-Test', kind: 'ordinary', date: '2026-12-19', time: '18:00', durationMinutes: 120, format: 'in_person',
       location: 'Goslar, Kaiserpfalz', participationInfo: '', copyAllContacts: false,
     });
-    await env.ctx.assemblies.addAgendaItem(ACTOR, assemblyB, { title: 'Bericht des Vorstands', kind: 'report', description: '', proposedText: '' });
-    await env.ctx.assemblies.startSending(ACTOR, assemblyB);
+    await env.ctx.assemblies.assembly.addAgendaItem(ACTOR, assemblyB, { title: 'Bericht des Vorstands', kind: 'report', description: '', proposedText: '' });
+    await env.ctx.assemblies.sending.startSending(ACTOR, assemblyB);
     await env.ctx.assemblies.jobs.idle(assemblyB);
     [attachmentB] = await env.db('assembly_attachments').insert({
       assembly_id: assemblyB, filename: 'bericht.pdf', content_type: 'application/pdf', size: 4, content: Buffer.from('%PDF'), created_at: '2026-11-25T09:00:00.000Z',

@@ -1,0 +1,263 @@
+import crypto from 'node:crypto';
+import type { Knex } from 'knex';
+import { iso, type Clock } from '../clock.ts';
+import type { Config } from '../config.ts';
+import type { Actor, AuditService } from '../audit/audit.service.ts';
+import type { MembersService } from '../members/members.service.ts';
+import { NotFoundError } from '../errors.ts';
+import { isLocale } from '../i18n/i18n.ts';
+import type { BylawsRules } from '../settings/settings.schemas.ts';
+import type { AgendaItemInput, AssemblyInput } from './assemblies.schemas.ts';
+import type { AssemblyRow } from './assemblies.tables.ts';
+import { AssemblyRuleError, rowToItem, type AgendaItem, type Assembly, type AssemblyFlags, type NoticeInfo, type Recipient } from './assemblies.model.ts';
+import type { AssembliesRepository } from './assemblies.repository.ts';
+import { berlinDay, berlinToUtc, daysUntil, isInTime, lastSendDay, motionDeadline, motionsOpen } from './notice.ts';
+
+type Q = Knex | Knex.Transaction;
+
+/** The columns the board's form sets. */
+type FormColumns = Pick<AssemblyRow, 'title' | 'kind' | 'starts_at' | 'duration_minutes' | 'format' | 'location' | 'participation_info' | 'copy_all_contacts'>;
+
+/** Columns whose change must be told to the members (a new iCalendar SEQUENCE). */
+const TIME_OR_PLACE = ['starts_at', 'duration_minutes', 'format', 'location', 'participation_info'] as const;
+
+interface Deps {
+  db: Knex;
+  clock: Clock;
+  config: Config;
+  audit: AuditService;
+  members: MembersService;
+  repo: AssembliesRepository;
+}
+
+/** The assembly and its agenda: preparation by the board, and who is called to it. */
+export class AssemblyService {
+  constructor(private d: Deps) {}
+
+  private now(): string {
+    return iso(this.d.clock.now());
+  }
+
+  /** Whether the assembly has begun (or is over). */
+  started(a: Assembly): boolean {
+    return new Date(a.startsAt).getTime() <= this.d.clock.now().getTime();
+  }
+
+  async list(): Promise<Assembly[]> {
+    return this.d.repo.list();
+  }
+
+  async find(id: number, q: Q = this.d.db): Promise<Assembly | undefined> {
+    return this.d.repo.find(id, q);
+  }
+
+  async get(id: number, q: Q = this.d.db): Promise<Assembly> {
+    const a = await this.find(id, q);
+    if (!a) throw new NotFoundError();
+    return a;
+  }
+
+  private columns(input: AssemblyInput): FormColumns {
+    const startsAt = berlinToUtc(input.date, input.time);
+    if (!startsAt) throw new AssemblyRuleError('invalid_date');
+    return {
+      title: input.title,
+      kind: input.kind,
+      starts_at: startsAt,
+      duration_minutes: input.durationMinutes,
+      format: input.format,
+      location: input.location,
+      participation_info: input.format === 'in_person' ? '' : input.participationInfo,
+      copy_all_contacts: input.copyAllContacts,
+    };
+  }
+
+  async create(actor: Actor, input: AssemblyInput): Promise<number> {
+    const cols = this.columns(input);
+    const now = this.now();
+    const domain = new URL(this.d.config.baseUrl).hostname || 'localhost';
+    return this.d.db.transaction(async (trx) => {
+      const id = await this.d.repo.insert(trx, {
+        ...cols, uid: `assembly-${crypto.randomUUID()}@${domain}`, sequence: 0, status: 'draft', created_by: actor.userId, created_at: now, updated_at: now,
+      });
+      await this.d.audit.record(trx, actor, 'assembly.created', 'assembly', id, undefined, cols);
+      return id;
+    });
+  }
+
+  /** Saves the assembly; a change of time or place after the invitation raises the iCalendar SEQUENCE. */
+  async update(actor: Actor, id: number, input: AssemblyInput): Promise<{ timeOrPlaceChanged: boolean }> {
+    const cols = this.columns(input);
+    return this.d.db.transaction(async (trx) => {
+      const before = await this.d.repo.row(id, trx);
+      if (!before) throw new NotFoundError();
+      if (before.status === 'cancelled') throw new AssemblyRuleError('cancelled');
+      const changed = TIME_OR_PLACE.some((k) => String(before[k]) !== String(cols[k]));
+      const bump = changed && before.status === 'invited';
+      await this.d.repo.update(trx, id, { ...cols, sequence: bump ? Number(before.sequence) + 1 : before.sequence, updated_at: this.now() });
+      const diffB: Record<string, unknown> = {};
+      const diffA: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(cols)) {
+        const old = before[k as keyof FormColumns]; // why: k is a key of cols, which are FormColumns
+        if (String(old) !== String(v)) { diffB[k] = old; diffA[k] = v; }
+      }
+      if (bump) { diffB.sequence = Number(before.sequence); diffA.sequence = Number(before.sequence) + 1; }
+      await this.d.audit.record(trx, actor, 'assembly.updated', 'assembly', id, diffB, diffA);
+      return { timeOrPlaceChanged: bump };
+    });
+  }
+
+  noticeInfo(a: Assembly, rules: BylawsRules): NoticeInfo {
+    const now = this.d.clock.now();
+    const last = lastSendDay(a.startsAt, rules.invitationNoticeDays);
+    return {
+      noticeDays: rules.invitationNoticeDays,
+      lastSendDay: last,
+      inTime: isInTime(a.startsAt, rules.invitationNoticeDays, now),
+      daysLeft: daysUntil(last, now),
+      motionDeadline: motionDeadline(a.startsAt, rules.motionDeadlineDays),
+      motionsOpen: motionsOpen(a.startsAt, rules.motionDeadlineDays, now),
+      today: berlinDay(now),
+    };
+  }
+
+  /**
+   * What the board's pages may offer, by the rules the services apply when the action is
+   * posted: e.g. no "send" for an assembly that has begun (startSending refuses it, in_past).
+   */
+  flags(a: Assembly, agenda: AgendaItem[]): AssemblyFlags {
+    const started = this.started(a);
+    const open = a.status !== 'cancelled';
+    return {
+      started,
+      canEdit: open,
+      canSend: a.status === 'draft' && !started && agenda.length > 0,
+      canSendUpdate: a.status === 'invited' && a.updatePending,
+      canSendSupplement: a.status === 'invited' && agenda.some((i) => i.supplementary && !i.supplementSentAt),
+      canCancel: open,
+      canFollowUp: a.status === 'invited',
+      canRemind: a.status === 'invited' && !started,
+      canCheckIn: open,
+      canRecordResults: open && started,
+      canEditMinutes: started,
+    };
+  }
+
+  /* ---------------------------------------------------------------- agenda */
+
+  async agenda(assemblyId: number, q: Q = this.d.db): Promise<AgendaItem[]> {
+    return this.d.repo.agenda(assemblyId, q);
+  }
+
+  async agendaItem(assemblyId: number, itemId: number, q: Q = this.d.db): Promise<AgendaItem> {
+    const a = await this.d.repo.row(assemblyId, q);
+    const r = await this.d.repo.itemRow(assemblyId, itemId, q);
+    if (!a || !r) throw new NotFoundError();
+    return rowToItem(r, a.status);
+  }
+
+  private async editableAssembly(trx: Knex.Transaction, id: number): Promise<AssemblyRow> {
+    const a = await this.d.repo.row(id, trx);
+    if (!a) throw new NotFoundError();
+    if (a.status === 'cancelled') throw new AssemblyRuleError('cancelled');
+    return a;
+  }
+
+  async addAgendaItem(actor: Actor, assemblyId: number, input: AgendaItemInput, opts: { motionId?: number } = {}): Promise<number> {
+    return this.d.db.transaction(async (trx) => {
+      const a = await this.editableAssembly(trx, assemblyId);
+      const now = this.now();
+      const row = {
+        assembly_id: assemblyId, position: (await this.d.repo.maxPosition(trx, assemblyId)) + 1, title: input.title, description: input.description, kind: input.kind,
+        proposed_text: input.proposedText, supplementary: a.status === 'invited', motion_id: opts.motionId ?? null, created_at: now, updated_at: now,
+      };
+      const id = await this.d.repo.insertItem(trx, row);
+      await this.d.audit.record(trx, actor, 'assembly.agenda_item_added', 'assembly', assemblyId, undefined, { itemId: id, ...input, supplementary: row.supplementary });
+      return id;
+    });
+  }
+
+  private async editableItem(trx: Knex.Transaction, assemblyId: number, itemId: number) {
+    const a = await this.editableAssembly(trx, assemblyId);
+    const r = await this.d.repo.itemRow(assemblyId, itemId, trx);
+    if (!r) throw new NotFoundError();
+    const item = rowToItem(r, a.status);
+    if (item.locked) throw new AssemblyRuleError('agenda_locked');
+    return { a, r, item };
+  }
+
+  async updateAgendaItem(actor: Actor, assemblyId: number, itemId: number, input: AgendaItemInput): Promise<void> {
+    await this.d.db.transaction(async (trx) => {
+      const { r } = await this.editableItem(trx, assemblyId, itemId);
+      await this.d.repo.updateItem(trx, itemId, { title: input.title, description: input.description, kind: input.kind, proposed_text: input.proposedText, updated_at: this.now() });
+      await this.d.audit.record(trx, actor, 'assembly.agenda_item_updated', 'assembly', assemblyId,
+        { itemId, title: r.title, description: r.description, kind: r.kind, proposedText: r.proposed_text }, { itemId, ...input });
+    });
+  }
+
+  async moveAgendaItem(actor: Actor, assemblyId: number, itemId: number, direction: 'up' | 'down'): Promise<void> {
+    await this.d.db.transaction(async (trx) => {
+      const { a } = await this.editableItem(trx, assemblyId, itemId);
+      const items = (await this.d.repo.itemRows(assemblyId, trx)).map((r) => rowToItem(r, a.status));
+      const i = items.findIndex((x) => x.id === itemId);
+      const j = direction === 'up' ? i - 1 : i + 1;
+      if (j < 0 || j >= items.length) return;
+      if (items[j].locked) throw new AssemblyRuleError('agenda_locked');
+      [items[i], items[j]] = [items[j], items[i]];
+      for (let k = 0; k < items.length; k++) {
+        if (items[k].position !== k + 1) await this.d.repo.updateItem(trx, items[k].id, { position: k + 1 });
+      }
+      await this.d.audit.record(trx, actor, 'assembly.agenda_item_moved', 'assembly', assemblyId, { itemId, position: i + 1 }, { itemId, position: j + 1 });
+    });
+  }
+
+  async deleteAgendaItem(actor: Actor, assemblyId: number, itemId: number): Promise<void> {
+    await this.d.db.transaction(async (trx) => {
+      const { r } = await this.editableItem(trx, assemblyId, itemId);
+      await this.d.repo.deleteItem(trx, itemId);
+      const rest = await this.d.repo.itemRows(assemblyId, trx);
+      for (let k = 0; k < rest.length; k++) {
+        if (Number(rest[k].position) !== k + 1) await this.d.repo.updateItem(trx, rest[k].id, { position: k + 1 });
+      }
+      await this.d.audit.record(trx, actor, 'assembly.agenda_item_deleted', 'assembly', assemblyId, { itemId, title: r.title, kind: r.kind }, undefined);
+    });
+  }
+
+  /** The late-sending overrides recorded for the assembly. */
+  async overrides(assemblyId: number) {
+    return (await this.d.repo.overrides(assemblyId)).map((r) => ({
+      kind: r.kind, reason: r.reason, lastSendDay: r.last_send_day, sendDay: r.send_day, actor: r.actor_label, at: r.created_at,
+    }));
+  }
+
+  /* ---------------------------------------------------------------- recipients */
+
+  /**
+   * The organisations with a vote that are members on `day` (joined on or before, not exited
+   * before), each with its voting representative as addressee, in the representative's
+   * language; other contacts with an e-mail in copy when the assembly says so.
+   */
+  async recipients(day: string, copyAllContacts: boolean, q: Q = this.d.db): Promise<Recipient[]> {
+    const members = await this.d.members.votingMembersOn(day, q);
+    return members.map((o) => {
+      const cs = o.contacts;
+      const reps = cs.filter((c) => c.isRepresentative);
+      const rep = reps.find((c) => c.email) ?? reps[0];
+      const to = rep?.email ? String(rep.email).toLowerCase() : '';
+      const cc = copyAllContacts && to
+        ? [...new Set(cs.filter((c) => c.email && String(c.email).toLowerCase() !== to).map((c) => String(c.email).toLowerCase()))]
+        : [];
+      return {
+        organisationId: o.id,
+        organisationName: o.legalName,
+        memberNumber: o.memberNumber,
+        contactName: rep?.name ?? '',
+        to,
+        cc,
+        locale: rep && isLocale(rep.locale) ? rep.locale : 'de',
+        postalAddress: [o.legalName, rep?.name, o.street, `${o.postcode} ${o.city}`.trim(), o.country && o.country !== 'DE' ? o.country : ''].filter(Boolean).join('\n'),
+        channel: to ? 'email' : 'letter',
+      };
+    });
+  }
+}

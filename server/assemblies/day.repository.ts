@@ -1,0 +1,39 @@
+import type { Knex } from 'knex';
+import type { AttendanceRow, ResolutionRow } from './assemblies.tables.ts';
+
+type Q = Knex | Knex.Transaction;
+
+/** Owns `assembly_attendance` and `assembly_resolutions`: the day itself. */
+export class DayRepository {
+  constructor(private db: Knex) {}
+
+  async attendance(assemblyId: number): Promise<AttendanceRow[]> {
+    return this.db('assembly_attendance').where({ assembly_id: assemblyId });
+  }
+
+  async attendanceOf(q: Q, assemblyId: number, organisationId: number): Promise<AttendanceRow | undefined> {
+    return q('assembly_attendance').where({ assembly_id: assemblyId, organisation_id: organisationId }).first();
+  }
+
+  async saveAttendance(q: Q, before: AttendanceRow | undefined, row: Omit<AttendanceRow, 'id'>): Promise<void> {
+    if (before) await q('assembly_attendance').where({ id: before.id }).update(row);
+    else await q('assembly_attendance').insert(row);
+  }
+
+  async checkOut(q: Q, id: number, values: Pick<AttendanceRow, 'checked_out_at' | 'updated_by' | 'updated_at'>): Promise<void> {
+    await q('assembly_attendance').where({ id }).update(values);
+  }
+
+  async resolutions(assemblyId: number): Promise<ResolutionRow[]> {
+    return this.db('assembly_resolutions').where({ assembly_id: assemblyId });
+  }
+
+  async resolutionOf(q: Q, itemId: number): Promise<ResolutionRow | undefined> {
+    return q('assembly_resolutions').where({ agenda_item_id: itemId }).first();
+  }
+
+  async saveResolution(q: Q, before: ResolutionRow | undefined, row: Omit<ResolutionRow, 'id'>): Promise<void> {
+    if (before) await q('assembly_resolutions').where({ id: before.id }).update(row);
+    else await q('assembly_resolutions').insert(row);
+  }
+}

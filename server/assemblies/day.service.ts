@@ -1,0 +1,156 @@
+import type { Knex } from 'knex';
+import { iso, type Clock } from '../clock.ts';
+import type { Actor, AuditService } from '../audit/audit.service.ts';
+import type { SettingsService } from '../settings/settings.service.ts';
+import type { MembersService } from '../members/members.service.ts';
+import { formatMemberNumber } from '../i18n/format.ts';
+import type { ResolutionInput } from './assemblies.schemas.ts';
+import { AssemblyRuleError, bool } from './assemblies.model.ts';
+import type { AssemblyService } from './assembly.service.ts';
+import type { AnswersRepository } from './answers.repository.ts';
+import type { DayRepository } from './day.repository.ts';
+import type { InvitationsRepository } from './invitations.repository.ts';
+import { quorum, votesPresent, type QuorumResult } from './quorum.ts';
+
+export interface DayRow {
+  organisationId: number; name: string; memberNo: string; invited: boolean; present: boolean; checkedInAt: string | null; checkedOutAt: string | null;
+  personName: string; rsvp: string | null; holds: string[]; gaveTo: string | null;
+}
+
+export interface DayOverview {
+  rows: DayRow[];
+  votes: ReturnType<typeof votesPresent>;
+  quorum: QuorumResult;
+  proxies: { giver: string; holder: string; counts: boolean }[];
+}
+
+export interface Resolution {
+  yes: number;
+  no: number;
+  abstain: number;
+  note: string;
+  adopted: boolean;
+}
+
+interface Deps {
+  db: Knex;
+  clock: Clock;
+  audit: AuditService;
+  settings: SettingsService;
+  members: MembersService;
+  assemblies: AssemblyService;
+  day: DayRepository;
+  invitations: InvitationsRepository;
+  answers: AnswersRepository;
+}
+
+/** The day itself: the attendance list with check-in, proxies in force, the quorum, and the results. */
+export class DayService {
+  constructor(private d: Deps) {}
+
+  private now(): string {
+    return iso(this.d.clock.now());
+  }
+
+  /** Attendance list: every voting member on the assembly day, who is in, proxies, votes present and the quorum. */
+  async overview(assemblyId: number): Promise<DayOverview> {
+    const a = await this.d.assemblies.get(assemblyId);
+    const rules = await this.d.settings.rules();
+    const members = await this.d.assemblies.recipients(a.day, false);
+    const [invited, att, proxies, rsvps] = await Promise.all([
+      this.d.invitations.organisationIds(assemblyId),
+      this.d.day.attendance(assemblyId),
+      this.d.answers.activeProxies(assemblyId),
+      this.d.answers.rsvps(assemblyId),
+    ]);
+    const attBy = new Map(att.map((r) => [Number(r.organisation_id), r]));
+    const rsvpBy = new Map(rsvps.map((r) => [Number(r.organisation_id), bool(r.attending) ? 'yes' : 'no']));
+    const name = new Map(members.map((m) => [m.organisationId, m.organisationName]));
+    const votingIds = new Set(members.map((m) => m.organisationId));
+    const present = members.filter((m) => { const r = attBy.get(m.organisationId); return !!r?.checked_in_at && !r.checked_out_at; }).map((m) => m.organisationId);
+    const presentSet = new Set(present);
+    const inForce = proxies.filter((p) => votingIds.has(Number(p.giver_organisation_id))).map((p) => ({ giverId: Number(p.giver_organisation_id), holderId: Number(p.holder_organisation_id) }));
+    const votes = votesPresent(present, inForce);
+    return {
+      rows: members.map((m) => {
+        const r = attBy.get(m.organisationId);
+        const gave = inForce.find((p) => p.giverId === m.organisationId);
+        return {
+          organisationId: m.organisationId, name: m.organisationName, memberNo: formatMemberNumber(m.memberNumber), invited: invited.has(m.organisationId),
+          present: presentSet.has(m.organisationId), checkedInAt: r?.checked_in_at ?? null, checkedOutAt: r?.checked_out_at ?? null, personName: r?.person_name ?? '',
+          rsvp: rsvpBy.get(m.organisationId) ?? null,
+          holds: inForce.filter((p) => p.holderId === m.organisationId).map((p) => name.get(p.giverId) ?? ''),
+          gaveTo: gave ? name.get(gave.holderId) ?? null : null,
+        };
+      }),
+      votes,
+      quorum: quorum(members.length, votes.present, rules.quorumPercent),
+      proxies: inForce.map((p) => ({ giver: name.get(p.giverId) ?? '', holder: name.get(p.holderId) ?? '', counts: presentSet.has(p.holderId) && !presentSet.has(p.giverId) })),
+    };
+  }
+
+  async checkIn(actor: Actor, assemblyId: number, organisationId: number, action: 'in' | 'out', personName: string): Promise<void> {
+    await this.d.db.transaction(async (trx) => {
+      const a = await this.d.assemblies.get(assemblyId, trx);
+      if (a.status === 'cancelled') throw new AssemblyRuleError('cancelled');
+      const member = (await this.d.assemblies.recipients(a.day, false, trx)).find((m) => m.organisationId === organisationId);
+      if (!member) throw new AssemblyRuleError('not_voting_member');
+      const now = this.now();
+      const before = await this.d.day.attendanceOf(trx, assemblyId, organisationId);
+      if (action === 'in') {
+        await this.d.day.saveAttendance(trx, before, {
+          assembly_id: assemblyId, organisation_id: organisationId,
+          checked_in_at: now, checked_out_at: null, person_name: personName || before?.person_name || '', updated_by: actor.userId, updated_at: now,
+        });
+      } else {
+        if (!before?.checked_in_at || before.checked_out_at) throw new AssemblyRuleError('not_checked_in');
+        await this.d.day.checkOut(trx, before.id, { checked_out_at: now, updated_by: actor.userId, updated_at: now });
+      }
+      await this.d.audit.record(trx, actor, action === 'in' ? 'assembly.checked_in' : 'assembly.checked_out', 'assembly', assemblyId, undefined, { organisationId, personName });
+    });
+  }
+
+  /** The assemblies an organisation was invited to, and whether it attended (for the register and the portal). */
+  async assembliesAttendedBy(organisationId: number): Promise<{ assemblyId: number; title: string; startsAt: string; status: string; rsvp: 'yes' | 'no' | null; attended: boolean; proxyTo: string | null }[]> {
+    const rows = await this.d.invitations.attendedBy(organisationId);
+    if (!rows.length) return []; // never invited: no proxies to look up either
+    const proxies = await this.d.answers.activeProxiesGivenBy(organisationId);
+    const names = await this.d.members.legalNames(proxies.map((p) => Number(p.holder_organisation_id)));
+    return rows.map((r) => {
+      const proxy = proxies.find((p) => Number(p.assembly_id) === Number(r.id));
+      return {
+        assemblyId: Number(r.id), title: r.title, startsAt: r.starts_at, status: r.status,
+        rsvp: r.attending == null ? null : bool(r.attending) ? 'yes' : 'no',
+        attended: !!r.checked_in_at,
+        proxyTo: proxy ? names.get(Number(proxy.holder_organisation_id)) ?? null : null,
+      };
+    });
+  }
+
+  /* ---------------------------------------------------------------- results */
+
+  async resolutions(assemblyId: number): Promise<Map<number, Resolution>> {
+    const rows = await this.d.day.resolutions(assemblyId);
+    return new Map(rows.map((r) => [Number(r.agenda_item_id), {
+      yes: Number(r.yes_votes), no: Number(r.no_votes), abstain: Number(r.abstentions), note: r.note, adopted: Number(r.yes_votes) > Number(r.no_votes),
+    }]));
+  }
+
+  async recordResolution(actor: Actor, assemblyId: number, itemId: number, input: ResolutionInput): Promise<void> {
+    await this.d.db.transaction(async (trx) => {
+      const a = await this.d.assemblies.get(assemblyId, trx);
+      if (a.status === 'cancelled') throw new AssemblyRuleError('cancelled');
+      if (!this.d.assemblies.started(a)) throw new AssemblyRuleError('not_started');
+      const item = await this.d.assemblies.agendaItem(assemblyId, itemId, trx); // NotFoundError when it is not on this agenda
+      if (item.kind === 'report') throw new AssemblyRuleError('report_no_vote');
+      const before = await this.d.day.resolutionOf(trx, itemId);
+      await this.d.day.saveResolution(trx, before, {
+        assembly_id: assemblyId, agenda_item_id: itemId,
+        yes_votes: input.yes, no_votes: input.no, abstentions: input.abstain, note: input.note, recorded_by: actor.userId, recorded_at: this.now(),
+      });
+      await this.d.audit.record(trx, actor, 'assembly.resolution_recorded', 'assembly', assemblyId,
+        before ? { itemId, yes: Number(before.yes_votes), no: Number(before.no_votes), abstain: Number(before.abstentions) } : undefined,
+        { itemId, yes: input.yes, no: input.no, abstain: input.abstain, note: input.note });
+    });
+  }
+}

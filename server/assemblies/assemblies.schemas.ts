@@ -1,10 +1,12 @@
 import { z } from 'zod';
+import { ITEM_KINDS } from './majority.ts';
 
 /** Form input of the assemblies module; messages are i18n keys (see server/web/forms.ts). */
 
 export const ASSEMBLY_KINDS = ['ordinary', 'extraordinary'] as const;
 export const FORMATS = ['in_person', 'hybrid', 'virtual'] as const;
-export const AGENDA_KINDS = ['report', 'resolution', 'election', 'bylaws_change'] as const;
+/** report | resolution | election | bylaws_change | purpose_change | dissolution; each voting kind has its majority in the settings */
+export const AGENDA_KINDS = ITEM_KINDS;
 export type AssemblyKind = (typeof ASSEMBLY_KINDS)[number];
 export type AssemblyFormat = (typeof FORMATS)[number];
 export type AgendaKind = (typeof AGENDA_KINDS)[number];
@@ -51,7 +53,7 @@ export const agendaItemSchema = z
     proposedText: text(20000),
   })
   .superRefine((v, ctx) => {
-    if (v.kind === 'bylaws_change' && !v.proposedText) {
+    if ((v.kind === 'bylaws_change' || v.kind === 'purpose_change') && !v.proposedText) {
       ctx.addIssue({ code: 'custom', path: ['proposedText'], message: 'assemblies.validation.proposedTextRequired' });
     }
   });
@@ -81,11 +83,19 @@ export const motionSchema = z.object({
 });
 export type MotionInput = z.infer<typeof motionSchema>;
 
+/** The counts stay as typed: DayService.recordResolution checks them against the votes present (checkCounts). */
+const rawCount = z.preprocess((v) => (typeof v === 'number' ? String(v) : typeof v === 'string' ? v : ''), z.string().trim().max(12, 'common.validation.number'));
 export const resolutionSchema = z.object({
-  yes: count(100000),
-  no: count(100000),
-  abstain: count(100000),
+  yes: rawCount,
+  no: rawCount,
+  abstain: rawCount,
+  invalid: rawCount,
+  absentConsents: rawCount,
   note: text(2000).optional().transform((v) => v ?? ''),
+  /** the result's version the page showed (absent: not checked, e.g. from the CLI) */
+  version: z.preprocess((v) => (v === '' || v === undefined ? undefined : v), z.coerce.number().int().min(0).optional()),
+  /** once the minutes are sent: why the result is corrected */
+  reason: text(1000).optional().transform((v) => v ?? ''),
 });
 export type ResolutionInput = z.infer<typeof resolutionSchema>;
 

@@ -93,7 +93,7 @@ function uniqueKey(assemblyId: number): string {
   return `assembly:${assemblyId}:mail`;
 }
 
-function isUniqueViolation(err: unknown): boolean {
+export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string; message?: string }; // why: only read, every property optional
   return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed|duplicate key/i.test(e?.message ?? '');
 }

@@ -122,3 +122,31 @@ export function checkCounts(counts: Record<keyof VoteCounts, unknown>, votesPres
   if (total > votesPresent) return { ok: false, errors: [{ field: 'total', code: 'above_present', params: { total, present: votesPresent } }] };
   return { ok: true, counts: c };
 }
+
+/** A rule as one form value: "cast:3/4:ge", "members:1/1:ge:textform". */
+export function ruleCode(r: MajorityRule): string {
+  return `${r.base}:${r.num}/${r.den}:${r.strict ? 'gt' : 'ge'}${r.base === 'members' && r.absentConsents ? ':textform' : ''}`;
+}
+
+/** The rule of a form value, or null when it is not one. */
+export function parseRuleCode(code: string): MajorityRule | null {
+  const m = /^(cast|members):(\d{1,3})\/(\d{1,3}):(gt|ge)(:textform)?$/.exec(code);
+  if (!m) return null;
+  const r = majorityRuleSchema.safeParse({ base: m[1], num: m[2], den: m[3], strict: m[4] === 'gt', absentConsents: !!m[5] });
+  return r.success && !(r.data.absentConsents && r.data.base !== 'members') ? r.data : null;
+}
+
+/** The rules a board can choose on the settings page (what bylaws commonly say); a stored other rule is offered too. */
+export const MAJORITY_PRESETS: readonly MajorityRule[] = [
+  { num: 1, den: 2, strict: true, base: 'cast', absentConsents: false },
+  { num: 2, den: 3, strict: false, base: 'cast', absentConsents: false },
+  { num: 3, den: 4, strict: false, base: 'cast', absentConsents: false },
+  { num: 1, den: 1, strict: false, base: 'cast', absentConsents: false },
+  { num: 1, den: 2, strict: true, base: 'members', absentConsents: false },
+  { num: 2, den: 3, strict: false, base: 'members', absentConsents: false },
+  { num: 3, den: 4, strict: false, base: 'members', absentConsents: false },
+  { num: 1, den: 1, strict: false, base: 'members', absentConsents: false },
+  { num: 1, den: 1, strict: false, base: 'members', absentConsents: true },
+];
+
+export const VOTING_KINDS: readonly VotingKind[] = ['resolution', 'election', 'bylaws_change', 'purpose_change', 'dissolution'];

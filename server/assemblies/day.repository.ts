@@ -36,6 +36,9 @@ export class DayRepository {
   /** Writes a result only if it still has the version the board saw (optimistic lock); false when someone else saved first. */
   async saveResolutionIfVersion(q: Q, before: ResolutionRow | undefined, row: Omit<ResolutionRow, 'id'>): Promise<boolean> {
     if (!before) {
+      // someone else recording the first result at the same moment: the unique agenda_item_id refuses the second
+      const existing = await q('assembly_resolutions').where({ agenda_item_id: row.agenda_item_id }).first('id');
+      if (existing) return false;
       await q('assembly_resolutions').insert(row);
       return true;
     }

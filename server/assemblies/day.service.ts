@@ -14,7 +14,6 @@ import { quorum, votesPresent, type QuorumResult } from './quorum.ts';
 import { checkCounts } from './majority.ts';
 import { amendmentFrom, resolutionFrom, type Resolution, type ResolutionAmendment } from './results.ts';
 import type { DocumentsRepository } from './documents.repository.ts';
-import { isUniqueViolation } from './invitations.job.ts';
 
 export interface DayRow {
   organisationId: number; name: string; memberNo: string; invited: boolean; present: boolean; checkedInAt: string | null; checkedOutAt: string | null;
@@ -191,7 +190,7 @@ export class DayService {
         yes_votes: counts.yes, no_votes: counts.no, abstentions: counts.abstain, invalid_votes: counts.invalid, absent_consents: absentConsents,
         votes_present: present, voting_members: votingMembers, quorate, majority_rule: JSON.stringify(rule),
         note: input.note, recorded_by: actor.userId, recorded_at: this.now(), version: (before?.version ?? 0) + 1,
-      }).catch((err: unknown) => { if (isUniqueViolation(err)) return false; throw err; });
+      });
       if (!saved) throw new FieldRuleError({ version: { code: 'changed' } });
       const old = before ? { yes: Number(before.yes_votes), no: Number(before.no_votes), abstain: Number(before.abstentions), invalid: Number(before.invalid_votes) } : undefined;
       const now = { ...counts, absentConsents };

@@ -21,6 +21,7 @@ import type { DayService } from './day.service.ts';
 import type { InvitationsRepository } from './invitations.repository.ts';
 import type { AnswersRepository } from './answers.repository.ts';
 import type { DocumentsRepository } from './documents.repository.ts';
+import { describeOutcome, describeRule } from './results.ts';
 
 /**
  * Sending an assembly's mails as a persisted, resumable background job (table `jobs`).
@@ -93,7 +94,7 @@ function uniqueKey(assemblyId: number): string {
   return `assembly:${assemblyId}:mail`;
 }
 
-export function isUniqueViolation(err: unknown): boolean {
+function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string; message?: string }; // why: only read, every property optional
   return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed|duplicate key/i.test(e?.message ?? '');
 }
@@ -288,7 +289,11 @@ export class InvitationJobs {
               body: minutes.body,
               resolutions: agenda.flatMap((it, i) => {
                 const r = resolutions?.get(it.id);
-                return r ? [t('assemblies.mail.minutes.resolutionLine', { n: i + 1, title: it.title, result: t(r.adopted ? 'assemblies.results.adopted' : 'assemblies.results.rejected'), yes: r.yes, no: r.no, abstain: r.abstain })] : [];
+                if (!r) return [];
+                const line = t('assemblies.mail.minutes.resolutionLine', { n: i + 1, title: it.title, result: t(r.adopted ? 'assemblies.results.adopted' : 'assemblies.results.rejected'), yes: r.yes, no: r.no, abstain: r.abstain });
+                const invalid = r.invalid ? ` ${t('assemblies.mail.minutes.resolutionInvalid', { invalid: r.invalid })}` : '';
+                const majority = t('assemblies.mail.minutes.resolutionMajority', { rule: describeRule(t, r.outcome.rule), outcome: describeOutcome(t, inv.locale, r.outcome) });
+                return [`${line}.${invalid} ${majority}`];
               }),
             } : undefined,
           });

@@ -13,6 +13,7 @@ import { AssemblyRuleError, FieldRuleError, MAX_UPLOAD_BYTES, type Assembly } fr
 import { describeOutcome, describeRule } from './results.ts';
 import { renderLettersPdf } from './letter-pdf.ts';
 import { berlinDay } from './notice.ts';
+import { readBerlinTime } from './berlin-time.ts';
 
 /** The two multipart forms of the board: a document for the invitees, and the minutes as PDF. */
 const UPLOAD_PATH = /^\/\d+\/(attachments|minutes\/file)\/?$/;
@@ -98,10 +99,20 @@ function choices(req: Request) {
 }
 
 function formValues(a: Assembly) {
+  const t = readBerlinTime(a.local.date, a.local.time);
   return {
     title: a.title, kind: a.kind, date: a.local.date, time: a.local.time, durationMinutes: String(a.durationMinutes), format: a.format,
     location: a.location, participationInfo: a.participationInfo, copyAllContacts: a.copyAllContacts,
+    timeOffset: t.kind === 'ambiguous' ? (new Date(a.startsAt).getTime() === new Date(t.earlier).getTime() ? 'summer' : 'winter') : undefined,
   };
+}
+
+/** For a time in the doubled autumn hour: the two instants it can mean, to choose from. */
+function timeChoices(req: Request, values: Record<string, unknown>) {
+  const date = typeof values.date === 'string' ? values.date.trim() : '';
+  const time = typeof values.time === 'string' ? values.time.trim() : '';
+  if (readBerlinTime(date, time).kind !== 'ambiguous') return undefined;
+  return (['summer', 'winter'] as const).map((value) => ({ value, label: req.t(`assemblies.form.timeOffset.${value}`, { time }), checked: values.timeOffset === value }));
 }
 
 /** The board's pages: prepare, invite, follow the answers, run the day, record the results. */
@@ -122,6 +133,7 @@ export function assembliesBoardRouter(ctx: Context): Router {
   const renderForm = (req: Request, res: Response, values: Record<string, unknown>, errors: FieldErrors, assembly?: Assembly) => {
     res.status(Object.keys(errors).length ? 422 : 200).render('assemblies/form', {
       title: req.t(assembly ? 'assemblies.form.editTitle' : 'assemblies.form.newTitle'), section: 'assemblies', assembly, values, errors: Object.keys(errors).length ? errors : undefined, ...choices(req),
+      timeChoices: timeChoices(req, values),
       action: assembly ? `/board/assemblies/${assembly.id}` : '/board/assemblies',
     });
   };

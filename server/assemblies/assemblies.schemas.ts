@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ITEM_KINDS } from './majority.ts';
+import { readBerlinTime } from './berlin-time.ts';
 
 /** Form input of the assemblies module; messages are i18n keys (see server/web/forms.ts). */
 
@@ -33,8 +34,14 @@ export const assemblySchema = z
     location: text(1000),
     participationInfo: text(4000),
     copyAllContacts: checkbox,
+    /** for a time in the doubled hour of the last Sunday in October: which of the two (summer: UTC+2, winter: UTC+1) */
+    timeOffset: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['summer', 'winter'], { message: 'common.validation.choice' }).optional()),
   })
   .superRefine((v, ctx) => {
+    // a wall-clock time in Europe/Berlin that does not exist (spring gap) or exists twice (autumn) is not guessed
+    const t = readBerlinTime(v.date, v.time);
+    if (t.kind === 'gap') ctx.addIssue({ code: 'custom', path: ['time'], message: 'assemblies.validation.timeGap' });
+    if (t.kind === 'ambiguous' && !v.timeOffset) ctx.addIssue({ code: 'custom', path: ['timeOffset'], message: 'assemblies.validation.timeAmbiguous' });
     if ((v.format === 'in_person' || v.format === 'hybrid') && !v.location) {
       ctx.addIssue({ code: 'custom', path: ['location'], message: 'assemblies.validation.locationRequired' });
     }

@@ -154,7 +154,8 @@ describe('assemblies: preparing and sending invitations', function () {
     expect(ics).to.contain(`UID:${assembly.uid}`);
     expect(ics).to.contain('SEQUENCE:0');
     expect(ics).to.contain('METHOD:REQUEST');
-    expect(ics).to.contain('DTSTART:20261219T170000Z');
+    expect(ics).to.contain('DTSTART;TZID=Europe/Berlin:20261219T180000'); // 17:00 UTC, in Berlin time with the zone (issue 10)
+    expect(ics).to.contain('BEGIN:VTIMEZONE');
 
     // personal links differ per member and are stored only hashed
     const la = await linkFor(env.ctx, 'a@harz.example');

@@ -231,7 +231,7 @@ describe('assemblies: preparing and sending invitations', function () {
     const ics = Buffer.from(JSON.parse(updates[0].attachments)[0].contentBase64, 'base64').toString('utf8');
     expect(ics).to.contain(`UID:${before.uid}`);
     expect(ics).to.contain('SEQUENCE:1');
-    expect(ics).to.contain('DTSTART:20261219T160000Z');
+    expect(ics).to.contain('DTSTART;TZID=Europe/Berlin:20261219T170000'); // 16:00 UTC in Berlin time (issue 10)
     // editing the title only does not bump the sequence
     await board.submit(`/board/assemblies/${mainId}/edit`, { ...FORM, time: '17:00', title: 'MV 2026' }, `/board/assemblies/${mainId}`);
     expect((await env.ctx.assemblies.assembly.get(mainId)).sequence).to.equal(1);

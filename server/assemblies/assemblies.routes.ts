@@ -156,7 +156,9 @@ export function assembliesBoardRouter(ctx: Context): Router {
     ]);
     const notice = svc.assembly.noticeInfo(a, rules);
     res.render('assemblies/show', {
-      title: a.title, section: 'assemblies', assembly: a, tabs: tabs(req, a, 'overview'), agenda, notice, job, overrides, attachments, flags: svc.assembly.flags(a, agenda), maxMb: MAX_UPLOAD_BYTES / 1024 / 1024,
+      title: a.title, section: 'assemblies', assembly: a, tabs: tabs(req, a, 'overview'), notice,
+      // each voting item with the majority its kind needs under the bylaws' rules (settings)
+      agenda: agenda.map((it) => ({ ...it, majorityWords: it.kind === 'report' ? '' : describeRule(req.t, rules.majorities[it.kind]) })), job, overrides, attachments, flags: svc.assembly.flags(a, agenda), maxMb: MAX_UPLOAD_BYTES / 1024 / 1024,
       refreshSeconds: job?.active ? 2 : undefined, ...choices(req), itemValues: { kind: 'resolution' },
     });
   }));

@@ -228,6 +228,8 @@ describe('assemblies: majorities by kind, checked counts, locking and amendments
     for (const url of [`${base}/recipients`, `${base}/answers`, `${base}/day`, `${base}/print`]) {
       expect((await board.get(url)).text, url).to.match(/M-01\d\d/);
     }
+    // the overview names each voting item's majority
+    expect(decode((await board.get(base)).text)).to.contain('Erforderliche Mehrheit: mindestens ¾ der abgegebenen Stimmen');
     const letters = await board.submit(`${base}/recipients`, {}, `${base}/letters`);
     expect(letters.status).to.equal(200);
     expect(letters.text).not.to.contain('[object Object]');

@@ -376,7 +376,7 @@ export function assembliesBoardRouter(ctx: Context): Router {
           ...it, number: i + 1, votable: it.kind !== 'report', resolution,
           ruleWords: rule ? describeRule(req.t, rule) : '', asksAbsentConsents: rule?.base === 'members' && rule.absentConsents,
           outcomeWords: resolution ? describeOutcome(req.t, req.locale, resolution.outcome) : '',
-          locked: locked && !!resolution, version: resolution?.version ?? 0,
+          locked, version: resolution?.version ?? 0,
           values: mine?.values ?? (resolution ? { yes: resolution.yes, no: resolution.no, abstain: resolution.abstain, invalid: resolution.invalid, absentConsents: resolution.absentConsents, note: resolution.note } : {}),
           errors: mine?.errors, amendments: amendments.filter((m) => m.itemId === it.id),
         };

@@ -180,7 +180,7 @@ export class DayService {
       const before = await this.d.day.resolutionOf(trx, itemId);
       if (input.version !== undefined && (before?.version ?? 0) !== input.version) fields.version = { code: 'changed' };
       const minutes = await this.d.documents.minutes(assemblyId, trx);
-      const locked = !!minutes?.sent_at && !!before;
+      const locked = !!minutes?.sent_at; // a result recorded only after the minutes went out is an amendment too
       if (locked && !input.reason) fields.reason = { code: 'reason_required' };
       if (Object.keys(fields).length || !checked.ok) throw new FieldRuleError(fields);
       const counts = checked.counts;
@@ -194,9 +194,9 @@ export class DayService {
       if (!saved) throw new FieldRuleError({ version: { code: 'changed' } });
       const old = before ? { yes: Number(before.yes_votes), no: Number(before.no_votes), abstain: Number(before.abstentions), invalid: Number(before.invalid_votes) } : undefined;
       const now = { ...counts, absentConsents };
-      if (locked && old) {
+      if (locked) {
         await this.d.day.insertAmendment(trx, {
-          assembly_id: assemblyId, agenda_item_id: itemId, before_values: JSON.stringify(old), after_values: JSON.stringify(counts),
+          assembly_id: assemblyId, agenda_item_id: itemId, before_values: JSON.stringify(old ?? {}), after_values: JSON.stringify(counts),
           reason: input.reason, user_id: actor.userId, actor_label: actor.label, created_at: this.now(),
         });
         await this.d.audit.record(trx, actor, 'assembly.resolution_amended', 'assembly', assemblyId, { itemId, ...old }, { itemId, ...now, reason: input.reason });

@@ -29,6 +29,8 @@ export interface Resolution {
 
 export interface ResolutionAmendment {
   itemId: number;
+  /** no result had been recorded before: this one was added after the minutes were sent */
+  added: boolean;
   before: Record<string, number>;
   after: Record<string, number>;
   reason: string;
@@ -57,8 +59,9 @@ export function resolutionFrom(row: ResolutionRow, kind: VotingKind, rules: Byla
 }
 
 export function amendmentFrom(row: ResolutionAmendmentRow): ResolutionAmendment {
+  const before = JSON.parse(row.before_values) as Record<string, number>; // why: written by DayService.recordResolution as such a record
   return {
-    itemId: Number(row.agenda_item_id), before: JSON.parse(row.before_values) as Record<string, number>, // why: written by DayService.recordResolution as such a record
+    itemId: Number(row.agenda_item_id), added: !Object.keys(before).length, before,
     after: JSON.parse(row.after_values) as Record<string, number>, // why: as above
     reason: row.reason, actor: row.actor_label, at: row.created_at,
   };

@@ -41,7 +41,7 @@ describe('assemblies: majorities by kind, checked counts, locking and amendments
       title: 'MV 2026', kind: 'ordinary', date: '2026-12-19', time: '18:00', durationMinutes: 120, format: 'in_person',
       location: 'Goslar', participationInfo: '', copyAllContacts: false,
     });
-    const add = async (key: string, title: string, kind: 'report' | 'resolution' | 'bylaws_change' | 'purpose_change' | 'dissolution') => {
+    const add = async (key: string, title: string, kind: 'report' | 'resolution' | 'election' | 'bylaws_change' | 'purpose_change' | 'dissolution') => {
       item[key] = await env.ctx.assemblies.assembly.addAgendaItem(TEST_ACTOR, assemblyId, { title, kind, description: '', proposedText: kind.endsWith('_change') ? '§ 5 neu' : '' });
     };
     await add('report', 'Bericht', 'report');
@@ -49,6 +49,7 @@ describe('assemblies: majorities by kind, checked counts, locking and amendments
     await add('bylaws', 'Satzungsänderung § 5', 'bylaws_change');
     await add('purpose', 'Zweckänderung', 'purpose_change');
     await add('dissolution', 'Auflösung', 'dissolution');
+    await add('election', 'Wahl der Kassenprüfer', 'election');
     await env.ctx.assemblies.sending.startSending(TEST_ACTOR, assemblyId);
     await env.ctx.assemblies.jobs.idle(assemblyId);
     // answers: one RSVP, one proxy (Mitglied 13 to Mitglied 12), one motion
@@ -213,6 +214,15 @@ describe('assemblies: majorities by kind, checked counts, locking and amendments
     expect(audit.before).to.include({ itemId: item.bylaws, no: 3 });
     expect(audit.after).to.include({ no: 2, reason: 'Zählfehler: eine Nein-Stimme war eine Enthaltung (Stimmzettel geprüft)' });
     expect(await env.db('assembly_resolution_amendments').where({ agenda_item_id: item.bylaws })).to.have.length(1);
+
+    // a result first recorded after the minutes went out is an amendment too
+    const late = await record(board, item.election, { yes: '10', no: '1', abstain: '0', invalid: '0', note: '', version: '0', reason: '' });
+    expect(late.status).to.equal(422);
+    expect(fieldError(late.text, `${item.election}-reason`)).to.equal('Das Protokoll ist versandt: Bitte die Berichtigung begründen.');
+    await record(board, item.election, { yes: '10', no: '1', abstain: '0', invalid: '0', note: '', version: '0', reason: 'Im Protokoll vergessen' });
+    const after = decode(article((await board.get(`/board/assemblies/${assemblyId}/results`)).text, item.election));
+    expect(after).to.contain('nach Versand des Protokolls nachgetragen: Ja 10, Nein 1, Enthaltungen 0, ungültig 0. Begründung: Im Protokoll vergessen');
+    expect(after).to.contain('angenommen mit 10 von 11 abgegebenen Stimmen, erforderlich mehr als ½ = 5,5');
   });
 
   it('shows member numbers, never "[object Object]" or "undefined", on every assembly page and print view', async () => {

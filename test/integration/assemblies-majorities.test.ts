@@ -293,6 +293,17 @@ describe('assemblies: a time that does not exist or exists twice in Europe/Berli
     expect(edit.text).to.match(/name="timeOffset" value="winter" checked/);
   });
 
+  it('warns that resolutions are void (nichtig), not voidable, when the notice period is missed', async () => {
+    const id = await env.ctx.assemblies.assembly.create(TEST_ACTOR, { ...FORM, kind: 'extraordinary', format: 'in_person', durationMinutes: 90, copyAllContacts: false, date: '2026-11-30', time: '18:00' });
+    await env.ctx.assemblies.assembly.addAgendaItem(TEST_ACTOR, id, { title: 'Wahl', kind: 'election', description: '', proposedText: '' });
+    const page = await board.get(`/board/assemblies/${id}`);
+    expect(page.text).to.contain('Beschlüsse einer nicht ordnungsgemäß einberufenen Versammlung sind nichtig.');
+    expect(page.text).not.to.contain('anfechtbar');
+    const en = await board.get(`/board/assemblies/${id}?lang=en`);
+    expect(en.text).to.contain('Resolutions of an assembly not properly convened are void.');
+    await board.get(`/board/assemblies/${id}?lang=de`);
+  });
+
   it('writes the calendar file with TZID=Europe/Berlin and a VTIMEZONE that ical.js reads', async () => {
     const cats = await makeCategories(env.ctx);
     await makeOrg(env.ctx, { name: 'Mitglied GmbH', categoryId: cats.company, repEmail: 'm@m.example' });

@@ -131,7 +131,7 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
   const documentsRepo = new DocumentsRepository(db);
   const assembly = new AssemblyService({ db, clock, config, audit, members, repo: assemblyRepo });
   const assemblyAttachments = new AttachmentsService({ db, clock, audit, assemblies: assembly, documents: documentsRepo });
-  const assemblyDay = new DayService({ db, clock, audit, settings, members, assemblies: assembly, day: dayRepo, invitations: invitationsRepo, answers: answersRepo });
+  const assemblyDay = new DayService({ db, clock, audit, settings, members, assemblies: assembly, day: dayRepo, invitations: invitationsRepo, answers: answersRepo, documents: documentsRepo });
   const invitationJobs = new InvitationJobs({
     db, clock, audit, outbox, settings, config, log, jobs, assemblies: assembly, day: assemblyDay, attachments: assemblyAttachments,
     invitations: invitationsRepo, answers: answersRepo, documents: documentsRepo,

@@ -12,8 +12,10 @@ import { parseForm, str } from '../web/forms.ts';
 import { viewsDir } from '../web/views.ts';
 import { formatIban } from '../settings/bank.ts';
 import { centsToEuroInput } from '../settings/money.ts';
-import type { Category } from '../settings/settings.schemas.ts';
-import { categoryFormSchema, settingsFormSchema, splitSettings, toArray, userCreateSchema, userEditSchema } from './admin.schemas.ts';
+import type { BylawsRules, Category } from '../settings/settings.schemas.ts';
+import { categoryFormSchema, majorityField, settingsFormSchema, splitSettings, toArray, userCreateSchema, userEditSchema } from './admin.schemas.ts';
+import { BGB_MAJORITIES, MAJORITY_PRESETS, VOTING_KINDS, parseRuleCode, ruleCode } from '../assemblies/majority.ts';
+import { describeRule } from '../assemblies/results.ts';
 import { actorOf } from '../web/actor.ts';
 
 const MAIL_PAGE_SIZE = 50;
@@ -108,19 +110,38 @@ export function adminRouter(ctx: Context): Router {
   }));
 
   // ---- association settings and bylaws rules ---------------------------------------------
+  /** Each voting kind's majority as a choice of rules in words, the BGB's default named. */
+  const majorityChoices = (req: Request, values: Record<string, unknown>, errors?: Record<string, string>) => VOTING_KINDS.map((kind) => {
+    const name = majorityField(kind);
+    const chosen = typeof values[name] === 'string' ? values[name] : '';
+    const current = parseRuleCode(chosen);
+    const rules = current && !MAJORITY_PRESETS.some((p) => ruleCode(p) === chosen) ? [...MAJORITY_PRESETS, current] : MAJORITY_PRESETS;
+    return {
+      kind, name, label: req.t(`assemblies.agendaKinds.${kind}`), error: errors?.[name], bgb: describeRule(req.t, BGB_MAJORITIES[kind]),
+      current: current ? describeRule(req.t, current) : '',
+      options: rules.map((rule) => ({ value: ruleCode(rule), label: describeRule(req.t, rule), selected: ruleCode(rule) === chosen })),
+    };
+  });
+
   const renderSettings = (req: Request, res: Response, values: Record<string, unknown>, errors?: Record<string, string>) =>
-    render(res, 'settings', 'settings', { title: req.t('admin.settings.title'), values, errors, countries: COUNTRIES });
+    render(res, 'settings', 'settings', { title: req.t('admin.settings.title'), values, errors, countries: COUNTRIES, majorities: majorityChoices(req, values, errors) });
+
+  /** The majorities as the form's values (majority_bylaws_change: "cast:3/4:ge"). */
+  const majorityValues = (rules: BylawsRules) => Object.fromEntries(VOTING_KINDS.map((k) => [majorityField(k), ruleCode(rules.majorities[k])]));
 
   r.get('/settings', h(async (req, res) => {
     const [a, rules] = await Promise.all([ctx.settings.association(), ctx.settings.rules()]);
-    renderSettings(req, res, { ...a, ...rules, iban: formatIban(a.iban) });
+    const { majorities: _majorities, ...rest } = rules;
+    renderSettings(req, res, { ...a, ...rest, ...majorityValues(rules), iban: formatIban(a.iban) });
   }));
 
   r.post('/settings', h(async (req, res) => {
-    const parsed = parseForm(settingsFormSchema, req.body, req.t);
+    // a form without a majority's field leaves that majority as it is
+    const body: Record<string, unknown> = { ...majorityValues(await ctx.settings.rules()), ...(req.body ?? {}) };
+    const parsed = parseForm(settingsFormSchema, body, req.t);
     if (!parsed.ok) {
       res.status(422);
-      return renderSettings(req, res, req.body ?? {}, parsed.errors);
+      return renderSettings(req, res, body, parsed.errors);
     }
     const { changed } = await ctx.settings.updateSettings(actorOf(req), splitSettings(parsed.data));
     flash(req, changed ? 'success' : 'info', req.t(changed ? 'admin.settings.saved' : 'admin.settings.unchanged'));

@@ -3,6 +3,7 @@ import { ROLES, isRole } from '../auth/roles.ts';
 import { compactCode, isValidBic, isValidCreditorId, isValidIban } from '../settings/bank.ts';
 import { parseEuroToCents } from '../settings/money.ts';
 import type { AssociationSettings, BylawsRules, FeeRule } from '../settings/settings.schemas.ts';
+import { parseRuleCode, VOTING_KINDS, type MajorityRule, type VotingKind } from '../assemblies/majority.ts';
 
 /** Form input as strings: anything else (missing field, array) counts as empty. */
 const asString = (v: unknown) => (typeof v === 'string' ? v : '');
@@ -102,10 +103,24 @@ export const rulesFormSchema = z.object({
   applicationRetentionMonths: int(1, 120),
   contactRetentionYears: int(0, 30),
   invoiceRetentionYears: int(8, 30),
-}) satisfies z.ZodType<BylawsRules>;
+}) satisfies z.ZodType<Omit<BylawsRules, 'majorities'>>;
+
+/** The majority a kind of agenda item needs, chosen as one value (see ruleCode). */
+const majority = z.preprocess((v) => parseRuleCode(asString(v)) ?? undefined, z.custom<MajorityRule>((v) => v != null, 'common.validation.choice'));
+
+/** The form field of a kind's majority: majority_bylaws_change. */
+export const majorityField = (kind: VotingKind) => `majority_${kind}` as const;
+
+export const majoritiesFormSchema = z.object({
+  majority_resolution: majority,
+  majority_election: majority,
+  majority_bylaws_change: majority,
+  majority_purpose_change: majority,
+  majority_dissolution: majority,
+});
 
 /** The settings page: association data and bylaws rules in one form. */
-export const settingsFormSchema = associationFormSchema.extend(rulesFormSchema.shape).superRefine((v, ctx) => {
+export const settingsFormSchema = associationFormSchema.extend(rulesFormSchema.shape).extend(majoritiesFormSchema.shape).superRefine((v, ctx) => {
   if (v.reminder2Days <= v.reminder1Days) {
     ctx.addIssue({ code: 'custom', path: ['reminder2Days'], message: 'admin.validation.reminderOrder' });
   }
@@ -114,8 +129,9 @@ export const settingsFormSchema = associationFormSchema.extend(rulesFormSchema.s
 export function splitSettings(v: z.infer<typeof settingsFormSchema>): { association: AssociationSettings; rules: BylawsRules } {
   // why (both): the keys are exactly the form schema's, whose parsed values have the settings' types
   const association = Object.fromEntries(Object.keys(associationFormSchema.shape).map((k) => [k, v[k as keyof typeof v]])) as AssociationSettings;
-  const rules = Object.fromEntries(Object.keys(rulesFormSchema.shape).map((k) => [k, v[k as keyof typeof v]])) as BylawsRules;
-  return { association, rules };
+  const rest = Object.fromEntries(Object.keys(rulesFormSchema.shape).map((k) => [k, v[k as keyof typeof v]])) as Omit<BylawsRules, 'majorities'>; // why: the keys are rulesFormSchema's, each parsed by it
+  const majorities = Object.fromEntries(VOTING_KINDS.map((k) => [k, v[majorityField(k)]])) as BylawsRules['majorities']; // why: VOTING_KINDS lists every key, each parsed by majoritiesFormSchema
+  return { association, rules: { ...rest, majorities } };
 }
 
 /** A German money amount; empty is "required" only where the fee rule needs it. */

@@ -18,6 +18,13 @@ export class AssemblyRuleError extends AppError {
   }
 }
 
+/** Refused input with a message per form field (codes under assemblies.countErrors), shown next to each field. */
+export class FieldRuleError extends AssemblyRuleError {
+  constructor(public readonly fields: Record<string, { code: string; params?: Record<string, unknown> }>) {
+    super('check_fields');
+  }
+}
+
 export interface Assembly {
   id: number;
   uid: string;

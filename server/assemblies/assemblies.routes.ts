@@ -8,10 +8,12 @@ import { formatDate } from '../i18n/format.ts';
 import { renderMail } from '../mail/render.ts';
 import type { FieldErrors } from '../errors.ts';
 import { AGENDA_KINDS, ASSEMBLY_KINDS, FORMATS, agendaItemSchema, assemblySchema, attendanceSchema, minutesSchema, resolutionSchema, sendSchema } from './assemblies.schemas.ts';
-import { AssemblyRuleError, MAX_UPLOAD_BYTES, type Assembly } from './assemblies.model.ts';
+import { AssemblyRuleError, FieldRuleError, MAX_UPLOAD_BYTES, type Assembly } from './assemblies.model.ts';
+import { describeOutcome, describeRule } from './results.ts';
 import { renderLettersPdf } from './letter-pdf.ts';
 import { berlinDay } from './notice.ts';
 import { actorOf } from '../web/actor.ts';
+import { readBerlinTime } from './berlin-time.ts';
 
 /** The two multipart forms of the board: a document for the invitees, and the minutes as PDF. */
 const UPLOAD_PATH = /^\/\d+\/(attachments|minutes\/file)\/?$/;
@@ -93,10 +95,20 @@ function choices(req: Request) {
 }
 
 function formValues(a: Assembly) {
+  const t = readBerlinTime(a.local.date, a.local.time);
   return {
     title: a.title, kind: a.kind, date: a.local.date, time: a.local.time, durationMinutes: String(a.durationMinutes), format: a.format,
     location: a.location, participationInfo: a.participationInfo, copyAllContacts: a.copyAllContacts,
+    timeOffset: t.kind === 'ambiguous' ? (new Date(a.startsAt).getTime() === new Date(t.earlier).getTime() ? 'summer' : 'winter') : undefined,
   };
+}
+
+/** For a time in the doubled autumn hour: the two instants it can mean, to choose from. */
+function timeChoices(req: Request, values: Record<string, unknown>) {
+  const date = typeof values.date === 'string' ? values.date.trim() : '';
+  const time = typeof values.time === 'string' ? values.time.trim() : '';
+  if (readBerlinTime(date, time).kind !== 'ambiguous') return undefined;
+  return (['summer', 'winter'] as const).map((value) => ({ value, label: req.t(`assemblies.form.timeOffset.${value}`, { time }), checked: values.timeOffset === value }));
 }
 
 /** The board's pages: prepare, invite, follow the answers, run the day, record the results. */
@@ -117,6 +129,7 @@ export function assembliesBoardRouter(ctx: Context): Router {
   const renderForm = (req: Request, res: Response, values: Record<string, unknown>, errors: FieldErrors, assembly?: Assembly) => {
     res.status(Object.keys(errors).length ? 422 : 200).render('assemblies/form', {
       title: req.t(assembly ? 'assemblies.form.editTitle' : 'assemblies.form.newTitle'), section: 'assemblies', assembly, values, errors: Object.keys(errors).length ? errors : undefined, ...choices(req),
+      timeChoices: timeChoices(req, values),
       action: assembly ? `/board/assemblies/${assembly.id}` : '/board/assemblies',
     });
   };
@@ -139,7 +152,9 @@ export function assembliesBoardRouter(ctx: Context): Router {
     ]);
     const notice = svc.assembly.noticeInfo(a, rules);
     res.render('assemblies/show', {
-      title: a.title, section: 'assemblies', assembly: a, tabs: tabs(req, a, 'overview'), agenda, notice, job, overrides, attachments, flags: svc.assembly.flags(a, agenda), maxMb: MAX_UPLOAD_BYTES / 1024 / 1024,
+      title: a.title, section: 'assemblies', assembly: a, tabs: tabs(req, a, 'overview'), notice,
+      // each voting item with the majority its kind needs under the bylaws' rules (settings)
+      agenda: agenda.map((it) => ({ ...it, majorityWords: it.kind === 'report' ? '' : describeRule(req.t, rules.majorities[it.kind]) })), job, overrides, attachments, flags: svc.assembly.flags(a, agenda), maxMb: MAX_UPLOAD_BYTES / 1024 / 1024,
       refreshSeconds: job?.active ? 2 : undefined, ...choices(req), itemValues: { kind: 'resolution' },
     });
   }));
@@ -337,21 +352,56 @@ export function assembliesBoardRouter(ctx: Context): Router {
   }));
 
   /* afterwards */
-  r.get('/:id/results', h(async (req, res) => {
-    const a = await svc.assembly.get(idParam(req));
-    const [agenda, resolutions, minutes, job, minutesFile] = await Promise.all([svc.assembly.agenda(a.id), svc.day.resolutions(a.id), svc.minutes.get(a.id), svc.sending.jobView(a.id), svc.minutes.file(a.id)]);
-    res.render('assemblies/results', {
+  /** What the board typed into one item's result form, and the message next to each field. */
+  interface ResultForm { itemId: number; values: Record<string, unknown>; errors: Record<string, string> }
+
+  const renderResults = async (req: Request, res: Response, a: Assembly, form?: ResultForm) => {
+    const [agenda, resolutions, amendments, minutes, job, minutesFile, day] = await Promise.all([
+      svc.assembly.agenda(a.id), svc.day.resolutions(a.id), svc.day.amendments(a.id), svc.minutes.get(a.id), svc.sending.jobView(a.id), svc.minutes.file(a.id), svc.day.overview(a.id),
+    ]);
+    const rules = await ctx.settings.rules();
+    const locked = !!minutes?.sentAt;
+    res.status(form ? 422 : 200).render('assemblies/results', {
       title: req.t('assemblies.results.title'), section: 'assemblies', assembly: a, tabs: tabs(req, a, 'results'), minutes, job, minutesFile, maxMb: MAX_UPLOAD_BYTES / 1024 / 1024,
-      flags: svc.assembly.flags(a, agenda), canSendMinutes: svc.minutes.canSend(a, minutes),
-      items: agenda.map((it, i) => ({ ...it, number: i + 1, votable: it.kind !== 'report', resolution: resolutions.get(it.id) })),
+      flags: svc.assembly.flags(a, agenda), canSendMinutes: svc.minutes.canSend(a, minutes), day,
+      items: agenda.map((it, i) => {
+        const resolution = resolutions.get(it.id);
+        const mine = form?.itemId === it.id ? form : undefined;
+        const rule = it.kind === 'report' ? undefined : resolution?.outcome.rule ?? rules.majorities[it.kind];
+        return {
+          ...it, number: i + 1, votable: it.kind !== 'report', resolution,
+          ruleWords: rule ? describeRule(req.t, rule) : '', asksAbsentConsents: rule?.base === 'members' && rule.absentConsents,
+          outcomeWords: resolution ? describeOutcome(req.t, req.locale, resolution.outcome) : '',
+          locked, version: resolution?.version ?? 0,
+          values: mine?.values ?? (resolution ? { yes: resolution.yes, no: resolution.no, abstain: resolution.abstain, invalid: resolution.invalid, absentConsents: resolution.absentConsents, note: resolution.note } : {}),
+          errors: mine?.errors, amendments: amendments.filter((m) => m.itemId === it.id),
+        };
+      }),
     });
+  };
+
+  r.get('/:id/results', h(async (req, res) => {
+    await renderResults(req, res, await svc.assembly.get(idParam(req)));
   }));
 
   r.post('/:id/resolutions/:itemId', h(async (req, res) => {
-    const id = idParam(req);
-    const p = parseForm(resolutionSchema, req.body, req.t);
-    if (!p.ok) { flash(req, 'error', Object.values(p.errors)[0]); return res.redirect(303, `/board/assemblies/${id}/results`); }
-    await act(req, res, `/board/assemblies/${id}/results`, () => svc.day.recordResolution(actorOf(req), id, idParam(req, 'itemId'), p.data), 'assemblies.flash.resolutionSaved');
+    const a = await svc.assembly.get(idParam(req));
+    const itemId = idParam(req, 'itemId');
+    const values: Record<string, unknown> = req.body ?? {};
+    const p = parseForm(resolutionSchema, values, req.t);
+    if (!p.ok) return renderResults(req, res, a, { itemId, values, errors: p.errors });
+    try {
+      const { quorate, amended } = await svc.day.recordResolution(actorOf(req), a.id, itemId, p.data);
+      flash(req, quorate ? 'success' : 'error', req.t(!quorate ? 'assemblies.results.savedNotQuorate' : amended ? 'assemblies.results.amended' : 'assemblies.flash.resolutionSaved'));
+    } catch (err) {
+      if (err instanceof FieldRuleError) {
+        const errors = Object.fromEntries(Object.entries(err.fields).map(([field, e]) => [field, req.t(`assemblies.countErrors.${e.code}`, e.params ?? {})]));
+        return renderResults(req, res, a, { itemId, values, errors });
+      }
+      if (!(err instanceof AssemblyRuleError)) throw err;
+      flash(req, 'error', ruleMessage(req.t, req.locale, err));
+    }
+    res.redirect(303, `/board/assemblies/${a.id}/results`);
   }));
 
   r.post('/:id/minutes', h(async (req, res) => {

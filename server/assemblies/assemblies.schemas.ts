@@ -1,10 +1,13 @@
 import { z } from 'zod';
+import { ITEM_KINDS } from './majority.ts';
+import { readBerlinTime } from './berlin-time.ts';
 
 /** Form input of the assemblies module; messages are i18n keys (see server/web/forms.ts). */
 
 export const ASSEMBLY_KINDS = ['ordinary', 'extraordinary'] as const;
 export const FORMATS = ['in_person', 'hybrid', 'virtual'] as const;
-export const AGENDA_KINDS = ['report', 'resolution', 'election', 'bylaws_change'] as const;
+/** report | resolution | election | bylaws_change | purpose_change | dissolution; each voting kind has its majority in the settings */
+export const AGENDA_KINDS = ITEM_KINDS;
 export type AssemblyKind = (typeof ASSEMBLY_KINDS)[number];
 export type AssemblyFormat = (typeof FORMATS)[number];
 export type AgendaKind = (typeof AGENDA_KINDS)[number];
@@ -31,8 +34,14 @@ export const assemblySchema = z
     location: text(1000),
     participationInfo: text(4000),
     copyAllContacts: checkbox,
+    /** for a time in the doubled hour of the last Sunday in October: which of the two (summer: UTC+2, winter: UTC+1) */
+    timeOffset: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['summer', 'winter'], { message: 'common.validation.choice' }).optional()),
   })
   .superRefine((v, ctx) => {
+    // a wall-clock time in Europe/Berlin that does not exist (spring gap) or exists twice (autumn) is not guessed
+    const t = readBerlinTime(v.date, v.time);
+    if (t.kind === 'gap') ctx.addIssue({ code: 'custom', path: ['time'], message: 'assemblies.validation.timeGap' });
+    if (t.kind === 'ambiguous' && !v.timeOffset) ctx.addIssue({ code: 'custom', path: ['timeOffset'], message: 'assemblies.validation.timeAmbiguous' });
     if ((v.format === 'in_person' || v.format === 'hybrid') && !v.location) {
       ctx.addIssue({ code: 'custom', path: ['location'], message: 'assemblies.validation.locationRequired' });
     }
@@ -51,7 +60,7 @@ export const agendaItemSchema = z
     proposedText: text(20000),
   })
   .superRefine((v, ctx) => {
-    if (v.kind === 'bylaws_change' && !v.proposedText) {
+    if ((v.kind === 'bylaws_change' || v.kind === 'purpose_change') && !v.proposedText) {
       ctx.addIssue({ code: 'custom', path: ['proposedText'], message: 'assemblies.validation.proposedTextRequired' });
     }
   });
@@ -81,11 +90,19 @@ export const motionSchema = z.object({
 });
 export type MotionInput = z.infer<typeof motionSchema>;
 
+/** The counts stay as typed: DayService.recordResolution checks them against the votes present (checkCounts). */
+const rawCount = z.preprocess((v) => (typeof v === 'number' ? String(v) : typeof v === 'string' ? v : ''), z.string().trim().max(12, 'common.validation.number'));
 export const resolutionSchema = z.object({
-  yes: count(100000),
-  no: count(100000),
-  abstain: count(100000),
+  yes: rawCount,
+  no: rawCount,
+  abstain: rawCount,
+  invalid: rawCount,
+  absentConsents: rawCount,
   note: text(2000).optional().transform((v) => v ?? ''),
+  /** the result's version the page showed (absent: not checked, e.g. from the CLI) */
+  version: z.preprocess((v) => (v === '' || v === undefined ? undefined : v), z.coerce.number().int().min(0).optional()),
+  /** once the minutes are sent: why the result is corrected */
+  reason: text(1000).optional().transform((v) => v ?? ''),
 });
 export type ResolutionInput = z.infer<typeof resolutionSchema>;
 

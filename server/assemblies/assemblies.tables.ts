@@ -147,6 +147,28 @@ export interface ResolutionRow {
   note: string;
   recorded_by: number | null;
   recorded_at: string;
+  invalid_votes: number;
+  absent_consents: number;
+  votes_present: number | null;
+  voting_members: number | null;
+  quorate: boolean | number | null;
+  /** JSON of the MajorityRule that applied when recorded (null: recorded before rules were kept) */
+  majority_rule: string | null;
+  version: number;
+}
+
+export interface ResolutionAmendmentRow {
+  id: number;
+  assembly_id: number;
+  agenda_item_id: number;
+  /** JSON of the counts before */
+  before_values: string;
+  /** JSON of the counts after */
+  after_values: string;
+  reason: string;
+  user_id: number | null;
+  actor_label: string;
+  created_at: string;
 }
 
 export interface MinutesRow {
@@ -184,6 +206,7 @@ declare module 'knex/types/tables' {
     assembly_motions: MotionRow;
     assembly_attendance: AttendanceRow;
     assembly_resolutions: ResolutionRow;
+    assembly_resolution_amendments: ResolutionAmendmentRow;
     assembly_minutes: MinutesRow;
     assembly_overrides: OverrideRow;
   }

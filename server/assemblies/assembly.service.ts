@@ -9,9 +9,10 @@ import { isLocale } from '../i18n/i18n.ts';
 import type { BylawsRules } from '../settings/settings.schemas.ts';
 import type { AgendaItemInput, AssemblyInput } from './assemblies.schemas.ts';
 import type { AssemblyRow } from './assemblies.tables.ts';
-import { AssemblyRuleError, rowToItem, type AgendaItem, type Assembly, type AssemblyFlags, type NoticeInfo, type Recipient } from './assemblies.model.ts';
+import { AssemblyRuleError, FieldRuleError, rowToItem, type AgendaItem, type Assembly, type AssemblyFlags, type NoticeInfo, type Recipient } from './assemblies.model.ts';
 import type { AssembliesRepository } from './assemblies.repository.ts';
-import { berlinDay, berlinToUtc, daysUntil, isInTime, lastSendDay, motionDeadline, motionsOpen } from './notice.ts';
+import { berlinDay, daysUntil, isInTime, lastSendDay, motionDeadline, motionsOpen } from './notice.ts';
+import { readBerlinTime } from './berlin-time.ts';
 
 type Q = Knex | Knex.Transaction;
 
@@ -58,8 +59,12 @@ export class AssemblyService {
   }
 
   private columns(input: AssemblyInput): FormColumns {
-    const startsAt = berlinToUtc(input.date, input.time);
-    if (!startsAt) throw new AssemblyRuleError('invalid_date');
+    // every path (web, CLI, tests) reads the time strictly: a time in the spring gap is refused, a doubled one must say which
+    const t = readBerlinTime(input.date, input.time);
+    if (t.kind === 'invalid') throw new AssemblyRuleError('invalid_date');
+    if (t.kind === 'gap') throw new FieldRuleError({ time: { code: 'time_gap' } });
+    if (t.kind === 'ambiguous' && !input.timeOffset) throw new FieldRuleError({ timeOffset: { code: 'time_ambiguous' } });
+    const startsAt = t.kind === 'ok' ? t.utc : input.timeOffset === 'summer' ? t.earlier : t.later;
     return {
       title: input.title,
       kind: input.kind,

@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
-import type { AttendanceRow, ResolutionRow } from './assemblies.tables.ts';
+import type { AttendanceRow, ResolutionAmendmentRow, ResolutionRow } from './assemblies.tables.ts';
 
 type Q = Knex | Knex.Transaction;
 
-/** Owns `assembly_attendance` and `assembly_resolutions`: the day itself. */
+/** Owns `assembly_attendance`, `assembly_resolutions` and `assembly_resolution_amendments`: the day itself. */
 export class DayRepository {
   constructor(private db: Knex) {}
 
@@ -32,8 +32,25 @@ export class DayRepository {
     return q('assembly_resolutions').where({ agenda_item_id: itemId }).first();
   }
 
-  async saveResolution(q: Q, before: ResolutionRow | undefined, row: Omit<ResolutionRow, 'id'>): Promise<void> {
-    if (before) await q('assembly_resolutions').where({ id: before.id }).update(row);
-    else await q('assembly_resolutions').insert(row);
+
+  /** Writes a result only if it still has the version the board saw (optimistic lock); false when someone else saved first. */
+  async saveResolutionIfVersion(q: Q, before: ResolutionRow | undefined, row: Omit<ResolutionRow, 'id'>): Promise<boolean> {
+    if (!before) {
+      // someone else recording the first result at the same moment: the unique agenda_item_id refuses the second
+      const existing = await q('assembly_resolutions').where({ agenda_item_id: row.agenda_item_id }).first('id');
+      if (existing) return false;
+      await q('assembly_resolutions').insert(row);
+      return true;
+    }
+    const n = await q('assembly_resolutions').where({ id: before.id, version: before.version }).update(row);
+    return n === 1;
+  }
+
+  async insertAmendment(q: Q, row: Omit<ResolutionAmendmentRow, 'id'>): Promise<void> {
+    await q('assembly_resolution_amendments').insert(row);
+  }
+
+  async amendments(assemblyId: number): Promise<ResolutionAmendmentRow[]> {
+    return this.db('assembly_resolution_amendments').where({ assembly_id: assemblyId }).orderBy('id');
   }
 }

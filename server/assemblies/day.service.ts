@@ -5,12 +5,15 @@ import type { SettingsService } from '../settings/settings.service.ts';
 import type { MembersService } from '../members/members.service.ts';
 import { formatMemberNumber } from '../i18n/format.ts';
 import type { ResolutionInput } from './assemblies.schemas.ts';
-import { AssemblyRuleError, bool } from './assemblies.model.ts';
+import { AssemblyRuleError, FieldRuleError, bool } from './assemblies.model.ts';
 import type { AssemblyService } from './assembly.service.ts';
 import type { AnswersRepository } from './answers.repository.ts';
 import type { DayRepository } from './day.repository.ts';
 import type { InvitationsRepository } from './invitations.repository.ts';
 import { quorum, votesPresent, type QuorumResult } from './quorum.ts';
+import { checkCounts } from './majority.ts';
+import { amendmentFrom, resolutionFrom, type Resolution, type ResolutionAmendment } from './results.ts';
+import type { DocumentsRepository } from './documents.repository.ts';
 
 export interface DayRow {
   organisationId: number; name: string; memberNo: string; invited: boolean; present: boolean; checkedInAt: string | null; checkedOutAt: string | null;
@@ -24,13 +27,7 @@ export interface DayOverview {
   proxies: { giver: string; holder: string; counts: boolean }[];
 }
 
-export interface Resolution {
-  yes: number;
-  no: number;
-  abstain: number;
-  note: string;
-  adopted: boolean;
-}
+export type { Resolution } from './results.ts';
 
 interface Deps {
   db: Knex;
@@ -42,6 +39,7 @@ interface Deps {
   day: DayRepository;
   invitations: InvitationsRepository;
   answers: AnswersRepository;
+  documents: DocumentsRepository;
 }
 
 /** The day itself: the attendance list with check-in, proxies in force, the quorum, and the results. */
@@ -129,28 +127,84 @@ export class DayService {
 
   /* ---------------------------------------------------------------- results */
 
+  /** Each voting item's result, decided by the majority that applied when it was recorded. */
   async resolutions(assemblyId: number): Promise<Map<number, Resolution>> {
-    const rows = await this.d.day.resolutions(assemblyId);
-    return new Map(rows.map((r) => [Number(r.agenda_item_id), {
-      yes: Number(r.yes_votes), no: Number(r.no_votes), abstain: Number(r.abstentions), note: r.note, adopted: Number(r.yes_votes) > Number(r.no_votes),
-    }]));
+    const [rows, agenda, rules, a] = await Promise.all([this.d.day.resolutions(assemblyId), this.d.assemblies.agenda(assemblyId), this.d.settings.rules(), this.d.assemblies.get(assemblyId)]);
+    const kinds = new Map(agenda.map((it) => [it.id, it.kind]));
+    const votingMembers = rows.some((r) => r.voting_members == null) ? (await this.d.assemblies.recipients(a.day, false)).length : 0;
+    const out = new Map<number, Resolution>();
+    for (const r of rows) {
+      const kind = kinds.get(Number(r.agenda_item_id));
+      if (kind && kind !== 'report') out.set(Number(r.agenda_item_id), resolutionFrom(r, kind, rules, votingMembers));
+    }
+    return out;
   }
 
-  async recordResolution(actor: Actor, assemblyId: number, itemId: number, input: ResolutionInput): Promise<void> {
-    await this.d.db.transaction(async (trx) => {
+  /** The recorded corrections of results after the minutes were sent, oldest first. */
+  async amendments(assemblyId: number): Promise<ResolutionAmendment[]> {
+    return (await this.d.day.amendments(assemblyId)).map(amendmentFrom);
+  }
+
+  /**
+   * Records an item's result: the counts are checked against the votes present at this moment
+   * (own and by proxy) and the item is decided by the majority its kind needs (settings). With
+   * `version` (the one the board's page showed) a result saved by someone else meanwhile is
+   * refused. Once the minutes are sent a change needs a reason and is kept as an amendment.
+   * Returns whether the assembly was quorate (the page warns when not).
+   */
+  async recordResolution(actor: Actor, assemblyId: number, itemId: number, input: ResolutionInput): Promise<{ quorate: boolean; amended: boolean }> {
+    const day = await this.overview(assemblyId); // the votes present now (a single SQLite connection: read before the transaction)
+    const present = day.votes.present;
+    const votingMembers = day.quorum.votingMembers;
+    const checked = checkCounts({ yes: input.yes, no: input.no, abstain: input.abstain, invalid: input.invalid }, present);
+    const fields: Record<string, { code: string; params?: Record<string, unknown> }> = {};
+    if (!checked.ok) for (const e of checked.errors) fields[e.field] = { code: e.code, params: e.params };
+    return this.d.db.transaction(async (trx) => {
       const a = await this.d.assemblies.get(assemblyId, trx);
       if (a.status === 'cancelled') throw new AssemblyRuleError('cancelled');
       if (!this.d.assemblies.started(a)) throw new AssemblyRuleError('not_started');
       const item = await this.d.assemblies.agendaItem(assemblyId, itemId, trx); // NotFoundError when it is not on this agenda
       if (item.kind === 'report') throw new AssemblyRuleError('report_no_vote');
+      const rules = await this.d.settings.rules(trx);
+      const rule = rules.majorities[item.kind];
+      let absentConsents = 0;
+      if (rule.base === 'members' && rule.absentConsents) {
+        const c = checkCounts({ yes: input.absentConsents, no: 0, abstain: 0, invalid: 0 }, votingMembers);
+        if (!c.ok) fields.absentConsents = { code: c.errors[0].code === 'too_large' ? 'above_members' : c.errors[0].code, params: { members: votingMembers } };
+        else {
+          absentConsents = c.counts.yes;
+          const inRoom = checked.ok ? checked.counts.yes + checked.counts.no + checked.counts.abstain + checked.counts.invalid : 0;
+          if (absentConsents + inRoom > votingMembers) fields.absentConsents = { code: 'above_members', params: { members: votingMembers } };
+        }
+      }
       const before = await this.d.day.resolutionOf(trx, itemId);
-      await this.d.day.saveResolution(trx, before, {
+      if (input.version !== undefined && (before?.version ?? 0) !== input.version) fields.version = { code: 'changed' };
+      const minutes = await this.d.documents.minutes(assemblyId, trx);
+      const locked = !!minutes?.sent_at; // a result recorded only after the minutes went out is an amendment too
+      if (locked && !input.reason) fields.reason = { code: 'reason_required' };
+      if (Object.keys(fields).length || !checked.ok) throw new FieldRuleError(fields);
+      const counts = checked.counts;
+      const quorate = day.quorum.met;
+      const saved = await this.d.day.saveResolutionIfVersion(trx, before, {
         assembly_id: assemblyId, agenda_item_id: itemId,
-        yes_votes: input.yes, no_votes: input.no, abstentions: input.abstain, note: input.note, recorded_by: actor.userId, recorded_at: this.now(),
+        yes_votes: counts.yes, no_votes: counts.no, abstentions: counts.abstain, invalid_votes: counts.invalid, absent_consents: absentConsents,
+        votes_present: present, voting_members: votingMembers, quorate, majority_rule: JSON.stringify(rule),
+        note: input.note, recorded_by: actor.userId, recorded_at: this.now(), version: (before?.version ?? 0) + 1,
       });
-      await this.d.audit.record(trx, actor, 'assembly.resolution_recorded', 'assembly', assemblyId,
-        before ? { itemId, yes: Number(before.yes_votes), no: Number(before.no_votes), abstain: Number(before.abstentions) } : undefined,
-        { itemId, yes: input.yes, no: input.no, abstain: input.abstain, note: input.note });
+      if (!saved) throw new FieldRuleError({ version: { code: 'changed' } });
+      const old = before ? { yes: Number(before.yes_votes), no: Number(before.no_votes), abstain: Number(before.abstentions), invalid: Number(before.invalid_votes) } : undefined;
+      const now = { ...counts, absentConsents };
+      if (locked) {
+        await this.d.day.insertAmendment(trx, {
+          assembly_id: assemblyId, agenda_item_id: itemId, before_values: JSON.stringify(old ?? {}), after_values: JSON.stringify(counts),
+          reason: input.reason, user_id: actor.userId, actor_label: actor.label, created_at: this.now(),
+        });
+        await this.d.audit.record(trx, actor, 'assembly.resolution_amended', 'assembly', assemblyId, { itemId, ...old }, { itemId, ...now, reason: input.reason });
+      } else {
+        await this.d.audit.record(trx, actor, 'assembly.resolution_recorded', 'assembly', assemblyId, old ? { itemId, ...old } : undefined,
+          { itemId, ...now, note: input.note, votesPresent: present, quorate });
+      }
+      return { quorate, amended: locked };
     });
   }
 }

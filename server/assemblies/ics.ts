@@ -3,7 +3,15 @@
  * with a UID that stays the same for the life of the assembly and a SEQUENCE that the
  * assembly increments on every change of time or place, so calendar programs update the
  * entry they already have. A cancellation is METHOD:CANCEL with STATUS:CANCELLED.
+ *
+ * Times are written in Berlin time with TZID=Europe/Berlin and the zone's VTIMEZONE (the EU's
+ * rules since 1996: summer time from the last Sunday of March, 02:00, to the last Sunday of
+ * October, 03:00), so a calendar shows 18:00 as the board entered it. The one time that a TZID
+ * cannot say, the second 02:xx of the October night (RFC 5545 takes the first), is written in UTC.
  */
+import { DateTime } from 'luxon';
+import { ZONE } from '../clock.ts';
+import { readBerlinTime } from './berlin-time.ts';
 
 export interface IcsEvent {
   uid: string;
@@ -53,6 +61,35 @@ function quoteParam(s: string): string {
   return `"${s.replace(/["\r\n]/g, '')}"`;
 }
 
+/** The Europe/Berlin zone as a VTIMEZONE (RFC 5545 3.6.5). */
+export const VTIMEZONE_BERLIN = [
+  'BEGIN:VTIMEZONE',
+  `TZID:${ZONE}`,
+  'BEGIN:DAYLIGHT',
+  'TZOFFSETFROM:+0100',
+  'TZOFFSETTO:+0200',
+  'TZNAME:CEST',
+  'DTSTART:19700329T020000',
+  'RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU',
+  'END:DAYLIGHT',
+  'BEGIN:STANDARD',
+  'TZOFFSETFROM:+0200',
+  'TZOFFSETTO:+0100',
+  'TZNAME:CET',
+  'DTSTART:19701025T030000',
+  'RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU',
+  'END:STANDARD',
+  'END:VTIMEZONE',
+];
+
+/** DTSTART/DTEND: `;TZID=Europe/Berlin:20261219T180000`, or in UTC where the wall-clock time would mean another instant. */
+function berlinProperty(name: string, d: Date): string {
+  const local = DateTime.fromJSDate(d, { zone: ZONE });
+  const t = readBerlinTime(local.toFormat('yyyy-MM-dd'), local.toFormat('HH:mm'));
+  const exact = local.second === 0 && local.millisecond === 0 && (t.kind === 'ok' || (t.kind === 'ambiguous' && new Date(t.earlier).getTime() === d.getTime()));
+  return exact ? `${name};TZID=${ZONE}:${local.toFormat("yyyyMMdd'T'HHmmss")}` : `${name}:${utcStamp(d)}`;
+}
+
 export function buildIcs(e: IcsEvent): string {
   const start = new Date(e.startsAt);
   const end = new Date(start.getTime() + e.durationMinutes * 60_000);
@@ -66,8 +103,8 @@ export function buildIcs(e: IcsEvent): string {
     `UID:${e.uid}`,
     `SEQUENCE:${e.sequence}`,
     `DTSTAMP:${utcStamp(e.stamp)}`,
-    `DTSTART:${utcStamp(start)}`,
-    `DTEND:${utcStamp(end)}`,
+    berlinProperty('DTSTART', start),
+    berlinProperty('DTEND', end),
     `SUMMARY:${escapeText(e.summary)}`,
   ];
   if (e.location) lines.push(`LOCATION:${escapeText(e.location)}`);
@@ -76,6 +113,7 @@ export function buildIcs(e: IcsEvent): string {
   if (e.organizer) lines.push(`ORGANIZER;CN=${quoteParam(e.organizer.name)}:mailto:${e.organizer.email}`);
   if (e.attendee) lines.push(`ATTENDEE;CN=${quoteParam(e.attendee.name)};ROLE=REQ-PARTICIPANT;RSVP=FALSE:mailto:${e.attendee.email}`);
   lines.push(`STATUS:${e.method === 'CANCEL' ? 'CANCELLED' : 'CONFIRMED'}`);
-  lines.push('TRANSP:OPAQUE', 'END:VEVENT', 'END:VCALENDAR');
+  // the zone after the event (the order of a calendar's components is free): a reader looking for the first DTSTART finds the event's
+  lines.push('TRANSP:OPAQUE', 'END:VEVENT', ...VTIMEZONE_BERLIN, 'END:VCALENDAR');
   return lines.map(foldLine).join('\r\n') + '\r\n';
 }

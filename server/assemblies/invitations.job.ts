@@ -21,6 +21,7 @@ import type { InvitationsRepository } from './invitations.repository.ts';
 import type { AnswersRepository } from './answers.repository.ts';
 import type { DocumentsRepository } from './documents.repository.ts';
 import { isUniqueViolation } from '../db/errors.ts';
+import { describeOutcome, describeRule } from './results.ts';
 
 /**
  * Sending an assembly's mails as a persisted, resumable background job (table `jobs`).
@@ -283,7 +284,11 @@ export class InvitationJobs {
               body: minutes.body,
               resolutions: agenda.flatMap((it, i) => {
                 const r = resolutions?.get(it.id);
-                return r ? [t('assemblies.mail.minutes.resolutionLine', { n: i + 1, title: it.title, result: t(r.adopted ? 'assemblies.results.adopted' : 'assemblies.results.rejected'), yes: r.yes, no: r.no, abstain: r.abstain })] : [];
+                if (!r) return [];
+                const line = t('assemblies.mail.minutes.resolutionLine', { n: i + 1, title: it.title, result: t(r.adopted ? 'assemblies.results.adopted' : 'assemblies.results.rejected'), yes: r.yes, no: r.no, abstain: r.abstain });
+                const invalid = r.invalid ? ` ${t('assemblies.mail.minutes.resolutionInvalid', { invalid: r.invalid })}` : '';
+                const majority = t('assemblies.mail.minutes.resolutionMajority', { rule: describeRule(t, r.outcome.rule), outcome: describeOutcome(t, inv.locale, r.outcome) });
+                return [`${line}.${invalid} ${majority}`];
               }),
             } : undefined,
           });

@@ -57,6 +57,7 @@ export const TABLE_OWNERS = {
   assembly_overrides: 'assemblies',
   assembly_proxies: 'assemblies',
   assembly_resolutions: 'assemblies',
+  assembly_resolution_amendments: 'assemblies',
   assembly_rsvps: 'assemblies',
 } as const;
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BGB_MAJORITIES, majorityRuleSchema } from '../assemblies/majority.ts';
 
 /** The association's settings (one place, edited by admins, audited). Every value has a default. */
 export const associationSchema = z.object({
@@ -39,6 +40,14 @@ export const rulesSchema = z.object({
   applicationRetentionMonths: z.coerce.number().int().min(1).max(120),
   contactRetentionYears: z.coerce.number().int().min(0).max(30),
   invoiceRetentionYears: z.coerce.number().int().min(8).max(30),
+  /** the majority each kind of agenda item needs (§§ 32, 33, 41 BGB; the bylaws may deviate, § 40) */
+  majorities: z.object({
+    resolution: majorityRuleSchema,
+    election: majorityRuleSchema,
+    bylaws_change: majorityRuleSchema,
+    purpose_change: majorityRuleSchema,
+    dissolution: majorityRuleSchema,
+  }),
 });
 export type BylawsRules = z.infer<typeof rulesSchema>;
 
@@ -79,6 +88,7 @@ export const DEFAULT_RULES: BylawsRules = {
   applicationRetentionMonths: 6,
   contactRetentionYears: 1,
   invoiceRetentionYears: 8,
+  majorities: BGB_MAJORITIES,
 };
 
 export const EMPLOYEE_BANDS = ['1-49', '50-249', '250+'] as const;

@@ -85,8 +85,10 @@ export class SettingsService {
     return this.getJson('association', DEFAULT_ASSOCIATION, trx);
   }
 
-  rules(trx?: Knex | Knex.Transaction): Promise<BylawsRules> {
-    return this.getJson('rules', DEFAULT_RULES, trx);
+  /** Stored rules from before a key existed read that key's default (majorities per kind too). */
+  async rules(trx?: Knex | Knex.Transaction): Promise<BylawsRules> {
+    const r = await this.getJson('rules', DEFAULT_RULES, trx);
+    return { ...r, majorities: { ...DEFAULT_RULES.majorities, ...r.majorities } };
   }
 
   async updateAssociation(actor: Actor, value: AssociationSettings): Promise<void> {

@@ -39,8 +39,13 @@ export const helpers = {
   dateTime(v: string, options: HelperOptions) {
     return formatDateTime(v, rootOf(options).locale);
   },
-  memberNo(n: number) {
-    return formatMemberNumber(n);
+  /**
+   * `{{memberNo memberNumber}}`. A bare `{{memberNo}}` calls this helper (helpers win over a field
+   * of that name) with Handlebars' options as `n`: it used to print "M-[object Object]". Templates
+   * print a formatted field as `{{this.memberNo}}`; anything but a number prints nothing here.
+   */
+  memberNo(n: unknown) {
+    return typeof n === 'number' && Number.isFinite(n) ? formatMemberNumber(n) : '';
   },
   eq: (a: unknown, b: unknown) => a === b || (a != null && b != null && String(a) === String(b)),
   ne: (a: unknown, b: unknown) => !(a === b || (a != null && b != null && String(a) === String(b))),

@@ -181,6 +181,9 @@ describe('assemblies: personal links, proxies, motions, the day and the minutes'
     env.clock.set('2026-12-20T10:00:00Z');
     try {
       const items = await env.ctx.assemblies.assembly.agenda(assemblyId);
+      // the counts are checked against the votes present: A, B with C's proxy, and D are in the room
+      await board.submit(`/board/assemblies/${assemblyId}/day`, { action: 'in', personName: '' }, `/board/assemblies/${assemblyId}/attendance/${org.b}`);
+      await board.submit(`/board/assemblies/${assemblyId}/day`, { action: 'in', personName: '' }, `/board/assemblies/${assemblyId}/attendance/${org.d}`);
       const res = await board.submit(`/board/assemblies/${assemblyId}/results`, { yes: '3', no: '1', abstain: '0', note: '' }, `/board/assemblies/${assemblyId}/resolutions/${items[1].id}`);
       expect(res.status).to.equal(303);
       await board.submit(`/board/assemblies/${assemblyId}/results`, { body: 'Protokoll der MV 2026\nBeginn 18:05 Uhr.' }, `/board/assemblies/${assemblyId}/minutes`);

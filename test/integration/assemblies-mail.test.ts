@@ -16,6 +16,9 @@ function calendarOf(m: SinkMessage) {
   const att = m.parsed.attachments.find((a) => a.filename === 'einladung.ics');
   if (!att) throw new Error(`no einladung.ics in "${m.subject}"`);
   const cal = new ICAL.Component(ICAL.parse(att.content.toString('utf8')));
+  // as a calendar program does: the file's own VTIMEZONE says what TZID=Europe/Berlin means
+  const tz = cal.getFirstSubcomponent('vtimezone');
+  if (tz) ICAL.TimezoneService.register(tz);
   const ev = cal.getFirstSubcomponent('vevent');
   if (!ev) throw new Error('no VEVENT');
   const event = new ICAL.Event(ev);

@@ -154,7 +154,8 @@ describe('assemblies: preparing and sending invitations', function () {
     expect(ics).to.contain(`UID:${assembly.uid}`);
     expect(ics).to.contain('SEQUENCE:0');
     expect(ics).to.contain('METHOD:REQUEST');
-    expect(ics).to.contain('DTSTART:20261219T170000Z');
+    expect(ics).to.contain('DTSTART;TZID=Europe/Berlin:20261219T180000'); // 17:00 UTC, in Berlin time with the zone (issue 10)
+    expect(ics).to.contain('BEGIN:VTIMEZONE');
 
     // personal links differ per member and are stored only hashed
     const la = await linkFor(env.ctx, 'a@harz.example');
@@ -230,7 +231,7 @@ describe('assemblies: preparing and sending invitations', function () {
     const ics = Buffer.from(JSON.parse(updates[0].attachments!)[0].contentBase64, 'base64').toString('utf8');
     expect(ics).to.contain(`UID:${before.uid}`);
     expect(ics).to.contain('SEQUENCE:1');
-    expect(ics).to.contain('DTSTART:20261219T160000Z');
+    expect(ics).to.contain('DTSTART;TZID=Europe/Berlin:20261219T170000'); // 16:00 UTC in Berlin time (issue 10)
     // editing the title only does not bump the sequence
     await board.submit(`/board/assemblies/${mainId}/edit`, { ...FORM, time: '17:00', title: 'MV 2026' }, `/board/assemblies/${mainId}`);
     expect((await env.ctx.assemblies.assembly.get(mainId)).sequence).to.equal(1);

@@ -78,6 +78,9 @@ describe('member portal: organisation change requests decided by the board', fun
     const list = await board.get('/board/change-requests');
     expect(list.status).to.equal(200);
     expect(visible(list.text)).to.contain('Harzer Spezialchemie GmbH');
+    // the member number, not "M-[object Object]" (issue 10)
+    expect(list.text).not.to.contain('[object Object]');
+    expect(visible(list.text)).to.match(/M-\d{4} · Harzer Spezialchemie GmbH/);
     const [r] = await requests();
     expect(list.text).to.contain(`href="/board/change-requests/${r.id}"`);
     const detail = await board.get(`/board/change-requests/${r.id}`);

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import ICAL from 'ical.js';
 import { buildIcs, escapeText, foldLine } from '../../server/assemblies/ics.ts';
 
 const base = {
@@ -13,13 +14,14 @@ function prop(ics: string, name: string): string | undefined {
 }
 
 describe('assembly calendar file (RFC 5545)', () => {
-  it('describes one event with UTC times, escaped text and CRLF lines', () => {
+  it('describes one event in Berlin time with its zone, escaped text and CRLF lines', () => {
     const ics = buildIcs(base);
     expect(ics.startsWith('BEGIN:VCALENDAR\r\nVERSION:2.0\r\n')).to.equal(true);
     expect(ics.endsWith('END:VCALENDAR\r\n')).to.equal(true);
     expect(prop(ics, 'METHOD')).to.equal('METHOD:REQUEST');
-    expect(prop(ics, 'DTSTART')).to.equal('DTSTART:20261219T170000Z');
-    expect(prop(ics, 'DTEND')).to.equal('DTEND:20261219T190000Z');
+    expect(prop(ics, 'DTSTART')).to.equal('DTSTART;TZID=Europe/Berlin:20261219T180000');
+    expect(prop(ics, 'DTEND')).to.equal('DTEND;TZID=Europe/Berlin:20261219T200000');
+    expect(ics).to.contain('\r\nBEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\n');
     expect(prop(ics, 'DTSTAMP')).to.equal('DTSTAMP:20261125T090000Z');
     expect(prop(ics, 'LOCATION')).to.equal('LOCATION:Rathaus Goslar\\, Markt 7\\; 38640 Goslar');
     expect(prop(ics, 'STATUS')).to.equal('STATUS:CONFIRMED');
@@ -48,5 +50,27 @@ describe('assembly calendar file (RFC 5545)', () => {
     for (const line of folded.split('\r\n')) expect(Buffer.byteLength(line, 'utf8')).to.be.at.most(75);
     expect(folded.replace(/\r\n /g, '')).to.equal(long);
     expect(folded).not.to.contain('\uFFFD');
+  });
+
+  it('is read back by a calendar library (ical.js) as the same instants, summer and winter, with the VTIMEZONE', () => {
+    for (const [startsAt, local] of [['2026-12-19T17:00:00.000Z', '2026-12-19T18:00:00'], ['2027-06-10T16:30:00.000Z', '2027-06-10T18:30:00']]) {
+      const ics = buildIcs({ ...base, startsAt });
+      const cal = new ICAL.Component(ICAL.parse(ics));
+      const tz = cal.getFirstSubcomponent('vtimezone');
+      expect(tz?.getFirstPropertyValue('tzid')).to.equal('Europe/Berlin');
+      ICAL.TimezoneService.register(tz!);
+      const ev = new ICAL.Event(cal.getFirstSubcomponent('vevent')!);
+      expect(ev.startDate.zone?.tzid).to.equal('Europe/Berlin');
+      expect(ev.startDate.toString()).to.equal(local);
+      expect(ev.startDate.toJSDate().toISOString()).to.equal(startsAt);
+      expect(ev.uid).to.equal(base.uid);
+    }
+  });
+
+  it('writes the second 02:30 of the October night in UTC (a TZID would mean the first)', () => {
+    const first = buildIcs({ ...base, startsAt: '2027-10-31T00:30:00.000Z' }); // 02:30 summer time
+    const second = buildIcs({ ...base, startsAt: '2027-10-31T01:30:00.000Z' }); // 02:30 winter time
+    expect(prop(first, 'DTSTART')).to.equal('DTSTART;TZID=Europe/Berlin:20271031T023000');
+    expect(prop(second, 'DTSTART')).to.equal('DTSTART:20271031T013000Z');
   });
 });

@@ -9,13 +9,12 @@ import { formatDate } from '../i18n/format.ts';
 import { berlinDate } from '../clock.ts';
 import { EMPLOYEE_BANDS } from '../settings/settings.schemas.ts';
 import {
-  COUNTRY_CODES, SORTS, categoryChangeSchema, contactSchema, dissolutionSchema, exclusionSchema, listQuerySchema,
+  countryOptions, SORTS, categoryChangeSchema, contactSchema, dissolutionSchema, exclusionSchema, listQuerySchema,
   noticeSchema, organisationEditSchema, postcodeError, reactivationSchema, withdrawNoticeSchema, type ListQuery,
 } from './members.schemas.ts';
 import { MIN_CONTAINS } from './members.repository.ts';
 import type { Organisation } from './members.service.ts';
 import { noticeExitDate, statusActions } from './exit-rules.ts';
-import { isCountry } from './organisation-fields.ts';
 import { actorOf } from '../web/actor.ts';
 
 /** Field errors from the service (i18n keys) in the user's language. */
@@ -61,12 +60,7 @@ export function membersRouter(ctx: Context): Router {
   r.param('id', (_req, _res, next, value) => (/^\d{1,12}$/.test(String(value)) ? next() : next('route')));
   r.param('cid', (_req, _res, next, value) => (/^\d{1,12}$/.test(String(value)) ? next() : next('route')));
 
-  // the usual list, plus the organisation's own country when it is another accepted one (an application from Norway)
-  const countries = (req: Request, current?: unknown) => [
-    ...COUNTRY_CODES.map((code) => ({ code, name: req.t(`common.countries.${code}`) })),
-    ...(typeof current === 'string' && isCountry(current) && !(COUNTRY_CODES as readonly string[]).includes(current) // why: widening a const tuple to test membership
-      ? [{ code: current, name: new Intl.DisplayNames([req.locale], { type: 'region' }).of(current) ?? current }] : []),
-  ];
+  const countries = (req: Request, current?: unknown) => countryOptions((k) => req.t(k), req.locale, current);
   const bands = (req: Request) => EMPLOYEE_BANDS.map((code) => ({ code, name: req.t(`common.bands.${code}`) }));
   const canEdit = (req: Request) => !!req.user?.roles.includes('board');
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isCalendarDate } from './exit-rules.ts';
-import { organisationFieldRules } from './organisation-fields.ts';
+import { isCountry, organisationFieldRules } from './organisation-fields.ts';
 
 export { postcodeError } from './organisation-fields.ts';
 
@@ -8,6 +8,20 @@ export { postcodeError } from './organisation-fields.ts';
 
 /** The countries the register's and the portal's forms list (any of COUNTRIES is accepted; see organisation-fields.ts). */
 export const COUNTRY_CODES = ['DE', 'AT', 'CH', 'NL', 'BE', 'FR', 'PL', 'CZ', 'DK', 'LU', 'IT', 'ES', 'SE', 'GB', 'US', 'JP', 'CN'] as const;
+
+/**
+ * The country choices of the edit forms (register, portal): the usual list, plus the organisation's
+ * own country when it is another one the organisation fields accept (an application from Norway),
+ * so that saving never silently switches it.
+ */
+export function countryOptions(t: (key: string) => string, locale: string, current?: unknown): { code: string; name: string }[] {
+  const usual: readonly string[] = COUNTRY_CODES;
+  return [
+    ...COUNTRY_CODES.map((code) => ({ code, name: t(`common.countries.${code}`) })),
+    ...(typeof current === 'string' && isCountry(current) && !usual.includes(current)
+      ? [{ code: current, name: new Intl.DisplayNames([locale], { type: 'region' }).of(current) ?? current }] : []),
+  ];
+}
 
 const text = (max: number) => z.string().trim().max(max, 'common.validation.tooLong').default('');
 const required = (max: number) => z.string().trim().min(1, 'common.validation.required').max(max, 'common.validation.tooLong');

@@ -4,7 +4,7 @@ import { AppError, ValidationError, type FieldErrors } from '../errors.ts';
 import { flash, h, idParam, requireRole } from '../web/middleware.ts';
 import { parseForm } from '../web/forms.ts';
 import { EMPLOYEE_BANDS, type Category } from '../settings/settings.schemas.ts';
-import { COUNTRY_CODES, contactSchema, postcodeError } from '../members/members.schemas.ts';
+import { contactSchema, countryOptions, postcodeError } from '../members/members.schemas.ts';
 import type { Contact, Organisation } from '../members/members.service.ts';
 import { formatMoney } from '../i18n/format.ts';
 import { tFor } from '../i18n/i18n.ts';
@@ -83,7 +83,7 @@ export function portalRouter(ctx: Context): Router {
     next();
   });
 
-  const countries = (req: Request) => COUNTRY_CODES.map((code) => ({ code, name: req.t(`common.countries.${code}`) }));
+  const countries = (req: Request, current?: unknown) => countryOptions((k) => req.t(k), req.locale, current);
   const bands = (req: Request) => EMPLOYEE_BANDS.map((code) => ({ code, name: req.t(`common.bands.${code}`) }));
 
   // --- overview ------------------------------------------------------------------------------
@@ -111,7 +111,7 @@ export function portalRouter(ctx: Context): Router {
 
   const renderOrganisation = (req: Request, res: Response, org: Organisation, values: Record<string, unknown>, errors?: FieldErrors) =>
     res.render('portal/organisation', {
-      title: req.t('portal.organisation.title'), section: 'portal', organisation: org, values, errors, countries: countries(req), bands: bands(req),
+      title: req.t('portal.organisation.title'), section: 'portal', organisation: org, values, errors, countries: countries(req, values.country), bands: bands(req),
     });
 
   r.get('/organisation', h(async (req, res) => {

@@ -207,4 +207,13 @@ describe('member portal: organisation change requests decided by the board', fun
     const res = await post(anna, `/board/change-requests/${r.id}/reject`, { note: 'x' });
     expect(res.status).to.equal(403);
   });
+
+  it('offers and keeps a country the organisation fields accept beyond the usual list (Norway), as the register does', async () => {
+    await env.db('organisations').where({ id: w.orgB }).update({ country: 'NO', postcode: '0150' }); // as an approved application from Oslo stores it
+    const carla = await loginAs(env, 'carla@okertal.example');
+    const html = (await carla.get('/portal/organisation')).text;
+    const select = html.slice(html.indexOf('name="country"'), html.indexOf('</select>', html.indexOf('name="country"')));
+    expect(select).to.match(/<option value="NO" selected>Norwegen<\/option>/);
+    expect(select.match(/ selected>/g)).to.have.length(1);
+  });
 });

@@ -10,6 +10,7 @@ import { insertId } from '../server/db/knex.ts';
 import { nameKey, type NewContact } from '../server/members/members.service.ts';
 import { DEFAULT_RULES, type AssociationSettings, type FeeRule } from '../server/settings/settings.schemas.ts';
 import { readFoundingMembers, type FoundingMember } from './founding-members.ts';
+import { seedDemoAssemblies, type DemoMember } from './demo-assemblies.ts';
 
 /**
  * The demo association: ChemieNetzwerk Harz e.V. with its settings, categories and fee
@@ -206,6 +207,7 @@ export async function seedDemo(ctx: Context, print: (line: string) => void): Pro
   }
   print(`  ${users.size} demo logins`);
 
+  const demoMembers: DemoMember[] = [];
   await db.transaction(async (trx) => {
     for (const m of members) {
       const { organisationId } = await ctx.members.createOrganisation(trx, ACTOR, {
@@ -224,6 +226,7 @@ export async function seedDemo(ctx: Context, print: (line: string) => void): Pro
         joinDate: m.joinDate,
         memberNumber: m.memberNumber,
       }, contactsOf(m), { invite: false, welcome: false });
+      demoMembers.push({ number: m.memberNumber, organisationId, representative: m.representative.name });
       if (m.memberNumber === DEMO_PORTAL_USER.memberNumber) {
         const userId = users.get(DEMO_PORTAL_USER.email)!;
         const contact = await trx('contacts').where({ organisation_id: organisationId, email: DEMO_PORTAL_USER.email }).first();
@@ -242,6 +245,7 @@ export async function seedDemo(ctx: Context, print: (line: string) => void): Pro
     // optional: the applications module may have moved on; the rest of the demo stands
     print(`  (demo applications skipped: ${(err as Error).message})`);
   }
+  await seedDemoAssemblies(ctx, demoMembers, print);
   for (const line of loginLines(ctx.config.baseUrl)) print(line);
 }
 

@@ -7,6 +7,7 @@ import { parseForm } from '../web/forms.ts';
 import { motionSchema, proxySchema, rsvpSchema } from './assemblies.schemas.ts';
 import { AssemblyRuleError, type Assembly, type Invitation, type LinkProblem } from './assemblies.model.ts';
 import { ruleMessage, sendFile } from './assemblies.routes.ts';
+import { describeOutcome } from './results.ts';
 
 type Resolved = { ok: true; invitation: Invitation; assembly: Assembly } | { ok: false; reason: LinkProblem; assembly?: Assembly };
 
@@ -112,6 +113,26 @@ export function assembliesPortalRouter(ctx: Context): Router {
   r.get('/', h(async (req, res) => {
     const list = await ctx.assemblies.answers.portalList(orgOf(req));
     res.render('assemblies/portal-list', { title: req.t('assemblies.portal.title'), section: 'portal', assemblies: list, history: await ctx.assemblies.day.assembliesAttendedBy(orgOf(req)) });
+  }));
+  // an assembly that is over: the record (own answer, resolutions, minutes once sent), read-only
+  r.get('/:id', h(async (req, res, next) => {
+    const orgId = orgOf(req);
+    const resolved = await ctx.assemblies.answers.resolvePortal(orgId, idParam(req));
+    if (resolved.ok || resolved.reason !== 'expired' || !resolved.assembly) return next();
+    const a = resolved.assembly;
+    const [agenda, resolutions, minutes, history] = await Promise.all([
+      ctx.assemblies.assembly.agenda(a.id), ctx.assemblies.day.resolutions(a.id), ctx.assemblies.minutes.get(a.id), ctx.assemblies.day.assembliesAttendedBy(orgId),
+    ]);
+    const own = history.find((x) => x.assemblyId === a.id);
+    res.setHeader('Cache-Control', 'no-store');
+    res.render('assemblies/portal-record', {
+      title: a.title, section: 'portal', assembly: a, own,
+      agenda: agenda.map((it) => {
+        const r = resolutions.get(it.id);
+        return { ...it, outcomeWords: r ? describeOutcome(req.t, req.locale, r.outcome) : '', counts: r };
+      }),
+      minutes: minutes?.sentAt ? minutes : undefined,
+    });
   }));
   r.use('/:id', memberPages(
     ctx,

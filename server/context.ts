@@ -55,6 +55,7 @@ export interface Assemblies {
   jobs: InvitationJobs;
 }
 import { AdminService } from './admin/admin.service.ts';
+import { RetentionService } from './retention/retention.service.ts';
 
 /** Everything a request handler or a command may use, built in one place. */
 export interface Context {
@@ -91,6 +92,8 @@ export interface Context {
   reminders: RemindersService;
   assemblies: Assemblies;
   admin: AdminService;
+  /** The retention run: every retention period of the settings, daily and on demand. */
+  retention: RetentionService;
 }
 
 export function createContext(deps: { config: Config; db: Knex; clock: Clock; log: Logger; transport?: MailTransport; gateway?: PaymentGateway }): Context {
@@ -148,5 +151,6 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
     jobs: invitationJobs,
   };
   const admin = new AdminService({ db, clock, users, audit, outbox, settings, accessLinks });
-  return { admin, config, db, clock, log, changes, audit, tokens, users, accessLinks, settings, outbox, members, applications, applicationRecords, portal, memberImport, memberExports, gdpr, gateway, jobs, stripe, dues, duesRuns, payments, reminders, assemblies };
+  const retention = new RetentionService({ db, clock, log, audit, settings, outbox, applications, gdpr, mailDir: config.mailDir });
+  return { retention, admin, config, db, clock, log, changes, audit, tokens, users, accessLinks, settings, outbox, members, applications, applicationRecords, portal, memberImport, memberExports, gdpr, gateway, jobs, stripe, dues, duesRuns, payments, reminders, assemblies };
 }

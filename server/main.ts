@@ -8,6 +8,7 @@ import { createContext } from './context.ts';
 import { createApp } from './app.ts';
 import { MailWorker } from './mail/outbox.service.ts';
 import { DueExitsTimer } from './members/due-exits.timer.ts';
+import { RetentionTimer } from './retention/retention.service.ts';
 import { seedDemoIfEmpty } from '../seeds/demo.ts';
 
 async function main(): Promise<void> {
@@ -33,6 +34,9 @@ async function main(): Promise<void> {
   // members whose last day has passed become former members (no page read writes)
   const exits = new DueExitsTimer(ctx.members, log);
   exits.start();
+  // the retention periods of the settings, applied once a day (from 03:00 Europe/Berlin)
+  const retention = new RetentionTimer(ctx.retention, log);
+  retention.start();
   // jobs a crash or restart interrupted (dues runs, invitation sending) go on where they stopped
   const resume = () => ctx.jobs.resumeStale().catch((err: Error) => log.error({ err: err.message }, 'resuming jobs failed'));
   await resume();
@@ -47,6 +51,7 @@ async function main(): Promise<void> {
     log.info({ signal }, 'stopping');
     worker.stop();
     exits.stop();
+    retention.stop();
     clearInterval(jobTimer);
     server.close(() => {
       ctx.outbox.close();

@@ -6,7 +6,7 @@ import type { AuditEntry } from '../audit/audit.service.ts';
 import { ROLES, isRole } from '../auth/roles.ts';
 import type { User } from '../auth/users.service.ts';
 import { AppError } from '../errors.ts';
-import { formatDateTime } from '../i18n/format.ts';
+import { formatDate, formatDateTime } from '../i18n/format.ts';
 import { flash, h, idParam, requireRole } from '../web/middleware.ts';
 import { parseForm, str } from '../web/forms.ts';
 import { viewsDir } from '../web/views.ts';
@@ -17,6 +17,7 @@ import { categoryFormSchema, majorityField, settingsFormSchema, splitSettings, t
 import { BGB_MAJORITIES, MAJORITY_PRESETS, VOTING_KINDS, parseRuleCode, ruleCode } from '../assemblies/majority.ts';
 import { describeRule } from '../assemblies/results.ts';
 import { actorOf } from '../web/actor.ts';
+import { BOOKS_RETENTION_YEARS, RETENTION_KINDS } from '../retention/retention.service.ts';
 
 const MAIL_PAGE_SIZE = 50;
 const AUDIT_PAGE_SIZE = 50;
@@ -350,6 +351,36 @@ export function adminRouter(ctx: Context): Router {
       flash(req, 'error', req.t('admin.errors.mail_not_retryable'));
     }
     res.redirect(303, `/admin/mail/${id}`);
+  }));
+
+  // ---- retention runs (h/lead) ------------------------------------------------------------
+  r.get('/retention', h(async (req, res) => {
+    const [plan, runs] = await Promise.all([ctx.retention.plan(), ctx.retention.recent(20)]);
+    render(res, 'retention', 'retention', {
+      title: req.t('admin.retention.title'),
+      kinds: RETENTION_KINDS.map((kind) => ({ kind, label: req.t(`admin.retention.kinds.${kind}`), due: plan.counts[kind] })),
+      rulesWords: [
+        req.t('admin.retention.rule.unconfirmed', { count: plan.rules.unconfirmedApplicationDays }),
+        req.t('admin.retention.rule.decided', { count: plan.rules.applicationRetentionMonths, before: formatDate(plan.cutoffs.applicationsDecided) }),
+        req.t('admin.retention.rule.formerMembers', { count: plan.rules.contactRetentionYears, before: formatDate(plan.cutoffs.formerMembersExitBefore, req.locale) }),
+        req.t('admin.retention.rule.mail', { count: plan.rules.mailBodyRetentionDays, before: formatDate(plan.cutoffs.mail) }),
+        req.t('admin.retention.rule.invoiceMail', { count: plan.rules.invoiceRetentionYears, before: formatDate(plan.cutoffs.invoiceMail) }),
+        req.t('admin.retention.rule.audit', { count: plan.rules.auditDetailRetentionYears, before: formatDate(plan.cutoffs.audit) }),
+        req.t('admin.retention.rule.books', { count: BOOKS_RETENTION_YEARS, before: formatDate(plan.cutoffs.books) }),
+      ],
+      runs: runs.map((run) => ({
+        ...run, triggerLabel: req.t(`admin.retention.trigger.${run.trigger}`), statusLabel: req.t(`admin.retention.status.${run.status}`),
+        badge: run.status === 'done' ? 'badge-ok' : run.status === 'running' ? 'badge-info' : 'badge-warn',
+        summary: RETENTION_KINDS.map((k) => `${req.t(`admin.retention.kinds.${k}`)}: ${run.counts[k] ?? 0}`).join(' · '),
+      })),
+    });
+  }));
+
+  r.post('/retention/run', h(async (req, res) => {
+    const run = await ctx.retention.run({ trigger: 'admin', actor: actorOf(req) });
+    if (run?.status === 'done') flash(req, 'success', req.t('admin.retention.ran', RETENTION_KINDS.reduce((o, k) => ({ ...o, [k]: run.counts[k] ?? 0 }), {})));
+    else flash(req, 'error', req.t('admin.retention.failed'));
+    res.redirect(303, '/admin/retention');
   }));
 
   // ---- audit log --------------------------------------------------------------------------

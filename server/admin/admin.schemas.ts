@@ -103,6 +103,9 @@ export const rulesFormSchema = z.object({
   applicationRetentionMonths: int(1, 120),
   contactRetentionYears: int(0, 30),
   invoiceRetentionYears: int(8, 30),
+  unconfirmedApplicationDays: int(7, 365),
+  mailBodyRetentionDays: int(7, 3650),
+  auditDetailRetentionYears: int(1, 30),
 }) satisfies z.ZodType<Omit<BylawsRules, 'majorities'>>;
 
 /** The majority a kind of agenda item needs, chosen as one value (see ruleCode). */

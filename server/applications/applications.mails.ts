@@ -18,7 +18,8 @@ interface Recipient {
 const greeting = (t: ReturnType<typeof tFor>, r: Recipient) => (r.name ? t('auth.mail.greeting', { name: r.name }) : t('applications.mail.greetingNoName'));
 
 /** Double opt-in: the link that confirms the application (to the voting representative). */
-export function confirmationMail(baseUrl: string, association: AssociationSettings, app: AppRef, to: Recipient, token: string): EnqueueInput {
+/** `deleteAfterDays`: the settings' unconfirmedApplicationDays, which the retention run applies. */
+export function confirmationMail(baseUrl: string, association: AssociationSettings, app: AppRef, to: Recipient, token: string, deleteAfterDays: number): EnqueueInput {
   const t = tFor(app.locale);
   return {
     template: 'application_confirm',
@@ -33,7 +34,7 @@ export function confirmationMail(baseUrl: string, association: AssociationSettin
         t('applications.mail.confirm.why'),
       ],
       action: { label: t('applications.mail.confirm.action'), url: `${baseUrl}/apply/confirm/${token}` },
-      afterAction: [t('applications.mail.confirm.expiry'), t('applications.mail.confirm.notYou')],
+      afterAction: [t('applications.mail.confirm.expiry'), t('applications.mail.confirm.notYou', { count: deleteAfterDays })],
       signature: association.name,
     },
   };

@@ -69,8 +69,6 @@ export interface ApplicationsDeps {
 /** How long the links in the e-mails are valid. */
 export const CONFIRM_TTL_MS = 7 * DAY_MS;
 export const ANSWER_TTL_MS = 30 * DAY_MS;
-/** Unconfirmed applications are deleted after this many days. */
-export const UNCONFIRMED_RETENTION_DAYS = 30;
 
 export const APPLICANT: Actor = { userId: null, label: 'applicant' };
 
@@ -236,7 +234,7 @@ export class ApplicationsService {
         });
         const rep = input.contacts.find((c) => c.role === 'representative')!;
         const token = await this.d.tokens.issue('confirm_application', 'application', id, CONFIRM_TTL_MS, trx);
-        await this.d.outbox.enqueue(trx, confirmationMail(this.d.config.baseUrl, association, { id, reference, legalName: input.organisation.legalName, locale }, rep, token));
+        await this.d.outbox.enqueue(trx, confirmationMail(this.d.config.baseUrl, association, { id, reference, legalName: input.organisation.legalName, locale }, rep, token, (await this.d.settings.rules(trx)).unconfirmedApplicationDays));
         return { id, reference };
       });
       this.d.log.info({ applicationId: result.id, reference: result.reference }, 'application submitted');
@@ -297,7 +295,7 @@ export class ApplicationsService {
         const rep = (await repo.representativeOf(trx, app.id))!;
         await this.d.tokens.revokeAll('confirm_application', 'application', app.id, trx);
         const token = await this.d.tokens.issue('confirm_application', 'application', app.id, CONFIRM_TTL_MS, trx);
-        await this.d.outbox.enqueue(trx, confirmationMail(this.d.config.baseUrl, association, app, rep, token));
+        await this.d.outbox.enqueue(trx, confirmationMail(this.d.config.baseUrl, association, app, rep, token, (await this.d.settings.rules(trx)).unconfirmedApplicationDays));
         await this.d.audit.record(trx, APPLICANT, 'application.confirmation_resent', 'application', app.id);
       }
     });
@@ -544,15 +542,12 @@ export class ApplicationsService {
 
   /**
    * Deletes rejected and withdrawn applications decided more than the retention period ago
-   * (settings: applicationRetentionMonths), and unconfirmed ones older than 30 days, with
+   * (settings: applicationRetentionMonths), and unconfirmed ones older than the days the
+   * confirmation mail promises (settings: unconfirmedApplicationDays), each chunk with
    * their contacts, messages and links. The audit log keeps only that it happened.
    */
   async purgeExpired(): Promise<{ deleted: number }> {
-    const rules = await this.d.settings.rules();
-    const now = DateTime.fromJSDate(this.d.clock.now(), { zone: 'utc' });
-    const decidedBefore = now.minus({ months: rules.applicationRetentionMonths }).toISO()!;
-    const createdBefore = now.minus({ days: UNCONFIRMED_RETENTION_DAYS }).toISO()!;
-    const ids = await repo.expiredIds(this.d.db, decidedBefore, createdBefore);
+    const ids = await this.expiredIds();
     for (let i = 0; i < ids.length; i += 500) {
       const part = ids.slice(i, i + 500);
       await this.d.db.transaction(async (trx) => {
@@ -563,6 +558,15 @@ export class ApplicationsService {
     }
     if (ids.length) this.d.log.info({ count: ids.length }, 'expired applications deleted');
     return { deleted: ids.length };
+  }
+
+  /** The applications whose retention period has passed (what purgeExpired deletes). */
+  async expiredIds(): Promise<number[]> {
+    const rules = await this.d.settings.rules();
+    const now = DateTime.fromJSDate(this.d.clock.now(), { zone: 'utc' });
+    const decidedBefore = now.minus({ months: rules.applicationRetentionMonths }).toISO()!;
+    const createdBefore = now.minus({ days: rules.unconfirmedApplicationDays }).toISO()!;
+    return repo.expiredIds(this.d.db, decidedBefore, createdBefore);
   }
 
   /** An organisation's applications with their contacts and messages, as stored (for its GDPR data export). */

@@ -5,7 +5,8 @@ type Q = Knex | Knex.Transaction;
 
 /**
  * The queries of `audit_log` (owned by audit, see server/db/ownership.ts). Rows are inserted,
- * never updated or deleted. Only AuditService calls these.
+ * never deleted; the only update empties an entry's before/after values once their retention
+ * period has passed (the entry itself stays). Only AuditService calls these.
  */
 
 export async function insertAuditRow(q: Q, row: Omit<AuditLogRow, 'id'>): Promise<void> {
@@ -51,4 +52,30 @@ function chunks<T>(xs: T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
   return out;
+}
+
+/* ───────────── retention ───────────── */
+
+/** Entities whose entries belong to the books (§ 147 AO: 10 years). */
+export const BOOK_ENTITY_TYPES = ['invoice', 'payment', 'fee_schedule', 'dues_run'];
+
+function detailsPastRetention(q: Q, cutoffs: { other: string; books: string }) {
+  return q('audit_log')
+    .where((w) => w.whereNotNull('before').orWhereNotNull('after'))
+    .where((w) => w
+      .where((x) => x.whereNotIn('entity_type', BOOK_ENTITY_TYPES).andWhere('at', '<', cutoffs.other))
+      .orWhere((x) => x.whereIn('entity_type', BOOK_ENTITY_TYPES).andWhere('at', '<', cutoffs.books)));
+}
+
+export async function countAuditDetailsPastRetention(q: Q, cutoffs: { other: string; books: string }): Promise<number> {
+  const [{ n }] = await detailsPastRetention(q, cutoffs).count({ n: '*' });
+  return Number(n);
+}
+
+export async function auditIdsPastRetention(q: Q, cutoffs: { other: string; books: string }, limit: number): Promise<number[]> {
+  return (await detailsPastRetention(q, cutoffs).orderBy('id').limit(limit).pluck('id')).map(Number);
+}
+
+export async function emptyAuditDetails(q: Q, ids: number[]): Promise<void> {
+  if (ids.length) await q('audit_log').whereIn('id', ids).update({ before: null, after: null });
 }

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { iso, type Clock } from '../clock.ts';
 import type { AuditLogRow } from './audit.tables.ts';
-import { auditEntityTypes, auditRows, auditRowsOfEntities, insertAuditRow } from './audit.repository.ts';
+import { auditEntityTypes, auditIdsPastRetention, auditRows, auditRowsOfEntities, countAuditDetailsPastRetention, emptyAuditDetails, insertAuditRow } from './audit.repository.ts';
 
 export interface Actor {
   userId: number | null;
@@ -42,6 +42,20 @@ function rowToEntry(r: AuditLogRow): AuditEntry {
 /** Append-only audit log: rows are inserted, never updated or deleted. */
 export class AuditService {
   constructor(private db: Knex, private clock: Clock) {}
+
+  /** Retention: how many entries still hold before/after values older than the cutoffs (books: their own). */
+  countDetailsPastRetention(cutoffs: { other: string; books: string }): Promise<number> {
+    return countAuditDetailsPastRetention(this.db, cutoffs);
+  }
+
+  /** Retention: empties the before/after values of up to `limit` such entries (one transaction); returns how many. */
+  async emptyDetailsPastRetention(cutoffs: { other: string; books: string }, limit = 1000): Promise<number> {
+    return this.db.transaction(async (trx) => {
+      const ids = await auditIdsPastRetention(trx, cutoffs, limit);
+      await emptyAuditDetails(trx, ids);
+      return ids.length;
+    });
+  }
 
   async record(
     trx: Knex | Knex.Transaction,

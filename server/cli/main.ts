@@ -14,6 +14,7 @@ import { backupCommand, seedDemoCommand } from './database.ts';
 import { membersImportCommand } from './members.ts';
 import { duesRunCommand, invoicesReconcileCommand, remindersSendCommand } from './dues.ts';
 import { assemblyInviteCommand } from './assemblies.ts';
+import { retentionRunCommand } from './retention.ts';
 
 /**
  * The command line: `npm run cli -- <command> [options]`. Each command uses the same
@@ -33,6 +34,7 @@ const COMMANDS: Record<string, Command> = {
   'reminders:send': remindersSendCommand,
   'invoices:reconcile': invoicesReconcileCommand,
   'assembly:invite': assemblyInviteCommand,
+  'retention:run': retentionRunCommand,
 };
 
 export function usage(): string {

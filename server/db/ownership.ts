@@ -59,6 +59,8 @@ export const TABLE_OWNERS = {
   assembly_resolutions: 'assemblies',
   assembly_resolution_amendments: 'assemblies',
   assembly_rsvps: 'assemblies',
+  // retention: the runs of the daily retention job (counts only)
+  retention_runs: 'retention',
 } as const;
 
 export type TableName = keyof typeof TABLE_OWNERS;

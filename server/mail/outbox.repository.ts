@@ -4,6 +4,9 @@ import type { MailMessageRow, MailStatus } from './mail.tables.ts';
 
 type Q = Knex | Knex.Transaction;
 
+/** Invoice mails (dues_*) carry the invoice PDF as sent: kept with the invoices, not with other mails. */
+const INVOICE_TEMPLATES = 'dues\\_%';
+
 /** The queries of `mail_messages` (owned by mail, see server/db/ownership.ts). Only the Outbox calls these. */
 
 export type NewMailRow = Omit<MailMessageRow, 'id' | 'locked_until' | 'last_response' | 'sent_at'>;
@@ -120,5 +123,35 @@ export async function scrubSubjectMails(q: Q, s: MailSubject): Promise<void> {
     return query;
   };
   await mails().where('status', 'queued').update({ status: 'failed', last_response: 'not sent: recipient anonymised' });
-  await mails().update({ to_address: 'anonymised@invalid.invalid', cc: null, text_body: '', html_body: '', attachments: null });
+  // invoice mails keep their attachment, the invoice PDF as sent (§ 14b UStG, § 147 AO; Art. 17(3)(b) GDPR)
+  await mails().whereRaw("template like ? escape '\\'", [INVOICE_TEMPLATES]).update({ to_address: 'anonymised@invalid.invalid', cc: null, text_body: '', html_body: '' });
+  await mails().whereRaw("template not like ? escape '\\'", [INVOICE_TEMPLATES]).update({ to_address: 'anonymised@invalid.invalid', cc: null, text_body: '', html_body: '', attachments: null });
+}
+
+/* ───────────── retention ───────────── */
+
+
+function pastRetention(q: Q, cutoffs: { other: string; invoices: string }) {
+  return q('mail_messages')
+    .whereIn('status', ['sent', 'failed'])
+    .where((w) => w.whereNot('text_body', '').orWhereNot('html_body', '').orWhereNotNull('attachments'))
+    .where((w) => w
+      .where((x) => x.whereRaw("template not like ? escape '\\'", [INVOICE_TEMPLATES]).andWhere('created_at', '<', cutoffs.other))
+      .orWhere((x) => x.whereRaw("template like ? escape '\\'", [INVOICE_TEMPLATES]).andWhere('created_at', '<', cutoffs.invoices)));
+}
+
+/** How many sent or failed mails still hold a body past their retention period. */
+export async function countMailsPastRetention(q: Q, cutoffs: { other: string; invoices: string }): Promise<number> {
+  const [{ n }] = await pastRetention(q, cutoffs).count({ n: '*' });
+  return Number(n);
+}
+
+/** The next `limit` of them (id and Message-ID, for the stored .eml file). */
+export async function mailsPastRetention(q: Q, cutoffs: { other: string; invoices: string }, limit: number): Promise<Pick<MailMessageRow, 'id' | 'message_id'>[]> {
+  return pastRetention(q, cutoffs).orderBy('id').limit(limit).select('id', 'message_id');
+}
+
+/** Bodies and attachments go; recipient, subject, template and dates stay as the proof of sending. */
+export async function scrubMailBodies(q: Q, ids: number[]): Promise<void> {
+  if (ids.length) await q('mail_messages').whereIn('id', ids).update({ text_body: '', html_body: '', attachments: null });
 }

@@ -4,7 +4,7 @@ import { iso, type Clock } from '../clock.ts';
 import type { MailMessageRow, MailStatus } from './mail.tables.ts';
 import {
   claimMail, deliveryStateRows, dueCandidates, insertMail, mailPage, mailRow, mailRowsByIds, mailsTo, nextAttemptAt, requeueMail, scrubSubjectMails, statusCounts,
-  subjectMailRows, updateMail, type MailSubject,
+  subjectMailRows, updateMail, type MailSubject, countMailsPastRetention, mailsPastRetention, scrubMailBodies,
 } from './outbox.repository.ts';
 
 export type { MailSubject } from './outbox.repository.ts';
@@ -258,6 +258,23 @@ export class Outbox {
   /** GDPR access: the data subject's messages (related to its entities or sent to its addresses), without bodies, in id order. */
   async forSubject(subject: MailSubject, limit = 10_000, q: Knex | Knex.Transaction = this.db) {
     return subjectMailRows(q, subject, limit);
+  }
+
+  /** Retention: sent or failed mails that still hold a body past the cutoffs (invoice mails: their own cutoff). */
+  countBodiesPastRetention(cutoffs: { other: string; invoices: string }): Promise<number> {
+    return countMailsPastRetention(this.db, cutoffs);
+  }
+
+  /**
+   * Retention: removes body and attachments of up to `limit` such mails (one transaction) and
+   * returns their Message-IDs (the caller removes the stored .eml files).
+   */
+  async scrubBodiesPastRetention(cutoffs: { other: string; invoices: string }, limit = 500): Promise<string[]> {
+    return this.db.transaction(async (trx) => {
+      const rows = await mailsPastRetention(trx, cutoffs, limit);
+      await scrubMailBodies(trx, rows.map((r) => r.id));
+      return rows.map((r) => r.message_id);
+    });
   }
 
   /** GDPR anonymisation: the subject's messages lose addresses and bodies; queued ones are never sent. */

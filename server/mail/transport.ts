@@ -91,6 +91,11 @@ export function smtpTransport(url: string, opts: { pool?: boolean; maxConnection
   };
 }
 
+/** The name of the .eml file the file transport writes for a Message-ID. */
+export function emlFileName(messageId: string): string {
+  return messageId.replace(/[<>]/g, '').replace(/[^A-Za-z0-9._-]/g, '_') + '.eml';
+}
+
 /** Without SMTP_URL: each message is written as an .eml file (and shown in the mail log). */
 export function fileTransport(dir: string): MailTransport {
   const t = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
@@ -99,7 +104,7 @@ export function fileTransport(dir: string): MailTransport {
     async send(mail) {
       const info = await t.sendMail(toNodemailer(mail));
       fs.mkdirSync(dir, { recursive: true });
-      const name = mail.messageId.replace(/[<>]/g, '').replace(/[^A-Za-z0-9._-]/g, '_') + '.eml';
+      const name = emlFileName(mail.messageId);
       const tmp = path.join(dir, `.${name}.tmp`);
       fs.writeFileSync(tmp, info.message as Buffer); // why: the stream transport with buffer: true hands the message as a Buffer
       fs.renameSync(tmp, path.join(dir, name)); // atomic: a resend overwrites, never doubles

@@ -40,6 +40,13 @@ export const rulesSchema = z.object({
   applicationRetentionMonths: z.coerce.number().int().min(1).max(120),
   contactRetentionYears: z.coerce.number().int().min(0).max(30),
   invoiceRetentionYears: z.coerce.number().int().min(8).max(30),
+  // h/lead: retention (the daily run applies these; the mails and the privacy notice quote them)
+  /** unconfirmed applications are deleted this many days after they were submitted */
+  unconfirmedApplicationDays: z.coerce.number().int().min(7).max(365),
+  /** bodies and attachments of sent mails (not invoices) are removed after this many days */
+  mailBodyRetentionDays: z.coerce.number().int().min(7).max(3650),
+  /** the audit log's before/after values are emptied after this many years (books: 10, § 147 AO) */
+  auditDetailRetentionYears: z.coerce.number().int().min(1).max(30),
   /** the majority each kind of agenda item needs (§§ 32, 33, 41 BGB; the bylaws may deviate, § 40) */
   majorities: z.object({
     resolution: majorityRuleSchema,
@@ -88,6 +95,9 @@ export const DEFAULT_RULES: BylawsRules = {
   applicationRetentionMonths: 6,
   contactRetentionYears: 1,
   invoiceRetentionYears: 8,
+  unconfirmedApplicationDays: 30,
+  mailBodyRetentionDays: 180,
+  auditDetailRetentionYears: 3,
   majorities: BGB_MAJORITIES,
 };
 

@@ -37,6 +37,9 @@ const VALID = {
   applicationRetentionMonths: '6',
   contactRetentionYears: '1',
   invoiceRetentionYears: '10',
+  unconfirmedApplicationDays: '30',
+  mailBodyRetentionDays: '180',
+  auditDetailRetentionYears: '3',
 };
 
 /** The text of the error shown under a field (the field partial's <small id="e-NAME">). */

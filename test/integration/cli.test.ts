@@ -348,7 +348,7 @@ describe('cli: commands as child processes against a fresh data directory', func
     const dir = await workspace();
     expect(cli(dir, ['seed:demo']).status).to.equal(0);
     const { db, ctx, handle } = openData(dir);
-    let queued = 0;
+    let queued: number;
     try {
       await db.transaction((trx) => ctx.outbox.enqueue(trx, { template: 'test', locale: 'de', to: 'x@verein.example', content: { subject: 'Datei', paragraphs: ['Hallo'], signature: 'Verein' } }));
       queued = (await db('mail_messages').where({ status: 'queued' })).length; // with the demo assemblies' mails
@@ -360,6 +360,26 @@ describe('cli: commands as child processes against a fresh data directory', func
     const r = cli(dir, ['mail:send']);
     expect(r.stdout).to.contain(`sent ${queued}, failed 0, waiting 0`);
     expect(fs.readdirSync(path.join(dir, 'mail')).filter((f) => f.endsWith('.eml'))).to.have.length(queued);
+  });
+
+  it('retention:run --dry-run counts what is due and changes nothing; retention:run applies it', async () => {
+    const dir = await workspace();
+    expect(cli(dir, ['seed:demo']).status).to.equal(0);
+    const dry = cli(dir, ['retention:run', '--dry-run']);
+    expect(dry.status, dry.stderr).to.equal(0);
+    expect(dry.stdout).to.contain('Retention run (dry run: nothing is changed)');
+    expect(dry.stdout).to.match(/\s0 applications due for deletion/);
+    expect(dry.stdout).to.match(/\s0 mail bodies due for removal/);
+    const real = cli(dir, ['retention:run']);
+    expect(real.status, real.stderr).to.equal(0);
+    expect(real.stdout).to.match(/\s0 former members anonymised/);
+    const { db, handle } = openData(dir);
+    try {
+      expect((await db('retention_runs').orderBy('id')).map((r) => [r.trigger, Boolean(r.dry_run), r.status])).to.deep.equal([['cli', true, 'done'], ['cli', false, 'done']]);
+    } finally {
+      handle.close();
+      await db.destroy();
+    }
   });
 
   it('dues:run issues the year\'s invoices through the same job as the web interface, and mail:send sends them', async () => {

@@ -102,7 +102,7 @@ const SETTINGS = {
   privacyNoticeVersion: '2026-11', bylawsUrl: '/documents/satzung', invitationNoticeDays: '21', motionDeadlineDays: '10', proxiesAllowed: '1',
   maxProxiesPerHolder: '3', quorumPercent: '25', terminationNoticeMonths: '3', terminationToYearEnd: '1', duesDueDays: '30', proRata: 'full_year',
   reminder1Days: '14', reminder2Days: '28', invoiceTaxNote: 'Echter Mitgliedsbeitrag, nicht umsatzsteuerbar.', applicationRetentionMonths: '6',
-  contactRetentionYears: '1', invoiceRetentionYears: '10',
+  contactRetentionYears: '1', invoiceRetentionYears: '10', unconfirmedApplicationDays: '30', mailBodyRetentionDays: '180', auditDetailRetentionYears: '3',
 };
 
 describe('caches across processes (PostgreSQL): two app processes on one database', function () {

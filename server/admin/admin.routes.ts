@@ -12,8 +12,8 @@ import { parseForm, str } from '../web/forms.ts';
 import { viewsDir } from '../web/views.ts';
 import { formatIban } from '../settings/bank.ts';
 import { centsToEuroInput } from '../settings/money.ts';
-import type { BylawsRules, Category } from '../settings/settings.schemas.ts';
-import { categoryFormSchema, majorityField, settingsFormSchema, splitSettings, toArray, userCreateSchema, userEditSchema } from './admin.schemas.ts';
+import { AUTHORITY_CODES, DATA_PROTECTION_AUTHORITIES, type BylawsRules, type Category } from '../settings/settings.schemas.ts';
+import { categoryFormSchema, majorityField, privacyFormSchema, settingsFormSchema, splitSettings, toArray, userCreateSchema, userEditSchema } from './admin.schemas.ts';
 import { BGB_MAJORITIES, MAJORITY_PRESETS, VOTING_KINDS, parseRuleCode, ruleCode } from '../assemblies/majority.ts';
 import { describeRule } from '../assemblies/results.ts';
 import { actorOf } from '../web/actor.ts';
@@ -144,7 +144,10 @@ export function adminRouter(ctx: Context): Router {
       res.status(422);
       return renderSettings(req, res, body, parsed.errors);
     }
-    const { changed } = await ctx.settings.updateSettings(actorOf(req), splitSettings(parsed.data));
+    const split = splitSettings(parsed.data);
+    // the privacy notice's version changes only with the notice (Administration → Datenschutzhinweise)
+    split.association.privacyNoticeVersion = (await ctx.settings.association()).privacyNoticeVersion;
+    const { changed } = await ctx.settings.updateSettings(actorOf(req), split);
     flash(req, changed ? 'success' : 'info', req.t(changed ? 'admin.settings.saved' : 'admin.settings.unchanged'));
     res.redirect(303, '/admin/settings');
   }));
@@ -351,6 +354,26 @@ export function adminRouter(ctx: Context): Router {
       flash(req, 'error', req.t('admin.errors.mail_not_retryable'));
     }
     res.redirect(303, `/admin/mail/${id}`);
+  }));
+
+  // ---- the privacy notice (h/lead) ---------------------------------------------------------
+  const renderPrivacy = async (req: Request, res: Response, values: Record<string, unknown>, errors?: Record<string, string>) => {
+    const a = await ctx.settings.association();
+    render(res, 'privacy', 'privacy', {
+      title: req.t('admin.privacy.title'), values, errors, version: a.privacyNoticeVersion,
+      authorities: AUTHORITY_CODES.map((code) => ({ code, label: `${DATA_PROTECTION_AUTHORITIES[code].land}: ${DATA_PROTECTION_AUTHORITIES[code].name}`, selected: values.authority === code })),
+    });
+  };
+  r.get('/privacy', h(async (req, res) => renderPrivacy(req, res, { ...(await ctx.settings.privacy()) })));
+  r.post('/privacy', h(async (req, res) => {
+    const parsed = parseForm(privacyFormSchema, req.body, req.t);
+    if (!parsed.ok) {
+      res.status(422);
+      return renderPrivacy(req, res, req.body ?? {}, parsed.errors);
+    }
+    const { changed, version } = await ctx.settings.updatePrivacy(actorOf(req), parsed.data);
+    flash(req, changed ? 'success' : 'info', changed ? req.t('admin.privacy.saved', { version }) : req.t('admin.settings.unchanged'));
+    res.redirect(303, '/admin/privacy');
   }));
 
   // ---- retention runs (h/lead) ------------------------------------------------------------

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ROLES, isRole } from '../auth/roles.ts';
 import { compactCode, isValidBic, isValidCreditorId, isValidIban } from '../settings/bank.ts';
 import { parseEuroToCents } from '../settings/money.ts';
-import type { AssociationSettings, BylawsRules, FeeRule } from '../settings/settings.schemas.ts';
+import { AUTHORITY_CODES, type AssociationSettings, type AuthorityCode, type BylawsRules, type FeeRule, type PrivacySettings } from '../settings/settings.schemas.ts';
 import { parseRuleCode, VOTING_KINDS, type MajorityRule, type VotingKind } from '../assemblies/majority.ts';
 
 /** Form input as strings: anything else (missing field, array) counts as empty. */
@@ -80,7 +80,8 @@ export const associationFormSchema = z.object({
   bic: bankCode(11, isValidBic, 'admin.validation.bic'),
   bankName: text(100),
   sepaCreditorId: bankCode(35, isValidCreditorId, 'admin.validation.creditorId'),
-  privacyNoticeVersion: text(40, 1),
+  /** set by the privacy notice's page (a new version on every change), not by this form */
+  privacyNoticeVersion: text(40),
   bylawsUrl: z.preprocess(
     (v) => asString(v).trim(),
     z.string().max(300, 'common.validation.tooLong').refine((s) => s === '' || (s.startsWith('/') && !s.startsWith('//')) || isHttpUrl(s), 'admin.validation.bylawsUrl'),
@@ -207,3 +208,18 @@ export const userEditSchema = z.object({
 export function toArray(v: unknown): string[] {
   return (Array.isArray(v) ? v : v === undefined ? [] : [v]).filter((x): x is string => typeof x === 'string');
 }
+
+// h/lead: the privacy notice's settings
+/** Multi-line text as typed (line breaks normalised to \n). */
+function lines(max: number, min = 0) {
+  return z.preprocess((v) => asString(v).replace(/\r\n?/g, '\n'), min > 0 ? z.string().trim().min(min, 'common.validation.required').max(max, 'common.validation.tooLong') : z.string().trim().max(max, 'common.validation.tooLong'));
+}
+
+export const privacyFormSchema = z.object({
+  representedBy: lines(1000),
+  dataProtectionContact: lines(1000),
+  purposes: lines(6000, 1),
+  recipients: lines(6000),
+  rights: lines(6000, 1),
+  authority: z.enum(AUTHORITY_CODES as [AuthorityCode, ...AuthorityCode[]], { message: 'common.validation.choice' }), // why: AUTHORITY_CODES is non-empty
+}) satisfies z.ZodType<PrivacySettings>;

@@ -124,3 +124,63 @@ export interface Category {
   active: boolean;
   openToApplicants: boolean;
 }
+
+// h/lead: the privacy notice (Art. 13 GDPR) from the settings
+/**
+ * The German data-protection supervisory authorities for non-public bodies such as a Verein
+ * (Art. 51 GDPR, § 40 BDSG): the one of the Land where the association has its seat.
+ */
+export const DATA_PROTECTION_AUTHORITIES = {
+  bw: { land: 'Baden-Württemberg', name: 'Landesbeauftragte(r) für den Datenschutz und die Informationsfreiheit Baden-Württemberg', web: 'https://www.baden-wuerttemberg.datenschutz.de' },
+  by: { land: 'Bayern', name: 'Bayerisches Landesamt für Datenschutzaufsicht (BayLDA)', web: 'https://www.lda.bayern.de' },
+  be: { land: 'Berlin', name: 'Berliner Beauftragte(r) für Datenschutz und Informationsfreiheit', web: 'https://www.datenschutz-berlin.de' },
+  bb: { land: 'Brandenburg', name: 'Landesbeauftragte(r) für den Datenschutz und für das Recht auf Akteneinsicht Brandenburg', web: 'https://www.lda.brandenburg.de' },
+  hb: { land: 'Bremen', name: 'Landesbeauftragte(r) für Datenschutz und Informationsfreiheit der Freien Hansestadt Bremen', web: 'https://www.datenschutz.bremen.de' },
+  hh: { land: 'Hamburg', name: 'Hamburgische(r) Beauftragte(r) für Datenschutz und Informationsfreiheit', web: 'https://datenschutz-hamburg.de' },
+  he: { land: 'Hessen', name: 'Hessische(r) Beauftragte(r) für Datenschutz und Informationsfreiheit', web: 'https://datenschutz.hessen.de' },
+  mv: { land: 'Mecklenburg-Vorpommern', name: 'Landesbeauftragte(r) für Datenschutz und Informationsfreiheit Mecklenburg-Vorpommern', web: 'https://www.datenschutz-mv.de' },
+  ni: { land: 'Niedersachsen', name: 'Landesbeauftragte(r) für den Datenschutz Niedersachsen', web: 'https://www.lfd.niedersachsen.de' },
+  nw: { land: 'Nordrhein-Westfalen', name: 'Landesbeauftragte(r) für Datenschutz und Informationsfreiheit Nordrhein-Westfalen', web: 'https://www.ldi.nrw.de' },
+  rp: { land: 'Rheinland-Pfalz', name: 'Landesbeauftragte(r) für den Datenschutz und die Informationsfreiheit Rheinland-Pfalz', web: 'https://www.datenschutz.rlp.de' },
+  sl: { land: 'Saarland', name: 'Unabhängiges Datenschutzzentrum Saarland', web: 'https://www.datenschutz.saarland.de' },
+  sn: { land: 'Sachsen', name: 'Sächsische(r) Datenschutz- und Transparenzbeauftragte(r)', web: 'https://www.datenschutz.sachsen.de' },
+  st: { land: 'Sachsen-Anhalt', name: 'Landesbeauftragte(r) für den Datenschutz Sachsen-Anhalt', web: 'https://datenschutz.sachsen-anhalt.de' },
+  sh: { land: 'Schleswig-Holstein', name: 'Unabhängiges Landeszentrum für Datenschutz Schleswig-Holstein (ULD)', web: 'https://www.datenschutzzentrum.de' },
+  th: { land: 'Thüringen', name: 'Thüringer Landesbeauftragte(r) für den Datenschutz und die Informationsfreiheit', web: 'https://www.tlfdi.de' },
+} as const;
+export type AuthorityCode = keyof typeof DATA_PROTECTION_AUTHORITIES;
+export const AUTHORITY_CODES = Object.keys(DATA_PROTECTION_AUTHORITIES) as AuthorityCode[]; // why: the keys of the object above
+
+export const privacySchema = z.object({
+  /** who represents the controller (§ 26 BGB: the board); empty: the board members of the association settings */
+  representedBy: z.string().trim().max(1000),
+  /** the data-protection contact or officer (Art. 13(1)(b)); empty: the association's contact e-mail */
+  dataProtectionContact: z.string().trim().max(1000),
+  /** one purpose per line: "purpose – legal basis" */
+  purposes: z.string().trim().max(6000),
+  /** one recipient or processor per line: "who – what for" */
+  recipients: z.string().trim().max(6000),
+  /** the rights of the data subject (Art. 15–21, 7(3), 77) */
+  rights: z.string().trim().max(6000),
+  authority: z.enum(AUTHORITY_CODES as [AuthorityCode, ...AuthorityCode[]]),
+});
+export type PrivacySettings = z.infer<typeof privacySchema>;
+
+export const DEFAULT_PRIVACY: PrivacySettings = {
+  representedBy: '',
+  dataProtectionContact: '',
+  purposes: [
+    'Bearbeitung des Aufnahmeantrags und Verwaltung der Mitgliedschaft (Mitgliederverzeichnis, Kontaktpersonen, Mitgliederversammlungen) – Art. 6 Abs. 1 lit. b DSGVO (Mitgliedschaft nach der Satzung)',
+    'Beitragsrechnungen, Zahlungen und Buchführung – Art. 6 Abs. 1 lit. b und c DSGVO (§ 14 UStG, § 147 AO)',
+    'Einladungen zur Mitgliederversammlung per E-Mail – Art. 6 Abs. 1 lit. a DSGVO (Einwilligung, jederzeit widerrufbar; ohne sie laden wir per Brief ein)',
+    'Mitgliederliste für Mitglieder, die ihre Mitgliedschaftsrechte wahrnehmen wollen – Art. 6 Abs. 1 lit. f DSGVO (berechtigtes Interesse; BGH II ZR 219/09)',
+    'Änderungsprotokoll und Nachweise (wer hat wann was geändert) – Art. 6 Abs. 1 lit. c und f DSGVO',
+  ].join('\n'),
+  recipients: [
+    'Stripe Payments Europe Ltd., Dublin (Irland) – Zahlungsabwicklung bei Kartenzahlung und SEPA-Lastschrift über Stripe (Name, Anschrift und Rechnungs-E-Mail der Organisation)',
+    'E-Mail-Dienstleister des Vereins (Auftragsverarbeitung, Art. 28 DSGVO) – Versand der E-Mails',
+    'Steuerberatung des Vereins – Buchführung und Jahresabschluss (Rechnungs- und Zahlungsdaten)',
+  ].join('\n'),
+  rights: 'Sie haben das Recht auf Auskunft (Art. 15 DSGVO), Berichtigung (Art. 16), Löschung (Art. 17), Einschränkung der Verarbeitung (Art. 18), Datenübertragbarkeit (Art. 20) und Widerspruch (Art. 21). Eine Einwilligung können Sie jederzeit mit Wirkung für die Zukunft widerrufen (Art. 7 Abs. 3), etwa im Mitgliederportal. Sie können sich bei einer Datenschutz-Aufsichtsbehörde beschweren (Art. 77 DSGVO).',
+  authority: 'ni',
+};

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
-import { iso, type Clock } from '../clock.ts';
+import { berlinDate, iso, type Clock } from '../clock.ts';
 import type { Actor, AuditService } from '../audit/audit.service.ts';
 import { diff } from '../audit/audit.service.ts';
 import { bool as toBool } from '../db/knex.ts';
@@ -11,8 +11,8 @@ import {
   categoryRow, categoryRowByCode, categoryRows, insertCategory, insertSettingIfMissing, putSetting, settingRow, updateCategory,
 } from './settings.repository.ts';
 import {
-  DEFAULT_ASSOCIATION, DEFAULT_RULES, feeRuleSchema,
-  type AssociationSettings, type BylawsRules, type Category, type FeeRule,
+  DEFAULT_ASSOCIATION, DEFAULT_PRIVACY, DEFAULT_RULES, feeRuleSchema,
+  type AssociationSettings, type BylawsRules, type Category, type FeeRule, type PrivacySettings,
 } from './settings.schemas.ts';
 
 function rowToCategory(r: MembershipCategoryRow): Category {
@@ -89,6 +89,30 @@ export class SettingsService {
   async rules(trx?: Knex | Knex.Transaction): Promise<BylawsRules> {
     const r = await this.getJson('rules', DEFAULT_RULES, trx);
     return { ...r, majorities: { ...DEFAULT_RULES.majorities, ...r.majorities } };
+  }
+
+  /** The privacy notice's settings (h/lead); its version is the association's privacyNoticeVersion. */
+  privacy(trx?: Knex | Knex.Transaction): Promise<PrivacySettings> {
+    return this.getJson('privacy', DEFAULT_PRIVACY, trx);
+  }
+
+  /**
+   * Saves the privacy notice. A change makes a new version (the Berlin date of the change,
+   * with -2, -3 … for a second change on one day), which applications and consents record
+   * from then on. Returns the version in force afterwards.
+   */
+  async updatePrivacy(actor: Actor, value: PrivacySettings): Promise<{ changed: boolean; version: string }> {
+    const [before, association] = await Promise.all([this.privacy(), this.association()]);
+    const d = diff(before, value);
+    if (!Object.keys(d.after).length) return { changed: false, version: association.privacyNoticeVersion };
+    const version = nextPrivacyVersion(association.privacyNoticeVersion, berlinDate(this.clock.now()));
+    await this.db.transaction(async (trx) => {
+      await this.putJson(trx, 'privacy', value);
+      await this.putJson(trx, 'association', { ...association, privacyNoticeVersion: version });
+      await this.audit.record(trx, actor, 'settings.privacy_updated', 'settings', null, { ...d.before, version: association.privacyNoticeVersion }, { ...d.after, version });
+    });
+    await this.changes.notify('settings');
+    return { changed: true, version };
   }
 
   async updateAssociation(actor: Actor, value: AssociationSettings): Promise<void> {
@@ -234,4 +258,12 @@ export class SettingsService {
 export function feeFor(rule: FeeRule, band: string): number {
   if (rule.type === 'fixed') return rule.amountCents;
   return rule.tiers[band as keyof typeof rule.tiers] ?? rule.tiers['1-49']; // why: an unknown band finds nothing and falls back to the smallest tier
+}
+
+/** The version after `current` for a change on `today` (YYYY-MM-DD): the date, or the date with a counter. */
+export function nextPrivacyVersion(current: string, today: string): string {
+  if (current === today) return `${today}-2`;
+  const m = /^(\d{4}-\d{2}-\d{2})-(\d+)$/.exec(current);
+  if (m && m[1] === today) return `${today}-${Number(m[2]) + 1}`;
+  return today;
 }

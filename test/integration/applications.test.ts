@@ -38,7 +38,7 @@ describe('applications: the public form, double opt-in and spam guards', () => {
     expect(de.text).to.match(/<option value="DE" selected>Deutschland<\/option>/);
     expect(de.text).to.contain('href="/documents/satzung"');
     expect(de.text).to.contain('href="/privacy"');
-    expect(de.text).to.contain('Stand 2026-01');
+    expect(de.text).to.contain('Fassung 2026-01');
     // three fixed fieldsets for further contacts, no script needed
     for (const n of [1, 2, 3]) expect(de.text).to.contain(`name="other${n}_email"`);
     expect(de.text).not.to.match(/<script/);

@@ -48,6 +48,9 @@ export const rulesSchema = z.object({
     purpose_change: majorityRuleSchema,
     dissolution: majorityRuleSchema,
   }),
+  // h/notice: the period for a supplementary agenda and new agenda items after the invitation
+  /** days, counted like the invitation notice; null = the same as the invitation notice (BGB: a subject is named when the assembly is called, § 32 Abs. 1 S. 2) */
+  supplementNoticeDays: z.number().int().min(0).max(365).nullable(),
 });
 export type BylawsRules = z.infer<typeof rulesSchema>;
 
@@ -89,6 +92,8 @@ export const DEFAULT_RULES: BylawsRules = {
   contactRetentionYears: 1,
   invoiceRetentionYears: 8,
   majorities: BGB_MAJORITIES,
+  // h/notice: supplements keep the invitation notice unless the bylaws say otherwise
+  supplementNoticeDays: null,
 };
 
 export const EMPLOYEE_BANDS = ['1-49', '50-249', '250+'] as const;

@@ -103,8 +103,9 @@ export const rulesFormSchema = z.object({
   applicationRetentionMonths: int(1, 120),
   contactRetentionYears: int(0, 30),
   invoiceRetentionYears: int(8, 30),
-  // h/notice: empty = the same notice as the invitation
-  supplementNoticeDays: z.preprocess((v) => (asString(v).trim() === '' ? null : v), z.union([z.null(), int(0, 365)])),
+  // h/notice: unless the bylaws set their own period, supplements keep the invitation notice
+  supplementNoticeOwn: checkbox,
+  supplementNoticeDays: int(0, 365),
 }) satisfies z.ZodType<Omit<BylawsRules, 'majorities'>>;
 
 /** The majority a kind of agenda item needs, chosen as one value (see ruleCode). */

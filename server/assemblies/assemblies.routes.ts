@@ -140,9 +140,10 @@ export function assembliesBoardRouter(ctx: Context): Router {
     });
   }));
 
-  const renderForm = (req: Request, res: Response, values: Record<string, unknown>, errors: FieldErrors, assembly?: Assembly, late?: LateNoticeError) => {
+  const renderForm = async (req: Request, res: Response, values: Record<string, unknown>, errors: FieldErrors, assembly?: Assembly, late?: LateNoticeError) => {
+    const noticeDays = assembly?.status === 'invited' ? (await ctx.settings.rules()).invitationNoticeDays : undefined;
     res.status(Object.keys(errors).length ? 422 : 200).render('assemblies/form', {
-      lateNotice: late ? lateWords(req, late) : undefined, // h/notice: the reason field for a change after the period
+      lateNotice: late ? lateWords(req, late) : undefined, noticeDays, // h/notice: the reason field for a change after the period
       title: req.t(assembly ? 'assemblies.form.editTitle' : 'assemblies.form.newTitle'), section: 'assemblies', assembly, values, errors: Object.keys(errors).length ? errors : undefined, ...choices(req),
       timeChoices: timeChoices(req, values),
       action: assembly ? `/board/assemblies/${assembly.id}` : '/board/assemblies',

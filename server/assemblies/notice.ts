@@ -89,7 +89,7 @@ export function daysUntil(day: string, now: Date): number {
  *   members to the changed assembly, so the invitation notice runs again against the new date;
  * - `supplement`: the supplementary agenda (Ergänzung der Tagesordnung) and
  * - `item`: a new agenda item added after the invitation — both the supplementary-agenda period
- *   (settings; empty = the same as the invitation notice: a subject must be named when the
+ *   (settings; unless the bylaws set their own, the invitation notice: a subject must be named when the
  *   assembly is called, § 32 Abs. 1 S. 2 BGB).
  * Every period is counted like the invitation notice: from the day after sending, the assembly
  * after its end (last day = assembly day − N − 1, calendar days in Europe/Berlin).
@@ -98,8 +98,9 @@ export type NoticeChange = 'invitation' | 'update' | 'supplement' | 'item';
 
 export interface NoticeRules {
   invitationNoticeDays: number;
-  /** null: the same as the invitation notice */
-  supplementNoticeDays: number | null;
+  /** whether the bylaws set a period of their own for supplements; if not, the invitation notice applies */
+  supplementNoticeOwn: boolean;
+  supplementNoticeDays: number;
 }
 
 export interface ChangeNotice {
@@ -116,7 +117,7 @@ export interface ChangeNotice {
 
 /** The period in days that applies to a kind of change. */
 export function noticeDaysFor(change: NoticeChange, rules: NoticeRules): number {
-  if (change === 'supplement' || change === 'item') return rules.supplementNoticeDays ?? rules.invitationNoticeDays;
+  if ((change === 'supplement' || change === 'item') && rules.supplementNoticeOwn) return rules.supplementNoticeDays;
   return rules.invitationNoticeDays;
 }
 
@@ -126,7 +127,7 @@ export function changeNotice(change: NoticeChange, assemblyStartsAt: string | Da
   const last = lastSendDay(assemblyStartsAt, noticeDays);
   const today = berlinDay(now);
   return {
-    change, noticeDays, sameAsInvitation: change === 'invitation' || change === 'update' || rules.supplementNoticeDays == null,
+    change, noticeDays, sameAsInvitation: change === 'invitation' || change === 'update' || !rules.supplementNoticeOwn,
     lastSendDay: last, today, inTime: today <= last, daysLeft: daysUntil(last, now),
   };
 }

@@ -49,8 +49,10 @@ export const rulesSchema = z.object({
     dissolution: majorityRuleSchema,
   }),
   // h/notice: the period for a supplementary agenda and new agenda items after the invitation
-  /** days, counted like the invitation notice; null = the same as the invitation notice (BGB: a subject is named when the assembly is called, § 32 Abs. 1 S. 2) */
-  supplementNoticeDays: z.number().int().min(0).max(365).nullable(),
+  /** whether the bylaws set a period of their own; if not, the invitation notice applies (BGB: a subject is named when the assembly is called, § 32 Abs. 1 S. 2) */
+  supplementNoticeOwn: z.boolean(),
+  /** that period in days, counted like the invitation notice (used only with supplementNoticeOwn) */
+  supplementNoticeDays: z.coerce.number().int().min(0).max(365),
 });
 export type BylawsRules = z.infer<typeof rulesSchema>;
 
@@ -93,7 +95,8 @@ export const DEFAULT_RULES: BylawsRules = {
   invoiceRetentionYears: 8,
   majorities: BGB_MAJORITIES,
   // h/notice: supplements keep the invitation notice unless the bylaws say otherwise
-  supplementNoticeDays: null,
+  supplementNoticeOwn: false,
+  supplementNoticeDays: 14,
 };
 
 export const EMPLOYEE_BANDS = ['1-49', '50-249', '250+'] as const;

@@ -99,6 +99,18 @@ describe('assemblies: notice for every change after the invitation (issue 10, it
     const results = await board.get(`/board/assemblies/${id}/results`);
     expect(results.text).to.contain('nicht fristgerecht angekündigt');
     expect(results.text).to.contain('Beschlüsse zu diesem Punkt sind nichtig (nicht bloß anfechtbar)');
+
+    // afterwards: the minutes sent to the members say it next to the resolution
+    env.clock.set('2026-12-12T20:00:00Z');
+    const inv = (await env.ctx.assemblies.sending.invitations(id))[0];
+    await env.ctx.assemblies.day.checkIn(TEST_ACTOR, id, inv.organisationId, 'in', 'Anna Berg');
+    const bylaws = (await env.ctx.assemblies.assembly.agenda(id))[1];
+    await env.ctx.assemblies.day.recordResolution(TEST_ACTOR, id, bylaws.id, { yes: '1', no: '0', abstain: '0', invalid: '0', absentConsents: '0', note: '', reason: '' });
+    await env.ctx.assemblies.minutes.save(TEST_ACTOR, id, 'Protokoll der verlegten Versammlung');
+    await env.ctx.assemblies.minutes.send(TEST_ACTOR, id);
+    await env.ctx.assemblies.jobs.idle(id);
+    const minutes = await env.db('mail_messages').where({ template: 'assembly_minutes', to_address: 'a@harz.example' }).first();
+    expect(minutes?.text_body).to.match(/Satzungsänderung § 5[^\n]*Nicht fristgerecht angekündigt: Beschluss nichtig\./);
   });
 
   it('refuses a late change of place next to the field; a title change needs no notice', async () => {

@@ -125,7 +125,19 @@ export function adminRouter(ctx: Context): Router {
   });
 
   const renderSettings = (req: Request, res: Response, values: Record<string, unknown>, errors?: Record<string, string>) =>
-    render(res, 'settings', 'settings', { title: req.t('admin.settings.title'), values, errors, countries: COUNTRIES, majorities: majorityChoices(req, values, errors) });
+    render(res, 'settings', 'settings', {
+      title: req.t('admin.settings.title'), values, errors, countries: COUNTRIES, majorities: majorityChoices(req, values, errors),
+      supplementRule: supplementRuleWords(req, values), // h/notice
+    });
+
+  // h/notice: the supplementary-agenda period in words, as the form's values say (without a period of the bylaws' own: the invitation's)
+  const supplementRuleWords = (req: Request, values: Record<string, unknown>): string => {
+    const checked = (v: unknown) => v === true || v === '1' || v === 'on' || v === 'true';
+    const own = String(values.supplementNoticeDays ?? '').trim();
+    if (checked(values.supplementNoticeOwn) && /^\d{1,3}$/.test(own)) return req.t('notice.rule.supplementOwn', { days: Number(own) });
+    const inv = String(values.invitationNoticeDays ?? '').trim();
+    return req.t('notice.rule.supplementSame', { days: /^\d{1,3}$/.test(inv) ? Number(inv) : '?' });
+  };
 
   /** The majorities as the form's values (majority_bylaws_change: "cast:3/4:ge"). */
   const majorityValues = (rules: BylawsRules) => Object.fromEntries(VOTING_KINDS.map((k) => [majorityField(k), ruleCode(rules.majorities[k])]));
@@ -138,7 +150,9 @@ export function adminRouter(ctx: Context): Router {
 
   r.post('/settings', h(async (req, res) => {
     // a form without a majority's field leaves that majority as it is
-    const body: Record<string, unknown> = { ...majorityValues(await ctx.settings.rules()), ...(req.body ?? {}) };
+    const stored = await ctx.settings.rules();
+    // a form from before a field existed keeps the stored value (h/notice: the supplement period's days)
+    const body: Record<string, unknown> = { ...majorityValues(stored), supplementNoticeDays: String(stored.supplementNoticeDays), ...(req.body ?? {}) };
     const parsed = parseForm(settingsFormSchema, body, req.t);
     if (!parsed.ok) {
       res.status(422);

@@ -107,6 +107,9 @@ export const rulesFormSchema = z.object({
   unconfirmedApplicationDays: int(7, 365),
   mailBodyRetentionDays: int(7, 3650),
   auditDetailRetentionYears: int(1, 30),
+  // h/notice: unless the bylaws set their own period, supplements keep the invitation notice
+  supplementNoticeOwn: checkbox,
+  supplementNoticeDays: int(0, 365),
 }) satisfies z.ZodType<Omit<BylawsRules, 'majorities'>>;
 
 /** The majority a kind of agenda item needs, chosen as one value (see ruleCode). */

@@ -217,10 +217,11 @@ export class AnswersService {
   }
 
   /** Puts a motion on the agenda (as a supplementary item once the invitation is out). */
-  async motionToAgenda(actor: Actor, assemblyId: number, motionId: number): Promise<number> {
+  /** Puts a motion on the agenda; after the invitation the supplementary-agenda period applies (a reason if late: AssemblyService.addAgendaItem). */
+  async motionToAgenda(actor: Actor, assemblyId: number, motionId: number, noticeReason = ''): Promise<number> {
     const m = await this.d.answers.motion(assemblyId, motionId);
     if (!m) throw new NotFoundError();
     if (await this.d.repo.itemForMotion(assemblyId, motionId)) throw new AssemblyRuleError('motion_on_agenda');
-    return this.d.assemblies.addAgendaItem(actor, assemblyId, { title: m.title, description: '', kind: 'resolution', proposedText: m.body }, { motionId });
+    return this.d.assemblies.addAgendaItem(actor, assemblyId, { title: m.title, description: '', kind: 'resolution', proposedText: m.body }, { motionId, noticeReason });
   }
 }

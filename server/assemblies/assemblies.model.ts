@@ -2,8 +2,8 @@ import { AppError } from '../errors.ts';
 import { isLocale, type Locale } from '../i18n/i18n.ts';
 import { formatMemberNumber } from '../i18n/format.ts';
 import type { AgendaKind, AssemblyFormat, AssemblyKind } from './assemblies.schemas.ts';
-import type { AgendaItemRow, AssemblyRow, AssemblyStatus, Channel, InvitationRow } from './assemblies.tables.ts';
-import { berlinDay, utcToBerlin } from './notice.ts';
+import type { AgendaItemRow, AssemblyRow, AssemblyStatus, Channel, InvitationRow, LateNotice } from './assemblies.tables.ts';
+import { berlinDay, utcToBerlin, type ChangeNotice } from './notice.ts';
 
 /**
  * The assemblies module's shared model: the domain types every part uses (the assembly and
@@ -23,6 +23,21 @@ export class FieldRuleError extends AssemblyRuleError {
   constructor(public readonly fields: Record<string, { code: string; params?: Record<string, unknown> }>) {
     super('check_fields');
   }
+}
+
+/**
+ * h/notice: a change after the invitation would be sent after the last day the bylaws allow, and no
+ * reason was given. `fields` are the form fields the message belongs next to (besides the reason).
+ */
+export class LateNoticeError extends AssemblyRuleError {
+  constructor(public readonly notice: ChangeNotice, public readonly fields: string[] = []) {
+    super(`notice.errors.late_${notice.change}`, { lastSendDay: notice.lastSendDay, days: notice.noticeDays, today: notice.today });
+  }
+}
+
+/** The text key of a refused rule: codes of other namespaces are whole keys (notice.errors.…). */
+export function ruleKey(code: string): string {
+  return code.includes('.') ? code : `assemblies.errors.${code}`;
 }
 
 export interface Assembly {
@@ -46,6 +61,7 @@ export interface Assembly {
   day: string; // Berlin calendar day of the start
   local: { date: string; time: string };
   updatePending: boolean; // time or place changed since the members were told
+  noticeChangePending: boolean; // h/notice: the pending update changes date, time, place or format
 }
 
 export interface AgendaItem {
@@ -60,6 +76,7 @@ export interface AgendaItem {
   supplementSentAt: string | null;
   motionId: number | null;
   locked: boolean; // part of a sent invitation: no longer edited
+  lateNotice: LateNotice | null; // h/notice: announced after the period of the bylaws (resolutions void)
 }
 
 export interface Recipient {
@@ -167,6 +184,7 @@ export function rowToAssembly(r: AssemblyRow): Assembly {
     day: berlinDay(r.starts_at),
     local: utcToBerlin(r.starts_at),
     updatePending: r.status === 'invited' && r.notified_sequence != null && Number(r.sequence) > Number(r.notified_sequence),
+    noticeChangePending: r.status === 'invited' && r.notified_sequence != null && r.notice_changed_sequence != null && Number(r.notice_changed_sequence) > Number(r.notified_sequence),
   };
 }
 
@@ -185,6 +203,7 @@ export function rowToItem(r: AgendaItemRow, assemblyStatus?: AssemblyStatus): Ag
     supplementSentAt: r.supplement_sent_at,
     motionId: r.motion_id == null ? null : Number(r.motion_id),
     locked: !!assemblyStatus && assemblyStatus !== 'draft' && (!supplementary || !!r.supplement_sent_at),
+    lateNotice: r.late_notice ?? null,
   };
 }
 

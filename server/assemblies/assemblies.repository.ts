@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { insertId } from '../db/knex.ts';
 import { rowToAssembly, rowToItem, type AgendaItem, type Assembly } from './assemblies.model.ts';
-import type { AgendaItemRow, AssemblyRow, OverrideRow } from './assemblies.tables.ts';
+import type { AgendaItemRow, AssemblyRow, LateNotice, OverrideRow } from './assemblies.tables.ts';
 
 type Q = Knex | Knex.Transaction;
 const BY_POSITION = [{ column: 'position' }, { column: 'id' }];
@@ -23,7 +23,7 @@ export class AssembliesRepository {
     return r ? rowToAssembly(r) : undefined;
   }
 
-  async insert(q: Q, row: Omit<AssemblyRow, 'id' | 'lock_version' | 'notified_sequence' | 'invited_at' | 'cancelled_at'>): Promise<number> {
+  async insert(q: Q, row: Omit<AssemblyRow, 'id' | 'lock_version' | 'notified_sequence' | 'invited_at' | 'cancelled_at' | 'notice_changed_sequence'>): Promise<number> {
     return insertId(q, 'assemblies', row);
   }
 
@@ -61,7 +61,7 @@ export class AssembliesRepository {
     return Number(max?.m ?? 0);
   }
 
-  async insertItem(q: Q, row: Omit<AgendaItemRow, 'id' | 'supplement_sent_at'>): Promise<number> {
+  async insertItem(q: Q, row: Omit<AgendaItemRow, 'id' | 'supplement_sent_at' | 'late_notice'> & Partial<Pick<AgendaItemRow, 'late_notice'>>): Promise<number> {
     return insertId(q, 'assembly_agenda_items', row);
   }
 
@@ -93,8 +93,25 @@ export class AssembliesRepository {
 
   /* overrides */
 
-  async insertOverride(q: Q, row: Omit<OverrideRow, 'id'>): Promise<void> {
+  async insertOverride(q: Q, row: Omit<OverrideRow, 'id' | 'sequence' | 'item_ids'> & Partial<Pick<OverrideRow, 'sequence' | 'item_ids'>>): Promise<void> {
     await q('assembly_overrides').insert(row);
+  }
+
+  /* h/notice: late announcements */
+
+  /** Marks agenda items as announced late (only those not marked yet keep their first reason). */
+  async markLateNotice(q: Q, ids: number[], kind: LateNotice): Promise<void> {
+    if (ids.length) await q('assembly_agenda_items').whereIn('id', ids).whereNull('late_notice').update({ late_notice: kind });
+  }
+
+  /** Clears the mark of items announced in time after all (e.g. the assembly was moved to a later date). */
+  async clearLateNotice(q: Q, ids: number[]): Promise<void> {
+    if (ids.length) await q('assembly_agenda_items').whereIn('id', ids).update({ late_notice: null });
+  }
+
+  /** Whether a late update of this calendar sequence was allowed with a reason. */
+  async hasUpdateOverride(q: Q, assemblyId: number, sequence: number): Promise<boolean> {
+    return !!(await q('assembly_overrides').where({ assembly_id: assemblyId, kind: 'late_update', sequence }).first());
   }
 
   async overrides(assemblyId: number): Promise<OverrideRow[]> {

@@ -8,7 +8,7 @@ import { formatDate } from '../i18n/format.ts';
 import { renderMail } from '../mail/render.ts';
 import type { FieldErrors } from '../errors.ts';
 import { AGENDA_KINDS, ASSEMBLY_KINDS, FORMATS, agendaItemSchema, assemblySchema, attendanceSchema, minutesSchema, resolutionSchema, sendSchema } from './assemblies.schemas.ts';
-import { AssemblyRuleError, FieldRuleError, MAX_UPLOAD_BYTES, type Assembly } from './assemblies.model.ts';
+import { AssemblyRuleError, FieldRuleError, LateNoticeError, MAX_UPLOAD_BYTES, ruleKey, type Assembly } from './assemblies.model.ts';
 import { describeOutcome, describeRule } from './results.ts';
 import { renderLettersPdf } from './letter-pdf.ts';
 import { berlinDay } from './notice.ts';
@@ -60,7 +60,7 @@ function uploadedFile(req: Request, res: Response): { file: { filename: string; 
 export function ruleMessage(t: TFunction, locale: 'de' | 'en', err: AssemblyRuleError): string {
   const params: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(err.params)) params[k] = typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v) ? formatDate(v, locale) : v;
-  return t(`assemblies.errors.${err.code}`, params);
+  return t(ruleKey(err.code), params);
 }
 
 /** Runs a state change; a refused rule becomes an error message on the page it came from. */
@@ -72,6 +72,20 @@ export async function act(req: Request, res: Response, back: string, fn: () => P
     if (!(err instanceof AssemblyRuleError)) throw err;
     flash(req, 'error', ruleMessage(req.t, req.locale, err));
   }
+  res.redirect(303, back);
+}
+
+/** h/notice: like act(), but a change refused for its notice period goes to `onLate` (the form again, the message next to the field). */
+async function actOrLate(req: Request, res: Response, back: string, fn: () => Promise<unknown>, success: string | undefined, onLate: (err: LateNoticeError) => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    if (err instanceof LateNoticeError) return onLate(err);
+    if (!(err instanceof AssemblyRuleError)) throw err;
+    flash(req, 'error', ruleMessage(req.t, req.locale, err));
+    return res.redirect(303, back);
+  }
+  if (success) flash(req, 'success', req.t(success));
   res.redirect(303, back);
 }
 
@@ -126,8 +140,10 @@ export function assembliesBoardRouter(ctx: Context): Router {
     });
   }));
 
-  const renderForm = (req: Request, res: Response, values: Record<string, unknown>, errors: FieldErrors, assembly?: Assembly) => {
+  const renderForm = async (req: Request, res: Response, values: Record<string, unknown>, errors: FieldErrors, assembly?: Assembly, late?: LateNoticeError) => {
+    const noticeDays = assembly?.status === 'invited' ? (await ctx.settings.rules()).invitationNoticeDays : undefined;
     res.status(Object.keys(errors).length ? 422 : 200).render('assemblies/form', {
+      lateNotice: late ? lateWords(req, late) : undefined, noticeDays, // h/notice: the reason field for a change after the period
       title: req.t(assembly ? 'assemblies.form.editTitle' : 'assemblies.form.newTitle'), section: 'assemblies', assembly, values, errors: Object.keys(errors).length ? errors : undefined, ...choices(req),
       timeChoices: timeChoices(req, values),
       action: assembly ? `/board/assemblies/${assembly.id}` : '/board/assemblies',
@@ -144,19 +160,26 @@ export function assembliesBoardRouter(ctx: Context): Router {
     res.redirect(303, `/board/assemblies/${id}`);
   }));
 
-  r.get('/:id', h(async (req, res) => {
-    const a = await svc.assembly.get(idParam(req));
-    await svc.jobs.kick(a.id);
+  const renderShow = async (req: Request, res: Response, a: Assembly, form?: { errors: FieldErrors; values: Record<string, unknown> }) => {
     const [agenda, rules, job, overrides, attachments] = await Promise.all([
       svc.assembly.agenda(a.id), ctx.settings.rules(), svc.sending.jobView(a.id), svc.assembly.overrides(a.id), svc.attachments.list(a.id),
     ]);
     const notice = svc.assembly.noticeInfo(a, rules);
-    res.render('assemblies/show', {
+    const changes = await svc.assembly.changeNotices(a, rules, agenda); // h/notice
+    res.status(form ? 422 : 200).render('assemblies/show', {
+      changes, supplementRule: supplementRuleWords(req, changes.supplement), errors: form?.errors, values: form?.values ?? {},
+      lateItemIds: agenda.filter((i) => i.lateNotice).map((i) => i.id),
       title: a.title, section: 'assemblies', assembly: a, tabs: tabs(req, a, 'overview'), notice,
       // each voting item with the majority its kind needs under the bylaws' rules (settings)
       agenda: agenda.map((it) => ({ ...it, majorityWords: it.kind === 'report' ? '' : describeRule(req.t, rules.majorities[it.kind]) })), job, overrides, attachments, flags: svc.assembly.flags(a, agenda), maxMb: MAX_UPLOAD_BYTES / 1024 / 1024,
       refreshSeconds: job?.active ? 2 : undefined, ...choices(req), itemValues: { kind: 'resolution' },
     });
+  };
+
+  r.get('/:id', h(async (req, res) => {
+    const a = await svc.assembly.get(idParam(req));
+    await svc.jobs.kick(a.id);
+    await renderShow(req, res, a);
   }));
 
   r.get('/:id/edit', h(async (req, res) => {
@@ -168,15 +191,17 @@ export function assembliesBoardRouter(ctx: Context): Router {
     const a = await svc.assembly.get(idParam(req));
     const p = parseForm(assemblySchema, req.body, req.t);
     if (!p.ok) return renderForm(req, res, req.body, p.errors, a);
-    await act(req, res, `/board/assemblies/${a.id}`, async () => {
-      const { timeOrPlaceChanged } = await svc.assembly.update(actorOf(req), a.id, p.data);
+    // h/notice: a change of date, time, place or format after the period: the message next to the changed fields, nothing saved
+    await actOrLate(req, res, `/board/assemblies/${a.id}`, async () => {
+      const { timeOrPlaceChanged } = await svc.assembly.update(actorOf(req), a.id, p.data, { noticeReason: reasonField(req, 'noticeReason') });
       flash(req, 'success', req.t(timeOrPlaceChanged ? 'assemblies.flash.updatedSendUpdate' : 'assemblies.flash.updated'));
-    });
+    }, undefined, async (err) => renderForm(req, res, req.body, lateErrors(req, err, 'noticeReason'), a, err));
   }));
 
   /* agenda */
-  const renderItemForm = async (req: Request, res: Response, a: Assembly, values: object, errors: FieldErrors, itemId?: number) => {
+  const renderItemForm = async (req: Request, res: Response, a: Assembly, values: object, errors: FieldErrors, itemId?: number, late?: LateNoticeError) => {
     res.status(Object.keys(errors).length ? 422 : 200).render('assemblies/agenda-item', {
+      lateNotice: late ? lateWords(req, late) : undefined, // h/notice
       title: req.t(itemId ? 'assemblies.agenda.editTitle' : 'assemblies.agenda.addTitle'), section: 'assemblies', assembly: a, values, errors: Object.keys(errors).length ? errors : undefined, ...choices(req),
       action: itemId ? `/board/assemblies/${a.id}/agenda/${itemId}` : `/board/assemblies/${a.id}/agenda`,
     });
@@ -186,7 +211,9 @@ export function assembliesBoardRouter(ctx: Context): Router {
     const a = await svc.assembly.get(idParam(req));
     const p = parseForm(agendaItemSchema, req.body, req.t);
     if (!p.ok) return renderItemForm(req, res, a, req.body, p.errors);
-    await act(req, res, `/board/assemblies/${a.id}#agenda`, () => svc.assembly.addAgendaItem(actorOf(req), a.id, p.data), 'assemblies.flash.itemAdded');
+    // h/notice: a new item after the supplement period
+    await actOrLate(req, res, `/board/assemblies/${a.id}#agenda`, () => svc.assembly.addAgendaItem(actorOf(req), a.id, p.data, { noticeReason: reasonField(req, 'noticeReason') }), 'assemblies.flash.itemAdded',
+      (err) => renderItemForm(req, res, a, req.body, lateErrors(req, err, 'noticeReason', ['title']), undefined, err));
   }));
 
   r.get('/:id/agenda/:itemId/edit', h(async (req, res) => {
@@ -237,7 +264,9 @@ export function assembliesBoardRouter(ctx: Context): Router {
 
   r.post('/:id/send-update', h(async (req, res) => {
     const id = idParam(req);
-    await act(req, res, `/board/assemblies/${id}`, () => svc.sending.sendUpdate(actorOf(req), id), 'assemblies.flash.sending');
+    // h/notice: the update after the notice period, without a reason
+    await actOrLate(req, res, `/board/assemblies/${id}`, () => svc.sending.sendUpdate(actorOf(req), id, reasonField(req, 'updateReason')), 'assemblies.flash.sending',
+      async (err) => renderShow(req, res, await svc.assembly.get(id), { errors: lateErrors(req, err, 'updateReason'), values: req.body ?? {} }));
   }));
 
   r.post('/:id/cancel', h(async (req, res) => {
@@ -247,7 +276,9 @@ export function assembliesBoardRouter(ctx: Context): Router {
 
   r.post('/:id/supplement', h(async (req, res) => {
     const id = idParam(req);
-    await act(req, res, `/board/assemblies/${id}`, () => svc.sending.sendSupplement(actorOf(req), id), 'assemblies.flash.sending');
+    // h/notice: the supplement after its period, without a reason
+    await actOrLate(req, res, `/board/assemblies/${id}`, () => svc.sending.sendSupplement(actorOf(req), id, reasonField(req, 'supplementReason')), 'assemblies.flash.sending',
+      async (err) => renderShow(req, res, await svc.assembly.get(id), { errors: lateErrors(req, err, 'supplementReason'), values: req.body ?? {} }));
   }));
 
   r.post('/:id/remind', h(async (req, res) => {
@@ -321,13 +352,17 @@ export function assembliesBoardRouter(ctx: Context): Router {
   /* answers */
   r.get('/:id/answers', h(async (req, res) => {
     const a = await svc.assembly.get(idParam(req));
-    const [answers, agenda] = await Promise.all([svc.answers.overview(a.id), svc.assembly.agenda(a.id)]);
-    res.render('assemblies/answers', { title: req.t('assemblies.answers.title'), section: 'assemblies', assembly: a, tabs: tabs(req, a, 'answers'), answers, flags: svc.assembly.flags(a, agenda) });
+    const [answers, agenda, rules] = await Promise.all([svc.answers.overview(a.id), svc.assembly.agenda(a.id), ctx.settings.rules()]);
+    const changes = await svc.assembly.changeNotices(a, rules, agenda); // h/notice: a motion put on the agenda late needs a reason
+    res.render('assemblies/answers', {
+      title: req.t('assemblies.answers.title'), section: 'assemblies', assembly: a, tabs: tabs(req, a, 'answers'), answers, flags: svc.assembly.flags(a, agenda),
+      itemNeedsReason: changes.itemNeedsReason, supplement: changes.supplement,
+    });
   }));
 
   r.post('/:id/motions/:motionId/agenda', h(async (req, res) => {
     const id = idParam(req);
-    await act(req, res, `/board/assemblies/${id}/answers`, () => svc.answers.motionToAgenda(actorOf(req), id, idParam(req, 'motionId')), 'assemblies.flash.motionOnAgenda');
+    await act(req, res, `/board/assemblies/${id}/answers`, () => svc.answers.motionToAgenda(actorOf(req), id, idParam(req, 'motionId'), reasonField(req, 'noticeReason')), 'assemblies.flash.motionOnAgenda');
   }));
 
   /* the day */
@@ -449,4 +484,31 @@ export function sendFile(res: Response, file: { filename: string; contentType: s
   res.setHeader('Content-Disposition', `${disposition}; filename="${file.filename.replace(/[^A-Za-z0-9._-]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(file.filename)}`);
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.send(file.content);
+}
+
+/* h/notice: the late-change messages and reason fields */
+
+/** A reason typed into a form (trimmed, at most 1000 characters); '' when absent. */
+function reasonField(req: Request, name: string): string {
+  const v: unknown = req.body?.[name];
+  return typeof v === 'string' ? v.trim().slice(0, 1000) : '';
+}
+
+/** The refusal's message next to the changed fields and "please give a reason" next to the reason field. */
+function lateErrors(req: Request, err: LateNoticeError, reasonName: string, fields: string[] = err.fields): FieldErrors {
+  const message = ruleMessage(req.t, req.locale, err);
+  const out: FieldErrors = {};
+  for (const f of fields) if (f !== reasonName) out[f] = message;
+  out[reasonName] = `${message} ${req.t('notice.reasonRequired')}`;
+  return out;
+}
+
+/** The warning shown with a reason field: which period, the last day, and that resolutions would be void. */
+function lateWords(req: Request, err: LateNoticeError): { warning: string } {
+  return { warning: req.t(`notice.warning.${err.notice.change}`, { lastSendDay: formatDate(err.notice.lastSendDay, req.locale), days: err.notice.noticeDays }) };
+}
+
+/** The supplementary-agenda period in words (the bylaws' rule, as the settings say). */
+function supplementRuleWords(req: Request, n: { noticeDays: number; sameAsInvitation: boolean }): string {
+  return req.t(n.sameAsInvitation ? 'notice.rule.supplementSame' : 'notice.rule.supplementOwn', { days: n.noticeDays });
 }

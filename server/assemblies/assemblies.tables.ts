@@ -30,6 +30,7 @@ export interface AssemblyRow {
   created_by: number | null;
   created_at: string;
   updated_at: string;
+  notice_changed_sequence: number | null; // h/notice: the sequence of the last change of date, time, place or format
 }
 
 export interface AgendaItemRow {
@@ -45,7 +46,11 @@ export interface AgendaItemRow {
   motion_id: number | null;
   created_at: string;
   updated_at: string;
+  late_notice: LateNotice | null; // h/notice: announced after the period of the bylaws
 }
+
+/** h/notice: how an agenda item came to be announced late (see migrations/20261203000200). */
+export type LateNotice = 'invitation' | 'update' | 'supplement' | 'item';
 
 export interface AttachmentRow {
   id: number;
@@ -191,6 +196,8 @@ export interface OverrideRow {
   user_id: number | null;
   actor_label: string;
   created_at: string;
+  sequence: number | null; // h/notice: for late_update, the calendar sequence it allowed
+  item_ids: string | null; // h/notice: JSON array of the agenda items concerned
 }
 
 declare module 'knex/types/tables' {

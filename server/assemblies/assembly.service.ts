@@ -7,11 +7,12 @@ import type { MembersService } from '../members/members.service.ts';
 import { NotFoundError } from '../errors.ts';
 import { isLocale } from '../i18n/i18n.ts';
 import type { BylawsRules } from '../settings/settings.schemas.ts';
+import type { SettingsService } from '../settings/settings.service.ts';
 import type { AgendaItemInput, AssemblyInput } from './assemblies.schemas.ts';
 import type { AssemblyRow } from './assemblies.tables.ts';
-import { AssemblyRuleError, FieldRuleError, rowToItem, type AgendaItem, type Assembly, type AssemblyFlags, type NoticeInfo, type Recipient } from './assemblies.model.ts';
+import { AssemblyRuleError, FieldRuleError, LateNoticeError, rowToItem, type AgendaItem, type Assembly, type AssemblyFlags, type NoticeInfo, type Recipient } from './assemblies.model.ts';
 import type { AssembliesRepository } from './assemblies.repository.ts';
-import { berlinDay, daysUntil, isInTime, lastSendDay, motionDeadline, motionsOpen } from './notice.ts';
+import { berlinDay, changeNotice, daysUntil, isInTime, lastSendDay, motionDeadline, motionsOpen, type ChangeNotice } from './notice.ts';
 import { readBerlinTime } from './berlin-time.ts';
 
 type Q = Knex | Knex.Transaction;
@@ -22,6 +23,19 @@ type FormColumns = Pick<AssemblyRow, 'title' | 'kind' | 'starts_at' | 'duration_
 /** Columns whose change must be told to the members (a new iCalendar SEQUENCE). */
 const TIME_OR_PLACE = ['starts_at', 'duration_minutes', 'format', 'location', 'participation_info'] as const;
 
+/** h/notice: the changes after the invitation that call the members to a changed assembly (date, time, place, format): they keep the notice period. */
+const NOTICE_FIELDS = ['starts_at', 'location', 'format'] as const;
+
+/** h/notice: what the board's pages show about the periods for changes after the invitation. */
+export interface ChangeNoticeView {
+  /** an update of date, time, place or format (against the current date) */
+  update: ChangeNotice & { needsReason: boolean; allowed: boolean };
+  /** the supplementary agenda and new agenda items */
+  supplement: ChangeNotice & { needsReason: boolean };
+  /** a new agenda item needs a reason (the assembly is invited and the supplement period is over) */
+  itemNeedsReason: boolean;
+}
+
 interface Deps {
   db: Knex;
   clock: Clock;
@@ -29,6 +43,7 @@ interface Deps {
   audit: AuditService;
   members: MembersService;
   repo: AssembliesRepository;
+  settings: SettingsService; // h/notice: the periods for changes after the invitation
 }
 
 /** The assembly and its agenda: preparation by the board, and who is called to it. */
@@ -90,16 +105,46 @@ export class AssemblyService {
     });
   }
 
-  /** Saves the assembly; a change of time or place after the invitation raises the iCalendar SEQUENCE. */
-  async update(actor: Actor, id: number, input: AssemblyInput): Promise<{ timeOrPlaceChanged: boolean }> {
+  /**
+   * Saves the assembly; a change of time or place after the invitation raises the iCalendar SEQUENCE.
+   * A change of date, time, place or format after the invitation calls the members to a changed
+   * assembly: if the invitation notice is no longer kept against the (new) date, it is refused
+   * (LateNoticeError, nothing saved) unless `opts.noticeReason` says why (recorded and audited).
+   */
+  async update(actor: Actor, id: number, input: AssemblyInput, opts: { noticeReason?: string } = {}): Promise<{ timeOrPlaceChanged: boolean; late: boolean }> {
     const cols = this.columns(input);
+    const rules = await this.d.settings.rules();
+    const reason = (opts.noticeReason ?? '').trim();
     return this.d.db.transaction(async (trx) => {
       const before = await this.d.repo.row(id, trx);
       if (!before) throw new NotFoundError();
       if (before.status === 'cancelled') throw new AssemblyRuleError('cancelled');
       const changed = TIME_OR_PLACE.some((k) => String(before[k]) !== String(cols[k]));
       const bump = changed && before.status === 'invited';
-      await this.d.repo.update(trx, id, { ...cols, sequence: bump ? Number(before.sequence) + 1 : before.sequence, updated_at: this.now() });
+      const sequence = bump ? Number(before.sequence) + 1 : Number(before.sequence);
+      // h/notice: the notice is checked against the new date before anything is written
+      const noticeChanged = before.status === 'invited' ? NOTICE_FIELDS.filter((k) => String(before[k]) !== String(cols[k])) : [];
+      let late: ChangeNotice | undefined;
+      if (noticeChanged.length) {
+        const n = changeNotice('update', cols.starts_at, rules, this.d.clock.now());
+        if (!n.inTime && !reason) {
+          const fields = noticeChanged.map((k) => (k === 'starts_at' ? (berlinDay(before.starts_at) !== berlinDay(cols.starts_at) ? 'date' : 'time') : k));
+          throw new LateNoticeError(n, fields);
+        }
+        if (!n.inTime) late = n;
+      }
+      await this.d.repo.update(trx, id, {
+        ...cols, sequence, updated_at: this.now(), ...(noticeChanged.length && bump ? { notice_changed_sequence: sequence } : {}),
+      });
+      if (late) {
+        await this.d.repo.insertOverride(trx, {
+          assembly_id: id, kind: 'late_update', reason, last_send_day: late.lastSendDay, send_day: late.today, sequence,
+          user_id: actor.userId, actor_label: actor.label.slice(0, 200), created_at: this.now(),
+        });
+        await this.d.audit.record(trx, actor, 'assembly.late_notice_override', 'assembly', id, undefined, {
+          change: 'update', reason, lastSendDay: late.lastSendDay, sendDay: late.today, sequence, noticeDays: late.noticeDays,
+        });
+      }
       const diffB: Record<string, unknown> = {};
       const diffA: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(cols)) {
@@ -108,8 +153,22 @@ export class AssemblyService {
       }
       if (bump) { diffB.sequence = Number(before.sequence); diffA.sequence = Number(before.sequence) + 1; }
       await this.d.audit.record(trx, actor, 'assembly.updated', 'assembly', id, diffB, diffA);
-      return { timeOrPlaceChanged: bump };
+      return { timeOrPlaceChanged: bump, late: !!late };
     });
+  }
+
+  /** h/notice: the periods for an update and for a supplement, as the board's pages show them (the services apply the same). */
+  async changeNotices(a: Assembly, rules: BylawsRules, agenda: AgendaItem[]): Promise<ChangeNoticeView> {
+    const now = this.d.clock.now();
+    const update = changeNotice('update', a.startsAt, rules, now);
+    const supplement = changeNotice('supplement', a.startsAt, rules, now);
+    const allowed = a.noticeChangePending && !update.inTime && (await this.d.repo.hasUpdateOverride(this.d.db, a.id, a.sequence));
+    const unsent = agenda.filter((i) => i.supplementary && !i.supplementSentAt);
+    return {
+      update: { ...update, allowed, needsReason: a.noticeChangePending && !update.inTime && !allowed },
+      supplement: { ...supplement, needsReason: !supplement.inTime && unsent.some((i) => !i.lateNotice) },
+      itemNeedsReason: a.status === 'invited' && !supplement.inTime,
+    };
   }
 
   noticeInfo(a: Assembly, rules: BylawsRules): NoticeInfo {
@@ -168,16 +227,38 @@ export class AssemblyService {
     return a;
   }
 
-  async addAgendaItem(actor: Actor, assemblyId: number, input: AgendaItemInput, opts: { motionId?: number } = {}): Promise<number> {
+  /**
+   * Adds an agenda item; after the invitation it is a supplement. A new item after the
+   * supplementary-agenda period is refused (LateNoticeError, nothing written) unless
+   * `opts.noticeReason` says why: then it is marked as not announced in time, with the reason
+   * recorded and audited.
+   */
+  async addAgendaItem(actor: Actor, assemblyId: number, input: AgendaItemInput, opts: { motionId?: number; noticeReason?: string } = {}): Promise<number> {
+    const rules = await this.d.settings.rules();
+    const reason = (opts.noticeReason ?? '').trim();
     return this.d.db.transaction(async (trx) => {
       const a = await this.editableAssembly(trx, assemblyId);
       const now = this.now();
+      // h/notice: a new item after the invitation keeps the supplementary-agenda period
+      const notice = a.status === 'invited' ? changeNotice('item', a.starts_at, rules, this.d.clock.now()) : undefined;
+      const late = !!notice && !notice.inTime;
+      if (notice && late && !reason) throw new LateNoticeError(notice, ['title']);
       const row = {
         assembly_id: assemblyId, position: (await this.d.repo.maxPosition(trx, assemblyId)) + 1, title: input.title, description: input.description, kind: input.kind,
         proposed_text: input.proposedText, supplementary: a.status === 'invited', motion_id: opts.motionId ?? null, created_at: now, updated_at: now,
+        late_notice: late ? ('item' as const) : null,
       };
       const id = await this.d.repo.insertItem(trx, row);
       await this.d.audit.record(trx, actor, 'assembly.agenda_item_added', 'assembly', assemblyId, undefined, { itemId: id, ...input, supplementary: row.supplementary });
+      if (notice && late) {
+        await this.d.repo.insertOverride(trx, {
+          assembly_id: assemblyId, kind: 'late_item', reason, last_send_day: notice.lastSendDay, send_day: notice.today, item_ids: JSON.stringify([id]),
+          user_id: actor.userId, actor_label: actor.label.slice(0, 200), created_at: now,
+        });
+        await this.d.audit.record(trx, actor, 'assembly.late_notice_override', 'assembly', assemblyId, undefined, {
+          change: 'item', reason, lastSendDay: notice.lastSendDay, sendDay: notice.today, itemIds: [id], noticeDays: notice.noticeDays,
+        });
+      }
       return id;
     });
   }
@@ -232,6 +313,7 @@ export class AssemblyService {
   async overrides(assemblyId: number) {
     return (await this.d.repo.overrides(assemblyId)).map((r) => ({
       kind: r.kind, reason: r.reason, lastSendDay: r.last_send_day, sendDay: r.send_day, actor: r.actor_label, at: r.created_at,
+      itemIds: r.item_ids ? (JSON.parse(r.item_ids) as number[]) : [], // why: written by this module as a JSON array of ids
     }));
   }
 

@@ -288,7 +288,8 @@ export class InvitationJobs {
                 const line = t('assemblies.mail.minutes.resolutionLine', { n: i + 1, title: it.title, result: t(r.adopted ? 'assemblies.results.adopted' : 'assemblies.results.rejected'), yes: r.yes, no: r.no, abstain: r.abstain });
                 const invalid = r.invalid ? ` ${t('assemblies.mail.minutes.resolutionInvalid', { invalid: r.invalid })}` : '';
                 const majority = t('assemblies.mail.minutes.resolutionMajority', { rule: describeRule(t, r.outcome.rule), outcome: describeOutcome(t, inv.locale, r.outcome) });
-                return [`${line}.${invalid} ${majority}`];
+                const late = it.lateNotice ? ` ${t('notice.minutesLine')}` : ''; // h/notice: not announced in time
+                return [`${line}.${invalid} ${majority}${late}`];
               }),
             } : undefined,
           });

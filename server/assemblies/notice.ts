@@ -79,3 +79,55 @@ export function daysUntil(day: string, now: Date): number {
   const b = DateTime.fromISO(day, { zone: ZONE });
   return Math.round(b.diff(a, 'days').days);
 }
+
+/* h/notice: notice for every change after the invitation (issue 10, item 3) */
+
+/**
+ * What is sent after the invitation and must keep a period of the bylaws:
+ * - `invitation`: the invitation itself (invitation notice);
+ * - `update`: a change of date, time, place or format told to everyone invited — it calls the
+ *   members to the changed assembly, so the invitation notice runs again against the new date;
+ * - `supplement`: the supplementary agenda (Ergänzung der Tagesordnung) and
+ * - `item`: a new agenda item added after the invitation — both the supplementary-agenda period
+ *   (settings; unless the bylaws set their own, the invitation notice: a subject must be named when the
+ *   assembly is called, § 32 Abs. 1 S. 2 BGB).
+ * Every period is counted like the invitation notice: from the day after sending, the assembly
+ * after its end (last day = assembly day − N − 1, calendar days in Europe/Berlin).
+ */
+export type NoticeChange = 'invitation' | 'update' | 'supplement' | 'item';
+
+export interface NoticeRules {
+  invitationNoticeDays: number;
+  /** whether the bylaws set a period of their own for supplements; if not, the invitation notice applies */
+  supplementNoticeOwn: boolean;
+  supplementNoticeDays: number;
+}
+
+export interface ChangeNotice {
+  change: NoticeChange;
+  noticeDays: number;
+  /** whether the period is the invitation's (the supplement period is not set on its own) */
+  sameAsInvitation: boolean;
+  lastSendDay: string;
+  today: string;
+  inTime: boolean;
+  /** days from today to the last day (0: today is the last day; negative: late) */
+  daysLeft: number;
+}
+
+/** The period in days that applies to a kind of change. */
+export function noticeDaysFor(change: NoticeChange, rules: NoticeRules): number {
+  if ((change === 'supplement' || change === 'item') && rules.supplementNoticeOwn) return rules.supplementNoticeDays;
+  return rules.invitationNoticeDays;
+}
+
+/** The last permitted sending day of a change for an assembly starting at `assemblyStartsAt`, and whether `now` keeps it. */
+export function changeNotice(change: NoticeChange, assemblyStartsAt: string | Date, rules: NoticeRules, now: Date): ChangeNotice {
+  const noticeDays = noticeDaysFor(change, rules);
+  const last = lastSendDay(assemblyStartsAt, noticeDays);
+  const today = berlinDay(now);
+  return {
+    change, noticeDays, sameAsInvitation: change === 'invitation' || change === 'update' || !rules.supplementNoticeOwn,
+    lastSendDay: last, today, inTime: today <= last, daysLeft: daysUntil(last, now),
+  };
+}

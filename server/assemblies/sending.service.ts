@@ -9,14 +9,14 @@ import { NotFoundError } from '../errors.ts';
 import { renderMail } from '../mail/render.ts';
 import { newLinkToken } from '../auth/tokens.ts';
 import type { Locale } from '../i18n/i18n.ts';
-import { AssemblyRuleError, rowToInvitation, type Invitation, type Recipient } from './assemblies.model.ts';
+import { AssemblyRuleError, LateNoticeError, rowToInvitation, type Invitation, type Recipient } from './assemblies.model.ts';
 import type { AssemblyService } from './assembly.service.ts';
 import type { AssembliesRepository } from './assemblies.repository.ts';
 import type { AnswersRepository } from './answers.repository.ts';
 import type { InvitationsRepository } from './invitations.repository.ts';
 import type { InvitationJobs, JobView } from './invitations.job.ts';
 import { assemblyMail } from './assemblies.mails.ts';
-import { berlinDay } from './notice.ts';
+import { berlinDay, changeNotice } from './notice.ts';
 
 type Q = Knex | Knex.Transaction;
 
@@ -103,10 +103,12 @@ export class SendingService {
         const n = await this.d.repo.updateDraft(trx, assemblyId, { status: 'invited', invited_at: this.now(), notified_sequence: a.sequence, updated_at: this.now() });
         if (affected(n) !== 1) throw new AssemblyRuleError('already_sent');
         if (!notice.inTime) {
+          const itemIds = agenda.map((i) => i.id);
           await this.d.repo.insertOverride(trx, {
-            assembly_id: assemblyId, kind: 'late_sending', reason, last_send_day: notice.lastSendDay, send_day: notice.today,
+            assembly_id: assemblyId, kind: 'late_sending', reason, last_send_day: notice.lastSendDay, send_day: notice.today, item_ids: JSON.stringify(itemIds),
             user_id: actor.userId, actor_label: actor.label.slice(0, 200), created_at: this.now(),
           });
+          await this.d.repo.markLateNotice(trx, itemIds, 'invitation'); // h/notice: every item of a late invitation is not properly announced
           await this.d.audit.record(trx, actor, 'assembly.late_sending_override', 'assembly', assemblyId, undefined, { reason, lastSendDay: notice.lastSendDay, sendDay: notice.today });
         }
         const jobId = await this.d.jobs.create(trx, actor, assemblyId, 'invitation', {});
@@ -124,12 +126,39 @@ export class SendingService {
     }
   }
 
-  /** Sends the changed time or place to everyone invited (new SEQUENCE in the .ics). */
-  async sendUpdate(actor: Actor, assemblyId: number): Promise<number> {
+  /**
+   * Sends the changed time or place to everyone invited (new SEQUENCE in the .ics). An update of
+   * date, time, place or format calls the members to a changed assembly: after the last day of the
+   * invitation notice against the (new) date it is refused (LateNoticeError, nothing sent) unless a
+   * reason was recorded when the change was saved or is given now; then every agenda item is
+   * marked as not properly announced.
+   */
+  async sendUpdate(actor: Actor, assemblyId: number, overrideReason = ''): Promise<number> {
+    const rules = await this.d.settings.rules();
+    const reason = overrideReason.trim();
     const jobId = await this.d.db.transaction(async (trx) => {
       const a = await this.d.assemblies.get(assemblyId, trx);
       if (a.status !== 'invited') throw new AssemblyRuleError('not_invited');
       if (!a.updatePending) throw new AssemblyRuleError('no_update');
+      // h/notice: the notice against the new date
+      if (a.noticeChangePending) {
+        const n = changeNotice('update', a.startsAt, rules, this.d.clock.now());
+        if (!n.inTime) {
+          const allowed = await this.d.repo.hasUpdateOverride(trx, assemblyId, a.sequence);
+          if (!allowed && !reason) throw new LateNoticeError(n, ['updateReason']);
+          const itemIds = (await this.d.assemblies.agenda(assemblyId, trx)).map((i) => i.id);
+          if (!allowed) {
+            await this.d.repo.insertOverride(trx, {
+              assembly_id: assemblyId, kind: 'late_update', reason, last_send_day: n.lastSendDay, send_day: n.today, sequence: a.sequence, item_ids: JSON.stringify(itemIds),
+              user_id: actor.userId, actor_label: actor.label.slice(0, 200), created_at: this.now(),
+            });
+            await this.d.audit.record(trx, actor, 'assembly.late_notice_override', 'assembly', assemblyId, undefined, {
+              change: 'update', reason, lastSendDay: n.lastSendDay, sendDay: n.today, sequence: a.sequence, noticeDays: n.noticeDays,
+            });
+          }
+          await this.d.repo.markLateNotice(trx, itemIds, 'update');
+        }
+      }
       await this.d.repo.update(trx, assemblyId, { notified_sequence: a.sequence, updated_at: this.now() });
       const jobId = await this.d.jobs.create(trx, actor, assemblyId, 'update', { sequence: a.sequence });
       await this.d.audit.record(trx, actor, 'assembly.update_sent', 'assembly', assemblyId, undefined, { sequence: a.sequence, jobId });
@@ -157,14 +186,40 @@ export class SendingService {
     return jobId;
   }
 
-  /** Sends the agenda with the items added since the invitation to everyone invited. */
-  async sendSupplement(actor: Actor, assemblyId: number): Promise<number> {
+  /**
+   * Sends the agenda with the items added since the invitation to everyone invited. After the
+   * last day of the supplementary-agenda period it is refused (LateNoticeError, nothing sent)
+   * unless each new item already has a recorded reason or one is given now; those items are
+   * marked as not announced in time. Items sent in time after all (the assembly was moved
+   * later) lose an earlier mark.
+   */
+  async sendSupplement(actor: Actor, assemblyId: number, overrideReason = ''): Promise<number> {
+    const rules = await this.d.settings.rules();
+    const reason = overrideReason.trim();
     const jobId = await this.d.db.transaction(async (trx) => {
       const a = await this.d.assemblies.get(assemblyId, trx);
       if (a.status !== 'invited') throw new AssemblyRuleError('not_invited');
       const items = await this.d.repo.unsentSupplement(trx, assemblyId);
       if (!items.length) throw new AssemblyRuleError('no_supplement');
       const ids = items.map((r) => Number(r.id));
+      // h/notice: the supplementary-agenda period
+      const n = changeNotice('supplement', a.startsAt, rules, this.d.clock.now());
+      if (n.inTime) {
+        await this.d.repo.clearLateNotice(trx, items.filter((r) => r.late_notice === 'item').map((r) => Number(r.id)));
+      } else {
+        const unmarked = items.filter((r) => !r.late_notice).map((r) => Number(r.id));
+        if (unmarked.length && !reason) throw new LateNoticeError(n, ['supplementReason']);
+        if (unmarked.length) {
+          await this.d.repo.insertOverride(trx, {
+            assembly_id: assemblyId, kind: 'late_supplement', reason, last_send_day: n.lastSendDay, send_day: n.today, item_ids: JSON.stringify(unmarked),
+            user_id: actor.userId, actor_label: actor.label.slice(0, 200), created_at: this.now(),
+          });
+          await this.d.audit.record(trx, actor, 'assembly.late_notice_override', 'assembly', assemblyId, undefined, {
+            change: 'supplement', reason, lastSendDay: n.lastSendDay, sendDay: n.today, itemIds: unmarked, noticeDays: n.noticeDays,
+          });
+          await this.d.repo.markLateNotice(trx, unmarked, 'supplement');
+        }
+      }
       await this.d.repo.markSupplementSent(trx, ids, this.now());
       const jobId = await this.d.jobs.create(trx, actor, assemblyId, 'supplement', { itemIds: ids });
       await this.d.audit.record(trx, actor, 'assembly.supplement_sent', 'assembly', assemblyId, undefined, { itemIds: ids, jobId });

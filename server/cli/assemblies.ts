@@ -1,7 +1,7 @@
 import type { Context } from '../context.ts';
 import type { Actor } from '../audit/audit.service.ts';
 import { tFor } from '../i18n/i18n.ts';
-import { AssemblyRuleError } from '../assemblies/assemblies.model.ts';
+import { AssemblyRuleError, ruleKey } from '../assemblies/assemblies.model.ts';
 import { CommandError, UsageError, type Command } from './command.ts';
 
 /**
@@ -50,7 +50,7 @@ export async function runInvitationsCli(
       jobId = await quietly(() => svc.sending.startSending(actor, assemblyId, opts.overrideReason ?? ''));
     }
   } catch (err) {
-    if (err instanceof AssemblyRuleError) throw new Error(t(`assemblies.errors.${err.code}`, err.params), { cause: err });
+    if (err instanceof AssemblyRuleError) throw new Error(t(ruleKey(err.code), err.params), { cause: err });
     throw err;
   }
   print(`Job ${jobId}: ${a.title}`);

@@ -55,6 +55,11 @@ export const rulesSchema = z.object({
     purpose_change: majorityRuleSchema,
     dissolution: majorityRuleSchema,
   }),
+  // h/notice: the period for a supplementary agenda and new agenda items after the invitation
+  /** whether the bylaws set a period of their own; if not, the invitation notice applies (BGB: a subject is named when the assembly is called, § 32 Abs. 1 S. 2) */
+  supplementNoticeOwn: z.boolean(),
+  /** that period in days, counted like the invitation notice (used only with supplementNoticeOwn) */
+  supplementNoticeDays: z.coerce.number().int().min(0).max(365),
 });
 export type BylawsRules = z.infer<typeof rulesSchema>;
 
@@ -99,6 +104,9 @@ export const DEFAULT_RULES: BylawsRules = {
   mailBodyRetentionDays: 180,
   auditDetailRetentionYears: 3,
   majorities: BGB_MAJORITIES,
+  // h/notice: supplements keep the invitation notice unless the bylaws say otherwise
+  supplementNoticeOwn: false,
+  supplementNoticeDays: 14,
 };
 
 export const EMPLOYEE_BANDS = ['1-49', '50-249', '250+'] as const;

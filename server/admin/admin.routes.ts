@@ -137,7 +137,10 @@ export function adminRouter(ctx: Context): Router {
 
   r.post('/settings', h(async (req, res) => {
     // a form without a majority's field leaves that majority as it is
-    const body: Record<string, unknown> = { ...majorityValues(await ctx.settings.rules()), ...(req.body ?? {}) };
+    const current = await ctx.settings.rules();
+    // h/written: a form without the written resolutions' fields leaves them as they are
+    const written = { writtenResolutionMode: current.writtenResolutionMode, writtenMinParticipationPercent: String(current.writtenMinParticipationPercent) };
+    const body: Record<string, unknown> = { ...written, ...majorityValues(current), ...(req.body ?? {}) };
     const parsed = parseForm(settingsFormSchema, body, req.t);
     if (!parsed.ok) {
       res.status(422);

@@ -4,6 +4,7 @@ import { compactCode, isValidBic, isValidCreditorId, isValidIban } from '../sett
 import { parseEuroToCents } from '../settings/money.ts';
 import type { AssociationSettings, BylawsRules, FeeRule } from '../settings/settings.schemas.ts';
 import { parseRuleCode, VOTING_KINDS, type MajorityRule, type VotingKind } from '../assemblies/majority.ts';
+import { WRITTEN_MODES } from '../assemblies/written-rule.ts';
 
 /** Form input as strings: anything else (missing field, array) counts as empty. */
 const asString = (v: unknown) => (typeof v === 'string' ? v : '');
@@ -103,6 +104,9 @@ export const rulesFormSchema = z.object({
   applicationRetentionMonths: int(1, 120),
   contactRetentionYears: int(0, 30),
   invoiceRetentionYears: int(8, 30),
+  // h/written: resolutions without an assembly
+  writtenResolutionMode: z.enum(WRITTEN_MODES, { message: 'common.validation.choice' }),
+  writtenMinParticipationPercent: int(1, 100),
 }) satisfies z.ZodType<Omit<BylawsRules, 'majorities'>>;
 
 /** The majority a kind of agenda item needs, chosen as one value (see ruleCode). */

@@ -59,6 +59,10 @@ export const TABLE_OWNERS = {
   assembly_resolutions: 'assemblies',
   assembly_resolution_amendments: 'assemblies',
   assembly_rsvps: 'assemblies',
+  // h/written: resolutions without an assembly (§ 32 Abs. 3 BGB)
+  assembly_written_resolutions: 'assemblies',
+  assembly_written_ballots: 'assemblies',
+  assembly_written_tokens: 'assemblies',
 } as const;
 
 export type TableName = keyof typeof TABLE_OWNERS;

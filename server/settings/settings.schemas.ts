@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BGB_MAJORITIES, majorityRuleSchema } from '../assemblies/majority.ts';
+import { WRITTEN_MODES } from '../assemblies/written-rule.ts';
 
 /** The association's settings (one place, edited by admins, audited). Every value has a default. */
 export const associationSchema = z.object({
@@ -48,6 +49,9 @@ export const rulesSchema = z.object({
     purpose_change: majorityRuleSchema,
     dissolution: majorityRuleSchema,
   }),
+  // h/written: resolutions without an assembly (§ 32 Abs. 3 BGB): all members consent, or (bylaws) a majority with a minimum participation
+  writtenResolutionMode: z.enum(WRITTEN_MODES),
+  writtenMinParticipationPercent: z.coerce.number().int().min(1).max(100),
 });
 export type BylawsRules = z.infer<typeof rulesSchema>;
 
@@ -89,6 +93,9 @@ export const DEFAULT_RULES: BylawsRules = {
   contactRetentionYears: 1,
   invoiceRetentionYears: 8,
   majorities: BGB_MAJORITIES,
+  // h/written: § 32 Abs. 3 BGB: valid only if all members consent in Textform
+  writtenResolutionMode: 'all_consent',
+  writtenMinParticipationPercent: 50,
 };
 
 export const EMPLOYEE_BANDS = ['1-49', '50-249', '250+'] as const;

@@ -59,10 +59,10 @@ export class WrittenRepository {
   }
 
   /** The tokens of the ballots by id (to say through which link each answer came). */
-  async tokens(ids: number[]): Promise<Map<number, WrittenTokenRow>> {
+  async tokens(ids: number[], q: Q = this.db): Promise<Map<number, WrittenTokenRow>> {
     const out = new Map<number, WrittenTokenRow>();
     for (let i = 0; i < ids.length; i += 500) {
-      for (const r of await this.db('assembly_written_tokens').whereIn('id', ids.slice(i, i + 500))) out.set(Number(r.id), r);
+      for (const r of await q('assembly_written_tokens').whereIn('id', ids.slice(i, i + 500))) out.set(Number(r.id), r);
     }
     return out;
   }

@@ -360,8 +360,19 @@ export class WrittenResolutionsService {
   /** The ballots with who answered what, when and through which link, and who has left (on `day`). */
   private async ballotsOf(id: number, day: string, q: Knex | Knex.Transaction = this.d.db): Promise<BallotView[]> {
     const rows = await this.d.repo.ballots(id, q);
-    const tokens = await this.d.repo.tokens(rows.map((r) => Number(r.answered_token_id)).filter((n) => n > 0));
-    const orgs = new Map((await this.d.members.getMany(rows.map((r) => Number(r.organisation_id)))).map((o) => [o.id, o]));
+    const tokens = await this.d.repo.tokens(rows.map((r) => Number(r.answered_token_id)).filter((n) => n > 0), q);
+    const ids = rows.map((r) => Number(r.organisation_id));
+    // inside a transaction every read goes through it (one connection on SQLite)
+    let list: Organisation[];
+    if (q === this.d.db) list = await this.d.members.getMany(ids);
+    else {
+      list = [];
+      for (const oid of ids) { // one after another: a transaction's connection runs one query at a time
+        const o = await this.d.members.getIn(q, oid);
+        if (o) list.push(o);
+      }
+    }
+    const orgs = new Map(list.map((o) => [o.id, o]));
     return rows.map((r) => this.ballotView(r, tokens, leftOn(orgs.get(Number(r.organisation_id)), day)));
   }
 

@@ -398,7 +398,10 @@ export class WrittenResolutionsService {
     const rules = await this.d.settings.rules();
     const rule = res.rule ?? writtenRuleOf(rules, res.kind);
     const ballots = res.status === 'draft' ? [] : await this.ballotsOf(id, this.judgingDay(res));
-    const { outcome, counts } = this.outcomeOf(rule, ballots);
+    const live = this.outcomeOf(rule, ballots);
+    // a recorded result is shown as it was recorded (its evidence), not recomputed
+    const outcome = res.evidence ? { ...live.outcome, ...res.evidence.outcome } : live.outcome;
+    const counts = res.evidence ? res.evidence.counts : live.counts;
     const past = res.deadlineAt <= this.now();
     return {
       resolution: res, rule, ballots, outcome, counts, past,

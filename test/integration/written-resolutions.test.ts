@@ -87,6 +87,13 @@ describe('written resolutions without an assembly (§ 32 Abs. 3 BGB)', function 
     const page = await admin.get('/admin/settings');
     expect(page.text).to.contain('Gültig nur, wenn alle stimmberechtigten Mitglieder in Textform zustimmen');
     expect(page.text).to.match(/value="all_consent" checked/);
+    // a participation of 0 % is refused next to its field, the choice typed is kept
+    const values = Object.fromEntries([...page.text.matchAll(/<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    const bad = await admin.submit('/admin/settings', { ...values, writtenResolutionMode: 'majority', writtenMinParticipationPercent: '0' });
+    expect(bad.status).to.equal(422);
+    expect(bad.text).to.match(/id="e-writtenMinParticipationPercent" class="field-error">[^<]+</);
+    expect(bad.text).to.match(/value="majority" checked/);
+    expect((await env.ctx.settings.rules()).writtenResolutionMode).to.equal('all_consent');
   });
 
   it('refuses bad input next to the field and keeps what was typed', async () => {
@@ -225,6 +232,7 @@ describe('written resolutions without an assembly (§ 32 Abs. 3 BGB)', function 
     expect(resultA.subject).to.equal('Ergebnis: „Beitritt zum Dachverband Chemie Niedersachsen“ ist nicht zustande gekommen');
     expect(resultA.text).to.contain('Zustimmung: 3 · Ablehnung: 0 · Enthaltung: 0 · keine Antwort: 1');
     expect((await delivered('b@brocken.example')).some((m) => m.subject.startsWith('Result: '))).to.equal(true);
+    for (const html of [result.text, view.text, again.text, live.text, late.text]) expect(html).not.to.match(/\[object Object\]|undefined/);
     const decidedLink = await new Browser(env.app).get(linkA);
     expect(decidedLink.status).to.equal(410);
 
@@ -271,5 +279,10 @@ describe('written resolutions without an assembly (§ 32 Abs. 3 BGB)', function 
     // a second determination changes nothing
     await determine(id);
     expect((await show(id)).text).to.contain('Das Ergebnis ist schon festgestellt.');
+    const list = await board.get('/board/written-resolutions');
+    expect(list.text).to.contain('Neue Beitragsordnung ab 2027');
+    expect(list.text).to.contain('nicht zustande gekommen'); // the first one
+    expect(list.text).not.to.match(/\[object Object\]|undefined/);
+    expect((await board.get('/board/assemblies')).text).to.contain('href="/board/written-resolutions"');
   });
 });

@@ -21,6 +21,7 @@ import { stripeWebhookRouter } from './dues/webhooks.routes.ts';
 import { importUploadParser, memberDataRouter } from './members/member-data.routes.ts';
 import { assembliesBoardRouter, assemblyUploadParser } from './assemblies/assemblies.routes.ts';
 import { assembliesPublicRouter, assembliesPortalRouter } from './assemblies/rsvp.routes.ts';
+import { writtenBoardRouter, writtenPublicRouter } from './assemblies/written.routes.ts'; // h/written
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 
@@ -120,6 +121,9 @@ export function createApp(ctx: Context): AppHandle {
   app.use('/board/change-requests', requireRole('board'), portalRequestsBoardRouter(ctx));
   app.use('/portal/assemblies', assembliesPortalRouter(ctx));
   app.use(assembliesPublicRouter(ctx)); // /a/:token, personal invitation links
+  // h/written: resolutions without an assembly: the board's pages and the members' links /w/:token
+  app.use('/board/written-resolutions', writtenBoardRouter(ctx));
+  app.use('/w', writtenPublicRouter(ctx));
   app.use('/board', memberDataRouter(ctx)); // /board/import, /board/exports, /board/gdpr
   app.use('/admin', adminRouter(ctx));
   app.use('/portal', portalRouter(ctx));

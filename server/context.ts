@@ -38,6 +38,9 @@ import { InvitationJobs } from './assemblies/invitations.job.ts';
 import { SendingService } from './assemblies/sending.service.ts';
 import { AnswersService } from './assemblies/answers.service.ts';
 import { MinutesService } from './assemblies/minutes.service.ts';
+// h/written: resolutions without an assembly (§ 32 Abs. 3 BGB)
+import { WrittenRepository } from './assemblies/written.repository.ts';
+import { WrittenResolutionsService } from './assemblies/written.service.ts';
 
 /** The general assembly, one service per part of the work (see server/assemblies/). */
 export interface Assemblies {
@@ -53,6 +56,8 @@ export interface Assemblies {
   attachments: AttachmentsService;
   /** The persisted mail jobs behind sending and minutes. */
   jobs: InvitationJobs;
+  /** h/written: resolutions without an assembly (§ 32 Abs. 3 BGB). */
+  written: WrittenResolutionsService;
 }
 import { AdminService } from './admin/admin.service.ts';
 import { RetentionService } from './retention/retention.service.ts';
@@ -149,6 +154,8 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
     minutes: new MinutesService({ db, clock, audit, assemblies: assembly, attachments: assemblyAttachments, documents: documentsRepo, jobs: invitationJobs }),
     attachments: assemblyAttachments,
     jobs: invitationJobs,
+    // h/written: resolutions without an assembly
+    written: new WrittenResolutionsService({ db, clock, config, audit, outbox, settings, members, repo: new WrittenRepository(db) }),
   };
   const admin = new AdminService({ db, clock, users, audit, outbox, settings, accessLinks });
   const retention = new RetentionService({ db, clock, log, audit, settings, outbox, applications, gdpr, mailDir: config.mailDir });

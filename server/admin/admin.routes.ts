@@ -151,8 +151,12 @@ export function adminRouter(ctx: Context): Router {
   r.post('/settings', h(async (req, res) => {
     // a form without a majority's field leaves that majority as it is
     const stored = await ctx.settings.rules();
-    // a form from before a field existed keeps the stored value (h/notice: the supplement period's days)
-    const body: Record<string, unknown> = { ...majorityValues(stored), supplementNoticeDays: String(stored.supplementNoticeDays), ...(req.body ?? {}) };
+    // a form from before a field existed keeps the stored value (h/notice: the supplement period's days; h/written: the written resolutions' rule)
+    const kept = {
+      supplementNoticeDays: String(stored.supplementNoticeDays),
+      writtenResolutionMode: stored.writtenResolutionMode, writtenMinParticipationPercent: String(stored.writtenMinParticipationPercent),
+    };
+    const body: Record<string, unknown> = { ...kept, ...majorityValues(stored), ...(req.body ?? {}) };
     const parsed = parseForm(settingsFormSchema, body, req.t);
     if (!parsed.ok) {
       res.status(422);

@@ -4,6 +4,7 @@ import { compactCode, isValidBic, isValidCreditorId, isValidIban } from '../sett
 import { parseEuroToCents } from '../settings/money.ts';
 import { AUTHORITY_CODES, type AssociationSettings, type AuthorityCode, type BylawsRules, type FeeRule, type PrivacySettings } from '../settings/settings.schemas.ts';
 import { parseRuleCode, VOTING_KINDS, type MajorityRule, type VotingKind } from '../assemblies/majority.ts';
+import { WRITTEN_MODES } from '../assemblies/written-rule.ts';
 
 /** Form input as strings: anything else (missing field, array) counts as empty. */
 const asString = (v: unknown) => (typeof v === 'string' ? v : '');
@@ -110,6 +111,9 @@ export const rulesFormSchema = z.object({
   // h/notice: unless the bylaws set their own period, supplements keep the invitation notice
   supplementNoticeOwn: checkbox,
   supplementNoticeDays: int(0, 365),
+  // h/written: resolutions without an assembly
+  writtenResolutionMode: z.enum(WRITTEN_MODES, { message: 'common.validation.choice' }),
+  writtenMinParticipationPercent: int(1, 100),
 }) satisfies z.ZodType<Omit<BylawsRules, 'majorities'>>;
 
 /** The majority a kind of agenda item needs, chosen as one value (see ruleCode). */

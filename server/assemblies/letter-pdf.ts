@@ -10,6 +10,8 @@ export interface LetterInput {
   invitation: Invitation;
   link: string;
   content: MailContent;
+  /** h/written: the sentence above the link when it is not the invitation's (a written resolution's letter) */
+  howToAnswer?: string;
 }
 
 /**
@@ -89,7 +91,7 @@ function drawLetter(doc: PDFKit.PDFDocument, l: LetterInput, as: AssociationSett
     doc.fontSize(10).moveDown(0.6);
   }
   if (c.action) {
-    para(t('assemblies.letters.pdf.howToAnswer'), 0.2);
+    para(l.howToAnswer ?? t('assemblies.letters.pdf.howToAnswer'), 0.2);
     // the address on one line (a break at a '-' of the token could not be told from the token), smaller if it must
     doc.font('bold');
     let size = 10.5;

@@ -61,6 +61,10 @@ export const TABLE_OWNERS = {
   assembly_rsvps: 'assemblies',
   // retention: the runs of the daily retention job (counts only)
   retention_runs: 'retention',
+  // h/written: resolutions without an assembly (§ 32 Abs. 3 BGB)
+  assembly_written_resolutions: 'assemblies',
+  assembly_written_ballots: 'assemblies',
+  assembly_written_tokens: 'assemblies',
 } as const;
 
 export type TableName = keyof typeof TABLE_OWNERS;

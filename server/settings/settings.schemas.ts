@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BGB_MAJORITIES, majorityRuleSchema } from '../assemblies/majority.ts';
+import { WRITTEN_MODES } from '../assemblies/written-rule.ts';
 
 /** The association's settings (one place, edited by admins, audited). Every value has a default. */
 export const associationSchema = z.object({
@@ -60,6 +61,9 @@ export const rulesSchema = z.object({
   supplementNoticeOwn: z.boolean(),
   /** that period in days, counted like the invitation notice (used only with supplementNoticeOwn) */
   supplementNoticeDays: z.coerce.number().int().min(0).max(365),
+  // h/written: resolutions without an assembly (§ 32 Abs. 3 BGB): all members consent, or (bylaws) a majority with a minimum participation
+  writtenResolutionMode: z.enum(WRITTEN_MODES),
+  writtenMinParticipationPercent: z.coerce.number().int().min(1).max(100),
 });
 export type BylawsRules = z.infer<typeof rulesSchema>;
 
@@ -107,6 +111,9 @@ export const DEFAULT_RULES: BylawsRules = {
   // h/notice: supplements keep the invitation notice unless the bylaws say otherwise
   supplementNoticeOwn: false,
   supplementNoticeDays: 14,
+  // h/written: § 32 Abs. 3 BGB: valid only if all members consent in Textform
+  writtenResolutionMode: 'all_consent',
+  writtenMinParticipationPercent: 50,
 };
 
 export const EMPLOYEE_BANDS = ['1-49', '50-249', '250+'] as const;

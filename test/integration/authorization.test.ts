@@ -28,6 +28,9 @@ function allowed(route: RouteInfo): Principal[] | 'public' | '*' {
   if (p.startsWith('/board/assemblies')) return ['board'];
   if (p.startsWith('/board/change-requests')) return ['board']; // members' organisation change requests
   if (p.startsWith('/a/:token')) return 'public'; // personal assembly links from the invitation
+  // h/written: resolutions without an assembly: the board's pages, the members' personal links
+  if (p.startsWith('/board/written-resolutions')) return ['board'];
+  if (p.startsWith('/w/:token')) return 'public';
   if (p.startsWith('/portal')) return ['member']; // own organisation only (see portal*.test.ts for isolation)
   if (p === '/treasurer') return ['treasurer', 'admin', 'board'];
   if (p.startsWith('/treasurer')) return read ? ['treasurer', 'admin'] : ['treasurer'];

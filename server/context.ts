@@ -129,7 +129,7 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
   const answersRepo = new AnswersRepository(db);
   const dayRepo = new DayRepository(db);
   const documentsRepo = new DocumentsRepository(db);
-  const assembly = new AssemblyService({ db, clock, config, audit, members, repo: assemblyRepo });
+  const assembly = new AssemblyService({ db, clock, config, audit, members, repo: assemblyRepo, settings });
   const assemblyAttachments = new AttachmentsService({ db, clock, audit, assemblies: assembly, documents: documentsRepo });
   const assemblyDay = new DayService({ db, clock, audit, settings, members, assemblies: assembly, day: dayRepo, invitations: invitationsRepo, answers: answersRepo, documents: documentsRepo });
   const invitationJobs = new InvitationJobs({

@@ -137,7 +137,13 @@ export function adminRouter(ctx: Context): Router {
 
   r.post('/settings', h(async (req, res) => {
     // a form without a majority's field leaves that majority as it is
-    const body: Record<string, unknown> = { ...majorityValues(await ctx.settings.rules()), ...(req.body ?? {}) };
+    const current = await ctx.settings.rules();
+    const body: Record<string, unknown> = {
+      ...majorityValues(current),
+      // h/attend: a form without these fields leaves them as they are
+      attendanceRight: current.attendanceRight, votingRight: current.votingRight, remoteParticipation: current.remoteParticipation,
+      ...(req.body ?? {}),
+    };
     const parsed = parseForm(settingsFormSchema, body, req.t);
     if (!parsed.ok) {
       res.status(422);

@@ -103,6 +103,11 @@ export const rulesFormSchema = z.object({
   applicationRetentionMonths: int(1, 120),
   contactRetentionYears: int(0, 30),
   invoiceRetentionYears: int(8, 30),
+  // h/attend: who is invited and votes, remote participation
+  attendanceRight: z.enum(['all_members', 'voting_members'], { message: 'common.validation.choice' }),
+  votingRight: z.enum(['category', 'all_members'], { message: 'common.validation.choice' }),
+  remoteParticipation: z.enum(['hybrid', 'hybrid_virtual', 'none'], { message: 'common.validation.choice' }),
+  // h/attend: end
 }) satisfies z.ZodType<Omit<BylawsRules, 'majorities'>>;
 
 /** The majority a kind of agenda item needs, chosen as one value (see ruleCode). */

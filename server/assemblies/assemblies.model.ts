@@ -2,7 +2,7 @@ import { AppError } from '../errors.ts';
 import { isLocale, type Locale } from '../i18n/i18n.ts';
 import { formatMemberNumber } from '../i18n/format.ts';
 import type { AgendaKind, AssemblyFormat, AssemblyKind } from './assemblies.schemas.ts';
-import type { AgendaItemRow, AssemblyRow, AssemblyStatus, Channel, InvitationRow } from './assemblies.tables.ts';
+import type { AgendaItemRow, AssemblyRow, AssemblyStatus, Channel, InvitationRow, LetterReason } from './assemblies.tables.ts';
 import { berlinDay, utcToBerlin } from './notice.ts';
 
 /**
@@ -46,6 +46,10 @@ export interface Assembly {
   day: string; // Berlin calendar day of the start
   local: { date: string; time: string };
   updatePending: boolean; // time or place changed since the members were told
+  // h/attend: access data for online participants (sent separately)
+  onlineLink: string;
+  onlineMeetingId: string;
+  onlineAccessCode: string;
 }
 
 export interface AgendaItem {
@@ -72,6 +76,8 @@ export interface Recipient {
   locale: Locale;
   postalAddress: string;
   channel: Channel;
+  hasVote: boolean; // h/attend
+  letterReason: LetterReason; // h/attend
 }
 
 export interface Invitation {
@@ -90,6 +96,8 @@ export interface Invitation {
   status: string;
   mailMessageId: number | null;
   enqueuedAt: string | null;
+  hasVote: boolean; // h/attend
+  letterReason: LetterReason; // h/attend
 }
 
 export interface NoticeInfo {
@@ -167,6 +175,7 @@ export function rowToAssembly(r: AssemblyRow): Assembly {
     day: berlinDay(r.starts_at),
     local: utcToBerlin(r.starts_at),
     updatePending: r.status === 'invited' && r.notified_sequence != null && Number(r.sequence) > Number(r.notified_sequence),
+    onlineLink: r.online_link, onlineMeetingId: r.online_meeting_id, onlineAccessCode: r.online_access_code, // h/attend
   };
 }
 
@@ -205,6 +214,8 @@ export function rowToInvitation(r: InvitationRow): Invitation {
     status: r.status,
     mailMessageId: r.mail_message_id == null ? null : Number(r.mail_message_id),
     enqueuedAt: r.enqueued_at,
+    hasVote: bool(r.has_vote), // h/attend
+    letterReason: r.letter_reason,
   };
 }
 

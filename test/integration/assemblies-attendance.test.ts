@@ -97,7 +97,7 @@ describe('assemblies: who is invited and how, and hybrid participation', functio
     expect(fresh.flatMap((m) => m.envelopeTo)).to.deep.equal(['a@harz.example']);
     expect(fresh[0].subject).to.contain('Zugangsdaten');
     expect(fresh[0].parsed.text).to.contain('https://meet.example/mv2026').and.contain('123 456 789').and.contain('Harz-4711');
-    expect(fresh[0].parsed.attachments.filter((x) => x.filename.endsWith('.ics'))).to.have.length(0);
+    expect(fresh[0].parsed.attachments.filter((x) => (x.filename ?? '').endsWith('.ics'))).to.have.length(0);
     // the delivery log says who got them; pressed again, nobody gets the same data twice
     expect((await board.get(`/board/assemblies/${id}/recipients`)).text).to.contain('Zugangsdaten');
     await board.submit(`/board/assemblies/${id}/day`, {}, `/board/assemblies/${id}/access-data`);

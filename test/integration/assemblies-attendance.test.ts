@@ -129,4 +129,22 @@ describe('assemblies: who is invited and how, and hybrid participation', functio
     expect(print).to.contain('Stimmen vor Ort: 1, online: 2');
     expect(print).to.not.contain('[object Object]').and.not.contain('undefined');
   });
+  it('says whether the bylaws allow a virtual assembly and refuses to send one until the board confirms the warning', async () => {
+    env.clock.set('2026-11-25T09:00:00Z');
+    const vid = await env.ctx.assemblies.assembly.create(TEST_ACTOR, { ...INPUT, title: 'Virtuelle Versammlung', format: 'virtual', location: '', date: '2027-01-20' });
+    await env.ctx.assemblies.assembly.addAgendaItem(TEST_ACTOR, vid, { title: 'Bericht', description: '', kind: 'report', proposedText: '' });
+    const show = (await board.get(`/board/assemblies/${vid}`)).text;
+    expect(show).to.contain('Eine rein virtuelle Versammlung ist nur erlaubt, wenn die Satzung oder ein Beschluss der Mitglieder es vorsieht');
+    const refused = await env.ctx.assemblies.sending.startSending(TEST_ACTOR, vid).then(() => 'sent', (e: unknown) => e);
+    expect(refused).to.be.instanceOf(AssemblyRuleError).and.have.property('code', 'attend.errors.format_not_allowed');
+    expect((await env.ctx.assemblies.assembly.get(vid)).status).to.equal('draft');
+    await env.ctx.assemblies.sending.startSending(TEST_ACTOR, vid, '', { formatConfirmed: true });
+    await env.ctx.assemblies.jobs.idle(vid);
+    expect((await env.ctx.assemblies.assembly.get(vid)).status).to.equal('invited');
+    // with bylaws that allow virtual assemblies (settings), no warning
+    await env.ctx.settings.updateRules(TEST_ACTOR, { ...(await env.ctx.settings.rules()), remoteParticipation: 'hybrid_virtual' });
+    const vid2 = await env.ctx.assemblies.assembly.create(TEST_ACTOR, { ...INPUT, title: 'Virtuelle Versammlung 2', format: 'virtual', location: '', date: '2027-01-21' });
+    await env.ctx.assemblies.assembly.addAgendaItem(TEST_ACTOR, vid2, { title: 'Bericht', description: '', kind: 'report', proposedText: '' });
+    expect((await board.get(`/board/assemblies/${vid2}`)).text).to.not.contain('id="format-warning"');
+  });
 });

@@ -151,10 +151,11 @@ export function adminRouter(ctx: Context): Router {
   r.post('/settings', h(async (req, res) => {
     // a form without a majority's field leaves that majority as it is
     const stored = await ctx.settings.rules();
-    // a form from before a field existed keeps the stored value (h/notice: the supplement period's days; h/written: the written resolutions' rule)
+    // a form from before a field existed keeps the stored value (h/notice: the supplement period's days; h/written: the written resolutions' rule; h/attend: attendance, votes, remote participation)
     const kept = {
       supplementNoticeDays: String(stored.supplementNoticeDays),
       writtenResolutionMode: stored.writtenResolutionMode, writtenMinParticipationPercent: String(stored.writtenMinParticipationPercent),
+      attendanceRight: stored.attendanceRight, votingRight: stored.votingRight, remoteParticipation: stored.remoteParticipation,
     };
     const body: Record<string, unknown> = { ...kept, ...majorityValues(stored), ...(req.body ?? {}) };
     const parsed = parseForm(settingsFormSchema, body, req.t);

@@ -114,6 +114,11 @@ export const rulesFormSchema = z.object({
   // h/written: resolutions without an assembly
   writtenResolutionMode: z.enum(WRITTEN_MODES, { message: 'common.validation.choice' }),
   writtenMinParticipationPercent: int(1, 100),
+  // h/attend: who is invited and votes, remote participation
+  attendanceRight: z.enum(['all_members', 'voting_members'], { message: 'common.validation.choice' }),
+  votingRight: z.enum(['category', 'all_members'], { message: 'common.validation.choice' }),
+  remoteParticipation: z.enum(['hybrid', 'hybrid_virtual', 'none'], { message: 'common.validation.choice' }),
+  // h/attend: end
 }) satisfies z.ZodType<Omit<BylawsRules, 'majorities'>>;
 
 /** The majority a kind of agenda item needs, chosen as one value (see ruleCode). */

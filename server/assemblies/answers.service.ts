@@ -7,7 +7,7 @@ import { NotFoundError } from '../errors.ts';
 import { sha256 } from '../auth/tokens.ts';
 import { formatMemberNumber } from '../i18n/format.ts';
 import type { MotionInput, RsvpInput } from './assemblies.schemas.ts';
-import { AssemblyRuleError, bool, rowToInvitation, type Assembly, type Invitation, type ResolvedInvitation } from './assemblies.model.ts';
+import { AssemblyRuleError, FieldRuleError, bool, rowToInvitation, type Assembly, type Invitation, type ResolvedInvitation } from './assemblies.model.ts';
 import type { AssemblyService } from './assembly.service.ts';
 import type { AttachmentsService } from './attachments.service.ts';
 import type { AnswersRepository } from './answers.repository.ts';
@@ -95,7 +95,7 @@ export class AnswersService {
     const open = now.getTime() < new Date(assembly.startsAt).getTime();
     return {
       agenda,
-      rsvp: rsvp ? { attending: bool(rsvp.attending), peopleCount: Number(rsvp.people_count), names: rsvp.names, updatedAt: rsvp.updated_at } : undefined,
+      rsvp: rsvp ? { attending: bool(rsvp.attending), peopleCount: Number(rsvp.people_count), names: rsvp.names, updatedAt: rsvp.updated_at, mode: rsvp.mode } : undefined,
       proxyGiven: given ? { id: Number(given.id), holder: names.get(Number(given.holder_organisation_id)) ?? '' } : undefined,
       proxiesHeld: held.map((h) => names.get(Number(h.giver_organisation_id)) ?? ''),
       motions: motions.map((m) => ({ title: m.title, body: m.body, createdAt: m.created_at })),
@@ -122,16 +122,20 @@ export class AnswersService {
 
   async rsvp(actor: Actor, invitation: Invitation, input: RsvpInput, via: 'link' | 'portal' | 'board'): Promise<void> {
     await this.d.db.transaction(async (trx) => {
-      await this.answerable(trx, invitation);
+      const a = await this.answerable(trx, invitation);
+      // h/attend: a hybrid assembly asks whether in the room or online; the other formats say it themselves
+      const mode = input.attending !== 'yes' ? '' : a.format === 'hybrid' ? input.mode ?? '' : a.format === 'virtual' ? 'online' : 'room';
+      if (input.attending === 'yes' && !mode) throw new FieldRuleError({ mode: { code: 'attend.errors.mode_required' } });
       const row = {
         assembly_id: invitation.assemblyId, organisation_id: invitation.organisationId,
         attending: input.attending === 'yes', people_count: input.attending === 'yes' ? input.peopleCount : 0, names: input.attending === 'yes' ? input.names : '', via, updated_at: this.now(),
+        mode,
       };
       const before = await this.d.answers.rsvp(invitation.assemblyId, invitation.organisationId, trx);
       await this.d.answers.saveRsvp(trx, before, row);
       await this.d.audit.record(trx, actor, 'assembly.rsvp', 'assembly', invitation.assemblyId,
         before ? { organisationId: invitation.organisationId, attending: bool(before.attending), peopleCount: Number(before.people_count), names: before.names } : undefined,
-        { organisationId: invitation.organisationId, attending: row.attending, peopleCount: row.people_count, names: row.names, via });
+        { organisationId: invitation.organisationId, attending: row.attending, peopleCount: row.people_count, names: row.names, via, ...(mode ? { mode } : {}) });
     });
   }
 
@@ -153,8 +157,9 @@ export class AnswersService {
         .map((p) => ({ giverId: Number(p.giver_organisation_id), holderId: Number(p.holder_organisation_id) }));
       const refusal = proxyRefusal({
         proxiesAllowed: rules.proxiesAllowed, maxPerHolder: rules.maxProxiesPerHolder, giverId: invitation.organisationId, holderId: holderOrganisationId,
-        holderEligible: !!holder && !hasLeft(holderOrg, today), active,
+        holderEligible: !!holder && !hasLeft(holderOrg, today) && bool(holder.has_vote), active, // h/attend: only a member with a vote holds votes
       });
+      if (!refusal && !invitation.hasVote) throw new AssemblyRuleError('attend.errors.proxy_no_vote'); // h/attend: a member without a vote has none to give
       if (refusal) throw new AssemblyRuleError(refusal, { holder: holder?.organisation_name ?? '', max: rules.maxProxiesPerHolder });
       const proxyId = await this.d.answers.insertProxy(trx, {
         assembly_id: id, giver_organisation_id: invitation.organisationId, holder_organisation_id: holderOrganisationId, created_at: this.now(), via,

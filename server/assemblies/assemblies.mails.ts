@@ -14,7 +14,7 @@ export interface MailRecipient {
   locale: Locale;
 }
 
-export type MailKind = 'invitation' | 'update' | 'cancel' | 'supplement' | 'reminder' | 'minutes';
+export type MailKind = 'invitation' | 'update' | 'cancel' | 'supplement' | 'reminder' | 'minutes' | 'access_data'; // h/attend: access_data
 
 export interface MailInput {
   kind: MailKind;
@@ -137,6 +137,21 @@ export function assemblyMail(m: MailInput): MailContent {
         quote: m.minutes?.body || undefined,
         signature,
         footer,
+      };
+    case 'access_data': // h/attend: the access data for online participants, in a message of its own (§ 32 Abs. 2 BGB)
+      return {
+        subject: t('attend.mail.access.subject', { title: a.title, date: formatDate(a.startsAt, r.locale) }),
+        greeting,
+        paragraphs: [
+          t('attend.mail.access.intro', { organisation: r.organisationName, title: a.title, when }),
+          ...(a.onlineLink ? [t('attend.mail.access.link', { link: a.onlineLink })] : []),
+          ...(a.onlineMeetingId ? [t('attend.mail.access.meetingId', { id: a.onlineMeetingId })] : []),
+          ...(a.onlineAccessCode ? [t('attend.mail.access.code', { code: a.onlineAccessCode })] : []),
+          ...(a.participationInfo ? [t('assemblies.mail.participation', { info: a.participationInfo })] : []),
+          t('attend.mail.access.personal'),
+        ],
+        signature,
+        footer: t('attend.mail.access.footer', { association: association.name, organisation: r.organisationName }),
       };
   }
 }

@@ -2,7 +2,7 @@ import { AppError } from '../errors.ts';
 import { isLocale, type Locale } from '../i18n/i18n.ts';
 import { formatMemberNumber } from '../i18n/format.ts';
 import type { AgendaKind, AssemblyFormat, AssemblyKind } from './assemblies.schemas.ts';
-import type { AgendaItemRow, AssemblyRow, AssemblyStatus, Channel, InvitationRow, LateNotice } from './assemblies.tables.ts';
+import type { AgendaItemRow, AssemblyRow, AssemblyStatus, Channel, InvitationRow, LateNotice, LetterReason } from './assemblies.tables.ts';
 import { berlinDay, utcToBerlin, type ChangeNotice } from './notice.ts';
 
 /**
@@ -62,6 +62,10 @@ export interface Assembly {
   local: { date: string; time: string };
   updatePending: boolean; // time or place changed since the members were told
   noticeChangePending: boolean; // h/notice: the pending update changes date, time, place or format
+  // h/attend: access data for online participants (sent separately)
+  onlineLink: string;
+  onlineMeetingId: string;
+  onlineAccessCode: string;
 }
 
 export interface AgendaItem {
@@ -89,6 +93,8 @@ export interface Recipient {
   locale: Locale;
   postalAddress: string;
   channel: Channel;
+  hasVote: boolean; // h/attend
+  letterReason: LetterReason; // h/attend
 }
 
 export interface Invitation {
@@ -107,6 +113,8 @@ export interface Invitation {
   status: string;
   mailMessageId: number | null;
   enqueuedAt: string | null;
+  hasVote: boolean; // h/attend
+  letterReason: LetterReason; // h/attend
 }
 
 export interface NoticeInfo {
@@ -185,6 +193,7 @@ export function rowToAssembly(r: AssemblyRow): Assembly {
     local: utcToBerlin(r.starts_at),
     updatePending: r.status === 'invited' && r.notified_sequence != null && Number(r.sequence) > Number(r.notified_sequence),
     noticeChangePending: r.status === 'invited' && r.notified_sequence != null && r.notice_changed_sequence != null && Number(r.notice_changed_sequence) > Number(r.notified_sequence),
+    onlineLink: r.online_link, onlineMeetingId: r.online_meeting_id, onlineAccessCode: r.online_access_code, // h/attend
   };
 }
 
@@ -224,6 +233,8 @@ export function rowToInvitation(r: InvitationRow): Invitation {
     status: r.status,
     mailMessageId: r.mail_message_id == null ? null : Number(r.mail_message_id),
     enqueuedAt: r.enqueued_at,
+    hasVote: bool(r.has_vote), // h/attend
+    letterReason: r.letter_reason,
   };
 }
 

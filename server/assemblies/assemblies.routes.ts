@@ -113,6 +113,7 @@ function formValues(a: Assembly) {
   return {
     title: a.title, kind: a.kind, date: a.local.date, time: a.local.time, durationMinutes: String(a.durationMinutes), format: a.format,
     location: a.location, participationInfo: a.participationInfo, copyAllContacts: a.copyAllContacts,
+    onlineLink: a.onlineLink, onlineMeetingId: a.onlineMeetingId, onlineAccessCode: a.onlineAccessCode, // h/attend
     timeOffset: t.kind === 'ambiguous' ? (new Date(a.startsAt).getTime() === new Date(t.earlier).getTime() ? 'summer' : 'winter') : undefined,
   };
 }
@@ -173,6 +174,8 @@ export function assembliesBoardRouter(ctx: Context): Router {
       // each voting item with the majority its kind needs under the bylaws' rules (settings)
       agenda: agenda.map((it) => ({ ...it, majorityWords: it.kind === 'report' ? '' : describeRule(req.t, rules.majorities[it.kind]) })), job, overrides, attachments, flags: svc.assembly.flags(a, agenda), maxMb: MAX_UPLOAD_BYTES / 1024 / 1024,
       refreshSeconds: job?.active ? 2 : undefined, ...choices(req), itemValues: { kind: 'resolution' },
+      // h/attend: whether the bylaws allow the format, said in words (warned before sending)
+      remote: a.format === 'in_person' ? undefined : { allowed: svc.assembly.formatAllowed(a, rules), rule: req.t(`attend.remote.${rules.remoteParticipation}`) },
     });
   };
 
@@ -259,7 +262,8 @@ export function assembliesBoardRouter(ctx: Context): Router {
     const id = idParam(req);
     const p = parseForm(sendSchema, req.body, req.t);
     const reason = p.ok ? p.data.overrideReason : '';
-    await act(req, res, `/board/assemblies/${id}`, () => svc.sending.startSending(actorOf(req), id, reason), 'assemblies.flash.sending');
+    const formatConfirmed = p.ok && p.data.formatConfirmed; // h/attend
+    await act(req, res, `/board/assemblies/${id}`, () => svc.sending.startSending(actorOf(req), id, reason, { formatConfirmed }), 'assemblies.flash.sending');
   }));
 
   r.post('/:id/send-update', h(async (req, res) => {
@@ -369,7 +373,15 @@ export function assembliesBoardRouter(ctx: Context): Router {
   r.get('/:id/day', h(async (req, res) => {
     const a = await svc.assembly.get(idParam(req));
     const [day, agenda] = await Promise.all([svc.day.overview(a.id), svc.assembly.agenda(a.id)]);
-    res.render('assemblies/day', { title: req.t('assemblies.day.title'), section: 'assemblies', assembly: a, tabs: tabs(req, a, 'day'), day, flags: svc.assembly.flags(a, agenda) });
+    // h/attend: who would get the access data now
+    const online = a.format === 'in_person' ? undefined : (await svc.day.onlineParticipants(a.id)).size;
+    res.render('assemblies/day', { title: req.t('assemblies.day.title'), section: 'assemblies', assembly: a, tabs: tabs(req, a, 'day'), day, flags: svc.assembly.flags(a, agenda), online });
+  }));
+
+  // h/attend: the access data for online participants, in a message of their own
+  r.post('/:id/access-data', h(async (req, res) => {
+    const id = idParam(req);
+    await act(req, res, `/board/assemblies/${id}/day#access-data`, async () => svc.sending.sendAccessData(actorOf(req), id, await svc.day.onlineParticipants(id)), 'attend.flash.accessSending');
   }));
 
   r.post('/:id/attendance/:orgId', h(async (req, res) => {
@@ -377,7 +389,7 @@ export function assembliesBoardRouter(ctx: Context): Router {
     const p = parseForm(attendanceSchema, req.body, req.t);
     if (!p.ok) { flash(req, 'error', req.t('common.validation.invalid')); return res.redirect(303, `/board/assemblies/${id}/day`); }
     const orgId = idParam(req, 'orgId');
-    await act(req, res, `/board/assemblies/${id}/day#org-${orgId}`, () => svc.day.checkIn(actorOf(req), id, orgId, p.data.action, p.data.personName));
+    await act(req, res, `/board/assemblies/${id}/day#org-${orgId}`, () => svc.day.checkIn(actorOf(req), id, orgId, p.data.action, p.data.personName, p.data.mode ?? ''));
   }));
 
   r.get('/:id/print', h(async (req, res) => {

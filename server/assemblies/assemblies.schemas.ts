@@ -36,6 +36,10 @@ export const assemblySchema = z
     copyAllContacts: checkbox,
     /** for a time in the doubled hour of the last Sunday in October: which of the two (summer: UTC+2, winter: UTC+1) */
     timeOffset: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['summer', 'winter'], { message: 'common.validation.choice' }).optional()),
+    // h/attend: access data for online participants, sent separately (not in the invitation)
+    onlineLink: text(500).refine((s) => s === '' || /^https?:\/\/\S+$/i.test(s), 'attend.validation.onlineLink').optional(),
+    onlineMeetingId: text(100).optional(),
+    onlineAccessCode: text(100).optional(),
   })
   .superRefine((v, ctx) => {
     // a wall-clock time in Europe/Berlin that does not exist (spring gap) or exists twice (autumn) is not guessed
@@ -66,13 +70,15 @@ export const agendaItemSchema = z
   });
 export type AgendaItemInput = z.infer<typeof agendaItemSchema>;
 
-export const sendSchema = z.object({ overrideReason: text(1000) });
+export const sendSchema = z.object({ overrideReason: text(1000), formatConfirmed: checkbox /* h/attend */ });
 
 export const rsvpSchema = z
   .object({
     attending: z.enum(['yes', 'no'], { message: 'assemblies.validation.attending' }),
     peopleCount: count(20),
     names: text(1000),
+    /** h/attend: for a hybrid assembly, in the room or online (AnswersService requires it then) */
+    mode: z.enum(['', 'room', 'online'], { message: 'common.validation.choice' }).optional(),
   })
   .superRefine((v, ctx) => {
     if (v.attending === 'yes' && v.peopleCount < 1) ctx.addIssue({ code: 'custom', path: ['peopleCount'], message: 'assemblies.validation.peopleCount' });
@@ -111,4 +117,6 @@ export const minutesSchema = z.object({ body: text(200000) });
 export const attendanceSchema = z.object({
   action: z.enum(['in', 'out'], { message: 'common.validation.choice' }),
   personName: text(200).optional().transform((v) => v ?? ''),
+  /** h/attend: for a hybrid assembly, in the room or online (DayService requires it then) */
+  mode: z.enum(['', 'room', 'online'], { message: 'common.validation.choice' }).optional(),
 });

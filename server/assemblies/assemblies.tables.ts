@@ -23,6 +23,10 @@ export interface AssemblyRow {
   location: string;
   participation_info: string;
   copy_all_contacts: DbBool;
+  // h/attend: access data for online participants (sent separately, § 32 Abs. 2 BGB)
+  online_link: string;
+  online_meeting_id: string;
+  online_access_code: string;
   status: AssemblyStatus;
   invited_at: string | null;
   cancelled_at: string | null;
@@ -80,7 +84,15 @@ export interface InvitationRow {
   mail_message_id: number | null;
   enqueued_at: string | null;
   created_at: string;
+  // h/attend: a member without a vote is invited too; why a letter instead of an e-mail
+  has_vote: DbBool;
+  letter_reason: LetterReason;
 }
+
+/** h/attend: why an invitation went as a letter ('' when by e-mail). */
+export type LetterReason = '' | 'no_email' | 'no_consent';
+/** h/attend: how a member takes part in a hybrid assembly ('' when not asked). */
+export type AttendanceMode = '' | 'room' | 'online';
 
 export interface InvitationTokenRow {
   id: number;
@@ -108,6 +120,7 @@ export interface RsvpRow {
   names: string;
   via: string;
   updated_at: string;
+  mode: AttendanceMode; // h/attend
 }
 
 export interface ProxyRow {
@@ -140,6 +153,7 @@ export interface AttendanceRow {
   checked_out_at: string | null;
   updated_by: number | null;
   updated_at: string;
+  mode: AttendanceMode; // h/attend
 }
 
 export interface ResolutionRow {

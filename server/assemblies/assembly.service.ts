@@ -4,12 +4,12 @@ import { iso, type Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import type { Actor, AuditService } from '../audit/audit.service.ts';
 import type { MembersService } from '../members/members.service.ts';
+import type { SettingsService } from '../settings/settings.service.ts';
 import { NotFoundError } from '../errors.ts';
 import { isLocale } from '../i18n/i18n.ts';
 import type { BylawsRules } from '../settings/settings.schemas.ts';
-import type { SettingsService } from '../settings/settings.service.ts';
 import type { AgendaItemInput, AssemblyInput } from './assemblies.schemas.ts';
-import type { AssemblyRow } from './assemblies.tables.ts';
+import type { AssemblyRow, LetterReason } from './assemblies.tables.ts';
 import { AssemblyRuleError, FieldRuleError, LateNoticeError, rowToItem, type AgendaItem, type Assembly, type AssemblyFlags, type NoticeInfo, type Recipient } from './assemblies.model.ts';
 import type { AssembliesRepository } from './assemblies.repository.ts';
 import { berlinDay, changeNotice, daysUntil, isInTime, lastSendDay, motionDeadline, motionsOpen, type ChangeNotice } from './notice.ts';
@@ -18,7 +18,8 @@ import { readBerlinTime } from './berlin-time.ts';
 type Q = Knex | Knex.Transaction;
 
 /** The columns the board's form sets. */
-type FormColumns = Pick<AssemblyRow, 'title' | 'kind' | 'starts_at' | 'duration_minutes' | 'format' | 'location' | 'participation_info' | 'copy_all_contacts'>;
+type FormColumns = Pick<AssemblyRow, 'title' | 'kind' | 'starts_at' | 'duration_minutes' | 'format' | 'location' | 'participation_info' | 'copy_all_contacts'
+  | 'online_link' | 'online_meeting_id' | 'online_access_code'>;
 
 /** Columns whose change must be told to the members (a new iCalendar SEQUENCE). */
 const TIME_OR_PLACE = ['starts_at', 'duration_minutes', 'format', 'location', 'participation_info'] as const;
@@ -43,7 +44,7 @@ interface Deps {
   audit: AuditService;
   members: MembersService;
   repo: AssembliesRepository;
-  settings: SettingsService; // h/notice: the periods for changes after the invitation
+  settings: SettingsService; // h/notice: the periods for changes after the invitation; h/attend: who is invited and votes
 }
 
 /** The assembly and its agenda: preparation by the board, and who is called to it. */
@@ -89,6 +90,10 @@ export class AssemblyService {
       location: input.location,
       participation_info: input.format === 'in_person' ? '' : input.participationInfo,
       copy_all_contacts: input.copyAllContacts,
+      // h/attend: access data only for an assembly with online participants
+      online_link: input.format === 'in_person' ? '' : input.onlineLink ?? '',
+      online_meeting_id: input.format === 'in_person' ? '' : input.onlineMeetingId ?? '',
+      online_access_code: input.format === 'in_person' ? '' : input.onlineAccessCode ?? '',
     };
   }
 
@@ -207,6 +212,17 @@ export class AssemblyService {
     };
   }
 
+  /**
+   * h/attend: whether the bylaws' rule on remote participation (settings) allows the assembly's
+   * format: hybrid by the board's decision (§ 32 Abs. 2 S. 1 BGB) unless the setting says none;
+   * purely virtual only when the bylaws or a members' resolution allow it (S. 2).
+   */
+  formatAllowed(a: Pick<Assembly, 'format'>, rules: BylawsRules): boolean {
+    if (a.format === 'in_person') return true;
+    if (a.format === 'hybrid') return rules.remoteParticipation !== 'none';
+    return rules.remoteParticipation === 'hybrid_virtual';
+  }
+
   /* ---------------------------------------------------------------- agenda */
 
   async agenda(assemblyId: number, q: Q = this.d.db): Promise<AgendaItem[]> {
@@ -320,20 +336,29 @@ export class AssemblyService {
   /* ---------------------------------------------------------------- recipients */
 
   /**
-   * The organisations with a vote that are members on `day` (joined on or before, not exited
-   * before), each with its voting representative as addressee, in the representative's
-   * language; other contacts with an e-mail in copy when the assembly says so.
+   * Who is called to the assembly on `day` (h/attend): the members with the right to attend by
+   * the settings (every member by default, § 32 BGB; or only those with a vote), each marked
+   * whether it votes (by default: its category has a vote; supporting members attend without).
+   * Each is addressed to its voting representative in the representative's language; by e-mail
+   * only when that contact has consented to invitations by e-mail (otherwise a letter, and
+   * `letterReason` says why); other consenting contacts with an e-mail in copy when the
+   * assembly says so.
    */
   async recipients(day: string, copyAllContacts: boolean, q: Q = this.d.db): Promise<Recipient[]> {
-    const members = await this.d.members.votingMembersOn(day, q);
+    const rules = await this.d.settings.rules(q);
+    const members = (await this.d.members.membersOn(day, q))
+      .map((o) => ({ ...o, hasVote: rules.votingRight === 'all_members' || o.categoryHasVote }))
+      .filter((o) => rules.attendanceRight === 'all_members' || o.hasVote);
     return members.map((o) => {
       const cs = o.contacts;
       const reps = cs.filter((c) => c.isRepresentative);
-      const rep = reps.find((c) => c.email) ?? reps[0];
-      const to = rep?.email ? String(rep.email).toLowerCase() : '';
+      const rep = reps.find((c) => c.email && c.consentEmailInvitations) ?? reps.find((c) => c.email) ?? reps[0];
+      const consented = !!rep?.email && rep.consentEmailInvitations;
+      const to = consented && rep?.email ? String(rep.email).toLowerCase() : '';
       const cc = copyAllContacts && to
-        ? [...new Set(cs.filter((c) => c.email && String(c.email).toLowerCase() !== to).map((c) => String(c.email).toLowerCase()))]
+        ? [...new Set(cs.filter((c) => c.email && c.consentEmailInvitations && String(c.email).toLowerCase() !== to).map((c) => String(c.email).toLowerCase()))]
         : [];
+      const letterReason: LetterReason = to ? '' : rep?.email ? 'no_consent' : 'no_email';
       return {
         organisationId: o.id,
         organisationName: o.legalName,
@@ -344,7 +369,14 @@ export class AssemblyService {
         locale: rep && isLocale(rep.locale) ? rep.locale : 'de',
         postalAddress: [o.legalName, rep?.name, o.street, `${o.postcode} ${o.city}`.trim(), o.country && o.country !== 'DE' ? o.country : ''].filter(Boolean).join('\n'),
         channel: to ? 'email' : 'letter',
+        hasVote: o.hasVote,
+        letterReason,
       };
     });
+  }
+
+  /** h/attend: the members with a vote on `day` (votes present, quorum, majorities count only these). */
+  async voters(day: string, q: Q = this.d.db): Promise<Recipient[]> {
+    return (await this.recipients(day, false, q)).filter((r) => r.hasVote);
   }
 }

@@ -11,6 +11,7 @@ import type { AnswersRepository } from './answers.repository.ts';
 import type { DayRepository } from './day.repository.ts';
 import type { InvitationsRepository } from './invitations.repository.ts';
 import { quorum, votesPresent, type QuorumResult } from './quorum.ts';
+import type { AttendanceMode } from './assemblies.tables.ts';
 import { checkCounts } from './majority.ts';
 import { amendmentFrom, resolutionFrom, type Resolution, type ResolutionAmendment } from './results.ts';
 import type { DocumentsRepository } from './documents.repository.ts';
@@ -18,6 +19,15 @@ import type { DocumentsRepository } from './documents.repository.ts';
 export interface DayRow {
   organisationId: number; name: string; memberNo: string; invited: boolean; present: boolean; checkedInAt: string | null; checkedOutAt: string | null;
   personName: string; rsvp: string | null; holds: string[]; gaveTo: string | null;
+  /** h/attend: whether the member votes (supporting members attend without a vote), how it takes part (room | online) and answered */
+  hasVote: boolean; mode: AttendanceMode; rsvpMode: AttendanceMode;
+}
+
+/** h/attend: who is present per way of taking part, and the votes present per way (own and by proxy of a holder there). */
+export interface ModeCounts {
+  room: { present: number; votes: number };
+  online: { present: number; votes: number };
+  withoutVote: number;
 }
 
 export interface DayOverview {
@@ -25,6 +35,8 @@ export interface DayOverview {
   votes: ReturnType<typeof votesPresent>;
   quorum: QuorumResult;
   proxies: { giver: string; holder: string; counts: boolean }[];
+  modes: ModeCounts; // h/attend
+  hybrid: boolean; // h/attend
 }
 
 export type { Resolution } from './results.ts';
@@ -50,7 +62,11 @@ export class DayService {
     return iso(this.d.clock.now());
   }
 
-  /** Attendance list: every voting member on the assembly day, who is in, proxies, votes present and the quorum. */
+  /**
+   * Attendance list: every member with the right to attend on the assembly day (h/attend:
+   * members without a vote too, marked so), who is in and how (room or online), proxies, the
+   * votes present and the quorum, both counted over the members with a vote only.
+   */
   async overview(assemblyId: number): Promise<DayOverview> {
     const a = await this.d.assemblies.get(assemblyId);
     const rules = await this.d.settings.rules();
@@ -62,32 +78,62 @@ export class DayService {
       this.d.answers.rsvps(assemblyId),
     ]);
     const attBy = new Map(att.map((r) => [Number(r.organisation_id), r]));
-    const rsvpBy = new Map(rsvps.map((r) => [Number(r.organisation_id), bool(r.attending) ? 'yes' : 'no']));
+    const rsvpBy = new Map(rsvps.map((r) => [Number(r.organisation_id), r]));
     const name = new Map(members.map((m) => [m.organisationId, m.organisationName]));
-    const votingIds = new Set(members.map((m) => m.organisationId));
-    const present = members.filter((m) => { const r = attBy.get(m.organisationId); return !!r?.checked_in_at && !r.checked_out_at; }).map((m) => m.organisationId);
+    const voters = members.filter((m) => m.hasVote);
+    const votingIds = new Set(voters.map((m) => m.organisationId));
+    const isIn = (id: number) => { const r = attBy.get(id); return !!r?.checked_in_at && !r.checked_out_at; };
+    const presentAll = members.filter((m) => isIn(m.organisationId)).map((m) => m.organisationId);
+    const present = presentAll.filter((id) => votingIds.has(id));
     const presentSet = new Set(present);
-    const inForce = proxies.filter((p) => votingIds.has(Number(p.giver_organisation_id))).map((p) => ({ giverId: Number(p.giver_organisation_id), holderId: Number(p.holder_organisation_id) }));
+    const inForce = proxies
+      .filter((p) => votingIds.has(Number(p.giver_organisation_id)) && votingIds.has(Number(p.holder_organisation_id)))
+      .map((p) => ({ giverId: Number(p.giver_organisation_id), holderId: Number(p.holder_organisation_id) }));
     const votes = votesPresent(present, inForce);
+    const modeOf = (id: number): AttendanceMode => modeFor(a.format, attBy.get(id)?.mode ?? '');
+    const modes: ModeCounts = { room: { present: 0, votes: 0 }, online: { present: 0, votes: 0 }, withoutVote: presentAll.length - present.length };
+    for (const id of presentAll) {
+      const m = modeOf(id) === 'online' ? modes.online : modes.room;
+      m.present++;
+      if (presentSet.has(id)) m.votes++;
+    }
+    const counted = new Set<number>();
+    for (const p of inForce) {
+      if (presentSet.has(p.holderId) && !presentSet.has(p.giverId) && !counted.has(p.giverId)) {
+        counted.add(p.giverId);
+        (modeOf(p.holderId) === 'online' ? modes.online : modes.room).votes++;
+      }
+    }
     return {
       rows: members.map((m) => {
         const r = attBy.get(m.organisationId);
+        const rs = rsvpBy.get(m.organisationId);
         const gave = inForce.find((p) => p.giverId === m.organisationId);
+        const isPresent = presentAll.includes(m.organisationId);
         return {
           organisationId: m.organisationId, name: m.organisationName, memberNo: formatMemberNumber(m.memberNumber), invited: invited.has(m.organisationId),
-          present: presentSet.has(m.organisationId), checkedInAt: r?.checked_in_at ?? null, checkedOutAt: r?.checked_out_at ?? null, personName: r?.person_name ?? '',
-          rsvp: rsvpBy.get(m.organisationId) ?? null,
+          present: isPresent, checkedInAt: r?.checked_in_at ?? null, checkedOutAt: r?.checked_out_at ?? null, personName: r?.person_name ?? '',
+          rsvp: rs ? (bool(rs.attending) ? 'yes' : 'no') : null,
           holds: inForce.filter((p) => p.holderId === m.organisationId).map((p) => name.get(p.giverId) ?? ''),
           gaveTo: gave ? name.get(gave.holderId) ?? null : null,
+          hasVote: m.hasVote, mode: isPresent ? modeOf(m.organisationId) : '', rsvpMode: rs && bool(rs.attending) ? rs.mode : '',
         };
       }),
       votes,
-      quorum: quorum(members.length, votes.present, rules.quorumPercent),
+      quorum: quorum(voters.length, votes.present, rules.quorumPercent),
       proxies: inForce.map((p) => ({ giver: name.get(p.giverId) ?? '', holder: name.get(p.holderId) ?? '', counts: presentSet.has(p.holderId) && !presentSet.has(p.giverId) })),
+      modes,
+      hybrid: a.format === 'hybrid',
     };
   }
 
-  async checkIn(actor: Actor, assemblyId: number, organisationId: number, action: 'in' | 'out', personName: string): Promise<void> {
+  /**
+   * Checks a member in or out. h/attend: a member without a vote is checked in as attending
+   * without a vote; for a hybrid assembly the board says whether in the room or online; one
+   * organisation is in one place at a time (check out first), and a proxy holder in particular
+   * cannot be in the room and online at once.
+   */
+  async checkIn(actor: Actor, assemblyId: number, organisationId: number, action: 'in' | 'out', personName: string, mode: AttendanceMode = ''): Promise<void> {
     await this.d.db.transaction(async (trx) => {
       const a = await this.d.assemblies.get(assemblyId, trx);
       if (a.status === 'cancelled') throw new AssemblyRuleError('cancelled');
@@ -95,17 +141,42 @@ export class DayService {
       if (!member) throw new AssemblyRuleError('not_voting_member');
       const now = this.now();
       const before = await this.d.day.attendanceOf(trx, assemblyId, organisationId);
+      const wayIn = a.format === 'hybrid' ? mode : modeFor(a.format, '');
       if (action === 'in') {
+        if (!wayIn) throw new AssemblyRuleError('attend.errors.mode_required');
+        const inNow = !!before?.checked_in_at && !before.checked_out_at;
+        if (inNow && before && modeFor(a.format, before.mode) && modeFor(a.format, before.mode) !== wayIn) {
+          const holds = (await this.d.answers.activeProxies(assemblyId, trx)).some((p) => Number(p.holder_organisation_id) === organisationId);
+          throw new AssemblyRuleError(holds ? 'attend.errors.proxy_holder_both_modes' : 'attend.errors.other_mode', { name: member.organisationName });
+        }
         await this.d.day.saveAttendance(trx, before, {
           assembly_id: assemblyId, organisation_id: organisationId,
-          checked_in_at: now, checked_out_at: null, person_name: personName || before?.person_name || '', updated_by: actor.userId, updated_at: now,
+          checked_in_at: now, checked_out_at: null, person_name: personName || before?.person_name || '', updated_by: actor.userId, updated_at: now, mode: wayIn,
         });
       } else {
         if (!before?.checked_in_at || before.checked_out_at) throw new AssemblyRuleError('not_checked_in');
         await this.d.day.checkOut(trx, before.id, { checked_out_at: now, updated_by: actor.userId, updated_at: now });
       }
-      await this.d.audit.record(trx, actor, action === 'in' ? 'assembly.checked_in' : 'assembly.checked_out', 'assembly', assemblyId, undefined, { organisationId, personName });
+      await this.d.audit.record(trx, actor, action === 'in' ? 'assembly.checked_in' : 'assembly.checked_out', 'assembly', assemblyId, undefined,
+        { organisationId, personName, ...(action === 'in' ? { mode: wayIn, hasVote: member.hasVote } : {}) });
     });
+  }
+
+  /**
+   * h/attend: the organisations taking part online: every invitee of a virtual assembly; in a
+   * hybrid one those who answered "online" or were checked in online (and are not in the room).
+   */
+  async onlineParticipants(assemblyId: number): Promise<Set<number>> {
+    const a = await this.d.assemblies.get(assemblyId);
+    if (a.format === 'in_person') return new Set();
+    const invited = await this.d.invitations.organisationIds(assemblyId);
+    if (a.format === 'virtual') return invited;
+    const [att, rsvps] = await Promise.all([this.d.day.attendance(assemblyId), this.d.answers.rsvps(assemblyId)]);
+    const inRoom = new Set(att.filter((r) => r.checked_in_at && !r.checked_out_at && r.mode === 'room').map((r) => Number(r.organisation_id)));
+    const out = new Set<number>();
+    for (const r of rsvps) if (bool(r.attending) && r.mode === 'online' && !inRoom.has(Number(r.organisation_id))) out.add(Number(r.organisation_id));
+    for (const r of att) if (r.checked_in_at && !r.checked_out_at && r.mode === 'online') out.add(Number(r.organisation_id));
+    return new Set([...out].filter((id) => invited.has(id)));
   }
 
   /** The assemblies an organisation was invited to, and whether it attended (for the register and the portal). */
@@ -131,7 +202,7 @@ export class DayService {
   async resolutions(assemblyId: number): Promise<Map<number, Resolution>> {
     const [rows, agenda, rules, a] = await Promise.all([this.d.day.resolutions(assemblyId), this.d.assemblies.agenda(assemblyId), this.d.settings.rules(), this.d.assemblies.get(assemblyId)]);
     const kinds = new Map(agenda.map((it) => [it.id, it.kind]));
-    const votingMembers = rows.some((r) => r.voting_members == null) ? (await this.d.assemblies.recipients(a.day, false)).length : 0;
+    const votingMembers = rows.some((r) => r.voting_members == null) ? (await this.d.assemblies.voters(a.day)).length : 0;
     const out = new Map<number, Resolution>();
     for (const r of rows) {
       const kind = kinds.get(Number(r.agenda_item_id));
@@ -207,4 +278,11 @@ export class DayService {
       return { quorate, amended: locked };
     });
   }
+}
+
+/** h/attend: how a member takes part: as recorded in a hybrid assembly, else by the format. */
+export function modeFor(format: string, recorded: AttendanceMode): AttendanceMode {
+  if (format === 'virtual') return 'online';
+  if (format === 'in_person') return 'room';
+  return recorded;
 }

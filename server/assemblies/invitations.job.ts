@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { iso, type Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
@@ -225,6 +226,7 @@ export class InvitationJobs {
               assembly_id: assembly.id, organisation_id: r.organisationId, organisation_name: r.organisationName, member_number: r.memberNumber,
               contact_name: r.contactName, to_address: r.to, cc: r.cc.length ? JSON.stringify(r.cc) : null, locale: r.locale,
               postal_address: r.postalAddress, channel: r.channel, status: r.channel === 'email' ? 'pending' : 'letter', created_at: this.now(),
+              has_vote: r.hasVote, letter_reason: r.letterReason, // h/attend
             });
           }
         }
@@ -257,8 +259,11 @@ export class InvitationJobs {
   private async runFollowUp(c: RunCtx): Promise<void> {
     const { jobId, assembly, payload } = c;
     const kind = payload.mailKind;
-    const key = kind === 'update' ? `update:${payload.sequence}` : kind === 'supplement' || kind === 'reminder' ? `${kind}:${jobId}` : kind;
-    const invs = await this.d.invitations.byEmail(assembly.id);
+    const key = kind === 'update' ? `update:${payload.sequence}` : kind === 'supplement' || kind === 'reminder' ? `${kind}:${jobId}`
+      : kind === 'access_data' ? `access_data:${accessKey(assembly)}` : kind;
+    // h/attend: the access data go only to those taking part online (answered "online", or checked in online)
+    const online = kind === 'access_data' ? await this.d.day.onlineParticipants(assembly.id) : undefined;
+    const invs = (await this.d.invitations.byEmail(assembly.id)).filter((i) => !online || online.has(i.organisationId));
     const agenda = await this.d.assemblies.agenda(assembly.id);
     let minutes: { body: string; attachmentId: number | null } | undefined;
     if (kind === 'minutes') {
@@ -328,6 +333,11 @@ export class InvitationJobs {
       attachments: ics || m.files?.length ? [...(ics ? [ics] : []), ...(m.files ?? [])] : undefined,
     });
   }
+}
+
+/** h/attend: the same access data are sent once per invitee; changed ones go again. */
+function accessKey(a: Assembly): string {
+  return createHash('sha256').update(`${a.onlineLink}\n${a.onlineMeetingId}\n${a.onlineAccessCode}`).digest('hex').slice(0, 16);
 }
 
 interface RunCtx {

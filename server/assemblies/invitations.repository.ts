@@ -73,9 +73,9 @@ export class InvitationsRepository {
     return new Set(rows.map((r) => Number(r.organisation_id)));
   }
 
-  /** The other invited organisations (who may hold a proxy), by name. */
+  /** The other invited organisations with a vote (who may hold a proxy), by name. */
   async others(assemblyId: number, organisationId: number): Promise<{ id: number; name: string }[]> {
-    const rows = await this.db('assembly_invitations').where({ assembly_id: assemblyId }).whereNot({ organisation_id: organisationId })
+    const rows = await this.db('assembly_invitations').where({ assembly_id: assemblyId, has_vote: true }).whereNot({ organisation_id: organisationId })
       .orderBy('organisation_name').select('organisation_id', 'organisation_name');
     return rows.map((r) => ({ id: Number(r.organisation_id), name: r.organisation_name }));
   }

@@ -5,7 +5,7 @@ import { ForbiddenError } from '../errors.ts';
 import { flash, h, idParam, requireRole } from '../web/middleware.ts';
 import { parseForm } from '../web/forms.ts';
 import { motionSchema, proxySchema, rsvpSchema } from './assemblies.schemas.ts';
-import { AssemblyRuleError, type Assembly, type Invitation, type LinkProblem } from './assemblies.model.ts';
+import { AssemblyRuleError, FieldRuleError, type Assembly, type Invitation, type LinkProblem } from './assemblies.model.ts';
 import { ruleMessage, sendFile } from './assemblies.routes.ts';
 import { describeOutcome } from './results.ts';
 
@@ -41,7 +41,7 @@ function memberPages(ctx: Context, resolve: (req: Request) => Promise<Resolved>,
     const view = await svc.answers.memberView(inv, a);
     res.status(Object.keys(errors).length ? 422 : 200).render('assemblies/member', {
       title: a.title, section: via === 'portal' ? 'portal' : undefined, assembly: a, invitation: inv, base: base(req), view, errors,
-      rsvpValues: values.rsvp ?? (view.rsvp ? { attending: view.rsvp.attending ? 'yes' : 'no', peopleCount: String(view.rsvp.peopleCount || ''), names: view.rsvp.names } : { peopleCount: '1' }),
+      rsvpValues: values.rsvp ?? (view.rsvp ? { attending: view.rsvp.attending ? 'yes' : 'no', peopleCount: String(view.rsvp.peopleCount || ''), names: view.rsvp.names, mode: view.rsvp.mode } : { peopleCount: '1' }),
       motionValues: values.motion ?? {},
     });
   };
@@ -62,7 +62,14 @@ function memberPages(ctx: Context, resolve: (req: Request) => Promise<Resolved>,
   r.post('/rsvp', withInvitation(async (req, res, inv, a) => {
     const p = parseForm(rsvpSchema, req.body, req.t);
     if (!p.ok) return render(req, res, inv, a, { rsvp: p.errors }, { rsvp: req.body });
-    await act(req, res, () => svc.answers.rsvp(actorFor(req, inv), inv, p.data, via), 'assemblies.member.rsvpSaved', 'rsvp');
+    try { // h/attend: a refused field (the way of taking part) is shown next to it, with what was typed
+      await svc.answers.rsvp(actorFor(req, inv), inv, p.data, via);
+    } catch (err) {
+      if (!(err instanceof FieldRuleError)) return act(req, res, () => Promise.reject(err), '', 'rsvp');
+      return render(req, res, inv, a, { rsvp: Object.fromEntries(Object.entries(err.fields).map(([k, v]) => [k, req.t(v.code)])) }, { rsvp: req.body });
+    }
+    flash(req, 'success', req.t('assemblies.member.rsvpSaved'));
+    res.redirect(303, `${base(req)}#rsvp`);
   }));
 
   r.post('/proxy', withInvitation(async (req, res, inv, a) => {

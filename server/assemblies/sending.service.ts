@@ -83,7 +83,7 @@ export class SendingService {
    * and after the last day of the notice period unless a reason for the late invitation is
    * given (recorded and audited). AssemblyService.flags().canSend shows the same rules.
    */
-  async startSending(actor: Actor, assemblyId: number, overrideReason = ''): Promise<number> {
+  async startSending(actor: Actor, assemblyId: number, overrideReason = '', opts: { formatConfirmed?: boolean } = {}): Promise<number> {
     const rules = await this.d.settings.rules();
     const a = await this.d.assemblies.get(assemblyId);
     if (a.status === 'cancelled') throw new AssemblyRuleError('cancelled');
@@ -97,6 +97,9 @@ export class SendingService {
     if (!agenda.length) throw new AssemblyRuleError('no_agenda');
     const notice = this.d.assemblies.noticeInfo(a, rules);
     const reason = overrideReason.trim();
+    // h/attend: a format the bylaws' rule does not allow is sent only after the board confirmed the warning
+    const formatAllowed = this.d.assemblies.formatAllowed(a, rules);
+    if (!formatAllowed && !opts.formatConfirmed) throw new AssemblyRuleError('attend.errors.format_not_allowed', { format: a.format });
     if (!notice.inTime && !reason) throw new AssemblyRuleError('too_late', { lastSendDay: notice.lastSendDay, days: rules.invitationNoticeDays });
     try {
       const jobId = await this.d.db.transaction(async (trx) => {
@@ -112,7 +115,8 @@ export class SendingService {
           await this.d.audit.record(trx, actor, 'assembly.late_sending_override', 'assembly', assemblyId, undefined, { reason, lastSendDay: notice.lastSendDay, sendDay: notice.today });
         }
         const jobId = await this.d.jobs.create(trx, actor, assemblyId, 'invitation', {});
-        await this.d.audit.record(trx, actor, 'assembly.invitations_started', 'assembly', assemblyId, { status: 'draft' }, { status: 'invited', jobId, inTime: notice.inTime });
+        await this.d.audit.record(trx, actor, 'assembly.invitations_started', 'assembly', assemblyId, { status: 'draft' },
+          { status: 'invited', jobId, inTime: notice.inTime, ...(formatAllowed ? {} : { formatNotAllowedConfirmed: true }) });
         return jobId;
       });
       this.d.jobs.start(jobId);
@@ -229,6 +233,27 @@ export class SendingService {
     return jobId;
   }
 
+  /**
+   * h/attend: sends the access data (link, meeting id, access code) in a message of their own,
+   * only to those taking part online (§ 32 Abs. 2 BGB: the access data may go separately).
+   * Refused for an assembly in person, without access data, or without anyone online; sent
+   * again only to those who have not had these same data yet.
+   */
+  async sendAccessData(actor: Actor, assemblyId: number, online: Set<number>): Promise<number> {
+    const jobId = await this.d.db.transaction(async (trx) => {
+      const a = await this.d.assemblies.get(assemblyId, trx);
+      if (a.status !== 'invited') throw new AssemblyRuleError('not_invited');
+      if (a.format === 'in_person') throw new AssemblyRuleError('attend.errors.access_in_person');
+      if (!a.onlineLink && !a.onlineMeetingId && !a.onlineAccessCode) throw new AssemblyRuleError('attend.errors.access_missing');
+      if (!online.size) throw new AssemblyRuleError('attend.errors.access_nobody');
+      const jobId = await this.d.jobs.create(trx, actor, assemblyId, 'access_data', {});
+      await this.d.audit.record(trx, actor, 'assembly.access_data_sent', 'assembly', assemblyId, undefined, { jobId, organisations: [...online] });
+      return jobId;
+    });
+    this.d.jobs.start(jobId);
+    return jobId;
+  }
+
   /** Reminds those invited by e-mail who have not answered yet. */
   async sendReminder(actor: Actor, assemblyId: number): Promise<number> {
     const jobId = await this.d.db.transaction(async (trx) => {
@@ -253,13 +278,13 @@ export class SendingService {
       if (!inv) throw new NotFoundError();
       const current = (await this.d.assemblies.recipients(berlinDay(this.d.clock.now()), a.copyAllContacts, trx)).find((r) => r.organisationId === Number(inv.organisation_id));
       if (!current) throw new AssemblyRuleError('not_member');
-      if (!current.to) throw new AssemblyRuleError('no_email');
+      if (!current.to) throw new AssemblyRuleError(current.letterReason === 'no_consent' ? 'attend.errors.no_consent' : 'no_email'); // h/attend
       const n = await this.d.invitations.countDeliveries(trx, invitationId, 'resend');
       const deliveryId = await this.d.invitations.insertDelivery(trx, { invitation_id: invitationId, kind: 'resend', delivery_key: `resend:${n + 1}`, created_at: this.now() });
       const agenda = await this.d.assemblies.agenda(assemblyId, trx);
       const mailId = await this.d.jobs.enqueueMail(trx, { kind: 'invitation', assembly: a, agenda, association, rules, invitation: rowToInvitation(inv), to: current.to, cc: current.cc });
       await this.d.invitations.setDeliveryMail(trx, deliveryId, mailId);
-      if (inv.channel === 'letter') await this.d.invitations.update(trx, invitationId, { channel: 'email', status: 'queued', to_address: current.to });
+      if (inv.channel === 'letter') await this.d.invitations.update(trx, invitationId, { channel: 'email', status: 'queued', to_address: current.to, letter_reason: '' });
       await this.d.audit.record(trx, actor, 'assembly.invitation_resent', 'assembly', assemblyId, undefined, { invitationId, to: current.to, mailId });
     });
   }

@@ -482,6 +482,6 @@ function letterAddressee(b: WrittenBallotRow, locale: Locale): Invitation {
   return {
     id: Number(b.id), assemblyId: 0, organisationId: Number(b.organisation_id), organisationName: b.organisation_name, memberNumber: Number(b.member_number),
     memberNo: formatMemberNumber(Number(b.member_number)), contactName: b.contact_name, to: '', cc: [], locale, postalAddress: b.postal_address,
-    channel: 'letter', status: 'letter', mailMessageId: null, enqueuedAt: null,
+    channel: 'letter', status: 'letter', mailMessageId: null, enqueuedAt: null, hasVote: true, letterReason: '',
   };
 }

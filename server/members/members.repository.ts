@@ -425,32 +425,37 @@ export interface RollMember {
   postcode: string;
   city: string;
   country: string;
-  contacts: { name: string; email: string | null; locale: string; isRepresentative: boolean }[];
+  categoryId: number;
+  contacts: { name: string; email: string | null; locale: string; isRepresentative: boolean; consentEmailInvitations: boolean }[];
 }
 
 /** Members on `day` (joined on or before, not exited before) in one of `categoryIds`, by member number, with their contacts (for assemblies). */
-export async function membersOnDay(q: Knex | Knex.Transaction, day: string, categoryIds: number[]): Promise<RollMember[]> {
-  const orgs: { id: number; legal_name: string; member_number: number; street: string; postcode: string; city: string; country: string }[] = await q('organisations as o')
-    .whereIn('o.category_id', categoryIds)
+export async function membersOnDay(q: Knex | Knex.Transaction, day: string, categoryIds: number[] | null): Promise<RollMember[]> {
+  const orgs: { id: number; legal_name: string; member_number: number; street: string; postcode: string; city: string; country: string; category_id: number }[] = await q('organisations as o')
+    .modify((b) => { if (categoryIds) void b.whereIn('o.category_id', categoryIds); }) // null: every category (h/attend)
     .andWhere('o.join_date', '<=', day)
     .andWhere((w) => w.whereNull('o.exit_date').orWhere('o.exit_date', '>=', day))
-    .select('o.id', 'o.legal_name', 'o.member_number', 'o.street', 'o.postcode', 'o.city', 'o.country')
+    .select('o.id', 'o.legal_name', 'o.member_number', 'o.street', 'o.postcode', 'o.city', 'o.country', 'o.category_id')
     .orderBy('o.member_number');
   const ids = orgs.map((o) => Number(o.id));
   const byOrg = new Map<number, RollMember['contacts']>();
   for (let i = 0; i < ids.length; i += 500) {
-    const rows: { organisation_id: number; name: string; email: string | null; locale: string; is_representative: boolean | number }[] = await q('contacts')
+    const rows: { organisation_id: number; name: string; email: string | null; locale: string; is_representative: boolean | number; consent_email_invitations: boolean | number }[] = await q('contacts')
       .whereIn('organisation_id', ids.slice(i, i + 500)).orderBy([{ column: 'organisation_id' }, { column: 'id' }])
-      .select('organisation_id', 'name', 'email', 'locale', 'is_representative');
+      .select('organisation_id', 'name', 'email', 'locale', 'is_representative', 'consent_email_invitations');
     for (const c of rows) {
       const k = Number(c.organisation_id);
       let list = byOrg.get(k);
       if (!list) byOrg.set(k, (list = []));
-      list.push({ name: c.name, email: c.email, locale: c.locale, isRepresentative: c.is_representative === true || c.is_representative === 1 });
+      list.push({
+        name: c.name, email: c.email, locale: c.locale, isRepresentative: c.is_representative === true || c.is_representative === 1,
+        consentEmailInvitations: c.consent_email_invitations === true || c.consent_email_invitations === 1,
+      });
     }
   }
   return orgs.map((o) => ({
     id: Number(o.id), legalName: o.legal_name, memberNumber: Number(o.member_number), street: o.street, postcode: o.postcode, city: o.city, country: o.country,
+    categoryId: Number(o.category_id),
     contacts: byOrg.get(Number(o.id)) ?? [],
   }));
 }

@@ -736,6 +736,12 @@ export class MembersService {
     return membersOnDay(q, day, voting);
   }
 
+  /** h/attend: every member on `day` (any category) with their contacts and whether its category has a vote, for an assembly's roll. */
+  async membersOn(day: string, q: Knex | Knex.Transaction = this.d.db): Promise<(RollMember & { categoryHasVote: boolean })[]> {
+    const voting = new Set((await this.d.settings.categories({ includeInactive: true }, q)).filter((c) => c.hasVote).map((c) => c.id));
+    return (await membersOnDay(q, day, null)).map((m) => ({ ...m, categoryHasVote: voting.has(m.categoryId) }));
+  }
+
   /** The legal names of organisations by id. */
   async legalNames(ids: number[]): Promise<Map<number, string>> {
     return legalNames(this.d.db, ids);

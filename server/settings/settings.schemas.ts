@@ -64,6 +64,14 @@ export const rulesSchema = z.object({
   // h/written: resolutions without an assembly (§ 32 Abs. 3 BGB): all members consent, or (bylaws) a majority with a minimum participation
   writtenResolutionMode: z.enum(WRITTEN_MODES),
   writtenMinParticipationPercent: z.coerce.number().int().min(1).max(100),
+  // h/attend: who is invited and votes, and remote participation (§§ 32 Abs. 2, 38, 40 BGB)
+  /** who has the right to attend: every member (BGB), or only the members with a vote */
+  attendanceRight: z.enum(['all_members', 'voting_members']),
+  /** who votes: the members whose category has a vote (supporting members: none), or every member */
+  votingRight: z.enum(['category', 'all_members']),
+  /** remote participation: hybrid by the board's decision (§ 32 Abs. 2 S. 1), also purely virtual (bylaws or members' resolution, S. 2), or neither */
+  remoteParticipation: z.enum(['hybrid', 'hybrid_virtual', 'none']),
+  // h/attend: end
 });
 export type BylawsRules = z.infer<typeof rulesSchema>;
 
@@ -114,6 +122,11 @@ export const DEFAULT_RULES: BylawsRules = {
   // h/written: § 32 Abs. 3 BGB: valid only if all members consent in Textform
   writtenResolutionMode: 'all_consent',
   writtenMinParticipationPercent: 50,
+  // h/attend: every member attends, the categories with a vote vote, hybrid allowed (§ 32 Abs. 2 S. 1 BGB), virtual only by the bylaws or a members' resolution
+  attendanceRight: 'all_members',
+  votingRight: 'category',
+  remoteParticipation: 'hybrid',
+  // h/attend: end
 };
 
 export const EMPLOYEE_BANDS = ['1-49', '50-249', '250+'] as const;

@@ -50,7 +50,7 @@ describe('assemblies: personal links, proxies, motions, the day and the minutes'
     expect(page.status).to.equal(200);
     expect(page.text).to.contain('Persönliche Seite für Mitglied A GmbH');
     expect(page.text).to.contain('Zugang per Videokonferenz');
-    const { res, page: after } = await post('a', '/rsvp', { attending: 'yes', peopleCount: '2', names: 'Anna Berg' });
+    const { res, page: after } = await post('a', '/rsvp', { attending: 'yes', peopleCount: '2', names: 'Anna Berg', mode: 'room' });
     expect(res.status).to.equal(303);
     expect(after.text).to.contain('Ihre Rückmeldung ist gespeichert.');
     const rows = await env.db('assembly_rsvps').where({ assembly_id: assemblyId });
@@ -123,7 +123,7 @@ describe('assemblies: personal links, proxies, motions, the day and the minutes'
       const expired = await b.get(link.e);
       expect(expired.status).to.equal(410);
       expect(expired.text).to.contain('Link abgelaufen');
-      const late = await b.agent.post(`${link.e}/rsvp`).type('form').send({ _csrf: token, attending: 'yes', peopleCount: '1' });
+      const late = await b.agent.post(`${link.e}/rsvp`).type('form').send({ _csrf: token, attending: 'yes', peopleCount: '1', mode: 'room' });
       expect(late.status).to.equal(410);
       expect(await count()).to.equal(before);
     } finally {
@@ -134,7 +134,7 @@ describe('assemblies: personal links, proxies, motions, the day and the minutes'
       const left = await b.get(link.e);
       expect(left.status).to.equal(403);
       expect(left.text).to.contain('Keine Mitgliedschaft');
-      const res = await b.agent.post(`${link.e}/rsvp`).type('form').send({ _csrf: token, attending: 'yes', peopleCount: '1' });
+      const res = await b.agent.post(`${link.e}/rsvp`).type('form').send({ _csrf: token, attending: 'yes', peopleCount: '1', mode: 'room' });
       expect(res.status).to.equal(403);
       expect(await count()).to.equal(before);
     } finally {
@@ -159,8 +159,8 @@ describe('assemblies: personal links, proxies, motions, the day and the minutes'
     try {
       let day = await board.get(`/board/assemblies/${assemblyId}/day`);
       expect(day.text).to.contain('nicht beschlussfähig (mindestens 3 Stimmen nötig)');
-      await board.submit(`/board/assemblies/${assemblyId}/day`, { action: 'in', personName: 'Anna Berg' }, `/board/assemblies/${assemblyId}/attendance/${org.a}`);
-      await board.submit(`/board/assemblies/${assemblyId}/day`, { action: 'in', personName: '' }, `/board/assemblies/${assemblyId}/attendance/${org.b}`);
+      await board.submit(`/board/assemblies/${assemblyId}/day`, { action: 'in', personName: 'Anna Berg', mode: 'room' }, `/board/assemblies/${assemblyId}/attendance/${org.a}`);
+      await board.submit(`/board/assemblies/${assemblyId}/day`, { action: 'in', personName: '', mode: 'room' }, `/board/assemblies/${assemblyId}/attendance/${org.b}`);
       const v = await env.ctx.assemblies.day.overview(assemblyId);
       expect(v.votes).to.deep.equal({ present: 3, own: 2, byProxy: 1 }); // B holds C's vote
       expect(v.quorum).to.include({ needed: 3, met: true, votingMembers: 5 });
@@ -182,8 +182,8 @@ describe('assemblies: personal links, proxies, motions, the day and the minutes'
     try {
       const items = await env.ctx.assemblies.assembly.agenda(assemblyId);
       // the counts are checked against the votes present: A, B with C's proxy, and D are in the room
-      await board.submit(`/board/assemblies/${assemblyId}/day`, { action: 'in', personName: '' }, `/board/assemblies/${assemblyId}/attendance/${org.b}`);
-      await board.submit(`/board/assemblies/${assemblyId}/day`, { action: 'in', personName: '' }, `/board/assemblies/${assemblyId}/attendance/${org.d}`);
+      await board.submit(`/board/assemblies/${assemblyId}/day`, { action: 'in', personName: '', mode: 'room' }, `/board/assemblies/${assemblyId}/attendance/${org.b}`);
+      await board.submit(`/board/assemblies/${assemblyId}/day`, { action: 'in', personName: '', mode: 'room' }, `/board/assemblies/${assemblyId}/attendance/${org.d}`);
       const res = await board.submit(`/board/assemblies/${assemblyId}/results`, { yes: '3', no: '1', abstain: '0', note: '' }, `/board/assemblies/${assemblyId}/resolutions/${items[1].id}`);
       expect(res.status).to.equal(303);
       await board.submit(`/board/assemblies/${assemblyId}/results`, { body: 'Protokoll der MV 2026\nBeginn 18:05 Uhr.' }, `/board/assemblies/${assemblyId}/minutes`);

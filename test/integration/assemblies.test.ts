@@ -32,6 +32,8 @@ describe('assemblies: preparing and sending invitations', function () {
     org.supporting = await makeOrg(env.ctx, { name: 'Förderbank Harz', categoryId: cats.supporting, repEmail: 's@foerder.example' });
     org.former = await makeOrg(env.ctx, { name: 'Ehemals GmbH', categoryId: cats.company, repEmail: 'f@former.example', exitDate: '2026-06-30' });
     org.future = await makeOrg(env.ctx, { name: 'Neumitglied GmbH', categoryId: cats.company, repEmail: 'n@new.example', joinDate: '2027-01-01' });
+    // these tests follow bylaws that invite only the members with a vote (the default, every member, is in assemblies-attendance.test.ts)
+    await env.ctx.settings.updateRules({ userId: null, label: 'test' }, { ...(await env.ctx.settings.rules()), attendanceRight: 'voting_members' });
     board = new Browser(env.app);
     await board.login('board@test.example', PASSWORD);
   });

@@ -3,6 +3,7 @@ import type { BylawsRules } from '../settings/settings.schemas.ts';
 import { decideMajority, majorityRuleSchema, shareSymbol, type MajorityOutcome, type MajorityRule, type VotingKind } from './majority.ts';
 import type { ResolutionAmendmentRow, ResolutionRow } from './assemblies.tables.ts';
 import { bool } from './assemblies.model.ts';
+import type { ElectionDecision, ElectionRules } from './election.ts';
 
 /**
  * A recorded result and the majority it was decided by, in the words a board writes into the
@@ -94,4 +95,41 @@ export function describeOutcome(t: TFunction, locale: 'de' | 'en', o: MajorityOu
   const threshold = formatCount((o.baseCount * o.rule.num) / o.rule.den, locale);
   const required = t(`assemblies.majority.required.${o.rule.strict ? 'gt' : 'ge'}`, { share: share(t, o.rule), threshold });
   return t(`assemblies.majority.outcome.${o.rule.base}`, { result, inFavour: o.inFavour, base: o.baseCount, required });
+}
+
+/* h/minutes: elections, a result per candidate and the run-off rule in words */
+
+function names(t: TFunction, list: string[]): string {
+  return list.length <= 1 ? list.join('') : `${list.slice(0, -1).join(', ')} ${t('elections.outcome.and')} ${list[list.length - 1]}`;
+}
+
+/** The election's rule in words: "gewählt ist, wer mehr als ½ der abgegebenen Stimmen erhält; sonst Stichwahl …; bei Stimmengleichheit entscheidet das Los". */
+export function describeElectionRule(t: TFunction, rule: MajorityRule, rules: ElectionRules): string {
+  const simple = rule.base === 'cast' && rule.strict && rule.num * 2 === rule.den;
+  const parts = [simple ? t('elections.rule.simple') : t('elections.rule.majority', { majority: describeRule(t, rule).split(';')[0] }), t(`elections.rule.runoff.${rules.runoff}`)];
+  if (rules.runoff !== 'repeat') parts.push(t(`elections.rule.tie.${rules.tie}`));
+  return parts.join('; ');
+}
+
+/** An election's outcome in words: "A gewählt mit 7 von 12 abgegebenen Stimmen" / "keine Mehrheit – Stichwahl zwischen A und B". */
+export function describeElection(t: TFunction, locale: 'de' | 'en', d: ElectionDecision, round: 1 | 2): string {
+  const o = d.outcome;
+  const threshold = formatCount((d.cast * d.rule.num) / d.rule.den, locale);
+  const required = t(`assemblies.majority.required.${d.rule.strict ? 'gt' : 'ge'}`, { share: share(t, d.rule), threshold });
+  switch (o.kind) {
+    case 'elected':
+      if (o.by === 'lot') return t('elections.outcome.electedLot', { name: o.winner, others: names(t, o.tiedWith), votes: o.votes, cast: o.cast });
+      if (o.by === 'relative') return t('elections.outcome.electedRelative', { name: o.winner, votes: o.votes, cast: o.cast, round: t(`elections.outcome.round.${round}`) });
+      return t('elections.outcome.elected', { name: o.winner, votes: o.votes, cast: o.cast, required });
+    case 'runoff':
+      return t('elections.outcome.runoff', { best: d.best, cast: o.cast, required, between: names(t, o.between) });
+    case 'second_round':
+      return t('elections.outcome.secondRound', { best: d.best, cast: o.cast, required });
+    case 'not_elected':
+      return o.relative ? t('elections.outcome.notElectedRelative') : t('elections.outcome.notElected', { best: d.best, cast: o.cast, required });
+    case 'tie':
+      return t(o.lot ? 'elections.outcome.tieLot' : 'elections.outcome.tieRepeat', { between: names(t, o.between), votes: o.votes });
+    case 'no_votes':
+      return t('elections.outcome.none');
+  }
 }

@@ -59,6 +59,8 @@ export const TABLE_OWNERS = {
   assembly_resolutions: 'assemblies',
   assembly_resolution_amendments: 'assemblies',
   assembly_rsvps: 'assemblies',
+  // h/minutes: corrections of sent minutes
+  assembly_minutes_amendments: 'assemblies',
 } as const;
 
 export type TableName = keyof typeof TABLE_OWNERS;

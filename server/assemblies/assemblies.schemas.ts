@@ -106,7 +106,16 @@ export const resolutionSchema = z.object({
 });
 export type ResolutionInput = z.infer<typeof resolutionSchema>;
 
-export const minutesSchema = z.object({ body: text(200000) });
+export const minutesSchema = z.object({
+  body: text(200000),
+  // h/minutes: chair and minute-taker chosen from the attendance, or typed (the typed name goes first); the day of signing
+  chair: text(200).optional().transform((v) => v ?? ''),
+  chairOther: text(200).optional().transform((v) => v ?? ''),
+  minuteTaker: text(200).optional().transform((v) => v ?? ''),
+  minuteTakerOther: text(200).optional().transform((v) => v ?? ''),
+  signedOn: text(20).optional().transform((v) => v ?? ''),
+  reason: text(1000).optional().transform((v) => v ?? ''),
+});
 
 export const attendanceSchema = z.object({
   action: z.enum(['in', 'out'], { message: 'common.validation.choice' }),

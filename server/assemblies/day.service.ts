@@ -140,6 +140,11 @@ export class DayService {
     return out;
   }
 
+  /** h/minutes: the result corrections not yet sent go out with corrected minutes now (MinutesService.sendCorrected). */
+  async markAmendmentsSent(trx: Knex.Transaction, assemblyId: number, at: string): Promise<number> {
+    return this.d.day.markAmendmentsSent(trx, assemblyId, at);
+  }
+
   /** The recorded corrections of results after the minutes were sent, oldest first. */
   async amendments(assemblyId: number): Promise<ResolutionAmendment[]> {
     return (await this.d.day.amendments(assemblyId)).map(amendmentFrom);

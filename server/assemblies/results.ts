@@ -37,6 +37,8 @@ export interface ResolutionAmendment {
   reason: string;
   actor: string;
   at: string;
+  /** h/minutes: when it went out with corrected minutes (null: not yet) */
+  sentAt: string | null;
 }
 
 /** The rule kept with a result, or (for one recorded before rules were kept) the current setting for its kind. */
@@ -64,7 +66,7 @@ export function amendmentFrom(row: ResolutionAmendmentRow): ResolutionAmendment 
   return {
     itemId: Number(row.agenda_item_id), added: !Object.keys(before).length, before,
     after: JSON.parse(row.after_values) as Record<string, number>, // why: as above
-    reason: row.reason, actor: row.actor_label, at: row.created_at,
+    reason: row.reason, actor: row.actor_label, at: row.created_at, sentAt: row.sent_at ?? null,
   };
 }
 

@@ -1,6 +1,6 @@
 import type { TFunction } from 'i18next';
 import { tFor, type Locale } from '../i18n/i18n.ts';
-import { formatDate } from '../i18n/format.ts';
+import { formatDate, formatDateTime } from '../i18n/format.ts';
 import type { AssociationSettings, BylawsRules } from '../settings/settings.schemas.ts';
 import type { SettingsService } from '../settings/settings.service.ts';
 import type { Assembly } from './assemblies.model.ts';
@@ -112,7 +112,7 @@ export function correctionLines(locale: Locale, doc: MinutesDocument, opts: { un
   for (const a of doc.amendments) {
     if (opts.unsentOnly && a.sentAt) continue;
     const changes = a.changes.map((c) => t('minutes.correction.change', { field: t(`minutes.fields.${c.field}`), before: fieldValue(c.field, c.before, locale), after: fieldValue(c.field, c.after, locale) })).join('; ');
-    out.push({ at: a.at, line: t('minutes.correction.minutes', { at: formatDate(a.at, locale), actor: a.actor, changes, reason: a.reason }) });
+    out.push({ at: a.at, line: t('minutes.correction.minutes', { at: formatDateTime(a.at, locale), actor: a.actor, changes, reason: a.reason }) });
   }
   for (const it of doc.items) {
     for (const a of it.amendments) {
@@ -121,8 +121,8 @@ export function correctionLines(locale: Locale, doc: MinutesDocument, opts: { un
       out.push({
         at: a.at,
         line: a.added
-          ? t('minutes.correction.resultAdded', { at: formatDate(a.at, locale), actor: a.actor, n: it.number, title: it.title, after: counts(a.after), reason: a.reason })
-          : t('minutes.correction.result', { at: formatDate(a.at, locale), actor: a.actor, n: it.number, title: it.title, before: counts(a.before), after: counts(a.after), reason: a.reason }),
+          ? t('minutes.correction.resultAdded', { at: formatDateTime(a.at, locale), actor: a.actor, n: it.number, title: it.title, after: counts(a.after), reason: a.reason })
+          : t('minutes.correction.result', { at: formatDateTime(a.at, locale), actor: a.actor, n: it.number, title: it.title, before: counts(a.before), after: counts(a.after), reason: a.reason }),
       });
     }
   }

@@ -15,6 +15,7 @@ import { centsToEuroInput } from '../settings/money.ts';
 import type { BylawsRules, Category } from '../settings/settings.schemas.ts';
 import { categoryFormSchema, majorityField, settingsFormSchema, splitSettings, toArray, userCreateSchema, userEditSchema } from './admin.schemas.ts';
 import { BGB_MAJORITIES, MAJORITY_PRESETS, VOTING_KINDS, parseRuleCode, ruleCode } from '../assemblies/majority.ts';
+import { BGB_ELECTION, RUNOFF_RULES, TIE_RULES } from '../assemblies/election.ts'; // h/minutes
 import { describeRule } from '../assemblies/results.ts';
 import { actorOf } from '../web/actor.ts';
 
@@ -123,21 +124,29 @@ export function adminRouter(ctx: Context): Router {
     };
   });
 
+  // h/minutes: the run-off and tie rules of elections as choices in words, the BGB's default named
+  const electionChoices = (req: Request, values: Record<string, unknown>, errors?: Record<string, string>) => [
+    { name: 'election_runoff', label: req.t('elections.settings.runoff'), choices: RUNOFF_RULES.map((v) => ({ v, text: req.t(`elections.rule.runoff.${v}`) })), bgb: req.t(`elections.rule.runoff.${BGB_ELECTION.runoff}`) },
+    { name: 'election_tie', label: req.t('elections.settings.tie'), choices: TIE_RULES.map((v) => ({ v, text: req.t(`elections.rule.tie.${v}`) })), bgb: req.t(`elections.rule.tie.${BGB_ELECTION.tie}`) },
+  ].map((f) => ({ name: f.name, label: f.label, bgb: f.bgb, error: errors?.[f.name], options: f.choices.map((c) => ({ value: c.v, label: c.text, selected: values[f.name] === c.v })) }));
+  const electionValues = (rules: BylawsRules) => ({ election_runoff: rules.elections.runoff, election_tie: rules.elections.tie });
+
   const renderSettings = (req: Request, res: Response, values: Record<string, unknown>, errors?: Record<string, string>) =>
-    render(res, 'settings', 'settings', { title: req.t('admin.settings.title'), values, errors, countries: COUNTRIES, majorities: majorityChoices(req, values, errors) });
+    render(res, 'settings', 'settings', { title: req.t('admin.settings.title'), values, errors, countries: COUNTRIES, majorities: majorityChoices(req, values, errors), elections: electionChoices(req, values, errors) });
 
   /** The majorities as the form's values (majority_bylaws_change: "cast:3/4:ge"). */
   const majorityValues = (rules: BylawsRules) => Object.fromEntries(VOTING_KINDS.map((k) => [majorityField(k), ruleCode(rules.majorities[k])]));
 
   r.get('/settings', h(async (req, res) => {
     const [a, rules] = await Promise.all([ctx.settings.association(), ctx.settings.rules()]);
-    const { majorities: _majorities, ...rest } = rules;
-    renderSettings(req, res, { ...a, ...rest, ...majorityValues(rules), iban: formatIban(a.iban) });
+    const { majorities: _majorities, elections: _elections, ...rest } = rules;
+    renderSettings(req, res, { ...a, ...rest, ...majorityValues(rules), ...electionValues(rules), iban: formatIban(a.iban) });
   }));
 
   r.post('/settings', h(async (req, res) => {
     // a form without a majority's field leaves that majority as it is
-    const body: Record<string, unknown> = { ...majorityValues(await ctx.settings.rules()), ...(req.body ?? {}) };
+    const current = await ctx.settings.rules();
+    const body: Record<string, unknown> = { ...majorityValues(current), ...electionValues(current), ...(req.body ?? {}) };
     const parsed = parseForm(settingsFormSchema, body, req.t);
     if (!parsed.ok) {
       res.status(422);

@@ -457,7 +457,7 @@ export function assembliesBoardRouter(ctx: Context): Router {
       if (!(err instanceof AssemblyRuleError)) throw err;
       flash(req, 'error', ruleMessage(req.t, req.locale, err));
     }
-    res.redirect(303, `/board/assemblies/${a.id}/results#minutes`);
+    res.redirect(303, `/board/assemblies/${a.id}/results`);
   }));
 
   r.get('/:id/minutes.pdf', h(async (req, res) => {

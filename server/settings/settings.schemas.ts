@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BGB_MAJORITIES, majorityRuleSchema } from '../assemblies/majority.ts';
+import { BGB_ELECTION, electionRulesSchema } from '../assemblies/election.ts'; // h/minutes
 
 /** The association's settings (one place, edited by admins, audited). Every value has a default. */
 export const associationSchema = z.object({
@@ -48,6 +49,8 @@ export const rulesSchema = z.object({
     purpose_change: majorityRuleSchema,
     dissolution: majorityRuleSchema,
   }),
+  // h/minutes: elections without the required majority (run-off) and ties (§ 40 BGB: the bylaws decide; BGB default: repeat)
+  elections: electionRulesSchema,
 });
 export type BylawsRules = z.infer<typeof rulesSchema>;
 
@@ -89,6 +92,8 @@ export const DEFAULT_RULES: BylawsRules = {
   contactRetentionYears: 1,
   invoiceRetentionYears: 8,
   majorities: BGB_MAJORITIES,
+  // h/minutes
+  elections: BGB_ELECTION,
 };
 
 export const EMPLOYEE_BANDS = ['1-49', '50-249', '250+'] as const;

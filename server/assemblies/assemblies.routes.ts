@@ -8,9 +8,9 @@ import { formatDate, formatDateTime } from '../i18n/format.ts';
 import { correctionLines } from './minutes-document.ts';
 import { renderMail } from '../mail/render.ts';
 import type { FieldErrors } from '../errors.ts';
-import { AGENDA_KINDS, ASSEMBLY_KINDS, FORMATS, agendaItemSchema, assemblySchema, attendanceSchema, minutesSchema, resolutionSchema, sendSchema } from './assemblies.schemas.ts';
+import { AGENDA_KINDS, ASSEMBLY_KINDS, ELECTION_ROWS_MAX, FORMATS, agendaItemSchema, assemblySchema, attendanceSchema, minutesSchema, resolutionSchema, sendSchema } from './assemblies.schemas.ts';
 import { AssemblyRuleError, FieldRuleError, MAX_UPLOAD_BYTES, type Assembly } from './assemblies.model.ts';
-import { describeOutcome, describeRule } from './results.ts';
+import { describeElectionRule, describeOutcome, describeResult, describeRule, candidateVotes, type Resolution } from './results.ts';
 import { renderLettersPdf } from './letter-pdf.ts';
 import { berlinDay } from './notice.ts';
 import { actorOf } from '../web/actor.ts';
@@ -372,16 +372,35 @@ export function assembliesBoardRouter(ctx: Context): Router {
         const resolution = resolutions.get(it.id);
         const mine = form?.itemId === it.id ? form : undefined;
         const rule = it.kind === 'report' ? undefined : resolution?.outcome.rule ?? rules.majorities[it.kind];
+        const election = it.kind === 'election' ? electionForm(mine?.values, resolution) : undefined; // h/minutes
         return {
-          ...it, number: i + 1, votable: it.kind !== 'report', resolution,
-          ruleWords: rule ? describeRule(req.t, rule) : '', asksAbsentConsents: rule?.base === 'members' && rule.absentConsents,
-          outcomeWords: resolution ? describeOutcome(req.t, req.locale, resolution.outcome) : '',
+          ...it, number: i + 1, votable: it.kind !== 'report', resolution, election,
+          ruleWords: !rule ? '' : election ? describeElectionRule(req.t, rule, resolution?.election?.rules ?? rules.elections) : describeRule(req.t, rule),
+          asksAbsentConsents: rule?.base === 'members' && rule.absentConsents,
+          outcomeWords: resolution ? (resolution.election ? describeResult(req.t, req.locale, resolution) : describeOutcome(req.t, req.locale, resolution.outcome)) : '',
           locked, version: resolution?.version ?? 0,
-          values: mine?.values ?? (resolution ? { yes: resolution.yes, no: resolution.no, abstain: resolution.abstain, invalid: resolution.invalid, absentConsents: resolution.absentConsents, note: resolution.note } : {}),
+          values: mine?.values ?? (resolution ? { yes: resolution.yes, no: resolution.election ? resolution.election.ballot.no : resolution.no, abstain: resolution.abstain, invalid: resolution.invalid, absentConsents: resolution.absentConsents, note: resolution.note } : {}),
           errors: mine?.errors, amendments: amendments.filter((m) => m.itemId === it.id),
         };
       }),
     });
+  };
+
+  /** h/minutes: an election's candidate rows (as typed, or as recorded, plus empty ones to fill in), its round and lot. */
+  const electionForm = (typed: Record<string, unknown> | undefined, resolution: Resolution | undefined) => {
+    const str = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : '');
+    const recorded = resolution?.election?.ballot;
+    const rows = typed
+      ? Array.from({ length: ELECTION_ROWS_MAX }, (_, i) => ({ name: str(typed[`cName${i + 1}`]), votes: str(typed[`cVotes${i + 1}`]) }))
+      : (recorded?.candidates ?? []).map((c) => ({ name: c.name, votes: String(c.votes) }));
+    const filled = rows.reduce((n, r, i) => (r.name || r.votes ? i + 1 : n), 0);
+    const count = Math.min(ELECTION_ROWS_MAX, Math.max(4, filled + 2));
+    return {
+      rows: Array.from({ length: count }, (_, i) => ({ n: i + 1, name: rows[i]?.name ?? '', votes: rows[i]?.votes ?? '' })),
+      round: typed ? str(typed.round) || '1' : String(recorded?.round ?? 1),
+      lotWinner: typed ? str(typed.lotWinner) : recorded?.lotWinner ?? '',
+      votesText: resolution ? candidateVotes(resolution) : '',
+    };
   };
 
   r.get('/:id/results', h(async (req, res) => {
@@ -392,14 +411,16 @@ export function assembliesBoardRouter(ctx: Context): Router {
     const a = await svc.assembly.get(idParam(req));
     const itemId = idParam(req, 'itemId');
     const values: Record<string, unknown> = req.body ?? {};
-    const p = parseForm(resolutionSchema, values, req.t);
+    // h/minutes: an election's rows cName1/cVotes1 … as one list
+    const candidates = Array.from({ length: ELECTION_ROWS_MAX }, (_, i) => ({ name: values[`cName${i + 1}`] ?? '', votes: values[`cVotes${i + 1}`] ?? '' }));
+    const p = parseForm(resolutionSchema, { ...values, candidates }, req.t);
     if (!p.ok) return renderResults(req, res, a, { itemId, values, errors: p.errors });
     try {
       const { quorate, amended } = await svc.day.recordResolution(actorOf(req), a.id, itemId, p.data);
       flash(req, quorate ? 'success' : 'error', req.t(!quorate ? 'assemblies.results.savedNotQuorate' : amended ? 'assemblies.results.amended' : 'assemblies.flash.resolutionSaved'));
     } catch (err) {
       if (err instanceof FieldRuleError) {
-        const errors = Object.fromEntries(Object.entries(err.fields).map(([field, e]) => [field, req.t(`assemblies.countErrors.${e.code}`, e.params ?? {})]));
+        const errors = Object.fromEntries(Object.entries(err.fields).map(([field, e]) => [field, req.t(e.code.startsWith('elections.') ? e.code : `assemblies.countErrors.${e.code}`, e.params ?? {})]));
         return renderResults(req, res, a, { itemId, values, errors });
       }
       if (!(err instanceof AssemblyRuleError)) throw err;

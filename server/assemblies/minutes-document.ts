@@ -9,7 +9,7 @@ import type { MinutesAmendmentRow } from './assemblies.tables.ts';
 import type { AssemblyService } from './assembly.service.ts';
 import type { DayService } from './day.service.ts';
 import type { DocumentsRepository } from './documents.repository.ts';
-import { describeOutcome, describeRule, type Resolution, type ResolutionAmendment } from './results.ts';
+import { candidateVotes, describeElectionRule, describeOutcome, describeResult, describeRule, type Resolution, type ResolutionAmendment } from './results.ts';
 
 /**
  * The minutes as one document: what the minutes PDF prints, the minutes mail summarises and the
@@ -87,6 +87,12 @@ export async function loadMinutesDocument(d: MinutesDocumentDeps, assemblyId: nu
 export function resultLine(t: TFunction, locale: Locale, item: MinutesDocumentItem): string | undefined {
   const r = item.resolution;
   if (!r) return undefined;
+  if (r.election) {
+    // h/minutes: an election per candidate
+    const b = r.election.ballot;
+    const votes = t('elections.mail.line', { n: item.number, title: item.title, votes: candidateVotes(r), no: b.no, abstain: b.abstain, invalid: b.invalid });
+    return `${votes} ${t('assemblies.mail.minutes.resolutionMajority', { rule: describeElectionRule(t, r.outcome.rule, r.election.rules), outcome: describeResult(t, locale, r) })}`;
+  }
   const line = t('assemblies.mail.minutes.resolutionLine', { n: item.number, title: item.title, result: t(r.adopted ? 'assemblies.results.adopted' : 'assemblies.results.rejected'), yes: r.yes, no: r.no, abstain: r.abstain });
   const invalid = r.invalid ? ` ${t('assemblies.mail.minutes.resolutionInvalid', { invalid: r.invalid })}` : '';
   const majority = t('assemblies.mail.minutes.resolutionMajority', { rule: describeRule(t, r.outcome.rule), outcome: describeOutcome(t, locale, r.outcome) });

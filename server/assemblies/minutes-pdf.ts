@@ -2,7 +2,7 @@ import { tFor, type Locale } from '../i18n/i18n.ts';
 import { formatDate, formatDateTime } from '../i18n/format.ts';
 import { collect, loadPdfKit, MM, registerFonts } from '../pdf/fonts.ts';
 import { correctionLines, type MinutesDocument } from './minutes-document.ts';
-import { describeOutcome, describeRule } from './results.ts';
+import { candidateVotes, describeElectionRule, describeResult, describeRule } from './results.ts';
 
 /**
  * The minutes as an A4 PDF: the association, the assembly (when, where), who chaired and who wrote
@@ -53,10 +53,11 @@ export async function renderMinutesPdf(doc: MinutesDocument, locale: Locale, now
     if (it.kind === 'report') para(t('minutes.pdf.report'), 0.4);
     else if (!r) para(t('minutes.pdf.noResult'), 0.4);
     else {
-      para(t('minutes.pdf.votes', { yes: r.yes, no: r.no, abstain: r.abstain, invalid: r.invalid }), 0.1);
-      para(t('minutes.pdf.rule', { rule: describeRule(t, r.outcome.rule) }), 0.1);
+      if (r.election) para(t('elections.pdf.votes', { votes: candidateVotes(r), no: r.election.ballot.no, abstain: r.abstain, invalid: r.invalid }), 0.1);
+      else para(t('minutes.pdf.votes', { yes: r.yes, no: r.no, abstain: r.abstain, invalid: r.invalid }), 0.1);
+      para(t('minutes.pdf.rule', { rule: r.election ? describeElectionRule(t, r.outcome.rule, r.election.rules) : describeRule(t, r.outcome.rule) }), 0.1);
       pdf.font('bold');
-      para(describeOutcome(t, locale, r.outcome), 0.4);
+      para(describeResult(t, locale, r), 0.4);
       pdf.font('regular');
     }
   }

@@ -3,7 +3,7 @@ import type { BylawsRules } from '../settings/settings.schemas.ts';
 import { decideMajority, majorityRuleSchema, shareSymbol, type MajorityOutcome, type MajorityRule, type VotingKind } from './majority.ts';
 import type { ResolutionAmendmentRow, ResolutionRow } from './assemblies.tables.ts';
 import { bool } from './assemblies.model.ts';
-import type { ElectionDecision, ElectionRules } from './election.ts';
+import { decideElection, electionRulesSchema, type ElectionBallot, type ElectionDecision, type ElectionRules } from './election.ts';
 
 /**
  * A recorded result and the majority it was decided by, in the words a board writes into the
@@ -26,6 +26,8 @@ export interface Resolution {
   quorate: boolean | null;
   version: number;
   recordedAt: string;
+  /** h/minutes: an election recorded per candidate: the ballot and who it elected under the rules that applied */
+  election?: { ballot: ElectionBallot; decision: ElectionDecision; rules: ElectionRules };
 }
 
 export interface ResolutionAmendment {
@@ -54,11 +56,22 @@ export function resolutionFrom(row: ResolutionRow, kind: VotingKind, rules: Byla
   const counts = { yes: Number(row.yes_votes), no: Number(row.no_votes), abstain: Number(row.abstentions), invalid: Number(row.invalid_votes ?? 0) };
   const absentConsents = Number(row.absent_consents ?? 0);
   const outcome = decideMajority(ruleOf(row, kind, rules), counts, { votingMembers: row.voting_members == null ? votingMembersNow : Number(row.voting_members), absentConsents });
+  const election = kind === 'election' ? electionOf(row, outcome.rule, rules, row.voting_members == null ? votingMembersNow : Number(row.voting_members)) : undefined;
   return {
-    ...counts, absentConsents, note: row.note, adopted: outcome.adopted, outcome,
+    ...counts, absentConsents, note: row.note, adopted: election ? election.decision.outcome.kind === 'elected' : outcome.adopted, outcome, election,
     votesPresent: row.votes_present == null ? null : Number(row.votes_present), quorate: row.quorate == null ? null : bool(row.quorate),
     version: Number(row.version ?? 1), recordedAt: row.recorded_at,
   };
+}
+
+/** h/minutes: the ballot kept with an election's result, decided again under the rules kept with it. */
+function electionOf(row: ResolutionRow, rule: MajorityRule, rules: BylawsRules, votingMembers: number): Resolution['election'] {
+  if (!row.candidates) return undefined;
+  const stored = JSON.parse(row.candidates) as ElectionBallot & { rules?: unknown }; // why: written by DayService.recordResolution from an ElectionBallot and the rules
+  const parsed = electionRulesSchema.safeParse(stored.rules);
+  const r = parsed.success ? parsed.data : rules.elections;
+  const ballot: ElectionBallot = { round: stored.round === 2 ? 2 : 1, candidates: stored.candidates, no: stored.no, abstain: stored.abstain, invalid: stored.invalid, lotWinner: stored.lotWinner };
+  return { ballot, decision: decideElection(rule, r, ballot, votingMembers), rules: r };
 }
 
 export function amendmentFrom(row: ResolutionAmendmentRow): ResolutionAmendment {
@@ -134,4 +147,14 @@ export function describeElection(t: TFunction, locale: 'de' | 'en', d: ElectionD
     case 'no_votes':
       return t('elections.outcome.none');
   }
+}
+
+/** h/minutes: a result's outcome in words, an election per candidate. */
+export function describeResult(t: TFunction, locale: 'de' | 'en', r: Resolution): string {
+  return r.election ? describeElection(t, locale, r.election.decision, r.election.ballot.round) : describeOutcome(t, locale, r.outcome);
+}
+
+/** h/minutes: the votes per candidate: "Anna Berg 7, Bernd Christ 5". */
+export function candidateVotes(r: Resolution): string {
+  return r.election ? r.election.ballot.candidates.map((c) => `${c.name} ${c.votes}`).join(', ') : '';
 }

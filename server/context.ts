@@ -151,7 +151,7 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
       db, clock, audit, settings, members, assemblies: assembly, attachments: assemblyAttachments, repo: assemblyRepo, invitations: invitationsRepo, answers: answersRepo, documents: documentsRepo,
     }),
     day: assemblyDay,
-    minutes: new MinutesService({ db, clock, audit, assemblies: assembly, attachments: assemblyAttachments, documents: documentsRepo, jobs: invitationJobs }),
+    minutes: new MinutesService({ db, clock, audit, assemblies: assembly, attachments: assemblyAttachments, documents: documentsRepo, jobs: invitationJobs, settings, day: assemblyDay }), // h/minutes: settings, day
     attachments: assemblyAttachments,
     jobs: invitationJobs,
     // h/written: resolutions without an assembly

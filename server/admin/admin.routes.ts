@@ -15,6 +15,7 @@ import { centsToEuroInput } from '../settings/money.ts';
 import { AUTHORITY_CODES, DATA_PROTECTION_AUTHORITIES, type BylawsRules, type Category } from '../settings/settings.schemas.ts';
 import { categoryFormSchema, majorityField, privacyFormSchema, settingsFormSchema, splitSettings, toArray, userCreateSchema, userEditSchema } from './admin.schemas.ts';
 import { BGB_MAJORITIES, MAJORITY_PRESETS, VOTING_KINDS, parseRuleCode, ruleCode } from '../assemblies/majority.ts';
+import { BGB_ELECTION, RUNOFF_RULES, TIE_RULES } from '../assemblies/election.ts'; // h/minutes
 import { describeRule } from '../assemblies/results.ts';
 import { actorOf } from '../web/actor.ts';
 import { BOOKS_RETENTION_YEARS, RETENTION_KINDS } from '../retention/retention.service.ts';
@@ -124,9 +125,16 @@ export function adminRouter(ctx: Context): Router {
     };
   });
 
+  // h/minutes: the run-off and tie rules of elections as choices in words, the BGB's default named
+  const electionChoices = (req: Request, values: Record<string, unknown>, errors?: Record<string, string>) => [
+    { name: 'election_runoff', label: req.t('elections.settings.runoff'), choices: RUNOFF_RULES.map((v) => ({ v, text: req.t(`elections.rule.runoff.${v}`) })), bgb: req.t(`elections.rule.runoff.${BGB_ELECTION.runoff}`) },
+    { name: 'election_tie', label: req.t('elections.settings.tie'), choices: TIE_RULES.map((v) => ({ v, text: req.t(`elections.rule.tie.${v}`) })), bgb: req.t(`elections.rule.tie.${BGB_ELECTION.tie}`) },
+  ].map((f) => ({ name: f.name, label: f.label, bgb: f.bgb, error: errors?.[f.name], options: f.choices.map((c) => ({ value: c.v, label: c.text, selected: values[f.name] === c.v })) }));
+  const electionValues = (rules: BylawsRules) => ({ election_runoff: rules.elections.runoff, election_tie: rules.elections.tie });
+
   const renderSettings = (req: Request, res: Response, values: Record<string, unknown>, errors?: Record<string, string>) =>
     render(res, 'settings', 'settings', {
-      title: req.t('admin.settings.title'), values, errors, countries: COUNTRIES, majorities: majorityChoices(req, values, errors),
+      title: req.t('admin.settings.title'), values, errors, countries: COUNTRIES, majorities: majorityChoices(req, values, errors), elections: electionChoices(req, values, errors),
       supplementRule: supplementRuleWords(req, values), // h/notice
     });
 
@@ -144,8 +152,8 @@ export function adminRouter(ctx: Context): Router {
 
   r.get('/settings', h(async (req, res) => {
     const [a, rules] = await Promise.all([ctx.settings.association(), ctx.settings.rules()]);
-    const { majorities: _majorities, ...rest } = rules;
-    renderSettings(req, res, { ...a, ...rest, ...majorityValues(rules), iban: formatIban(a.iban) });
+    const { majorities: _majorities, elections: _elections, ...rest } = rules;
+    renderSettings(req, res, { ...a, ...rest, ...majorityValues(rules), ...electionValues(rules), iban: formatIban(a.iban) });
   }));
 
   r.post('/settings', h(async (req, res) => {
@@ -157,7 +165,7 @@ export function adminRouter(ctx: Context): Router {
       writtenResolutionMode: stored.writtenResolutionMode, writtenMinParticipationPercent: String(stored.writtenMinParticipationPercent),
       attendanceRight: stored.attendanceRight, votingRight: stored.votingRight, remoteParticipation: stored.remoteParticipation,
     };
-    const body: Record<string, unknown> = { ...kept, ...majorityValues(stored), ...(req.body ?? {}) };
+    const body: Record<string, unknown> = { ...kept, ...majorityValues(stored), ...electionValues(stored), ...(req.body ?? {}) };
     const parsed = parseForm(settingsFormSchema, body, req.t);
     if (!parsed.ok) {
       res.status(422);

@@ -5,6 +5,7 @@ import { parseEuroToCents } from '../settings/money.ts';
 import { AUTHORITY_CODES, type AssociationSettings, type AuthorityCode, type BylawsRules, type FeeRule, type PrivacySettings } from '../settings/settings.schemas.ts';
 import { parseRuleCode, VOTING_KINDS, type MajorityRule, type VotingKind } from '../assemblies/majority.ts';
 import { WRITTEN_MODES } from '../assemblies/written-rule.ts';
+import { RUNOFF_RULES, TIE_RULES } from '../assemblies/election.ts'; // h/minutes
 
 /** Form input as strings: anything else (missing field, array) counts as empty. */
 const asString = (v: unknown) => (typeof v === 'string' ? v : '');
@@ -119,7 +120,7 @@ export const rulesFormSchema = z.object({
   votingRight: z.enum(['category', 'all_members'], { message: 'common.validation.choice' }),
   remoteParticipation: z.enum(['hybrid', 'hybrid_virtual', 'none'], { message: 'common.validation.choice' }),
   // h/attend: end
-}) satisfies z.ZodType<Omit<BylawsRules, 'majorities'>>;
+}) satisfies z.ZodType<Omit<BylawsRules, 'majorities' | 'elections'>>;
 
 /** The majority a kind of agenda item needs, chosen as one value (see ruleCode). */
 const majority = z.preprocess((v) => parseRuleCode(asString(v)) ?? undefined, z.custom<MajorityRule>((v) => v != null, 'common.validation.choice'));
@@ -135,8 +136,14 @@ export const majoritiesFormSchema = z.object({
   majority_dissolution: majority,
 });
 
+// h/minutes: the run-off and tie rules of elections
+export const electionsFormSchema = z.object({
+  election_runoff: z.enum(RUNOFF_RULES, { message: 'common.validation.choice' }),
+  election_tie: z.enum(TIE_RULES, { message: 'common.validation.choice' }),
+});
+
 /** The settings page: association data and bylaws rules in one form. */
-export const settingsFormSchema = associationFormSchema.extend(rulesFormSchema.shape).extend(majoritiesFormSchema.shape).superRefine((v, ctx) => {
+export const settingsFormSchema = associationFormSchema.extend(rulesFormSchema.shape).extend(majoritiesFormSchema.shape).extend(electionsFormSchema.shape).superRefine((v, ctx) => {
   if (v.reminder2Days <= v.reminder1Days) {
     ctx.addIssue({ code: 'custom', path: ['reminder2Days'], message: 'admin.validation.reminderOrder' });
   }
@@ -145,9 +152,9 @@ export const settingsFormSchema = associationFormSchema.extend(rulesFormSchema.s
 export function splitSettings(v: z.infer<typeof settingsFormSchema>): { association: AssociationSettings; rules: BylawsRules } {
   // why (both): the keys are exactly the form schema's, whose parsed values have the settings' types
   const association = Object.fromEntries(Object.keys(associationFormSchema.shape).map((k) => [k, v[k as keyof typeof v]])) as AssociationSettings;
-  const rest = Object.fromEntries(Object.keys(rulesFormSchema.shape).map((k) => [k, v[k as keyof typeof v]])) as Omit<BylawsRules, 'majorities'>; // why: the keys are rulesFormSchema's, each parsed by it
+  const rest = Object.fromEntries(Object.keys(rulesFormSchema.shape).map((k) => [k, v[k as keyof typeof v]])) as Omit<BylawsRules, 'majorities' | 'elections'>; // why: the keys are rulesFormSchema's, each parsed by it
   const majorities = Object.fromEntries(VOTING_KINDS.map((k) => [k, v[majorityField(k)]])) as BylawsRules['majorities']; // why: VOTING_KINDS lists every key, each parsed by majoritiesFormSchema
-  return { association, rules: { ...rest, majorities } };
+  return { association, rules: { ...rest, majorities, elections: { runoff: v.election_runoff, tie: v.election_tie } } };
 }
 
 /** A German money amount; empty is "required" only where the fee rule needs it. */

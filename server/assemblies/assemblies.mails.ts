@@ -6,6 +6,18 @@ import { buildIcs } from './ics.ts';
 import { motionDeadline } from './notice.ts';
 import type { AgendaItem, Assembly } from './assemblies.model.ts';
 
+/** What the minutes mail says besides the common parts. */
+export interface MinutesMail {
+  body: string;
+  resolutions: string[];
+  /** h/minutes */
+  chair?: string;
+  minuteTaker?: string;
+  signedOn?: string;
+  /** corrected minutes: the corrections since the last sending, in words */
+  corrections?: string[];
+}
+
 /** Who an invitation goes to (a snapshot taken when it was recorded). */
 export interface MailRecipient {
   organisationName: string;
@@ -26,8 +38,8 @@ export interface MailInput {
   rules: BylawsRules;
   /** For supplements: the ids of the items added. */
   newItemIds?: number[];
-  /** For minutes: the text and the resolutions summary lines. */
-  minutes?: { body: string; resolutions: string[] };
+  /** For minutes: the text and the resolutions summary lines; h/minutes: who signed, and for corrected minutes what was corrected. */
+  minutes?: MinutesMail;
 }
 
 /** The agenda as numbered plain text (shown as a quoted block in both mail parts). */
@@ -129,15 +141,25 @@ export function assemblyMail(m: MailInput): MailContent {
         signature,
         footer,
       };
-    case 'minutes':
+    case 'minutes': {
+      // h/minutes: the minutes PDF is attached; the footer is not an invitation's
+      const mm = m.minutes;
+      const corrected = !!mm?.corrections;
+      const notGiven = t('minutes.pdf.notGiven');
       return {
-        subject: t('assemblies.mail.minutes.subject', { title: a.title, date: formatDate(a.startsAt, r.locale) }),
+        subject: t(corrected ? 'minutes.mail.correctedSubject' : 'assemblies.mail.minutes.subject', { title: a.title, date: formatDate(a.startsAt, r.locale) }),
         greeting,
-        paragraphs: [t('assemblies.mail.minutes.intro', { title: a.title, when }), ...(m.minutes?.resolutions.length ? [t('assemblies.mail.minutes.resolutions'), ...m.minutes.resolutions] : [])],
-        quote: m.minutes?.body || undefined,
+        paragraphs: [
+          corrected ? t('minutes.mail.correctedIntro', { title: a.title, when }) : t('assemblies.mail.minutes.intro', { title: a.title, when }),
+          ...(mm?.corrections?.length ? [t('minutes.mail.corrections'), ...mm.corrections.map((c) => `– ${c}`)] : []),
+          ...(mm ? [t('minutes.mail.signatories', { chair: mm.chair || notGiven, minuteTaker: mm.minuteTaker || notGiven, signedOn: mm.signedOn ? formatDate(mm.signedOn, r.locale) : notGiven })] : []),
+          ...(mm?.resolutions.length ? [t('assemblies.mail.minutes.resolutions'), ...mm.resolutions] : []),
+        ],
+        quote: mm?.body || undefined,
         signature,
-        footer,
+        footer: t('minutes.mail.footer', { association: association.name, organisation: r.organisationName }),
       };
+    }
     case 'access_data': // h/attend: the access data for online participants, in a message of its own (§ 32 Abs. 2 BGB)
       return {
         subject: t('attend.mail.access.subject', { title: a.title, date: formatDate(a.startsAt, r.locale) }),

@@ -4,12 +4,13 @@ import type { TFunction } from 'i18next';
 import type { Context } from '../context.ts';
 import { flash, h, idParam, requireRole } from '../web/middleware.ts';
 import { parseForm } from '../web/forms.ts';
-import { formatDate } from '../i18n/format.ts';
+import { formatDate, formatDateTime } from '../i18n/format.ts';
+import { correctionLines } from './minutes-document.ts';
 import { renderMail } from '../mail/render.ts';
 import type { FieldErrors } from '../errors.ts';
-import { AGENDA_KINDS, ASSEMBLY_KINDS, FORMATS, agendaItemSchema, assemblySchema, attendanceSchema, minutesSchema, resolutionSchema, sendSchema } from './assemblies.schemas.ts';
+import { AGENDA_KINDS, ASSEMBLY_KINDS, ELECTION_ROWS_MAX, FORMATS, agendaItemSchema, assemblySchema, attendanceSchema, minutesSchema, resolutionSchema, sendSchema } from './assemblies.schemas.ts';
 import { AssemblyRuleError, FieldRuleError, LateNoticeError, MAX_UPLOAD_BYTES, ruleKey, type Assembly } from './assemblies.model.ts';
-import { describeOutcome, describeRule } from './results.ts';
+import { describeElectionRule, describeOutcome, describeResult, describeRule, candidateVotes, type Resolution } from './results.ts';
 import { renderLettersPdf } from './letter-pdf.ts';
 import { berlinDay } from './notice.ts';
 import { actorOf } from '../web/actor.ts';
@@ -401,30 +402,52 @@ export function assembliesBoardRouter(ctx: Context): Router {
   /* afterwards */
   /** What the board typed into one item's result form, and the message next to each field. */
   interface ResultForm { itemId: number; values: Record<string, unknown>; errors: Record<string, string> }
+  /** h/minutes: what the board typed into the minutes form, and the message next to each field. */
+  interface MinutesForm { values: Record<string, unknown>; errors: Record<string, string> }
 
-  const renderResults = async (req: Request, res: Response, a: Assembly, form?: ResultForm) => {
+  const renderResults = async (req: Request, res: Response, a: Assembly, form?: ResultForm, minutesForm?: MinutesForm) => {
     const [agenda, resolutions, amendments, minutes, job, minutesFile, day] = await Promise.all([
       svc.assembly.agenda(a.id), svc.day.resolutions(a.id), svc.day.amendments(a.id), svc.minutes.get(a.id), svc.sending.jobView(a.id), svc.minutes.file(a.id), svc.day.overview(a.id),
     ]);
     const rules = await ctx.settings.rules();
     const locked = !!minutes?.sentAt;
-    res.status(form ? 422 : 200).render('assemblies/results', {
+    const minutesView = await minutesPageView(req, a.id, day, minutes, minutesForm);
+    res.status(form || minutesForm ? 422 : 200).render('assemblies/results', {
       title: req.t('assemblies.results.title'), section: 'assemblies', assembly: a, tabs: tabs(req, a, 'results'), minutes, job, minutesFile, maxMb: MAX_UPLOAD_BYTES / 1024 / 1024,
-      flags: svc.assembly.flags(a, agenda), canSendMinutes: svc.minutes.canSend(a, minutes), day,
+      flags: svc.assembly.flags(a, agenda), canSendMinutes: svc.minutes.canSend(a, minutes), day, minutesView,
       items: agenda.map((it, i) => {
         const resolution = resolutions.get(it.id);
         const mine = form?.itemId === it.id ? form : undefined;
         const rule = it.kind === 'report' ? undefined : resolution?.outcome.rule ?? rules.majorities[it.kind];
+        const election = it.kind === 'election' ? electionForm(mine?.values, resolution) : undefined; // h/minutes
         return {
-          ...it, number: i + 1, votable: it.kind !== 'report', resolution,
-          ruleWords: rule ? describeRule(req.t, rule) : '', asksAbsentConsents: rule?.base === 'members' && rule.absentConsents,
-          outcomeWords: resolution ? describeOutcome(req.t, req.locale, resolution.outcome) : '',
+          ...it, number: i + 1, votable: it.kind !== 'report', resolution, election,
+          ruleWords: !rule ? '' : election ? describeElectionRule(req.t, rule, resolution?.election?.rules ?? rules.elections) : describeRule(req.t, rule),
+          asksAbsentConsents: rule?.base === 'members' && rule.absentConsents,
+          outcomeWords: resolution ? (resolution.election ? describeResult(req.t, req.locale, resolution) : describeOutcome(req.t, req.locale, resolution.outcome)) : '',
           locked, version: resolution?.version ?? 0,
-          values: mine?.values ?? (resolution ? { yes: resolution.yes, no: resolution.no, abstain: resolution.abstain, invalid: resolution.invalid, absentConsents: resolution.absentConsents, note: resolution.note } : {}),
+          values: mine?.values ?? (resolution ? { yes: resolution.yes, no: resolution.election ? resolution.election.ballot.no : resolution.no, abstain: resolution.abstain, invalid: resolution.invalid, absentConsents: resolution.absentConsents, note: resolution.note } : {}),
           errors: mine?.errors, amendments: amendments.filter((m) => m.itemId === it.id),
         };
       }),
     });
+  };
+
+  /** h/minutes: an election's candidate rows (as typed, or as recorded, plus empty ones to fill in), its round and lot. */
+  const electionForm = (typed: Record<string, unknown> | undefined, resolution: Resolution | undefined) => {
+    const str = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : '');
+    const recorded = resolution?.election?.ballot;
+    const rows = typed
+      ? Array.from({ length: ELECTION_ROWS_MAX }, (_, i) => ({ name: str(typed[`cName${i + 1}`]), votes: str(typed[`cVotes${i + 1}`]) }))
+      : (recorded?.candidates ?? []).map((c) => ({ name: c.name, votes: String(c.votes) }));
+    const filled = rows.reduce((n, r, i) => (r.name || r.votes ? i + 1 : n), 0);
+    const count = Math.min(ELECTION_ROWS_MAX, Math.max(4, filled + 2));
+    return {
+      rows: Array.from({ length: count }, (_, i) => ({ n: i + 1, name: rows[i]?.name ?? '', votes: rows[i]?.votes ?? '' })),
+      round: typed ? str(typed.round) || '1' : String(recorded?.round ?? 1),
+      lotWinner: typed ? str(typed.lotWinner) : recorded?.lotWinner ?? '',
+      votesText: resolution ? candidateVotes(resolution) : '',
+    };
   };
 
   r.get('/:id/results', h(async (req, res) => {
@@ -435,14 +458,16 @@ export function assembliesBoardRouter(ctx: Context): Router {
     const a = await svc.assembly.get(idParam(req));
     const itemId = idParam(req, 'itemId');
     const values: Record<string, unknown> = req.body ?? {};
-    const p = parseForm(resolutionSchema, values, req.t);
+    // h/minutes: an election's rows cName1/cVotes1 … as one list
+    const candidates = Array.from({ length: ELECTION_ROWS_MAX }, (_, i) => ({ name: values[`cName${i + 1}`] ?? '', votes: values[`cVotes${i + 1}`] ?? '' }));
+    const p = parseForm(resolutionSchema, { ...values, candidates }, req.t);
     if (!p.ok) return renderResults(req, res, a, { itemId, values, errors: p.errors });
     try {
       const { quorate, amended } = await svc.day.recordResolution(actorOf(req), a.id, itemId, p.data);
       flash(req, quorate ? 'success' : 'error', req.t(!quorate ? 'assemblies.results.savedNotQuorate' : amended ? 'assemblies.results.amended' : 'assemblies.flash.resolutionSaved'));
     } catch (err) {
       if (err instanceof FieldRuleError) {
-        const errors = Object.fromEntries(Object.entries(err.fields).map(([field, e]) => [field, req.t(`assemblies.countErrors.${e.code}`, e.params ?? {})]));
+        const errors = Object.fromEntries(Object.entries(err.fields).map(([field, e]) => [field, req.t(e.code.startsWith('elections.') ? e.code : `assemblies.countErrors.${e.code}`, e.params ?? {})]));
         return renderResults(req, res, a, { itemId, values, errors });
       }
       if (!(err instanceof AssemblyRuleError)) throw err;
@@ -451,16 +476,71 @@ export function assembliesBoardRouter(ctx: Context): Router {
     res.redirect(303, `/board/assemblies/${a.id}/results`);
   }));
 
+  /** h/minutes: the people checked in, to choose chair and minute-taker from; the form's values and messages; the minutes' history. */
+  const minutesPageView = async (req: Request, assemblyId: number, day: Awaited<ReturnType<typeof svc.day.overview>>, minutes: Awaited<ReturnType<typeof svc.minutes.get>>, form?: MinutesForm) => {
+    const people = [...new Map(day.rows.filter((r) => r.checkedInAt && r.personName.trim()).map((r) => [r.personName.trim(), `${r.personName.trim()} (${r.name})`])).entries()]
+      .map(([value, label]) => ({ value, label }));
+    const names = new Set(people.map((p) => p.value));
+    const stored = { body: minutes?.body ?? '', chair: minutes?.chair ?? '', minuteTaker: minutes?.minuteTaker ?? '', signedOn: minutes?.signedOn ?? '' };
+    // a stored name not (or no longer) in the list shows in the free-text field
+    const values = form?.values ?? {
+      body: stored.body, signedOn: stored.signedOn,
+      chair: names.has(stored.chair) ? stored.chair : '', chairOther: names.has(stored.chair) ? '' : stored.chair,
+      minuteTaker: names.has(stored.minuteTaker) ? stored.minuteTaker : '', minuteTakerOther: names.has(stored.minuteTaker) ? '' : stored.minuteTaker,
+    };
+    const options = (field: string) => people.map((p) => ({ ...p, selected: values[field] === p.value }));
+    const doc = minutes?.sentAt ? await svc.minutes.document(assemblyId) : undefined;
+    const history = doc ? [
+      { at: minutes!.sentAt!, text: req.t('minutes.history.sent', { at: formatDateTime(minutes!.sentAt!, req.locale) }) },
+      ...doc.amendments.map((x) => ({ at: x.at, text: correctionLines(req.locale, { ...doc, amendments: [x], items: [] })[0] })),
+      ...doc.items.flatMap((it) => it.amendments.map((x) => ({ at: x.at, text: correctionLines(req.locale, { ...doc, amendments: [], items: [{ ...it, amendments: [x] }] })[0] }))),
+      ...(minutes?.correctedSentAt ? [{ at: minutes.correctedSentAt, text: req.t('minutes.history.correctedSent', { at: formatDateTime(minutes.correctedSentAt, req.locale) }) }] : []),
+    ].sort((x, y) => x.at.localeCompare(y.at)) : [];
+    return {
+      values, errors: form?.errors, chairOptions: options('chair'), minuteTakerOptions: options('minuteTaker'), noAttendees: !people.length,
+      locked: !!minutes?.sentAt, history, canSendCorrected: !!minutes?.sentAt && (await svc.minutes.hasUnsentCorrections(assemblyId)),
+    };
+  };
+
   r.post('/:id/minutes', h(async (req, res) => {
-    const id = idParam(req);
-    const p = parseForm(minutesSchema, req.body, req.t);
-    if (!p.ok) { flash(req, 'error', Object.values(p.errors)[0]); return res.redirect(303, `/board/assemblies/${id}/results`); }
-    await act(req, res, `/board/assemblies/${id}/results`, () => svc.minutes.save(actorOf(req), id, p.data.body), 'assemblies.flash.minutesSaved');
+    const a = await svc.assembly.get(idParam(req));
+    const values: Record<string, unknown> = req.body ?? {};
+    const p = parseForm(minutesSchema, values, req.t);
+    if (!p.ok) return renderResults(req, res, a, undefined, { values, errors: p.errors });
+    const day = await svc.day.overview(a.id);
+    const present = new Set(day.rows.filter((r) => r.checkedInAt).map((r) => r.personName.trim()).filter(Boolean));
+    const errors: Record<string, string> = {};
+    for (const f of ['chair', 'minuteTaker'] as const) if (p.data[f] && !p.data[`${f}Other`] && !present.has(p.data[f])) errors[f] = req.t('minutes.errors.choice');
+    if (Object.keys(errors).length) return renderResults(req, res, a, undefined, { values, errors });
+    try {
+      const { amended } = await svc.minutes.save(actorOf(req), a.id, {
+        body: p.data.body, chair: p.data.chairOther || p.data.chair, minuteTaker: p.data.minuteTakerOther || p.data.minuteTaker, signedOn: p.data.signedOn, reason: p.data.reason,
+      });
+      flash(req, 'success', req.t(amended ? 'minutes.form.amended' : 'assemblies.flash.minutesSaved'));
+    } catch (err) {
+      if (err instanceof FieldRuleError) {
+        const fieldErrors = Object.fromEntries(Object.entries(err.fields).map(([field, e]) => [field, req.t(`minutes.errors.${e.code}`, { ...e.params, date: typeof e.params?.date === 'string' ? formatDate(e.params.date, req.locale) : undefined })]));
+        return renderResults(req, res, a, undefined, { values, errors: fieldErrors });
+      }
+      if (!(err instanceof AssemblyRuleError)) throw err;
+      flash(req, 'error', ruleMessage(req.t, req.locale, err));
+    }
+    res.redirect(303, `/board/assemblies/${a.id}/results`);
+  }));
+
+  r.get('/:id/minutes.pdf', h(async (req, res) => {
+    const a = await svc.assembly.get(idParam(req));
+    sendFile(res, await svc.minutes.pdf(a.id, req.locale));
   }));
 
   r.post('/:id/minutes/send', h(async (req, res) => {
     const id = idParam(req);
     await act(req, res, `/board/assemblies/${id}/results`, () => svc.minutes.send(actorOf(req), id), 'assemblies.flash.sending');
+  }));
+
+  r.post('/:id/minutes/send-corrected', h(async (req, res) => {
+    const id = idParam(req);
+    await act(req, res, `/board/assemblies/${id}/results#minutes`, () => svc.minutes.sendCorrected(actorOf(req), id), 'assemblies.flash.sending');
   }));
 
   r.post('/:id/minutes/file', h(async (req, res) => {

@@ -96,6 +96,9 @@ export const motionSchema = z.object({
 });
 export type MotionInput = z.infer<typeof motionSchema>;
 
+/** h/minutes: at most this many candidate rows in an election's result form */
+export const ELECTION_ROWS_MAX = 12;
+
 /** The counts stay as typed: DayService.recordResolution checks them against the votes present (checkCounts). */
 const rawCount = z.preprocess((v) => (typeof v === 'number' ? String(v) : typeof v === 'string' ? v : ''), z.string().trim().max(12, 'common.validation.number'));
 export const resolutionSchema = z.object({
@@ -109,10 +112,24 @@ export const resolutionSchema = z.object({
   version: z.preprocess((v) => (v === '' || v === undefined ? undefined : v), z.coerce.number().int().min(0).optional()),
   /** once the minutes are sent: why the result is corrected */
   reason: text(1000).optional().transform((v) => v ?? ''),
+  /** h/minutes: an election's votes per candidate (rows left empty do not count), its round, and who drew the lot on a tie */
+  candidates: z.array(z.object({ name: text(200), votes: rawCount })).max(ELECTION_ROWS_MAX, 'common.validation.invalid').optional().transform((v) => v ?? []),
+  round: z.preprocess((v) => (v === '' || v === undefined ? '1' : v), z.enum(['1', '2'], { message: 'common.validation.choice' })).optional().transform((v) => (v === '2' ? 2 : 1)),
+  lotWinner: text(200).optional().transform((v) => v ?? ''),
 });
-export type ResolutionInput = z.infer<typeof resolutionSchema>;
+/** The result as the service takes it; h/minutes: the election's fields are optional (the CLI and older callers leave them out). */
+export type ResolutionInput = Omit<z.infer<typeof resolutionSchema>, 'candidates' | 'round' | 'lotWinner'> & Partial<Pick<z.infer<typeof resolutionSchema>, 'candidates' | 'round' | 'lotWinner'>>;
 
-export const minutesSchema = z.object({ body: text(200000) });
+export const minutesSchema = z.object({
+  body: text(200000),
+  // h/minutes: chair and minute-taker chosen from the attendance, or typed (the typed name goes first); the day of signing
+  chair: text(200).optional().transform((v) => v ?? ''),
+  chairOther: text(200).optional().transform((v) => v ?? ''),
+  minuteTaker: text(200).optional().transform((v) => v ?? ''),
+  minuteTakerOther: text(200).optional().transform((v) => v ?? ''),
+  signedOn: text(20).optional().transform((v) => v ?? ''),
+  reason: text(1000).optional().transform((v) => v ?? ''),
+});
 
 export const attendanceSchema = z.object({
   action: z.enum(['in', 'out'], { message: 'common.validation.choice' }),

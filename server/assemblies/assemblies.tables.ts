@@ -174,6 +174,8 @@ export interface ResolutionRow {
   /** JSON of the MajorityRule that applied when recorded (null: recorded before rules were kept) */
   majority_rule: string | null;
   version: number;
+  /** h/minutes: for an election, JSON of the ElectionResult (round, votes per candidate, lot) */
+  candidates?: string | null;
 }
 
 export interface ResolutionAmendmentRow {
@@ -188,6 +190,8 @@ export interface ResolutionAmendmentRow {
   user_id: number | null;
   actor_label: string;
   created_at: string;
+  /** h/minutes: when it went out with corrected minutes */
+  sent_at?: string | null;
 }
 
 export interface MinutesRow {
@@ -197,6 +201,25 @@ export interface MinutesRow {
   attachment_id: number | null;
   updated_at: string;
   updated_by: number | null;
+  sent_at: string | null;
+  /** h/minutes: who chaired the assembly, who wrote the minutes, the day they were signed */
+  chair_name: string;
+  minute_taker_name: string;
+  signed_on: string | null;
+  /** h/minutes: when corrected minutes were last sent */
+  corrected_sent_at: string | null;
+}
+
+/** h/minutes: a correction of minutes already sent (before and after: JSON of the minutes' fields). */
+export interface MinutesAmendmentRow {
+  id: number;
+  assembly_id: number;
+  before_values: string;
+  after_values: string;
+  reason: string;
+  user_id: number | null;
+  actor_label: string;
+  created_at: string;
   sent_at: string | null;
 }
 
@@ -229,6 +252,7 @@ declare module 'knex/types/tables' {
     assembly_resolutions: ResolutionRow;
     assembly_resolution_amendments: ResolutionAmendmentRow;
     assembly_minutes: MinutesRow;
+    assembly_minutes_amendments: MinutesAmendmentRow;
     assembly_overrides: OverrideRow;
   }
 }

@@ -53,4 +53,9 @@ export class DayRepository {
   async amendments(assemblyId: number): Promise<ResolutionAmendmentRow[]> {
     return this.db('assembly_resolution_amendments').where({ assembly_id: assemblyId }).orderBy('id');
   }
+
+  /** h/minutes: marks the result corrections not yet sent as sent with corrected minutes; returns how many. */
+  async markAmendmentsSent(q: Q, assemblyId: number, at: string): Promise<number> {
+    return q('assembly_resolution_amendments').where({ assembly_id: assemblyId }).whereNull('sent_at').update({ sent_at: at });
+  }
 }

@@ -13,6 +13,7 @@ import type { InvitationsRepository } from './invitations.repository.ts';
 import { quorum, votesPresent, type QuorumResult } from './quorum.ts';
 import type { AttendanceMode } from './assemblies.tables.ts';
 import { checkCounts } from './majority.ts';
+import { decideElection, type CandidateVotes, type ElectionBallot } from './election.ts';
 import { amendmentFrom, resolutionFrom, type Resolution, type ResolutionAmendment } from './results.ts';
 import type { DocumentsRepository } from './documents.repository.ts';
 
@@ -211,6 +212,11 @@ export class DayService {
     return out;
   }
 
+  /** h/minutes: the result corrections not yet sent go out with corrected minutes now (MinutesService.sendCorrected). */
+  async markAmendmentsSent(trx: Knex.Transaction, assemblyId: number, at: string): Promise<number> {
+    return this.d.day.markAmendmentsSent(trx, assemblyId, at);
+  }
+
   /** The recorded corrections of results after the minutes were sent, oldest first. */
   async amendments(assemblyId: number): Promise<ResolutionAmendment[]> {
     return (await this.d.day.amendments(assemblyId)).map(amendmentFrom);
@@ -248,19 +254,44 @@ export class DayService {
           if (absentConsents + inRoom > votingMembers) fields.absentConsents = { code: 'above_members', params: { members: votingMembers } };
         }
       }
+      // h/minutes: an election recorded with votes per candidate, decided by the bylaws' run-off and tie rules
+      const rows = item.kind === 'election' ? (input.candidates ?? []).map((c, i) => ({ i: i + 1, name: c.name.trim(), votes: c.votes.trim() })).filter((c) => c.name || c.votes) : [];
+      let ballot: ElectionBallot | undefined;
+      let electionCounts: { yes: number; no: number } | undefined;
+      if (rows.length) {
+        const seen = new Set<string>();
+        const candidates: CandidateVotes[] = [];
+        for (const c of rows) {
+          const v = checkCounts({ yes: c.votes, no: 0, abstain: 0, invalid: 0 }, present);
+          if (!v.ok) fields[`cVotes${c.i}`] = { code: v.errors[0].code, params: v.errors[0].params };
+          if (!c.name) fields[`cName${c.i}`] = { code: 'elections.errors.candidate_without_name' };
+          else if (seen.has(c.name.toLowerCase())) fields[`cName${c.i}`] = { code: 'elections.errors.duplicate' };
+          seen.add(c.name.toLowerCase());
+          if (v.ok) candidates.push({ name: c.name, votes: v.counts.yes });
+        }
+        if (checked.ok) {
+          ballot = { round: input.round === 2 ? 2 : 1, candidates, no: checked.counts.no, abstain: checked.counts.abstain, invalid: checked.counts.invalid, lotWinner: input.lotWinner?.trim() || undefined };
+          const total = candidates.reduce((n, c) => n + c.votes, 0) + checked.counts.no + checked.counts.abstain + checked.counts.invalid;
+          if (total > present) fields.total = { code: 'above_present', params: { total, present } };
+          const decision = decideElection(rule, rules.elections, ballot, votingMembers);
+          if (ballot.lotWinner && !(decision.outcome.kind === 'elected' && decision.outcome.by === 'lot')) fields.lotWinner = { code: 'elections.errors.lot_not_tied' };
+          electionCounts = { yes: decision.best, no: decision.cast - decision.best };
+        }
+      }
       const before = await this.d.day.resolutionOf(trx, itemId);
       if (input.version !== undefined && (before?.version ?? 0) !== input.version) fields.version = { code: 'changed' };
       const minutes = await this.d.documents.minutes(assemblyId, trx);
       const locked = !!minutes?.sent_at; // a result recorded only after the minutes went out is an amendment too
       if (locked && !input.reason) fields.reason = { code: 'reason_required' };
       if (Object.keys(fields).length || !checked.ok) throw new FieldRuleError(fields);
-      const counts = checked.counts;
+      const counts = electionCounts ? { ...checked.counts, ...electionCounts } : checked.counts;
       const quorate = day.quorum.met;
       const saved = await this.d.day.saveResolutionIfVersion(trx, before, {
         assembly_id: assemblyId, agenda_item_id: itemId,
         yes_votes: counts.yes, no_votes: counts.no, abstentions: counts.abstain, invalid_votes: counts.invalid, absent_consents: absentConsents,
         votes_present: present, voting_members: votingMembers, quorate, majority_rule: JSON.stringify(rule),
         note: input.note, recorded_by: actor.userId, recorded_at: this.now(), version: (before?.version ?? 0) + 1,
+        candidates: ballot ? JSON.stringify({ ...ballot, rules: rules.elections }) : null,
       });
       if (!saved) throw new FieldRuleError({ version: { code: 'changed' } });
       const old = before ? { yes: Number(before.yes_votes), no: Number(before.no_votes), abstain: Number(before.abstentions), invalid: Number(before.invalid_votes) } : undefined;

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { insertId } from '../db/knex.ts';
-import type { AttachmentRow, MinutesRow } from './assemblies.tables.ts';
+import type { AttachmentRow, MinutesAmendmentRow, MinutesRow } from './assemblies.tables.ts';
 
 type Q = Knex | Knex.Transaction;
 
@@ -33,6 +33,25 @@ export class DocumentsRepository {
 
   async markMinutesSent(q: Q, id: number, at: string): Promise<void> {
     await q('assembly_minutes').where({ id }).update({ sent_at: at });
+  }
+
+  /* h/minutes: corrections of sent minutes */
+
+  async insertMinutesAmendment(q: Q, row: Omit<MinutesAmendmentRow, 'id'>): Promise<void> {
+    await q('assembly_minutes_amendments').insert(row);
+  }
+
+  async minutesAmendments(assemblyId: number, q: Q = this.db): Promise<MinutesAmendmentRow[]> {
+    return q('assembly_minutes_amendments').where({ assembly_id: assemblyId }).orderBy('id');
+  }
+
+  /** Marks the corrections not yet sent as sent with corrected minutes; returns how many. */
+  async markMinutesAmendmentsSent(q: Q, assemblyId: number, at: string): Promise<number> {
+    return q('assembly_minutes_amendments').where({ assembly_id: assemblyId }).whereNull('sent_at').update({ sent_at: at });
+  }
+
+  async markCorrectedSent(q: Q, id: number, at: string): Promise<void> {
+    await q('assembly_minutes').where({ id }).update({ corrected_sent_at: at });
   }
 
   /* attachments */

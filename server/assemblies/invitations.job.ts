@@ -9,10 +9,12 @@ import type { SettingsService } from '../settings/settings.service.ts';
 import type { Logger } from '../logger.ts';
 import { AppError } from '../errors.ts';
 import type { Job, JobContext, JobsService, JobStatus } from '../jobs/jobs.service.ts';
-import { tFor } from '../i18n/i18n.ts';
 import type { AssociationSettings, BylawsRules } from '../settings/settings.schemas.ts';
 import { berlinDay } from './notice.ts';
-import { assemblyIcs, assemblyMail, type MailKind } from './assemblies.mails.ts';
+import { assemblyIcs, assemblyMail, type MailKind, type MinutesMail } from './assemblies.mails.ts';
+import { correctionLines, loadMinutesDocument, resultLines, type MinutesDocument } from './minutes-document.ts';
+import { minutesPdfName, renderMinutesPdf } from './minutes-pdf.ts';
+import type { Locale } from '../i18n/i18n.ts';
 import { newLinkToken } from '../auth/tokens.ts';
 import { AssemblyRuleError, type AgendaItem, type Assembly, type Invitation, type StoredFile } from './assemblies.model.ts';
 import type { AssemblyService } from './assembly.service.ts';
@@ -22,7 +24,6 @@ import type { InvitationsRepository } from './invitations.repository.ts';
 import type { AnswersRepository } from './answers.repository.ts';
 import type { DocumentsRepository } from './documents.repository.ts';
 import { isUniqueViolation } from '../db/errors.ts';
-import { describeOutcome, describeRule } from './results.ts';
 
 /**
  * Sending an assembly's mails as a persisted, resumable background job (table `jobs`).
@@ -65,12 +66,14 @@ interface Payload {
   recorded?: boolean;
   sequence?: number;
   itemIds?: number[];
+  /** h/minutes: corrected minutes, with the instant their corrections were marked as sent */
+  corrected?: string;
 }
 
 /** One mail of the assembly to one invitee. */
 export interface AssemblyMailInput {
   kind: MailKind; assembly: Assembly; agenda: AgendaItem[]; association: AssociationSettings; rules: BylawsRules;
-  invitation: Invitation; to: string; cc: string[]; newItemIds?: number[]; minutes?: { body: string; resolutions: string[] };
+  invitation: Invitation; to: string; cc: string[]; newItemIds?: number[]; minutes?: MinutesMail;
   files?: StoredFile[];
 }
 
@@ -260,19 +263,37 @@ export class InvitationJobs {
     const { jobId, assembly, payload } = c;
     const kind = payload.mailKind;
     const key = kind === 'update' ? `update:${payload.sequence}` : kind === 'supplement' || kind === 'reminder' ? `${kind}:${jobId}`
-      : kind === 'access_data' ? `access_data:${accessKey(assembly)}` : kind;
+      : kind === 'access_data' ? `access_data:${accessKey(assembly)}`
+      : kind === 'minutes' && payload.corrected ? `minutes:corrected:${jobId}` : kind;
     // h/attend: the access data go only to those taking part online (answered "online", or checked in online)
     const online = kind === 'access_data' ? await this.d.day.onlineParticipants(assembly.id) : undefined;
     const invs = (await this.d.invitations.byEmail(assembly.id)).filter((i) => !online || online.has(i.organisationId));
     const agenda = await this.d.assemblies.agenda(assembly.id);
-    let minutes: { body: string; attachmentId: number | null } | undefined;
+    // h/minutes: the minutes mail carries the minutes PDF (made here, in each invitee's language) and the signed copy if one was uploaded
+    let doc: MinutesDocument | undefined;
+    let signed: StoredFile | undefined;
+    const pdfs = new Map<Locale, StoredFile>();
     if (kind === 'minutes') {
+      doc = await loadMinutesDocument(this.d, assembly.id);
       const m = await this.d.documents.minutes(assembly.id);
-      minutes = m ? { body: m.body, attachmentId: m.attachment_id == null ? null : Number(m.attachment_id) } : undefined;
+      signed = m?.attachment_id ? await this.d.attachments.get(assembly.id, Number(m.attachment_id)) : undefined;
+      for (const locale of new Set(invs.map((i) => i.locale))) {
+        pdfs.set(locale, { filename: minutesPdfName(doc, locale), contentType: 'application/pdf', content: await renderMinutesPdf(doc, locale, this.d.clock.now()) });
+      }
     }
-    const resolutions = kind === 'minutes' ? await this.d.day.resolutions(assembly.id) : undefined;
-    // the minutes PDF (if uploaded) goes with the minutes mail: personal links have expired by then
-    const minutesPdf = kind === 'minutes' && minutes?.attachmentId ? await this.d.attachments.get(assembly.id, minutes.attachmentId) : undefined;
+    const minutesFor = (locale: Locale): { minutes?: MinutesMail; files?: StoredFile[] } => {
+      if (!doc) return {};
+      const v = doc.values;
+      const pdf = pdfs.get(locale);
+      const batch = payload.corrected;
+      const corrections = batch
+        ? correctionLines(locale, { ...doc, amendments: doc.amendments.filter((x) => x.sentAt === batch), items: doc.items.map((it) => ({ ...it, amendments: it.amendments.filter((x) => x.sentAt === batch) })) })
+        : undefined;
+      return {
+        minutes: { body: v.body, resolutions: resultLines(locale, doc), chair: v.chair, minuteTaker: v.minuteTaker, signedOn: v.signedOn, corrections },
+        files: [...(pdf ? [pdf] : []), ...(signed ? [signed] : [])],
+      };
+    };
     await c.jc.progress(0, invs.length);
     let progress = 0;
     for (const inv of invs) {
@@ -282,21 +303,8 @@ export class InvitationJobs {
           if (await this.d.invitations.delivery(trx, inv.id, key)) return false;
           if (kind === 'reminder' && (await this.d.answers.rsvp(assembly.id, inv.organisationId, trx))) return false;
           const deliveryId = await this.d.invitations.insertDelivery(trx, { invitation_id: inv.id, kind, delivery_key: key, created_at: this.now() });
-          const t = tFor(inv.locale);
           const mailId = await this.enqueueMail(trx, {
-            kind, assembly, agenda, association: c.association, rules: c.rules, invitation: inv, to: inv.to, cc: inv.cc, newItemIds: payload.itemIds, files: minutesPdf ? [minutesPdf] : undefined,
-            minutes: minutes ? {
-              body: minutes.body,
-              resolutions: agenda.flatMap((it, i) => {
-                const r = resolutions?.get(it.id);
-                if (!r) return [];
-                const line = t('assemblies.mail.minutes.resolutionLine', { n: i + 1, title: it.title, result: t(r.adopted ? 'assemblies.results.adopted' : 'assemblies.results.rejected'), yes: r.yes, no: r.no, abstain: r.abstain });
-                const invalid = r.invalid ? ` ${t('assemblies.mail.minutes.resolutionInvalid', { invalid: r.invalid })}` : '';
-                const majority = t('assemblies.mail.minutes.resolutionMajority', { rule: describeRule(t, r.outcome.rule), outcome: describeOutcome(t, inv.locale, r.outcome) });
-                const late = it.lateNotice ? ` ${t('notice.minutesLine')}` : ''; // h/notice: not announced in time
-                return [`${line}.${invalid} ${majority}${late}`];
-              }),
-            } : undefined,
+            kind, assembly, agenda, association: c.association, rules: c.rules, invitation: inv, to: inv.to, cc: inv.cc, newItemIds: payload.itemIds, ...minutesFor(inv.locale),
           });
           await this.d.invitations.setDeliveryMail(trx, deliveryId, mailId);
           return true;

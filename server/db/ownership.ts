@@ -65,6 +65,8 @@ export const TABLE_OWNERS = {
   assembly_written_resolutions: 'assemblies',
   assembly_written_ballots: 'assemblies',
   assembly_written_tokens: 'assemblies',
+  // h/minutes: corrections of sent minutes
+  assembly_minutes_amendments: 'assemblies',
 } as const;
 
 export type TableName = keyof typeof TABLE_OWNERS;

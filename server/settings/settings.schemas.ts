@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { BGB_MAJORITIES, majorityRuleSchema } from '../assemblies/majority.ts';
 import { WRITTEN_MODES } from '../assemblies/written-rule.ts';
+import { BGB_ELECTION, electionRulesSchema } from '../assemblies/election.ts'; // h/minutes
 
 /** The association's settings (one place, edited by admins, audited). Every value has a default. */
 export const associationSchema = z.object({
@@ -72,6 +73,8 @@ export const rulesSchema = z.object({
   /** remote participation: hybrid by the board's decision (§ 32 Abs. 2 S. 1), also purely virtual (bylaws or members' resolution, S. 2), or neither */
   remoteParticipation: z.enum(['hybrid', 'hybrid_virtual', 'none']),
   // h/attend: end
+  // h/minutes: elections without the required majority (run-off) and ties (§ 40 BGB: the bylaws decide; BGB default: repeat)
+  elections: electionRulesSchema,
 });
 export type BylawsRules = z.infer<typeof rulesSchema>;
 
@@ -127,6 +130,8 @@ export const DEFAULT_RULES: BylawsRules = {
   votingRight: 'category',
   remoteParticipation: 'hybrid',
   // h/attend: end
+  // h/minutes
+  elections: BGB_ELECTION,
 };
 
 export const EMPLOYEE_BANDS = ['1-49', '50-249', '250+'] as const;

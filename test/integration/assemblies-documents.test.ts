@@ -140,8 +140,9 @@ describe('assemblies: documents and the minutes as PDF (multipart upload)', func
       const mails = await env.db('mail_messages').where({ template: 'assembly_minutes' });
       expect(mails.map((m) => m.to_address).sort()).to.deep.equal(['a@harz.example', 'b@tu.example']);
       const atts = JSON.parse(mails[0].attachments!) as { filename: string; contentType: string; contentBase64: string }[];
-      expect(atts.map((a) => a.filename)).to.deep.equal(['Protokoll MV 2026 unterschrieben.pdf']);
-      expect(Buffer.from(atts[0].contentBase64, 'base64').toString('latin1')).to.contain('Unterschrieben');
+      // the minutes PDF made from the record, then the signed copy as uploaded
+      expect(atts.map((a) => a.filename)).to.deep.equal(['Protokoll Mitgliederversammlung 2026 19.12.2026.pdf', 'Protokoll MV 2026 unterschrieben.pdf']);
+      expect(Buffer.from(atts[1].contentBase64, 'base64').toString('latin1')).to.contain('Unterschrieben');
       expect((await env.ctx.assemblies.attachments.forMember(id, file.id)).filename).to.equal('Protokoll MV 2026 unterschrieben.pdf');
 
       // once sent, the minutes PDF cannot be replaced any more

@@ -55,6 +55,8 @@ export interface Assemblies {
   jobs: InvitationJobs;
 }
 import { AdminService } from './admin/admin.service.ts';
+// h/demand: the minority's demand for an assembly (§ 37 BGB)
+import { DemandsService } from './demands/demands.service.ts';
 
 /** Everything a request handler or a command may use, built in one place. */
 export interface Context {
@@ -91,6 +93,8 @@ export interface Context {
   reminders: RemindersService;
   assemblies: Assemblies;
   admin: AdminService;
+  // h/demand: the minority's demand for an assembly (§ 37 BGB)
+  demands: DemandsService;
 }
 
 export function createContext(deps: { config: Config; db: Knex; clock: Clock; log: Logger; transport?: MailTransport; gateway?: PaymentGateway }): Context {
@@ -148,5 +152,7 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
     jobs: invitationJobs,
   };
   const admin = new AdminService({ db, clock, users, audit, outbox, settings, accessLinks });
-  return { admin, config, db, clock, log, changes, audit, tokens, users, accessLinks, settings, outbox, members, applications, applicationRecords, portal, memberImport, memberExports, gdpr, gateway, jobs, stripe, dues, duesRuns, payments, reminders, assemblies };
+  // h/demand: the minority's demand for an assembly (§ 37 BGB)
+  const demands = new DemandsService({ db, clock, config, audit, outbox, settings, members, users, assemblies: assembly });
+  return { demands, admin, config, db, clock, log, changes, audit, tokens, users, accessLinks, settings, outbox, members, applications, applicationRecords, portal, memberImport, memberExports, gdpr, gateway, jobs, stripe, dues, duesRuns, payments, reminders, assemblies };
 }

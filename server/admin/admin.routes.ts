@@ -137,7 +137,10 @@ export function adminRouter(ctx: Context): Router {
 
   r.post('/settings', h(async (req, res) => {
     // a form without a majority's field leaves that majority as it is
-    const body: Record<string, unknown> = { ...majorityValues(await ctx.settings.rules()), ...(req.body ?? {}) };
+    const stored = await ctx.settings.rules();
+    // h/demand: a form without the minority-demand fields (§ 37 BGB) leaves them as they are
+    const demandValues = { minorityDemandBasis: stored.minorityDemandBasis, minorityDemandPercent: String(stored.minorityDemandPercent), minorityDemandCount: String(stored.minorityDemandCount) };
+    const body: Record<string, unknown> = { ...majorityValues(stored), ...demandValues, ...(req.body ?? {}) };
     const parsed = parseForm(settingsFormSchema, body, req.t);
     if (!parsed.ok) {
       res.status(422);

@@ -103,6 +103,10 @@ export const rulesFormSchema = z.object({
   applicationRetentionMonths: int(1, 120),
   contactRetentionYears: int(0, 30),
   invoiceRetentionYears: int(8, 30),
+  // h/demand: the minority for a demanded assembly (§ 37 BGB)
+  minorityDemandBasis: z.enum(['share', 'count'], { message: 'common.validation.choice' }),
+  minorityDemandPercent: int(1, 100),
+  minorityDemandCount: int(1, 100_000),
 }) satisfies z.ZodType<Omit<BylawsRules, 'majorities'>>;
 
 /** The majority a kind of agenda item needs, chosen as one value (see ruleCode). */

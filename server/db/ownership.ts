@@ -59,6 +59,9 @@ export const TABLE_OWNERS = {
   assembly_resolutions: 'assemblies',
   assembly_resolution_amendments: 'assemblies',
   assembly_rsvps: 'assemblies',
+  // h/demand: demands: the minority's demand for an assembly (§ 37 BGB) and its supporting members
+  minority_demands: 'demands',
+  minority_demand_supports: 'demands',
 } as const;
 
 export type TableName = keyof typeof TABLE_OWNERS;

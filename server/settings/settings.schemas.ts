@@ -48,6 +48,10 @@ export const rulesSchema = z.object({
     purpose_change: majorityRuleSchema,
     dissolution: majorityRuleSchema,
   }),
+  // h/demand: the minority that may demand an assembly (§ 37 Abs. 1 BGB: the tenth part of the members, unless the bylaws say otherwise)
+  minorityDemandBasis: z.enum(['share', 'count']),
+  minorityDemandPercent: z.coerce.number().int().min(1).max(100),
+  minorityDemandCount: z.coerce.number().int().min(1).max(100_000),
 });
 export type BylawsRules = z.infer<typeof rulesSchema>;
 
@@ -89,6 +93,10 @@ export const DEFAULT_RULES: BylawsRules = {
   contactRetentionYears: 1,
   invoiceRetentionYears: 8,
   majorities: BGB_MAJORITIES,
+  // h/demand: § 37 Abs. 1 BGB, the tenth part of the members
+  minorityDemandBasis: 'share',
+  minorityDemandPercent: 10,
+  minorityDemandCount: 10,
 };
 
 export const EMPLOYEE_BANDS = ['1-49', '50-249', '250+'] as const;

@@ -104,7 +104,10 @@ export function demandsBoardRouter(ctx: Context): Router {
     res.render('demands/board-list', { title: req.t('demands.board.title'), section: 'assemblies', rule: await ruleText(ctx, req), demands: list.map((x) => present(req, x)) });
   }));
 
-  const renderDetail = async (req: Request, res: Response, id: number, forms: { link?: Record<string, unknown>; reject?: Record<string, unknown> } = {}, errors: { link?: FieldErrors; reject?: FieldErrors } = {}) => {
+  const renderDetail = async (
+    req: Request, res: Response, id: number,
+    forms: { link?: Record<string, unknown>; reject?: Record<string, unknown> } = {}, errors: { link?: FieldErrors; reject?: FieldErrors } = {}, problem?: string,
+  ) => {
     const { demand, supporters } = await ctx.demands.detail(id);
     const chosenAssembly = String(forms.link?.assemblyId ?? demand.assemblyId ?? '');
     const raw = forms.link?.items;
@@ -116,7 +119,7 @@ export function demandsBoardRouter(ctx: Context): Router {
     res.status(errors.link || errors.reject ? 422 : 200).render('demands/board-show', {
       title: req.t('demands.board.detailTitle'), section: 'assemblies', demand: present(req, demand), rule: await ruleText(ctx, req),
       supporters, choices, linkErrors: errors.link, rejectErrors: errors.reject, rejectValues: forms.reject ?? {},
-      canDecide: demand.status !== 'rejected', canReject: demand.status === 'open',
+      canDecide: demand.status !== 'rejected', canReject: demand.status === 'open', problem,
     });
   };
 
@@ -132,7 +135,8 @@ export function demandsBoardRouter(ctx: Context): Router {
       flash(req, 'success', req.t('demands.board.linked'));
       res.redirect(303, `/board/demands/${id}`);
     } catch (e) {
-      return renderDetail(req, res, id, { link: body }, { link: { assemblyId: ruleError(req, e) } });
+      const msg = ruleError(req, e);
+      return renderDetail(req, res, id, { link: body }, { link: { assemblyId: msg } }, msg);
     }
   }));
 
@@ -146,7 +150,8 @@ export function demandsBoardRouter(ctx: Context): Router {
       flash(req, 'success', req.t('demands.board.rejected'));
       res.redirect(303, `/board/demands/${id}`);
     } catch (e) {
-      return renderDetail(req, res, id, { reject: body }, { reject: { reason: ruleError(req, e) } });
+      const msg = ruleError(req, e);
+      return renderDetail(req, res, id, { reject: body }, { reject: { reason: msg } }, msg);
     }
   }));
   return r;

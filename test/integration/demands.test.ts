@@ -216,7 +216,7 @@ describe('minority demand (§ 37 BGB)', function () {
       expect(detail).to.contain('TOP 1: Änderung § 5 der Satzung');
       const audit = await env.db('audit_log').where({ entity_type: 'minority_demand', entity_id: id, action: 'demand.linked' });
       expect(audit).to.have.length(1);
-      expect(JSON.parse(audit[0].after_values ?? audit[0].after ?? '{}')).to.deep.include({ assemblyId });
+      expect(JSON.parse(audit[0].after ?? '{}')).to.deep.include({ assemblyId, agendaItemIds: [itemId] });
     });
 
     it('records a rejection with its reason and names § 37 Abs. 2 BGB; a contact of the org then sees it', async () => {

@@ -56,7 +56,7 @@ describe('minority demand (§ 37 BGB)', function () {
       expect(res.status).to.equal(422);
       expect(res.text).to.match(/id="e-purpose" class="field-error">Bitte den Zweck der Versammlung angeben/);
       expect(res.text).to.contain('Der Vorstand informiert nicht über den Haushalt.</textarea>');
-      expect(await env.db('minority_demands').count({ n: '*' }).first()).to.deep.include({ n: 0 });
+      expect(await env.db('minority_demands').select('id')).to.have.length(0);
     });
 
     it('refuses control characters and a huge text, each next to its field, keeping the other field', async () => {
@@ -68,13 +68,13 @@ describe('minority demand (§ 37 BGB)', function () {
       expect(huge.status).to.equal(422);
       expect(huge.text).to.match(/id="e-reasons" class="field-error">Höchstens 10000 Zeichen/);
       expect(huge.text).to.contain('value="Neuwahl des Vorstands"');
-      expect(await env.db('minority_demands').count({ n: '*' }).first()).to.deep.include({ n: 0 });
+      expect(await env.db('minority_demands').select('id')).to.have.length(0);
     });
 
     it('refuses a post without the CSRF token', async () => {
       const res = await anna.agent.post('/portal/demands/new').type('form').send({ purpose: 'Neuwahl', reasons: 'Gründe' });
       expect(res.status).to.equal(403);
-      expect(await env.db('minority_demands').count({ n: '*' }).first()).to.deep.include({ n: 0 });
+      expect(await env.db('minority_demands').select('id')).to.have.length(0);
     });
 
     it('keeps the board and other roles out of the portal pages, and members out of the board pages', async () => {

@@ -166,7 +166,8 @@ describe('minority demand (§ 37 BGB)', function () {
       expect(page).to.contain('Okertal Polymere AG');
       expect(page).to.contain('nein, kein Mitglied mehr');
       // a contact of a former member can no longer support
-      await post(carla, `/portal/demands/${id}/withdraw`, {}, '/portal/demands');
+      await post(carla, `/portal/demands/${id}/support`, {}, '/portal/demands');
+      expect(visible((await carla.get('/portal/demands')).text)).to.contain('Ihre Organisation ist derzeit kein Mitglied.');
       expect(await boardMails()).to.have.length(1);
     });
   });

@@ -22,6 +22,8 @@ import { importUploadParser, memberDataRouter } from './members/member-data.rout
 import { assembliesBoardRouter, assemblyUploadParser } from './assemblies/assemblies.routes.ts';
 import { assembliesPublicRouter, assembliesPortalRouter } from './assemblies/rsvp.routes.ts';
 import { writtenBoardRouter, writtenPublicRouter } from './assemblies/written.routes.ts'; // h/written
+// h/demand: the minority's demand for an assembly (§ 37 BGB)
+import { demandsBoardRouter, demandsDashboardHook, demandsPortalRouter } from './demands/demands.routes.ts';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 
@@ -117,6 +119,8 @@ export function createApp(ctx: Context): AppHandle {
   app.use(authRouter(ctx));
   app.use(applicationsPublicRouter(ctx));
   app.use('/board/applications', applicationsBoardRouter(ctx));
+  app.use('/board/assemblies', demandsDashboardHook(ctx)); // h/demand: the demands awaiting the board, on the assemblies page
+  app.use('/board/demands', demandsBoardRouter(ctx)); // h/demand
   app.use('/board/assemblies', assembliesBoardRouter(ctx));
   app.use('/board/change-requests', requireRole('board'), portalRequestsBoardRouter(ctx));
   app.use('/portal/assemblies', assembliesPortalRouter(ctx));
@@ -128,6 +132,7 @@ export function createApp(ctx: Context): AppHandle {
   app.use('/admin', adminRouter(ctx));
   app.use('/portal', portalRouter(ctx));
   app.use('/portal', portalInvoicesRouter(ctx));
+  app.use('/portal/demands', demandsPortalRouter(ctx)); // h/demand: after the portal's router, whose navigation and organisation check run first
   app.use('/treasurer', duesRouter(ctx));
 
   app.use((req: Request, res: Response) => {

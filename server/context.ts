@@ -61,6 +61,8 @@ export interface Assemblies {
 }
 import { AdminService } from './admin/admin.service.ts';
 import { RetentionService } from './retention/retention.service.ts';
+// h/demand: the minority's demand for an assembly (§ 37 BGB)
+import { DemandsService } from './demands/demands.service.ts';
 
 /** Everything a request handler or a command may use, built in one place. */
 export interface Context {
@@ -99,6 +101,8 @@ export interface Context {
   admin: AdminService;
   /** The retention run: every retention period of the settings, daily and on demand. */
   retention: RetentionService;
+  // h/demand: the minority's demand for an assembly (§ 37 BGB)
+  demands: DemandsService;
 }
 
 export function createContext(deps: { config: Config; db: Knex; clock: Clock; log: Logger; transport?: MailTransport; gateway?: PaymentGateway }): Context {
@@ -159,5 +163,7 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
   };
   const admin = new AdminService({ db, clock, users, audit, outbox, settings, accessLinks });
   const retention = new RetentionService({ db, clock, log, audit, settings, outbox, applications, gdpr, mailDir: config.mailDir });
-  return { retention, admin, config, db, clock, log, changes, audit, tokens, users, accessLinks, settings, outbox, members, applications, applicationRecords, portal, memberImport, memberExports, gdpr, gateway, jobs, stripe, dues, duesRuns, payments, reminders, assemblies };
+  // h/demand: the minority's demand for an assembly (§ 37 BGB)
+  const demands = new DemandsService({ db, clock, config, audit, outbox, settings, members, users, assemblies: assembly });
+  return { demands, retention, admin, config, db, clock, log, changes, audit, tokens, users, accessLinks, settings, outbox, members, applications, applicationRecords, portal, memberImport, memberExports, gdpr, gateway, jobs, stripe, dues, duesRuns, payments, reminders, assemblies };
 }

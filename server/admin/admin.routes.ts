@@ -164,6 +164,8 @@ export function adminRouter(ctx: Context): Router {
       supplementNoticeDays: String(stored.supplementNoticeDays),
       writtenResolutionMode: stored.writtenResolutionMode, writtenMinParticipationPercent: String(stored.writtenMinParticipationPercent),
       attendanceRight: stored.attendanceRight, votingRight: stored.votingRight, remoteParticipation: stored.remoteParticipation,
+      // h/demand: the minority-demand fields (§ 37 BGB)
+      minorityDemandBasis: stored.minorityDemandBasis, minorityDemandPercent: String(stored.minorityDemandPercent), minorityDemandCount: String(stored.minorityDemandCount),
     };
     const body: Record<string, unknown> = { ...kept, ...majorityValues(stored), ...electionValues(stored), ...(req.body ?? {}) };
     const parsed = parseForm(settingsFormSchema, body, req.t);

@@ -120,6 +120,10 @@ export const rulesFormSchema = z.object({
   votingRight: z.enum(['category', 'all_members'], { message: 'common.validation.choice' }),
   remoteParticipation: z.enum(['hybrid', 'hybrid_virtual', 'none'], { message: 'common.validation.choice' }),
   // h/attend: end
+  // h/demand: the minority for a demanded assembly (§ 37 BGB)
+  minorityDemandBasis: z.enum(['share', 'count'], { message: 'common.validation.choice' }),
+  minorityDemandPercent: int(1, 100),
+  minorityDemandCount: int(1, 100_000),
 }) satisfies z.ZodType<Omit<BylawsRules, 'majorities' | 'elections'>>;
 
 /** The majority a kind of agenda item needs, chosen as one value (see ruleCode). */

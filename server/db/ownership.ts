@@ -67,6 +67,9 @@ export const TABLE_OWNERS = {
   assembly_written_tokens: 'assemblies',
   // h/minutes: corrections of sent minutes
   assembly_minutes_amendments: 'assemblies',
+  // h/demand: demands: the minority's demand for an assembly (§ 37 BGB) and its supporting members
+  minority_demands: 'demands',
+  minority_demand_supports: 'demands',
 } as const;
 
 export type TableName = keyof typeof TABLE_OWNERS;

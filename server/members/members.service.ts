@@ -724,6 +724,12 @@ export class MembersService {
     return orgs.countMembersOn(this.d.db, onDate ?? this.today());
   }
 
+  // h/demand: the minority demand's supporters that still count (§ 37 BGB)
+  /** Of these organisations, the ones that are members on the date (default today), as countActive counts them. */
+  async membersAmong(ids: number[], onDate?: string): Promise<Set<number>> {
+    return new Set(ids.length ? await orgs.memberIdsAmong(this.d.db, onDate ?? this.today(), [...new Set(ids)]) : []);
+  }
+
   /** Members with a vote on a date: as countActive, with the category valid on that date. */
   async countVoting(onDate?: string): Promise<number> {
     const voting = (await this.d.settings.categories({ includeInactive: true })).filter((c) => c.hasVote).map((c) => c.id);

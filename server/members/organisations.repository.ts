@@ -126,6 +126,29 @@ export async function countMembersOn(db: Knex, date: string, votingCategoryIds?:
   return Number(n);
 }
 
+// h/demand: the minority demand (§ 37 BGB) counts only the supporters that are members today
+/** Of the organisations `ids`, those that are members on `date` (the same test as countMembersOn). */
+export async function memberIdsAmong(db: Knex, date: string, ids: number[]): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < ids.length; i += 500) {
+    const statusOn = db('membership_history as hs')
+      .select('hs.status')
+      .whereRaw('hs.organisation_id = o.id')
+      .whereNotNull('hs.status')
+      .where('hs.effective_date', '<=', date)
+      .orderBy([{ column: 'hs.effective_date', order: 'desc' }, { column: 'hs.id', order: 'desc' }])
+      .limit(1);
+    const rows: { id: number }[] = await db('organisations as o')
+      .whereIn('o.id', ids.slice(i, i + 500))
+      .andWhere('o.join_date', '<=', date)
+      .andWhere((w) => w.whereNull('o.exit_date').orWhere('o.exit_date', '>=', date))
+      .andWhere(db.raw("coalesce((?), 'active')", [statusOn]), '<>', 'former')
+      .select('o.id');
+    out.push(...rows.map((r) => Number(r.id)));
+  }
+  return out;
+}
+
 /** What the import compares a row with to find duplicates. */
 export type DuplicateCandidate = Pick<OrganisationRow, 'id' | 'member_number' | 'legal_name' | 'name_key' | 'postcode' | 'vat_id'>;
 

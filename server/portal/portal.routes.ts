@@ -77,6 +77,7 @@ export function portalRouter(ctx: Context): Router {
       item('/portal', 'overview', p === '/portal' || p === '/portal/' || p.startsWith('/portal/contacts') || p.startsWith('/portal/organisation') || p.startsWith('/portal/requests')),
       item('/portal/invoices', 'invoices', p.startsWith('/portal/invoices')),
       item('/portal/assemblies', 'assemblies', p.startsWith('/portal/assemblies')),
+      { href: '/portal/demands', label: req.t('demands.portal.nav'), current: p.startsWith('/portal/demands') }, // h/demand: the minority's demand (§ 37 BGB)
       item('/portal/documents', 'documents', p.startsWith('/portal/documents')),
       item('/portal/account', 'account', p.startsWith('/portal/account')),
     ];

@@ -75,6 +75,10 @@ export const rulesSchema = z.object({
   // h/attend: end
   // h/minutes: elections without the required majority (run-off) and ties (§ 40 BGB: the bylaws decide; BGB default: repeat)
   elections: electionRulesSchema,
+  // h/demand: the minority that may demand an assembly (§ 37 Abs. 1 BGB: the tenth part of the members, unless the bylaws say otherwise)
+  minorityDemandBasis: z.enum(['share', 'count']),
+  minorityDemandPercent: z.coerce.number().int().min(1).max(100),
+  minorityDemandCount: z.coerce.number().int().min(1).max(100_000),
 });
 export type BylawsRules = z.infer<typeof rulesSchema>;
 
@@ -132,6 +136,10 @@ export const DEFAULT_RULES: BylawsRules = {
   // h/attend: end
   // h/minutes
   elections: BGB_ELECTION,
+  // h/demand: § 37 Abs. 1 BGB, the tenth part of the members
+  minorityDemandBasis: 'share',
+  minorityDemandPercent: 10,
+  minorityDemandCount: 10,
 };
 
 export const EMPLOYEE_BANDS = ['1-49', '50-249', '250+'] as const;

@@ -27,6 +27,7 @@ function allowed(route: RouteInfo): Principal[] | 'public' | '*' {
   if (p.startsWith('/board/import') || p.startsWith('/board/gdpr')) return ['board'];
   if (p.startsWith('/board/assemblies')) return ['board'];
   if (p.startsWith('/board/change-requests')) return ['board']; // members' organisation change requests
+  if (p.startsWith('/board/demands')) return ['board']; // h/demand: the minority's demands for an assembly (§ 37 BGB)
   if (p.startsWith('/a/:token')) return 'public'; // personal assembly links from the invitation
   // h/written: resolutions without an assembly: the board's pages, the members' personal links
   if (p.startsWith('/board/written-resolutions')) return ['board'];

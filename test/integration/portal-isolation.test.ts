@@ -118,6 +118,12 @@ describe('member portal: a member contact never sees or changes another organisa
       'POST /portal/assemblies/:id/proxy/withdraw': { run: () => postForm(`/portal/assemblies/${assemblyB}/proxy/withdraw`), expect: denied },
       'POST /portal/assemblies/:id/motions': { run: () => postForm(`/portal/assemblies/${assemblyB}/motions`, { title: 'Eingeschleust', body: 'Eingeschleust', submittedBy: 'A' }), expect: denied },
       'GET /portal/assemblies/:id/attachments/:attId': { run: () => get(`/portal/assemblies/${assemblyB}/attachments/${attachmentB}`), expect: denied },
+      // h/demand: open demands are shown to every member (they are there to be supported); the organisation acting is always the signed-in contact's
+      'GET /portal/demands': { run: () => get('/portal/demands'), expect: own(200) },
+      'GET /portal/demands/new': { run: () => get('/portal/demands/new'), expect: own(200) },
+      'POST /portal/demands/new': { run: () => postForm('/portal/demands/new', { purpose: 'Eingeschleust', reasons: 'Gründe', organisationId: String(w.orgB) }), expect: own(303) },
+      'POST /portal/demands/:id/support': { run: () => postForm('/portal/demands/1/support', { organisationId: String(w.orgB) }), expect: own(303) },
+      'POST /portal/demands/:id/withdraw': { run: () => postForm('/portal/demands/1/withdraw', { organisationId: String(w.orgB) }), expect: own(303) },
     };
 
     const routes = listRoutes(env.app).filter((r) => r.path === '/portal' || r.path.startsWith('/portal/')).map((r) => `${r.method} ${r.path}`);
@@ -147,6 +153,8 @@ describe('member portal: a member contact never sees or changes another organisa
     expect((await env.ctx.members.contact(w.orgA, w.c.anna)).locale).to.equal('en');
     expect((await env.ctx.members.contact(w.orgB, w.c.carla)).locale).to.equal('de');
     expect(await env.db('mail_messages').where({ template: 'portal_representative_changed' })).to.have.length(0);
+    const supports = await env.db('minority_demand_supports'); // h/demand: A's demand and support stayed A's
+    expect(supports.map((x) => Number(x.organisation_id))).to.deep.equal([w.orgA]);
   });
 
   it('guessing ids in the other direction fails too: B cannot reach A\'s contacts or requests', async () => {

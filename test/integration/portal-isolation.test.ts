@@ -29,6 +29,8 @@ describe('member portal: a member contact never sees or changes another organisa
     const issued = await env.ctx.dues.issueDuesInvoice(ACTOR, w.orgB, 2026);
     if (!issued.issued) throw new Error('no invoice for B');
     invoiceB = { id: issued.invoiceId, number: issued.number };
+    // the bylaws let only voting members attend, so the supporting member A is not invited
+    await env.ctx.settings.updateRules(ACTOR, { ...(await env.ctx.settings.rules()), attendanceRight: 'voting_members' });
     assemblyB = await env.ctx.assemblies.assembly.create(ACTOR, {
       title: 'Mitgliederversammlung Okertal-Test', kind: 'ordinary', date: '2026-12-19', time: '18:00', durationMinutes: 120, format: 'in_person',
       location: 'Goslar, Kaiserpfalz', participationInfo: '', copyAllContacts: false,

@@ -59,7 +59,7 @@ export function invoicesCsv(invoices: (Invoice & { lastPaymentDate?: string | nu
       ACCOUNTS.duesRevenue,
       germanDate(i.lastPaymentDate),
       i.kind === 'cancellation' ? 'Stornorechnung' : 'Rechnung',
-      i.status,
+      STATUS_WORDS[i.status] ?? i.status,
       i.description,
     ],
     raw: new Set([0, 3, 4, 5, 6]),
@@ -67,7 +67,16 @@ export function invoicesCsv(invoices: (Invoice & { lastPaymentDate?: string | nu
 }
 
 /** One line per payment, bank against the member's debtor account; Belegnummer is the invoice's. */
-export function paymentsCsv(payments: { date: string; amountCents: number; method: string; reference: string; invoiceNumber: string; memberNumber: number; memberName: string; overpayment: boolean }[]): Buffer {
+const KIND_WORDS: Record<string, string> = {
+  reversal: 'Storno Zahlung', refund: 'Erstattung', credit_out: 'Guthaben übertragen', credit_in: 'Guthaben verrechnet',
+};
+
+/** German words for the invoice states (the file is for a German tax adviser). */
+export const STATUS_WORDS: Record<string, string> = {
+  open: 'offen', partially_paid: 'teilweise bezahlt', paid: 'bezahlt', cancelled: 'storniert', uncollectible: 'uneinbringlich', void: 'ungültig',
+};
+
+export function paymentsCsv(payments: { date: string; amountCents: number; method: string; reference: string; invoiceNumber: string; memberNumber: number; memberName: string; overpayment: boolean; kind?: string; reason?: string }[]): Buffer {
   return csv(HEADER, payments.map((p) => ({
     text: [
       germanDate(p.date),
@@ -77,9 +86,9 @@ export function paymentsCsv(payments: { date: string; amountCents: number; metho
       ACCOUNTS.bank,
       String(ACCOUNTS.debtorBase + p.memberNumber),
       germanDate(p.date),
-      p.method === 'stripe' ? 'Zahlung Stripe' : 'Zahlung Überweisung',
+      p.kind && KIND_WORDS[p.kind] ? KIND_WORDS[p.kind] : p.method === 'stripe' ? 'Zahlung Stripe' : 'Zahlung Überweisung',
       p.overpayment ? 'Überzahlung' : '',
-      p.reference,
+      p.reason ? `${p.reference} – ${p.reason}` : p.reference,
     ],
     raw: new Set([0, 3, 4, 5, 6]),
   })));

@@ -9,7 +9,9 @@ import { formatMoney } from '../i18n/format.ts';
 import { centsToEuroInput } from '../settings/money.ts';
 import { INVOICE_STATUSES } from './invoice.ts';
 import { isValidYear, type Dashboard } from './dues.service.ts';
-import { cancelSchema, listFilterSchema, paymentSchema, remindersStopSchema, yearFormSchema } from './dues.schemas.ts';
+import { cancelSchema, creditSchema, listFilterSchema, paymentSchema, refundSchema, remindersStopSchema, reversalSchema, yearFormSchema } from './dues.schemas.ts';
+import { ValidationError, type FieldErrors } from '../errors.ts';
+import { MAX_PAID_FACTOR } from './payments.service.ts';
 import { invoicesCsv, paymentsCsv } from './datev-export.ts';
 import { actorOf } from '../web/actor.ts';
 
@@ -163,7 +165,8 @@ export function duesRouter(ctx: Context): Router {
     const payments = await ctx.payments.forInvoice(id);
     const today = berlinDate(ctx.clock.now());
     res.render('dues/invoice', {
-      title: req.t('dues.invoice.title', { number: invoice.number }), section: 'dues', invoice, payments,
+      title: req.t('dues.invoice.title', { number: invoice.number }), section: 'dues', invoice, payments: ctx.payments.withFlags(payments),
+      excess: ctx.dues.excessOf(invoice), // h/money
       overdue: invoice.openCents > 0 && invoice.dueDate < today,
       ...ctx.dues.actions(invoice),
       canWrite: req.user!.roles.includes('treasurer'),
@@ -173,6 +176,102 @@ export function duesRouter(ctx: Context): Router {
   };
 
   r.get('/invoices/:id', read, h(async (req, res) => renderInvoice(req, res, idParam(req))));
+
+  // ------------------------------------------------------------ h/money: corrections of payments
+  const tFields = (req: Request, fields: FieldErrors, params: Record<string, unknown> = {}): FieldErrors =>
+    Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, req.t(v, params)]));
+
+  const renderReverse = async (req: Request, res: Response, paymentId: number, extra: Record<string, unknown> = {}) => {
+    const payment = await ctx.payments.get(paymentId);
+    const invoice = await ctx.dues.get(payment.invoiceId);
+    res.render('dues/payment-reverse', {
+      title: req.t('money.reverse.title'), section: 'dues', invoice, payment,
+      values: { date: berlinDate(ctx.clock.now()), amount: centsToEuroInput(payment.amountCents), reason: '' }, ...extra,
+    });
+  };
+
+  r.get('/payments/:id/reverse', write, h(async (req, res) => renderReverse(req, res, idParam(req))));
+
+  r.post('/payments/:id/reverse', write, h(async (req, res) => {
+    const id = idParam(req);
+    const payment = await ctx.payments.get(id);
+    const parsed = parseForm(reversalSchema, req.body, req.t);
+    if (!parsed.ok) {
+      res.status(422);
+      await renderReverse(req, res, id, { errors: parsed.errors, values: req.body });
+      return;
+    }
+    try {
+      await ctx.payments.reverse(actorOf(req), id, { date: parsed.data.date, amountCents: parsed.data.amount, reason: parsed.data.reason });
+      flash(req, 'success', req.t('money.reverse.done'));
+      res.redirect(303, `/treasurer/invoices/${payment.invoiceId}`);
+    } catch (err) {
+      if (err instanceof ValidationError) {
+        res.status(422);
+        await renderReverse(req, res, id, { errors: tFields(req, err.fields, { paid: formatMoney(payment.amountCents, req.locale) }), values: req.body });
+        return;
+      }
+      if (err instanceof AppError && (err.code === 'stripe_payment' || err.code === 'not_reversible')) {
+        flash(req, 'error', req.t(`money.reverse.${err.code}`));
+        res.redirect(303, `/treasurer/invoices/${payment.invoiceId}`);
+        return;
+      }
+      throw err;
+    }
+  }));
+
+  const renderOverpayment = async (req: Request, res: Response, invoiceId: number, extra: Record<string, unknown> = {}) => {
+    const invoice = await ctx.dues.get(invoiceId);
+    const excess = ctx.dues.excessOf(invoice);
+    res.render('dues/overpayment', {
+      title: req.t('money.overpayment.title', { number: invoice.number }), section: 'dues', invoice, excess,
+      values: { date: berlinDate(ctx.clock.now()), amount: centsToEuroInput(excess), reason: '' }, creditValues: { reason: '' }, ...extra,
+    });
+  };
+
+  r.get('/invoices/:id/overpayment', write, h(async (req, res) => renderOverpayment(req, res, idParam(req))));
+
+  r.post('/invoices/:id/refund', write, h(async (req, res) => {
+    const id = idParam(req);
+    await ctx.dues.get(id);
+    const parsed = parseForm(refundSchema, req.body, req.t);
+    if (!parsed.ok) {
+      res.status(422);
+      await renderOverpayment(req, res, id, { errors: parsed.errors, values: req.body });
+      return;
+    }
+    try {
+      await ctx.payments.refund(actorOf(req), id, { date: parsed.data.date, amountCents: parsed.data.amount, reason: parsed.data.reason });
+      flash(req, 'success', req.t('money.overpayment.refunded'));
+      res.redirect(303, `/treasurer/invoices/${id}`);
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      res.status(422);
+      await renderOverpayment(req, res, id, { errors: tFields(req, err.fields), values: req.body });
+    }
+  }));
+
+  r.post('/invoices/:id/credit', write, h(async (req, res) => {
+    const id = idParam(req);
+    await ctx.dues.get(id);
+    const parsed = parseForm(creditSchema, req.body, req.t);
+    if (!parsed.ok) {
+      res.status(422);
+      await renderOverpayment(req, res, id, { creditErrors: parsed.errors, creditValues: req.body });
+      return;
+    }
+    try {
+      const c = await ctx.payments.carryCredit(actorOf(req), id, { reason: parsed.data.reason });
+      flash(req, 'success', c.appliedTo
+        ? req.t('money.overpayment.creditApplied', { amount: formatMoney(c.creditCents, req.locale), number: c.appliedTo })
+        : req.t('money.overpayment.creditKept', { amount: formatMoney(c.creditCents, req.locale) }));
+      res.redirect(303, `/treasurer/invoices/${id}`);
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      res.status(422);
+      await renderOverpayment(req, res, id, { creditErrors: tFields(req, err.fields), creditValues: req.body });
+    }
+  }));
 
   r.get('/invoices/:id/pdf', read, h(async (req, res) => {
     const { invoice, pdf } = await ctx.dues.pdf(idParam(req));
@@ -192,6 +291,12 @@ export function duesRouter(ctx: Context): Router {
       const r2 = await ctx.payments.record(actorOf(req), id, { date: parsed.data.date, amountCents: parsed.data.amount, reference: parsed.data.reference });
       flash(req, r2.overpayment ? 'info' : 'success', req.t(r2.overpayment ? 'dues.payments.recordedOver' : 'dues.payments.recorded'));
     } catch (err) {
+      if (err instanceof ValidationError) {
+        const inv = await ctx.dues.get(id);
+        res.status(422);
+        await renderInvoice(req, res, id, { errors: tFields(req, err.fields, { max: formatMoney(MAX_PAID_FACTOR * inv.amountCents, req.locale) }), values: req.body });
+        return;
+      }
       if (err instanceof AppError && err.code === 'invoice_not_payable') flash(req, 'error', req.t('dues.payments.notPayable'));
       else throw err;
     }

@@ -26,6 +26,7 @@ import {
 } from './invoices.repository.ts';
 import { paymentAmountsOfYear } from './payments.repository.ts';
 import { isUniqueViolation } from '../db/errors.ts';
+import type { PaymentsService } from './payments.service.ts';
 
 export type { FeeScheduleEntry };
 
@@ -78,6 +79,8 @@ interface Deps {
   /** The Stripe sync (with Stripe off, `enabled` is false and it does nothing). */
   stripe: StripeSyncPort;
   log: Logger;
+  /** h/money: puts a member's carried-over credit onto a newly issued invoice. */
+  payments?: PaymentsService;
 }
 
 export function isValidYear(y: number): boolean {
@@ -219,6 +222,7 @@ export class DuesService {
         const number = await nextInvoiceNumber(trx, year);
         const id = await insertInvoice(trx, { ...draft.row, number });
         await this.d.audit.record(trx, actor, 'invoice.issued', 'invoice', id, undefined, { number, organisationId, year, amountCents: draft.amountCents });
+        if (this.d.payments) await this.d.payments.applyOpenCredit(trx, actor, id);
         if (mailNow) await this.mailInvoice(trx, id, prepared);
         return { issued: true, invoiceId: id, number };
       });
@@ -465,6 +469,11 @@ export class DuesService {
   actions(invoice: Invoice): { payable: boolean; cancellable: boolean; reissuable: boolean } {
     const counts = invoice.kind === 'invoice' && !['cancelled', 'void'].includes(invoice.status);
     return { payable: counts, cancellable: counts, reissuable: invoice.kind === 'invoice' && invoice.status === 'cancelled' };
+  }
+
+  /** h/money: what was paid beyond an invoice's amount (to refund or carry over); 0 when nothing. */
+  excessOf(invoice: Invoice): number {
+    return invoice.kind === 'invoice' && ['open', 'partially_paid', 'paid', 'uncollectible'].includes(invoice.status) ? Math.max(0, invoice.paidCents - invoice.amountCents) : 0;
   }
 
   async pdf(id: number): Promise<{ invoice: Invoice; pdf: Buffer }> {

@@ -240,6 +240,7 @@ describe('dues: fee schedule, dues run, invoices, payments, cancellations, remin
   });
 
   it('records bank transfers typed the German way: partial payment, full payment, overpayment flagged', async () => {
+    env.clock.set('2027-02-21T09:00:00Z'); // h/money: a payment is never dated after today
     const inv = (await env.db('invoices').where({ number: '2027-0001' }).first())!;
     const url = `/treasurer/invoices/${inv.id}`;
     const bad = await treasurer.submit(url, { date: '2027-01-20', amount: 'zwölf', reference: 'x' }, `${url}/payments`);
@@ -260,6 +261,7 @@ describe('dues: fee schedule, dues run, invoices, payments, cancellations, remin
     const page = await treasurer.get(url);
     expect(page.text).to.contain('Überzahlung');
     expect(page.text).to.contain('bezahlt');
+    env.clock.set('2027-01-05T09:00:00Z');
   });
 
   it('cancels an invoice only through a cancellation invoice with its own number; then a new invoice can be issued', async () => {

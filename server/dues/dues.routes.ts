@@ -5,7 +5,7 @@ import { AppError, NotFoundError } from '../errors.ts';
 import { flash, h, idParam, requireRole } from '../web/middleware.ts';
 import { parseForm } from '../web/forms.ts';
 import { berlinDate, ZONE } from '../clock.ts';
-import { formatMoney } from '../i18n/format.ts';
+import { formatDate, formatMoney } from '../i18n/format.ts';
 import { centsToEuroInput } from '../settings/money.ts';
 import { INVOICE_STATUSES } from './invoice.ts';
 import { isValidYear, type Dashboard } from './dues.service.ts';
@@ -154,7 +154,7 @@ export function duesRouter(ctx: Context): Router {
       return `/treasurer/invoices?${p.toString()}`;
     };
     res.render('dues/invoices', {
-      title: req.t('dues.invoices.title'), section: 'dues', list, filter: f, year, statuses: INVOICE_STATUSES,
+      title: req.t('dues.invoices.title'), section: 'dues', list, filter: f, year, statuses: INVOICE_STATUSES, flags: await ctx.dues.leftFlags(list.rows, req.locale), // h/money
       years: await ctx.dues.yearsWithInvoices(),
       pager: { page: list.page, pages: list.pages, prevUrl: list.page > 1 ? qs(list.page - 1) : null, nextUrl: list.page < list.pages ? qs(list.page + 1) : null },
     });
@@ -167,6 +167,7 @@ export function duesRouter(ctx: Context): Router {
     res.render('dues/invoice', {
       title: req.t('dues.invoice.title', { number: invoice.number }), section: 'dues', invoice, payments: ctx.payments.withFlags(payments),
       excess: ctx.dues.excessOf(invoice), // h/money
+      leftFlag: (await ctx.dues.leftFlags([invoice], req.locale))[invoice.id] ?? '',
       overdue: invoice.openCents > 0 && invoice.dueDate < today,
       ...ctx.dues.actions(invoice),
       canWrite: req.user!.roles.includes('treasurer'),
@@ -339,6 +340,9 @@ export function duesRouter(ctx: Context): Router {
     if (r2.issued) {
       flash(req, 'success', req.t('dues.reissue.done', { number: r2.number }));
       res.redirect(303, `/treasurer/invoices/${r2.invoiceId}`);
+    } else if (r2.reason === 'left') {
+      flash(req, 'error', req.t('money.left.refused', { date: formatDate(r2.exitDate ?? '', req.locale), year: inv.year }));
+      res.redirect(303, `/treasurer/invoices/${id}`);
     } else {
       flash(req, 'error', req.t(`dues.run.skip.${r2.reason}`));
       res.redirect(303, r2.invoiceId ? `/treasurer/invoices/${r2.invoiceId}` : `/treasurer/invoices/${id}`);
@@ -354,6 +358,28 @@ export function duesRouter(ctx: Context): Router {
       flash(req, 'success', req.t(parsed.data.stopped === '1' ? 'dues.reminders.stoppedFlash' : 'dues.reminders.resumedFlash'));
     }
     res.redirect(303, `/treasurer/invoices/${id}`);
+  }));
+
+  // ------------------------------------------------------------ h/money: a single invoice for one member (no run)
+  r.post('/organisations/:id/invoice', write, h(async (req, res) => {
+    const orgId = idParam(req);
+    const back = `/board/members/${orgId}`;
+    const parsed = parseForm(yearFormSchema, req.body, req.t);
+    if (!parsed.ok) {
+      flash(req, 'error', req.t('dues.validation.year'));
+      res.redirect(303, back);
+      return;
+    }
+    const year = parsed.data.year;
+    const r2 = await ctx.dues.issueSingle(actorOf(req), orgId, year);
+    if (r2.issued) {
+      flash(req, 'success', req.t('money.single.done', { number: r2.number }));
+      res.redirect(303, `/treasurer/invoices/${r2.invoiceId}`);
+      return;
+    }
+    const number = r2.invoiceId ? (await ctx.dues.get(r2.invoiceId)).number : '';
+    flash(req, 'error', req.t(`money.single.refused.${r2.reason}`, { year, number, date: formatDate(r2.exitDate ?? '', req.locale) }));
+    res.redirect(303, back);
   }));
 
   // ------------------------------------------------------------ overdue and reminders

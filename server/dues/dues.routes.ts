@@ -110,7 +110,8 @@ export function duesRouter(ctx: Context): Router {
     const preview = await ctx.dues.preview(year);
     const runs = await ctx.duesRuns.runsOfYear(year);
     const running = runs.find((x) => x.status === 'running' || x.status === 'queued');
-    res.render('dues/run-preview', { title: req.t('dues.run.previewTitle', { year }), section: 'dues', year, preview, runs, running, canWrite: req.user!.roles.includes('treasurer') });
+    const taxMissing = (await ctx.dues.missingTaxSettings()).map((k) => req.t(`money.tax.${k}`)); // h/money
+    res.render('dues/run-preview', { title: req.t('dues.run.previewTitle', { year }), section: 'dues', year, preview, runs, running, canWrite: req.user!.roles.includes('treasurer') && !taxMissing.length, taxMissing });
   }));
 
   r.post('/runs', write, h(async (req, res) => {
@@ -121,7 +122,7 @@ export function duesRouter(ctx: Context): Router {
       const { runId } = await ctx.duesRuns.start(actorOf(req), year);
       res.redirect(303, `/treasurer/runs/${runId}`);
     } catch (err) {
-      if (err instanceof AppError && (err.code === 'job_running' || err.code === 'no_fee_schedule')) {
+      if (err instanceof AppError && (err.code === 'job_running' || err.code === 'no_fee_schedule' || err.code === 'tax_settings_missing')) {
         flash(req, 'error', req.t(`dues.run.${err.code}`, { year }));
         res.redirect(303, `/treasurer/runs/new/${year}`);
         return;
@@ -340,6 +341,9 @@ export function duesRouter(ctx: Context): Router {
     if (r2.issued) {
       flash(req, 'success', req.t('dues.reissue.done', { number: r2.number }));
       res.redirect(303, `/treasurer/invoices/${r2.invoiceId}`);
+    } else if (r2.reason === 'tax_settings') {
+      flash(req, 'error', req.t('money.single.refused.tax_settings', { year: inv.year }));
+      res.redirect(303, `/treasurer/invoices/${id}`);
     } else if (r2.reason === 'left') {
       flash(req, 'error', req.t('money.left.refused', { date: formatDate(r2.exitDate ?? '', req.locale), year: inv.year }));
       res.redirect(303, `/treasurer/invoices/${id}`);

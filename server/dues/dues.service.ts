@@ -30,7 +30,7 @@ import type { PaymentsService } from './payments.service.ts';
 
 export type { FeeScheduleEntry };
 
-export type SkipReason = 'invoiced' | 'free' | 'no_schedule' | 'left';
+export type SkipReason = 'invoiced' | 'free' | 'no_schedule' | 'left' | 'tax_settings';
 
 /** h/money: whether a membership ends before the year does (an invoice for the year would bill a period after the end). */
 export function endsBefore(exitDate: string | null | undefined, year: number): boolean {
@@ -59,7 +59,7 @@ export interface DuesPreview {
   schedule: FeeScheduleEntry[];
   rows: PreviewRow[];
   toInvoice: { count: number; cents: number };
-  skipped: { invoiced: number; free: number; no_schedule: number; left: number };
+  skipped: { invoiced: number; free: number; no_schedule: number; left: number; tax_settings: number };
 }
 
 export type IssueResult = { issued: true; invoiceId: number; number: string } | { issued: false; reason: SkipReason; invoiceId?: number; exitDate?: string };
@@ -176,7 +176,7 @@ export class DuesService {
     const invoiced = await duesInvoiceNumbers(this.d.db, year);
     const withMail = await this.d.members.organisationIdsWithEmail();
     const rows: PreviewRow[] = [];
-    const out: DuesPreview = { year, schedule, rows, toInvoice: { count: 0, cents: 0 }, skipped: { invoiced: 0, free: 0, no_schedule: 0, left: 0 } };
+    const out: DuesPreview = { year, schedule, rows, toInvoice: { count: 0, cents: 0 }, skipped: { invoiced: 0, free: 0, no_schedule: 0, left: 0, tax_settings: 0 } };
     for (const o of orgs) {
       const s = byCat.get(o.categoryId);
       const amount = s ? duesFor(s.rule, o.employeeBand, o.joinDate, year, s.proRata) : null;
@@ -260,6 +260,7 @@ export class DuesService {
     const org = await this.d.members.getIn(q, organisationId);
     if (!org) throw new NotFoundError();
     if (endsBefore(org.exitDate, year)) return { skip: { issued: false, reason: 'left', exitDate: org.exitDate ?? undefined } };
+    if ((await this.missingTaxSettings(q)).length) return { skip: { issued: false, reason: 'tax_settings' } };
     const schedule = await this.feeSchedule(year, q);
     const s = schedule.find((e) => e.categoryId === org.categoryId);
     if (!s) return { skip: { issued: false, reason: 'no_schedule' } };
@@ -489,6 +490,18 @@ export class DuesService {
   actions(invoice: Invoice): { payable: boolean; cancellable: boolean; reissuable: boolean } {
     const counts = invoice.kind === 'invoice' && !['cancelled', 'void'].includes(invoice.status);
     return { payable: counts, cancellable: counts, reissuable: invoice.kind === 'invoice' && invoice.status === 'cancelled' };
+  }
+
+  /**
+   * h/money: the settings § 14 Abs. 4 UStG needs on every invoice that are empty: the
+   * association's tax number and the tax note. No invoice is issued while one is missing.
+   */
+  async missingTaxSettings(q: Knex | Knex.Transaction = this.d.db): Promise<('taxNumber' | 'invoiceTaxNote')[]> {
+    const [association, rules] = await Promise.all([this.d.settings.association(q), this.d.settings.rules(q)]);
+    const out: ('taxNumber' | 'invoiceTaxNote')[] = [];
+    if (!association.taxNumber.trim()) out.push('taxNumber');
+    if (!rules.invoiceTaxNote.trim()) out.push('invoiceTaxNote');
+    return out;
   }
 
   /** h/money: what was paid beyond an invoice's amount (to refund or carry over); 0 when nothing. */

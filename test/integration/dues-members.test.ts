@@ -125,4 +125,25 @@ describe('dues from the member page: a joiner billed singly, leavers never bille
     const fresh = await board.get(`/board/members/${org.joiner}`);
     expect(fresh.text).to.contain('2027-0004');
   });
+
+  it('refuses to issue an invoice without the association\'s tax number or tax note, naming the setting', async () => {
+    const association = await env.ctx.settings.association();
+    await env.ctx.settings.updateAssociation(actor, { ...association, taxNumber: '' });
+    const cats = await env.ctx.settings.categories({ includeInactive: true });
+    const id = await makeOrg(env.ctx, { name: 'Ohne Steuernummer GmbH', categoryId: cats.find((c) => c.code === 'company')!.id, joinDate: '2027-11-01', email: 'x@ohne.example' });
+    const res = await single(id, '2027');
+    expect((await treasurer.get(res.headers.location)).text).to.contain('Einstellungen → Verein → „Steuernummer“');
+    expect(await env.ctx.dues.invoicesForOrganisation(id)).to.have.length(0);
+    const preview = await treasurer.get('/treasurer/runs/new/2027');
+    expect(preview.text).to.match(/id="tax-missing"[\s\S]*Einstellungen → Verein → „Steuernummer“ ist leer/);
+    expect(preview.text).not.to.contain('action="/treasurer/runs"');
+    const run = await treasurer.agent.post('/treasurer/runs').type('form').send({ _csrf: Browser.csrfFrom(preview.text), year: '2027' });
+    expect(run.status).to.equal(303);
+    expect((await treasurer.get(run.headers.location)).text).to.contain('Der Beitragslauf 2027 startet nicht');
+    await env.ctx.settings.updateRules(actor, { ...(await env.ctx.settings.rules()), invoiceTaxNote: '' });
+    await env.ctx.settings.updateAssociation(actor, association);
+    expect(await env.ctx.dues.missingTaxSettings()).to.deep.equal(['invoiceTaxNote']);
+    const again = await single(id, '2027');
+    expect((await treasurer.get(again.headers.location)).text).to.contain('„Steuerhinweis auf Rechnungen“');
+  });
 });

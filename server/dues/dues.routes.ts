@@ -12,7 +12,8 @@ import { isValidYear, type Dashboard } from './dues.service.ts';
 import { cancelSchema, creditSchema, listFilterSchema, paymentSchema, refundSchema, remindersStopSchema, reversalSchema, yearFormSchema } from './dues.schemas.ts';
 import { ValidationError, type FieldErrors } from '../errors.ts';
 import { MAX_PAID_FACTOR } from './payments.service.ts';
-import { invoicesCsv, paymentsCsv } from './datev-export.ts';
+import { datevBookings, datevBuchungsstapel, invoicesCsv, paymentsCsv } from './datev-export.ts';
+import { DATEV_CHART_DEFAULTS, datevSchema } from '../settings/settings.schemas.ts';
 import { actorOf } from '../web/actor.ts';
 
 /** Server-rendered bar chart (inline SVG, no script): one bar per month. */
@@ -405,6 +406,34 @@ export function duesRouter(ctx: Context): Router {
     const year = yearParam(req);
     const rows = await ctx.dues.exportRows(actorOf(req), year);
     res.type('text/csv; charset=utf-8').set('Content-Disposition', `attachment; filename="rechnungen-${year}.csv"`).send(invoicesCsv(rows));
+  }));
+
+  // h/money: the DATEV Buchungsstapel of a calendar year, and its accounts
+  r.get('/export/datev-:year.csv', read, h(async (req, res) => {
+    const year = yearParam(req);
+    const invoices = (await Promise.all([year - 1, year].map((y) => ctx.dues.exportRows(actorOf(req), y)))).flat();
+    const payments = (await Promise.all([year - 1, year, year + 1].filter(isValidYear).map((y) => ctx.payments.exportYear(actorOf(req), y)))).flat();
+    const settings = await ctx.settings.datev();
+    const file = datevBuchungsstapel(datevBookings(year, invoices, payments, settings), { year, settings, createdAt: ctx.clock.now(), title: `Mitgliedsbeiträge ${year}` });
+    res.type('text/csv; charset=windows-1252').set('Content-Disposition', `attachment; filename="EXTF_Buchungsstapel_Beitraege_${year}.csv"`).send(file);
+  }));
+
+  const renderDatev = async (req: Request, res: Response, extra: Record<string, unknown> = {}) => {
+    res.render('dues/datev', { title: req.t('money.datev.title'), section: 'dues', values: await ctx.settings.datev(), defaults: DATEV_CHART_DEFAULTS, year: await defaultYear(), canWrite: req.user!.roles.includes('treasurer'), ...extra });
+  };
+  r.get('/datev', read, h(async (req, res) => renderDatev(req, res)));
+  r.post('/datev', write, h(async (req, res) => {
+    const parsed = datevSchema.safeParse(req.body);
+    if (!parsed.success) {
+      const errors: FieldErrors = {};
+      for (const i of parsed.error.issues) errors[String(i.path[0])] ??= req.t('money.datev.invalid');
+      res.status(422);
+      await renderDatev(req, res, { errors, values: req.body });
+      return;
+    }
+    await ctx.settings.updateDatev(actorOf(req), parsed.data);
+    flash(req, 'success', req.t('money.datev.saved'));
+    res.redirect(303, '/treasurer/datev');
   }));
 
   r.get('/export/payments-:year.csv', read, h(async (req, res) => {

@@ -193,4 +193,56 @@ describe('dues: a payment booked wrongly is reversed, overpayments refunded or c
     expect(csv).to.contain('Erstattung');
     expect(csv).to.contain('Guthaben übertragen');
   });
+
+  it('exports a DATEV Buchungsstapel that parses against the EXTF specification (header, columns, formats, accounts from settings)', async () => {
+    await env.ctx.settings.updateDatev(actor, { chart: 'SKR04', consultantNumber: 29098, clientNumber: 55003, debtorBase: 10000, revenueAccount: '4200', bankAccount: '1800' });
+    const res = await treasurer.agent.get('/treasurer/export/datev-2027.csv').buffer(true).parse((r, cb) => {
+      const chunks: Buffer[] = []; r.on('data', (c: Buffer) => chunks.push(c)); r.on('end', () => cb(null, Buffer.concat(chunks)));
+    });
+    expect(res.status).to.equal(200);
+    expect(res.headers['content-disposition']).to.contain('EXTF_Buchungsstapel_Beitraege_2027.csv');
+    const text = (res.body as Buffer).toString('latin1');
+    expect(text).to.contain('Beitrag M-0002 Okertal Pigmente GmbH'); // umlaut-free names; ü below
+    const lines = text.split('\r\n').filter((l) => l);
+    const header = lines[0].split(';');
+    expect(header).to.have.length(31);
+    expect(header.slice(0, 5)).to.deep.equal(['"EXTF"', '700', '21', '"Buchungsstapel"', '13']);
+    expect(header[5]).to.match(/^\d{17}$/);
+    expect(header.slice(10, 16)).to.deep.equal(['29098', '55003', '20270101', '4', '20270101', '20271231']);
+    expect(header[21]).to.equal('"EUR"');
+    expect(header[26]).to.equal('"04"');
+    const cols = lines[1].split(';');
+    expect(cols.slice(0, 14)).to.deep.equal(['Umsatz (ohne Soll/Haben-Kz)', 'Soll/Haben-Kennzeichen', 'WKZ Umsatz', 'Kurs', 'Basis-Umsatz', 'WKZ Basis-Umsatz', 'Konto',
+      'Gegenkonto (ohne BU-Schlüssel)', 'BU-Schlüssel', 'Belegdatum', 'Belegfeld 1', 'Belegfeld 2', 'Skonto', 'Buchungstext']);
+    const rows = lines.slice(2).map((l) => l.split(';'));
+    for (const r of rows) {
+      expect(r).to.have.length(cols.length);
+      expect(r[0]).to.match(/^\d{1,10},\d{2}$/); // Umsatz: positive, decimal comma, no thousands dots
+      expect(r[1]).to.match(/^"[SH]"$/);
+      expect(r[6]).to.match(/^\d{4,9}$/);
+      expect(r[7]).to.match(/^\d{4,9}$/);
+      expect(r[9]).to.match(/^(0[1-9]|[12]\d|3[01])(0[1-9]|1[0-2])$/); // DDMM
+      expect(r[10]).to.match(/^"2027-\d{4}"$/);
+      expect(r[13].length).to.be.at.most(62);
+    }
+    const mid = rows.filter((r) => r[10] === '"2027-0002"').map((r) => [r[0], r[1], r[6], r[7], r[9]]);
+    expect(mid).to.deep.equal([
+      ['1200,00', '"S"', '10002', '4200', '1003'], // the invoice, issued 10.03. (Belegdatum of the issue)
+      ['2100,00', '"S"', '1800', '10002', '0303'],
+      ['1200,00', '"S"', '1800', '10002', '0303'],
+      ['2100,00', '"H"', '1800', '10002', '1003'],
+    ].sort((a, b) => a[4].slice(2).concat(a[4].slice(0, 2)).localeCompare(b[4].slice(2).concat(b[4].slice(0, 2)))));
+    // the carried credit is no booking; the refund is
+    expect(rows.filter((r) => r[10] === '"2027-0001"').map((r) => [r[0], r[1]])).to.deep.include.members([['2500,00', '"S"'], ['300,00', '"S"'], ['100,00', '"H"']]);
+    expect(text).to.contain('Erstattung M-0001');
+    expect(text).not.to.contain('Guthaben');
+    // Windows-1252: ü is one byte
+    expect((res.body as Buffer).includes(Buffer.from([0xfc]))).to.equal(true);
+    const page = await treasurer.get('/treasurer/datev');
+    expect(page.text).to.contain('Import in DATEV');
+    const bad = await treasurer.submit('/treasurer/datev', { chart: 'SKR04', consultantNumber: '12', clientNumber: '1', debtorBase: '10000', revenueAccount: '42', bankAccount: '1800' });
+    expect(bad.status).to.equal(422);
+    expect(bad.text).to.match(/id="e-consultantNumber"/);
+    expect(bad.text).to.match(/id="e-revenueAccount"/);
+  });
 });

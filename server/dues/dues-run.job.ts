@@ -37,6 +37,7 @@ export class DuesRuns {
     if (!isValidYear(year)) throw new NotFoundError();
     const schedule = await this.d.dues.feeSchedule(year);
     if (!schedule.length) throw new AppError(422, 'no_fee_schedule');
+    if ((await this.d.dues.missingTaxSettings()).length) throw new AppError(422, 'tax_settings_missing'); // h/money
     const total = (await this.d.dues.memberIdsOfYear(year)).length;
     return this.d.db.transaction(async (trx) => {
       const { job, resumed } = await this.d.jobs.create(trx, { kind: DUES_RUN_JOB, uniqueKey: duesRunKey(year), payload: { year, actor }, total, createdBy: actor.userId });

@@ -5,12 +5,15 @@ import { AppError, NotFoundError } from '../errors.ts';
 import { flash, h, idParam, requireRole } from '../web/middleware.ts';
 import { parseForm } from '../web/forms.ts';
 import { berlinDate, ZONE } from '../clock.ts';
-import { formatMoney } from '../i18n/format.ts';
+import { formatDate, formatMoney } from '../i18n/format.ts';
 import { centsToEuroInput } from '../settings/money.ts';
 import { INVOICE_STATUSES } from './invoice.ts';
 import { isValidYear, type Dashboard } from './dues.service.ts';
-import { cancelSchema, listFilterSchema, paymentSchema, remindersStopSchema, yearFormSchema } from './dues.schemas.ts';
-import { invoicesCsv, paymentsCsv } from './datev-export.ts';
+import { cancelSchema, creditSchema, listFilterSchema, paymentSchema, refundSchema, remindersStopSchema, reversalSchema, yearFormSchema } from './dues.schemas.ts';
+import { ValidationError, type FieldErrors } from '../errors.ts';
+import { MAX_PAID_FACTOR } from './payments.service.ts';
+import { datevBookings, datevBuchungsstapel, invoicesCsv, paymentsCsv } from './datev-export.ts';
+import { DATEV_CHART_DEFAULTS, datevSchema } from '../settings/settings.schemas.ts';
 import { actorOf } from '../web/actor.ts';
 
 /** Server-rendered bar chart (inline SVG, no script): one bar per month. */
@@ -108,7 +111,8 @@ export function duesRouter(ctx: Context): Router {
     const preview = await ctx.dues.preview(year);
     const runs = await ctx.duesRuns.runsOfYear(year);
     const running = runs.find((x) => x.status === 'running' || x.status === 'queued');
-    res.render('dues/run-preview', { title: req.t('dues.run.previewTitle', { year }), section: 'dues', year, preview, runs, running, canWrite: req.user!.roles.includes('treasurer') });
+    const taxMissing = (await ctx.dues.missingTaxSettings()).map((k) => req.t(`money.tax.${k}`)); // h/money
+    res.render('dues/run-preview', { title: req.t('dues.run.previewTitle', { year }), section: 'dues', year, preview, runs, running, canWrite: req.user!.roles.includes('treasurer') && !taxMissing.length, taxMissing });
   }));
 
   r.post('/runs', write, h(async (req, res) => {
@@ -119,7 +123,7 @@ export function duesRouter(ctx: Context): Router {
       const { runId } = await ctx.duesRuns.start(actorOf(req), year);
       res.redirect(303, `/treasurer/runs/${runId}`);
     } catch (err) {
-      if (err instanceof AppError && (err.code === 'job_running' || err.code === 'no_fee_schedule')) {
+      if (err instanceof AppError && (err.code === 'job_running' || err.code === 'no_fee_schedule' || err.code === 'tax_settings_missing')) {
         flash(req, 'error', req.t(`dues.run.${err.code}`, { year }));
         res.redirect(303, `/treasurer/runs/new/${year}`);
         return;
@@ -152,7 +156,7 @@ export function duesRouter(ctx: Context): Router {
       return `/treasurer/invoices?${p.toString()}`;
     };
     res.render('dues/invoices', {
-      title: req.t('dues.invoices.title'), section: 'dues', list, filter: f, year, statuses: INVOICE_STATUSES,
+      title: req.t('dues.invoices.title'), section: 'dues', list, filter: f, year, statuses: INVOICE_STATUSES, flags: await ctx.dues.leftFlags(list.rows, req.locale), // h/money
       years: await ctx.dues.yearsWithInvoices(),
       pager: { page: list.page, pages: list.pages, prevUrl: list.page > 1 ? qs(list.page - 1) : null, nextUrl: list.page < list.pages ? qs(list.page + 1) : null },
     });
@@ -163,7 +167,9 @@ export function duesRouter(ctx: Context): Router {
     const payments = await ctx.payments.forInvoice(id);
     const today = berlinDate(ctx.clock.now());
     res.render('dues/invoice', {
-      title: req.t('dues.invoice.title', { number: invoice.number }), section: 'dues', invoice, payments,
+      title: req.t('dues.invoice.title', { number: invoice.number }), section: 'dues', invoice, payments: ctx.payments.withFlags(payments),
+      excess: ctx.dues.excessOf(invoice), // h/money
+      leftFlag: (await ctx.dues.leftFlags([invoice], req.locale))[invoice.id] ?? '',
       overdue: invoice.openCents > 0 && invoice.dueDate < today,
       ...ctx.dues.actions(invoice),
       canWrite: req.user!.roles.includes('treasurer'),
@@ -173,6 +179,102 @@ export function duesRouter(ctx: Context): Router {
   };
 
   r.get('/invoices/:id', read, h(async (req, res) => renderInvoice(req, res, idParam(req))));
+
+  // ------------------------------------------------------------ h/money: corrections of payments
+  const tFields = (req: Request, fields: FieldErrors, params: Record<string, unknown> = {}): FieldErrors =>
+    Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, req.t(v, params)]));
+
+  const renderReverse = async (req: Request, res: Response, paymentId: number, extra: Record<string, unknown> = {}) => {
+    const payment = await ctx.payments.get(paymentId);
+    const invoice = await ctx.dues.get(payment.invoiceId);
+    res.render('dues/payment-reverse', {
+      title: req.t('money.reverse.title'), section: 'dues', invoice, payment,
+      values: { date: berlinDate(ctx.clock.now()), amount: centsToEuroInput(payment.amountCents), reason: '' }, ...extra,
+    });
+  };
+
+  r.get('/payments/:id/reverse', write, h(async (req, res) => renderReverse(req, res, idParam(req))));
+
+  r.post('/payments/:id/reverse', write, h(async (req, res) => {
+    const id = idParam(req);
+    const payment = await ctx.payments.get(id);
+    const parsed = parseForm(reversalSchema, req.body, req.t);
+    if (!parsed.ok) {
+      res.status(422);
+      await renderReverse(req, res, id, { errors: parsed.errors, values: req.body });
+      return;
+    }
+    try {
+      await ctx.payments.reverse(actorOf(req), id, { date: parsed.data.date, amountCents: parsed.data.amount, reason: parsed.data.reason });
+      flash(req, 'success', req.t('money.reverse.done'));
+      res.redirect(303, `/treasurer/invoices/${payment.invoiceId}`);
+    } catch (err) {
+      if (err instanceof ValidationError) {
+        res.status(422);
+        await renderReverse(req, res, id, { errors: tFields(req, err.fields, { paid: formatMoney(payment.amountCents, req.locale) }), values: req.body });
+        return;
+      }
+      if (err instanceof AppError && (err.code === 'stripe_payment' || err.code === 'not_reversible')) {
+        flash(req, 'error', req.t(`money.reverse.${err.code}`));
+        res.redirect(303, `/treasurer/invoices/${payment.invoiceId}`);
+        return;
+      }
+      throw err;
+    }
+  }));
+
+  const renderOverpayment = async (req: Request, res: Response, invoiceId: number, extra: Record<string, unknown> = {}) => {
+    const invoice = await ctx.dues.get(invoiceId);
+    const excess = ctx.dues.excessOf(invoice);
+    res.render('dues/overpayment', {
+      title: req.t('money.overpayment.title', { number: invoice.number }), section: 'dues', invoice, excess,
+      values: { date: berlinDate(ctx.clock.now()), amount: centsToEuroInput(excess), reason: '' }, creditValues: { reason: '' }, ...extra,
+    });
+  };
+
+  r.get('/invoices/:id/overpayment', write, h(async (req, res) => renderOverpayment(req, res, idParam(req))));
+
+  r.post('/invoices/:id/refund', write, h(async (req, res) => {
+    const id = idParam(req);
+    await ctx.dues.get(id);
+    const parsed = parseForm(refundSchema, req.body, req.t);
+    if (!parsed.ok) {
+      res.status(422);
+      await renderOverpayment(req, res, id, { errors: parsed.errors, values: req.body });
+      return;
+    }
+    try {
+      await ctx.payments.refund(actorOf(req), id, { date: parsed.data.date, amountCents: parsed.data.amount, reason: parsed.data.reason });
+      flash(req, 'success', req.t('money.overpayment.refunded'));
+      res.redirect(303, `/treasurer/invoices/${id}`);
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      res.status(422);
+      await renderOverpayment(req, res, id, { errors: tFields(req, err.fields), values: req.body });
+    }
+  }));
+
+  r.post('/invoices/:id/credit', write, h(async (req, res) => {
+    const id = idParam(req);
+    await ctx.dues.get(id);
+    const parsed = parseForm(creditSchema, req.body, req.t);
+    if (!parsed.ok) {
+      res.status(422);
+      await renderOverpayment(req, res, id, { creditErrors: parsed.errors, creditValues: req.body });
+      return;
+    }
+    try {
+      const c = await ctx.payments.carryCredit(actorOf(req), id, { reason: parsed.data.reason });
+      flash(req, 'success', c.appliedTo
+        ? req.t('money.overpayment.creditApplied', { amount: formatMoney(c.creditCents, req.locale), number: c.appliedTo })
+        : req.t('money.overpayment.creditKept', { amount: formatMoney(c.creditCents, req.locale) }));
+      res.redirect(303, `/treasurer/invoices/${id}`);
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      res.status(422);
+      await renderOverpayment(req, res, id, { creditErrors: tFields(req, err.fields), creditValues: req.body });
+    }
+  }));
 
   r.get('/invoices/:id/pdf', read, h(async (req, res) => {
     const { invoice, pdf } = await ctx.dues.pdf(idParam(req));
@@ -192,6 +294,12 @@ export function duesRouter(ctx: Context): Router {
       const r2 = await ctx.payments.record(actorOf(req), id, { date: parsed.data.date, amountCents: parsed.data.amount, reference: parsed.data.reference });
       flash(req, r2.overpayment ? 'info' : 'success', req.t(r2.overpayment ? 'dues.payments.recordedOver' : 'dues.payments.recorded'));
     } catch (err) {
+      if (err instanceof ValidationError) {
+        const inv = await ctx.dues.get(id);
+        res.status(422);
+        await renderInvoice(req, res, id, { errors: tFields(req, err.fields, { max: formatMoney(MAX_PAID_FACTOR * inv.amountCents, req.locale) }), values: req.body });
+        return;
+      }
       if (err instanceof AppError && err.code === 'invoice_not_payable') flash(req, 'error', req.t('dues.payments.notPayable'));
       else throw err;
     }
@@ -234,6 +342,12 @@ export function duesRouter(ctx: Context): Router {
     if (r2.issued) {
       flash(req, 'success', req.t('dues.reissue.done', { number: r2.number }));
       res.redirect(303, `/treasurer/invoices/${r2.invoiceId}`);
+    } else if (r2.reason === 'tax_settings') {
+      flash(req, 'error', req.t('money.single.refused.tax_settings', { year: inv.year }));
+      res.redirect(303, `/treasurer/invoices/${id}`);
+    } else if (r2.reason === 'left') {
+      flash(req, 'error', req.t('money.left.refused', { date: formatDate(r2.exitDate ?? '', req.locale), year: inv.year }));
+      res.redirect(303, `/treasurer/invoices/${id}`);
     } else {
       flash(req, 'error', req.t(`dues.run.skip.${r2.reason}`));
       res.redirect(303, r2.invoiceId ? `/treasurer/invoices/${r2.invoiceId}` : `/treasurer/invoices/${id}`);
@@ -249,6 +363,28 @@ export function duesRouter(ctx: Context): Router {
       flash(req, 'success', req.t(parsed.data.stopped === '1' ? 'dues.reminders.stoppedFlash' : 'dues.reminders.resumedFlash'));
     }
     res.redirect(303, `/treasurer/invoices/${id}`);
+  }));
+
+  // ------------------------------------------------------------ h/money: a single invoice for one member (no run)
+  r.post('/organisations/:id/invoice', write, h(async (req, res) => {
+    const orgId = idParam(req);
+    const back = `/board/members/${orgId}`;
+    const parsed = parseForm(yearFormSchema, req.body, req.t);
+    if (!parsed.ok) {
+      flash(req, 'error', req.t('dues.validation.year'));
+      res.redirect(303, back);
+      return;
+    }
+    const year = parsed.data.year;
+    const r2 = await ctx.dues.issueSingle(actorOf(req), orgId, year);
+    if (r2.issued) {
+      flash(req, 'success', req.t('money.single.done', { number: r2.number }));
+      res.redirect(303, `/treasurer/invoices/${r2.invoiceId}`);
+      return;
+    }
+    const number = r2.invoiceId ? (await ctx.dues.get(r2.invoiceId)).number : '';
+    flash(req, 'error', req.t(`money.single.refused.${r2.reason}`, { year, number, date: formatDate(r2.exitDate ?? '', req.locale) }));
+    res.redirect(303, back);
   }));
 
   // ------------------------------------------------------------ overdue and reminders
@@ -270,6 +406,34 @@ export function duesRouter(ctx: Context): Router {
     const year = yearParam(req);
     const rows = await ctx.dues.exportRows(actorOf(req), year);
     res.type('text/csv; charset=utf-8').set('Content-Disposition', `attachment; filename="rechnungen-${year}.csv"`).send(invoicesCsv(rows));
+  }));
+
+  // h/money: the DATEV Buchungsstapel of a calendar year, and its accounts
+  r.get('/export/datev-:year.csv', read, h(async (req, res) => {
+    const year = yearParam(req);
+    const invoices = (await Promise.all([year - 1, year].map((y) => ctx.dues.exportRows(actorOf(req), y)))).flat();
+    const payments = (await Promise.all([year - 1, year, year + 1].filter(isValidYear).map((y) => ctx.payments.exportYear(actorOf(req), y)))).flat();
+    const settings = await ctx.settings.datev();
+    const file = datevBuchungsstapel(datevBookings(year, invoices, payments, settings), { year, settings, createdAt: ctx.clock.now(), title: `Mitgliedsbeiträge ${year}` });
+    res.type('text/csv; charset=windows-1252').set('Content-Disposition', `attachment; filename="EXTF_Buchungsstapel_Beitraege_${year}.csv"`).send(file);
+  }));
+
+  const renderDatev = async (req: Request, res: Response, extra: Record<string, unknown> = {}) => {
+    res.render('dues/datev', { title: req.t('money.datev.title'), section: 'dues', values: await ctx.settings.datev(), defaults: DATEV_CHART_DEFAULTS, year: await defaultYear(), canWrite: req.user!.roles.includes('treasurer'), ...extra });
+  };
+  r.get('/datev', read, h(async (req, res) => renderDatev(req, res)));
+  r.post('/datev', write, h(async (req, res) => {
+    const parsed = datevSchema.safeParse(req.body);
+    if (!parsed.success) {
+      const errors: FieldErrors = {};
+      for (const i of parsed.error.issues) errors[String(i.path[0])] ??= req.t('money.datev.invalid');
+      res.status(422);
+      await renderDatev(req, res, { errors, values: req.body });
+      return;
+    }
+    await ctx.settings.updateDatev(actorOf(req), parsed.data);
+    flash(req, 'success', req.t('money.datev.saved'));
+    res.redirect(303, '/treasurer/datev');
   }));
 
   r.get('/export/payments-:year.csv', read, h(async (req, res) => {

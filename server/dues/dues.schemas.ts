@@ -20,6 +20,11 @@ export const dateField = z.string().trim().min(1, 'common.validation.required').
 });
 
 export const moneyField = z.string().trim().min(1, 'common.validation.required').transform((s, ctx) => {
+  // h/money: a third decimal is a typing error, said so (not "not an amount")
+  if (/^[\d.]*\d,\d{3,}\s*€?$/.test(s) || /^\d+\.\d{3,}\s*€?$/.test(s) && !/^\d{1,3}(\.\d{3})+$/.test(s)) {
+    ctx.addIssue({ code: 'custom', message: 'money.errors.cents' });
+    return z.NEVER;
+  }
   const cents = parseEuroToCents(s);
   if (cents == null || cents <= 0) {
     ctx.addIssue({ code: 'custom', message: 'common.validation.money' });
@@ -48,4 +53,17 @@ export const listFilterSchema = z.object({
   q: z.string().trim().max(200).optional().catch(undefined),
   overdue: z.enum(['1']).optional().catch(undefined),
   page: z.coerce.number().int().min(1).max(100_000).optional().catch(undefined),
+});
+
+// h/money: corrections of payments (reversal, refund of an overpayment, credit carried over)
+export const reversalSchema = z.object({
+  date: dateField,
+  amount: moneyField,
+  reason: z.string().trim().min(1, 'common.validation.required').max(300, 'common.validation.tooLong'),
+});
+
+export const refundSchema = reversalSchema;
+
+export const creditSchema = z.object({
+  reason: z.string().trim().max(300, 'common.validation.tooLong').default(''),
 });

@@ -26,10 +26,16 @@ import {
 } from './invoices.repository.ts';
 import { paymentAmountsOfYear } from './payments.repository.ts';
 import { isUniqueViolation } from '../db/errors.ts';
+import type { PaymentsService } from './payments.service.ts';
 
 export type { FeeScheduleEntry };
 
-export type SkipReason = 'invoiced' | 'free' | 'no_schedule';
+export type SkipReason = 'invoiced' | 'free' | 'no_schedule' | 'left' | 'tax_settings';
+
+/** h/money: whether a membership ends before the year does (an invoice for the year would bill a period after the end). */
+export function endsBefore(exitDate: string | null | undefined, year: number): boolean {
+  return !!exitDate && exitDate < `${year}-12-31`;
+}
 
 export interface PreviewRow {
   organisationId: number;
@@ -44,6 +50,7 @@ export interface PreviewRow {
   proRata: boolean;
   skip: SkipReason | null;
   invoiceNumber?: string;
+  exitDate?: string | null;
   hasEmail: boolean;
 }
 
@@ -52,10 +59,10 @@ export interface DuesPreview {
   schedule: FeeScheduleEntry[];
   rows: PreviewRow[];
   toInvoice: { count: number; cents: number };
-  skipped: { invoiced: number; free: number; no_schedule: number };
+  skipped: { invoiced: number; free: number; no_schedule: number; left: number; tax_settings: number };
 }
 
-export type IssueResult = { issued: true; invoiceId: number; number: string } | { issued: false; reason: SkipReason; invoiceId?: number };
+export type IssueResult = { issued: true; invoiceId: number; number: string } | { issued: false; reason: SkipReason; invoiceId?: number; exitDate?: string };
 
 export interface Dashboard {
   year: number;
@@ -78,6 +85,8 @@ interface Deps {
   /** The Stripe sync (with Stripe off, `enabled` is false and it does nothing). */
   stripe: StripeSyncPort;
   log: Logger;
+  /** h/money: puts a member's carried-over credit onto a newly issued invoice. */
+  payments?: PaymentsService;
 }
 
 export function isValidYear(y: number): boolean {
@@ -167,7 +176,7 @@ export class DuesService {
     const invoiced = await duesInvoiceNumbers(this.d.db, year);
     const withMail = await this.d.members.organisationIdsWithEmail();
     const rows: PreviewRow[] = [];
-    const out: DuesPreview = { year, schedule, rows, toInvoice: { count: 0, cents: 0 }, skipped: { invoiced: 0, free: 0, no_schedule: 0 } };
+    const out: DuesPreview = { year, schedule, rows, toInvoice: { count: 0, cents: 0 }, skipped: { invoiced: 0, free: 0, no_schedule: 0, left: 0, tax_settings: 0 } };
     for (const o of orgs) {
       const s = byCat.get(o.categoryId);
       const amount = s ? duesFor(s.rule, o.employeeBand, o.joinDate, year, s.proRata) : null;
@@ -184,8 +193,10 @@ export class DuesService {
         proRata: amount?.proRata ?? false,
         skip: null,
         hasEmail: withMail.has(o.id),
+        exitDate: o.exitDate,
       };
       if (invoiced.has(row.organisationId)) { row.skip = 'invoiced'; row.invoiceNumber = invoiced.get(row.organisationId); }
+      else if (endsBefore(o.exitDate, year)) row.skip = 'left';
       else if (!s || !amount) row.skip = 'no_schedule';
       else if (amount.amountCents === 0) row.skip = 'free';
       if (row.skip) out.skipped[row.skip]++;
@@ -219,6 +230,7 @@ export class DuesService {
         const number = await nextInvoiceNumber(trx, year);
         const id = await insertInvoice(trx, { ...draft.row, number });
         await this.d.audit.record(trx, actor, 'invoice.issued', 'invoice', id, undefined, { number, organisationId, year, amountCents: draft.amountCents });
+        if (this.d.payments) await this.d.payments.applyOpenCredit(trx, actor, id);
         if (mailNow) await this.mailInvoice(trx, id, prepared);
         return { issued: true, invoiceId: id, number };
       });
@@ -231,11 +243,24 @@ export class DuesService {
     }
   }
 
+  /**
+   * h/money: a single invoice for one member and year, without a run (a joiner, or after a
+   * Stornorechnung for a late category change): the same rules as a run (frozen schedule,
+   * pro-rata, next number, refused for a year the membership does not cover), audited, delivered.
+   */
+  async issueSingle(actor: Actor, organisationId: number, year: number): Promise<IssueResult> {
+    if (!isValidYear(year)) return { issued: false, reason: 'no_schedule' };
+    if (!(await this.feeSchedule(year)).length) return { issued: false, reason: 'no_schedule' };
+    return this.issueAndDeliver(actor, organisationId, year);
+  }
+
   /** The row of a member's dues invoice for a year, all but its number; or why there is none. */
   private async draftInvoice(q: Knex | Knex.Transaction, actor: Actor, organisationId: number, year: number, opts: { duesRunId?: number | null }):
     Promise<{ skip: IssueResult } | { row: Omit<NewInvoiceRow, 'number'>; amountCents: number }> {
     const org = await this.d.members.getIn(q, organisationId);
     if (!org) throw new NotFoundError();
+    if (endsBefore(org.exitDate, year)) return { skip: { issued: false, reason: 'left', exitDate: org.exitDate ?? undefined } };
+    if ((await this.missingTaxSettings(q)).length) return { skip: { issued: false, reason: 'tax_settings' } };
     const schedule = await this.feeSchedule(year, q);
     const s = schedule.find((e) => e.categoryId === org.categoryId);
     if (!s) return { skip: { issued: false, reason: 'no_schedule' } };
@@ -467,6 +492,23 @@ export class DuesService {
     return { payable: counts, cancellable: counts, reissuable: invoice.kind === 'invoice' && invoice.status === 'cancelled' };
   }
 
+  /**
+   * h/money: the settings § 14 Abs. 4 UStG needs on every invoice that are empty: the
+   * association's tax number and the tax note. No invoice is issued while one is missing.
+   */
+  async missingTaxSettings(q: Knex | Knex.Transaction = this.d.db): Promise<('taxNumber' | 'invoiceTaxNote')[]> {
+    const [association, rules] = await Promise.all([this.d.settings.association(q), this.d.settings.rules(q)]);
+    const out: ('taxNumber' | 'invoiceTaxNote')[] = [];
+    if (!association.taxNumber.trim()) out.push('taxNumber');
+    if (!rules.invoiceTaxNote.trim()) out.push('invoiceTaxNote');
+    return out;
+  }
+
+  /** h/money: what was paid beyond an invoice's amount (to refund or carry over); 0 when nothing. */
+  excessOf(invoice: Invoice): number {
+    return invoice.kind === 'invoice' && ['open', 'partially_paid', 'paid', 'uncollectible'].includes(invoice.status) ? Math.max(0, invoice.paidCents - invoice.amountCents) : 0;
+  }
+
   async pdf(id: number): Promise<{ invoice: Invoice; pdf: Buffer }> {
     const invoice = await this.get(id);
     return { invoice, pdf: await renderInvoicePdf(invoice) };
@@ -477,6 +519,36 @@ export class DuesService {
     const invoice = await getInvoice(this.d.db, id);
     if (!invoice || invoice.organisationId !== organisationId) throw new NotFoundError();
     return { invoice, pdf: await renderInvoicePdf(invoice) };
+  }
+
+  /**
+   * h/money: the board's view of a member's account: invoices (newest first), every booking,
+   * the credit not yet used, and the flag an organisation that has left puts on open invoices.
+   */
+  async accountOf(organisationId: number, locale: Locale = 'de'): Promise<{ invoices: Invoice[]; payments: Awaited<ReturnType<PaymentsService['forOrganisation']>>; creditCents: number; leftFlag: string; currentYear: number }> {
+    const invoices = await invoicesOfOrganisation(this.d.db, organisationId);
+    const payments = this.d.payments ? await this.d.payments.forOrganisation(organisationId) : [];
+    const creditCents = this.d.payments ? await this.d.payments.openCredit(organisationId) : 0;
+    const org = await this.d.members.get(organisationId);
+    return { invoices, payments, creditCents, leftFlag: this.leftFlag(org?.exitDate ?? null, locale), currentYear: Number(this.today().slice(0, 4)) };
+  }
+
+  /** h/money: "Mitglied ausgetreten zum 30.06.2027" for an organisation whose membership has ended (exit date before today), else ''. */
+  leftFlag(exitDate: string | null, locale: Locale = 'de'): string {
+    return exitDate && exitDate < this.today() ? tFor(locale)('money.left.flag', { date: formatDate(exitDate, locale) }) : '';
+  }
+
+  /** h/money: the flags of the listed invoices: organisation left (exit date passed) and the invoice still open; by invoice id. */
+  async leftFlags(invoices: Invoice[], locale: Locale = 'de'): Promise<Record<number, string>> {
+    const open = invoices.filter((i) => i.openCents > 0);
+    if (!open.length) return {};
+    const orgs = new Map((await this.d.members.getMany(open.map((i) => i.organisationId))).map((o) => [o.id, o]));
+    const out: Record<number, string> = {};
+    for (const i of open) {
+      const flag = this.leftFlag(orgs.get(i.organisationId)?.exitDate ?? null, locale);
+      if (flag) out[i.id] = flag;
+    }
+    return out;
   }
 
   /** For the member portal: the organisation's invoices, newest first. */

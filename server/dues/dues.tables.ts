@@ -96,7 +96,15 @@ export interface PaymentRow {
   overpayment: boolean | number;
   created_by: number | null;
   created_at: string;
+  // h/money: corrections (migrations/20261203000800_payment_corrections.ts)
+  kind: PaymentKind;
+  reverses_payment_id: number | null;
+  credit_from_payment_id: number | null;
+  reason: string;
 }
+
+/** payment: money received; reversal: the counter-booking of one payment; refund: money paid back; credit_out/credit_in: overpaid money carried to a later invoice. */
+export type PaymentKind = 'payment' | 'reversal' | 'refund' | 'credit_out' | 'credit_in';
 
 /** The Stripe customer of an organisation. */
 export interface StripeCustomerRow {

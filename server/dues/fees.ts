@@ -30,7 +30,8 @@ export interface DuesAmount {
  * The dues of one member for a year. Joined before the year: the full annual fee. Joined in
  * the year under the 'monthly' rule: the remaining months including the month of joining
  * (joined 1 or 31 January → 12/12; any day in December → 1/12), rounded half up to the cent;
- * under 'full_year': the full fee. Returns null when the member did not belong in that year
+ * under 'full_year': the full fee. The period starts on the join date (not on the first of its
+ * month). Returns null when the member did not belong in that year
  * (joined after it).
  */
 export function duesFor(rule: FeeRule, employeeBand: string, joinDate: string, year: number, proRata: ProRataRule): DuesAmount | null {
@@ -40,8 +41,13 @@ export function duesFor(rule: FeeRule, employeeBand: string, joinDate: string, y
   const join = DateTime.fromISO(joinDate);
   if (!join.isValid) throw new RangeError(`invalid join date ${joinDate}`);
   if (join.year > year) return null;
-  if (join.year < year || proRata === 'full_year') {
+  if (join.year < year) {
     return { amountCents: annual, annualCents: annual, months: 12, periodStart: start, periodEnd: end, proRata: false };
+  }
+  // h/money: joined in the year: the period billed starts on the join date itself, never before
+  // it (joined 02.12. → 02.12.–31.12.); the months counted include the month of joining
+  if (proRata === 'full_year') {
+    return { amountCents: annual, annualCents: annual, months: 12, periodStart: join.toISODate()!, periodEnd: end, proRata: false };
   }
   const months = 12 - join.month + 1;
   const amount = months === 12 ? annual : mulDivRoundHalfUp(annual, months, 12);
@@ -49,7 +55,7 @@ export function duesFor(rule: FeeRule, employeeBand: string, joinDate: string, y
     amountCents: amount,
     annualCents: annual,
     months,
-    periodStart: join.startOf('month').toISODate()!,
+    periodStart: join.toISODate()!,
     periodEnd: end,
     proRata: months < 12,
   };

@@ -111,11 +111,16 @@ export function membersRouter(ctx: Context): Router {
     const id = idParam(req);
     const detail = await ctx.members.detail(id);
     const assemblies = await ctx.assemblies.day.assembliesAttendedBy(id);
+    // h/money: the member's invoices and bookings (dues), and the single invoice for the treasurer
+    const money = await ctx.dues.accountOf(id, req.locale);
     res.render('members/detail', {
       title: detail.organisation.legalName,
       section: 'members',
       ...detail,
       assemblies,
+      money,
+      canOpenInvoices: !!req.user?.roles.some((x) => x === 'treasurer' || x === 'admin'),
+      canInvoice: !!req.user?.roles.includes('treasurer'),
       canEdit: canEdit(req),
       representativeMissing: detail.contacts.length > 0 && !detail.contacts.some((c) => c.isRepresentative),
     });

@@ -764,11 +764,12 @@ export class MembersService {
   }
 
   /** The organisations that belong in a dues year (joined by its end, not left before its start), by member number (for the dues module). */
-  async membersOfYear(year: number): Promise<Pick<Organisation, 'id' | 'memberNumber' | 'legalName' | 'categoryId' | 'employeeBand' | 'joinDate'>[]> {
-    const rows: Record<string, unknown>[] = await membersOfYearQuery(this.d.db, year).select('id', 'member_number', 'legal_name', 'category_id', 'employee_band', 'join_date');
+  async membersOfYear(year: number): Promise<Pick<Organisation, 'id' | 'memberNumber' | 'legalName' | 'categoryId' | 'employeeBand' | 'joinDate' | 'exitDate'>[]> {
+    // h/money: with the exit date, so the dues preview can refuse periods after it
+    const rows: Record<string, unknown>[] = await membersOfYearQuery(this.d.db, year).select('id', 'member_number', 'legal_name', 'category_id', 'employee_band', 'join_date', 'exit_date');
     return rows.map((r) => ({
       id: Number(r.id), memberNumber: Number(r.member_number), legalName: String(r.legal_name), categoryId: Number(r.category_id),
-      employeeBand: String(r.employee_band ?? ''), joinDate: String(r.join_date),
+      employeeBand: String(r.employee_band ?? ''), joinDate: String(r.join_date), exitDate: r.exit_date == null ? null : String(r.exit_date),
     }));
   }
 

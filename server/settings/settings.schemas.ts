@@ -225,3 +225,27 @@ export const DEFAULT_PRIVACY: PrivacySettings = {
   rights: 'Sie haben das Recht auf Auskunft (Art. 15 DSGVO), Berichtigung (Art. 16), Löschung (Art. 17), Einschränkung der Verarbeitung (Art. 18), Datenübertragbarkeit (Art. 20) und Widerspruch (Art. 21). Eine Einwilligung können Sie jederzeit mit Wirkung für die Zukunft widerrufen (Art. 7 Abs. 3), etwa im Mitgliederportal. Sie können sich bei einer Datenschutz-Aufsichtsbehörde beschweren (Art. 77 DSGVO).',
   authority: 'ni',
 };
+// h/money: the accounts of the DATEV export (Buchungsstapel), a settings key of its own ('datev')
+export const datevSchema = z.object({
+  chart: z.enum(['SKR03', 'SKR04']),
+  /** Beraternummer (1001–9999999) and Mandantennummer (1–99999) of the tax adviser's DATEV */
+  consultantNumber: z.coerce.number().int().min(1001).max(9_999_999),
+  clientNumber: z.coerce.number().int().min(1).max(99_999),
+  /** debtor account of member n: debtorBase + n (Personenkonten 10000–69999) */
+  debtorBase: z.coerce.number().int().min(10000).max(69000),
+  revenueAccount: z.string().trim().regex(/^\d{4}$/),
+  bankAccount: z.string().trim().regex(/^\d{4}$/),
+});
+export type DatevSettings = z.infer<typeof datevSchema>;
+
+/**
+ * Defaults: genuine membership dues are not subject to VAT, so no automatic VAT account
+ * (SKR03 8400 / SKR04 4400 would add 19 %) and no BU-Schlüssel: the neutral "Erlöse" account
+ * (SKR03 8200, SKR04 4200), bank SKR03 1200 / SKR04 1800, debtors 10000 + member number. The
+ * tax adviser may map a dedicated dues account (e.g. in SKR 49 for associations).
+ */
+export const DATEV_CHART_DEFAULTS: Record<'SKR03' | 'SKR04', { revenueAccount: string; bankAccount: string }> = {
+  SKR03: { revenueAccount: '8200', bankAccount: '1200' },
+  SKR04: { revenueAccount: '4200', bankAccount: '1800' },
+};
+export const DEFAULT_DATEV: DatevSettings = { chart: 'SKR03', consultantNumber: 1001, clientNumber: 1, debtorBase: 10000, ...DATEV_CHART_DEFAULTS.SKR03 };

@@ -12,6 +12,7 @@ import {
 } from './settings.repository.ts';
 import {
   DEFAULT_ASSOCIATION, DEFAULT_PRIVACY, DEFAULT_RULES, feeRuleSchema,
+  DEFAULT_DATEV, type DatevSettings, // h/money
   type AssociationSettings, type BylawsRules, type Category, type FeeRule, type PrivacySettings,
 } from './settings.schemas.ts';
 
@@ -113,6 +114,21 @@ export class SettingsService {
     });
     await this.changes.notify('settings');
     return { changed: true, version };
+  }
+
+  // h/money: the DATEV export's accounts (key 'datev'), audited
+  datev(trx?: Knex | Knex.Transaction): Promise<DatevSettings> {
+    return this.getJson('datev', DEFAULT_DATEV, trx);
+  }
+
+  async updateDatev(actor: Actor, value: DatevSettings): Promise<void> {
+    const before = await this.datev();
+    await this.db.transaction(async (trx) => {
+      await this.putJson(trx, 'datev', value);
+      const d = diff(before, value);
+      await this.audit.record(trx, actor, 'settings.datev_updated', 'settings', null, d.before, d.after);
+    });
+    await this.changes.notify('settings');
   }
 
   async updateAssociation(actor: Actor, value: AssociationSettings): Promise<void> {

@@ -121,7 +121,7 @@ describe('dues: fee schedule, dues run, invoices, payments, cancellations, remin
       ['2027-0001', org.big, 250000], ['2027-0002', org.lab, 7500], ['2027-0003', org.december, 2083],
     ]);
     expect(invoices[0]).to.include({ issue_date: '2027-01-05', due_date: '2027-02-04', status: 'open', period_start: '2027-01-01', period_end: '2027-12-31' });
-    expect(invoices[1]).to.include({ locale: 'en', period_start: '2027-10-01', description: 'Membership dues 2027' });
+    expect(invoices[1]).to.include({ locale: 'en', period_start: '2027-10-15', description: 'Membership dues 2027' }); // h/money: from the join date
     const m = await mails(env, 'dues_invoice');
     expect(m.map((x) => x.to_address)).to.deep.equal(['buchhaltung@harzer.example', 'lee@ipf.example', 'foerder@oker.example']);
     expect(m[0].subject).to.contain('Rechnung 2027-0001');
@@ -240,6 +240,7 @@ describe('dues: fee schedule, dues run, invoices, payments, cancellations, remin
   });
 
   it('records bank transfers typed the German way: partial payment, full payment, overpayment flagged', async () => {
+    env.clock.set('2027-02-21T09:00:00Z'); // h/money: a payment is never dated after today
     const inv = (await env.db('invoices').where({ number: '2027-0001' }).first())!;
     const url = `/treasurer/invoices/${inv.id}`;
     const bad = await treasurer.submit(url, { date: '2027-01-20', amount: 'zwölf', reference: 'x' }, `${url}/payments`);
@@ -260,6 +261,7 @@ describe('dues: fee schedule, dues run, invoices, payments, cancellations, remin
     const page = await treasurer.get(url);
     expect(page.text).to.contain('Überzahlung');
     expect(page.text).to.contain('bezahlt');
+    env.clock.set('2027-01-05T09:00:00Z');
   });
 
   it('cancels an invoice only through a cancellation invoice with its own number; then a new invoice can be issued', async () => {

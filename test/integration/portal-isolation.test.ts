@@ -26,6 +26,8 @@ describe('member portal: a member contact never sees or changes another organisa
     // A is a supporting member (no vote): only B is invited to the assembly
     w = await makeWorld(env, { categoryA: 'supporting' });
     await env.ctx.dues.freezeFeeSchedule(ACTOR, 2026);
+    // h/money: no invoice without the association's tax number
+    await env.ctx.settings.updateAssociation(ACTOR, { ...(await env.ctx.settings.association()), taxNumber: '21/270/12345' });
     const issued = await env.ctx.dues.issueDuesInvoice(ACTOR, w.orgB, 2026);
     if (!issued.issued) throw new Error('no invoice for B');
     invoiceB = { id: issued.invoiceId, number: issued.number };

@@ -19,7 +19,10 @@ describe('fees: annual fee and pro-rata for joiners', () => {
 
   it('gives the remaining months including the month of joining (1st and 31st alike)', () => {
     expect(duesFor(company, '50-249', '2027-10-01', 2027, 'monthly')).to.include({ amountCents: 30000, months: 3, proRata: true, periodStart: '2027-10-01' });
-    expect(duesFor(company, '50-249', '2027-10-31', 2027, 'monthly')).to.include({ amountCents: 30000, months: 3, proRata: true, periodStart: '2027-10-01' });
+    // h/money: the period printed starts on the join date itself, the month of joining counts in full
+    expect(duesFor(company, '50-249', '2027-10-31', 2027, 'monthly')).to.include({ amountCents: 30000, months: 3, proRata: true, periodStart: '2027-10-31' });
+    expect(duesFor(company, '50-249', '2027-12-02', 2027, 'monthly')).to.include({ amountCents: 10000, months: 1, proRata: true, periodStart: '2027-12-02', periodEnd: '2027-12-31' });
+    expect(duesFor(company, '50-249', '2027-12-02', 2027, 'full_year')).to.include({ amountCents: 120000, months: 12, proRata: false, periodStart: '2027-12-02' });
     expect(duesFor(company, '50-249', '2027-03-31', 2027, 'monthly')!.amountCents).to.equal(100000);
   });
 

@@ -8,6 +8,7 @@ import { parseForm } from '../web/forms.ts';
 import { formatDate } from '../i18n/format.ts';
 import { berlinDate } from '../clock.ts';
 import { EMPLOYEE_BANDS } from '../settings/settings.schemas.ts';
+import { readableAudit } from './audit-words.ts';
 import {
   countryOptions, SORTS, categoryChangeSchema, contactSchema, dissolutionSchema, exclusionSchema, listQuerySchema,
   noticeSchema, organisationEditSchema, postcodeError, reactivationSchema, withdrawNoticeSchema, type ListQuery,
@@ -111,11 +112,15 @@ export function membersRouter(ctx: Context): Router {
     const id = idParam(req);
     const detail = await ctx.members.detail(id);
     const assemblies = await ctx.assemblies.day.assembliesAttendedBy(id);
+    const invoices = await ctx.dues.invoicesForOrganisation(id); // h/phone: the invoices instead of a placeholder
+    const allCategories = await ctx.settings.categories({ includeInactive: true });
     res.render('members/detail', {
       title: detail.organisation.legalName,
       section: 'members',
       ...detail,
+      audit: readableAudit(detail.audit, req.t, req.locale, (cid) => { const c = allCategories.find((x) => x.id === cid); return c && (req.locale === 'en' ? c.nameEn : c.nameDe); }),
       assemblies,
+      invoices,
       canEdit: canEdit(req),
       representativeMissing: detail.contacts.length > 0 && !detail.contacts.some((c) => c.isRepresentative),
     });

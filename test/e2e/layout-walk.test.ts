@@ -43,21 +43,22 @@ function axeSource(): string | undefined {
 }
 
 async function checkPage(page: Page, width: number, axe: string | undefined): Promise<string[]> {
-  const found = await page.evaluate(() => {
-    const out: string[] = [];
+  // runs in the page (plain JavaScript: this project compiles without the DOM's types)
+  const found = await page.evaluate<string[]>(`(() => {
+    const out = [];
     const doc = document.documentElement;
     if (doc.scrollWidth > window.innerWidth) {
       // name the outermost elements that stick out, so the message says where to look
-      const culprits: string[] = [];
+      const culprits = [];
       for (const el of Array.from(document.body.querySelectorAll('*'))) {
         const r = el.getBoundingClientRect();
         const parent = el.parentElement?.getBoundingClientRect();
         if (r.right > window.innerWidth + 1 && parent && parent.right <= window.innerWidth + 1) {
-          culprits.push(`${el.tagName.toLowerCase()}${el.className && typeof el.className === 'string' ? '.' + el.className.split(' ').join('.') : ''} (${Math.round(r.right)} px)`);
+          culprits.push(\`\${el.tagName.toLowerCase()}\${el.className && typeof el.className === 'string' ? '.' + el.className.split(' ').join('.') : ''} (\${Math.round(r.right)} px)\`);
         }
         if (culprits.length >= 3) break;
       }
-      out.push(`page is ${doc.scrollWidth} px wide: ${culprits.join(', ')}`);
+      out.push(\`page is \${doc.scrollWidth} px wide: \${culprits.join(', ')}\`);
     }
     const els = document.querySelectorAll('form input:not([type=hidden]), form select, form textarea, form button, form label');
     for (const el of Array.from(els)) {
@@ -65,7 +66,7 @@ async function checkPage(page: Page, width: number, axe: string | undefined): Pr
       const r = el.getBoundingClientRect();
       if (r.width === 0 && r.height === 0) continue; // not shown (closed <details>, hidden)
       // inside a container that scrolls sideways on its own (a wide table) the element is reachable by scrolling it
-      let p: HTMLElement | null = el.parentElement;
+      let p = el.parentElement;
       let inScroller = false;
       while (p && p !== document.body) {
         const ox = getComputedStyle(p).overflowX;
@@ -75,19 +76,18 @@ async function checkPage(page: Page, width: number, axe: string | undefined): Pr
       if (inScroller) continue;
       if (r.right > window.innerWidth + 1 || r.left < -1) {
         const name = el.getAttribute('name') ?? el.textContent?.trim().slice(0, 30) ?? '';
-        out.push(`<${el.tagName.toLowerCase()} ${name}> at ${Math.round(r.left)}–${Math.round(r.right)} px`);
+        out.push(\`<\${el.tagName.toLowerCase()} \${name}> at \${Math.round(r.left)}–\${Math.round(r.right)} px\`);
       }
     }
     return out;
-  });
+  })()`);
   if (axe) {
     await page.addScriptTag({ content: axe });
-    const violations = await page.evaluate(async () => {
-      // why: axe is the global axe-core defines when its script is injected
-      const a = (window as unknown as { axe: { run: (o: object) => Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe;
-      const r = await a.run({ resultTypes: ['violations'] });
-      return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `axe ${v.impact} ${v.id}: ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
-    });
+    const violations = await page.evaluate<string[]>(`(async () => {
+      const r = await window.axe.run({ resultTypes: ['violations'] });
+      return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => 'axe ' + v.impact + ' ' + v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', '));
+    })()`);
     if (width === WIDTHS[0]) found.push(...violations);
   }
   return found;
@@ -161,7 +161,7 @@ describe('browser: every page of every role fits a 375 px phone and a 1280 px la
         await page.setViewportSize({ width, height: 800 });
         for (const what of await checkPage(page, width, axe)) problems.push({ url: p, width, what });
       }
-      const links = await page.evaluate(() => Array.from(document.querySelectorAll('a[href]')).map((a) => (a as HTMLAnchorElement).href));
+      const links = await page.evaluate<string[]>("Array.from(document.querySelectorAll('a[href]')).map((a) => a.href)");
       for (const href of links) {
         const u = new URL(href, base);
         if (u.origin !== base) continue;

@@ -1,6 +1,7 @@
 import type { EnqueueInput } from '../mail/outbox.service.ts';
 import { tFor, type Locale } from '../i18n/i18n.ts';
 import type { AssociationSettings } from '../settings/settings.schemas.ts';
+import { greeting as greetingFor } from '../mail/greeting.ts';
 
 /** E-mails of the application process: content built in the recipient's language. */
 
@@ -15,7 +16,7 @@ interface Recipient {
   email: string;
 }
 
-const greeting = (t: ReturnType<typeof tFor>, r: Recipient) => (r.name ? t('auth.mail.greeting', { name: r.name }) : t('applications.mail.greetingNoName'));
+const greeting = (t: ReturnType<typeof tFor>, r: Recipient) => greetingFor(t, r.name);
 
 /** Double opt-in: the link that confirms the application (to the voting representative). */
 /** `deleteAfterDays`: the settings' unconfirmedApplicationDays, which the retention run applies. */

@@ -211,6 +211,8 @@ export function applicationsBoardRouter(ctx: Context): Router {
         statusClass: STATUS_CLASS[a.status],
         categoryName: categoryName(categories.find((c) => c.id === a.categoryId), req.locale),
         duplicateTitle: a.duplicates.map((d) => dupTitle(req, d)).join('; '),
+        // "Harzer Spezialchemie GmbH" is not followed by "GmbH" again
+        legalForm: a.legalForm && !a.legalName.toLocaleLowerCase('de').replace(/\s+/g, ' ').trim().endsWith(a.legalForm.toLocaleLowerCase('de').replace(/\s+/g, ' ').trim()) ? a.legalForm : '',
       })),
       pager: {
         page: result.page, pages: result.pages,

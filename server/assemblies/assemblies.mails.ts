@@ -5,6 +5,7 @@ import type { AssociationSettings, BylawsRules } from '../settings/settings.sche
 import { buildIcs } from './ics.ts';
 import { motionDeadline } from './notice.ts';
 import type { AgendaItem, Assembly } from './assemblies.model.ts';
+import { greeting as greetingFor } from '../mail/greeting.ts';
 
 /** What the minutes mail says besides the common parts. */
 export interface MinutesMail {
@@ -75,7 +76,7 @@ export function assemblyMail(m: MailInput): MailContent {
   const t = tFor(r.locale);
   const kindLabel = t(`assemblies.mail.kindAdjective.${a.kind}`);
   const when = formatDateTime(a.startsAt, r.locale);
-  const greeting = r.contactName ? t('assemblies.mail.greeting', { name: r.contactName }) : t('assemblies.mail.greetingNoName');
+  const greeting = greetingFor(t, r.contactName);
   const footer = t('assemblies.mail.footer', { association: association.name, organisation: r.organisationName });
   const signature = t('assemblies.mail.signature', { association: association.name });
   const answerLines = (): string[] => {

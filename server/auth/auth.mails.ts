@@ -1,6 +1,7 @@
 import type { EnqueueInput } from '../mail/outbox.service.ts';
 import { tFor } from '../i18n/i18n.ts';
 import type { User } from './users.service.ts';
+import { greeting } from '../mail/greeting.ts';
 
 export function passwordResetMail(baseUrl: string, associationName: string, user: User, token: string, purpose: 'reset_password' | 'set_password'): EnqueueInput {
   const t = tFor(user.locale);
@@ -12,7 +13,7 @@ export function passwordResetMail(baseUrl: string, associationName: string, user
     related: { type: 'user', id: user.id },
     content: {
       subject: t(`auth.mail.${purpose}.subject`, { association: associationName }),
-      greeting: t('auth.mail.greeting', { name: user.displayName }),
+      greeting: greeting(t, user.displayName),
       paragraphs: [t(`auth.mail.${purpose}.intro`, { association: associationName })],
       action: { label: t(`auth.mail.${purpose}.action`), url },
       afterAction: [t(`auth.mail.${purpose}.expiry`)],

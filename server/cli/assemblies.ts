@@ -72,7 +72,7 @@ export async function runInvitationsCli(
   }
   if (job.status === 'failed') throw new Error(`Job ${jobId}: ${job.error ?? 'failed'}`);
   const n = await letters();
-  print(`${job.progress}/${job.total} e-mails enqueued, ${n} letters to print, status ${job.status}`);
+  print(`${job.progress}/${job.total} e-mails enqueued, ${n} ${n === 1 ? 'letter' : 'letters'} to print, status ${job.status}`);
   return { jobId, enqueued: job.progress, letters: n, resumed, alreadyDone: false };
 }
 

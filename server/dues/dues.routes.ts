@@ -397,7 +397,7 @@ export function duesRouter(ctx: Context): Router {
 
   r.post('/reminders', write, h(async (req, res) => {
     const r2 = await ctx.reminders.sendDue(actorOf(req));
-    flash(req, 'success', req.t('dues.reminders.sent', { first: r2.first, second: r2.second }));
+    flash(req, 'success', req.t('dues.reminders.sent', { first: req.t('dues.reminders.sentFirst', { count: r2.first }), second: req.t('dues.reminders.sentSecond', { count: r2.second }) }));
     res.redirect(303, '/treasurer/overdue');
   }));
 

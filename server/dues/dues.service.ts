@@ -27,6 +27,7 @@ import {
 import { paymentAmountsOfYear } from './payments.repository.ts';
 import { isUniqueViolation } from '../db/errors.ts';
 import type { PaymentsService } from './payments.service.ts';
+import { greeting } from '../mail/greeting.ts';
 
 export type { FeeScheduleEntry };
 
@@ -397,7 +398,7 @@ export class DuesService {
       related: { type: 'invoice', id: inv.id },
       content: {
         subject: t(cancellation ? 'dues.mail.cancellation.subject' : 'dues.mail.invoice.subject', { number: inv.number, description: inv.description, association: inv.issuer.name }),
-        greeting: t('dues.mail.greeting', { name: inv.contactName || inv.recipient.name }),
+        greeting: greeting(t, inv.contactName),
         paragraphs,
         action: !cancellation && inv.hostedInvoiceUrl ? { label: t('dues.mail.payOnline'), url: inv.hostedInvoiceUrl } : undefined,
         afterAction: [t('dues.mail.attached')],

@@ -10,6 +10,7 @@ import { formatDate, formatMoney } from '../i18n/format.ts';
 import { formatIban } from '../settings/bank.ts';
 import { pdfFor, preparePdf } from './invoice-pdf.ts';
 import { getInvoice, raiseReminderLevel, reminderCandidates } from './invoices.repository.ts';
+import { greeting } from '../mail/greeting.ts';
 
 /**
  * Payment reminders: the first at `reminder1Days`, the second at `reminder2Days` after the due
@@ -59,7 +60,7 @@ export class RemindersService {
         related: { type: 'invoice', id: inv.id },
         content: {
           subject: t(`dues.mail.reminder${level}.subject`, { number: inv.number, association: inv.issuer.name }),
-          greeting: t('dues.mail.greeting', { name: inv.contactName || inv.recipient.name }),
+          greeting: greeting(t, inv.contactName),
           paragraphs: [
             t(`dues.mail.reminder${level}.intro`, { number: inv.number, date: formatDate(inv.issueDate, inv.locale), due: formatDate(inv.dueDate, inv.locale), open: formatMoney(open, inv.locale) }),
             ...(inv.issuer.iban

@@ -14,6 +14,7 @@ import type { Invoice, InvoiceStatus } from './invoice.ts';
 import { getInvoice, getInvoiceByStripeId, linkStripeInvoice, stripeLiveInvoices, updateInvoice } from './invoices.repository.ts';
 import { insertPayment, paymentByStripeRef, refundsRecorded } from './payments.repository.ts';
 import { customerIdOf, eventProcessedAt, insertCustomer, recordEvent, updateEvent } from './stripe.repository.ts';
+import { greeting } from '../mail/greeting.ts';
 
 /**
  * Our invoices on Stripe: pushing an issued invoice (customer + finalized invoice with the
@@ -305,7 +306,7 @@ export class StripeSyncService {
           related: { type: 'invoice', id: inv.id },
           content: {
             subject: t('stripe.mail.actionRequired.subject', { number: mail.number }),
-            greeting: t('stripe.mail.greeting', { name: mail.name || mail.to }),
+            greeting: greeting(t, mail.name),
             paragraphs: [t('stripe.mail.actionRequired.intro', { number: mail.number, amount: formatMoney(mail.amount, mail.locale) })],
             action: { label: t('stripe.mail.actionRequired.action'), url: mail.url },
             afterAction: [t('stripe.mail.actionRequired.after')],

@@ -22,10 +22,20 @@ const hb = Handlebars.create();
 let htmlTpl: Handlebars.TemplateDelegate | undefined;
 let textTpl: Handlebars.TemplateDelegate | undefined;
 
+/**
+ * A sentence that ends with a name ending in an abbreviation ("… Mitglied im ChemieNetzwerk
+ * Harz e.V.") gets one full stop, not two; an ellipsis ("...") stays as it is.
+ */
+export function oneFullStop(text: string): string {
+  return text.replace(/(?<=[^.\s]\.)\.(?=\s|$)/g, '');
+}
+
 export function renderMail(content: MailContent, locale: string): { subject: string; text: string; html: string } {
   htmlTpl ??= hb.compile(fs.readFileSync(path.join(viewsDir, 'layout.html.hbs'), 'utf8'));
   textTpl ??= hb.compile(fs.readFileSync(path.join(viewsDir, 'layout.text.hbs'), 'utf8'), { noEscape: true });
-  const ctx = { ...content, lang: locale };
+  const fix = (x: string | undefined) => (x === undefined ? x : oneFullStop(x));
+  // the quote is what a person wrote: kept exactly
+  const ctx = { ...content, greeting: fix(content.greeting), paragraphs: content.paragraphs.map(oneFullStop), afterAction: content.afterAction?.map(oneFullStop), signature: oneFullStop(content.signature), footer: fix(content.footer), lang: locale };
   return {
     subject: content.subject.replace(/[\r\n]+/g, ' ').slice(0, 300),
     html: htmlTpl(ctx),

@@ -8,6 +8,7 @@ import { parseForm } from '../web/forms.ts';
 import { formatDate } from '../i18n/format.ts';
 import { berlinDate } from '../clock.ts';
 import { EMPLOYEE_BANDS } from '../settings/settings.schemas.ts';
+import { readableAudit } from './audit-words.ts';
 import {
   countryOptions, SORTS, categoryChangeSchema, contactSchema, dissolutionSchema, exclusionSchema, listQuerySchema,
   noticeSchema, organisationEditSchema, postcodeError, reactivationSchema, withdrawNoticeSchema, type ListQuery,
@@ -113,10 +114,12 @@ export function membersRouter(ctx: Context): Router {
     const assemblies = await ctx.assemblies.day.assembliesAttendedBy(id);
     // h/money: the member's invoices and bookings (dues), and the single invoice for the treasurer
     const money = await ctx.dues.accountOf(id, req.locale);
+    const allCategories = await ctx.settings.categories({ includeInactive: true });
     res.render('members/detail', {
       title: detail.organisation.legalName,
       section: 'members',
       ...detail,
+      audit: readableAudit(detail.audit, req.t, req.locale, (cid) => { const c = allCategories.find((x) => x.id === cid); return c && (req.locale === 'en' ? c.nameEn : c.nameDe); }),
       assemblies,
       money,
       canOpenInvoices: !!req.user?.roles.some((x) => x === 'treasurer' || x === 'admin'),

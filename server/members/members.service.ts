@@ -25,6 +25,7 @@ import { INVITATION_TTL_MS } from '../auth/invitation.ts';
 import { tFor, type Locale } from '../i18n/i18n.ts';
 import { formatMemberNumber } from '../i18n/format.ts';
 import { organisationFieldsFromRow, organisationFieldsToRow, type OrganisationFields } from './organisation-fields.ts';
+import { greeting } from '../mail/greeting.ts';
 
 export interface NewOrganisation extends OrganisationFields {
   categoryId: number;
@@ -315,7 +316,7 @@ export class MembersService {
       related: { type: 'organisation', id: org.id },
       content: {
         subject: t(welcome ? 'members.mail.welcome.subject' : 'members.mail.invitation.subject', { association: associationName }),
-        greeting: t('auth.mail.greeting', { name: c.name || email }),
+        greeting: greeting(t, c.name),
         paragraphs: welcome
           ? [
               t('members.mail.welcome.intro', { association: associationName, organisation: org.legalName, memberNo: formatMemberNumber(org.memberNumber) }),

@@ -15,6 +15,7 @@ import { formatDateTime, formatMemberNumber } from '../i18n/format.ts';
 import { REQUESTABLE_FIELDS, type ChangeRequestInput, type RequestableField } from './portal.schemas.ts';
 import * as repo from './portal.repository.ts';
 import type { StoredChangeRequest } from './portal.repository.ts';
+import { greeting } from '../mail/greeting.ts';
 
 export type { ChangeRequestStatus } from './portal.repository.ts';
 
@@ -377,7 +378,7 @@ export class PortalService {
         related: { type: 'organisation', id: request.organisationId },
         content: {
           subject: t(`portal.mail.${status}.subject`, { organisation: request.organisationName }),
-          greeting: t('auth.mail.greeting', { name: recipient.name }),
+          greeting: greeting(t, recipient.name),
           paragraphs: [
             t(`portal.mail.${status}.intro`, { organisation: request.organisationName, date: formatDateTime(request.createdAt, recipient.locale) }),
             ...changedFields(request.changes).map((field) => t('portal.mail.fieldChange', {

@@ -154,7 +154,9 @@ export function setupViews(app: Express, cache: boolean): void {
     // Every helper is known when templates are compiled: `{{name}}` is then read from the data
     // directly instead of first being looked up as a helper, and an unknown helper is an error
     // at compile time rather than a silent empty string.
-    compilerOptions: { knownHelpers: Object.fromEntries(Object.keys(helpers).map((k) => [k, true])), knownHelpersOnly: true },
+    // h/phone: preventIndent: a partial included with leading spaces (`  {{> field}}`) must not
+    // indent its output, or a textarea's value gains those spaces on every re-render of the form.
+    compilerOptions: { knownHelpers: Object.fromEntries(Object.keys(helpers).map((k) => [k, true])), knownHelpersOnly: true, preventIndent: true },
   });
   app.engine('hbs', hbs.engine);
   app.set('view engine', 'hbs');

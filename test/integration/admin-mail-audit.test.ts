@@ -91,7 +91,7 @@ describe('admin: mail log and audit log', () => {
     expect(detail.text).to.contain('Rechnung-2027-0001.pdf');
     expect(detail.text).to.contain('buchhaltung@example.org');
     expect(detail.text).to.match(/<code>&lt;[0-9a-f-]+@127\.0\.0\.1&gt;<\/code>/); // Message-ID
-    expect((await admin.get('/admin')).text).to.contain('1 Nachricht(en) konnten nicht zugestellt werden.');
+    expect((await admin.get('/admin')).text).to.contain('1 Nachricht konnte nicht zugestellt werden.');
   });
 
   it('sends due messages on request, searches by recipient and pages through the log', async () => {
@@ -101,8 +101,8 @@ describe('admin: mail log and audit log', () => {
     const res = await admin.submit('/admin/mail', {}, '/admin/mail/flush');
     expect(res.status).to.equal(303);
     const page1 = await admin.get('/admin/mail');
-    expect(page1.text).to.contain('52 Nachricht(en) wurden zu senden versucht.');
-    expect(page1.text).to.contain('54 Nachricht(en)');
+    expect(page1.text).to.contain('52 Nachrichten wurden zu senden versucht.');
+    expect(page1.text).to.contain('54 Nachrichten');
     expect(page1.text).to.contain('Seite 1 von 2');
     expect(page1.text).to.contain('empfaenger52@example.org');
     expect(page1.text).not.to.contain('wartet@example.org');
@@ -112,7 +112,7 @@ describe('admin: mail log and audit log', () => {
     const search = await admin.get('/admin/mail?q=empfaenger7%40');
     expect(search.text).to.contain('empfaenger7@example.org');
     expect(search.text).not.to.contain('empfaenger17@example.org');
-    expect(search.text).to.contain('1 Nachricht(en)');
+    expect(search.text).to.match(/[^\d]1 Nachricht(?!en)/);
     expect((await admin.get('/admin/mail/99999')).status).to.equal(404);
   });
 

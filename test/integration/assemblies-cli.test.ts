@@ -42,7 +42,7 @@ describe('assemblies: sending invitations from the command line, and resuming', 
     const lines: string[] = [];
     const r = await runInvitationsCli(env.ctx, id, (l) => lines.push(l));
     expect(r).to.include({ enqueued: 6, letters: 1, resumed: false, alreadyDone: false });
-    expect(lines.at(-1)).to.equal('6/6 e-mails enqueued, 1 letters to print, status done');
+    expect(lines.at(-1)).to.equal('6/6 e-mails enqueued, 1 letter to print, status done');
     expect(await mailsPerInvitation(id)).to.deep.equal([1, 1, 1, 1, 1, 1]);
 
     // run again: nothing new, and it says so
@@ -85,7 +85,7 @@ describe('assemblies: sending invitations from the command line, and resuming', 
     env.clock.advance(61_000); // the dead worker's heartbeat lock (60 s) runs out
     const r = await run;
     expect(r).to.include({ resumed: true, enqueued: 6, alreadyDone: false });
-    expect(lines.at(-1)).to.equal('6/6 e-mails enqueued, 1 letters to print, status done');
+    expect(lines.at(-1)).to.equal('6/6 e-mails enqueued, 1 letter to print, status done');
     expect(await mailsPerInvitation(id)).to.deep.equal([1, 1, 1, 1, 1, 1]);
   });
 

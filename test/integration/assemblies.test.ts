@@ -178,7 +178,7 @@ describe('assemblies: preparing and sending invitations', function () {
     expect(res.text).to.contain('a@harz.example');
     expect(res.text).to.contain('250 stored in memory');
     expect(res.text).to.contain('zugestellt an Server');
-    expect(res.text).to.contain('1 Briefe drucken');
+    expect(res.text).to.contain('1 Brief drucken');
     const letters = await board.submit(`/board/assemblies/${mainId}/recipients`, {}, `/board/assemblies/${mainId}/letters`);
     expect(letters.status).to.equal(200);
     expect(letters.text).to.contain('Ohne Mail KG');

@@ -123,9 +123,10 @@ describe('member register: list, search, detail, roles', () => {
       expect(names(res.text)).to.have.length(6);
     });
 
-    it('offers the payment status only as a disabled placeholder', async () => {
+    it('offers no payment-status placeholder that does nothing (the invoices are on the member page)', async () => {
       const res = await board.get('/board/members');
-      expect(res.text).to.match(/<select id="f-payment" name="payment" disabled/);
+      expect(res.text).not.to.contain('name="payment"');
+      expect(res.text).not.to.contain('Kommt mit der Beitragsabrechnung');
     });
   });
 

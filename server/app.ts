@@ -8,6 +8,7 @@ import type { Context } from './context.ts';
 import { AppError, ValidationError } from './errors.ts';
 import { accessLog, constantHeaders, csrf, locale, locals, requestId, requireRole } from './web/middleware.ts';
 import { setupViews, viewsDir } from './web/views.ts';
+import { ControlCharactersError, refuseControlCharacters } from './web/forms.ts';
 import { DEFAULT_LOCALE, isLocale, tFor } from './i18n/i18n.ts';
 import { setupPassport, authRouter } from './auth/auth.routes.ts';
 import { publicRouter } from './web/public.routes.ts';
@@ -107,6 +108,7 @@ export function createApp(ctx: Context): AppHandle {
   // the member import's multipart upload is parsed (board only, 10 MB) before the CSRF check reads its token field
   app.use('/board/import', importUploadParser());
   app.use('/board/assemblies', assemblyUploadParser()); // assembly documents and minutes PDF, same rules
+  app.use(refuseControlCharacters()); // h/harden: after every body parser (multipart above), before anything reads a field
   app.use(csrf());
 
   // the register first: no router before it serves a path under /board/members, and every
@@ -146,6 +148,8 @@ export function createApp(ctx: Context): AppHandle {
       status = 413; title = t('common.errors.title413'); text = t('common.errors.text413');
     } else if (e?.code === 'EBADCSRFTOKEN' || (e?.status === 403 && e?.message === 'invalid csrf token')) {
       status = 403; title = t('common.errors.titleCsrf'); text = t('common.errors.textCsrf');
+    } else if (err instanceof ControlCharactersError) {
+      status = 422; title = t('input.controlTitle'); text = t('input.controlText', { fields: err.fields.join(', ') });
     } else if (err instanceof ValidationError) {
       status = 422; title = t('common.formHasErrors'); text = '';
     } else if (err instanceof AppError) {

@@ -9,9 +9,12 @@ import type { FieldErrors } from '../errors.ts';
  * Control characters nobody types: C0 except tab, line feed and carriage return, DEL, C1.
  * (A NUL byte fails on PostgreSQL; the others end up invisible in pages, CSV and PDF.)
  */
+// eslint-disable-next-line no-control-regex -- finding them is the point
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
+// eslint-disable-next-line no-control-regex -- as above
 const CONTROL_ALL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/g;
 /** In a query parameter (a search box, a filter) not even tab or a line break belongs. */
+// eslint-disable-next-line no-control-regex -- as above
 const CONTROL_QUERY = /[\u0000-\u001F\u007F-\u009F]/;
 
 /** Whether a text holds a control character that is never accepted (tab and line breaks are). */

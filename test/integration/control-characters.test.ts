@@ -61,8 +61,6 @@ describe('control characters: refused on every form and query parameter, for eve
       expect(actions, expected).to.include(expected);
     }
     if (process.env.SHOW_FORMS) console.log([...new Set(actions)].sort().join('\n'));
-    {
-    }
   });
 
   it('a form with a control character in any typed field answers 422 with the message next to the field; nothing is stored', async () => {
@@ -126,6 +124,7 @@ describe('control characters: refused on every form and query parameter, for eve
     const tables = ['organisations', 'contacts', 'applications', 'application_contacts', 'users', 'assemblies', 'assembly_agenda_items', 'audit_log', 'mail_messages'];
     for (const t of tables) {
       const rows = await env.db(t).select('*');
+      // eslint-disable-next-line no-control-regex -- looking for them
       const bad = rows.filter((r) => Object.values(r).some((v) => typeof v === 'string' && /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(v)));
       expect(bad.length, t).to.equal(0);
     }

@@ -5,8 +5,9 @@ import helmet from 'helmet';
 import passport from 'passport';
 import { CachedSessionStore } from './web/session-store.ts';
 import type { Context } from './context.ts';
+import { configWarnings } from './config.ts';
 import { AppError, ValidationError } from './errors.ts';
-import { accessLog, constantHeaders, csrf, locale, locals, requestId, requireRole } from './web/middleware.ts';
+import { accessLog, constantHeaders, csrf, locale, locals, noStoreWhenSignedIn, requestId, requireRole } from './web/middleware.ts';
 import { setupViews, viewsDir } from './web/views.ts';
 import { ControlCharactersError, refuseControlCharacters } from './web/forms.ts';
 import { DEFAULT_LOCALE, isLocale, tFor } from './i18n/i18n.ts';
@@ -70,7 +71,8 @@ export function createApp(ctx: Context): AppHandle {
   app.get('/healthz', async (_req, res) => {
     try {
       await ctx.db.raw('select 1');
-      res.json({ status: 'ok' });
+      const warnings = configWarnings(config); // h/harden
+      res.json(warnings.length ? { status: 'ok', details: { warnings } } : { status: 'ok' });
     } catch {
       res.status(503).json({ status: 'db_unavailable' });
     }
@@ -99,6 +101,7 @@ export function createApp(ctx: Context): AppHandle {
   setupPassport(ctx);
   app.use(passport.initialize());
   app.use(passport.session());
+  app.use(noStoreWhenSignedIn()); // h/harden
   app.use(locale());
   app.use(locals());
   app.use(async (_req, res, next) => {
@@ -115,7 +118,7 @@ export function createApp(ctx: Context): AppHandle {
   // router mounted at / costs a look at each of its routes on every request that passes it
   app.use('/board/members', membersRouter(ctx));
   app.use(publicRouter(ctx));
-  app.use(authRouter(ctx));
+  app.use(authRouter(ctx, sessionStore));
   app.use(applicationsPublicRouter(ctx));
   app.use('/board/applications', applicationsBoardRouter(ctx));
   app.use('/board/assemblies', assembliesBoardRouter(ctx));
@@ -129,6 +132,7 @@ export function createApp(ctx: Context): AppHandle {
   app.use('/treasurer', duesRouter(ctx));
 
   app.use((req: Request, res: Response) => {
+    res.locals.currentPath = '/'; // h/harden: no route matched: the language link goes home, never to the raw path
     res.status(404).render('errors/error', { title: req.t('common.errors.title404'), text: req.t('common.errors.text404') });
   });
 

@@ -112,6 +112,28 @@ export class CachedSessionStore extends ConnectSessionKnexStore {
     return n;
   }
 
+  // h/harden: ending a user's sessions (password reset), purging expired ones
+  /** Ends every session signed in as the user except `keepSid`; returns how many ended. */
+  async destroyForUser(userId: number, keepSid?: string): Promise<number> {
+    const rows: { sid: string; sess: unknown }[] = await this.options.knex('sessions').select('sid', 'sess');
+    let n = 0;
+    for (const row of rows) {
+      if (row.sid === keepSid) continue;
+      let sess: unknown = row.sess;
+      if (typeof sess === 'string') { try { sess = JSON.parse(sess); } catch { continue; } }
+      const user = (sess as { passport?: { user?: unknown } } | null)?.passport?.user; // why: a stored session object; only this optional field is read
+      if (Number(user) === userId) n += await this.destroy(row.sid);
+    }
+    return n;
+  }
+
+  /** Deletes the expired sessions now (also done every cleanupInterval). */
+  async purgeExpired(now = new Date()): Promise<number> {
+    const knex = this.options.knex;
+    const sqlite = knex.client.dialect === 'sqlite3';
+    return knex('sessions').del().whereRaw(sqlite ? 'datetime(expired) < datetime(?)' : 'expired < CAST(? as timestamp with time zone)', [now.toISOString()]);
+  }
+
   private remember(sid: string, session: SessionData, now: number): void {
     const maxAge = session.cookie?.maxAge;
     const expires = session.cookie?.expires ? new Date(session.cookie.expires).getTime() : now + (typeof maxAge === 'number' ? maxAge : 86_400_000);

@@ -2,6 +2,7 @@ import { ConnectSessionKnexStore } from 'connect-session-knex';
 import type { Knex } from 'knex';
 import type { SessionData } from 'express-session';
 import { LocalChangeFeed, type ChangeFeed } from '../db/change-feed.ts';
+import { deleteExpiredSessions, sessionRows } from './sessions.repository.ts';
 
 type Callback<T = void> = (err?: unknown, value?: T) => void;
 
@@ -115,7 +116,7 @@ export class CachedSessionStore extends ConnectSessionKnexStore {
   // h/harden: ending a user's sessions (password reset), purging expired ones
   /** Ends every session signed in as the user except `keepSid`; returns how many ended. */
   async destroyForUser(userId: number, keepSid?: string): Promise<number> {
-    const rows: { sid: string; sess: unknown }[] = await this.options.knex('sessions').select('sid', 'sess');
+    const rows = await sessionRows(this.options.knex);
     let n = 0;
     for (const row of rows) {
       if (row.sid === keepSid) continue;
@@ -129,9 +130,7 @@ export class CachedSessionStore extends ConnectSessionKnexStore {
 
   /** Deletes the expired sessions now (also done every cleanupInterval). */
   async purgeExpired(now = new Date()): Promise<number> {
-    const knex = this.options.knex;
-    const sqlite = knex.client.dialect === 'sqlite3';
-    return knex('sessions').del().whereRaw(sqlite ? 'datetime(expired) < datetime(?)' : 'expired < CAST(? as timestamp with time zone)', [now.toISOString()]);
+    return deleteExpiredSessions(this.options.knex, now);
   }
 
   private remember(sid: string, session: SessionData, now: number): void {

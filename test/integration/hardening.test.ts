@@ -222,7 +222,7 @@ describe('stripe webhook: a signed but malformed body, and the time tolerance bo
       const res = await post(body, sign(body));
       expect(res.status, body).to.equal(400);
     }
-    expect(await env.db('stripe_events').count({ n: '*' }).first()).to.deep.include({ n: 0 });
+    expect(Number((await env.db('stripe_events').count({ n: '*' }).first())!.n)).to.equal(0);
   });
 
   it('refuses a signature dated more than 300 s away, in the past or in the future', async () => {

@@ -5,9 +5,11 @@ import helmet from 'helmet';
 import passport from 'passport';
 import { CachedSessionStore } from './web/session-store.ts';
 import type { Context } from './context.ts';
+import { configWarnings } from './config.ts';
 import { AppError, ValidationError } from './errors.ts';
-import { accessLog, constantHeaders, csrf, locale, locals, requestId, requireRole } from './web/middleware.ts';
+import { accessLog, constantHeaders, csrf, locale, locals, noStoreWhenSignedIn, requestId, requireRole } from './web/middleware.ts';
 import { setupViews, viewsDir } from './web/views.ts';
+import { ControlCharactersError, refuseControlCharacters } from './web/forms.ts';
 import { DEFAULT_LOCALE, isLocale, tFor } from './i18n/i18n.ts';
 import { setupPassport, authRouter } from './auth/auth.routes.ts';
 import { publicRouter } from './web/public.routes.ts';
@@ -72,7 +74,8 @@ export function createApp(ctx: Context): AppHandle {
   app.get('/healthz', async (_req, res) => {
     try {
       await ctx.db.raw('select 1');
-      res.json({ status: 'ok' });
+      const warnings = configWarnings(config); // h/harden
+      res.json(warnings.length ? { status: 'ok', details: { warnings } } : { status: 'ok' });
     } catch {
       res.status(503).json({ status: 'db_unavailable' });
     }
@@ -101,6 +104,7 @@ export function createApp(ctx: Context): AppHandle {
   setupPassport(ctx);
   app.use(passport.initialize());
   app.use(passport.session());
+  app.use(noStoreWhenSignedIn()); // h/harden
   app.use(locale());
   app.use(locals());
   app.use(async (_req, res, next) => {
@@ -110,13 +114,14 @@ export function createApp(ctx: Context): AppHandle {
   // the member import's multipart upload is parsed (board only, 10 MB) before the CSRF check reads its token field
   app.use('/board/import', importUploadParser());
   app.use('/board/assemblies', assemblyUploadParser()); // assembly documents and minutes PDF, same rules
+  app.use(refuseControlCharacters()); // h/harden: after every body parser (multipart above), before anything reads a field
   app.use(csrf());
 
   // the register first: no router before it serves a path under /board/members, and every
   // router mounted at / costs a look at each of its routes on every request that passes it
   app.use('/board/members', membersRouter(ctx));
   app.use(publicRouter(ctx));
-  app.use(authRouter(ctx));
+  app.use(authRouter(ctx, sessionStore));
   app.use(applicationsPublicRouter(ctx));
   app.use('/board/applications', applicationsBoardRouter(ctx));
   app.use('/board/assemblies', demandsDashboardHook(ctx)); // h/demand: the demands awaiting the board, on the assemblies page
@@ -136,6 +141,7 @@ export function createApp(ctx: Context): AppHandle {
   app.use('/treasurer', duesRouter(ctx));
 
   app.use((req: Request, res: Response) => {
+    res.locals.currentPath = '/'; // h/harden: no route matched: the language link goes home, never to the raw path
     res.status(404).render('errors/error', { title: req.t('common.errors.title404'), text: req.t('common.errors.text404') });
   });
 
@@ -155,6 +161,8 @@ export function createApp(ctx: Context): AppHandle {
       status = 413; title = t('common.errors.title413'); text = t('common.errors.text413');
     } else if (e?.code === 'EBADCSRFTOKEN' || (e?.status === 403 && e?.message === 'invalid csrf token')) {
       status = 403; title = t('common.errors.titleCsrf'); text = t('common.errors.textCsrf');
+    } else if (err instanceof ControlCharactersError) {
+      status = 422; title = t('input.controlTitle'); text = t('input.controlText', { fields: err.fields.join(', ') });
     } else if (err instanceof ValidationError) {
       status = 422; title = t('common.formHasErrors'); text = '';
     } else if (err instanceof AppError) {

@@ -42,7 +42,7 @@ export interface Config {
   stripe: { secretKey?: string; webhookSecret?: string; apiUrl?: string; concurrency?: number; /** requests per second at most; 0: no limit */ maxRps?: number };
   logLevel: Env['LOG_LEVEL'];
   seedDemo: boolean;
-  trustProxy: string | boolean;
+  trustProxy: string | number | boolean;
 }
 
 export class ConfigError extends Error {}
@@ -86,7 +86,8 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   const dataDir = path.resolve(e.DATA_DIR);
   const baseUrl = e.BASE_URL ?? `http://localhost:${e.PORT}`;
-  const trust = e.TRUST_PROXY === undefined ? false : e.TRUST_PROXY === 'true' ? true : e.TRUST_PROXY;
+  // a hop count is a number for Express (the string '1' would be read as the address 0.0.0.1)
+  const trust = e.TRUST_PROXY === undefined ? false : e.TRUST_PROXY === 'true' ? true : e.TRUST_PROXY === 'false' ? false : /^\d+$/.test(e.TRUST_PROXY) ? Number(e.TRUST_PROXY) : e.TRUST_PROXY;
   return {
     env: e.NODE_ENV,
     port: e.PORT,
@@ -103,4 +104,17 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): Config {
     seedDemo: e.SEED_DEMO === 'auto' && e.NODE_ENV !== 'production',
     trustProxy: trust,
   };
+}
+
+// h/harden: settings that start but are wrong for the deployment, said at start and in /healthz
+/** Warnings about the configuration (empty when it fits). */
+export function configWarnings(config: Config): string[] {
+  const out: string[] = [];
+  if (config.trustProxy === true) {
+    out.push('TRUST_PROXY=true trusts every X-Forwarded-For hop: any client can choose its IP address and bypass the sign-in limits. Behind one reverse proxy set TRUST_PROXY=1.');
+  }
+  if (config.secureCookies && (config.trustProxy === false || config.trustProxy === 0)) {
+    out.push('BASE_URL is https:// but TRUST_PROXY is not set: behind a reverse proxy that ends TLS every sign-in fails (the secure session cookie is never sent). Behind one reverse proxy set TRUST_PROXY=1.');
+  }
+  return out;
 }

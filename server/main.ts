@@ -1,6 +1,6 @@
 import 'dotenv/config';
 import http from 'node:http';
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, configWarnings, loadConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { createDb, migrate } from './db/knex.ts';
 import { systemClock } from './clock.ts';
@@ -23,6 +23,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(config.logLevel);
+  for (const w of configWarnings(config)) { log.warn({ config: true }, w); console.warn(`Warning: ${w}`); } // h/harden
   const db = createDb(config.database);
   await migrate(db);
   const ctx = createContext({ config, db, clock: systemClock, log });

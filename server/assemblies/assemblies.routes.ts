@@ -388,7 +388,7 @@ export function assembliesBoardRouter(ctx: Context): Router {
   r.post('/:id/attendance/:orgId', h(async (req, res) => {
     const id = idParam(req);
     const p = parseForm(attendanceSchema, req.body, req.t);
-    if (!p.ok) { flash(req, 'error', req.t('common.validation.invalid')); return res.redirect(303, `/board/assemblies/${id}/day`); }
+    if (!p.ok) { flash(req, 'error', Object.values(p.errors)[0] ?? req.t('common.validation.invalid')); return res.redirect(303, `/board/assemblies/${id}/day`); } // h/harden: the field's own message
     const orgId = idParam(req, 'orgId');
     await act(req, res, `/board/assemblies/${id}/day#org-${orgId}`, () => svc.day.checkIn(actorOf(req), id, orgId, p.data.action, p.data.personName, p.data.mode ?? ''));
   }));

@@ -6,7 +6,8 @@ import type { Context } from '../context.ts';
 import { flash, h, refreshCsrf } from '../web/middleware.ts';
 import { parseForm } from '../web/forms.ts';
 import { forgotSchema, loginSchema, newPasswordSchema } from './auth.schemas.ts';
-import type { User } from './users.service.ts';
+import { normaliseEmail, type User } from './users.service.ts';
+import { deviceMark, deviceMarks, KNOWN_DEVICE_COOKIE } from './login-throttle.ts';
 import { MIN_PASSWORD_LENGTH } from './passwords.ts';
 
 export { RESET_TTL_MS } from './access-links.service.ts';
@@ -20,9 +21,11 @@ export function setupPassport(ctx: Context): void {
   registry._serializers = [];
   registry._deserializers = [];
   passport.use(
-    new LocalStrategy({ usernameField: 'email', passwordField: 'password', passReqToCallback: false }, (email, password, done) => {
-      ctx.users.authenticate(email, password).then(
-        (r) => (r.ok ? done(null, r.user) : done(null, false, { message: r.reason })),
+    new LocalStrategy({ usernameField: 'email', passwordField: 'password', passReqToCallback: true }, (req, email, password, done) => {
+      // h/harden: throttled per address and source; a device that signed in to the address before is not slowed
+      const knownDevice = deviceMarks(req.headers.cookie).includes(deviceMark(ctx.config.sessionSecret, normaliseEmail(email)));
+      ctx.users.authenticate(email, password, { source: req.ip ?? '', knownDevice }).then(
+        (r) => (r.ok ? done(null, r.user) : done(null, false, { message: r.reason === 'throttled' ? `throttled:${r.retryAfterMs}` : r.reason })),
         (err) => done(err),
       );
     }),
@@ -45,7 +48,7 @@ export function homeFor(user: User): string {
   return '/';
 }
 
-export function authRouter(ctx: Context): Router {
+export function authRouter(ctx: Context, sessions?: { destroyForUser(userId: number, keepSid?: string): Promise<number> }): Router {
   const r = Router();
   const test = ctx.config.env === 'test';
   const loginLimiter = rateLimit({
@@ -75,9 +78,17 @@ export function authRouter(ctx: Context): Router {
     passport.authenticate('local', (err: unknown, user: User | false, info?: { message?: string }) => {
       if (err) return next(err);
       if (!user) {
-        const key = info?.message === 'locked' ? 'auth.login.locked' : info?.message === 'disabled' ? 'auth.login.disabled' : 'auth.login.invalid';
+        if (info?.message?.startsWith('throttled:')) {
+          // the same answer for every address, known or not
+          const seconds = Math.max(1, Math.ceil(Number(info.message.slice('throttled:'.length)) / 1000));
+          res.setHeader('Retry-After', String(seconds));
+          const loginError = seconds > 90 ? req.t('auth.login.throttledMinutes', { count: Math.ceil(seconds / 60) }) : req.t('auth.login.throttledSeconds', { count: seconds });
+          return res.status(429).render('auth/login', { title: req.t('auth.login.title'), values, loginError });
+        }
+        const key = info?.message === 'disabled' ? 'auth.login.disabled' : 'auth.login.invalid';
         return res.status(401).render('auth/login', { title: req.t('auth.login.title'), values, loginError: req.t(key) });
       }
+      rememberDevice(req, res, ctx, user.email);
       const returnTo = req.session.returnTo;
       const locale = req.session.locale;
       // passport 0.7 regenerates the session at login (no fixation); carry over the language choice
@@ -86,7 +97,7 @@ export function authRouter(ctx: Context): Router {
         if (locale) req.session.locale = locale;
         refreshCsrf(req, res);
         ctx.log.info({ userId: user.id }, 'login');
-        res.redirect(303, returnTo && returnTo.startsWith('/') && !returnTo.startsWith('//') ? returnTo : homeFor(user));
+        res.redirect(303, returnTo && returnTo.startsWith('/') && !/^\/[/\\]/.test(returnTo) ? returnTo : homeFor(user));
       });
     })(req, res, next);
   });
@@ -130,6 +141,9 @@ export function authRouter(ctx: Context): Router {
         return res.status(422).render('auth/set-password', { title: req.t(`auth.${purpose}.title`), purpose, email: user.email, errors: parsed.errors, minLength: MIN_PASSWORD_LENGTH });
       }
       if (!(await ctx.accessLinks.setPassword(check.id, user, parsed.data.password))) return renderBadLink(req, res, 'used');
+      // h/harden: a new password ends every session of the account (a stolen one included)
+      const ended = await sessions?.destroyForUser(user.id, req.sessionID);
+      if (ended) ctx.log.info({ userId: user.id, sessions: ended }, 'sessions ended after a new password');
       flash(req, 'success', req.t('auth.passwordSet'));
       res.redirect(303, '/login');
     });
@@ -152,6 +166,13 @@ export function authRouter(ctx: Context): Router {
   }));
 
   return r;
+}
+
+/** h/harden: marks this device as one that signed in to the address (a year; up to five addresses). */
+function rememberDevice(req: Request, res: Response, ctx: Context, email: string): void {
+  const mark = deviceMark(ctx.config.sessionSecret, normaliseEmail(email));
+  const marks = [mark, ...deviceMarks(req.headers.cookie).filter((m) => m !== mark)].slice(0, 5);
+  res.cookie(KNOWN_DEVICE_COOKIE, marks.join('.'), { httpOnly: true, sameSite: 'lax', secure: ctx.config.secureCookies, maxAge: 365 * 86_400_000, path: '/login' });
 }
 
 export function renderBadLink(req: Request, res: Response, reason: 'unknown' | 'expired' | 'used', offerNew = { url: '/password/forgot', label: req.t('auth.badLink.requestNew') }): void {

@@ -8,6 +8,7 @@ import type { Role } from './roles.ts';
 import type { Locale } from '../i18n/i18n.ts';
 import type { UserRoleRow, UserRow } from './auth.tables.ts';
 import { markAllUsed } from './tokens.repository.ts';
+import { ACCOUNT_FAILURES, LoginThrottle } from './login-throttle.ts';
 import {
   addRole, countActiveAdmins, displayNameSubquery, exportedUserRows, insertUser, removeRole, replaceRoles, rolesOf, searchUserRows,
   toBool, updateUser, userCounts, userRoleRows, userRowByEmail, userRowById, userWithRoles, type ExportedUserRow, type Q,
@@ -43,7 +44,7 @@ export interface UserContactLinks {
 export const MAX_FAILED_LOGINS = 5;
 export const LOCKOUT_MS = 15 * 60_000;
 
-export type LoginResult = { ok: true; user: User } | { ok: false; reason: 'invalid' | 'locked' | 'disabled' };
+export type LoginResult = { ok: true; user: User } | { ok: false; reason: 'invalid' | 'disabled' } | { ok: false; reason: 'throttled'; retryAfterMs: number };
 
 export function normaliseEmail(email: string): string {
   return email.trim().toLowerCase();
@@ -94,6 +95,7 @@ interface Deps {
  */
 export class UsersService {
   constructor(private d: Deps) {
+    this.throttle = new LoginThrottle(d.clock);
     d.changes.subscribe('users', (id) => {
       this.generation++;
       if (id === undefined) this.recent.clear();
@@ -210,6 +212,8 @@ export class UsersService {
     const hash = await hashPassword(password);
     const work = async (t: Knex.Transaction) => {
       await updateUser(t, id, { password_hash: hash, failed_logins: 0, locked_until: null, updated_at: iso(this.d.clock.now()) });
+      const row = await userRowById(t, id);
+      if (row) this.throttle.clear(normaliseEmail(row.email)); // h/harden: a new password lifts every wait
       await this.d.audit.record(t, actor, 'user.password_set', 'user', id);
       await this.changed(id, t);
     };
@@ -221,33 +225,34 @@ export class UsersService {
     await this.changed(id);
   }
 
+  // h/harden: throttled per address and source instead of locking the account (login-throttle.ts)
+  readonly throttle: LoginThrottle;
+
   /**
-   * Checks a login. After MAX_FAILED_LOGINS wrong passwords the account is locked for
-   * LOCKOUT_MS; the lock is lifted by time or by a password reset.
+   * Checks a login, throttled per address and source (see LoginThrottle): nobody can lock the
+   * real user out, and known and unknown addresses get the same answers.
    */
-  async authenticate(email: string, password: string): Promise<LoginResult> {
-    const row = await userRowByEmail(this.db, normaliseEmail(email));
+  async authenticate(email: string, password: string, from: { source?: string; knownDevice?: boolean } = {}): Promise<LoginResult> {
+    const address = normaliseEmail(email);
+    const source = from.source ?? '';
+    const wait = this.throttle.wait(address, source, from.knownDevice ?? false);
+    if (wait > 0) return { ok: false, reason: 'throttled', retryAfterMs: wait };
+    const row = await userRowByEmail(this.db, address);
     const now = this.d.clock.now();
-    if (!row) {
-      await verifyPassword(password, null);
-      return { ok: false, reason: 'invalid' };
-    }
-    if (row.locked_until && row.locked_until > iso(now)) return { ok: false, reason: 'locked' };
-    const good = await verifyPassword(password, row.password_hash);
-    if (!good) {
-      const failed = Number(row.failed_logins) + 1;
-      const lock = failed >= MAX_FAILED_LOGINS;
-      await updateUser(this.db, row.id, {
-        failed_logins: lock ? 0 : failed,
-        locked_until: lock ? iso(new Date(now.getTime() + LOCKOUT_MS)) : row.locked_until,
-      });
-      if (lock) {
+    const good = await verifyPassword(password, row ? row.password_hash : null);
+    if (!row || !good) {
+      const waitNow = this.throttle.failed(address, source);
+      const slowed = row && this.throttle.slowedUntil(address);
+      if (row && slowed && !(row.locked_until && row.locked_until > iso(now))) {
+        // shown to the administration as "gesperrt bis": new devices are slowed until then
+        await updateUser(this.db, row.id, { failed_logins: ACCOUNT_FAILURES, locked_until: iso(slowed) });
         await this.d.audit.record(this.db, { userId: null, label: 'system' }, 'user.locked', 'user', Number(row.id));
         await this.changed(Number(row.id));
       }
-      return { ok: false, reason: lock ? 'locked' : 'invalid' };
+      return waitNow ? { ok: false, reason: 'throttled', retryAfterMs: waitNow } : { ok: false, reason: 'invalid' };
     }
     if (toBool(row.disabled)) return { ok: false, reason: 'disabled' };
+    this.throttle.succeeded(address, source);
     await updateUser(this.db, row.id, { failed_logins: 0, locked_until: null, last_login_at: iso(now) });
     await this.changed(Number(row.id));
     return { ok: true, user: (await this.hydrate([row]))[0] };
@@ -259,6 +264,7 @@ export class UsersService {
       const row = await userRowById(t, id);
       if (!row) throw new NotFoundError();
       await updateUser(t, id, { locked_until: null, failed_logins: 0, updated_at: iso(this.d.clock.now()) });
+      this.throttle.clear(normaliseEmail(row.email)); // h/harden
       await this.d.audit.record(t, actor, 'user.unlocked', 'user', id, { lockedUntil: row.locked_until }, { lockedUntil: null });
       await this.changed(id, t);
     });

@@ -1,6 +1,6 @@
 import express, { type Request, type Response, type Router } from 'express';
 import type { Context } from '../context.ts';
-import { GatewayError, WebhookSignatureError, type GatewayEvent } from '../stripe/gateway.ts';
+import { GatewayError, WebhookPayloadError, WebhookSignatureError, type GatewayEvent } from '../stripe/gateway.ts';
 import { RetryLaterError } from './stripe-sync.service.ts';
 
 /**
@@ -29,6 +29,7 @@ export function stripeWebhookRouter(ctx: Context): Router {
         ctx.log.warn({ reqId: req.id }, 'stripe webhook with a bad signature');
         return void res.status(401).json({ error: 'bad_signature' });
       }
+      if (e instanceof WebhookPayloadError) return void res.status(400).json({ error: 'not_an_event' }); // h/harden
       throw e;
     }
 

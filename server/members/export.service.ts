@@ -217,7 +217,7 @@ export class ExportService {
     out.end();
   }
 
-  /** Streams the filtered list as an XLSX workbook (join and exit dates as real dates, text cells neutralised like the CSV). */
+  /** Streams the filtered list as an XLSX workbook (join and exit dates as real dates, formula-like values as text cells). */
   async writeXlsx(out: Writable, f: MemberFilter, locale: Locale, logId: number): Promise<void> {
     const ids: number[] = [];
     // exceljs (about 27 MB) is loaded on the first XLSX export, not at start
@@ -232,10 +232,13 @@ export class ExportService {
     const values = this.formatter(locale);
     for await (const page of this.pages(f, locale)) {
       for (const m of page) {
-        const v: (string | Date | null)[] = values(m).map(neutraliseFormula);
+        // h/harden: in XLSX a string is a text cell (never a formula): written as typed, no visible
+        // apostrophe; cells that would look like a formula when edited get the text format '@'
+        const v: (string | Date | null)[] = values(m);
         v[10] = toDate(m.joinDate);
         v[16] = toDate(m.exitDate);
         const row = ws.addRow(v);
+        v.forEach((c, i) => { if (typeof c === 'string' && neutraliseFormula(c) !== c) row.getCell(i + 1).numFmt = '@'; });
         row.getCell(11).numFmt = 'dd.mm.yyyy';
         row.getCell(17).numFmt = 'dd.mm.yyyy';
         row.commit();

@@ -61,6 +61,8 @@ export class GatewayError extends Error {
 }
 
 export class WebhookSignatureError extends Error {}
+/** h/harden: a correctly signed webhook whose body is not an event (null, an array, no id or type). */
+export class WebhookPayloadError extends Error {}
 
 export interface PaymentGateway {
   readonly enabled: boolean;

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import type Stripe from 'stripe';
 import type { Config } from '../config.ts';
 import {
-  disabledGateway, GatewayError, WebhookSignatureError,
+  disabledGateway, GatewayError, WebhookPayloadError, WebhookSignatureError,
   type GatewayCustomerInput, type GatewayEvent, type GatewayInvoice, type GatewayInvoiceInput,
   type GatewayInvoiceStatus, type PaymentGateway,
 } from './gateway.ts';
@@ -299,15 +299,25 @@ export class StripeGateway implements PaymentGateway {
   verifyWebhook(rawBody: Buffer, signatureHeader: string | undefined): GatewayEvent {
     if (!this.opts.webhookSecret) throw new WebhookSignatureError('STRIPE_WEBHOOK_SECRET is not set');
     if (!signatureHeader) throw new WebhookSignatureError('no Stripe-Signature header');
+    const tolerance = this.opts.webhookToleranceSec ?? 300;
     let event: Stripe.Event;
     try {
-      event = this.stripe.webhooks.constructEvent(rawBody, signatureHeader, this.opts.webhookSecret, this.opts.webhookToleranceSec ?? 300);
+      event = this.stripe.webhooks.constructEvent(rawBody, signatureHeader, this.opts.webhookSecret, tolerance);
     } catch (e) {
       throw new WebhookSignatureError(e instanceof Error ? e.message : 'bad signature');
     }
-    // why: every Stripe event carries data.object; the sync reads it as a plain record (the SDK types it per event type)
-    const data = (event as unknown as { data?: { object?: Record<string, unknown> } }).data;
-    return { id: event.id, type: event.type, created: event.created, object: data?.object ?? {} };
+    // h/harden: the SDK only refuses a signature that is too old; one dated in the future is refused too
+    const t = Number(/(?:^|,)\s*t=(\d+)/.exec(signatureHeader)?.[1]);
+    if (!Number.isFinite(t) || t - Date.now() / 1000 > tolerance) throw new WebhookSignatureError('signature timestamp outside the tolerance');
+    // why: JSON.parse gave anything at all; each field is checked before use
+    const raw = event as unknown as { id?: unknown; type?: unknown; created?: unknown; data?: { object?: unknown } } | null;
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw) || typeof raw.id !== 'string' || !raw.id || typeof raw.type !== 'string') {
+      throw new WebhookPayloadError('not an event');
+    }
+    const object = raw.data && typeof raw.data === 'object' && raw.data.object && typeof raw.data.object === 'object' && !Array.isArray(raw.data.object)
+      ? raw.data.object as Record<string, unknown> // why: checked just now to be a non-array object
+      : {};
+    return { id: raw.id, type: raw.type, created: typeof raw.created === 'number' ? raw.created : 0, object };
   }
 }
 

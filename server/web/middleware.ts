@@ -28,8 +28,10 @@ export function accessLog(log: Logger): RequestHandler {
     const start = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
-      if (req.path.startsWith('/static/')) return;
-      log.info({ reqId: req.id, method: req.method, path: safePath(req.path), status: res.statusCode, ms: Math.round(ms * 10) / 10, userId: req.user?.id }, 'request');
+      // h/harden: the full path (a router's req.path is relative to its mount point), never the query string
+      const full = req.originalUrl.split('?')[0];
+      if (full.startsWith('/static/')) return;
+      log.info({ reqId: req.id, method: req.method, path: safePath(full), status: res.statusCode, ms: Math.round(ms * 10) / 10, userId: req.user?.id }, 'request');
     });
     next();
   };
@@ -89,6 +91,19 @@ export function flash(req: Request, kind: 'success' | 'error' | 'info', text: st
   req.session.flash = [...(req.session.flash ?? []), { kind, text }];
 }
 
+/** h/harden: a path on this site: one leading slash (browsers read '//x' and '/\\x' as another host). */
+export function localPath(p: string): string {
+  return `/${p.replace(/^[/\\]+/, '')}`;
+}
+
+/** h/harden: signed-in pages are never kept by the browser or a proxy (Back after sign-out shows nothing). */
+export function noStoreWhenSignedIn(): RequestHandler {
+  return (req, res, next) => {
+    if (req.user) res.setHeader('Cache-Control', 'no-store');
+    next();
+  };
+}
+
 /** Things every page needs: the user, their roles, flash messages, the current path. */
 export function locals(): RequestHandler {
   return (req, res, next) => {
@@ -96,7 +111,7 @@ export function locals(): RequestHandler {
     res.locals.user = user;
     res.locals.roles = Object.fromEntries((user?.roles ?? []).map((r) => [r, true]));
     res.locals.isStaff = !!user?.roles.some((r) => r !== 'member');
-    res.locals.currentPath = req.path;
+    res.locals.currentPath = localPath(req.path); // h/harden: never '//host/…' (an off-site link)
     res.locals.currentUrl = req.originalUrl;
     if (req.session.flash?.length) {
       res.locals.flash = req.session.flash;
@@ -115,10 +130,15 @@ const { generateToken, csrfSynchronisedProtection } = csrfSync({
   size: 32,
 });
 
-/** CSRF (synchroniser token in the session) on every state change; a token for every form. */
+/**
+ * CSRF (synchroniser token in the session) on every state change; a token for every form.
+ * h/harden: the token is made when a page prints it (a form), not on every request: a page
+ * without a form then stores no session (saveUninitialized: false) and sets no cookie.
+ */
 export function csrf(): RequestHandler {
   return (req, res, next) => {
-    res.locals.csrfToken = generateToken(req);
+    let token: string | undefined;
+    res.locals.csrfToken = { toString: () => (token ??= generateToken(req)) };
     csrfSynchronisedProtection(req, res, next);
   };
 }

@@ -2,6 +2,7 @@ import { ConnectSessionKnexStore } from 'connect-session-knex';
 import type { Knex } from 'knex';
 import type { SessionData } from 'express-session';
 import { LocalChangeFeed, type ChangeFeed } from '../db/change-feed.ts';
+import { deleteExpiredSessions, sessionRows } from './sessions.repository.ts';
 
 type Callback<T = void> = (err?: unknown, value?: T) => void;
 
@@ -110,6 +111,26 @@ export class CachedSessionStore extends ConnectSessionKnexStore {
     const n = await super.clear(callback);
     await this.changes.notify('sessions');
     return n;
+  }
+
+  // h/harden: ending a user's sessions (password reset), purging expired ones
+  /** Ends every session signed in as the user except `keepSid`; returns how many ended. */
+  async destroyForUser(userId: number, keepSid?: string): Promise<number> {
+    const rows = await sessionRows(this.options.knex);
+    let n = 0;
+    for (const row of rows) {
+      if (row.sid === keepSid) continue;
+      let sess: unknown = row.sess;
+      if (typeof sess === 'string') { try { sess = JSON.parse(sess); } catch { continue; } }
+      const user = (sess as { passport?: { user?: unknown } } | null)?.passport?.user; // why: a stored session object; only this optional field is read
+      if (Number(user) === userId) n += await this.destroy(row.sid);
+    }
+    return n;
+  }
+
+  /** Deletes the expired sessions now (also done every cleanupInterval). */
+  async purgeExpired(now = new Date()): Promise<number> {
+    return deleteExpiredSessions(this.options.knex, now);
   }
 
   private remember(sid: string, session: SessionData, now: number): void {

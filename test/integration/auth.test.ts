@@ -87,7 +87,7 @@ describe('auth: sign-in, lockout, logout, password reset', () => {
     expect(res.text).to.match(/aria-invalid="true"/);
   });
 
-  it('locks the account for 15 minutes after 5 wrong passwords, even for the right password', async () => {
+  it('after 5 wrong passwords from one source, that source waits 15 minutes for that address, even with the right password', async () => {
     await makeUser(env.ctx, 'locked@login.example', ['treasurer']);
     const b = new Browser(env.app);
     for (let i = 1; i <= 4; i++) {
@@ -95,23 +95,20 @@ describe('auth: sign-in, lockout, logout, password reset', () => {
       expect(r.text, `attempt ${i}`).to.contain('E-Mail-Adresse oder Passwort stimmen nicht.');
     }
     const fifth = await b.submit('/login', { email: 'locked@login.example', password: 'wrong-5' });
-    expect(fifth.status).to.equal(401);
+    expect(fifth.status).to.equal(429);
     expect(fifth.text).to.contain('Zu viele Fehlversuche');
 
     const right = await b.submit('/login', { email: 'locked@login.example', password: PASSWORD });
-    expect(right.status).to.equal(401);
+    expect(right.status).to.equal(429);
     expect(right.text).to.contain('Zu viele Fehlversuche');
 
     env.clock.advance(14 * MIN);
-    expect((await b.submit('/login', { email: 'locked@login.example', password: PASSWORD })).status).to.equal(401);
+    expect((await b.submit('/login', { email: 'locked@login.example', password: PASSWORD })).status).to.equal(429);
 
     env.clock.advance(1 * MIN + 1000);
     const after = await b.submit('/login', { email: 'locked@login.example', password: PASSWORD });
     expect(after.status).to.equal(303);
     expect(after.headers.location).to.equal('/board/members');
-
-    const audit = await env.db('audit_log').where({ action: 'user.locked' });
-    expect(audit).to.have.length(1);
   });
 
   it('gives a new session id at login and ends the session at logout', async () => {

@@ -137,8 +137,12 @@ describe('member data: exports', () => {
     expect(joined.toISOString().slice(0, 10)).to.equal('2015-03-01');
     const evil = ws.getRow(3).getCell(2);
     expect(evil.type).to.equal(ExcelJS.ValueType.String);
-    expect(evil.value).to.equal(`'=HYPERLINK("http://evil.example","Klick")`);
-    expect(ws.getRow(3).getCell(12).value).to.equal("'@SUM(1+1)");
+    // text cells as typed: no apostrophe, no formula, the text format
+    expect(evil.value).to.equal(`=HYPERLINK("http://evil.example","Klick")`);
+    expect(evil.formula).to.equal(undefined);
+    expect(evil.numFmt).to.equal('@');
+    expect(ws.getRow(3).getCell(12).value).to.equal('@SUM(1+1)');
+    expect(ws.getRow(2).getCell(14).value).to.equal('+49 5321 1234-0');
     const log = (await env.db('export_log').orderBy('id', 'desc').first())!;
     expect(log).to.include({ format: 'xlsx', row_count: 3, actor_label: 'Vera Vorstand', purpose: 'Excel' });
   });

@@ -1,5 +1,8 @@
 import { expect } from 'chai';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import type { Browser, Page } from 'playwright-core';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
 import { chromiumAvailable, freePort, signIn, launchChromium, screenshotDir, serve } from '../helpers/browser.ts';
@@ -129,6 +132,13 @@ describe('browser: a hybrid assembly — RSVP online, check-in online and in the
     const minutesMail = sink.to('m1@mitglied.example').find((m) => /Protokoll/.test(m.subject));
     expect(minutesMail, 'the minutes arrived over SMTP').to.not.equal(undefined);
     expect(minutesMail!.parsed.text).to.contain('Änderung der Satzung').and.contain('angenommen');
+    // the minutes PDF is attached, with the bylaws change's result in it (read with poppler's pdftotext)
+    const pdf = minutesMail!.parsed.attachments.find((a) => a.contentType === 'application/pdf');
+    expect(pdf, 'the minutes PDF is attached').to.not.equal(undefined);
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'minutes-')), 'protokoll.pdf');
+    fs.writeFileSync(file, pdf!.content);
+    const pdfText = execFileSync('pdftotext', ['-enc', 'UTF-8', file, '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
+    expect(pdfText).to.contain('angenommen mit 9 von 12 abgegebenen Stimmen');
     env.clock.set('2026-11-25T09:00:00Z');
   });
 });

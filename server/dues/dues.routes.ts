@@ -371,7 +371,8 @@ export function duesRouter(ctx: Context): Router {
     const back = `/board/members/${orgId}`;
     const parsed = parseForm(yearFormSchema, req.body, req.t);
     if (!parsed.ok) {
-      flash(req, 'error', req.t('dues.validation.year'));
+      // the form sits on the member page: its message (e.g. a control character removed) comes back there
+      flash(req, 'error', Object.values(parsed.errors)[0] ?? req.t('dues.validation.year'));
       res.redirect(303, back);
       return;
     }

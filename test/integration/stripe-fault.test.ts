@@ -47,6 +47,8 @@ describe('stripe fault test: dues run with failing Stripe, killed and resumed', 
     switchable = switchableGateway(gateway);
     env = await createTestEnv({ env: { STRIPE_SECRET_KEY: fake.apiKey, STRIPE_API_URL: fake.url, STRIPE_WEBHOOK_SECRET: fake.webhookSecret }, gateway: switchable.gateway });
     const cats = await makeCategories(env.ctx);
+    // invoices are issued only with the association's tax number and tax note (§ 14 Abs. 4 UStG)
+    await env.ctx.settings.updateAssociation({ userId: null, label: 'test' }, { ...(await env.ctx.settings.association()), taxNumber: '21/270/12345' });
     const now = '2026-11-25T09:00:00.000Z';
     for (let i = 1; i <= MEMBERS; i++) {
       const name = `Mitglied ${i} GmbH`;

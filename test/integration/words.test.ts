@@ -146,7 +146,7 @@ describe('words: pages the board reads', function () {
     expect(page).to.contain('Land : Deutschland');
     expect(page).not.to.contain('organisationId');
     expect(page).not.to.contain('sobald die Beitragsabrechnung');
-    expect(page).to.contain('Für diese Organisation wurden noch keine Rechnungen ausgestellt.');
+    expect(page).to.contain('Für dieses Mitglied wurden noch keine Rechnungen ausgestellt.');
     const list = visible((await board.get('/board/members')).text);
     expect(list).not.to.contain('Kommt mit der Beitragsabrechnung');
   });

@@ -459,6 +459,8 @@ describe('dues with Stripe on: the e-mail waits for the payment link', function 
   before(async () => {
     env = await createTestEnv({ gateway: { ...disabledGateway, enabled: true } });
     env.clock.set('2027-01-05T09:00:00Z');
+    // invoices are issued only with the association's tax number and tax note (§ 14 Abs. 4 UStG)
+    await env.ctx.settings.updateAssociation(actor, { ...(await env.ctx.settings.association()), taxNumber: '21/270/12345' });
   });
   after(async () => env.close());
 

@@ -100,17 +100,7 @@ export async function userHasContact(q: Q, userId: number): Promise<boolean> {
  * is among them.
  */
 export async function countMembersOn(db: Knex, date: string, votingCategoryIds?: number[]): Promise<number> {
-  const statusOn = db('membership_history as hs')
-    .select('hs.status')
-    .whereRaw('hs.organisation_id = o.id')
-    .whereNotNull('hs.status')
-    .where('hs.effective_date', '<=', date)
-    .orderBy([{ column: 'hs.effective_date', order: 'desc' }, { column: 'hs.id', order: 'desc' }])
-    .limit(1);
-  const q = db('organisations as o')
-    .where('o.join_date', '<=', date)
-    .andWhere((w) => w.whereNull('o.exit_date').orWhere('o.exit_date', '>=', date))
-    .andWhere(db.raw("coalesce((?), 'active')", [statusOn]), '<>', 'former');
+  const q = membersOn(db, date);
   if (votingCategoryIds) {
     const categoryOn = db('membership_history as hc')
       .select('hc.category_id')
@@ -126,24 +116,27 @@ export async function countMembersOn(db: Knex, date: string, votingCategoryIds?:
   return Number(n);
 }
 
+/** The organisations (`o`) that are members on `date`: the one test countMembersOn and memberIdsAmong share. */
+function membersOn(db: Knex, date: string) {
+  const statusOn = db('membership_history as hs')
+    .select('hs.status')
+    .whereRaw('hs.organisation_id = o.id')
+    .whereNotNull('hs.status')
+    .where('hs.effective_date', '<=', date)
+    .orderBy([{ column: 'hs.effective_date', order: 'desc' }, { column: 'hs.id', order: 'desc' }])
+    .limit(1);
+  return db('organisations as o')
+    .where('o.join_date', '<=', date)
+    .andWhere((w) => w.whereNull('o.exit_date').orWhere('o.exit_date', '>=', date))
+    .andWhere(db.raw("coalesce((?), 'active')", [statusOn]), '<>', 'former');
+}
+
 // h/demand: the minority demand (§ 37 BGB) counts only the supporters that are members today
 /** Of the organisations `ids`, those that are members on `date` (the same test as countMembersOn). */
 export async function memberIdsAmong(db: Knex, date: string, ids: number[]): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < ids.length; i += 500) {
-    const statusOn = db('membership_history as hs')
-      .select('hs.status')
-      .whereRaw('hs.organisation_id = o.id')
-      .whereNotNull('hs.status')
-      .where('hs.effective_date', '<=', date)
-      .orderBy([{ column: 'hs.effective_date', order: 'desc' }, { column: 'hs.id', order: 'desc' }])
-      .limit(1);
-    const rows: { id: number }[] = await db('organisations as o')
-      .whereIn('o.id', ids.slice(i, i + 500))
-      .andWhere('o.join_date', '<=', date)
-      .andWhere((w) => w.whereNull('o.exit_date').orWhere('o.exit_date', '>=', date))
-      .andWhere(db.raw("coalesce((?), 'active')", [statusOn]), '<>', 'former')
-      .select('o.id');
+    const rows: { id: number }[] = await membersOn(db, date).whereIn('o.id', ids.slice(i, i + 500)).select('o.id');
     out.push(...rows.map((r) => Number(r.id)));
   }
   return out;

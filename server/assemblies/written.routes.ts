@@ -113,6 +113,20 @@ export function writtenBoardRouter(ctx: Context): Router {
     }
   }));
 
+  r.post('/:id/result-letters', h(async (req, res) => {
+    const id = idParam(req);
+    try {
+      const letters = await svc.prepareResultLetters(actorOf(req), id);
+      const now = ctx.clock.now();
+      const pdf = await renderLettersPdf(letters, await ctx.settings.association(), berlinDay(now), now);
+      sendFile(res, { filename: req.t('written.letter.resultFile', { id }), contentType: 'application/pdf', content: pdf }, 'attachment');
+    } catch (err) {
+      if (!(err instanceof AssemblyRuleError)) throw err;
+      flash(req, 'error', message(req, err));
+      res.redirect(303, `/board/written-resolutions/${id}`);
+    }
+  }));
+
   return r;
 }
 

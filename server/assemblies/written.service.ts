@@ -411,7 +411,9 @@ export class WrittenResolutionsService {
         canSend: res.status === 'draft' && !past,
         canPrintLetters: res.status === 'sent' && !past && ballots.some((b) => b.channel === 'letter' && !b.answer),
         canDetermine: res.status === 'sent' && (past || counts.open === 0),
+        canPrintResultLetters: res.status === 'decided' && ballots.some((b) => b.channel === 'letter' && !b.left),
       },
+      resultLetters: res.status === 'decided' ? ballots.filter((b) => b.channel === 'letter' && !b.left).length : 0,
     };
   }
 
@@ -455,12 +457,36 @@ export class WrittenResolutionsService {
     });
   }
 
+  /**
+   * The result letters for the members asked by letter (no consent to e-mail): the same text as the
+   * result mail, in the member's language, from the recorded evidence (so a reprint says the same).
+   * Members who had left on the judging day get none, as they get no mail.
+   */
+  async prepareResultLetters(actor: Actor, id: number): Promise<LetterInput[]> {
+    const association = await this.d.settings.association();
+    return this.d.db.transaction(async (trx) => {
+      const res = await this.get(id, trx);
+      if (res.status !== 'decided' || !res.evidence) throw new AssemblyRuleError('written_not_decided');
+      const evidence = res.evidence;
+      const ballots = (await this.ballotsOf(id, this.judgingDay(res), trx)).filter((b) => b.channel === 'letter' && !b.left);
+      const out: LetterInput[] = [];
+      for (const b of ballots) {
+        const row = await this.d.repo.ballot(trx, b.id);
+        if (!row) continue;
+        const locale: Locale = isLocale(row.locale) ? row.locale : 'de';
+        out.push({ invitation: letterAddressee(row, locale), link: '', content: this.resultContent(res, evidence.outcome, evidence.counts, association, locale) });
+      }
+      await this.d.audit.record(trx, actor, 'written.result_letters_printed', 'written_resolution', id, undefined, { count: out.length });
+      return out;
+    });
+  }
+
   /** The outcome in words: "angenommen: 5 von 5 Mitgliedern haben zugestimmt". */
-  describeOutcome(t: ReturnType<typeof tFor>, outcome: WrittenOutcome, counts: { yes: number; no: number; abstain: number; open: number }): string {
+  describeOutcome(t: ReturnType<typeof tFor>, outcome: WrittenEvidence['outcome'], counts: { yes: number; no: number; abstain: number; open: number }): string {
     return t(`written.outcome.${outcome.reason}`, { ...counts, roll: outcome.roll, answered: outcome.answered, required: outcome.participationRequired });
   }
 
-  private resultContent(res: WrittenResolution, outcome: WrittenOutcome, counts: { yes: number; no: number; abstain: number; open: number }, association: AssociationSettings, locale: Locale): MailContent {
+  private resultContent(res: WrittenResolution, outcome: WrittenEvidence['outcome'], counts: { yes: number; no: number; abstain: number; open: number }, association: AssociationSettings, locale: Locale): MailContent {
     const t = tFor(locale);
     return {
       subject: t(outcome.adopted ? 'written.resultMail.subjectAdopted' : 'written.resultMail.subjectRejected', { title: res.title }),

@@ -236,9 +236,32 @@ describe('written resolutions without an assembly (§ 32 Abs. 3 BGB)', function 
     const decidedLink = await new Browser(env.app).get(linkA);
     expect(decidedLink.status).to.equal(410);
 
+    // the members asked by letter (C without consent, D without e-mail) get the result as a letter
+    expect(result.text).to.contain('Ergebnis als Brief (PDF)');
+    expect(result.text).to.contain('2 Mitglieder wurden per Brief gefragt');
+    const letters = await board.agent.post(`/board/written-resolutions/${id}/result-letters`).type('form')
+      .send({ _csrf: Browser.csrfFrom(result.text) }).buffer(true).parse(binary);
+    expect(letters.status).to.equal(200);
+    expect(letters.headers['content-type']).to.equal('application/pdf');
+    expect(letters.headers['content-disposition']).to.contain(`Umlaufbeschluss-${id}-Ergebnis-Briefe.pdf`);
+    const resultPdf = letters.body as Buffer; // why: parsed by binary() above into a Buffer
+    if (hasPoppler) {
+      const pages = pdfText(resultPdf).split('\f').filter((p) => p.trim());
+      expect(pages).to.have.length(2);
+      const oker = pages.find((p) => p.includes('Oker Pigmente KG'))!;
+      expect(oker).to.contain('nicht zustande gekommen: 3 von 4 stimmberechtigten Mitgliedern haben zugestimmt');
+      expect(oker).to.contain('Zustimmung: 3 · Ablehnung: 0 · Enthaltung: 0 · keine Antwort: 1');
+      expect(oker).not.to.contain('So antworten Sie'); // nothing left to answer
+      expect(pages.some((p) => p.includes('Ohne Mail AG'))).to.equal(true);
+      expect(pdfText(resultPdf)).not.to.contain('Harzer Spezialchemie GmbH'); // asked by e-mail: the mail is its result
+    }
+    // before the result there is nothing to print; a member may not print
+    const memberPrint = await member.agent.post(`/board/written-resolutions/${id}/result-letters`).type('form').send({ _csrf: Browser.csrfFrom(result.text) });
+    expect(memberPrint.status).to.equal(403);
+
     // every step is in the audit log
     const actions = (await env.db('audit_log').where({ entity_type: 'written_resolution', entity_id: id }).select('action')).map((r) => r.action);
-    expect(actions).to.include.members(['written.created', 'written.sent', 'written.letters_printed', 'written.answered', 'written.decided']);
+    expect(actions).to.include.members(['written.created', 'written.sent', 'written.letters_printed', 'written.answered', 'written.decided', 'written.result_letters_printed']);
     expect(actions.filter((a) => a === 'written.answered')).to.have.length(3);
   });
 

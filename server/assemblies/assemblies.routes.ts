@@ -138,7 +138,9 @@ export function assembliesBoardRouter(ctx: Context): Router {
     const now = ctx.clock.now().toISOString();
     res.render('assemblies/list', {
       title: req.t('assemblies.list.title'), section: 'assemblies',
-      upcoming: assemblies.filter((a) => a.startsAt >= now).reverse(), past: assemblies.filter((a) => a.startsAt < now),
+      upcoming: assemblies.filter((a) => a.startsAt >= now).reverse(),
+      // an assembly invited to and whose day has come is shown as held, not as still "eingeladen"
+      past: assemblies.filter((a) => a.startsAt < now).map((a) => ({ ...a, status: a.status === 'invited' ? 'held' : a.status })),
     });
   }));
 

@@ -41,6 +41,10 @@ describe('demo data: the assembly module at work', function () {
     const minutes = await env.ctx.assemblies.minutes.get(past.id);
     expect(minutes?.sentAt, 'minutes sent').to.be.a('string');
     expect(minutes!.body).to.contain('Versammlungsleitung: Dr. Katrin Wölfel');
+    // the board's list: the past one as held, the next one as invited
+    const list = text((await board.get('/board/assemblies')).text);
+    expect(list).to.match(new RegExp(`${past.title} Ordentliche Mitgliederversammlung stattgefunden`));
+    expect(list).to.match(new RegExp(`${next.title} \\S.* eingeladen`));
   });
 
   it('holds an upcoming assembly with invitations sent, answers, a proxy and a motion', async () => {

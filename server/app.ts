@@ -25,6 +25,7 @@ import { assembliesBoardRouter, assemblyUploadParser } from './assemblies/assemb
 import { assembliesPublicRouter, assembliesPortalRouter } from './assemblies/rsvp.routes.ts';
 import { writtenBoardRouter, writtenPublicRouter } from './assemblies/written.routes.ts'; // h/written
 // h/demand: the minority's demand for an assembly (§ 37 BGB)
+import { directoryBoardRouter, directoryPortalRouter, directoryPublicRouter, directoryUploadParser } from './directory/directory.routes.ts'; // h/lead2
 import { demandsBoardRouter, demandsDashboardHook, demandsPortalRouter } from './demands/demands.routes.ts';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -114,6 +115,7 @@ export function createApp(ctx: Context): AppHandle {
   // the member import's multipart upload is parsed (board only, 10 MB) before the CSRF check reads its token field
   app.use('/board/import', importUploadParser());
   app.use('/board/assemblies', assemblyUploadParser()); // assembly documents and minutes PDF, same rules
+  app.use('/portal/directory', directoryUploadParser()); // h/lead2: the directory profile's logo (members, 2 MB)
   app.use(refuseControlCharacters()); // h/harden: after every body parser (multipart above), before anything reads a field
   app.use(csrf());
 
@@ -139,6 +141,10 @@ export function createApp(ctx: Context): AppHandle {
   app.use('/portal', portalInvoicesRouter(ctx));
   app.use('/portal/demands', demandsPortalRouter(ctx)); // h/demand: after the portal's router, whose navigation and organisation check run first
   app.use('/treasurer', duesRouter(ctx));
+  // h/lead2: the network's public directory (/netzwerk), the board's review, the portal's profile form
+  app.use(directoryPublicRouter(ctx));
+  app.use('/board/directory', directoryBoardRouter(ctx));
+  app.use('/portal/directory', directoryPortalRouter(ctx));
 
   app.use((req: Request, res: Response) => {
     res.locals.currentPath = '/'; // h/harden: no route matched: the language link goes home, never to the raw path

@@ -70,6 +70,10 @@ export const TABLE_OWNERS = {
   // h/demand: demands: the minority's demand for an assembly (§ 37 BGB) and its supporting members
   minority_demands: 'demands',
   minority_demand_supports: 'demands',
+  // h/lead2: the network's public directory (profiles, their logos, enquiry counts)
+  directory_profiles: 'directory',
+  directory_logos: 'directory',
+  directory_enquiries: 'directory',
 } as const;
 
 export type TableName = keyof typeof TABLE_OWNERS;

@@ -114,6 +114,7 @@ export function membersRouter(ctx: Context): Router {
     const assemblies = await ctx.assemblies.day.assembliesAttendedBy(id);
     // h/money: the member's invoices and bookings (dues), and the single invoice for the treasurer
     const money = await ctx.dues.accountOf(id, req.locale);
+    const directory = await ctx.directory.statusOf(id); // h/lead2: the directory profile's state
     const allCategories = await ctx.settings.categories({ includeInactive: true });
     res.render('members/detail', {
       title: detail.organisation.legalName,
@@ -122,6 +123,7 @@ export function membersRouter(ctx: Context): Router {
       audit: readableAudit(detail.audit, req.t, req.locale, (cid) => { const c = allCategories.find((x) => x.id === cid); return c && (req.locale === 'en' ? c.nameEn : c.nameDe); }),
       assemblies,
       money,
+      directory, // h/lead2
       canOpenInvoices: !!req.user?.roles.some((x) => x === 'treasurer' || x === 'admin'),
       canInvoice: !!req.user?.roles.includes('treasurer'),
       canEdit: canEdit(req),

@@ -249,3 +249,30 @@ export const DATEV_CHART_DEFAULTS: Record<'SKR03' | 'SKR04', { revenueAccount: s
   SKR04: { revenueAccount: '4200', bankAccount: '1800' },
 };
 export const DEFAULT_DATEV: DatevSettings = { chart: 'SKR03', consultantNumber: 1001, clientNumber: 1, debtorBase: 10000, ...DATEV_CHART_DEFAULTS.SKR03 };
+
+// h/lead2: the public directory's settings, a key of its own ('directory'): the network's fields
+// of activity (the filter on /netzwerk) and the longest description a profile may have
+export const directoryFieldSchema = z.object({
+  key: z.string().regex(/^[a-z0-9-]{1,40}$/),
+  de: z.string().trim().min(1).max(80),
+  en: z.string().trim().min(1).max(80),
+});
+export const directorySettingsSchema = z.object({
+  fields: z.array(directoryFieldSchema).min(1).max(40),
+  descriptionMax: z.coerce.number().int().min(100).max(5000),
+});
+export type DirectoryField = z.infer<typeof directoryFieldSchema>;
+export type DirectorySettings = z.infer<typeof directorySettingsSchema>;
+export const DEFAULT_DIRECTORY: DirectorySettings = {
+  fields: [
+    { key: 'energie', de: 'Energie', en: 'Energy' },
+    { key: 'mobilitaet', de: 'Mobilität', en: 'Mobility' },
+    { key: 'chemie', de: 'Chemie und Grundstoffe', en: 'Chemicals and basic materials' },
+    { key: 'recycling', de: 'Recycling und Rohstoffe', en: 'Recycling and raw materials' },
+    { key: 'anlagentechnik', de: 'Anlagentechnik', en: 'Plant engineering' },
+    { key: 'forschung', de: 'Forschung und Lehre', en: 'Research and teaching' },
+    { key: 'digitalisierung', de: 'Digitalisierung', en: 'Digitalisation' },
+    { key: 'dienstleistungen', de: 'Dienstleistungen', en: 'Services' },
+  ],
+  descriptionMax: 800,
+};

@@ -13,6 +13,7 @@ import {
 import {
   DEFAULT_ASSOCIATION, DEFAULT_PRIVACY, DEFAULT_RULES, feeRuleSchema,
   DEFAULT_DATEV, type DatevSettings, // h/money
+  DEFAULT_DIRECTORY, type DirectorySettings, // h/lead2
   type AssociationSettings, type BylawsRules, type Category, type FeeRule, type PrivacySettings,
 } from './settings.schemas.ts';
 
@@ -127,6 +128,21 @@ export class SettingsService {
       await this.putJson(trx, 'datev', value);
       const d = diff(before, value);
       await this.audit.record(trx, actor, 'settings.datev_updated', 'settings', null, d.before, d.after);
+    });
+    await this.changes.notify('settings');
+  }
+
+  // h/lead2: the public directory's fields of activity and text limit (key 'directory'), audited
+  directory(trx?: Knex | Knex.Transaction): Promise<DirectorySettings> {
+    return this.getJson('directory', DEFAULT_DIRECTORY, trx);
+  }
+
+  async updateDirectory(actor: Actor, value: DirectorySettings): Promise<void> {
+    const before = await this.directory();
+    await this.db.transaction(async (trx) => {
+      await this.putJson(trx, 'directory', value);
+      const d = diff(before, value);
+      await this.audit.record(trx, actor, 'settings.directory_updated', 'settings', null, d.before, d.after);
     });
     await this.changes.notify('settings');
   }

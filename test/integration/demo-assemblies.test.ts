@@ -68,6 +68,17 @@ describe('demo data: the assembly module at work', function () {
     expect(record).to.contain('Ja 11, Nein 2, Enthaltungen 1');
   });
 
+  it('lists ten published member profiles on /netzwerk, with the map, and one awaiting the board', async () => {
+    const list = text((await new Browser(env.app).get('/netzwerk')).text);
+    expect(list).to.contain('10 von 10 Mitgliedern');
+    expect(list).to.contain('Oberharzer Batterie-Recycling GmbH');
+    expect(list).to.contain('Clausthal-Zellerfeld (4)');
+    expect(list).not.to.contain('Seesen Biopolymere GmbH'); // submitted, not yet approved
+    expect(text((await board.get('/board/directory')).text)).to.contain('Zur Freigabe (1)');
+    const logo = await new Browser(env.app).get('/netzwerk/harzer-spezialchemie-gmbh/logo.png');
+    expect(logo.headers['content-type']).to.equal('image/png');
+  });
+
   it('shows every page of both assemblies without "[object Object]" or "undefined"', async () => {
     for (const { id } of [past, next]) {
       const base = `/board/assemblies/${id}`;

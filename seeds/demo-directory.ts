@@ -43,7 +43,7 @@ export async function seedDemoDirectory(ctx: Context, members: DemoMember[], pri
     const as = { userId: null, label: contact.name };
     await ctx.directory.save(as, m.organisationId, {
       descriptionDe: p.de, descriptionEn: p.en, fields: p.fields, town: org.city, website: org.website, contactId: contact.id, removeLogo: false, version: 0,
-    }, logoSvg(p.colour, p.number), true);
+    }, logoSvg(p.colour, p.number), true, { notifyBoard: false }); // the demo's mails are the assemblies' only
     if (p.pending) continue;
     const own = await ctx.directory.own(m.organisationId);
     const overview = await ctx.directory.boardOverview('de');

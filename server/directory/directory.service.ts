@@ -177,7 +177,7 @@ export class DirectoryService {
    * must be one of the organisation's, the logo is checked and re-encoded before anything is
    * written; all of it or nothing.
    */
-  async save(actor: Actor, organisationId: number, input: ProfileInput, logoUpload: Buffer | undefined, submit: boolean): Promise<void> {
+  async save(actor: Actor, organisationId: number, input: ProfileInput, logoUpload: Buffer | undefined, submit: boolean, opts: { notifyBoard?: boolean } = {}): Promise<void> {
     const settings = await this.d.settings.directory();
     const keys = new Set(settings.fields.map((f) => f.key));
     const fields = [...new Set(input.fields)];
@@ -199,7 +199,7 @@ export class DirectoryService {
     }
     const [org] = await this.d.members.getMany([organisationId]);
     if (!this.isMember(org)) throw new DirectoryError('not_member');
-    const board = submit ? (await this.d.users.list({ role: 'board' })).filter((u) => !u.disabled) : [];
+    const board = submit && opts.notifyBoard !== false ? (await this.d.users.list({ role: 'board' })).filter((u) => !u.disabled) : [];
     const now = this.now();
     await this.d.db.transaction(async (trx) => {
       let row = await repo.profileOf(trx, organisationId);
@@ -233,7 +233,7 @@ export class DirectoryService {
       await this.d.audit.record(trx, actor, submit ? 'directory.submitted' : 'directory.saved', 'directory_profile', Number(row.id),
         { reviewStatus: row.review_status, fields: before.fields, town: before.town, website: before.website, logo: before.logoId != null },
         { reviewStatus: status, fields: after.fields, town: after.town, website: after.website, logo: logoId != null });
-      if (submit) await this.tellBoard(trx, board, org, Number(row.id));
+      if (board.length) await this.tellBoard(trx, board, org, Number(row.id));
     });
   }
 

@@ -68,7 +68,7 @@ describe('browser: a member publishes its directory profile, the board approves,
     const list = (await visitor.textContent('main')) ?? '';
     expect(list).to.contain('Harzer Spezialchemie GmbH');
     expect(list).not.to.contain('Okertal Metallrecycling'); // Recycling only
-    const width = await visitor.evaluate(() => document.documentElement.scrollWidth);
+    const width = await visitor.evaluate<number>('document.documentElement.scrollWidth');
     expect(width, 'no sideways scroll at 375 px').to.be.at.most(375);
     await shot(visitor, '41-directory-list-375');
     await visitor.getByRole('link', { name: 'Harzer Spezialchemie GmbH' }).click();

@@ -331,7 +331,7 @@ export class DuesService {
     const draft = await this.draftInvoice(this.d.db, SYSTEM, organisationId, year, opts);
     if ('skip' in draft || !draft.row.contact_email) return null;
     const number = formatInvoiceNumber(year, ((await currentValue(this.d.db, counterName(year))) ?? 0) + 1);
-    return preparePdf(rowToInvoice({ ...draft.row, id: 0, number, cancels_number: null }));
+    return preparePdf(rowToInvoice({ ...draft.row, id: 0, number, cancels_number: null, stripe_dispute: null, stripe_problem: null, stripe_amount_cents: null, push_error: null, push_error_permanent: false }));
   }
 
   /**
@@ -400,7 +400,7 @@ export class DuesService {
         subject: t(cancellation ? 'dues.mail.cancellation.subject' : 'dues.mail.invoice.subject', { number: inv.number, description: inv.description, association: inv.issuer.name }),
         greeting: greeting(t, inv.contactName),
         paragraphs,
-        action: !cancellation && inv.hostedInvoiceUrl ? { label: t('dues.mail.payOnline'), url: inv.hostedInvoiceUrl } : undefined,
+        action: !cancellation && inv.payUrl ? { label: t('dues.mail.payOnline'), url: inv.payUrl } : undefined,
         afterAction: [t('dues.mail.attached')],
         signature: inv.issuer.name,
       },

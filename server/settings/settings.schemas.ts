@@ -249,3 +249,12 @@ export const DATEV_CHART_DEFAULTS: Record<'SKR03' | 'SKR04', { revenueAccount: s
   SKR04: { revenueAccount: '4200', bankAccount: '1800' },
 };
 export const DEFAULT_DATEV: DatevSettings = { chart: 'SKR03', consultantNumber: 1001, clientNumber: 1, debtorBase: 10000, ...DATEV_CHART_DEFAULTS.SKR03 };
+
+// h/stripe: the payment methods the Stripe payment page offers (settings key 'stripe'); the PDF names them
+export const STRIPE_PAYMENT_METHODS = ['card', 'sepa_debit'] as const;
+export const stripeSettingsSchema = z.object({
+  paymentMethods: z.array(z.enum(STRIPE_PAYMENT_METHODS)).min(1),
+});
+export type StripeSettings = z.infer<typeof stripeSettingsSchema>;
+export const DEFAULT_STRIPE_SETTINGS: StripeSettings = { paymentMethods: ['card', 'sepa_debit'] };
+// h/stripe: end

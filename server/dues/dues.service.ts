@@ -25,6 +25,7 @@ import {
   invoiceRowsOfOrganisation, invoicesOfOrganisation, listInvoices, OPEN_STATUSES, undeliveredIds, updateInvoice, type NewInvoiceRow,
 } from './invoices.repository.ts';
 import { paymentAmountsOfYear } from './payments.repository.ts';
+import { stripeFlagCounts } from './invoices.repository.ts'; // h/stripe
 import { isUniqueViolation } from '../db/errors.ts';
 import type { PaymentsService } from './payments.service.ts';
 import { greeting } from '../mail/greeting.ts';
@@ -611,6 +612,11 @@ export class DuesService {
       m = m.plus({ months: 1 });
     }
     return out;
+  }
+
+  /** h/stripe: what the treasurer must look at on Stripe's side for a year: open disputes, invoices voided in the Stripe Dashboard, failed finalize checks. */
+  async stripeFlags(year: number): Promise<{ disputes: number; voided: number; problems: number }> {
+    return stripeFlagCounts(this.d.db, year);
   }
 
   async stopReminders(actor: Actor, invoiceId: number, stopped: boolean): Promise<void> {

@@ -204,7 +204,7 @@ export async function stripeBackedInvoices(q: Q): Promise<{ id: number; number: 
 }
 
 /** h/stripe: how many invoices have a contested payment (dispute open) and how many were closed at Stripe without a Stornorechnung here (void from the Dashboard). */
-export async function stripeFlagCounts(q: Q, year: number, openDisputeStates: string[]): Promise<{ disputes: number; voided: number; problems: number }> {
+export async function stripeFlagCounts(q: Q, year: number, openDisputeStates: string[] = NO_REMINDER_DISPUTES): Promise<{ disputes: number; voided: number; problems: number }> {
   const count = async (b: Knex.QueryBuilder) => Number(((await b.count({ n: '*' })) as { n: number | string }[])[0].n); // why: one count column
   const base = () => q('invoices').where({ year, kind: 'invoice' });
   return {

@@ -11,7 +11,7 @@ import { tFor, type Locale } from '../i18n/i18n.ts';
 import { GatewayError, type GatewayEvent, type GatewayInvoice, type PaymentGateway } from '../stripe/gateway.ts';
 import { statusAfterPayment, type PaymentsService } from './payments.service.ts';
 import type { Invoice, InvoiceStatus } from './invoice.ts';
-import { getInvoice, getInvoiceByStripeId, linkStripeInvoice, stripeBackedInvoices, updateInvoice } from './invoices.repository.ts';
+import { getInvoice, getInvoiceByStripeId, linkStripeInvoice, stripeBackedInvoices, updateInvoice, NO_REMINDER_DISPUTES } from './invoices.repository.ts';
 import { insertPayment, paymentByStripeRef, refundsRecorded } from './payments.repository.ts';
 import { customerIdOf, eventProcessedAt, insertCustomer, recordEvent, updateEvent } from './stripe.repository.ts';
 import { greeting } from '../mail/greeting.ts';
@@ -51,7 +51,7 @@ export interface ReconcileResult {
 }
 
 /** h/stripe: the dispute states in which the money is still contested (Stripe's dispute.status). */
-export const OPEN_DISPUTE_STATES = ['warning_needs_response', 'warning_under_review', 'needs_response', 'under_review'];
+export const OPEN_DISPUTE_STATES = NO_REMINDER_DISPUTES;
 
 const SETTLEABLE: InvoiceStatus[] = ['open', 'partially_paid', 'paid', 'uncollectible'];
 

@@ -231,6 +231,11 @@ export class StripeFake {
 
   // ---- h/stripe: what the Dashboard, a bank or a cardholder does ----
 
+  /** Stripe forgets idempotency keys after 24 hours. */
+  forgetIdempotencyKeys(): void {
+    this.idempotency.clear();
+  }
+
   /** The treasurer voids the invoice by hand in the Stripe Dashboard. */
   voidFromDashboard(id: string): Obj {
     return this.voidInvoice(id);

@@ -25,7 +25,7 @@ import {
   invoiceRowsOfOrganisation, invoicesOfOrganisation, listInvoices, OPEN_STATUSES, undeliveredIds, updateInvoice, type NewInvoiceRow,
 } from './invoices.repository.ts';
 import { paymentAmountsOfYear } from './payments.repository.ts';
-import { stripeFlagCounts } from './invoices.repository.ts'; // h/stripe
+import { organisationIdsByPayment, stripeFlagCounts } from './invoices.repository.ts'; // h/stripe
 import { isUniqueViolation } from '../db/errors.ts';
 import type { PaymentsService } from './payments.service.ts';
 import { greeting } from '../mail/greeting.ts';
@@ -612,6 +612,13 @@ export class DuesService {
       m = m.plus({ months: 1 });
     }
     return out;
+  }
+
+  /** h/stripe: the register's payment-status filter (dues of the current year): a subquery of organisation ids. */
+  organisationsByPayment(state: 'paid' | 'open' | 'overdue'): { year: number; ids: Knex.QueryBuilder } {
+    const today = this.today();
+    const year = Number(today.slice(0, 4));
+    return { year, ids: organisationIdsByPayment(this.d.db, state, year, today) };
   }
 
   /** h/stripe: what the treasurer must look at on Stripe's side for a year: open disputes, invoices voided in the Stripe Dashboard, failed finalize checks. */

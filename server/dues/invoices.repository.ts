@@ -220,3 +220,15 @@ export async function undeliveredOfRun(q: Q, duesRunId: number): Promise<{ id: n
     .orderBy('number').select('id', 'number', 'member_number', 'recipient_name', 'push_error', 'push_error_permanent');
   return rows.map((r) => ({ id: Number(r.id), number: r.number, memberNumber: Number(r.member_number), name: r.recipient_name, pushError: r.push_error ?? null, permanent: r.push_error_permanent === true || Number(r.push_error_permanent) === 1 }));
 }
+
+/**
+ * h/stripe: the register's payment-status filter: a subquery of the organisation ids whose dues
+ * invoice of `year` is paid (all paid), open (something open) or overdue (open past its due date).
+ */
+export function organisationIdsByPayment(q: Q, state: 'paid' | 'open' | 'overdue', year: number, today: string): Knex.QueryBuilder {
+  const base = q('invoices').where({ year, kind: 'invoice' }).whereNotIn('status', ['cancelled', 'void']).distinct('organisation_id');
+  if (state === 'open') return base.whereIn('status', OPEN_STATUSES);
+  if (state === 'overdue') return base.whereIn('status', OPEN_STATUSES).where('due_date', '<', today);
+  return base.where('status', 'paid')
+    .whereNotIn('organisation_id', q('invoices').where({ year, kind: 'invoice' }).whereIn('status', [...OPEN_STATUSES, 'uncollectible']).select('organisation_id'));
+}

@@ -118,6 +118,8 @@ export interface StripeCustomerRow {
   organisation_id: number;
   customer_id: string;
   created_at: string;
+  /** h/stripe: a hash of what the Stripe customer was last given */
+  synced_hash?: string | null;
 }
 
 /** A Stripe webhook event, stored once by id. */

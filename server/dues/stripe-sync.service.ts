@@ -8,12 +8,13 @@ import type { SettingsService } from '../settings/settings.service.ts';
 import { NotFoundError } from '../errors.ts';
 import { formatDate, formatMemberNumber, formatMoney } from '../i18n/format.ts';
 import { tFor, type Locale } from '../i18n/i18n.ts';
-import { GatewayError, type GatewayEvent, type GatewayInvoice, type PaymentGateway } from '../stripe/gateway.ts';
+import { GatewayError, type GatewayCustomerInput, type GatewayEvent, type GatewayInvoice, type PaymentGateway } from '../stripe/gateway.ts';
 import { statusAfterPayment, type PaymentsService } from './payments.service.ts';
 import type { Invoice, InvoiceStatus } from './invoice.ts';
 import { getInvoice, getInvoiceByStripeId, linkStripeInvoice, stripeBackedInvoices, updateInvoice, NO_REMINDER_DISPUTES } from './invoices.repository.ts';
 import { insertPayment, paymentByStripeRef, refundsRecorded } from './payments.repository.ts';
-import { customerIdOf, eventProcessedAt, insertCustomer, recordEvent, updateEvent } from './stripe.repository.ts';
+import { customerIdOf, customerOf, eventProcessedAt, insertCustomer, recordEvent, setCustomerHash, updateEvent } from './stripe.repository.ts';
+import crypto from 'node:crypto';
 import { greeting } from '../mail/greeting.ts';
 
 /**
@@ -178,29 +179,44 @@ export class StripeSyncService {
     }
   }
 
+  /** h/stripe: the customer's data from the invoice's recipient snapshot (what it was issued to). */
+  private customerInput(inv: Invoice, installationId: string): GatewayCustomerInput {
+    return {
+      organisationId: inv.organisationId,
+      memberNumber: formatMemberNumber(inv.memberNumber),
+      name: inv.recipient.name,
+      email: inv.contactEmail,
+      address: { line1: inv.recipient.street, postalCode: inv.recipient.postcode, city: inv.recipient.city, country: inv.recipient.country || 'DE' },
+      vatId: inv.recipient.vatId || undefined,
+      locale: inv.locale,
+      installationId,
+    };
+  }
+
+  private static hashOf(c: GatewayCustomerInput): string {
+    return crypto.createHash('sha256').update(JSON.stringify([c.name, c.email, c.address, c.vatId ?? '', c.locale])).digest('hex');
+  }
+
   private async ensureCustomer(inv: Invoice, retry = false): Promise<string> {
     const orgId = inv.organisationId;
-    const existing = await customerIdOf(this.d.db, orgId);
-    if (existing) return existing;
     const installationId = await this.installationId();
+    const input = this.customerInput(inv, installationId);
+    const hash = StripeSyncService.hashOf(input);
+    const existing = await customerOf(this.d.db, orgId);
+    if (existing) {
+      // h/stripe: the member's name, address, billing e-mail, VAT ID or language changed since: the customer is updated first
+      if (existing.syncedHash !== hash) {
+        if (existing.syncedHash !== null) await this.gateway.updateCustomer(existing.customerId, input);
+        await setCustomerHash(this.d.db, orgId, hash);
+      }
+      return existing.customerId;
+    }
     // h/stripe: on a second attempt the customer this installation made is looked up by metadata first
     const found = retry ? await this.gateway.findCustomer(installationId, orgId) : null;
     // From the invoice's recipient snapshot, so a repeat after a crash sends the same parameters.
-    const { customerId } = found ? { customerId: found } : await this.gateway.createCustomer(
-      {
-        organisationId: orgId,
-        memberNumber: formatMemberNumber(inv.memberNumber),
-        name: inv.recipient.name,
-        email: inv.contactEmail,
-        address: { line1: inv.recipient.street, postalCode: inv.recipient.postcode, city: inv.recipient.city, country: inv.recipient.country || 'DE' },
-        vatId: inv.recipient.vatId || undefined,
-        locale: inv.locale,
-        installationId,
-      },
-      await this.keyOf(`customer-org-${orgId}`),
-    );
+    const { customerId } = found ? { customerId: found } : await this.gateway.createCustomer(input, await this.keyOf(`customer-org-${orgId}`));
     try {
-      await insertCustomer(this.d.db, { organisation_id: orgId, customer_id: customerId, created_at: iso(this.d.clock.now()) });
+      await insertCustomer(this.d.db, { organisation_id: orgId, customer_id: customerId, created_at: iso(this.d.clock.now()), synced_hash: hash });
     } catch (e) {
       const again = await customerIdOf(this.d.db, orgId);
       if (!again) throw e;

@@ -269,6 +269,19 @@ describe('stripe: Stripe and our books in one state', function () {
     expect([...fake.customers.values()].filter((c) => (c.metadata as Obj).organisation_id === String(org) && (c.metadata as Obj).installation_id)).to.have.length(1);
   });
 
+  it('the Stripe customer is updated when the member\'s name or address changed since the last invoice', async () => {
+    const { org, stripeId } = await pushed({ year: 2032 });
+    const customerId = String(fake.invoices.get(stripeId)!.customer);
+    fake.resetCounts();
+    await pushed({ org, year: 2033 }); // same data: no update
+    expect(fake.count('POST /v1/customers/:id')).to.equal(0);
+    await env.db('organisations').where({ id: org }).update({ legal_name: 'Harzer Chemie Neu GmbH', street: 'Bergstraße 9' });
+    await pushed({ org, year: 2034 });
+    expect(fake.count('POST /v1/customers/:id')).to.equal(1);
+    expect(fake.customers.get(customerId)).to.include({ name: 'Harzer Chemie Neu GmbH' });
+    expect((fake.customers.get(customerId)!.address as Obj).line1).to.equal('Bergstraße 9');
+  });
+
   it('two installations on one Stripe account never touch each other\'s objects', async () => {
     const other = await createTestEnv({ env: { STRIPE_SECRET_KEY: fake.apiKey, STRIPE_API_URL: fake.url, STRIPE_WEBHOOK_SECRET: fake.webhookSecret }, gateway });
     try {

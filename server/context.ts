@@ -133,6 +133,7 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
   const jobs = new JobsService(db, clock, log);
   const payments = new PaymentsService({ db, clock, audit });
   const stripe = new StripeSyncService({ db, clock, log, audit, outbox, settings, gateway, payments });
+  payments.onBankBooking((invoiceId) => stripe.syncBankSideQuietly(invoiceId)); // h/stripe: a bank booking marks the Stripe invoice paid out of band
   const dues = new DuesService({ db, clock, audit, outbox, settings, members, config, stripe, log, payments }); // h/money: payments (carried-over credit)
   const duesRuns = new DuesRuns({ db, clock, audit, jobs, dues, log });
   // approval issues the first (pro-rata) dues invoice when the join year has a fee schedule

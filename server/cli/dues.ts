@@ -1,3 +1,4 @@
+import { tFor } from '../i18n/i18n.ts'; // h/stripe
 import type { Context } from '../context.ts';
 import type { Actor } from '../audit/audit.service.ts';
 import { AppError } from '../errors.ts';
@@ -89,6 +90,9 @@ export async function runReconcileCli(ctx: { stripe: StripeSyncService }, print:
       }
     },
   });
+  // h/stripe: what was changed, per invoice
+  const t = tFor('en');
+  for (const c of result.changes ?? []) print(`  ${c.number}: ${t(`stripesync.reconcile.what.${c.what.replace(/\./g, '_')}`, { defaultValue: c.what })}`);
   print(`Reconciled ${result.checked} open Stripe invoice(s): ${result.changed} updated, ${result.failed} failed.`);
   if (result.failed > 0) throw new Error(`${result.failed} invoice(s) could not be checked with Stripe; run the command again later.`);
   return result;

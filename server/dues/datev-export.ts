@@ -69,7 +69,7 @@ export function invoicesCsv(invoices: (Invoice & { lastPaymentDate?: string | nu
 
 /** One line per payment, bank against the member's debtor account; Belegnummer is the invoice's. */
 const KIND_WORDS: Record<string, string> = {
-  reversal: 'Storno Zahlung', refund: 'Erstattung', credit_out: 'Guthaben übertragen', credit_in: 'Guthaben verrechnet',
+  reversal: 'Storno Zahlung', refund: 'Erstattung', credit_out: 'Guthaben übertragen', credit_in: 'Guthaben verrechnet', settlement: 'Verrechnung Stripe-Guthaben', // h/stripe
 };
 
 /** German words for the invoice states (the file is for a German tax adviser). */
@@ -164,7 +164,7 @@ export function datevBookings(
     });
   }
   for (const p of payments) {
-    if (!inYear(p.date) || p.amountCents === 0 || p.kind === 'credit_out' || p.kind === 'credit_in') continue;
+    if (!inYear(p.date) || p.amountCents === 0 || p.kind === 'credit_out' || p.kind === 'credit_in' || p.kind === 'settlement') continue; // h/stripe: settlement: no money moved
     const word = p.kind && p.kind in KIND_WORDS ? KIND_WORDS[p.kind] : 'Zahlung';
     out.push({
       date: p.date, cents: Math.abs(p.amountCents), side: p.amountCents > 0 ? 'S' : 'H', account: s.bankAccount, contraAccount: String(s.debtorBase + p.memberNumber),

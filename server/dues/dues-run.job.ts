@@ -6,7 +6,7 @@ import type { Logger } from '../logger.ts';
 import type { Job, JobContext, JobsService } from '../jobs/jobs.service.ts';
 import { isValidYear, type DuesService } from './dues.service.ts';
 import { getRun, insertRun, runIdOfJob, runsOfYear } from './dues-runs.repository.ts';
-import { getInvoice } from './invoices.repository.ts';
+import { getInvoice, undeliveredOfRun } from './invoices.repository.ts';
 
 export const DUES_RUN_JOB = 'dues_run';
 export const duesRunKey = (year: number) => `dues-${year}`;
@@ -70,6 +70,32 @@ export class DuesRuns {
       const job = await this.d.jobs.get(r.jobId);
       if (job) out.push({ id: r.id, jobId: r.jobId, createdAt: r.createdAt, status: job.status, progress: job.progress, total: job.total });
     }
+    return out;
+  }
+
+  /** h/stripe: the run's invoices that were not delivered, each with Stripe's message and whether trying again can help. */
+  async failedOf(runId: number): Promise<{ id: number; number: string; memberNumber: number; name: string; pushError: string | null; permanent: boolean }[]> {
+    return undeliveredOfRun(this.d.db, runId);
+  }
+
+  /**
+   * h/stripe: delivers again only the run's invoices that were not delivered (the Stripe push
+   * and the e-mail), not the whole run; audited. Returns how many went out and how many failed again.
+   */
+  async retryFailed(actor: Actor, runId: number): Promise<{ delivered: number; failed: number }> {
+    const run = await getRun(this.d.db, runId);
+    if (!run) throw new NotFoundError();
+    const out = { delivered: 0, failed: 0 };
+    for (const f of await undeliveredOfRun(this.d.db, runId)) {
+      try {
+        await this.d.dues.deliver(f.id);
+        out.delivered++;
+      } catch (err) {
+        out.failed++;
+        this.d.log.warn({ invoiceId: f.id, err: err instanceof Error ? err.message : String(err) }, 'invoice not delivered on retry');
+      }
+    }
+    await this.d.audit.record(this.d.db, actor, 'dues_run.retried', 'dues_run', runId, undefined, out);
     return out;
   }
 

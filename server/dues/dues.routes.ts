@@ -77,6 +77,7 @@ export function duesRouter(ctx: Context): Router {
     const recent = await ctx.dues.list({ year, perPage: 10 });
     res.render('dues/dashboard', {
       title: req.t('dues.dashboard.title', { year }), section: 'dues', year, years, d, chart: paymentsChart(d, req.locale), recent: recent.rows,
+      stripeFlags: ctx.stripe.enabled ? await ctx.dues.stripeFlags(year) : null, // h/stripe
       canWrite: req.user!.roles.includes('treasurer'), canRead: req.user!.roles.some((x) => x === 'treasurer' || x === 'admin'),
     });
   }));
@@ -135,9 +136,11 @@ export function duesRouter(ctx: Context): Router {
   r.get('/runs/:id', read, h(async (req, res) => {
     const run = await ctx.duesRuns.run(idParam(req));
     const active = run.job.status === 'queued' || run.job.status === 'running';
+    const failed = active ? [] : await ctx.duesRuns.failedOf(run.id); // h/stripe
     res.render('dues/run', {
       title: req.t('dues.run.title', { year: run.year }), section: 'dues', run, job: run.job, active,
       refreshSeconds: active ? 2 : undefined, result: run.job.result,
+      failed, canWrite: req.user!.roles.includes('treasurer'), // h/stripe
     });
   }));
 
@@ -441,6 +444,26 @@ export function duesRouter(ctx: Context): Router {
     const year = yearParam(req);
     const rows = await ctx.payments.exportYear(actorOf(req), year);
     res.type('text/csv; charset=utf-8').set('Content-Disposition', `attachment; filename="zahlungen-${year}.csv"`).send(paymentsCsv(rows));
+  }));
+
+  // ------------------------------------------------------------ h/stripe: Stripe and our books in one state
+  /** The retry of a run's failed deliveries: only those, with Stripe's message per member on the run page. */
+  r.post('/runs/:id/retry', write, h(async (req, res) => {
+    const id = idParam(req);
+    const out = await ctx.duesRuns.retryFailed(actorOf(req), id);
+    flash(req, out.failed ? 'error' : 'success', req.t(out.failed ? 'stripesync.run.retriedSome' : 'stripesync.run.retried', { delivered: out.delivered, failed: out.failed }));
+    res.redirect(303, `/treasurer/runs/${id}`);
+  }));
+
+  /** Reconcile: every Stripe-backed invoice compared with Stripe, differences repaired and listed. */
+  r.get('/reconcile', read, h(async (req, res) => {
+    res.render('dues/reconcile', { title: req.t('stripesync.reconcile.title'), section: 'dues', enabled: ctx.stripe.enabled, canWrite: req.user!.roles.includes('treasurer') });
+  }));
+  r.post('/reconcile', write, h(async (req, res) => {
+    const result = await ctx.stripe.reconcile();
+    await ctx.audit.record(ctx.db, actorOf(req), 'invoices.reconciled', 'invoice', null, undefined, { checked: result.checked, changed: result.changed, failed: result.failed });
+    const changes = (result.changes ?? []).map((c) => ({ ...c, text: req.t(`stripesync.reconcile.what.${c.what.replace(/\./g, '_')}`, { defaultValue: c.what }) }));
+    res.render('dues/reconcile', { title: req.t('stripesync.reconcile.title'), section: 'dues', enabled: ctx.stripe.enabled, canWrite: true, result, changes });
   }));
 
   return r;

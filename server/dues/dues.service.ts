@@ -25,6 +25,7 @@ import {
   invoiceRowsOfOrganisation, invoicesOfOrganisation, listInvoices, OPEN_STATUSES, undeliveredIds, updateInvoice, type NewInvoiceRow,
 } from './invoices.repository.ts';
 import { paymentAmountsOfYear } from './payments.repository.ts';
+import { organisationIdsByPayment, stripeFlagCounts } from './invoices.repository.ts'; // h/stripe
 import { isUniqueViolation } from '../db/errors.ts';
 import type { PaymentsService } from './payments.service.ts';
 import { greeting } from '../mail/greeting.ts';
@@ -331,7 +332,7 @@ export class DuesService {
     const draft = await this.draftInvoice(this.d.db, SYSTEM, organisationId, year, opts);
     if ('skip' in draft || !draft.row.contact_email) return null;
     const number = formatInvoiceNumber(year, ((await currentValue(this.d.db, counterName(year))) ?? 0) + 1);
-    return preparePdf(rowToInvoice({ ...draft.row, id: 0, number, cancels_number: null }));
+    return preparePdf(rowToInvoice({ ...draft.row, id: 0, number, cancels_number: null, stripe_dispute: null, stripe_problem: null, stripe_amount_cents: null, push_error: null, push_error_permanent: false }));
   }
 
   /**
@@ -400,7 +401,7 @@ export class DuesService {
         subject: t(cancellation ? 'dues.mail.cancellation.subject' : 'dues.mail.invoice.subject', { number: inv.number, description: inv.description, association: inv.issuer.name }),
         greeting: greeting(t, inv.contactName),
         paragraphs,
-        action: !cancellation && inv.hostedInvoiceUrl ? { label: t('dues.mail.payOnline'), url: inv.hostedInvoiceUrl } : undefined,
+        action: !cancellation && inv.payUrl ? { label: t('dues.mail.payOnline'), url: inv.payUrl } : undefined,
         afterAction: [t('dues.mail.attached')],
         signature: inv.issuer.name,
       },
@@ -611,6 +612,18 @@ export class DuesService {
       m = m.plus({ months: 1 });
     }
     return out;
+  }
+
+  /** h/stripe: the register's payment-status filter (dues of the current year): a subquery of organisation ids. */
+  organisationsByPayment(state: 'paid' | 'open' | 'overdue'): { year: number; ids: Knex.QueryBuilder } {
+    const today = this.today();
+    const year = Number(today.slice(0, 4));
+    return { year, ids: organisationIdsByPayment(this.d.db, state, year, today) };
+  }
+
+  /** h/stripe: what the treasurer must look at on Stripe's side for a year: open disputes, invoices voided in the Stripe Dashboard, failed finalize checks. */
+  async stripeFlags(year: number): Promise<{ disputes: number; voided: number; problems: number }> {
+    return stripeFlagCounts(this.d.db, year);
   }
 
   async stopReminders(actor: Actor, invoiceId: number, stopped: boolean): Promise<void> {

@@ -82,6 +82,12 @@ export interface InvoiceRow {
   created_by: number | null;
   created_at: string;
   updated_at: string;
+  // h/stripe: Stripe and our books in one state (migrations/20261204070000_stripe_state_sync.ts)
+  stripe_dispute: string | null;
+  stripe_problem: string | null;
+  stripe_amount_cents: number | null;
+  push_error: string | null;
+  push_error_permanent: boolean | number;
 }
 
 /** A payment against an invoice: a bank transfer, a Stripe payment, or (negative) a Stripe refund. */
@@ -103,8 +109,8 @@ export interface PaymentRow {
   reason: string;
 }
 
-/** payment: money received; reversal: the counter-booking of one payment; refund: money paid back; credit_out/credit_in: overpaid money carried to a later invoice. */
-export type PaymentKind = 'payment' | 'reversal' | 'refund' | 'credit_out' | 'credit_in';
+/** payment: money received; reversal: the counter-booking of one payment; refund: money paid back; credit_out/credit_in: overpaid money carried to a later invoice; settlement (h/stripe): a Stripe invoice covered by the customer's Stripe credit balance, no cash. */
+export type PaymentKind = 'payment' | 'reversal' | 'refund' | 'credit_out' | 'credit_in' | 'settlement';
 
 /** The Stripe customer of an organisation. */
 export interface StripeCustomerRow {
@@ -112,6 +118,8 @@ export interface StripeCustomerRow {
   organisation_id: number;
   customer_id: string;
   created_at: string;
+  /** h/stripe: a hash of what the Stripe customer was last given */
+  synced_hash?: string | null;
 }
 
 /** A Stripe webhook event, stored once by id. */

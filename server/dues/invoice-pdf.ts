@@ -181,10 +181,10 @@ export async function renderInvoicePdf(inv: Invoice): Promise<Buffer> {
       [t('dues.pdf.reference'), inv.number],
     ];
     for (const [k, v] of bank) doc.text(`${k}: ${v}`, { width: textW });
-    if (inv.hostedInvoiceUrl) {
+    if (inv.payUrl) {
       doc.moveDown(0.4);
       doc.text(t('dues.pdf.payOnline'), { width: textW });
-      doc.fillColor('#1a4f9c').text(inv.hostedInvoiceUrl, { width: textW, link: inv.hostedInvoiceUrl, underline: true }).fillColor('black');
+      doc.fillColor('#1a4f9c').text(inv.payUrl, { width: textW, link: inv.payUrl, underline: true }).fillColor('black');
     }
     const endText = doc.y;
     if (qr) {
@@ -222,7 +222,7 @@ export async function renderInvoicePdf(inv: Invoice): Promise<Buffer> {
 export function pdfKey(inv: Invoice): string {
   return JSON.stringify([
     inv.locale, inv.kind, inv.number, inv.issuer, inv.issueDate, inv.dueDate, inv.recipient, inv.contactName, inv.memberNumber, inv.cancelsNumber,
-    inv.description, inv.periodStart, inv.periodEnd, inv.proRataNote, inv.amountCents, inv.taxNote, inv.hostedInvoiceUrl,
+    inv.description, inv.periodStart, inv.periodEnd, inv.proRataNote, inv.amountCents, inv.taxNote, inv.payUrl,
   ]);
 }
 

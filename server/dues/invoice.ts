@@ -60,6 +60,14 @@ export interface Invoice {
   remindersStopped: boolean;
   mailedAt: string | null;
   createdAt: string;
+  // h/stripe
+  stripeDispute: string | null;
+  stripeProblem: string | null;
+  stripeAmountCents: number | null;
+  pushError: string | null;
+  pushErrorPermanent: boolean;
+  /** The Stripe payment page while it can take this invoice's money (open there, open here, no dispute); else null. */
+  payUrl: string | null;
 }
 
 
@@ -109,7 +117,27 @@ export function rowToInvoice(r: InvoiceRowWithCancels): Invoice {
     remindersStopped: b(r.reminders_stopped),
     mailedAt: r.mailed_at ?? null,
     createdAt: r.created_at,
+    // h/stripe
+    stripeDispute: r.stripe_dispute ?? null,
+    stripeProblem: r.stripe_problem ?? null,
+    stripeAmountCents: r.stripe_amount_cents == null ? null : Number(r.stripe_amount_cents),
+    pushError: r.push_error ?? null,
+    pushErrorPermanent: b(r.push_error_permanent ?? false),
+    payUrl: payUrlOf(r.hosted_invoice_url ?? null, r.stripe_state ?? null, status, amount - paid),
   };
+}
+
+/**
+ * h/stripe: the Stripe states in which the hosted page still takes money. After a bank payment
+ * the Stripe invoice is paid out of band (or reduced), after a void or write-off it is closed;
+ * then the invoice is paid by bank transfer only, and neither PDF, e-mail, reminder nor portal
+ * offers the dead link.
+ */
+export const PAYABLE_STRIPE_STATES = ['open', 'payment_failed', 'action_required'];
+
+export function payUrlOf(url: string | null, stripeState: string | null, status: InvoiceStatus, openCents: number): string | null {
+  if (!url || openCents <= 0 || (status !== 'open' && status !== 'partially_paid')) return null;
+  return stripeState === null || PAYABLE_STRIPE_STATES.includes(stripeState) ? url : null;
 }
 
 /**

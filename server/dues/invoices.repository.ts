@@ -13,11 +13,16 @@ import { rowToInvoice, type Invoice, type InvoiceRowWithCancels, type InvoiceSta
 type Q = Knex | Knex.Transaction;
 
 /** An invoice row as inserted (the id is the database's). */
-export type NewInvoiceRow = Omit<InvoiceRow, 'id'>;
+// h/stripe: the Stripe bookkeeping columns have defaults (null, false)
+type StripeBookkeeping = 'stripe_dispute' | 'stripe_problem' | 'stripe_amount_cents' | 'push_error' | 'push_error_permanent';
+export type NewInvoiceRow = Omit<InvoiceRow, 'id' | StripeBookkeeping> & Partial<Pick<InvoiceRow, StripeBookkeeping>>;
 /** The columns an update may change. */
 export type InvoicePatch = Partial<NewInvoiceRow>;
 
 export const OPEN_STATUSES: InvoiceStatus[] = ['open', 'partially_paid'];
+/** h/stripe: Stripe states in which no reminder goes out (see reminderCandidates). */
+export const NO_REMINDER_STRIPE_STATES = ['processing', 'void', 'pushing_failed'];
+export const NO_REMINDER_DISPUTES = ['warning_needs_response', 'warning_under_review', 'needs_response', 'under_review'];
 
 /** Invoices (as `i`) with the number of the invoice each cancels (as `cancels_number`). */
 function withCancels(q: Q): Knex.QueryBuilder {
@@ -66,7 +71,8 @@ export async function insertCopy(q: Q, originalId: number, changes: InvoicePatch
   const orig = await q('invoices').where({ id: originalId }).first();
   if (!orig) throw new Error(`invoice ${originalId} not found`);
   const { id: _id, number: _n, dues_key: _k, ...rest } = orig;
-  return insertInvoice(q, { ...rest, dues_key: null, ...changes });
+  // h/stripe: a copy carries none of the original's Stripe findings
+  return insertInvoice(q, { ...rest, dues_key: null, stripe_dispute: null, stripe_problem: null, stripe_amount_cents: null, push_error: null, push_error_permanent: false, ...changes });
 }
 
 export async function updateInvoice(q: Q, id: number, patch: InvoicePatch): Promise<number> {
@@ -95,6 +101,9 @@ export async function reminderCandidates(q: Q, dueBy: string): Promise<{ id: num
     .where('reminders_stopped', false)
     .where('reminder_level', '<', 2)
     .where('due_date', '<=', dueBy)
+    // h/stripe: no reminder while a debit is processing, after a void in the Stripe Dashboard, or while the payment is disputed
+    .where((w) => w.whereNull('stripe_state').orWhereNotIn('stripe_state', NO_REMINDER_STRIPE_STATES))
+    .where((w) => w.whereNull('stripe_dispute').orWhereNotIn('stripe_dispute', NO_REMINDER_DISPUTES))
     .orderBy('id')
     .select('id', 'due_date', 'reminder_level');
   return rows.map((r) => ({ id: Number(r.id), dueDate: r.due_date, reminderLevel: Number(r.reminder_level) }));
@@ -186,4 +195,40 @@ export async function stripeLiveInvoices(q: Q, liveStatuses: InvoiceStatus[]): P
     .select('id', 'status', 'stripe_invoice_id', 'stripe_state')
     .orderBy('id');
   return rows.map((r) => ({ id: Number(r.id), status: r.status, stripeInvoiceId: String(r.stripe_invoice_id), stripeState: r.stripe_state }));
+}
+
+/** h/stripe: every invoice on Stripe (for reconcile), by id. */
+export async function stripeBackedInvoices(q: Q): Promise<{ id: number; number: string; status: InvoiceStatus; stripeInvoiceId: string; stripeState: string | null }[]> {
+  const rows = await q('invoices').whereNotNull('stripe_invoice_id').select('id', 'number', 'status', 'stripe_invoice_id', 'stripe_state').orderBy('id');
+  return rows.map((r) => ({ id: Number(r.id), number: r.number, status: r.status, stripeInvoiceId: String(r.stripe_invoice_id), stripeState: r.stripe_state }));
+}
+
+/** h/stripe: how many invoices have a contested payment (dispute open) and how many were closed at Stripe without a Stornorechnung here (void from the Dashboard). */
+export async function stripeFlagCounts(q: Q, year: number, openDisputeStates: string[] = NO_REMINDER_DISPUTES): Promise<{ disputes: number; voided: number; problems: number }> {
+  const count = async (b: Knex.QueryBuilder) => Number(((await b.count({ n: '*' })) as { n: number | string }[])[0].n); // why: one count column
+  const base = () => q('invoices').where({ year, kind: 'invoice' });
+  return {
+    disputes: await count(base().whereIn('stripe_dispute', openDisputeStates)),
+    voided: await count(base().where('stripe_state', 'void').whereIn('status', OPEN_STATUSES)),
+    problems: await count(base().whereNotNull('stripe_problem').whereIn('status', OPEN_STATUSES)),
+  };
+}
+
+/** h/stripe: the invoices of a dues run that were not delivered (Stripe refused or was unreachable), with Stripe's message; by number. */
+export async function undeliveredOfRun(q: Q, duesRunId: number): Promise<{ id: number; number: string; memberNumber: number; name: string; pushError: string | null; permanent: boolean }[]> {
+  const rows = await q('invoices').where({ dues_run_id: duesRunId, kind: 'invoice' }).whereNull('mailed_at').whereNotIn('status', ['cancelled', 'void'])
+    .orderBy('number').select('id', 'number', 'member_number', 'recipient_name', 'push_error', 'push_error_permanent');
+  return rows.map((r) => ({ id: Number(r.id), number: r.number, memberNumber: Number(r.member_number), name: r.recipient_name, pushError: r.push_error ?? null, permanent: r.push_error_permanent === true || Number(r.push_error_permanent) === 1 }));
+}
+
+/**
+ * h/stripe: the register's payment-status filter: a subquery of the organisation ids whose dues
+ * invoice of `year` is paid (all paid), open (something open) or overdue (open past its due date).
+ */
+export function organisationIdsByPayment(q: Q, state: 'paid' | 'open' | 'overdue', year: number, today: string): Knex.QueryBuilder {
+  const base = q('invoices').where({ year, kind: 'invoice' }).whereNotIn('status', ['cancelled', 'void']).distinct('organisation_id');
+  if (state === 'open') return base.whereIn('status', OPEN_STATUSES);
+  if (state === 'overdue') return base.whereIn('status', OPEN_STATUSES).where('due_date', '<', today);
+  return base.where('status', 'paid')
+    .whereNotIn('organisation_id', q('invoices').where({ year, kind: 'invoice' }).whereIn('status', [...OPEN_STATUSES, 'uncollectible']).select('organisation_id'));
 }

@@ -111,7 +111,7 @@ export async function paymentsOfYear(q: Q, year: number): Promise<(Payment & { i
 export async function paymentAmountsOfYear(q: Q, year: number): Promise<{ date: string; amountCents: number }[]> {
   // why: the two selected columns of payments (the alias hides the table from knex's types)
   const rows = await q('payments as p').join('invoices as i', 'i.id', 'p.invoice_id').where('i.year', year)
-    .whereNotIn('p.kind', ['credit_out', 'credit_in']).select('p.date', 'p.amount_cents') as Pick<PaymentRow, 'date' | 'amount_cents'>[];
+    .whereNotIn('p.kind', ['credit_out', 'credit_in', 'settlement']).select('p.date', 'p.amount_cents') as Pick<PaymentRow, 'date' | 'amount_cents'>[];
   return rows.map((r) => ({ date: String(r.date), amountCents: Number(r.amount_cents) }));
 }
 

@@ -52,7 +52,27 @@ export interface CorrectionInput {
 
 /** Incoming payments against invoices: bank transfers entered by the treasurer, Stripe payments, and their corrections. */
 export class PaymentsService {
+  /** h/stripe: brings a Stripe-backed invoice in line after a booking Stripe did not see (set by the composition root). */
+  private stripeSide?: (invoiceId: number) => Promise<void>;
+
   constructor(private d: { db: Knex; clock: Clock; audit: AuditService }) {}
+
+  /**
+   * h/stripe: called after every bank booking, reversal and carried credit has committed, with
+   * the invoice's id (StripeSyncService.syncBankSideQuietly: marks it paid out of band, lowers
+   * or closes it at Stripe). It never fails the booking: the local booking stands, reconcile
+   * repairs the Stripe side when Stripe was unreachable.
+   */
+  onBankBooking(fn: (invoiceId: number) => Promise<void>): void {
+    this.stripeSide = fn;
+  }
+
+  private async syncStripe(...invoiceIds: (number | null | undefined)[]): Promise<void> {
+    if (!this.stripeSide) return;
+    for (const id of new Set(invoiceIds)) {
+      if (id) await this.stripeSide(id).catch(() => undefined);
+    }
+  }
 
   private today(): string {
     return berlinDate(this.d.clock.now());
@@ -61,21 +81,25 @@ export class PaymentsService {
   /** Records a bank transfer (the treasurer's form): not dated in the future, the paid sum at most twice the amount. */
   async record(actor: Actor, invoiceId: number, input: PaymentInput): Promise<{ paymentId: number; status: InvoiceStatus; overpayment: boolean }> {
     if (input.date > this.today()) throw new ValidationError({ date: 'money.errors.future' });
-    return this.d.db.transaction(async (trx) => {
+    const r = await this.d.db.transaction(async (trx) => {
       const inv = await getInvoice(trx, invoiceId);
       if (inv && inv.kind === 'invoice' && inv.paidCents + input.amountCents > MAX_PAID_FACTOR * inv.amountCents) {
         throw new ValidationError({ amount: 'money.errors.tooHigh' });
       }
-      return this.recordInTrx(trx, actor, invoiceId, input);
+      return this.recordInTrx(trx, actor, invoiceId, input, { stripeAfterCommit: false });
     });
+    if ((input.method ?? 'bank') !== 'stripe') await this.syncStripe(invoiceId); // h/stripe: the pay link dies
+    return r;
   }
 
   /**
    * Records a payment inside the caller's transaction (also used by the Stripe webhook with
    * method 'stripe' and the charge id as stripeRef, unique, so an event handled twice records
    * one payment). A payment that makes the paid sum exceed the amount is flagged as overpayment.
+   * h/stripe: a bank payment booked here brings the Stripe invoice in line once the caller's
+   * transaction has committed (`opts.stripeAfterCommit`, default true; record() does it itself).
    */
-  async recordInTrx(trx: Knex.Transaction, actor: Actor, invoiceId: number, input: PaymentInput): Promise<{ paymentId: number; status: InvoiceStatus; overpayment: boolean }> {
+  async recordInTrx(trx: Knex.Transaction, actor: Actor, invoiceId: number, input: PaymentInput, opts: { stripeAfterCommit?: boolean } = {}): Promise<{ paymentId: number; status: InvoiceStatus; overpayment: boolean }> {
     const inv = await getInvoice(trx, invoiceId);
     if (!inv) throw new NotFoundError();
     if (inv.kind !== 'invoice' || inv.status === 'cancelled' || inv.status === 'void') throw new ConflictError('invoice_not_payable');
@@ -102,6 +126,10 @@ export class PaymentsService {
     // an invoice Stripe wrote off stays as it is unless the payment covers it
     const status = inv.status === 'uncollectible' && paid < amount ? 'uncollectible' : statusAfterPayment(amount, paid);
     await updateInvoice(trx, invoiceId, { paid_cents: paid, status, updated_at: now });
+    if ((input.method ?? 'bank') !== 'stripe' && opts.stripeAfterCommit !== false && this.stripeSide) {
+      // why: knex's transaction promise settles after commit (or rollback, then nothing is synced)
+      void trx.executionPromise?.then(() => this.syncStripe(invoiceId), () => undefined);
+    }
     await this.d.audit.record(trx, actor, 'payment.recorded', 'invoice', invoiceId,
       { status: inv.status, paidCents: inv.paidCents },
       { status, paidCents: paid, paymentId, amountCents: input.amountCents, date: input.date, method: input.method ?? 'bank', overpayment });
@@ -132,6 +160,12 @@ export class PaymentsService {
    * in Stripe (which books itself here), never by hand.
    */
   async reverse(actor: Actor, paymentId: number, input: CorrectionInput): Promise<{ reversalId: number; status: InvoiceStatus; paidCents: number }> {
+    const r = await this.reverseInTrx(actor, paymentId, input);
+    await this.syncStripe((await getPayment(this.d.db, paymentId))?.invoiceId); // h/stripe: Stripe closed, the rest collected by bank
+    return r;
+  }
+
+  private async reverseInTrx(actor: Actor, paymentId: number, input: CorrectionInput): Promise<{ reversalId: number; status: InvoiceStatus; paidCents: number }> {
     try {
       return await this.d.db.transaction(async (trx) => {
         const p = await getPayment(trx, paymentId);
@@ -185,6 +219,12 @@ export class PaymentsService {
    * there is none yet, onto the next invoice issued (see applyOpenCredit).
    */
   async carryCredit(actor: Actor, invoiceId: number, input: { reason: string }): Promise<{ creditCents: number; appliedTo: string | null }> {
+    const r = await this.carryCreditInTrx(actor, invoiceId, input);
+    if (r.appliedToId) await this.syncStripe(r.appliedToId); // h/stripe: the credit paid (part of) the next invoice
+    return { creditCents: r.creditCents, appliedTo: r.appliedTo };
+  }
+
+  private async carryCreditInTrx(actor: Actor, invoiceId: number, input: { reason: string }): Promise<{ creditCents: number; appliedTo: string | null; appliedToId: number | null }> {
     return this.d.db.transaction(async (trx) => {
       const inv = await getInvoice(trx, invoiceId);
       if (!inv) throw new NotFoundError();
@@ -197,7 +237,7 @@ export class PaymentsService {
         .filter((i) => i.id !== inv.id && i.kind === 'invoice' && i.openCents > 0)
         .sort((a, b) => (a.issueDate + a.number).localeCompare(b.issueDate + b.number))[0];
       const applied = next ? await this.applyOpenCredit(trx, actor, next.id) : 0;
-      return { creditCents: excess, appliedTo: applied > 0 && next ? next.number : null };
+      return { creditCents: excess, appliedTo: applied > 0 && next ? next.number : null, appliedToId: applied > 0 && next ? next.id : null };
     });
   }
 

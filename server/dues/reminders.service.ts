@@ -68,7 +68,7 @@ export class RemindersService {
               : []),
             t('dues.mail.reminderCrossed'),
           ],
-          action: inv.hostedInvoiceUrl ? { label: t('dues.mail.payOnline'), url: inv.hostedInvoiceUrl } : undefined,
+          action: inv.payUrl ? { label: t('dues.mail.payOnline'), url: inv.payUrl } : undefined,
           signature: inv.issuer.name,
         },
         attachments: [{ filename: `${t('dues.pdf.file')}-${inv.number}.pdf`, contentType: 'application/pdf', content: pdf }],

@@ -8,12 +8,13 @@ import type { SettingsService } from '../settings/settings.service.ts';
 import { NotFoundError } from '../errors.ts';
 import { formatDate, formatMemberNumber, formatMoney } from '../i18n/format.ts';
 import { tFor, type Locale } from '../i18n/i18n.ts';
-import type { GatewayEvent, GatewayInvoice, PaymentGateway } from '../stripe/gateway.ts';
+import { GatewayError, type GatewayCustomerInput, type GatewayEvent, type GatewayInvoice, type PaymentGateway } from '../stripe/gateway.ts';
 import { statusAfterPayment, type PaymentsService } from './payments.service.ts';
 import type { Invoice, InvoiceStatus } from './invoice.ts';
-import { getInvoice, getInvoiceByStripeId, linkStripeInvoice, stripeLiveInvoices, updateInvoice } from './invoices.repository.ts';
+import { getInvoice, getInvoiceByStripeId, linkStripeInvoice, stripeBackedInvoices, updateInvoice, NO_REMINDER_DISPUTES } from './invoices.repository.ts';
 import { insertPayment, paymentByStripeRef, refundsRecorded } from './payments.repository.ts';
-import { customerIdOf, eventProcessedAt, insertCustomer, recordEvent, updateEvent } from './stripe.repository.ts';
+import { customerIdOf, customerOf, eventProcessedAt, insertCustomer, recordEvent, setCustomerHash, updateEvent } from './stripe.repository.ts';
+import crypto from 'node:crypto';
 import { greeting } from '../mail/greeting.ts';
 
 /**
@@ -46,9 +47,13 @@ export interface ReconcileResult {
   checked: number;
   changed: number;
   failed: number;
+  /** h/stripe: what was changed or found, per invoice, as message keys (stripesync.reconcile.*) with the invoice number. */
+  changes?: { invoiceId: number; number: string; what: string }[];
 }
 
-const LIVE_LOCAL: InvoiceStatus[] = ['open', 'partially_paid', 'uncollectible'];
+/** h/stripe: the dispute states in which the money is still contested (Stripe's dispute.status). */
+export const OPEN_DISPUTE_STATES = NO_REMINDER_DISPUTES;
+
 const SETTLEABLE: InvoiceStatus[] = ['open', 'partially_paid', 'paid', 'uncollectible'];
 
 /**
@@ -92,13 +97,37 @@ export class StripeSyncService {
     if (!inv) throw new NotFoundError('invoice_not_found');
     if (inv.stripeInvoiceId) return;
     if (inv.kind !== 'invoice' || inv.amountCents <= 0 || !['open', 'partially_paid'].includes(inv.status)) return;
+    try {
+      await this.pushOnce(inv);
+      if (inv.pushError) await updateInvoice(this.d.db, inv.id, { push_error: null, push_error_permanent: false, updated_at: iso(this.d.clock.now()) });
+    } catch (e) {
+      // h/stripe: Stripe's own message kept on the invoice for the run page; retryable or not
+      const message = (e instanceof Error ? e.message : String(e)).slice(0, 1000);
+      const permanent = e instanceof GatewayError && !e.retryable;
+      await updateInvoice(this.d.db, inv.id, { push_error: message, push_error_permanent: permanent, updated_at: iso(this.d.clock.now()) }).catch(() => undefined);
+      throw e;
+    }
+  }
 
-    const customerId = await this.ensureCustomer(inv);
+  /** h/stripe: the prefix of every idempotency key, so two installations on one Stripe account never share one. */
+  private async keyOf(key: string): Promise<string> {
+    return `${await this.installationId()}-${key}`;
+  }
+
+  private async pushOnce(inv: Invoice): Promise<void> {
     const installationId = await this.installationId();
+    // A second attempt (an earlier one failed or crashed): what Stripe already has is found
+    // by our metadata first, so a key Stripe forgot (after 24 h) makes no second invoice.
+    const retry = inv.pushError !== null || inv.stripeState === 'pushing';
+    if (!retry) await updateInvoice(this.d.db, inv.id, { stripe_state: 'pushing', updated_at: iso(this.d.clock.now()) });
+    const customerId = await this.ensureCustomer(inv, retry);
     const locale: Locale = inv.locale;
     const period = `${formatDate(inv.periodStart, locale)}–${formatDate(inv.periodEnd, locale)}`;
     const days = Math.max(0, Math.round(DateTime.fromISO(inv.dueDate, { zone: ZONE }).diff(DateTime.fromISO(inv.issueDate, { zone: ZONE }), 'days').days));
-    const created = await this.gateway.createFinalizedInvoice(
+    const found = retry ? await this.gateway.findInvoice(installationId, inv.id) : null;
+    const created = found && found.status !== 'void' ? (found.status === 'draft' ? null : found) : null;
+    const methods = await this.d.settings.stripePaymentMethods();
+    const invoice = created ?? await this.gateway.createFinalizedInvoice(
       {
         customerId,
         localInvoiceId: inv.id,
@@ -107,6 +136,8 @@ export class StripeSyncService {
         currency: 'eur',
         description: `${inv.description} (${period})`.slice(0, 500),
         daysUntilDue: days,
+        dueDate: inv.dueDate,
+        paymentMethods: methods,
         metadata: {
           local_invoice_id: String(inv.id),
           invoice_number: inv.number,
@@ -115,47 +146,77 @@ export class StripeSyncService {
           member_number: formatMemberNumber(inv.memberNumber),
         },
       },
-      `invoice-${inv.number}`,
+      await this.keyOf(`invoice-${inv.number}`),
     );
+    // h/stripe: the finalize check: Stripe's total must be ours, and there must be a page to pay on
+    const problem = invoice.totalCents !== inv.amountCents ? 'amount_mismatch' : !invoice.hostedInvoiceUrl && invoice.status === 'open' ? 'no_hosted_page' : null;
 
     await this.d.db.transaction(async (trx) => {
       const now = iso(this.d.clock.now());
       const linked = await linkStripeInvoice(trx, inv.id, {
-        stripe_invoice_id: created.id,
-        hosted_invoice_url: created.hostedInvoiceUrl,
+        stripe_invoice_id: invoice.id,
+        hosted_invoice_url: invoice.hostedInvoiceUrl,
         stripe_customer_id: customerId,
-        stripe_state: created.status,
+        stripe_state: invoice.status,
+        stripe_amount_cents: invoice.totalCents,
+        stripe_problem: problem,
         updated_at: now,
       });
       if (linked) {
         await this.d.audit.record(trx, STRIPE_ACTOR, 'invoice.stripe_created', 'invoice', inv.id, undefined, {
-          stripeInvoiceId: created.id, status: created.status,
+          stripeInvoiceId: invoice.id, status: invoice.status, ...(problem ? { problem, stripeAmountCents: invoice.totalCents } : {}),
         });
       }
     });
     // Finalizing can settle it at once (a credit balance from an earlier credit note).
-    if (created.status !== 'open') await this.applyCurrentState(inv.id, created, 'push');
+    if (invoice.status !== 'open') await this.applyCurrentState(inv.id, invoice, 'push');
+    else if (inv.paidCents > 0) await this.syncBankSide(inv.id); // a credit carried onto it at issue
+    if (problem) {
+      // the e-mail is held back: the treasurer sees the problem on the invoice and the run page
+      throw new GatewayError(problem === 'amount_mismatch'
+        ? `Stripe: the finalized amount ${invoice.totalCents} differs from ours ${inv.amountCents}`
+        : 'Stripe: the finalized invoice has no hosted payment page', false);
+    }
   }
 
-  private async ensureCustomer(inv: Invoice): Promise<string> {
+  /** h/stripe: the customer's data from the invoice's recipient snapshot (what it was issued to). */
+  private customerInput(inv: Invoice, installationId: string): GatewayCustomerInput {
+    return {
+      organisationId: inv.organisationId,
+      memberNumber: formatMemberNumber(inv.memberNumber),
+      name: inv.recipient.name,
+      email: inv.contactEmail,
+      address: { line1: inv.recipient.street, postalCode: inv.recipient.postcode, city: inv.recipient.city, country: inv.recipient.country || 'DE' },
+      vatId: inv.recipient.vatId || undefined,
+      locale: inv.locale,
+      installationId,
+    };
+  }
+
+  private static hashOf(c: GatewayCustomerInput): string {
+    return crypto.createHash('sha256').update(JSON.stringify([c.name, c.email, c.address, c.vatId ?? '', c.locale])).digest('hex');
+  }
+
+  private async ensureCustomer(inv: Invoice, retry = false): Promise<string> {
     const orgId = inv.organisationId;
-    const existing = await customerIdOf(this.d.db, orgId);
-    if (existing) return existing;
+    const installationId = await this.installationId();
+    const input = this.customerInput(inv, installationId);
+    const hash = StripeSyncService.hashOf(input);
+    const existing = await customerOf(this.d.db, orgId);
+    if (existing) {
+      // h/stripe: the member's name, address, billing e-mail, VAT ID or language changed since: the customer is updated first
+      if (existing.syncedHash !== hash) {
+        if (existing.syncedHash !== null) await this.gateway.updateCustomer(existing.customerId, input);
+        await setCustomerHash(this.d.db, orgId, hash);
+      }
+      return existing.customerId;
+    }
+    // h/stripe: on a second attempt the customer this installation made is looked up by metadata first
+    const found = retry ? await this.gateway.findCustomer(installationId, orgId) : null;
     // From the invoice's recipient snapshot, so a repeat after a crash sends the same parameters.
-    const { customerId } = await this.gateway.createCustomer(
-      {
-        organisationId: orgId,
-        memberNumber: formatMemberNumber(inv.memberNumber),
-        name: inv.recipient.name,
-        email: inv.contactEmail,
-        address: { line1: inv.recipient.street, postalCode: inv.recipient.postcode, city: inv.recipient.city, country: inv.recipient.country || 'DE' },
-        vatId: inv.recipient.vatId || undefined,
-        locale: inv.locale,
-      },
-      `customer-org-${orgId}`,
-    );
+    const { customerId } = found ? { customerId: found } : await this.gateway.createCustomer(input, await this.keyOf(`customer-org-${orgId}`));
     try {
-      await insertCustomer(this.d.db, { organisation_id: orgId, customer_id: customerId, created_at: iso(this.d.clock.now()) });
+      await insertCustomer(this.d.db, { organisation_id: orgId, customer_id: customerId, created_at: iso(this.d.clock.now()), synced_hash: hash });
     } catch (e) {
       const again = await customerIdOf(this.d.db, orgId);
       if (!again) throw e;
@@ -180,7 +241,7 @@ export class StripeSyncService {
     let state: string | null = null;
     let detail: Record<string, unknown> = {};
     if (current.status === 'open' || current.status === 'uncollectible') {
-      const voided = await this.gateway.voidInvoice(current.id, `invoice-${inv.number}-void`);
+      const voided = await this.gateway.voidInvoice(current.id, await this.keyOf(`invoice-${inv.number}-void`));
       state = voided.status;
     } else if (current.status === 'paid' && current.amountPaidCents > 0) {
       let reason = `Storno ${inv.number}`;
@@ -188,7 +249,7 @@ export class StripeSyncService {
         const c = await getInvoice(this.d.db, inv.cancelledByInvoiceId);
         if (c) reason = `Stornorechnung ${c.number} zu ${inv.number}`;
       }
-      const { creditNoteId } = await this.gateway.creditInvoice(current.id, current.amountPaidCents, reason, `invoice-${inv.number}-credit`);
+      const { creditNoteId } = await this.gateway.creditInvoice(current.id, current.amountPaidCents, reason, await this.keyOf(`invoice-${inv.number}-credit`));
       state = 'credited';
       detail = { creditNoteId, amountCents: current.amountPaidCents };
     } else if (current.status === 'void') {
@@ -201,29 +262,108 @@ export class StripeSyncService {
     });
   }
 
+  // ---- h/stripe: bank bookings on Stripe-backed invoices ---------------------------------
+
+  /**
+   * After a booking here that Stripe did not see (a bank transfer, its reversal, a carried
+   * credit): brings the Stripe invoice in line so its page never takes money a second time.
+   * - paid here in full, open there → marked paid out of band (`POST /v1/invoices/:id/pay`);
+   * - partly paid here, Stripe asks for more than is open → lowered by a pre-payment credit note;
+   * - a reversal reopened more than Stripe still asks → Stripe cannot reopen a paid invoice nor
+   *   raise an open one: it is closed (voided if open) and the rest is collected by bank transfer
+   *   (stripe_state `closed_bank`; the invoice page and the reminders say so, no pay link).
+   * Returns a word for what it did (null: nothing). Repeatable: every step checks Stripe's
+   * current state first and carries an idempotency key from the target state.
+   */
+  async syncBankSide(localInvoiceId: number): Promise<string | null> {
+    if (!this.gateway.enabled) return null;
+    const inv = await getInvoice(this.d.db, localInvoiceId);
+    if (!inv || !inv.stripeInvoiceId || inv.kind !== 'invoice' || inv.status === 'cancelled' || inv.status === 'void') return null;
+    const current = await this.gateway.getInvoice(inv.stripeInvoiceId);
+    const stripeCash = current.amountPaidCents - current.outOfBandCents;
+    let what: string | null = null;
+    let state = inv.stripeState;
+    let detail: Record<string, unknown> = {};
+    if (current.status === 'open') {
+      const localOpen = Math.max(0, inv.amountCents - inv.paidCents);
+      if (localOpen === 0) {
+        const paid = await this.gateway.payOutOfBand(current.id, await this.keyOf(`invoice-${inv.number}-paid-out-of-band`));
+        state = paid.status === 'paid' ? 'paid_out_of_band' : paid.status;
+        what = 'markedPaid';
+      } else if (current.amountRemainingCents > localOpen) {
+        const by = current.amountRemainingCents - localOpen;
+        const { creditNoteId } = await this.gateway.reduceOpenInvoice(current.id, by,
+          `Überweisung erhalten zu ${inv.number}`, await this.keyOf(`invoice-${inv.number}-reduce-${current.prePaymentCreditCents + by}`));
+        what = 'reduced';
+        detail = { creditNoteId, reducedByCents: by };
+        state = 'open';
+      } else if (current.amountRemainingCents < localOpen) {
+        await this.gateway.voidInvoice(current.id, await this.keyOf(`invoice-${inv.number}-void-reopened`));
+        state = 'closed_bank';
+        what = 'closedBank';
+      }
+    } else if (current.status === 'paid' && stripeCash === 0 && inv.paidCents < inv.amountCents && state !== 'closed_bank') {
+      // marked paid out of band and the bank payment reversed since: Stripe cannot reopen it
+      state = 'closed_bank';
+      what = 'closedBank';
+    } else if (current.status === 'void' && state !== 'closed_bank' && state !== 'void' && state !== 'credited') {
+      state = 'void';
+    }
+    if (state === inv.stripeState && !what) return null;
+    await this.d.db.transaction(async (trx) => {
+      await updateInvoice(trx, inv.id, { stripe_state: state, updated_at: iso(this.d.clock.now()) });
+      await this.d.audit.record(trx, STRIPE_ACTOR, 'invoice.stripe_bank_synced', 'invoice', inv.id, { stripeState: inv.stripeState }, { stripeState: state, action: what, ...detail });
+    });
+    return what ?? 'state';
+  }
+
+  /** syncBankSide without failing: the local booking stands; reconcile repairs the Stripe side later. */
+  async syncBankSideQuietly(localInvoiceId: number): Promise<void> {
+    try {
+      await this.syncBankSide(localInvoiceId);
+    } catch (e) {
+      this.d.log.warn({ invoiceId: localInvoiceId, err: e instanceof Error ? e.message : String(e) }, 'stripe not updated after a bank booking; reconcile repairs it');
+    }
+  }
+
   // ---- reconciling --------------------------------------------------------------------
 
-  /** Fetches every still-open invoice of ours from Stripe and applies its current state (for missed webhooks). */
+  /**
+   * Compares every Stripe-backed invoice of ours with Stripe's current state and repairs what
+   * differs (for missed webhooks, and for Stripe calls that failed after a booking here): applies
+   * Stripe's state here, marks bank-paid invoices paid there, repeats a void or credit that did
+   * not happen. Says per invoice what it changed.
+   */
   async reconcile(opts: { onProgress?: (done: number, total: number) => void; concurrency?: number } = {}): Promise<ReconcileResult> {
-    const result: ReconcileResult = { checked: 0, changed: 0, failed: 0 };
+    const result: ReconcileResult = { checked: 0, changed: 0, failed: 0, changes: [] };
     if (!this.gateway.enabled) return result;
-    // also those cancelled here whose void or credit on Stripe did not happen (Stripe was unreachable)
-    const rows = await stripeLiveInvoices(this.d.db, LIVE_LOCAL);
+    const rows = await stripeBackedInvoices(this.d.db);
     let next = 0;
     const worker = async () => {
       while (next < rows.length) {
         const r = rows[next++];
         try {
+          const before = await getInvoice(this.d.db, r.id);
           const current = await this.gateway.getInvoice(r.stripeInvoiceId);
           let changed = await this.applyCurrentState(r.id, current, 'reconcile');
           if (r.status === 'cancelled') {
             await this.cancelOnStripe(r.id);
-            const after = await getInvoice(this.d.db, r.id);
-            changed ||= after?.stripeState !== r.stripeState;
+          } else {
+            const did = await this.syncBankSide(r.id);
+            if (did && did !== 'state') result.changes!.push({ invoiceId: r.id, number: r.number, what: did });
+            changed ||= !!did;
+          }
+          const after = await getInvoice(this.d.db, r.id);
+          if (before && after) {
+            changed ||= after.stripeState !== before.stripeState;
+            if (after.paidCents !== before.paidCents) result.changes!.push({ invoiceId: r.id, number: r.number, what: 'booked' });
+            if (after.status !== before.status) result.changes!.push({ invoiceId: r.id, number: r.number, what: `status.${after.status}` });
+            else if (after.stripeState !== before.stripeState) result.changes!.push({ invoiceId: r.id, number: r.number, what: `stripe.${after.stripeState ?? 'none'}` });
           }
           if (changed) result.changed++;
         } catch (e) {
           result.failed++;
+          result.changes!.push({ invoiceId: r.id, number: r.number, what: 'failed' });
           this.d.log.warn({ invoiceId: r.id, err: e instanceof Error ? e.message : String(e) }, 'stripe reconcile failed for an invoice');
         }
         result.checked++;
@@ -231,6 +371,7 @@ export class StripeSyncService {
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 4) }, worker));
+    result.changes!.sort((a, b) => a.number.localeCompare(b.number));
     return result;
   }
 
@@ -253,29 +394,45 @@ export class StripeSyncService {
 
       if (current.status === 'paid') {
         // a refund or credit note recorded later stays the more telling state
-        if (!['refunded', 'partially_refunded', 'credited'].includes(String(stripeState))) stripeState = 'paid';
+        const stripeCash = Math.max(0, current.amountPaidCents - current.outOfBandCents);
+        if (!['refunded', 'partially_refunded', 'credited', 'closed_bank'].includes(String(stripeState))) {
+          stripeState = stripeCash === 0 && current.outOfBandCents > 0 ? 'paid_out_of_band' : 'paid';
+        }
+        const payable = inv.kind === 'invoice' && inv.status !== 'cancelled' && inv.status !== 'void';
         const has = await paymentByStripeRef(trx, current.id);
-        if (!has && current.amountPaidCents > 0) {
+        // only the money that came in through Stripe; what we marked paid out of band is our own bank booking
+        if (!has && stripeCash > 0) {
           const reference = `Stripe ${current.number ?? current.id}`;
-          if (inv.kind === 'invoice' && inv.status !== 'cancelled' && inv.status !== 'void') {
+          if (payable) {
             await this.d.payments.recordInTrx(trx, STRIPE_ACTOR, inv.id, {
-              date: berlinDate(this.d.clock.now()), amountCents: current.amountPaidCents, reference, method: 'stripe', stripeRef: current.id,
+              date: berlinDate(this.d.clock.now()), amountCents: stripeCash, reference, method: 'stripe', stripeRef: current.id,
             });
           } else {
             // Paid after our Stornorechnung: the money came in all the same; recorded for the
             // treasurer (to refund), the invoice's status stays.
-            await this.insertPayment(trx, inv, current.amountPaidCents, current.id, reference);
+            await this.insertPayment(trx, inv, stripeCash, current.id, reference);
           }
           dirty = true;
         }
+        // h/stripe: covered (in part) by the customer's Stripe credit balance (a credit note on an
+        // earlier invoice): a settlement, not cash; without it the invoice would stay open and be dunned
+        const fromBalance = Math.min(current.totalCents, Math.max(0, current.endingBalanceCents - current.startingBalanceCents));
+        if (payable && fromBalance > 0 && !(await paymentByStripeRef(trx, `${current.id}:balance`))) {
+          const fresh = await getInvoice(trx, inv.id);
+          if (fresh) await this.insertPayment(trx, fresh, fromBalance, `${current.id}:balance`, `Stripe-Guthaben ${current.number ?? current.id}`, 'settlement');
+          dirty = true;
+        }
       } else if (current.status === 'open') {
-        if (hint === 'invoice.payment_failed') stripeState = 'payment_failed';
+        if (hint === 'invoice.payment_failed' && !current.attemptInProgress) stripeState = 'payment_failed';
         else if (hint === 'invoice.payment_action_required') stripeState = 'action_required';
+        // h/stripe: a debit in progress (SEPA takes days): not dunned while it runs
+        else if (current.attemptInProgress && stripeState !== 'action_required') stripeState = 'processing';
         else if (!['payment_failed', 'action_required'].includes(String(stripeState))) stripeState = 'open';
       } else if (current.status === 'void') {
-        // Voided on Stripe (by us after a Stornorechnung, or by hand in the dashboard): the
-        // payment link is dead. Our invoice stays as it is: only a Stornorechnung cancels it.
-        if (stripeState !== 'credited') stripeState = 'void';
+        // Voided on Stripe (by us after a Stornorechnung or a reversal, or by hand in the
+        // Dashboard): the payment link is dead. Our invoice stays as it is: only a
+        // Stornorechnung cancels it; voided in the Dashboard it is flagged and not dunned.
+        if (stripeState !== 'credited' && stripeState !== 'closed_bank') stripeState = 'void';
       } else if (current.status === 'uncollectible') {
         stripeState = 'uncollectible';
         if (inv.status === 'open' || inv.status === 'partially_paid') {
@@ -323,7 +480,7 @@ export class StripeSyncService {
    * Inserts a payment the treasurer's PaymentsService does not take (a refund, negative; a
    * payment on a cancelled invoice) and updates the invoice's paid amount and status.
    */
-  private async insertPayment(trx: Knex.Transaction, inv: Invoice, amountCents: number, stripeRef: string, reference: string): Promise<void> {
+  private async insertPayment(trx: Knex.Transaction, inv: Invoice, amountCents: number, stripeRef: string, reference: string, kind?: 'settlement' | 'refund'): Promise<void> {
     const now = iso(this.d.clock.now());
     const paid = inv.paidCents + amountCents;
     const amount = inv.amountCents;
@@ -337,6 +494,7 @@ export class StripeSyncService {
       overpayment: amountCents > 0 && paid > amount,
       created_by: null,
       created_at: now,
+      ...(kind ? { kind } : {}),
     });
     let status: InvoiceStatus = inv.status;
     if (SETTLEABLE.includes(status)) {
@@ -398,6 +556,25 @@ export class StripeSyncService {
       }
       case 'charge.refunded':
         return this.chargeRefunded(obj);
+      // h/stripe: a debit processing, succeeded or failed: the invoice's state from Stripe now
+      case 'payment_intent.processing':
+      case 'payment_intent.succeeded':
+      case 'payment_intent.payment_failed':
+      case 'payment_intent.canceled': {
+        const gw = this.gateway;
+        const piId = String(obj.id ?? '');
+        const stripeInvoiceId = piId && gw.findInvoiceIdForPaymentIntent ? await gw.findInvoiceIdForPaymentIntent(piId) : null;
+        const inv = stripeInvoiceId ? await getInvoiceByStripeId(this.d.db, stripeInvoiceId) : undefined;
+        if (!inv || !stripeInvoiceId) return 'not_ours';
+        await this.applyCurrentState(inv.id, await gw.getInvoice(stripeInvoiceId), event.type);
+        return 'handled';
+      }
+      case 'charge.dispute.created':
+      case 'charge.dispute.updated':
+      case 'charge.dispute.closed':
+      case 'charge.dispute.funds_withdrawn':
+      case 'charge.dispute.funds_reinstated':
+        return this.dispute(String(obj.id ?? ''));
       default:
         return 'ignored';
     }
@@ -434,6 +611,40 @@ export class StripeSyncService {
       if (linked) await this.d.audit.record(trx, STRIPE_ACTOR, 'invoice.stripe_linked', 'invoice', local.id, undefined, { stripeInvoiceId: stripeId });
     });
     return local.id;
+  }
+
+  /**
+   * h/stripe: a dispute (chargeback) on an invoice's payment, from the dispute as it stands now
+   * (so events in any order end in its last state): its status on the invoice (the dashboard
+   * and the invoice page show it); lost, the contested money is booked back (negative, once),
+   * which reopens the invoice.
+   */
+  private async dispute(disputeId: string): Promise<'handled' | 'not_ours'> {
+    if (!disputeId) return 'not_ours';
+    const gw = this.gateway;
+    const d = await gw.getDispute(disputeId);
+    const stripeInvoiceId = d.paymentIntentId && gw.findInvoiceIdForPaymentIntent ? await gw.findInvoiceIdForPaymentIntent(d.paymentIntentId) : null;
+    const inv = stripeInvoiceId ? await getInvoiceByStripeId(this.d.db, stripeInvoiceId) : undefined;
+    if (!inv) return 'not_ours';
+    await this.d.db.transaction(async (trx) => {
+      const fresh = await getInvoice(trx, inv.id);
+      if (!fresh) throw new NotFoundError('invoice_not_found');
+      const before = { status: fresh.status, paidCents: fresh.paidCents, stripeDispute: fresh.stripeDispute };
+      let dirty = false;
+      if (d.status === 'lost' && !(await paymentByStripeRef(trx, `${d.id}:lost`))) {
+        await this.insertPayment(trx, fresh, -d.amountCents, `${d.id}:lost`, `Stripe-Rückbuchung ${fresh.number}`, 'refund');
+        dirty = true;
+      }
+      if (fresh.stripeDispute !== d.status) {
+        await updateInvoice(trx, inv.id, { stripe_dispute: d.status, updated_at: iso(this.d.clock.now()) });
+        dirty = true;
+      }
+      if (!dirty) return;
+      const after = await getInvoice(trx, inv.id);
+      await this.d.audit.record(trx, STRIPE_ACTOR, 'invoice.stripe_dispute', 'invoice', inv.id, before,
+        { status: after?.status, paidCents: after?.paidCents, stripeDispute: d.status, disputeId: d.id, amountCents: d.amountCents });
+    });
+    return 'handled';
   }
 
   private async chargeRefunded(charge: Record<string, unknown>): Promise<'handled' | 'not_ours'> {

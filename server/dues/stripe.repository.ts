@@ -28,3 +28,13 @@ export async function eventProcessedAt(q: Q, eventId: string): Promise<string | 
 export async function updateEvent(q: Q, eventId: string, patch: Partial<Pick<StripeEventRow, 'processed_at' | 'error'>>): Promise<void> {
   await q('stripe_events').where({ event_id: eventId }).update(patch);
 }
+
+/** h/stripe: the organisation's customer and the hash of what it was last given. */
+export async function customerOf(q: Q, organisationId: number): Promise<{ customerId: string; syncedHash: string | null } | undefined> {
+  const r = await q('stripe_customers').where({ organisation_id: organisationId }).first();
+  return r ? { customerId: r.customer_id, syncedHash: r.synced_hash ?? null } : undefined;
+}
+
+export async function setCustomerHash(q: Q, organisationId: number, hash: string): Promise<void> {
+  await q('stripe_customers').where({ organisation_id: organisationId }).update({ synced_hash: hash });
+}

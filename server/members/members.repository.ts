@@ -36,6 +36,8 @@ export interface ListFilter {
   status: '' | 'current' | 'active' | 'notice_given' | 'former';
   categoryId?: number;
   year?: number;
+  /** h/stripe: the payment-status filter, a subquery of organisation ids given by the dues module */
+  organisationIds?: Knex.QueryBuilder;
 }
 
 /** A row of the list query: LIST_COLUMNS, and the key of the sort order for the cursor. */
@@ -264,10 +266,11 @@ function applyFilters(q: Knex.QueryBuilder, f: ListFilter): Knex.QueryBuilder {
   else if (f.status) q.where('o.status', f.status);
   if (f.categoryId) q.where('o.category_id', f.categoryId);
   if (f.year) q.whereBetween('o.join_date', [`${f.year}-01-01`, `${f.year}-12-31`]);
+  if (f.organisationIds) q.whereIn('o.id', f.organisationIds.clone()); // h/stripe
   return q;
 }
 
-const hasFilters = (f: ListFilter) => !!(f.status || f.categoryId || f.year);
+const hasFilters = (f: ListFilter) => !!(f.status || f.categoryId || f.year || f.organisationIds);
 
 /** What a list row shows and its cursor needs (o.* would decode 25 columns per row: twice the time). */
 export const LIST_COLUMNS = ['o.id', 'o.member_number', 'o.legal_name', 'o.city', 'o.join_date', 'o.status', 'o.exit_date', 'o.category_id'];
@@ -406,7 +409,7 @@ export function registerStats(census: Census, hasVote: (categoryId: number) => b
 
 /** The list's total from the census when the filter is on status and category only; else undefined. */
 export function censusTotal(census: Census, f: ListFilter): number | undefined {
-  if (f.q || f.year) return undefined;
+  if (f.q || f.year || f.organisationIds) return undefined;
   let n = 0;
   for (const g of census.groups) {
     if (f.categoryId && g.categoryId !== f.categoryId) continue;

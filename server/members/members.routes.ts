@@ -30,7 +30,7 @@ function isConflict(e: unknown): boolean {
 /** The query string of the list with some parameters replaced (for sort links and paging). */
 function listUrl(q: ListQuery, change: Partial<Record<string, string | number | undefined>>): string {
   const p = new URLSearchParams();
-  const base: Record<string, string | number | undefined> = { q: q.q, status: q.status, category: q.category, year: q.year, sort: q.sort, dir: q.dir };
+  const base: Record<string, string | number | undefined> = { q: q.q, status: q.status, category: q.category, year: q.year, payment: q.payment, sort: q.sort, dir: q.dir };
   for (const [k, v] of Object.entries({ ...base, ...change })) {
     if (v === undefined || v === '' || (k === 'sort' && v === 'number') || (k === 'dir' && v === 'asc')) continue;
     p.set(k, String(v));
@@ -67,7 +67,8 @@ export function membersRouter(ctx: Context): Router {
 
   r.get('/', read, h(async (req, res) => {
     const query = listQuerySchema.parse(req.query ?? {});
-    const { page, stats, years } = await ctx.members.list(query);
+    const payment = query.payment ? ctx.dues.organisationsByPayment(query.payment) : null; // h/stripe
+    const { page, stats, years } = await ctx.members.list(query, { organisationIds: payment?.ids });
     const categories = await ctx.settings.categories({ includeInactive: true });
     const sorts = SORTS.map((s) => ({
       key: s,
@@ -76,7 +77,7 @@ export function membersRouter(ctx: Context): Router {
       current: query.sort === s,
       ariaSort: query.sort === s ? (query.dir === 'asc' ? 'ascending' : 'descending') : undefined,
     }));
-    const filtered = !!(query.q || query.status || query.category || query.year);
+    const filtered = !!(query.q || query.status || query.category || query.year || query.payment);
     const statusLabels: Record<string, string> = {};
     const en = req.locale === 'en';
     res.render('members/list', {
@@ -94,6 +95,9 @@ export function membersRouter(ctx: Context): Router {
       })),
       categoryOptions: categories.map((c) => ({ id: c.id, name: en ? c.nameEn : c.nameDe, selected: c.id === query.category })),
       yearOptions: years.map((year) => ({ year, selected: year === query.year })),
+      // h/stripe: the payment-status filter (dues of the current year)
+      paymentYear: Number(berlinDate(ctx.clock.now()).slice(0, 4)),
+      paymentOptions: ['paid', 'open', 'overdue'].map((v) => ({ value: v, label: req.t(`stripesync.register.${v}`), selected: v === query.payment })),
       total: page.total,
       totalCapped: page.totalCapped,
       cap: page.cap,

@@ -87,6 +87,7 @@ export const listQuerySchema = z.object({
   status: z.enum(['', 'current', ...STATUSES]).catch('').default(''),
   category: z.coerce.number().int().positive().optional().catch(undefined).optional(),
   year: z.coerce.number().int().min(1800).max(2200).optional().catch(undefined).optional(),
+  payment: z.enum(['', 'paid', 'open', 'overdue']).catch('').default(''), // h/stripe: the dues of the current year
   sort: z.enum(SORTS).catch('number').default('number'),
   dir: z.enum(['asc', 'desc']).catch('asc').default('asc'),
   after: z.string().max(2000).optional().catch(undefined).optional(),

@@ -424,9 +424,9 @@ export class MembersService {
   }
 
   /** The register list: one page (keyset paging), the capped total and the numbers at a glance. */
-  async list(query: ListQuery): Promise<{ page: ListPage & { items: ListItem[] }; stats: RegisterStats; years: number[] }> {
+  async list(query: ListQuery, opts: { organisationIds?: Knex.QueryBuilder } = {}): Promise<{ page: ListPage & { items: ListItem[] }; stats: RegisterStats; years: number[] }> {
     const census = await this.registerCensus();
-    const filter = { q: query.q, status: query.status, categoryId: query.category, year: query.year };
+    const filter = { q: query.q, status: query.status, categoryId: query.category, year: query.year, organisationIds: opts.organisationIds }; // h/stripe: organisationIds
     const page = await listOrganisations(
       this.d.db,
       filter,

@@ -276,3 +276,12 @@ export const DEFAULT_DIRECTORY: DirectorySettings = {
   ],
   descriptionMax: 800,
 };
+
+// h/stripe: the payment methods the Stripe payment page offers (settings key 'stripe'); the PDF names them
+export const STRIPE_PAYMENT_METHODS = ['card', 'sepa_debit'] as const;
+export const stripeSettingsSchema = z.object({
+  paymentMethods: z.array(z.enum(STRIPE_PAYMENT_METHODS)).min(1),
+});
+export type StripeSettings = z.infer<typeof stripeSettingsSchema>;
+export const DEFAULT_STRIPE_SETTINGS: StripeSettings = { paymentMethods: ['card', 'sepa_debit'] };
+// h/stripe: end

@@ -7,6 +7,7 @@ import { bool as toBool } from '../db/knex.ts';
 import type { ChangeFeed } from '../db/change-feed.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import type { MembershipCategoryRow } from './settings.tables.ts';
+import { DEFAULT_STRIPE_SETTINGS, stripeSettingsSchema, type StripeSettings } from './settings.schemas.ts'; // h/stripe
 import {
   categoryRow, categoryRowByCode, categoryRows, insertCategory, insertSettingIfMissing, putSetting, settingRow, updateCategory,
 } from './settings.repository.ts';
@@ -146,6 +147,27 @@ export class SettingsService {
     });
     await this.changes.notify('settings');
   }
+
+  // h/stripe: the payment methods of the Stripe payment page (key 'stripe'), audited
+  async stripeSettings(trx?: Knex | Knex.Transaction): Promise<StripeSettings> {
+    const v = stripeSettingsSchema.safeParse(await this.getJson('stripe', DEFAULT_STRIPE_SETTINGS, trx));
+    return v.success ? v.data : DEFAULT_STRIPE_SETTINGS;
+  }
+
+  async stripePaymentMethods(trx?: Knex | Knex.Transaction): Promise<string[]> {
+    return (await this.stripeSettings(trx)).paymentMethods;
+  }
+
+  async updateStripeSettings(actor: Actor, value: StripeSettings): Promise<void> {
+    const before = await this.stripeSettings();
+    await this.db.transaction(async (trx) => {
+      await this.putJson(trx, 'stripe', value);
+      const d = diff(before, value);
+      await this.audit.record(trx, actor, 'settings.stripe_updated', 'settings', null, d.before, d.after);
+    });
+    await this.changes.notify('settings');
+  }
+  // h/stripe: end
 
   async updateAssociation(actor: Actor, value: AssociationSettings): Promise<void> {
     const before = await this.association();

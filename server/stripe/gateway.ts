@@ -20,6 +20,8 @@ export interface GatewayCustomerInput {
   address: GatewayAddress;
   vatId?: string; // EU VAT ID → tax id type eu_vat
   locale: 'de' | 'en';
+  /** h/stripe: written into the customer's metadata, so another installation on the account never takes it. */
+  installationId?: string;
 }
 
 export interface GatewayInvoiceInput {
@@ -31,6 +33,10 @@ export interface GatewayInvoiceInput {
   description: string; // what is billed and the period
   daysUntilDue: number;
   metadata: Record<string, string>;
+  /** h/stripe: our due date (YYYY-MM-DD, Europe/Berlin); sent as Stripe's due_date (end of that day) instead of days_until_due. */
+  dueDate?: string;
+  /** h/stripe: the payment methods the hosted page offers (Stripe's payment_method_types, e.g. card, sepa_debit). */
+  paymentMethods?: string[];
 }
 
 export type GatewayInvoiceStatus = 'draft' | 'open' | 'paid' | 'void' | 'uncollectible';
@@ -44,6 +50,24 @@ export interface GatewayInvoice {
   hostedInvoiceUrl: string | null;
   metadata: Record<string, string>;
   customerId: string;
+  // h/stripe
+  /**
+   * What was marked paid outside Stripe (our bank bookings, `paid_out_of_band`): the invoice's
+   * payments of type payment_record. `amountPaidCents` includes it (API 2025-03-31 on); the
+   * money that came in through Stripe is the difference.
+   */
+  outOfBandCents: number;
+  totalCents: number;
+  amountRemainingCents: number;
+  /** The customer's balance before and after this invoice (negative: credit); the difference is the credit applied. */
+  startingBalanceCents: number;
+  endingBalanceCents: number;
+  /** Unix seconds, or null. */
+  dueDate: number | null;
+  /** A payment attempt still running (an invoice payment in status open: a SEPA debit processing). */
+  attemptInProgress: boolean;
+  /** Credit notes issued before payment (they lower amount_due). */
+  prePaymentCreditCents: number;
 }
 
 export interface GatewayEvent {
@@ -52,6 +76,15 @@ export interface GatewayEvent {
   created: number;
   /** The event's object (an invoice, a charge, …) as Stripe sent it. */
   object: Record<string, unknown>;
+}
+
+/** h/stripe */
+export interface GatewayDispute {
+  id: string;
+  status: string;
+  amountCents: number;
+  paymentIntentId: string | null;
+  chargeId: string | null;
 }
 
 export class GatewayError extends Error {
@@ -83,6 +116,19 @@ export interface PaymentGateway {
    * invoice since API version 2025-03-31). Optional: without it refunds are not matched.
    */
   findInvoiceIdForPaymentIntent?(paymentIntentId: string): Promise<string | null>;
+  // ---- h/stripe: one state on both sides ----
+  /** Marks an open invoice paid outside Stripe (`POST /v1/invoices/:id/pay`, `paid_out_of_band=true`): its page takes no money after. */
+  payOutOfBand(id: string, idempotencyKey: string): Promise<GatewayInvoice>;
+  /** Lowers what an open invoice asks for by a pre-payment credit note (a partial bank payment received). */
+  reduceOpenInvoice(id: string, amountCents: number, memo: string, idempotencyKey: string): Promise<{ creditNoteId: string }>;
+  /** Updates the customer's name, e-mail, address, locale (and adds a VAT ID it lacks). */
+  updateCustomer(customerId: string, input: GatewayCustomerInput): Promise<void>;
+  /** The customer this installation made for an organisation, found by its metadata (a lost response, a key Stripe forgot). */
+  findCustomer(installationId: string, organisationId: number): Promise<string | null>;
+  /** The invoice this installation made for one of ours, found by its metadata. */
+  findInvoice(installationId: string, localInvoiceId: number): Promise<GatewayInvoice | null>;
+  /** A dispute (chargeback) as it stands now: Stripe's status, the contested amount, the payment intent it is on. */
+  getDispute(id: string): Promise<GatewayDispute>;
   /** Verifies the Stripe-Signature header over the raw body; throws WebhookSignatureError. */
   verifyWebhook(rawBody: Buffer, signatureHeader: string | undefined): GatewayEvent;
 }
@@ -96,5 +142,11 @@ export const disabledGateway: PaymentGateway = {
   async voidInvoice() { throw new GatewayError('Stripe is off', false); },
   async creditInvoice() { throw new GatewayError('Stripe is off', false); },
   async *listOpenInvoices() { /* nothing */ },
+  async payOutOfBand() { throw new GatewayError('Stripe is off', false); },
+  async reduceOpenInvoice() { throw new GatewayError('Stripe is off', false); },
+  async updateCustomer() { throw new GatewayError('Stripe is off', false); },
+  async findCustomer() { return null; },
+  async findInvoice() { return null; },
+  async getDispute() { throw new GatewayError('Stripe is off', false); },
   verifyWebhook() { throw new WebhookSignatureError('Stripe is off'); },
 };

@@ -4,7 +4,7 @@ import type { Config } from '../config.ts';
 import {
   disabledGateway, GatewayError, WebhookPayloadError, WebhookSignatureError,
   type GatewayCustomerInput, type GatewayEvent, type GatewayInvoice, type GatewayInvoiceInput,
-  type GatewayInvoiceStatus, type PaymentGateway,
+  type GatewayInvoiceStatus, type PaymentGateway, type GatewayDispute,
 } from './gateway.ts';
 
 /**
@@ -121,7 +121,31 @@ function toGatewayInvoice(inv: Stripe.Invoice): GatewayInvoice {
     hostedInvoiceUrl: inv.hosted_invoice_url ?? null,
     metadata: { ...(inv.metadata ?? {}) },
     customerId: customer,
+    // h/stripe
+    outOfBandCents: (inv.payments?.data ?? [])
+      .filter((p) => p.status === 'paid' && p.payment?.type === 'payment_record')
+      .reduce((sum, p) => sum + Number(p.amount_paid ?? 0), 0),
+    attemptInProgress: (inv.payments?.data ?? []).some((p) => p.status === 'open'),
+    totalCents: Number(inv.total ?? 0),
+    amountRemainingCents: Number(inv.amount_remaining ?? 0),
+    startingBalanceCents: Number(inv.starting_balance ?? 0),
+    endingBalanceCents: Number(inv.ending_balance ?? inv.starting_balance ?? 0),
+    dueDate: typeof inv.due_date === 'number' ? inv.due_date : null,
+    prePaymentCreditCents: Number(inv.pre_payment_credit_notes_amount ?? 0),
   };
+}
+
+/** h/stripe: a search query value in quotes (Stripe's search syntax escapes quotes with a backslash). */
+const q = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
+/** h/stripe: the end of a Berlin day as Unix seconds (Stripe's due_date). */
+export function endOfBerlinDay(date: string): number {
+  const [y, m, d] = date.split('-').map(Number);
+  // 23:59:59 Berlin = 21:59:59 or 22:59:59 UTC; take the offset of that day
+  const utcGuess = Date.UTC(y, m - 1, d, 23, 59, 59);
+  const berlin = new Date(new Date(utcGuess).toLocaleString('en-US', { timeZone: 'Europe/Berlin' }));
+  const utc = new Date(new Date(utcGuess).toLocaleString('en-US', { timeZone: 'UTC' }));
+  return Math.floor((utcGuess - (berlin.getTime() - utc.getTime())) / 1000);
 }
 
 function isStripeError(e: unknown): e is Stripe.errors.StripeError {
@@ -205,7 +229,7 @@ export class StripeGateway implements PaymentGateway {
         country: input.address.country,
       },
       preferred_locales: [input.locale],
-      metadata: { organisation_id: String(input.organisationId), member_number: input.memberNumber },
+      metadata: { organisation_id: String(input.organisationId), member_number: input.memberNumber, ...(input.installationId ? { installation_id: input.installationId } : {}) },
     };
     if (input.vatId) params.tax_id_data = [{ type: 'eu_vat', value: input.vatId }];
     const c = await this.call(() => this.stripe.customers.create(params, { idempotencyKey }));
@@ -218,7 +242,11 @@ export class StripeGateway implements PaymentGateway {
         {
           customer: input.customerId,
           collection_method: 'send_invoice',
-          days_until_due: input.daysUntilDue,
+          ...(input.dueDate ? { due_date: endOfBerlinDay(input.dueDate) } : { days_until_due: input.daysUntilDue }), // h/stripe: the PDF's due date
+          ...(input.paymentMethods?.length ? {
+            // why: the settings offer only Stripe's method type names (validated there)
+            payment_settings: { payment_method_types: input.paymentMethods as Stripe.InvoiceCreateParams.PaymentSettings.PaymentMethodType[] },
+          } : {}),
           auto_advance: false, // we send our own e-mail with the hosted link
           currency: input.currency,
           description: input.description,
@@ -255,7 +283,8 @@ export class StripeGateway implements PaymentGateway {
   }
 
   async getInvoice(id: string): Promise<GatewayInvoice> {
-    return toGatewayInvoice(await this.call(() => this.stripe.invoices.retrieve(id)));
+    // h/stripe: with its payments, to tell money paid through Stripe from our out-of-band marks
+    return toGatewayInvoice(await this.call(() => this.stripe.invoices.retrieve(id, { expand: ['payments'] })));
   }
 
   async voidInvoice(id: string, idempotencyKey: string): Promise<GatewayInvoice> {
@@ -284,6 +313,56 @@ export class StripeGateway implements PaymentGateway {
       if (!page.has_more || page.data.length === 0) return;
       startingAfter = String(page.data[page.data.length - 1].id);
     }
+  }
+
+  // ---- h/stripe ----
+
+  async payOutOfBand(id: string, idempotencyKey: string): Promise<GatewayInvoice> {
+    await this.call(() => this.stripe.invoices.pay(id, { paid_out_of_band: true }, { idempotencyKey }));
+    return this.getInvoice(id);
+  }
+
+  async reduceOpenInvoice(id: string, amountCents: number, memo: string, idempotencyKey: string): Promise<{ creditNoteId: string }> {
+    const cn = await this.call(() => this.stripe.creditNotes.create({ invoice: id, amount: amountCents, memo: memo.slice(0, 500) }, { idempotencyKey }));
+    return { creditNoteId: cn.id };
+  }
+
+  async updateCustomer(customerId: string, input: GatewayCustomerInput): Promise<void> {
+    await this.call(() => this.stripe.customers.update(customerId, {
+      name: input.name,
+      email: input.email,
+      address: { line1: input.address.line1, postal_code: input.address.postalCode, city: input.address.city, country: input.address.country },
+      preferred_locales: [input.locale],
+    }));
+    if (input.vatId) {
+      const ids = await this.call(() => this.stripe.customers.listTaxIds(customerId, { limit: 100 }));
+      if (!ids.data.some((t) => t.value === input.vatId)) {
+        await this.call(() => this.stripe.customers.createTaxId(customerId, { type: 'eu_vat', value: input.vatId! }));
+      }
+    }
+  }
+
+  async findCustomer(installationId: string, organisationId: number): Promise<string | null> {
+    const r = await this.call(() => this.stripe.customers.search({
+      query: `metadata['installation_id']:${q(installationId)} AND metadata['organisation_id']:${q(String(organisationId))}`, limit: 1,
+    }));
+    return r.data[0]?.id ?? null;
+  }
+
+  async findInvoice(installationId: string, localInvoiceId: number): Promise<GatewayInvoice | null> {
+    const r = await this.call(() => this.stripe.invoices.search({
+      query: `metadata['installation_id']:${q(installationId)} AND metadata['local_invoice_id']:${q(String(localInvoiceId))}`, limit: 10,
+    }));
+    const live = r.data.filter((i) => i.status !== 'void');
+    const inv = live[0] ?? r.data[0];
+    return inv ? toGatewayInvoice(inv) : null;
+  }
+
+  async getDispute(id: string): Promise<GatewayDispute> {
+    const d = await this.call(() => this.stripe.disputes.retrieve(id));
+    const pi = typeof d.payment_intent === 'string' ? d.payment_intent : d.payment_intent?.id ?? null;
+    const ch = typeof d.charge === 'string' ? d.charge : d.charge?.id ?? null;
+    return { id: d.id, status: d.status, amountCents: Number(d.amount ?? 0), paymentIntentId: pi, chargeId: ch };
   }
 
   /** For charge.refunded: which invoice a payment intent paid (charges no longer name it). */

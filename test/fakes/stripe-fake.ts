@@ -125,6 +125,9 @@ export class StripeFake {
   readonly creditNotes = new Map<string, Obj>();
   readonly charges = new Map<string, Obj>();
   readonly invoicePayments = new Map<string, Obj>();
+  // h/stripe
+  readonly disputes = new Map<string, Obj>();
+  readonly paymentIntents = new Map<string, Obj>();
   private idempotency = new Map<string, StoredResponse>();
   private seq = 0;
   private clock = 1_780_000_000;
@@ -226,6 +229,69 @@ export class StripeFake {
     return { invoice: structuredClone(inv), charge: structuredClone(charge), paymentIntentId: pi };
   }
 
+  // ---- h/stripe: what the Dashboard, a bank or a cardholder does ----
+
+  /** Stripe forgets idempotency keys after 24 hours. */
+  forgetIdempotencyKeys(): void {
+    this.idempotency.clear();
+  }
+
+  /** The treasurer voids the invoice by hand in the Stripe Dashboard. */
+  voidFromDashboard(id: string): Obj {
+    return this.voidInvoice(id);
+  }
+
+  /** A SEPA debit starts (takes days): a payment intent `processing`, the invoice payment `open`, the invoice still open. */
+  startProcessing(id: string): { paymentIntent: Obj } {
+    const inv = this.mustInvoice(id);
+    if (inv.status !== 'open') throw new Error('fake: only open invoices can be debited');
+    const amount = Number(inv.amount_remaining);
+    const pi: Obj = { id: this.id('pi'), object: 'payment_intent', amount, currency: inv.currency, status: 'processing', customer: inv.customer, payment_method_types: ['sepa_debit'], created: this.now() };
+    this.paymentIntents.set(String(pi.id), pi);
+    const ip = { id: this.id('inpay'), object: 'invoice_payment', invoice: id, amount_paid: null, amount_requested: amount, currency: inv.currency, is_default: true, status: 'open', payment: { type: 'payment_intent', payment_intent: pi.id }, created: this.now() };
+    this.invoicePayments.set(ip.id, ip);
+    return { paymentIntent: structuredClone(pi) };
+  }
+
+  /** The debit ends: succeeded (the invoice paid, a charge) or failed (the invoice open again). */
+  finishProcessing(paymentIntentId: string, outcome: 'succeeded' | 'failed'): { paymentIntent: Obj; invoice: Obj; charge?: Obj } {
+    const pi = this.paymentIntents.get(paymentIntentId);
+    if (!pi) throw new Error(`fake: no payment intent ${paymentIntentId}`);
+    const ip = [...this.invoicePayments.values()].find((x) => (x.payment as Obj).payment_intent === paymentIntentId)!;
+    const inv = this.mustInvoice(String(ip.invoice));
+    let charge: Obj | undefined;
+    if (outcome === 'succeeded') {
+      pi.status = 'succeeded';
+      const amount = Number(pi.amount);
+      charge = { id: this.id('ch'), object: 'charge', amount, amount_refunded: 0, refunded: false, currency: inv.currency, customer: inv.customer, payment_intent: pi.id, paid: true, status: 'succeeded', metadata: {}, created: this.now() };
+      this.charges.set(String(charge.id), charge);
+      Object.assign(ip, { status: 'paid', amount_paid: amount });
+      Object.assign(inv, { status: 'paid', amount_paid: Number(inv.amount_paid) + amount, amount_remaining: 0, status_transitions: { ...(inv.status_transitions as Obj), paid_at: this.now() } });
+    } else {
+      pi.status = 'requires_payment_method';
+      ip.status = 'canceled';
+    }
+    return { paymentIntent: structuredClone(pi), invoice: structuredClone(inv), ...(charge ? { charge: structuredClone(charge) } : {}) };
+  }
+
+  /** The cardholder disputes a charge. */
+  openDispute(chargeId: string): Obj {
+    const ch = this.charges.get(chargeId);
+    if (!ch) throw new Error(`fake: no charge ${chargeId}`);
+    const d: Obj = { id: this.id('dp'), object: 'dispute', amount: ch.amount, currency: ch.currency, charge: chargeId, payment_intent: ch.payment_intent, status: 'needs_response', reason: 'fraudulent', created: this.now(), livemode: false, metadata: {} };
+    this.disputes.set(String(d.id), d);
+    ch.disputed = true;
+    return structuredClone(d);
+  }
+
+  /** The card network decides. */
+  closeDispute(disputeId: string, status: 'won' | 'lost'): Obj {
+    const d = this.disputes.get(disputeId);
+    if (!d) throw new Error(`fake: no dispute ${disputeId}`);
+    d.status = status;
+    return structuredClone(d);
+  }
+
   markUncollectible(id: string): Obj {
     const inv = this.mustInvoice(id);
     if (inv.status !== 'open') throw new Error('fake: only open invoices can be marked uncollectible');
@@ -261,7 +327,7 @@ export class StripeFake {
   // ---- the HTTP side -------------------------------------------------------------------
 
   private route(method: string, path: string): string {
-    return `${method} ${path.replace(/\/(in|cus|ii|cn|ch|pi)_[A-Za-z0-9]+/g, '/:id')}`;
+    return `${method} ${path.replace(/\/(in|cus|ii|cn|ch|pi|dp)_[A-Za-z0-9]+/g, '/:id')}`;
   }
 
   private allow(): boolean {
@@ -361,6 +427,26 @@ export class StripeFake {
     if (method === 'POST' && (m = path.match(/^\/v1\/invoices\/([^/]+)\/finalize$/))) return this.finalize(m[1], p);
     if (method === 'POST' && (m = path.match(/^\/v1\/invoices\/([^/]+)\/void$/))) return this.voidInvoice(m[1]);
     if (method === 'POST' && path === '/v1/credit_notes') return this.createCreditNote(p);
+    // h/stripe
+    if (method === 'POST' && (m = path.match(/^\/v1\/invoices\/([^/]+)\/pay$/))) return this.payOutOfBand(m[1], p);
+    if (method === 'GET' && path === '/v1/invoices/search') return this.search([...this.invoices.values()], p, '/v1/invoices/search');
+    if (method === 'GET' && path === '/v1/customers/search') return this.search([...this.customers.values()], p, '/v1/customers/search');
+    if (method === 'POST' && (m = path.match(/^\/v1\/customers\/([^/]+)$/))) return this.updateCustomer(m[1], p);
+    if (method === 'GET' && (m = path.match(/^\/v1\/customers\/([^/]+)\/tax_ids$/))) {
+      const c = this.mustCustomer(m[1]);
+      return structuredClone(c.tax_ids as Obj);
+    }
+    if (method === 'POST' && (m = path.match(/^\/v1\/customers\/([^/]+)\/tax_ids$/))) return this.addTaxId(m[1], p);
+    if (method === 'GET' && (m = path.match(/^\/v1\/disputes\/([^/]+)$/))) {
+      const d = this.disputes.get(m[1]);
+      if (!d) throw new ApiError(404, 'invalid_request_error', `No such dispute: '${m[1]}'`, 'dispute', 'resource_missing');
+      return structuredClone(d);
+    }
+    if (method === 'GET' && (m = path.match(/^\/v1\/invoices\/([^/]+)$/)) && Array.isArray(p.expand) && p.expand.includes('payments')) {
+      const inv = structuredClone(this.mustInvoice(m[1]));
+      const data = [...this.invoicePayments.values()].filter((x) => x.invoice === m![1]).map((x) => structuredClone(x));
+      return { ...inv, payments: { object: 'list', data, has_more: false, url: `/v1/invoice_payments?invoice=${m[1]}` } };
+    }
     if (method === 'GET' && (m = path.match(/^\/v1\/invoices\/([^/]+)$/))) return structuredClone(this.mustInvoice(m[1]));
     if (method === 'GET' && path === '/v1/invoices') return this.listInvoices(p);
     if (method === 'GET' && path === '/v1/invoice_payments') return this.listInvoicePayments(p);
@@ -370,6 +456,69 @@ export class StripeFake {
       return structuredClone(c);
     }
     throw new ApiError(404, 'invalid_request_error', `Unrecognized request URL (${method}: ${path}).`);
+  }
+
+  // ---- h/stripe ----
+
+  private mustCustomer(id: string): Obj {
+    const c = this.customers.get(id);
+    if (!c) throw new ApiError(404, 'invalid_request_error', `No such customer: '${id}'`, 'id', 'resource_missing');
+    return c;
+  }
+
+  /** `POST /v1/invoices/:id/pay` with `paid_out_of_band=true`: paid outside Stripe, recorded as a payment record. */
+  private payOutOfBand(id: string, p: Params): Obj {
+    const inv = this.mustInvoice(id);
+    if (!bool(p.paid_out_of_band, false)) throw new ApiError(400, 'invalid_request_error', 'The fake pays invoices out of band only (paid_out_of_band=true).', 'paid_out_of_band');
+    if (inv.status === 'paid') throw new ApiError(400, 'invalid_request_error', 'Invoice is already paid', undefined, 'invoice_already_paid');
+    if (inv.status !== 'open' && inv.status !== 'uncollectible') throw new ApiError(400, 'invalid_request_error', `This invoice can no longer be paid: it is ${String(inv.status)}.`, undefined, 'invoice_not_open');
+    const amount = Number(inv.amount_remaining);
+    const ip = { id: this.id('inpay'), object: 'invoice_payment', invoice: id, amount_paid: amount, amount_requested: amount, currency: inv.currency, is_default: false, status: 'paid', payment: { type: 'payment_record', payment_record: this.id('pr') }, created: this.now() };
+    this.invoicePayments.set(ip.id, ip);
+    Object.assign(inv, { status: 'paid', amount_paid: Number(inv.amount_paid) + amount, amount_remaining: 0, status_transitions: { ...(inv.status_transitions as Obj), paid_at: this.now() } });
+    return structuredClone(inv);
+  }
+
+  /** Stripe's search query language, the part we use: `metadata['k']:'v'` joined by AND. */
+  private search(all: Obj[], p: Params, url: string): Obj {
+    const query = req(p.query, 'query');
+    const clauses = query.split(/\s+AND\s+/);
+    const conds = clauses.map((c) => {
+      const m = /^metadata\['([^']+)'\]:'((?:[^'\\]|\\.)*)'$/.exec(c.trim());
+      if (!m) throw new ApiError(400, 'invalid_request_error', `The fake understands metadata['key']:'value' clauses only, not: ${c}`, 'query');
+      return { key: m[1], value: m[2].replace(/\\(.)/g, '$1') };
+    });
+    const limit = int(p.limit, 'limit') ?? 10;
+    const data = all.filter((o) => conds.every((c) => (o.metadata as Record<string, string>)[c.key] === c.value)).slice(0, limit).map((o) => structuredClone(o));
+    return { object: 'search_result', url, has_more: false, next_page: null, data };
+  }
+
+  private updateCustomer(id: string, p: Params): Obj {
+    const c = this.mustCustomer(id);
+    const address = p.address as Obj | undefined;
+    if (address && typeof address === 'object' && address.country !== undefined && !/^[A-Z]{2}$/.test(String(address.country))) {
+      throw new ApiError(400, 'invalid_request_error', 'Country must be a two-letter code', 'address[country]');
+    }
+    if (p.name !== undefined) c.name = p.name;
+    if (p.email !== undefined) c.email = p.email;
+    if (address) c.address = { line1: null, line2: null, postal_code: null, city: null, state: null, country: null, ...address };
+    if (p.preferred_locales !== undefined) {
+      if (!Array.isArray(p.preferred_locales)) throw new ApiError(400, 'invalid_request_error', 'Invalid array', 'preferred_locales');
+      c.preferred_locales = p.preferred_locales;
+    }
+    if (p.metadata !== undefined) c.metadata = { ...(c.metadata as Obj), ...metadata(p.metadata) };
+    return structuredClone(c);
+  }
+
+  private addTaxId(id: string, p: Params): Obj {
+    const c = this.mustCustomer(id);
+    const type = req(p.type, 'type');
+    const value = req(p.value, 'value');
+    if (!TAX_ID_TYPES.has(type)) throw new ApiError(400, 'invalid_request_error', `Invalid tax id type: ${type}`, 'type');
+    if (type === 'eu_vat' && !/^[A-Z]{2}[0-9A-Z+*.]{2,12}$/.test(value)) throw new ApiError(400, 'invalid_request_error', 'Invalid value for eu_vat.', 'value', 'tax_id_invalid');
+    const t = { id: this.id('txi'), object: 'tax_id', type, value, country: value.slice(0, 2), customer: id };
+    (c.tax_ids as { data: Obj[] }).data.push(t);
+    return structuredClone(t);
   }
 
   private createCustomer(p: Params): Obj {
@@ -414,10 +563,21 @@ export class StripeFake {
       throw new ApiError(400, 'invalid_request_error', 'Missing required param: days_until_due.', 'days_until_due', 'parameter_missing');
     }
     const created = this.now();
+    // h/stripe: due_date (a future Unix time, not with days_until_due) and payment_settings.payment_method_types
+    const dueDate = int(p.due_date, 'due_date');
+    if (dueDate !== undefined && daysUntilDue !== undefined) throw new ApiError(400, 'invalid_request_error', 'You may only specify one of these parameters: days_until_due, due_date.', 'due_date');
+    if (dueDate !== undefined && collection !== 'send_invoice') throw new ApiError(400, 'invalid_request_error', 'due_date can only be set when collection_method is send_invoice.', 'due_date');
+    const ps = p.payment_settings as Obj | undefined;
+    const types = ps?.payment_method_types;
+    if (types !== undefined && (!Array.isArray(types) || types.some((t) => !['card', 'sepa_debit', 'customer_balance', 'link', 'paypal', 'sofort', 'giropay', 'bancontact', 'ideal'].includes(String(t))))) {
+      throw new ApiError(400, 'invalid_request_error', 'Invalid payment_settings[payment_method_types]', 'payment_settings[payment_method_types]');
+    }
     const inv: Obj = {
       id: this.id('in'), object: 'invoice', customer, created, livemode: false, status: 'draft',
+      payment_settings: { payment_method_types: types ?? null, payment_method_options: null, default_mandate: null },
+      starting_balance: 0, ending_balance: null,
       number: (p.number as string | undefined) ?? null, currency: (p.currency as string | undefined) ?? 'eur',
-      collection_method: collection, days_until_due: daysUntilDue ?? null, due_date: null,
+      collection_method: collection, days_until_due: daysUntilDue ?? null, due_date: dueDate ?? null,
       auto_advance: bool(p.auto_advance, collection === 'charge_automatically'), description: p.description ?? null,
       metadata: metadata(p.metadata), amount_due: 0, amount_paid: 0, amount_remaining: 0, subtotal: 0, total: 0,
       hosted_invoice_url: null, invoice_pdf: null, post_payment_credit_notes_amount: 0, pre_payment_credit_notes_amount: 0,
@@ -457,13 +617,22 @@ export class StripeFake {
     const inv = this.mustInvoice(id);
     if (inv.status !== 'draft') throw new ApiError(400, 'invalid_request_error', 'This invoice is already finalized, you can\'t re-finalize a non-draft invoice.', undefined, 'invoice_not_editable');
     const at = this.now();
+    // h/stripe: a credit balance of the customer (negative) is applied to the invoice at finalization
+    const cust = this.customers.get(String(inv.customer));
+    const balance = Number(cust?.balance ?? 0);
+    const applied = balance < 0 ? Math.min(-balance, Number(inv.amount_due)) : 0;
+    inv.starting_balance = balance;
+    inv.ending_balance = balance + applied;
+    if (cust) cust.balance = balance + applied;
+    inv.amount_due = Number(inv.amount_due) - applied;
+    inv.amount_remaining = Number(inv.amount_remaining) - applied;
     Object.assign(inv, {
       status: Number(inv.amount_due) === 0 ? 'paid' : 'open',
       number: inv.number ?? `FAKE-${String(this.seq).padStart(4, '0')}`,
       auto_advance: bool(p.auto_advance, Boolean(inv.auto_advance)),
       hosted_invoice_url: `${this.url}/i/${id}`,
       invoice_pdf: `${this.url}/i/${id}/pdf`,
-      due_date: inv.days_until_due === null ? null : at + Number(inv.days_until_due) * 86_400,
+      due_date: inv.due_date ?? (inv.days_until_due === null ? null : at + Number(inv.days_until_due) * 86_400),
       status_transitions: { ...(inv.status_transitions as Obj), finalized_at: at },
     });
     return structuredClone(inv);

@@ -80,12 +80,17 @@ describe('stripe: pushing invoices, webhooks, reconcile and cancellation', () =>
       expect(c.preferred_locales).to.deep.equal(['en']);
       expect((c.tax_ids as { data: Obj[] }).data[0]).to.include({ type: 'eu_vat', value: 'DE811234567' });
       const s = fake.invoices.get(row.stripe_invoice_id!)!;
-      expect(s).to.include({ number: row.number, amount_due: 120000, status: 'open', customer: cust.customer_id, days_until_due: 30 });
+      expect(s).to.include({ number: row.number, amount_due: 120000, status: 'open', customer: cust.customer_id, days_until_due: null });
+      // h/stripe: the PDF's due date (the end of that day in Berlin), the payment methods of the settings
+      const due = new Date(Number(s.due_date) * 1000);
+      expect(due.toLocaleDateString('sv-SE', { timeZone: 'Europe/Berlin' })).to.equal(row.due_date);
+      expect(due.toLocaleTimeString('de-DE', { timeZone: 'Europe/Berlin' })).to.equal('23:59:59');
+      expect((s.payment_settings as Obj).payment_method_types).to.deep.equal(['card', 'sepa_debit']);
       expect(s.metadata).to.include({ local_invoice_id: String(first), invoice_number: row.number });
       expect(String(s.description)).to.contain('Mitgliedsbeitrag 2027 (01/01/2027–31/12/2027)');
 
       fake.resetCounts();
-      const second = await makeInvoice(env.db, org, { year: 2028 });
+      const second = await makeInvoice(env.db, org, { year: 2028, locale: 'en' }); // h/stripe: the same data (another language would update the customer)
       await sync.pushInvoice(second);
       expect(fake.totalCalls()).to.equal(3);
       expect(fake.count('POST /v1/customers')).to.equal(0);

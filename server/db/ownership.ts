@@ -70,6 +70,11 @@ export const TABLE_OWNERS = {
   // h/demand: demands: the minority's demand for an assembly (§ 37 BGB) and its supporting members
   minority_demands: 'demands',
   minority_demand_supports: 'demands',
+  // h/sepa: SEPA direct debits: mandates, collections, their debits and returns
+  sepa_mandates: 'sepa',
+  sepa_runs: 'sepa',
+  sepa_debits: 'sepa',
+  sepa_returns: 'sepa',
 } as const;
 
 export type TableName = keyof typeof TABLE_OWNERS;

@@ -436,6 +436,8 @@ export class SepaService {
     const settings = await this.d.settings.sepa();
     const feeCents = input.feeCents ?? settings.returnFeeCents;
     const now = iso(this.d.clock.now());
+    // read before the transaction (SQLite has one connection)
+    const treasurers = (await this.d.users.list({ role: 'treasurer' })).filter((u) => !u.disabled).map((u) => ({ email: u.email, locale: u.locale, name: u.displayName }));
     try {
       const out = await this.d.db.transaction(async (trx) => {
         const d = await debitByEndToEndId(trx, e2e);
@@ -466,7 +468,7 @@ export class SepaService {
           status: 'returned', endToEndId: d.endToEndId, reasonCode: code, amountCents: input.amountCents, feeCents, bookedOn: input.bookedOn, reversalPaymentId: reversalId,
         });
         const inv = await this.d.dues.getInTrx(trx, d.invoiceId);
-        await this.informReturn(trx, inv, d, { code, amountCents: input.amountCents, feeCents, refusal });
+        await this.informReturn(trx, inv, d, treasurers, { code, amountCents: input.amountCents, feeCents, refusal });
         return { returnId, invoiceId: d.invoiceId, mandateFlagged: refusal };
       });
       return out;
@@ -476,7 +478,7 @@ export class SepaService {
     }
   }
 
-  private async informReturn(trx: Knex.Transaction, inv: Invoice, d: Debit, x: { code: string; amountCents: number; feeCents: number; refusal: boolean }): Promise<void> {
+  private async informReturn(trx: Knex.Transaction, inv: Invoice, d: Debit, treasurers: { email: string; locale: Locale; name: string }[], x: { code: string; amountCents: number; feeCents: number; refusal: boolean }): Promise<void> {
     const a = await this.d.settings.association(trx);
     const memberLocale: Locale = inv.locale === 'en' ? 'en' : 'de';
     if (inv.contactEmail) {
@@ -495,8 +497,7 @@ export class SepaService {
         },
       });
     }
-    const treasurers = (await this.d.users.list({ role: 'treasurer' })).filter((u) => !u.disabled);
-    const to = treasurers.length ? treasurers.map((u) => ({ email: u.email, locale: u.locale, name: u.displayName })) : [{ email: a.contactEmail, locale: 'de' as Locale, name: '' }];
+    const to = treasurers.length ? treasurers : [{ email: a.contactEmail, locale: 'de' as Locale, name: '' }];
     for (const r of to) {
       const t = tFor(r.locale);
       await this.d.outbox.enqueue(trx, {

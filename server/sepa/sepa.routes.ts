@@ -10,7 +10,8 @@ import { formatIban } from '../settings/bank.ts';
 import { centsToEuroInput, parseEuroToCents } from '../settings/money.ts';
 import { RETURN_CODES } from './rules.ts';
 import { SepaSettingsError, type MandateView } from './sepa.service.ts';
-import { fileQuerySchema, mandateSchema, portalMandateSchema, returnSchema, revokeSchema, runSchema } from './sepa.schemas.ts';
+import { fileQuerySchema, mandateSchema, portalMandateSchema, returnSchema, revokeSchema, runSchema, sepaSettingsForm } from './sepa.schemas.ts';
+import { sepaSchema } from '../settings/settings.schemas.ts';
 import { PAIN_VERSIONS } from './pain008.ts';
 
 /**
@@ -110,6 +111,37 @@ export function sepaTreasurerRouter(ctx: Context): Router {
     res.setHeader('Content-Type', 'application/xml; charset=utf-8');
     res.setHeader('Content-Disposition', `attachment; filename="${f.filename}"`);
     res.send(f.xml);
+  }));
+
+  // the settings of direct debits (pre-notification, lead times, return fee), audited by the settings service
+  const renderSettings = async (req: Request, res: Response, values?: Record<string, string>, errors?: FieldErrors) => {
+    const s = await ctx.settings.sepa();
+    res.status(errors ? 422 : 200).render('sepa/settings', {
+      title: req.t('sepa.settings.title'), section: 'dues', errors, rules: await settingsWords(ctx, req), canWrite: canWrite(req),
+      values: values ?? { preNotificationDays: String(s.preNotificationDays), leadBusinessDaysCore: String(s.leadBusinessDaysCore), leadBusinessDaysB2b: String(s.leadBusinessDaysB2b), returnFee: centsToEuroInput(s.returnFeeCents) },
+    });
+  };
+
+  r.get('/settings', h(async (req, res) => renderSettings(req, res)));
+
+  r.post('/settings', write, h(async (req, res) => {
+    const p = parseForm(sepaSettingsForm, req.body, req.t);
+    const raw = sepaSettingsForm.safeParse(req.body);
+    const values = raw.success ? raw.data : { preNotificationDays: '', leadBusinessDaysCore: '', leadBusinessDaysB2b: '', returnFee: '' };
+    if (!p.ok) return renderSettings(req, res, values, p.errors);
+    const fee = values.returnFee.trim() === '' ? 0 : parseEuroToCents(values.returnFee);
+    const parsed = sepaSchema.safeParse({ ...values, returnFeeCents: fee ?? -1 });
+    if (!parsed.success) {
+      const errors: FieldErrors = {};
+      for (const i of parsed.error.issues) {
+        const k = String(i.path[0]) === 'returnFeeCents' ? 'returnFee' : String(i.path[0]);
+        errors[k] ??= req.t(`sepa.settings.invalid.${k}`);
+      }
+      return renderSettings(req, res, values, errors);
+    }
+    await ctx.settings.updateSepa(actorOf(req), parsed.data);
+    flash(req, 'success', req.t('sepa.settings.saved'));
+    res.redirect(303, '/treasurer/sepa/settings');
   }));
 
   const renderReturn = async (req: Request, res: Response, values: Record<string, string>, errors?: FieldErrors) => {

@@ -34,3 +34,10 @@ export const fileQuerySchema = z.object({
   sequence: z.enum(['FRST', 'RCUR']),
   version: z.enum(['001.08', '001.02']),
 });
+
+export const sepaSettingsForm = z.object({
+  preNotificationDays: z.string().max(10).default(''),
+  leadBusinessDaysCore: z.string().max(10).default(''),
+  leadBusinessDaysB2b: z.string().max(10).default(''),
+  returnFee: z.string().max(30).default(''),
+});

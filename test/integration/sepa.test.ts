@@ -238,3 +238,30 @@ describe('SEPA direct debits: mandates, a collection run with pre-notifications 
     expect(mb.nextSequence).to.equal('FRST'); // a returned first debit: the next is a first one again
   });
 });
+
+describe('SEPA settings: the treasurer sets the pre-notification days, lead times and the return fee; shown in words, audited', function () {
+  this.timeout(30_000);
+  let env: TestEnv;
+  let treasurer: Browser;
+  before(async () => {
+    env = await createTestEnv();
+    await makeUser(env.ctx, 'kasse@test.example', ['treasurer']);
+    treasurer = new Browser(env.app);
+    await treasurer.login('kasse@test.example', PASSWORD);
+  });
+  after(async () => env.close());
+
+  it('defaults to 14 days and 1 business day; refuses 0 days next to the field; saves 5 days and 2,50 €', async () => {
+    let page = await treasurer.get('/treasurer/sepa/settings');
+    expect(page.text).to.contain('mindestens 14 Tage vor dem Fälligkeitstag');
+    let res = await treasurer.submit('/treasurer/sepa/settings', { preNotificationDays: '0', leadBusinessDaysCore: '1', leadBusinessDaysB2b: '1', returnFee: '' });
+    expect(res.status).to.equal(422);
+    expect(res.text).to.match(/id="e-preNotificationDays"[^>]*>Bitte eine ganze Zahl von 1 bis 60/);
+    res = await treasurer.submit('/treasurer/sepa/settings', { preNotificationDays: '5', leadBusinessDaysCore: '1', leadBusinessDaysB2b: '2', returnFee: '2,50' });
+    expect(res.status).to.equal(303);
+    page = await treasurer.get('/treasurer/sepa/settings');
+    expect(page.text).to.contain('mindestens 5 Tage vor dem Fälligkeitstag');
+    expect(await env.ctx.settings.sepa()).to.deep.equal({ preNotificationDays: 5, leadBusinessDaysCore: 1, leadBusinessDaysB2b: 2, returnFeeCents: 250 });
+    expect(await env.db('audit_log').where({ action: 'settings.sepa_updated' })).to.have.length(1);
+  });
+});

@@ -33,6 +33,7 @@ export const SEPA_ALLOWED = /^[A-Za-z0-9/\-?:().,'+ ]*$/;
  * (é → e), & as +, any other character as a space; spaces collapsed, cut to `max` characters.
  */
 export function sepaText(input: string, max: number): string {
+  if (SEPA_ALLOWED.test(input)) return input.replace(/\s+/g, ' ').trim().slice(0, max).trim(); // most texts: nothing to replace
   let out = '';
   for (const ch of input) {
     const mapped = UMLAUTS[ch];

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { XMLParser } from 'fast-xml-parser';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { amount, buildPain008, painFileName, type PainFile } from '../../server/sepa/pain008.ts';
 import { SEPA_ALLOWED } from '../../server/sepa/rules.ts';
 
@@ -37,6 +37,7 @@ describe('pain.008 file', () => {
 
       it('has the ISO 20022 namespace of its version and a UTF-8 declaration', () => {
         expect(xml.startsWith('<?xml version="1.0" encoding="UTF-8"?>')).to.equal(true);
+        expect(XMLValidator.validate(xml)).to.equal(true); // well-formed
         expect(doc.Document['@xmlns']).to.equal(`urn:iso:std:iso:20022:tech:xsd:pain.008.${version}`);
       });
 

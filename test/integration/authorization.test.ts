@@ -32,6 +32,9 @@ function allowed(route: RouteInfo): Principal[] | 'public' | '*' {
   // h/written: resolutions without an assembly: the board's pages, the members' personal links
   if (p.startsWith('/board/written-resolutions')) return ['board'];
   if (p.startsWith('/w/:token')) return 'public';
+  // h/sepa: the board (and the treasurer) enter paper mandates; the run and return forms are the treasurer's alone
+  if (p.startsWith('/board/sepa')) return ['board', 'treasurer'];
+  if (/^\/treasurer\/sepa\/(runs\/new|returns\/new)$/.test(p)) return ['treasurer'];
   if (p.startsWith('/portal')) return ['member']; // own organisation only (see portal*.test.ts for isolation)
   // the forms of the treasurer's corrections (a reversal, an overpayment) are the treasurer's alone, as are their posts
   if (/^\/treasurer\/(payments\/[^/]+\/reverse|invoices\/[^/]+\/overpayment)$/.test(p)) return ['treasurer'];

@@ -279,12 +279,19 @@ export class SepaService {
         const byOrg = await this.mandatesByOrganisation(trx, input.dueDate);
         const taken = await invoicesInCollection(trx, ids);
         const items: { inv: Invoice; m: Mandate }[] = [];
+        // the open invoices of the organisations with a mandate, read at once; any other id is refused below
+        const open = new Map((await this.d.dues.openInvoicesOf([...byOrg.keys()], trx)).map((i) => [i.id, i]));
         for (const id of ids) {
-          const inv = await this.d.dues.getInTrx(trx, id).catch(() => null);
-          if (!inv || inv.kind !== 'invoice' || inv.openCents <= 0) throw new ValidationError({ invoiceIds: 'sepa.errors.invoiceNotOpen' });
+          const inv = open.get(id);
+          if (!inv) {
+            // not an open invoice of a member with a usable mandate: say which of the two
+            const any = await this.d.dues.getInTrx(trx, id).catch(() => null);
+            if (any && any.kind === 'invoice' && any.openCents > 0 && !byOrg.has(any.organisationId)) throw new ValidationError({ invoiceIds: 'sepa.errors.noMandate' });
+            throw new ValidationError({ invoiceIds: 'sepa.errors.invoiceNotOpen' });
+          }
+          if (inv.openCents <= 0) throw new ValidationError({ invoiceIds: 'sepa.errors.invoiceNotOpen' });
           if (taken.has(id)) throw new ValidationError({ invoiceIds: 'sepa.errors.invoiceCollected' });
-          const m = byOrg.get(inv.organisationId);
-          if (!m) throw new ValidationError({ invoiceIds: 'sepa.errors.noMandate' });
+          const m = byOrg.get(inv.organisationId)!; // open holds only invoices of these organisations
           items.push({ inv, m });
         }
         const earliest = earliestDueDate(this.today(), settings, [...new Set(items.map((x) => x.m.scheme))]);

@@ -27,6 +27,7 @@ import { writtenBoardRouter, writtenPublicRouter } from './assemblies/written.ro
 // h/demand: the minority's demand for an assembly (§ 37 BGB)
 import { directoryBoardRouter, directoryPortalRouter, directoryPublicRouter, directoryUploadParser } from './directory/directory.routes.ts'; // h/lead2
 import { demandsBoardRouter, demandsDashboardHook, demandsPortalRouter } from './demands/demands.routes.ts';
+import { sepaBoardRouter, sepaDashboardHook, sepaMemberHook, sepaPortalRouter, sepaTreasurerRouter } from './sepa/sepa.routes.ts'; // h/sepa
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 
@@ -121,6 +122,7 @@ export function createApp(ctx: Context): AppHandle {
 
   // the register first: no router before it serves a path under /board/members, and every
   // router mounted at / costs a look at each of its routes on every request that passes it
+  app.use('/board/members', sepaMemberHook(ctx)); // h/sepa: the member's mandates on the member page
   app.use('/board/members', membersRouter(ctx));
   app.use(publicRouter(ctx));
   app.use(authRouter(ctx, sessionStore));
@@ -140,6 +142,12 @@ export function createApp(ctx: Context): AppHandle {
   app.use('/portal', portalRouter(ctx));
   app.use('/portal', portalInvoicesRouter(ctx));
   app.use('/portal/demands', demandsPortalRouter(ctx)); // h/demand: after the portal's router, whose navigation and organisation check run first
+  // h/sepa: SEPA direct debits: the board's mandate entry, the portal's mandates, the treasurer's runs and returns
+  app.use('/board/sepa', sepaBoardRouter(ctx));
+  app.use('/portal/sepa', sepaPortalRouter(ctx));
+  app.use('/treasurer/sepa', sepaTreasurerRouter(ctx));
+  app.use('/treasurer', sepaDashboardHook(ctx));
+  // h/sepa: end
   app.use('/treasurer', duesRouter(ctx));
   // h/lead2: the network's public directory (/netzwerk), the board's review, the portal's profile form
   app.use(directoryPublicRouter(ctx));

@@ -65,6 +65,8 @@ import { RetentionService } from './retention/retention.service.ts';
 import { DemandsService } from './demands/demands.service.ts';
 // h/lead2: the network's public directory
 import { DirectoryService } from './directory/directory.service.ts';
+// h/sepa: SEPA direct debits (mandates, collections, returns)
+import { SepaService } from './sepa/sepa.service.ts';
 
 /** Everything a request handler or a command may use, built in one place. */
 export interface Context {
@@ -107,6 +109,8 @@ export interface Context {
   demands: DemandsService;
   // h/lead2: the network's public directory (profiles, review, enquiries)
   directory: DirectoryService;
+  // h/sepa: SEPA direct debits (mandates, collections, returns)
+  sepa: SepaService;
 }
 
 export function createContext(deps: { config: Config; db: Knex; clock: Clock; log: Logger; transport?: MailTransport; gateway?: PaymentGateway }): Context {
@@ -140,7 +144,8 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
   const applications = new ApplicationsService({ db, clock, audit, tokens, outbox, settings, members, users, dues, config, log, consents });
   const gdpr = new GdprService({ db, clock, audit, settings, exports: memberExports, consents, users, applications, outbox, dues });
   const portal = new PortalService({ db, clock, audit, outbox, settings, members, users, config });
-  const reminders = new RemindersService({ db, clock, audit, outbox, settings });
+  const sepa = new SepaService({ db, clock, log, audit, outbox, settings, users, dues, payments }); // h/sepa
+  const reminders = new RemindersService({ db, clock, audit, outbox, settings, inCollection: (ids) => sepa.invoicesInCollection(ids) }); // h/sepa: no reminder while a debit collects
   const assemblyRepo = new AssembliesRepository(db);
   const invitationsRepo = new InvitationsRepository(db);
   const answersRepo = new AnswersRepository(db);
@@ -172,5 +177,5 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
   const demands = new DemandsService({ db, clock, config, audit, outbox, settings, members, users, assemblies: assembly });
   // h/lead2: the network's public directory
   const directory = new DirectoryService({ db, clock, config, audit, outbox, settings, members, users });
-  return { directory, demands, retention, admin, config, db, clock, log, changes, audit, tokens, users, accessLinks, settings, outbox, members, applications, applicationRecords, portal, memberImport, memberExports, gdpr, gateway, jobs, stripe, dues, duesRuns, payments, reminders, assemblies };
+  return { sepa, directory, demands, retention, admin, config, db, clock, log, changes, audit, tokens, users, accessLinks, settings, outbox, members, applications, applicationRecords, portal, memberImport, memberExports, gdpr, gateway, jobs, stripe, dues, duesRuns, payments, reminders, assemblies };
 }

@@ -43,6 +43,11 @@ async function main(): Promise<void> {
   await resume();
   const jobTimer = setInterval(() => void resume(), 60_000);
   jobTimer.unref();
+  // h/sepa: direct debits whose due date has come are booked as paid (hourly; the treasurer's pages do it too)
+  const settleDebits = () => ctx.sepa.settleDue().catch((err: Error) => log.error({ err: err.message }, 'booking due direct debits failed'));
+  void settleDebits();
+  const sepaTimer = setInterval(() => void settleDebits(), 3_600_000);
+  sepaTimer.unref();
   const server = http.createServer(handle.app);
   server.listen(config.port, () => {
     log.info({ port: config.port, mail: config.smtpUrl ? 'smtp' : 'files', stripe: config.stripe.secretKey ? 'on' : 'off' }, 'listening');
@@ -54,6 +59,7 @@ async function main(): Promise<void> {
     exits.stop();
     retention.stop();
     clearInterval(jobTimer);
+    clearInterval(sepaTimer); // h/sepa
     server.close(() => {
       ctx.outbox.close();
       void handle.close().then(() => db.destroy()).then(() => process.exit(0));

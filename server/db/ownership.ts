@@ -74,6 +74,11 @@ export const TABLE_OWNERS = {
   directory_profiles: 'directory',
   directory_logos: 'directory',
   directory_enquiries: 'directory',
+  // h/sepa: SEPA direct debits: mandates, collections, their debits and returns
+  sepa_mandates: 'sepa',
+  sepa_runs: 'sepa',
+  sepa_debits: 'sepa',
+  sepa_returns: 'sepa',
 } as const;
 
 export type TableName = keyof typeof TABLE_OWNERS;

@@ -26,6 +26,7 @@ import {
 } from './invoices.repository.ts';
 import { paymentAmountsOfYear } from './payments.repository.ts';
 import { organisationIdsByPayment, stripeFlagCounts } from './invoices.repository.ts'; // h/stripe
+import { openInvoicesOfOrganisations } from './invoices.repository.ts'; // h/sepa
 import { isUniqueViolation } from '../db/errors.ts';
 import type { PaymentsService } from './payments.service.ts';
 import { greeting } from '../mail/greeting.ts';
@@ -487,6 +488,18 @@ export class DuesService {
   async get(id: number): Promise<Invoice> {
     return this.getIn(this.d.db, id);
   }
+
+  // h/sepa: what a direct debit collects
+  /** An invoice inside the caller's transaction (the SEPA collection reads it where it books). */
+  async getInTrx(trx: Knex.Transaction, id: number): Promise<Invoice> {
+    return this.getIn(trx, id);
+  }
+
+  /** The open and partially paid dues invoices of these organisations, oldest due first. */
+  async openInvoicesOf(organisationIds: number[], q: Knex | Knex.Transaction = this.d.db): Promise<Invoice[]> {
+    return organisationIds.length ? openInvoicesOfOrganisations(q, organisationIds) : [];
+  }
+  // h/sepa: end
 
   /** What may be done with an invoice now: take payments, cancel it (a dues invoice that counts), issue it anew (a cancelled one). */
   actions(invoice: Invoice): { payable: boolean; cancellable: boolean; reissuable: boolean } {

@@ -232,3 +232,16 @@ export function organisationIdsByPayment(q: Q, state: 'paid' | 'open' | 'overdue
   return base.where('status', 'paid')
     .whereNotIn('organisation_id', q('invoices').where({ year, kind: 'invoice' }).whereIn('status', [...OPEN_STATUSES, 'uncollectible']).select('organisation_id'));
 }
+
+// h/sepa: the open dues invoices a direct debit may collect
+/** Open and partially paid dues invoices (not cancellations) of the given organisations, oldest first. */
+export async function openInvoicesOfOrganisations(q: Q, organisationIds: number[]): Promise<Invoice[]> {
+  const out: Invoice[] = [];
+  for (let i = 0; i < organisationIds.length; i += 500) {
+    // why: the select is every column of invoices plus cancels_number
+    const rows = await withCancels(q).where('i.kind', 'invoice').whereIn('i.status', OPEN_STATUSES).whereIn('i.organisation_id', organisationIds.slice(i, i + 500))
+      .orderBy([{ column: 'i.due_date', order: 'asc' }, { column: 'i.id', order: 'asc' }]).select(WITH_CANCELS) as InvoiceRowWithCancels[];
+    out.push(...rows.map(rowToInvoice));
+  }
+  return out;
+}

@@ -20,7 +20,11 @@ import { greeting } from '../mail/greeting.ts';
  * late sends only the highest reminder due, not both at once.
  */
 export class RemindersService {
-  constructor(private d: { db: Knex; clock: Clock; audit: AuditService; outbox: Outbox; settings: SettingsService }) {}
+  constructor(private d: {
+    db: Knex; clock: Clock; audit: AuditService; outbox: Outbox; settings: SettingsService;
+    /** h/sepa: the invoices a direct debit collects (pending or not returned) get no reminder */
+    inCollection?: (invoiceIds: number[]) => Promise<Set<number>>;
+  }) {}
 
   async sendDue(actor: Actor = SYSTEM): Promise<{ first: number; second: number }> {
     const rules = await this.d.settings.rules();
@@ -28,7 +32,9 @@ export class RemindersService {
     const minus = (days: number) => DateTime.fromISO(today, { zone: ZONE }).minus({ days }).toISODate()!;
     const due1 = minus(rules.reminder1Days); // due_date <= due1 → first reminder due
     const due2 = minus(rules.reminder2Days);
-    const candidates = await reminderCandidates(this.d.db, due1 < due2 ? due2 : due1);
+    const all = await reminderCandidates(this.d.db, due1 < due2 ? due2 : due1);
+    const collected = this.d.inCollection ? await this.d.inCollection(all.map((c) => c.id)) : new Set<number>(); // h/sepa
+    const candidates = all.filter((c) => !collected.has(c.id));
     const out = { first: 0, second: 0 };
     for (const c of candidates) {
       const level = c.dueDate <= due2 ? 2 : c.dueDate <= due1 ? 1 : 0;

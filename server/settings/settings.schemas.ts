@@ -285,3 +285,16 @@ export const stripeSettingsSchema = z.object({
 export type StripeSettings = z.infer<typeof stripeSettingsSchema>;
 export const DEFAULT_STRIPE_SETTINGS: StripeSettings = { paymentMethods: ['card', 'sepa_debit'] };
 // h/stripe: end
+// h/sepa: SEPA direct debits (a settings key of its own, 'sepa')
+export const sepaSchema = z.object({
+  /** the pre-notification reaches the member at least this many days before the due date (SEPA rulebook: 14 unless agreed otherwise) */
+  preNotificationDays: z.coerce.number().int().min(1).max(60),
+  /** the file reaches the bank at least this many business days before the due date (interbank rules since 2016: 1 for CORE and B2B) */
+  leadBusinessDaysCore: z.coerce.number().int().min(1).max(15),
+  leadBusinessDaysB2b: z.coerce.number().int().min(1).max(15),
+  /** the bank's fee for a returned debit, booked with each return (0 = none) */
+  returnFeeCents: z.coerce.number().int().min(0).max(100_000),
+});
+export type SepaSettings = z.infer<typeof sepaSchema>;
+export const DEFAULT_SEPA: SepaSettings = { preNotificationDays: 14, leadBusinessDaysCore: 1, leadBusinessDaysB2b: 1, returnFeeCents: 0 };
+// h/sepa: end

@@ -15,6 +15,7 @@ import {
   DEFAULT_ASSOCIATION, DEFAULT_PRIVACY, DEFAULT_RULES, feeRuleSchema,
   DEFAULT_DATEV, type DatevSettings, // h/money
   DEFAULT_DIRECTORY, type DirectorySettings, // h/lead2
+  DEFAULT_SEPA, type SepaSettings, // h/sepa
   type AssociationSettings, type BylawsRules, type Category, type FeeRule, type PrivacySettings,
 } from './settings.schemas.ts';
 
@@ -168,6 +169,22 @@ export class SettingsService {
     await this.changes.notify('settings');
   }
   // h/stripe: end
+
+  // h/sepa: the direct debits' periods and the return fee (key 'sepa'), audited
+  async sepa(trx?: Knex | Knex.Transaction): Promise<SepaSettings> {
+    return { ...DEFAULT_SEPA, ...(await this.getJson('sepa', DEFAULT_SEPA, trx)) };
+  }
+
+  async updateSepa(actor: Actor, value: SepaSettings): Promise<void> {
+    const before = await this.sepa();
+    await this.db.transaction(async (trx) => {
+      await this.putJson(trx, 'sepa', value);
+      const d = diff(before, value);
+      await this.audit.record(trx, actor, 'settings.sepa_updated', 'settings', null, d.before, d.after);
+    });
+    await this.changes.notify('settings');
+  }
+  // h/sepa: end
 
   async updateAssociation(actor: Actor, value: AssociationSettings): Promise<void> {
     const before = await this.association();

@@ -35,6 +35,9 @@ function allowed(route: RouteInfo): Principal[] | 'public' | '*' {
   // h/lead2: the public directory and its open data; the board's review
   if (p === '/netzwerk' || p.startsWith('/netzwerk/') || p === '/netzwerk.json' || p === '/netzwerk.csv') return 'public';
   if (p.startsWith('/board/directory')) return ['board'];
+  // h/sepa: the board (and the treasurer) enter paper mandates; the run and return forms are the treasurer's alone
+  if (p.startsWith('/board/sepa')) return ['board', 'treasurer'];
+  if (/^\/treasurer\/sepa\/(runs\/new|returns\/new)$/.test(p)) return ['treasurer'];
   if (p.startsWith('/portal')) return ['member']; // own organisation only (see portal*.test.ts for isolation)
   // the forms of the treasurer's corrections (a reversal, an overpayment) are the treasurer's alone, as are their posts
   if (/^\/treasurer\/(payments\/[^/]+\/reverse|invoices\/[^/]+\/overpayment)$/.test(p)) return ['treasurer'];

@@ -20,6 +20,7 @@ describe('member portal: a member contact never sees or changes another organisa
   let assemblyB: number;
   let attachmentB: number;
   let requestB: number;
+  let mandateB: number; // h/sepa
 
   before(async () => {
     env = await createTestEnv();
@@ -51,6 +52,8 @@ describe('member portal: a member contact never sees or changes another organisa
     })).id!;
     anna = await loginAs(env, 'anna@harzer.example');
     carla = await loginAs(env, 'carla@okertal.example');
+    // h/sepa: B's SEPA mandate
+    mandateB = await env.ctx.sepa.createMandate(ACTOR, w.orgB, 'paper', { scheme: 'B2B', iban: 'DE89370400440532013000', bic: '', holder: 'Okertal Polymere AG', signedOn: '2026-11-01' });
   });
   after(async () => env.close());
 
@@ -67,6 +70,7 @@ describe('member portal: a member contact never sees or changes another organisa
       motions: await db('assembly_motions').orderBy('id'),
       users: await db('users').whereIn('email', ['carla@okertal.example', 'dieter@okertal.example']).orderBy('id').select('id', 'email', 'locale', 'display_name'),
       roles: await db('user_roles').orderBy(['user_id', 'role']),
+      mandates: await db('sepa_mandates').where({ organisation_id: w.orgB }).orderBy('id'), // h/sepa
     });
   }
 
@@ -128,6 +132,10 @@ describe('member portal: a member contact never sees or changes another organisa
       'POST /portal/demands/new': { run: () => postForm('/portal/demands/new', { purpose: 'Eingeschleust', reasons: 'Gründe', organisationId: String(w.orgB) }), expect: own(303) },
       'POST /portal/demands/:id/support': { run: () => postForm('/portal/demands/1/support', { organisationId: String(w.orgB) }), expect: own(303) },
       'POST /portal/demands/:id/withdraw': { run: () => postForm('/portal/demands/1/withdraw', { organisationId: String(w.orgB) }), expect: own(303) },
+      // h/sepa: the mandates are always the signed-in contact's organisation's
+      'GET /portal/sepa': { run: () => get('/portal/sepa'), expect: own(200) },
+      'POST /portal/sepa': { run: () => postForm('/portal/sepa', { scheme: 'CORE', holder: 'Harzer Spezialchemie GmbH', iban: 'DE02120300000000202051', bic: '', consent: '1', organisationId: String(w.orgB) }), expect: own(303) },
+      'POST /portal/sepa/:id/revoke': { run: () => postForm(`/portal/sepa/${mandateB}/revoke`), expect: denied },
     };
 
     const routes = listRoutes(env.app).filter((r) => r.path === '/portal' || r.path.startsWith('/portal/')).map((r) => `${r.method} ${r.path}`);

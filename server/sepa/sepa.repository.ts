@@ -1,0 +1,215 @@
+import type { Knex } from 'knex';
+import { bool, insertId } from '../db/knex.ts';
+import type { DebitStatus, MandateScheme, MandateSource, SepaDebitRow, SepaMandateRow, SepaReturnRow, SepaRunRow, SequenceType } from './sepa.tables.ts';
+
+/**
+ * Every query on the sepa tables (owner: sepa): mandates, runs, debits, returns. Each
+ * function takes the connection or the caller's transaction.
+ */
+type Q = Knex | Knex.Transaction;
+
+export interface Mandate {
+  id: number;
+  organisationId: number;
+  reference: string;
+  scheme: MandateScheme;
+  iban: string;
+  bic: string;
+  holder: string;
+  signedOn: string;
+  source: MandateSource;
+  grantedByContactId: number | null;
+  lastUsedOn: string | null;
+  firstUsed: boolean;
+  revokedAt: string | null;
+  revokedReason: string;
+  flagCode: string | null;
+  flaggedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+function toMandate(r: SepaMandateRow): Mandate {
+  return {
+    id: Number(r.id), organisationId: Number(r.organisation_id), reference: r.reference, scheme: r.scheme, iban: r.iban, bic: r.bic, holder: r.holder,
+    signedOn: r.signed_on, source: r.source, grantedByContactId: r.granted_by_contact_id == null ? null : Number(r.granted_by_contact_id),
+    lastUsedOn: r.last_used_on, firstUsed: bool(r.first_used), revokedAt: r.revoked_at, revokedReason: r.revoked_reason,
+    flagCode: r.flag_code, flaggedAt: r.flagged_at, createdAt: r.created_at, updatedAt: r.updated_at,
+  };
+}
+
+export type NewMandateRow = Omit<SepaMandateRow, 'id'>;
+export type MandatePatch = Partial<Omit<SepaMandateRow, 'id' | 'organisation_id' | 'created_at' | 'created_by'>>;
+
+export async function insertMandate(q: Q, row: NewMandateRow): Promise<number> {
+  return insertId(q, 'sepa_mandates', { ...row });
+}
+
+export async function updateMandate(q: Q, id: number, patch: MandatePatch): Promise<void> {
+  await q('sepa_mandates').where({ id }).update(patch);
+}
+
+export async function getMandate(q: Q, id: number): Promise<Mandate | undefined> {
+  const r = await q('sepa_mandates').where({ id }).first();
+  return r ? toMandate(r) : undefined;
+}
+
+export async function mandatesOfOrganisation(q: Q, organisationId: number): Promise<Mandate[]> {
+  return (await q('sepa_mandates').where({ organisation_id: organisationId }).orderBy('id', 'desc')).map(toMandate);
+}
+
+/** Mandates neither revoked nor flagged (whether expired the service decides, by date). */
+export async function usableMandates(q: Q): Promise<Mandate[]> {
+  return (await q('sepa_mandates').whereNull('revoked_at').whereNull('flag_code').orderBy('id')).map(toMandate);
+}
+
+export async function referenceTaken(q: Q, reference: string): Promise<boolean> {
+  return !!(await q('sepa_mandates').where({ reference }).first('id'));
+}
+
+export interface Run {
+  id: number;
+  dueDate: string;
+  messageId: string;
+  debitCount: number;
+  totalCents: number;
+  createdAt: string;
+}
+
+function toRun(r: SepaRunRow): Run {
+  return { id: Number(r.id), dueDate: r.due_date, messageId: r.message_id, debitCount: Number(r.debit_count), totalCents: Number(r.total_cents), createdAt: r.created_at };
+}
+
+export async function insertRun(q: Q, row: Omit<SepaRunRow, 'id'>): Promise<number> {
+  return insertId(q, 'sepa_runs', { ...row });
+}
+
+export async function updateRun(q: Q, id: number, patch: Partial<Pick<SepaRunRow, 'message_id' | 'debit_count' | 'total_cents'>>): Promise<void> {
+  await q('sepa_runs').where({ id }).update(patch);
+}
+
+export async function getRun(q: Q, id: number): Promise<Run | undefined> {
+  const r = await q('sepa_runs').where({ id }).first();
+  return r ? toRun(r) : undefined;
+}
+
+export async function listRuns(q: Q, limit = 50): Promise<Run[]> {
+  return (await q('sepa_runs').orderBy('id', 'desc').limit(limit)).map(toRun);
+}
+
+export async function runsDueFrom(q: Q, from: string): Promise<Run[]> {
+  return (await q('sepa_runs').where('due_date', '>=', from).orderBy('due_date')).map(toRun);
+}
+
+export interface Debit {
+  id: number;
+  runId: number;
+  mandateId: number;
+  invoiceId: number;
+  organisationId: number;
+  invoiceNumber: string;
+  endToEndId: string;
+  sequence: SequenceType;
+  scheme: MandateScheme;
+  amountCents: number;
+  dueDate: string;
+  mandateReference: string;
+  mandateSignedOn: string;
+  iban: string;
+  bic: string;
+  holder: string;
+  remittance: string;
+  status: DebitStatus;
+  paymentId: number | null;
+  prenotifiedAt: string | null;
+}
+
+function toDebit(r: SepaDebitRow): Debit {
+  return {
+    id: Number(r.id), runId: Number(r.run_id), mandateId: Number(r.mandate_id), invoiceId: Number(r.invoice_id), organisationId: Number(r.organisation_id),
+    invoiceNumber: r.invoice_number, endToEndId: r.end_to_end_id, sequence: r.sequence, scheme: r.scheme, amountCents: Number(r.amount_cents), dueDate: r.due_date,
+    mandateReference: r.mandate_reference, mandateSignedOn: r.mandate_signed_on, iban: r.iban, bic: r.bic, holder: r.holder, remittance: r.remittance,
+    status: r.status, paymentId: r.payment_id == null ? null : Number(r.payment_id), prenotifiedAt: r.prenotified_at,
+  };
+}
+
+export type NewDebitRow = Omit<SepaDebitRow, 'id'>;
+
+export async function insertDebit(q: Q, row: NewDebitRow): Promise<number> {
+  return insertId(q, 'sepa_debits', { ...row });
+}
+
+export async function updateDebit(q: Q, id: number, patch: Partial<Pick<SepaDebitRow, 'status' | 'payment_id' | 'active_invoice_id' | 'prenotified_at' | 'end_to_end_id'>>): Promise<void> {
+  await q('sepa_debits').where({ id }).update(patch);
+}
+
+export async function debitsOfRun(q: Q, runId: number): Promise<Debit[]> {
+  return (await q('sepa_debits').where({ run_id: runId }).orderBy('id')).map(toDebit);
+}
+
+export async function debitByEndToEndId(q: Q, endToEndId: string): Promise<Debit | undefined> {
+  const r = await q('sepa_debits').where({ end_to_end_id: endToEndId }).first();
+  return r ? toDebit(r) : undefined;
+}
+
+export async function debitsOfOrganisation(q: Q, organisationId: number): Promise<Debit[]> {
+  return (await q('sepa_debits').where({ organisation_id: organisationId }).orderBy('id', 'desc')).map(toDebit);
+}
+
+/** Pending debits whose due date has come: they are booked as paid. */
+export async function pendingDueDebits(q: Q, today: string): Promise<Debit[]> {
+  return (await q('sepa_debits').where({ status: 'pending' }).where('due_date', '<=', today).orderBy('id')).map(toDebit);
+}
+
+/** Of these invoices, the ones a debit collects (pending, or collected and not returned). */
+export async function invoicesInCollection(q: Q, invoiceIds: number[]): Promise<Set<number>> {
+  const out = new Set<number>();
+  for (let i = 0; i < invoiceIds.length; i += 500) {
+    const rows = await q('sepa_debits').whereIn('active_invoice_id', invoiceIds.slice(i, i + 500)).select('active_invoice_id');
+    for (const r of rows) if (r.active_invoice_id != null) out.add(Number(r.active_invoice_id));
+  }
+  return out;
+}
+
+export interface ReturnEntry {
+  id: number;
+  debitId: number;
+  reasonCode: string;
+  amountCents: number;
+  feeCents: number;
+  bookedOn: string;
+  endToEndId: string;
+  invoiceId: number;
+  invoiceNumber: string;
+  organisationId: number;
+  holder: string;
+  mandateReference: string;
+}
+
+export async function insertReturn(q: Q, row: Omit<SepaReturnRow, 'id'>): Promise<number> {
+  return insertId(q, 'sepa_returns', { ...row });
+}
+
+export async function returnOfDebit(q: Q, debitId: number): Promise<boolean> {
+  return !!(await q('sepa_returns').where({ debit_id: debitId }).first('id'));
+}
+
+async function returnsWhere(q: Q, where: (b: Knex.QueryBuilder) => void, limit: number): Promise<ReturnEntry[]> {
+  const b = q('sepa_returns as r').join('sepa_debits as d', 'd.id', 'r.debit_id');
+  where(b);
+  const rows: (Pick<SepaReturnRow, 'id' | 'debit_id' | 'reason_code' | 'amount_cents' | 'fee_cents' | 'booked_on'> & Pick<SepaDebitRow, 'end_to_end_id' | 'invoice_id' | 'invoice_number' | 'organisation_id' | 'holder' | 'mandate_reference'>)[] = await b
+    .orderBy([{ column: 'r.booked_on', order: 'desc' }, { column: 'r.id', order: 'desc' }]).limit(limit)
+    .select('r.id', 'r.debit_id', 'r.reason_code', 'r.amount_cents', 'r.fee_cents', 'r.booked_on', 'd.end_to_end_id', 'd.invoice_id', 'd.invoice_number', 'd.organisation_id', 'd.holder', 'd.mandate_reference');
+  return rows.map((r) => ({
+    id: Number(r.id), debitId: Number(r.debit_id), reasonCode: r.reason_code, amountCents: Number(r.amount_cents), feeCents: Number(r.fee_cents), bookedOn: r.booked_on,
+    endToEndId: r.end_to_end_id, invoiceId: Number(r.invoice_id), invoiceNumber: r.invoice_number, organisationId: Number(r.organisation_id), holder: r.holder, mandateReference: r.mandate_reference,
+  }));
+}
+
+export async function recentReturns(q: Q, limit = 20): Promise<ReturnEntry[]> {
+  return returnsWhere(q, () => {}, limit);
+}
+
+export async function returnsOfOrganisation(q: Q, organisationId: number): Promise<ReturnEntry[]> {
+  return returnsWhere(q, (b) => { b.where('d.organisation_id', organisationId); }, 100);
+}

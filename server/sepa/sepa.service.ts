@@ -1,0 +1,540 @@
+import type { Knex } from 'knex';
+import { DateTime } from 'luxon';
+import { berlinDate, iso, ZONE, type Clock } from '../clock.ts';
+import type { Actor, AuditService } from '../audit/audit.service.ts';
+import { SYSTEM } from '../audit/audit.service.ts';
+import { AppError, ConflictError, NotFoundError, ValidationError, type FieldErrors } from '../errors.ts';
+import { isUniqueViolation } from '../db/errors.ts';
+import type { Logger } from '../logger.ts';
+import type { Outbox } from '../mail/outbox.service.ts';
+import type { SettingsService } from '../settings/settings.service.ts';
+import type { UsersService } from '../auth/users.service.ts';
+import type { DuesService } from '../dues/dues.service.ts';
+import type { PaymentsService } from '../dues/payments.service.ts';
+import type { Invoice } from '../dues/invoice.ts';
+import { compactCode, formatIban, isValidCreditorId } from '../settings/bank.ts';
+import { tFor, type Locale } from '../i18n/i18n.ts';
+import { formatDate, formatMoney } from '../i18n/format.ts';
+import { greeting } from '../mail/greeting.ts';
+import {
+  LENGTH, RETURN_REASONS, earliestDueDate, isReturnReason, isTargetDay, mandateValidUntil, reasonAllowedFor, sepaBic, sepaIban, sepaId, sepaText, sequenceOf,
+} from './rules.ts';
+import { buildPain008, painFileName, type PainVersion } from './pain008.ts';
+import {
+  debitByEndToEndId, debitsOfOrganisation, debitsOfRun, getMandate, getRun, insertDebit, insertMandate, insertReturn, insertRun, invoicesInCollection,
+  listRuns, mandatesOfOrganisation, pendingDueDebits, recentReturns, referenceTaken, returnOfDebit, returnsOfOrganisation, runsDueFrom, updateDebit,
+  updateMandate, updateRun, usableMandates, type Debit, type Mandate, type ReturnEntry, type Run,
+} from './sepa.repository.ts';
+import type { MandateScheme, MandateSource, SequenceType } from './sepa.tables.ts';
+
+export type { Debit, Mandate, ReturnEntry, Run };
+
+export type MandateState = 'active' | 'revoked' | 'flagged' | 'expired';
+
+export interface MandateView extends Mandate {
+  state: MandateState;
+  /** the last due date a collection may have under it (36 months unused, SEPA rulebook) */
+  validUntil: string;
+  nextSequence: SequenceType;
+}
+
+export interface MandateInput {
+  scheme: string;
+  iban: string;
+  bic: string;
+  holder: string;
+  signedOn: string;
+  reference?: string;
+}
+
+export interface PreviewItem {
+  invoiceId: number;
+  invoiceNumber: string;
+  organisationId: number;
+  memberNumber: number;
+  memberName: string;
+  amountCents: number;
+  invoiceDueDate: string;
+  mandateId: number;
+  mandateReference: string;
+  scheme: MandateScheme;
+  sequence: SequenceType;
+}
+
+export interface ReturnInput {
+  endToEndId: string;
+  reasonCode: string;
+  amountCents: number;
+  bookedOn: string;
+  feeCents?: number;
+}
+
+export interface RunFile {
+  scheme: MandateScheme;
+  sequence: SequenceType;
+  count: number;
+  totalCents: number;
+}
+
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+function validDate(s: string): boolean {
+  return ISO_DATE.test(s) && DateTime.fromISO(s, { zone: ZONE }).isValid;
+}
+
+/** Thrown when the association's own data needed for a collection is missing or wrong (the settings page fixes it). */
+export class SepaSettingsError extends AppError {
+  constructor(public readonly fields: string[]) {
+    super(422, 'sepa_settings');
+  }
+}
+
+/**
+ * SEPA direct debits (issue 12, items 3–5): the members' mandates (CORE or B2B, from the
+ * portal or a signed paper form), the collection runs with their pre-notifications and
+ * pain.008 files, booking a collection as paid on its due date, and returns.
+ */
+export class SepaService {
+  constructor(private d: {
+    db: Knex; clock: Clock; log: Logger; audit: AuditService; outbox: Outbox; settings: SettingsService; users: UsersService; dues: DuesService; payments: PaymentsService;
+  }) {}
+
+  private today(): string {
+    return berlinDate(this.d.clock.now());
+  }
+
+  // ------------------------------------------------------------------ mandates
+
+  stateOf(m: Mandate, on: string = this.today()): MandateState {
+    if (m.revokedAt) return 'revoked';
+    if (m.flagCode) return 'flagged';
+    if (on > mandateValidUntil(m)) return 'expired';
+    return 'active';
+  }
+
+  view(m: Mandate, on: string = this.today()): MandateView {
+    return { ...m, state: this.stateOf(m, on), validUntil: mandateValidUntil(m), nextSequence: sequenceOf(m) };
+  }
+
+  async mandatesOf(organisationId: number): Promise<MandateView[]> {
+    return (await mandatesOfOrganisation(this.d.db, organisationId)).map((m) => this.view(m));
+  }
+
+  async mandate(id: number): Promise<MandateView> {
+    const m = await getMandate(this.d.db, id);
+    if (!m) throw new NotFoundError();
+    return this.view(m);
+  }
+
+  /** The checks of a mandate's fields; each error names its field. */
+  private checkMandate(input: MandateInput): { errors: FieldErrors; scheme: MandateScheme; iban: string; bic: string; holder: string; reference: string } {
+    const errors: FieldErrors = {};
+    const scheme = input.scheme === 'B2B' ? 'B2B' : 'CORE';
+    if (input.scheme !== 'CORE' && input.scheme !== 'B2B') errors.scheme = 'sepa.errors.scheme';
+    const iban = sepaIban(input.iban);
+    if (!input.iban.trim()) errors.iban = 'sepa.errors.ibanMissing';
+    else if (!iban) errors.iban = 'sepa.errors.iban';
+    const bic = sepaBic(input.bic);
+    if (bic === null) errors.bic = 'sepa.errors.bic';
+    const holder = sepaText(input.holder, LENGTH.name);
+    if (!input.holder.trim() || !holder) errors.holder = 'sepa.errors.holder';
+    else if (input.holder.trim().length > LENGTH.name) errors.holder = 'sepa.errors.holderLong';
+    if (!input.signedOn.trim()) errors.signedOn = 'sepa.errors.signedOnMissing';
+    else if (!validDate(input.signedOn)) errors.signedOn = 'sepa.errors.date';
+    else if (input.signedOn > this.today()) errors.signedOn = 'sepa.errors.signedOnFuture';
+    const reference = (input.reference ?? '').trim();
+    if (reference && (reference.length > LENGTH.mandateId || !/^[A-Za-z0-9+?/\-:().,']+$/.test(reference))) errors.reference = 'sepa.errors.reference';
+    return { errors, scheme, iban: iban ?? '', bic: bic ?? '', holder, reference };
+  }
+
+  /**
+   * A new mandate: entered by the board from a signed paper form ('paper'), granted by a
+   * member contact in the portal ('portal', signed today) or on the application form. The
+   * reference is the one printed on the paper form, or made here (unique).
+   */
+  async createMandate(actor: Actor, organisationId: number, source: MandateSource, input: MandateInput, contactId: number | null = null): Promise<number> {
+    const c = this.checkMandate(input);
+    if (Object.keys(c.errors).length) throw new ValidationError(c.errors);
+    const now = iso(this.d.clock.now());
+    try {
+      return await this.d.db.transaction(async (trx) => {
+        if (c.reference && (await referenceTaken(trx, c.reference))) throw new ValidationError({ reference: 'sepa.errors.referenceTaken' });
+        const id = await insertMandate(trx, {
+          organisation_id: organisationId, reference: c.reference || `tmp-${organisationId}-${now}`.slice(0, 35), scheme: c.scheme, iban: c.iban, bic: c.bic, holder: c.holder,
+          signed_on: input.signedOn, source, granted_by_contact_id: contactId, last_used_on: null, first_used: false, revoked_at: null, revoked_reason: '',
+          flag_code: null, flagged_at: null, created_by: actor.userId, created_at: now, updated_at: now,
+        });
+        const reference = c.reference || sepaId(`M${String(organisationId).padStart(5, '0')}-${id}`);
+        if (!c.reference) await updateMandate(trx, id, { reference });
+        await this.d.audit.record(trx, actor, 'sepa.mandate_created', 'organisation', organisationId, undefined, {
+          mandateId: id, reference, scheme: c.scheme, iban: formatIban(c.iban), bic: c.bic, holder: c.holder, signedOn: input.signedOn, source,
+        });
+        return id;
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ValidationError({ reference: 'sepa.errors.referenceTaken' });
+      throw err;
+    }
+  }
+
+  /** Revokes a mandate (the member's word, or the board's); a revoked mandate is never used again. `organisationId`: the portal's check that it is the contact's own. */
+  async revokeMandate(actor: Actor, mandateId: number, reason: string, organisationId?: number): Promise<void> {
+    await this.d.db.transaction(async (trx) => {
+      const m = await getMandate(trx, mandateId);
+      if (!m || (organisationId !== undefined && m.organisationId !== organisationId)) throw new NotFoundError();
+      if (m.revokedAt) return;
+      const now = iso(this.d.clock.now());
+      await updateMandate(trx, m.id, { revoked_at: now, revoked_reason: reason.slice(0, 300), updated_at: now });
+      await this.d.audit.record(trx, actor, 'sepa.mandate_revoked', 'organisation', m.organisationId, { mandateId: m.id, reference: m.reference, revokedAt: null }, { revokedAt: now, reason });
+    });
+  }
+
+  /** The board has looked at a flagged mandate (e.g. the member paid after AM04-like refusal) and lets it be used again. */
+  async clearFlag(actor: Actor, mandateId: number): Promise<void> {
+    await this.d.db.transaction(async (trx) => {
+      const m = await getMandate(trx, mandateId);
+      if (!m) throw new NotFoundError();
+      if (!m.flagCode || m.revokedAt) return;
+      const now = iso(this.d.clock.now());
+      await updateMandate(trx, m.id, { flag_code: null, flagged_at: null, updated_at: now });
+      await this.d.audit.record(trx, actor, 'sepa.mandate_flag_cleared', 'organisation', m.organisationId, { mandateId: m.id, flagCode: m.flagCode }, { flagCode: null });
+    });
+  }
+
+  // ------------------------------------------------------------------ collection runs
+
+  /** The association's creditor data; each missing or wrong field is named. */
+  async creditor(): Promise<{ name: string; iban: string; bic: string; creditorId: string }> {
+    const a = await this.d.settings.association();
+    const missing: string[] = [];
+    const creditorId = compactCode(a.sepaCreditorId);
+    if (!creditorId || !isValidCreditorId(creditorId)) missing.push('sepaCreditorId');
+    const iban = sepaIban(a.iban);
+    if (!iban) missing.push('iban');
+    const bic = sepaBic(a.bic);
+    if (bic === null) missing.push('bic');
+    if (missing.length) throw new SepaSettingsError(missing);
+    return { name: a.bankHolder || a.name, iban: iban ?? '', bic: bic ?? '', creditorId };
+  }
+
+  /** The creditor fields that stop a collection (empty when none): for the run page. */
+  async creditorProblems(): Promise<string[]> {
+    try {
+      await this.creditor();
+      return [];
+    } catch (err) {
+      if (err instanceof SepaSettingsError) return err.fields;
+      throw err;
+    }
+  }
+
+  /** The earliest due date a run created today may have, for the mandates' schemes. */
+  async earliestDueDate(schemes: MandateScheme[] = ['CORE', 'B2B']): Promise<string> {
+    return earliestDueDate(this.today(), await this.d.settings.sepa(), schemes);
+  }
+
+  /** One usable mandate per organisation at that date: the newest active one. */
+  private async mandatesByOrganisation(q: Knex | Knex.Transaction, on: string): Promise<Map<number, Mandate>> {
+    const byOrg = new Map<number, Mandate>();
+    for (const m of await usableMandates(q)) {
+      if (this.stateOf(m, on) !== 'active') continue;
+      const had = byOrg.get(m.organisationId);
+      if (!had || had.id < m.id) byOrg.set(m.organisationId, m);
+    }
+    return byOrg;
+  }
+
+  /** What a run on `dueDate` would collect: each open invoice of a member with an active mandate that no debit collects yet. */
+  async preview(dueDate?: string): Promise<PreviewItem[]> {
+    const on = dueDate && validDate(dueDate) ? dueDate : await this.earliestDueDate();
+    const byOrg = await this.mandatesByOrganisation(this.d.db, on);
+    const invoices = await this.d.dues.openInvoicesOf([...byOrg.keys()]);
+    const taken = await invoicesInCollection(this.d.db, invoices.map((i) => i.id));
+    return invoices.filter((i) => !taken.has(i.id) && i.openCents > 0).map((i) => {
+      const m = byOrg.get(i.organisationId)!; // the invoices were asked for exactly these organisations
+      return {
+        invoiceId: i.id, invoiceNumber: i.number, organisationId: i.organisationId, memberNumber: i.memberNumber, memberName: i.recipient.name,
+        amountCents: i.openCents, invoiceDueDate: i.dueDate, mandateId: m.id, mandateReference: m.reference, scheme: m.scheme, sequence: sequenceOf(m),
+      };
+    });
+  }
+
+  /**
+   * Creates a collection on `dueDate` for the chosen invoices: each must be open, of a member
+   * with an active mandate, not collected already; the due date respects the pre-notification
+   * days and the lead time (settings) and is a TARGET2 business day. Each member gets the
+   * pre-notification (amount, due date, mandate reference, creditor ID) through the outbox in
+   * the same transaction. All or nothing.
+   */
+  async createRun(actor: Actor, input: { dueDate: string; invoiceIds: number[] }): Promise<{ runId: number; count: number; totalCents: number }> {
+    const creditor = await this.creditor();
+    if (!input.dueDate.trim()) throw new ValidationError({ dueDate: 'sepa.errors.dueDateMissing' });
+    if (!validDate(input.dueDate)) throw new ValidationError({ dueDate: 'sepa.errors.date' });
+    const ids = [...new Set(input.invoiceIds)].filter((x) => Number.isSafeInteger(x) && x > 0);
+    if (!ids.length) throw new ValidationError({ invoiceIds: 'sepa.errors.noInvoices' });
+    const settings = await this.d.settings.sepa();
+    const now = iso(this.d.clock.now());
+    try {
+      return await this.d.db.transaction(async (trx) => {
+        const byOrg = await this.mandatesByOrganisation(trx, input.dueDate);
+        const taken = await invoicesInCollection(trx, ids);
+        const items: { inv: Invoice; m: Mandate }[] = [];
+        // the open invoices of the organisations with a mandate, read at once; any other id is refused below
+        const open = new Map((await this.d.dues.openInvoicesOf([...byOrg.keys()], trx)).map((i) => [i.id, i]));
+        for (const id of ids) {
+          const inv = open.get(id);
+          if (!inv) {
+            // not an open invoice of a member with a usable mandate: say which of the two
+            const any = await this.d.dues.getInTrx(trx, id).catch(() => null);
+            if (any && any.kind === 'invoice' && any.openCents > 0 && !byOrg.has(any.organisationId)) throw new ValidationError({ invoiceIds: 'sepa.errors.noMandate' });
+            throw new ValidationError({ invoiceIds: 'sepa.errors.invoiceNotOpen' });
+          }
+          if (inv.openCents <= 0) throw new ValidationError({ invoiceIds: 'sepa.errors.invoiceNotOpen' });
+          if (taken.has(id)) throw new ValidationError({ invoiceIds: 'sepa.errors.invoiceCollected' });
+          const m = byOrg.get(inv.organisationId)!; // open holds only invoices of these organisations
+          items.push({ inv, m });
+        }
+        const earliest = earliestDueDate(this.today(), settings, [...new Set(items.map((x) => x.m.scheme))]);
+        if (input.dueDate < earliest) throw new ValidationError({ dueDate: 'sepa.errors.dueTooSoon' });
+        if (!isTargetDay(input.dueDate)) throw new ValidationError({ dueDate: 'sepa.errors.notBusinessDay' });
+        const runId = await insertRun(trx, { due_date: input.dueDate, message_id: `tmp-${now}`.slice(0, 35), debit_count: 0, total_cents: 0, created_by: actor.userId, created_at: now });
+        const messageId = sepaId(`CNH-${runId}-${now.slice(0, 19).replace(/\D/g, '')}`);
+        // the sequence of each mandate as it was before this run (all of its debits in the run share it)
+        const seq = new Map<number, SequenceType>();
+        for (const { m } of items) if (!seq.has(m.id)) seq.set(m.id, sequenceOf(m));
+        let total = 0;
+        const t = (l: string) => tFor(l === 'en' ? 'en' : 'de');
+        for (const { inv, m } of items) {
+          const endToEndId = sepaId(`D${runId}-${inv.number}`);
+          const amountCents = inv.openCents;
+          total += amountCents;
+          const remittance = sepaText(t(inv.locale)('sepa.file.remittance', { number: inv.number, memberNumber: inv.memberNumber, year: inv.year }), LENGTH.remittance);
+          await insertDebit(trx, {
+            run_id: runId, mandate_id: m.id, invoice_id: inv.id, organisation_id: inv.organisationId, invoice_number: inv.number, end_to_end_id: endToEndId,
+            sequence: seq.get(m.id)!, scheme: m.scheme, amount_cents: amountCents, due_date: input.dueDate, mandate_reference: m.reference, mandate_signed_on: m.signedOn,
+            iban: m.iban, bic: m.bic, holder: m.holder, remittance, status: 'pending', payment_id: null, active_invoice_id: inv.id,
+            prenotified_at: inv.contactEmail ? now : null, created_at: now,
+          });
+          if (inv.contactEmail) await this.preNotify(trx, inv, m, { amountCents, dueDate: input.dueDate, creditorId: creditor.creditorId, creditorName: creditor.name });
+          await this.d.audit.record(trx, actor, 'sepa.debit_created', 'invoice', inv.id, undefined, { runId, endToEndId, amountCents, dueDate: input.dueDate, mandate: m.reference, sequence: seq.get(m.id) });
+        }
+        for (const id of seq.keys()) {
+          const m = items.find((x) => x.m.id === id)!.m;
+          await updateMandate(trx, id, { first_used: true, last_used_on: m.lastUsedOn && m.lastUsedOn > input.dueDate ? m.lastUsedOn : input.dueDate, updated_at: now });
+        }
+        await updateRun(trx, runId, { message_id: messageId, debit_count: items.length, total_cents: total });
+        await this.d.audit.record(trx, actor, 'sepa.run_created', 'sepa_run', runId, undefined, { dueDate: input.dueDate, count: items.length, totalCents: total, messageId });
+        return { runId, count: items.length, totalCents: total };
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ValidationError({ invoiceIds: 'sepa.errors.invoiceCollected' });
+      throw err;
+    }
+  }
+
+  private async preNotify(trx: Knex.Transaction, inv: Invoice, m: Mandate, x: { amountCents: number; dueDate: string; creditorId: string; creditorName: string }): Promise<void> {
+    const locale: Locale = inv.locale === 'en' ? 'en' : 'de';
+    const t = tFor(locale);
+    const masked = `${m.iban.slice(0, 4)} **** ${m.iban.slice(-4)}`;
+    await this.d.outbox.enqueue(trx, {
+      template: 'sepa_prenotification',
+      locale,
+      to: inv.contactEmail,
+      related: { type: 'invoice', id: inv.id },
+      content: {
+        subject: t('sepa.mail.pre.subject', { number: inv.number, association: inv.issuer.name }),
+        greeting: greeting(t, inv.contactName),
+        paragraphs: [
+          t('sepa.mail.pre.intro', { number: inv.number, amount: formatMoney(x.amountCents, locale), due: formatDate(x.dueDate, locale) }),
+          t('sepa.mail.pre.details', { reference: m.reference, creditorId: x.creditorId, creditor: x.creditorName, iban: masked, scheme: m.scheme }),
+          t('sepa.mail.pre.funds'),
+        ],
+        signature: inv.issuer.name,
+      },
+    });
+  }
+
+  async runs(): Promise<Run[]> {
+    return listRuns(this.d.db);
+  }
+
+  async run(id: number): Promise<{ run: Run; debits: Debit[]; files: RunFile[] }> {
+    const run = await getRun(this.d.db, id);
+    if (!run) throw new NotFoundError();
+    const debits = await debitsOfRun(this.d.db, id);
+    const files = new Map<string, RunFile>();
+    for (const d of debits) {
+      const k = `${d.scheme}-${d.sequence}`;
+      const f = files.get(k) ?? { scheme: d.scheme, sequence: d.sequence, count: 0, totalCents: 0 };
+      f.count++;
+      f.totalCents += d.amountCents;
+      files.set(k, f);
+    }
+    return { run, debits, files: [...files.values()].sort((a, b) => (a.scheme + a.sequence).localeCompare(b.scheme + b.sequence)) };
+  }
+
+  /** The pain.008 of one scheme and sequence type of a run (every debit of the run as submitted); the download is audited. */
+  async file(actor: Actor, runId: number, scheme: MandateScheme, sequence: SequenceType, version: PainVersion): Promise<{ filename: string; xml: string }> {
+    const { run, debits } = await this.run(runId);
+    const chosen = debits.filter((d) => d.scheme === scheme && d.sequence === sequence);
+    if (!chosen.length) throw new NotFoundError();
+    const creditor = await this.creditor();
+    const xml = buildPain008({
+      messageId: `${run.messageId}-${scheme === 'B2B' ? 'B' : 'C'}${sequence === 'FRST' ? 'F' : 'R'}`,
+      createdAt: run.createdAt.slice(0, 19),
+      scheme, sequence, dueDate: run.dueDate, creditor,
+      debits: chosen.map((d) => ({
+        endToEndId: d.endToEndId, amountCents: d.amountCents, mandateReference: d.mandateReference, mandateSignedOn: d.mandateSignedOn,
+        debtorName: d.holder, debtorIban: d.iban, debtorBic: d.bic, remittance: d.remittance,
+      })),
+    }, version);
+    await this.d.audit.record(this.d.db, actor, 'sepa.file_downloaded', 'sepa_run', runId, undefined, { scheme, sequence, version, count: chosen.length });
+    return { filename: painFileName({ dueDate: run.dueDate, scheme, sequence }, version), xml };
+  }
+
+  /** Books each pending debit whose due date has come as paid ("Lastschrift", dated the due date); a return later reverses it. */
+  async settleDue(actor: Actor = SYSTEM): Promise<number> {
+    const due = await pendingDueDebits(this.d.db, this.today());
+    let n = 0;
+    for (const d of due) {
+      await this.d.db.transaction(async (trx) => {
+        try {
+          const p = await this.d.payments.recordInTrx(trx, actor, d.invoiceId, { date: d.dueDate, amountCents: d.amountCents, reference: `Lastschrift ${d.endToEndId}`, method: 'bank' });
+          await updateDebit(trx, d.id, { status: 'collected', payment_id: p.paymentId });
+        } catch (err) {
+          // an invoice cancelled meanwhile takes no payment: the debit counts as collected, the treasurer sees it without a booking
+          if (!(err instanceof ConflictError)) throw err;
+          this.d.log.warn({ debitId: d.id, code: err.code }, 'sepa: collected debit not booked');
+          await updateDebit(trx, d.id, { status: 'collected' });
+        }
+        await this.d.audit.record(trx, actor, 'sepa.debit_collected', 'invoice', d.invoiceId, { status: 'pending' }, { status: 'collected', endToEndId: d.endToEndId });
+      });
+      n++;
+    }
+    return n;
+  }
+
+  /** The invoices a debit collects (pending, or collected and not returned): no reminder for them. */
+  async invoicesInCollection(invoiceIds: number[]): Promise<Set<number>> {
+    return invoiceIds.length ? invoicesInCollection(this.d.db, invoiceIds) : new Set();
+  }
+
+  // ------------------------------------------------------------------ returns
+
+  /**
+   * A returned debit (R-transaction), entered by hand or from the bank statement: found by its
+   * end-to-end id; the "Lastschrift" payment is reversed by a counter-booking (the invoice is
+   * open again and reminded as usual), the bank's return fee (settings, or as given) is
+   * recorded, the treasurer and the member are told, and a refusal (MD06, MD01, AC04 …) flags
+   * the mandate so that it is not used again until the board has looked at it.
+   */
+  async recordReturn(input: ReturnInput, actor: Actor): Promise<{ returnId: number; invoiceId: number; mandateFlagged: boolean }> {
+    const errors: FieldErrors = {};
+    const e2e = input.endToEndId.trim();
+    const code = input.reasonCode.trim().toUpperCase();
+    if (!e2e) errors.endToEndId = 'sepa.errors.endToEndIdMissing';
+    if (!isReturnReason(code)) errors.reasonCode = 'sepa.errors.reasonCode';
+    if (!Number.isSafeInteger(input.amountCents) || input.amountCents <= 0) errors.amount = 'common.validation.money';
+    if (!validDate(input.bookedOn)) errors.bookedOn = 'sepa.errors.date';
+    else if (input.bookedOn > this.today()) errors.bookedOn = 'sepa.errors.future';
+    if (input.feeCents !== undefined && (!Number.isSafeInteger(input.feeCents) || input.feeCents < 0)) errors.fee = 'common.validation.money';
+    if (Object.keys(errors).length || !isReturnReason(code)) throw new ValidationError(errors);
+    await this.settleDue(actor);
+    const settings = await this.d.settings.sepa();
+    const feeCents = input.feeCents ?? settings.returnFeeCents;
+    const now = iso(this.d.clock.now());
+    // read before the transaction (SQLite has one connection)
+    const treasurers = (await this.d.users.list({ role: 'treasurer' })).filter((u) => !u.disabled).map((u) => ({ email: u.email, locale: u.locale, name: u.displayName }));
+    try {
+      const out = await this.d.db.transaction(async (trx) => {
+        const d = await debitByEndToEndId(trx, e2e);
+        if (!d) throw new ValidationError({ endToEndId: 'sepa.errors.unknownDebit' });
+        if (d.status === 'returned' || (await returnOfDebit(trx, d.id))) throw new ValidationError({ endToEndId: 'sepa.errors.alreadyReturned' });
+        if (input.amountCents > d.amountCents) throw new ValidationError({ amount: 'sepa.errors.moreThanDebit' });
+        if (!reasonAllowedFor(code, d.scheme)) throw new ValidationError({ reasonCode: 'sepa.errors.reasonB2b' });
+        let reversalId: number | null = null;
+        if (d.status === 'collected' && d.paymentId != null) {
+          if (input.bookedOn < d.dueDate) throw new ValidationError({ bookedOn: 'sepa.errors.beforeDue' });
+          const r = await this.d.payments.reverseInTrx(trx, actor, d.paymentId, { date: input.bookedOn, amountCents: input.amountCents, reason: `Rücklastschrift ${code} ${d.endToEndId}` });
+          reversalId = r.reversalId;
+        }
+        await updateDebit(trx, d.id, { status: 'returned', active_invoice_id: null });
+        const returnId = await insertReturn(trx, {
+          debit_id: d.id, reason_code: code, amount_cents: input.amountCents, fee_cents: feeCents, booked_on: input.bookedOn, reversal_payment_id: reversalId, created_by: actor.userId, created_at: now,
+        });
+        const m = await getMandate(trx, d.mandateId);
+        const refusal = RETURN_REASONS[code].refusal;
+        if (m) {
+          const patch: Parameters<typeof updateMandate>[2] = { updated_at: now };
+          if (refusal && !m.revokedAt) { patch.flag_code = code; patch.flagged_at = now; }
+          if (d.sequence === 'FRST') patch.first_used = false; // the next collection is a first one again
+          await updateMandate(trx, m.id, patch);
+          if (refusal) await this.d.audit.record(trx, actor, 'sepa.mandate_flagged', 'organisation', m.organisationId, { mandateId: m.id, flagCode: m.flagCode }, { flagCode: code });
+        }
+        await this.d.audit.record(trx, actor, 'sepa.debit_returned', 'invoice', d.invoiceId, { status: d.status }, {
+          status: 'returned', endToEndId: d.endToEndId, reasonCode: code, amountCents: input.amountCents, feeCents, bookedOn: input.bookedOn, reversalPaymentId: reversalId,
+        });
+        const inv = await this.d.dues.getInTrx(trx, d.invoiceId);
+        await this.informReturn(trx, inv, d, treasurers, { code, amountCents: input.amountCents, feeCents, refusal });
+        return { returnId, invoiceId: d.invoiceId, mandateFlagged: refusal };
+      });
+      return out;
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ValidationError({ endToEndId: 'sepa.errors.alreadyReturned' });
+      throw err;
+    }
+  }
+
+  private async informReturn(trx: Knex.Transaction, inv: Invoice, d: Debit, treasurers: { email: string; locale: Locale; name: string }[], x: { code: string; amountCents: number; feeCents: number; refusal: boolean }): Promise<void> {
+    const a = await this.d.settings.association(trx);
+    const memberLocale: Locale = inv.locale === 'en' ? 'en' : 'de';
+    if (inv.contactEmail) {
+      const t = tFor(memberLocale);
+      await this.d.outbox.enqueue(trx, {
+        template: 'sepa_return_member', locale: memberLocale, to: inv.contactEmail, related: { type: 'invoice', id: inv.id },
+        content: {
+          subject: t('sepa.mail.returnMember.subject', { number: inv.number, association: inv.issuer.name }),
+          greeting: greeting(t, inv.contactName),
+          paragraphs: [
+            t('sepa.mail.returnMember.intro', { number: inv.number, amount: formatMoney(x.amountCents, memberLocale), due: formatDate(d.dueDate, memberLocale), reason: t(`sepa.reasons.${x.code}`) }),
+            t('sepa.mail.returnMember.pay', { open: formatMoney(Math.max(0, inv.amountCents - inv.paidCents), memberLocale), number: inv.number }),
+            ...(x.refusal ? [t('sepa.mail.returnMember.mandate', { reference: d.mandateReference })] : []),
+          ],
+          signature: inv.issuer.name,
+        },
+      });
+    }
+    const to = treasurers.length ? treasurers : [{ email: a.contactEmail, locale: 'de' as Locale, name: '' }];
+    for (const r of to) {
+      const t = tFor(r.locale);
+      await this.d.outbox.enqueue(trx, {
+        template: 'sepa_return_treasurer', locale: r.locale, to: r.email, related: { type: 'invoice', id: inv.id },
+        content: {
+          subject: t('sepa.mail.returnTreasurer.subject', { number: inv.number, code: x.code }),
+          greeting: greeting(t, r.name),
+          paragraphs: [
+            t('sepa.mail.returnTreasurer.intro', { number: inv.number, member: inv.recipient.name, amount: formatMoney(x.amountCents, r.locale), code: x.code, reason: t(`sepa.reasons.${x.code}`), endToEndId: d.endToEndId }),
+            ...(x.feeCents > 0 ? [t('sepa.mail.returnTreasurer.fee', { fee: formatMoney(x.feeCents, r.locale) })] : []),
+            ...(x.refusal ? [t('sepa.mail.returnTreasurer.flagged', { reference: d.mandateReference })] : []),
+          ],
+          signature: a.name,
+        },
+      });
+    }
+  }
+
+  // ------------------------------------------------------------------ overviews
+
+  async dashboard(): Promise<{ due: Run[]; returns: ReturnEntry[] }> {
+    return { due: await runsDueFrom(this.d.db, this.today()), returns: await recentReturns(this.d.db, 10) };
+  }
+
+  async recentReturns(): Promise<ReturnEntry[]> {
+    return recentReturns(this.d.db, 50);
+  }
+
+  /** The member page: mandates, debits and returns of one organisation. */
+  async ofOrganisation(organisationId: number): Promise<{ mandates: MandateView[]; debits: Debit[]; returns: ReturnEntry[] }> {
+    return { mandates: await this.mandatesOf(organisationId), debits: await debitsOfOrganisation(this.d.db, organisationId), returns: await returnsOfOrganisation(this.d.db, organisationId) };
+  }
+}

@@ -8,7 +8,7 @@ import { actorOf } from '../web/actor.ts';
 import { DISTRICT_TOWNS } from './towns.ts';
 import { LOGO_MAX_BYTES } from './logo.ts';
 import { DirectoryError, type OwnProfile } from './directory.service.ts';
-import { ENQUIRY_MESSAGE_MAX, enquirySchema, fieldsTextSchema, profileSchema } from './directory.schemas.ts';
+import { ENQUIRY_MESSAGE_MAX, enquirySchema, fieldsTextSchema, profileSchema, rejectSchema } from './directory.schemas.ts';
 
 /**
  * The directory's pages: the portal's profile form (/portal/directory, the organisation always
@@ -140,7 +140,11 @@ export function directoryBoardRouter(ctx: Context): Router {
     const version = Number(str(req.body?.version)) || 0;
     try {
       if (name === 'approve') await ctx.directory.approve(actorOf(req), id, version);
-      else await ctx.directory.reject(actorOf(req), id, version, str(req.body?.note).slice(0, 2000));
+      else {
+        const p = parseForm(rejectSchema, { note: str(req.body?.note), version }, req.t);
+        if (!p.ok) return render(req, res, { rejectErrors: { [id]: p.errors.note ?? Object.values(p.errors)[0] } });
+        await ctx.directory.reject(actorOf(req), id, version, p.data.note);
+      }
       flash(req, 'success', req.t(name === 'approve' ? 'directory.board.approved' : 'directory.board.rejected'));
     } catch (e) {
       if (e instanceof DirectoryError && e.field === 'note') return render(req, res, { rejectErrors: { [id]: errorText(req, e) } });

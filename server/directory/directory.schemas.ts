@@ -80,3 +80,9 @@ export const fieldsTextSchema = z.object({
   fieldsText: z.preprocess((v) => asString(v).replace(/\r\n?/g, '\n'), z.string().max(5000, 'common.validation.tooLong')),
   descriptionMax: z.coerce.number({ message: 'common.validation.wholeNumber' }).int('common.validation.wholeNumber').min(100, 'directory.validation.descriptionMax').max(5000, 'directory.validation.descriptionMax'),
 });
+
+/** The board's note when it returns a profile. */
+export const rejectSchema = z.object({
+  note: plainText(2000, true, 'directory.errors.note_required'),
+  version: z.coerce.number().int().min(0).default(0),
+});

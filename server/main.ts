@@ -43,6 +43,9 @@ async function main(): Promise<void> {
   await resume();
   const jobTimer = setInterval(() => void resume(), 60_000);
   jobTimer.unref();
+  // h/evote: ballots whose window ended close by themselves (the window is stored, so a restart keeps it)
+  await ctx.assemblies.ballots.closeDue();
+  ctx.assemblies.ballots.startTimer();
   const server = http.createServer(handle.app);
   server.listen(config.port, () => {
     log.info({ port: config.port, mail: config.smtpUrl ? 'smtp' : 'files', stripe: config.stripe.secretKey ? 'on' : 'off' }, 'listening');

@@ -70,6 +70,11 @@ export const TABLE_OWNERS = {
   // h/demand: demands: the minority's demand for an assembly (§ 37 BGB) and its supporting members
   minority_demands: 'demands',
   minority_demand_supports: 'demands',
+  // h/evote: electronic ballots in an assembly (ballots.repository.ts)
+  assembly_ballots: 'assemblies',
+  assembly_ballot_eligible: 'assemblies',
+  assembly_ballot_voters: 'assemblies',
+  assembly_ballot_tallies: 'assemblies',
 } as const;
 
 export type TableName = keyof typeof TABLE_OWNERS;

@@ -9,6 +9,19 @@ import { chromiumAvailable, freePort, signIn, launchChromium, screenshotDir, ser
 import { PASSWORD } from '../helpers/fixtures.ts';
 import { SmtpSink } from '../fakes/smtp-sink.ts';
 import { ballotWorld, type BallotWorld } from '../integration/ballots.fixtures.ts';
+import { createRequire } from 'node:module';
+
+/** Serious and critical axe-core violations of the page (axe evaluated in the page, so the CSP does not stop it). */
+async function axeViolations(page: Page): Promise<string[]> {
+  const require = createRequire(import.meta.url);
+  const source = fs.readFileSync(path.join(path.dirname(require.resolve('axe-core/package.json')), 'axe.min.js'), 'utf8');
+  await page.evaluate(source);
+  return page.evaluate<string[]>(`(async () => {
+    const r = await window.axe.run({ resultTypes: ['violations'] });
+    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => v.impact + ' ' + v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', '));
+  })()`);
+}
 
 /**
  * Issue 15: an electronic ballot in the browser with three voters: Aurum online in the portal,
@@ -56,6 +69,7 @@ describe('browser: an electronic ballot — online with proxies, the tablet, a s
     // the chair opens a ballot on the discharge of the board
     await chair.goto(`${base}/board/assemblies/${w.id}/day`);
     await chair.getByRole('button', { name: 'Elektronische Abstimmungen' }).click();
+    expect(await axeViolations(chair), 'the ballots page').to.deep.equal([]);
     const item = chair.locator(`#item-${w.items.resolution}`);
     await item.locator('summary').click();
     await item.locator('[name=question]').fill('Wird der Vorstand für 2025 entlastet?');
@@ -65,6 +79,7 @@ describe('browser: an electronic ballot — online with proxies, the tablet, a s
     const chairUrl = chair.url();
     expect(await chair.textContent('#participation')).to.match(/0\s*von\s*5/);
     await shot(chair, '01-opened');
+    expect(await axeViolations(chair), 'the chair\'s page').to.deep.equal([]);
 
     // online: Aurum votes in the portal for itself and the two members it represents, one of them separately
     const member = await (await browser.newContext({ viewport: { width: 375, height: 800 } })).newPage();
@@ -76,6 +91,7 @@ describe('browser: an electronic ballot — online with proxies, the tablet, a s
     await member.locator('summary', { hasText: 'Getrennt' }).click();
     await member.locator(`[name=m${w.org.c}][value=no]`).check();
     await shot(member, '02-portal-form');
+    expect(await axeViolations(member), 'the voting form').to.deep.equal([]);
     await member.getByRole('button', { name: 'Stimme abgeben' }).click();
     expect(await member.textContent('main')).to.contain('3 Stimmen wurden gezählt.');
     expect(await member.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).to.equal(true);
@@ -89,6 +105,7 @@ describe('browser: an electronic ballot — online with proxies, the tablet, a s
     await signIn(tablet, base, 'board@test.example', PASSWORD);
     await tablet.goto(`${chairUrl}/tablet`);
     await tablet.getByRole('link', { name: 'Elbingerode Kalk AG' }).click();
+    expect(await axeViolations(tablet), 'the tablet').to.deep.equal([]);
     await tablet.getByLabel('Nein').check();
     await tablet.getByRole('button', { name: 'Stimme abgeben' }).click();
     expect(await tablet.textContent('main')).to.contain('1 Stimme wurde gezählt.');
@@ -105,6 +122,7 @@ describe('browser: an electronic ballot — online with proxies, the tablet, a s
     const result = (await chair.textContent('#result')) ?? '';
     expect(result.replace(/\s+/g, ' ')).to.contain('angenommen mit 3 von 5 abgegebenen Stimmen');
     await shot(chair, '05-result');
+    expect(await axeViolations(chair), 'the result').to.deep.equal([]);
 
     // the minutes: the result with the rule, the participation and who voted how
     await chair.goto(`${base}/board/assemblies/${w.id}/results`);

@@ -57,6 +57,17 @@ export class BallotsRepository {
     return q('assembly_ballot_eligible').where({ ballot_id: ballotId });
   }
 
+  /** The snapshot's rows whose vote `holderId` casts (its own and the proxies it held at the opening). */
+  async eligibleHeldBy(ballotId: number, holderId: number, q: Q = this.db): Promise<BallotEligibleRow[]> {
+    return q('assembly_ballot_eligible').where({ ballot_id: ballotId, holder_organisation_id: holderId });
+  }
+
+  /** Which of `organisationIds` have voted in the ballot. */
+  async votedAmong(ballotId: number, organisationIds: number[], q: Q = this.db): Promise<number[]> {
+    if (!organisationIds.length) return [];
+    return (await q('assembly_ballot_voters').where({ ballot_id: ballotId }).whereIn('organisation_id', organisationIds).pluck('organisation_id')).map(Number);
+  }
+
   async voters(ballotId: number, q: Q = this.db): Promise<BallotVoterRow[]> {
     return q('assembly_ballot_voters').where({ ballot_id: ballotId });
   }

@@ -253,7 +253,7 @@ export class BallotsService {
     const ballot = await this.get(ballotId);
     if (ballot.status !== 'open') refuse(ballot.closedAt && ballot.closedAt >= ballot.closesAt ? 'window_over' : 'closed');
     const a = await this.d.assemblies.get(ballot.assemblyId);
-    const eligibleRows = await this.d.repo.eligible(ballotId);
+    const eligibleRows = await this.d.repo.eligibleHeldBy(ballotId, voterId);
     const eligible: EligibleVote[] = eligibleRows.map((e) => ({ organisationId: Number(e.organisation_id), holderId: Number(e.holder_organisation_id), mode: e.mode }));
     const carried = eligible.filter((e) => e.holderId === voterId);
     if (!carried.length) refuse('not_eligible');
@@ -274,7 +274,7 @@ export class BallotsService {
         if (!att?.checked_in_at) refuse('not_checked_in');
         if (att.checked_out_at) refuse('checked_out');
         if (a.format === 'hybrid' && via === 'tablet' && att.mode !== 'room') refuse('tablet_room_only');
-        const voted = new Set((await this.d.repo.voters(ballotId, trx)).map((v) => Number(v.organisation_id)));
+        const voted = new Set(await this.d.repo.votedAmong(ballotId, carried.map((e) => e.organisationId), trx));
         const planned = planCast({ voterId, forAll: input.forAll, perMember: input.perMember }, { kind: ballot.kind, options: ballot.options, maxChoices: ballot.maxChoices, handsEntered: !!row.hands_entered_at }, eligible, voted);
         if (!planned.ok) refuse(planned.refusal);
         const at = ballot.secret ? null : this.now();

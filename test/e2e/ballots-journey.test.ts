@@ -94,11 +94,11 @@ describe('browser: an electronic ballot — online with proxies, the tablet, a s
     expect(await axeViolations(member), 'the voting form').to.deep.equal([]);
     await member.getByRole('button', { name: 'Stimme abgeben' }).click();
     expect(await member.textContent('main')).to.contain('3 Stimmen wurden gezählt.');
-    expect(await member.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).to.equal(true);
+    expect(await member.evaluate<boolean>('document.documentElement.scrollWidth <= window.innerWidth')).to.equal(true);
     await shot(member, '03-portal-voted');
 
     // the chair's page follows without a reload (polling)
-    await chair.waitForFunction(() => document.querySelector('[data-live="voted"]')?.textContent === '3');
+    await chair.waitForFunction(`document.querySelector('[data-live="voted"]')?.textContent === '3'`);
 
     // the room: Elbingerode on the check-in tablet
     const tablet = await (await browser.newContext()).newPage();
@@ -110,7 +110,7 @@ describe('browser: an electronic ballot — online with proxies, the tablet, a s
     await tablet.getByRole('button', { name: 'Stimme abgeben' }).click();
     expect(await tablet.textContent('main')).to.contain('1 Stimme wurde gezählt.');
     expect(await tablet.textContent('main')).to.not.contain('Elbingerode Kalk AG');
-    await chair.waitForFunction(() => document.querySelector('[data-live="voted"]')?.textContent === '4');
+    await chair.waitForFunction(`document.querySelector('[data-live="voted"]')?.textContent === '4'`);
 
     // the room's show of hands: Brocken, the one vote in the room not cast electronically, raises its hand for yes
     await chair.reload();
@@ -138,7 +138,7 @@ describe('browser: an electronic ballot — online with proxies, the tablet, a s
     await sink.waitFor(1);
     const mail = sink.to('b@b.example').find((m) => /Protokoll/.test(m.subject));
     expect(mail, 'the minutes arrived over SMTP').to.not.equal(undefined);
-    expect(mail!.parsed.text.replace(/\s+/g, ' ')).to.contain('Entlastung des Vorstands: angenommen (Ja 3, Nein 2, Enthaltungen 0)').and.contain('1 per Handzeichen');
+    expect((mail!.parsed.text ?? '').replace(/\s+/g, ' ')).to.contain('Entlastung des Vorstands: angenommen (Ja 3, Nein 2, Enthaltungen 0)').and.contain('1 per Handzeichen');
     const pdf = mail!.parsed.attachments.find((a) => a.contentType === 'application/pdf');
     expect(pdf, 'the minutes PDF is attached').to.not.equal(undefined);
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'minutes-')), 'protokoll.pdf');

@@ -98,7 +98,7 @@ describe('browser: an electronic ballot — online with proxies, the tablet, a s
     await shot(member, '03-portal-voted');
 
     // the chair's page follows without a reload (polling)
-    await chair.waitForFunction(`document.querySelector('[data-live="voted"]')?.textContent === '3'`);
+    await chair.locator('[data-live="voted"]', { hasText: /^3$/ }).waitFor();
 
     // the room: Elbingerode on the check-in tablet
     const tablet = await (await browser.newContext()).newPage();
@@ -110,7 +110,7 @@ describe('browser: an electronic ballot — online with proxies, the tablet, a s
     await tablet.getByRole('button', { name: 'Stimme abgeben' }).click();
     expect(await tablet.textContent('main')).to.contain('1 Stimme wurde gezählt.');
     expect(await tablet.textContent('main')).to.not.contain('Elbingerode Kalk AG');
-    await chair.waitForFunction(`document.querySelector('[data-live="voted"]')?.textContent === '4'`);
+    await chair.locator('[data-live="voted"]', { hasText: /^4$/ }).waitFor();
 
     // the room's show of hands: Brocken, the one vote in the room not cast electronically, raises its hand for yes
     await chair.reload();

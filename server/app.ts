@@ -24,6 +24,7 @@ import { importUploadParser, memberDataRouter } from './members/member-data.rout
 import { assembliesBoardRouter, assemblyUploadParser } from './assemblies/assemblies.routes.ts';
 import { assembliesPublicRouter, assembliesPortalRouter } from './assemblies/rsvp.routes.ts';
 import { writtenBoardRouter, writtenPublicRouter } from './assemblies/written.routes.ts'; // h/written
+import { ballotsBoardRouter } from './assemblies/ballots.routes.ts'; // h/evote
 // h/demand: the minority's demand for an assembly (§ 37 BGB)
 import { directoryBoardRouter, directoryPortalRouter, directoryPublicRouter, directoryUploadParser } from './directory/directory.routes.ts'; // h/lead2
 import { demandsBoardRouter, demandsDashboardHook, demandsPortalRouter } from './demands/demands.routes.ts';
@@ -130,6 +131,7 @@ export function createApp(ctx: Context): AppHandle {
   app.use('/board/applications', applicationsBoardRouter(ctx));
   app.use('/board/assemblies', demandsDashboardHook(ctx)); // h/demand: the demands awaiting the board, on the assemblies page
   app.use('/board/demands', demandsBoardRouter(ctx)); // h/demand
+  app.use('/board/assemblies', ballotsBoardRouter(ctx)); // h/evote: electronic ballots
   app.use('/board/assemblies', assembliesBoardRouter(ctx));
   app.use('/board/change-requests', requireRole('board'), portalRequestsBoardRouter(ctx));
   app.use('/portal/assemblies', assembliesPortalRouter(ctx));

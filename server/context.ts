@@ -41,6 +41,9 @@ import { MinutesService } from './assemblies/minutes.service.ts';
 // h/written: resolutions without an assembly (§ 32 Abs. 3 BGB)
 import { WrittenRepository } from './assemblies/written.repository.ts';
 import { WrittenResolutionsService } from './assemblies/written.service.ts';
+// h/evote: electronic ballots in an assembly
+import { BallotsRepository } from './assemblies/ballots.repository.ts';
+import { BallotsService } from './assemblies/ballots.service.ts';
 
 /** The general assembly, one service per part of the work (see server/assemblies/). */
 export interface Assemblies {
@@ -58,6 +61,8 @@ export interface Assemblies {
   jobs: InvitationJobs;
   /** h/written: resolutions without an assembly (§ 32 Abs. 3 BGB). */
   written: WrittenResolutionsService;
+  /** h/evote: electronic ballots: open, vote (portal, link, tablet, show of hands), close, into the results and minutes. */
+  ballots: BallotsService;
 }
 import { AdminService } from './admin/admin.service.ts';
 import { RetentionService } from './retention/retention.service.ts';
@@ -153,10 +158,13 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
   const documentsRepo = new DocumentsRepository(db);
   const assembly = new AssemblyService({ db, clock, config, audit, members, repo: assemblyRepo, settings }); // h/notice: settings for the change periods
   const assemblyAttachments = new AttachmentsService({ db, clock, audit, assemblies: assembly, documents: documentsRepo });
-  const assemblyDay = new DayService({ db, clock, audit, settings, members, assemblies: assembly, day: dayRepo, invitations: invitationsRepo, answers: answersRepo, documents: documentsRepo });
+  const ballotsRepo = new BallotsRepository(db); // h/evote
+  const assemblyDay = new DayService({ db, clock, audit, settings, members, assemblies: assembly, day: dayRepo, invitations: invitationsRepo, answers: answersRepo, documents: documentsRepo, ballots: ballotsRepo });
+  // h/evote: electronic ballots
+  const ballots = new BallotsService({ db, clock, audit, settings, members, assemblies: assembly, day: assemblyDay, dayRepo, answers: answersRepo, repo: ballotsRepo, log });
   const invitationJobs = new InvitationJobs({
     db, clock, audit, outbox, settings, config, log, jobs, assemblies: assembly, day: assemblyDay, attachments: assemblyAttachments,
-    invitations: invitationsRepo, answers: answersRepo, documents: documentsRepo,
+    invitations: invitationsRepo, answers: answersRepo, documents: documentsRepo, ballots, // h/evote: ballots into the minutes
   });
   const assemblies: Assemblies = {
     assembly,
@@ -165,11 +173,12 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
       db, clock, audit, settings, members, assemblies: assembly, attachments: assemblyAttachments, repo: assemblyRepo, invitations: invitationsRepo, answers: answersRepo, documents: documentsRepo,
     }),
     day: assemblyDay,
-    minutes: new MinutesService({ db, clock, audit, assemblies: assembly, attachments: assemblyAttachments, documents: documentsRepo, jobs: invitationJobs, settings, day: assemblyDay }), // h/minutes: settings, day
+    minutes: new MinutesService({ db, clock, audit, assemblies: assembly, attachments: assemblyAttachments, documents: documentsRepo, jobs: invitationJobs, settings, day: assemblyDay, ballots }), // h/minutes: settings, day; h/evote: ballots
     attachments: assemblyAttachments,
     jobs: invitationJobs,
     // h/written: resolutions without an assembly
     written: new WrittenResolutionsService({ db, clock, config, audit, outbox, settings, members, repo: new WrittenRepository(db) }),
+    ballots, // h/evote
   };
   const admin = new AdminService({ db, clock, users, audit, outbox, settings, accessLinks });
   const retention = new RetentionService({ db, clock, log, audit, settings, outbox, applications, gdpr, mailDir: config.mailDir });

@@ -48,6 +48,9 @@ async function main(): Promise<void> {
   void settleDebits();
   const sepaTimer = setInterval(() => void settleDebits(), 3_600_000);
   sepaTimer.unref();
+  // h/evote: ballots whose window ended close by themselves (the window is stored, so a restart keeps it)
+  await ctx.assemblies.ballots.closeDue();
+  ctx.assemblies.ballots.startTimer();
   const server = http.createServer(handle.app);
   server.listen(config.port, () => {
     log.info({ port: config.port, mail: config.smtpUrl ? 'smtp' : 'files', stripe: config.stripe.secretKey ? 'on' : 'off' }, 'listening');

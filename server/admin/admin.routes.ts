@@ -166,6 +166,7 @@ export function adminRouter(ctx: Context): Router {
       attendanceRight: stored.attendanceRight, votingRight: stored.votingRight, remoteParticipation: stored.remoteParticipation,
       // h/demand: the minority-demand fields (§ 37 BGB)
       minorityDemandBasis: stored.minorityDemandBasis, minorityDemandPercent: String(stored.minorityDemandPercent), minorityDemandCount: String(stored.minorityDemandCount),
+      ballotSecrecy: stored.ballotSecrecy, // h/evote
     };
     const body: Record<string, unknown> = { ...kept, ...majorityValues(stored), ...electionValues(stored), ...(req.body ?? {}) };
     const parsed = parseForm(settingsFormSchema, body, req.t);

@@ -124,6 +124,8 @@ export const rulesFormSchema = z.object({
   minorityDemandBasis: z.enum(['share', 'count'], { message: 'common.validation.choice' }),
   minorityDemandPercent: int(1, 100),
   minorityDemandCount: int(1, 100_000),
+  // h/evote: electronic ballots open or secret unless the chair says otherwise
+  ballotSecrecy: z.enum(['open', 'secret', 'secret_elections'], { message: 'common.validation.choice' }),
 }) satisfies z.ZodType<Omit<BylawsRules, 'majorities' | 'elections'>>;
 
 /** The majority a kind of agenda item needs, chosen as one value (see ruleCode). */

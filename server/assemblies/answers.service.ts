@@ -32,7 +32,7 @@ interface Deps {
 }
 
 /** Whether an organisation has left (or is gone) on `today`: it may no longer answer or hold a vote. */
-function hasLeft(org: Organisation | undefined, today: string): boolean {
+export function hasLeft(org: Organisation | undefined, today: string): boolean {
   return !org || (!!org.exitDate && org.exitDate < today) || org.status === 'former';
 }
 

@@ -414,6 +414,7 @@ export function assembliesBoardRouter(ctx: Context): Router {
     const rules = await ctx.settings.rules();
     const locked = !!minutes?.sentAt;
     const minutesView = await minutesPageView(req, a.id, day, minutes, minutesForm);
+    const ballotLines = await svc.ballots.minutesLines(a.id, req.t); // h/evote: the electronic ballots in words
     res.status(form || minutesForm ? 422 : 200).render('assemblies/results', {
       title: req.t('assemblies.results.title'), section: 'assemblies', assembly: a, tabs: tabs(req, a, 'results'), minutes, job, minutesFile, maxMb: MAX_UPLOAD_BYTES / 1024 / 1024,
       flags: svc.assembly.flags(a, agenda), canSendMinutes: svc.minutes.canSend(a, minutes), day, minutesView,
@@ -429,7 +430,7 @@ export function assembliesBoardRouter(ctx: Context): Router {
           outcomeWords: resolution ? (resolution.election ? describeResult(req.t, req.locale, resolution) : describeOutcome(req.t, req.locale, resolution.outcome)) : '',
           locked, version: resolution?.version ?? 0,
           values: mine?.values ?? (resolution ? { yes: resolution.yes, no: resolution.election ? resolution.election.ballot.no : resolution.no, abstain: resolution.abstain, invalid: resolution.invalid, absentConsents: resolution.absentConsents, note: resolution.note } : {}),
-          errors: mine?.errors, amendments: amendments.filter((m) => m.itemId === it.id),
+          errors: mine?.errors, amendments: amendments.filter((m) => m.itemId === it.id), ballotLines: ballotLines.get(it.id) ?? [], // h/evote
         };
       }),
     });

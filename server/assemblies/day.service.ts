@@ -16,6 +16,7 @@ import { checkCounts } from './majority.ts';
 import { decideElection, type CandidateVotes, type ElectionBallot } from './election.ts';
 import { amendmentFrom, resolutionFrom, type Resolution, type ResolutionAmendment } from './results.ts';
 import type { DocumentsRepository } from './documents.repository.ts';
+import type { BallotsRepository } from './ballots.repository.ts'; // h/evote
 
 export interface DayRow {
   organisationId: number; name: string; memberNo: string; invited: boolean; present: boolean; checkedInAt: string | null; checkedOutAt: string | null;
@@ -53,6 +54,7 @@ interface Deps {
   invitations: InvitationsRepository;
   answers: AnswersRepository;
   documents: DocumentsRepository;
+  ballots?: BallotsRepository; // h/evote
 }
 
 /** The day itself: the attendance list with check-in, proxies in force, the quorum, and the results. */
@@ -229,9 +231,11 @@ export class DayService {
    * refused. Once the minutes are sent a change needs a reason and is kept as an amendment.
    * Returns whether the assembly was quorate (the page warns when not).
    */
-  async recordResolution(actor: Actor, assemblyId: number, itemId: number, input: ResolutionInput): Promise<{ quorate: boolean; amended: boolean }> {
+  async recordResolution(actor: Actor, assemblyId: number, itemId: number, input: ResolutionInput, opts: { votesPresent?: number; fromBallot?: boolean } = {}): Promise<{ quorate: boolean; amended: boolean }> {
     const day = await this.overview(assemblyId); // the votes present now (a single SQLite connection: read before the transaction)
-    const present = day.votes.present;
+    // h/evote: a ballot's result is checked against the votes present when it opened; a result from a closed ballot is not typed over
+    const present = opts.votesPresent ?? day.votes.present;
+    if (!opts.fromBallot && this.d.ballots && await this.d.ballots.hasClosedBallot(this.d.db, itemId)) throw new AssemblyRuleError('ballots.errors.decided_by_ballot');
     const votingMembers = day.quorum.votingMembers;
     const checked = checkCounts({ yes: input.yes, no: input.no, abstain: input.abstain, invalid: input.invalid }, present);
     const fields: Record<string, { code: string; params?: Record<string, unknown> }> = {};

@@ -13,6 +13,7 @@ import type { AssociationSettings, BylawsRules } from '../settings/settings.sche
 import { berlinDay } from './notice.ts';
 import { assemblyIcs, assemblyMail, type MailKind, type MinutesMail } from './assemblies.mails.ts';
 import { correctionLines, loadMinutesDocument, resultLines, type MinutesDocument } from './minutes-document.ts';
+import type { MinutesDocumentDeps } from './minutes-document.ts'; // h/evote
 import { minutesPdfName, renderMinutesPdf } from './minutes-pdf.ts';
 import type { Locale } from '../i18n/i18n.ts';
 import { newLinkToken } from '../auth/tokens.ts';
@@ -92,6 +93,7 @@ interface Deps {
   invitations: InvitationsRepository;
   answers: AnswersRepository;
   documents: DocumentsRepository;
+  ballots?: MinutesDocumentDeps['ballots']; // h/evote
 }
 
 function uniqueKey(assemblyId: number): string {

@@ -38,6 +38,8 @@ export interface MinutesDocumentItem {
   kind: AgendaKind;
   resolution?: Resolution;
   amendments: ResolutionAmendment[];
+  /** h/evote: the item's electronic ballots in words (participation, check, who voted how when open), per language */
+  ballotLines?: Record<Locale, string[]>;
 }
 
 export interface MinutesDocument {
@@ -66,6 +68,8 @@ export interface MinutesDocumentDeps {
   assemblies: AssemblyService;
   day: DayService;
   documents: DocumentsRepository;
+  /** h/evote: the closed ballots in words (BallotsService) */
+  ballots?: { minutesLines(assemblyId: number, t: TFunction): Promise<Map<number, string[]>> };
 }
 
 export async function loadMinutesDocument(d: MinutesDocumentDeps, assemblyId: number): Promise<MinutesDocument> {
@@ -73,6 +77,10 @@ export async function loadMinutesDocument(d: MinutesDocumentDeps, assemblyId: nu
     d.assemblies.get(assemblyId), d.settings.association(), d.settings.rules(), d.assemblies.agenda(assemblyId), d.day.resolutions(assemblyId),
     d.day.amendments(assemblyId), d.documents.minutes(assemblyId), d.day.overview(assemblyId), d.documents.minutesAmendments(assemblyId),
   ]);
+  // h/evote: the ballots' lines in both languages (the mail goes out in each recipient's)
+  const ballotDe = d.ballots ? await d.ballots.minutesLines(assemblyId, tFor('de')) : new Map<number, string[]>();
+  const ballotEn = d.ballots ? await d.ballots.minutesLines(assemblyId, tFor('en')) : new Map<number, string[]>();
+  const ballotLines = (id: number) => (ballotDe.has(id) ? { ballotLines: { de: ballotDe.get(id) ?? [], en: ballotEn.get(id) ?? [] } } : {});
   return {
     assembly, association, rules,
     values: {
@@ -80,7 +88,7 @@ export async function loadMinutesDocument(d: MinutesDocumentDeps, assemblyId: nu
     },
     sentAt: minutes?.sent_at ?? null,
     attendance: { members: day.rows.filter((r) => r.checkedInAt).length, votingMembers: day.quorum.votingMembers },
-    items: agenda.map((it, i) => ({ number: i + 1, title: it.title, kind: it.kind, resolution: resolutions.get(it.id), amendments: amendments.filter((a) => a.itemId === it.id), lateNotice: !!it.lateNotice })),
+    items: agenda.map((it, i) => ({ number: i + 1, title: it.title, kind: it.kind, resolution: resolutions.get(it.id), amendments: amendments.filter((a) => a.itemId === it.id), lateNotice: !!it.lateNotice, ...ballotLines(it.id) })),
     amendments: minutesAmendments.map(minutesAmendmentFrom),
   };
 }
@@ -106,7 +114,8 @@ export function resultLines(locale: Locale, doc: MinutesDocument): string[] {
   return doc.items.flatMap((it) => {
     const line = resultLine(t, locale, it);
     if (!line) return [];
-    return [it.lateNotice ? `${line} ${t('notice.minutesLine')}` : line]; // h/notice: not announced in time
+    const withBallots = it.ballotLines ? [line, ...it.ballotLines[locale]].join(' ') : line; // h/evote
+    return [it.lateNotice ? `${withBallots} ${t('notice.minutesLine')}` : withBallots]; // h/notice: not announced in time
   });
 }
 

@@ -59,6 +59,7 @@ export async function renderMinutesPdf(doc: MinutesDocument, locale: Locale, now
       pdf.font('bold');
       para(describeResult(t, locale, r), 0.4);
       pdf.font('regular');
+      for (const line of it.ballotLines?.[locale] ?? []) para(line, 0.1); // h/evote
     }
   }
 

@@ -13,6 +13,7 @@ import type { Locale } from '../i18n/i18n.ts';
 import { berlinDay } from './notice.ts';
 import { FieldRuleError } from './assemblies.model.ts';
 import { loadMinutesDocument, MINUTES_FIELDS, type MinutesAmendment, type MinutesDocument, type MinutesValues } from './minutes-document.ts';
+import type { MinutesDocumentDeps } from './minutes-document.ts'; // h/evote
 import { minutesPdfName, renderMinutesPdf } from './minutes-pdf.ts';
 
 export interface Minutes {
@@ -60,6 +61,7 @@ interface Deps {
   jobs: InvitationJobs;
   settings: SettingsService;
   day: DayService;
+  ballots?: MinutesDocumentDeps['ballots']; // h/evote
 }
 
 /** Whether minutes have something to send: a text or a PDF. */

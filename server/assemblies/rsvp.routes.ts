@@ -8,6 +8,7 @@ import { motionSchema, proxySchema, rsvpSchema } from './assemblies.schemas.ts';
 import { AssemblyRuleError, FieldRuleError, type Assembly, type Invitation, type LinkProblem } from './assemblies.model.ts';
 import { ruleMessage, sendFile } from './assemblies.routes.ts';
 import { describeOutcome } from './results.ts';
+import { mountMemberBallots } from './ballots.routes.ts'; // h/evote
 
 type Resolved = { ok: true; invitation: Invitation; assembly: Assembly } | { ok: false; reason: LinkProblem; assembly?: Assembly };
 
@@ -39,10 +40,12 @@ function memberPages(ctx: Context, resolve: (req: Request) => Promise<Resolved>,
 
   const render = async (req: Request, res: Response, inv: Invitation, a: Assembly, errors: Record<string, Record<string, string>> = {}, values: Record<string, Record<string, unknown>> = {}) => {
     const view = await svc.answers.memberView(inv, a);
+    const ballots = await svc.ballots.openFor(a.id, inv.organisationId); // h/evote: the open ballots this member votes in
     res.status(Object.keys(errors).length ? 422 : 200).render('assemblies/member', {
       title: a.title, section: via === 'portal' ? 'portal' : undefined, assembly: a, invitation: inv, base: base(req), view, errors,
       rsvpValues: values.rsvp ?? (view.rsvp ? { attending: view.rsvp.attending ? 'yes' : 'no', peopleCount: String(view.rsvp.peopleCount || ''), names: view.rsvp.names, mode: view.rsvp.mode } : { peopleCount: '1' }),
       motionValues: values.motion ?? {},
+      ballots: ballots.map((b) => ({ id: b.ballot.id, question: b.ballot.question, closesAt: b.ballot.closesAt, toCast: b.carries.filter((c) => !c.voted && !c.countedByHand).length, carries: b.carries.length })), // h/evote
     });
   };
 
@@ -87,6 +90,8 @@ function memberPages(ctx: Context, resolve: (req: Request) => Promise<Resolved>,
     if (!p.ok) return render(req, res, inv, a, { motion: p.errors }, { motion: req.body });
     await act(req, res, () => svc.answers.submitMotion(actorFor(req, inv), inv, p.data, via), 'assemblies.member.motionSaved', 'motions');
   }));
+
+  mountMemberBallots(r, ctx, withInvitation, base, via, actorFor); // h/evote: the ballots' forms
 
   r.get('/attachments/:attId', withInvitation(async (req, res, _inv, a) => {
     sendFile(res, await svc.attachments.forMember(a.id, idParam(req, 'attId')));

@@ -79,6 +79,11 @@ export const TABLE_OWNERS = {
   sepa_runs: 'sepa',
   sepa_debits: 'sepa',
   sepa_returns: 'sepa',
+  // h/evote: electronic ballots in an assembly (ballots.repository.ts)
+  assembly_ballots: 'assemblies',
+  assembly_ballot_eligible: 'assemblies',
+  assembly_ballot_voters: 'assemblies',
+  assembly_ballot_tallies: 'assemblies',
 } as const;
 
 export type TableName = keyof typeof TABLE_OWNERS;

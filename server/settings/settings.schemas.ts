@@ -79,6 +79,8 @@ export const rulesSchema = z.object({
   minorityDemandBasis: z.enum(['share', 'count']),
   minorityDemandPercent: z.coerce.number().int().min(1).max(100),
   minorityDemandCount: z.coerce.number().int().min(1).max(100_000),
+  // h/evote: whether electronic ballots are secret unless the chair says otherwise (the BGB says nothing: open)
+  ballotSecrecy: z.enum(['open', 'secret', 'secret_elections']).default('open'),
 });
 export type BylawsRules = z.infer<typeof rulesSchema>;
 
@@ -140,6 +142,8 @@ export const DEFAULT_RULES: BylawsRules = {
   minorityDemandBasis: 'share',
   minorityDemandPercent: 10,
   minorityDemandCount: 10,
+  // h/evote: open ballots unless the bylaws say otherwise
+  ballotSecrecy: 'open',
 };
 
 export const EMPLOYEE_BANDS = ['1-49', '50-249', '250+'] as const;

@@ -26,6 +26,7 @@ import { assembliesPublicRouter, assembliesPortalRouter } from './assemblies/rsv
 import { writtenBoardRouter, writtenPublicRouter } from './assemblies/written.routes.ts'; // h/written
 // h/demand: the minority's demand for an assembly (§ 37 BGB)
 import { demandsBoardRouter, demandsDashboardHook, demandsPortalRouter } from './demands/demands.routes.ts';
+import { bankDashboardHook, bankMemberHook, bankRouter, bankUploadParser } from './bank/bank.routes.ts'; // h/bank
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 
@@ -114,11 +115,13 @@ export function createApp(ctx: Context): AppHandle {
   // the member import's multipart upload is parsed (board only, 10 MB) before the CSRF check reads its token field
   app.use('/board/import', importUploadParser());
   app.use('/board/assemblies', assemblyUploadParser()); // assembly documents and minutes PDF, same rules
+  app.use('/treasurer/bank', bankUploadParser()); // h/bank: bank statements (smaller than 50 MB), same rules
   app.use(refuseControlCharacters()); // h/harden: after every body parser (multipart above), before anything reads a field
   app.use(csrf());
 
   // the register first: no router before it serves a path under /board/members, and every
   // router mounted at / costs a look at each of its routes on every request that passes it
+  app.use('/board/members', bankMemberHook(ctx)); // h/bank: the organisation's bank bookings on the member page (serves nothing)
   app.use('/board/members', membersRouter(ctx));
   app.use(publicRouter(ctx));
   app.use(authRouter(ctx, sessionStore));
@@ -138,6 +141,8 @@ export function createApp(ctx: Context): AppHandle {
   app.use('/portal', portalRouter(ctx));
   app.use('/portal', portalInvoicesRouter(ctx));
   app.use('/portal/demands', demandsPortalRouter(ctx)); // h/demand: after the portal's router, whose navigation and organisation check run first
+  app.use('/treasurer/bank', bankRouter(ctx)); // h/bank
+  app.use('/treasurer', bankDashboardHook(ctx)); // h/bank: unmatched bookings on the dashboard
   app.use('/treasurer', duesRouter(ctx));
 
   app.use((req: Request, res: Response) => {

@@ -70,6 +70,12 @@ export const TABLE_OWNERS = {
   // h/demand: demands: the minority's demand for an assembly (§ 37 BGB) and its supporting members
   minority_demands: 'demands',
   minority_demand_supports: 'demands',
+  // h/bank: the association's bank account: statements, lines, their bookings, learned payer IBANs, CSV mappings
+  bank_statements: 'bank',
+  bank_lines: 'bank',
+  bank_allocations: 'bank',
+  bank_payer_ibans: 'bank',
+  bank_csv_mappings: 'bank',
 } as const;
 
 export type TableName = keyof typeof TABLE_OWNERS;

@@ -25,6 +25,7 @@ import {
   invoiceRowsOfOrganisation, invoicesOfOrganisation, listInvoices, OPEN_STATUSES, undeliveredIds, updateInvoice, type NewInvoiceRow,
 } from './invoices.repository.ts';
 import { paymentAmountsOfYear } from './payments.repository.ts';
+import { openInvoicesForMatching } from './invoices.repository.ts'; // h/bank
 import { isUniqueViolation } from '../db/errors.ts';
 import type { PaymentsService } from './payments.service.ts';
 import { greeting } from '../mail/greeting.ts';
@@ -632,6 +633,11 @@ export class DuesService {
   /** An organisation's invoices as stored, without the PDF (for its GDPR data export); undefined before the dues tables exist. */
   async invoicesOfOrganisation(organisationId: number): Promise<InvoiceRow[] | undefined> {
     return invoiceRowsOfOrganisation(this.d.db, organisationId);
+  }
+
+  // h/bank: the open invoices the bank statement import matches against
+  async openForMatching(q: Knex | Knex.Transaction = this.d.db): ReturnType<typeof openInvoicesForMatching> {
+    return openInvoicesForMatching(q);
   }
 }
 

@@ -133,28 +133,31 @@ export class PaymentsService {
    */
   async reverse(actor: Actor, paymentId: number, input: CorrectionInput): Promise<{ reversalId: number; status: InvoiceStatus; paidCents: number }> {
     try {
-      return await this.d.db.transaction(async (trx) => {
-        const p = await getPayment(trx, paymentId);
-        if (!p) throw new NotFoundError();
-        if (p.kind !== 'payment' || p.amountCents <= 0) throw new ConflictError('not_reversible');
-        if (p.method === 'stripe') throw new ConflictError('stripe_payment');
-        if (await reversalOf(trx, p.id)) throw new ValidationError({ amount: 'money.errors.already' });
-        const inv = await getInvoice(trx, p.invoiceId);
-        if (!inv) throw new NotFoundError();
-        if (!Number.isSafeInteger(input.amountCents) || input.amountCents <= 0) throw new ValidationError({ amount: 'common.validation.money' });
-        if (input.amountCents > p.amountCents) throw new ValidationError({ amount: 'money.errors.moreThanPaid' });
-        if (input.amountCents > inv.paidCents) throw new ValidationError({ amount: 'money.errors.moreThanHeld' });
-        this.checkDate(input.date, p.date);
-        const r = await this.book(trx, actor, inv, {
-          date: input.date, amount_cents: -input.amountCents, method: p.method, kind: 'reversal', reverses_payment_id: p.id,
-          reference: `Storno ${p.reference || inv.number}`, reason: input.reason,
-        }, 'payment.reversed');
-        return { reversalId: r.paymentId, status: r.status, paidCents: r.paidCents };
-      });
+      return await this.d.db.transaction(async (trx) => this.reverseInTrx(trx, actor, paymentId, input));
     } catch (err) {
       if (isUniqueViolation(err)) throw new ValidationError({ amount: 'money.errors.already' });
       throw err;
     }
+  }
+
+  /** h/bank: the reversal inside the caller's transaction (the bank import's undo of a booked statement line). */
+  async reverseInTrx(trx: Knex.Transaction, actor: Actor, paymentId: number, input: CorrectionInput): Promise<{ reversalId: number; status: InvoiceStatus; paidCents: number }> {
+    const p = await getPayment(trx, paymentId);
+    if (!p) throw new NotFoundError();
+    if (p.kind !== 'payment' || p.amountCents <= 0) throw new ConflictError('not_reversible');
+    if (p.method === 'stripe') throw new ConflictError('stripe_payment');
+    if (await reversalOf(trx, p.id)) throw new ValidationError({ amount: 'money.errors.already' });
+    const inv = await getInvoice(trx, p.invoiceId);
+    if (!inv) throw new NotFoundError();
+    if (!Number.isSafeInteger(input.amountCents) || input.amountCents <= 0) throw new ValidationError({ amount: 'common.validation.money' });
+    if (input.amountCents > p.amountCents) throw new ValidationError({ amount: 'money.errors.moreThanPaid' });
+    if (input.amountCents > inv.paidCents) throw new ValidationError({ amount: 'money.errors.moreThanHeld' });
+    this.checkDate(input.date, p.date);
+    const r = await this.book(trx, actor, inv, {
+      date: input.date, amount_cents: -input.amountCents, method: p.method, kind: 'reversal', reverses_payment_id: p.id,
+      reference: `Storno ${p.reference || inv.number}`, reason: input.reason,
+    }, 'payment.reversed');
+    return { reversalId: r.paymentId, status: r.status, paidCents: r.paidCents };
   }
 
   /** What was paid beyond the invoice's amount (0 when nothing). */

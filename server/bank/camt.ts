@@ -124,11 +124,14 @@ function statementOf(s: unknown, format: string): ParsedStatement {
       const txAmt = tx ? text(tx, 'AmtDtls', 'TxAmt', 'Amt') || text(tx, 'Amt') : '';
       const cents = parts.length > 1 && txAmt ? decimalToCents(txAmt) : entryCents;
       const txCredit = tx && text(tx, 'CdtDbtInd') ? text(tx, 'CdtDbtInd') === 'CRDT' : credit;
-      const party = txCredit ? 'Dbtr' : 'Cdtr';
+      // the other party: the debtor of a credit, the creditor of a debit; a returned debit names the debtor of the original debit
+      const parties = txCredit ? ['Dbtr', 'Cdtr'] : ['Cdtr', 'Dbtr'];
       // .001.02: RltdPties/Dbtr/Nm; .001.08: RltdPties/Dbtr/Pty/Nm
-      const name = text(tx, 'RltdPties', party, 'Nm') || text(tx, 'RltdPties', party, 'Pty', 'Nm')
-        || text(tx, 'RltdPties', `Ultmt${party}`, 'Nm') || text(tx, 'RltdPties', `Ultmt${party}`, 'Pty', 'Nm');
-      const cpIban = text(tx, 'RltdPties', `${party}Acct`, 'Id', 'IBAN').replace(/\s+/g, '').toUpperCase();
+      const nameOf = (p: string) => text(tx, 'RltdPties', p, 'Nm') || text(tx, 'RltdPties', p, 'Pty', 'Nm') || text(tx, 'RltdPties', `Ultmt${p}`, 'Nm') || text(tx, 'RltdPties', `Ultmt${p}`, 'Pty', 'Nm');
+      const ibanOf = (p: string) => text(tx, 'RltdPties', `${p}Acct`, 'Id', 'IBAN').replace(/\s+/g, '').toUpperCase();
+      const party = nameOf(parties[0]) || ibanOf(parties[0]) ? parties[0] : parties[1];
+      const name = nameOf(party);
+      const cpIban = ibanOf(party);
       const remittance = list(tx, 'RmtInf', 'Ustrd').map((u) => (isNode(u) ? text(u, '#text') : decodeXmlText(String(u))).trim()).filter(Boolean).join(' ')
         || text(tx, 'RmtInf', 'Strd', 'CdtrRefInf', 'Ref');
       const txRef = text(tx, 'Refs', 'AcctSvcrRef');

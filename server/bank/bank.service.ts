@@ -146,7 +146,10 @@ export class BankService {
 
   /** The matching proposal for every open incoming credit (computed fresh: invoices paid meanwhile are not proposed). */
   async proposals(q: Knex | Knex.Transaction = this.d.db): Promise<Proposal[]> {
-    const [lines, invoices, ibans] = await Promise.all([openCredits(q), this.d.dues.openForMatching(q), payerIbans(q)]);
+    // one after the other: inside a transaction the queries share one connection
+    const lines = await openCredits(q);
+    const invoices = await this.d.dues.openForMatching(q);
+    const ibans = await payerIbans(q);
     const m = new Matcher(invoices, ibans);
     const out: Proposal[] = [];
     for (const l of lines) {

@@ -57,7 +57,7 @@ describe('browser: the treasurer uploads a bank statement, books the sure matche
     expect(main).to.contain('Rücklastschrift (Grund AC04)');
     expect(main).to.contain('Rechnungsnummer 2027-0001 im Verwendungszweck');
     // no sideways scroll on a phone
-    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).to.equal(true);
+    expect(await page.evaluate<boolean>('document.documentElement.scrollWidth <= window.innerWidth')).to.equal(true);
     await shot(page, '01-uploaded');
 
     // book the sure matches at once

@@ -88,9 +88,9 @@ export function nameTokens(name: string): Set<string> {
 }
 
 /** Share of common words (Jaccard), 0 … 1. */
-export function nameSimilarity(a: string, b: string): number {
-  const x = nameTokens(a);
-  const y = nameTokens(b);
+export function nameSimilarity(a: string | Set<string>, b: string | Set<string>): number {
+  const x = typeof a === 'string' ? nameTokens(a) : a;
+  const y = typeof b === 'string' ? nameTokens(b) : b;
   if (!x.size || !y.size) return 0;
   let common = 0;
   for (const w of x) if (y.has(w)) common++;
@@ -115,6 +115,8 @@ export class Matcher {
   private byAmount = new Map<number, OpenInvoice[]>();
   private byOrg = new Map<number, OpenInvoice[]>();
   private byYear = new Map<string, OpenInvoice[]>();
+  /** each recipient's name words, computed once */
+  private tokens = new Map<number, Set<string>>();
 
   constructor(invoices: OpenInvoice[], private payerIbans: Map<string, number>) {
     for (const inv of invoices) {
@@ -173,8 +175,11 @@ export class Matcher {
     const same = this.byAmount.get(line.amountCents) ?? [];
     let best: OpenInvoice | null = null;
     let bestScore = 0;
+    const payer = same.length ? nameTokens(line.counterpartyName) : new Set<string>();
     for (const inv of same) {
-      const s = nameSimilarity(line.counterpartyName, inv.recipientName);
+      let t = this.tokens.get(inv.id);
+      if (!t) { t = nameTokens(inv.recipientName); this.tokens.set(inv.id, t); }
+      const s = nameSimilarity(payer, t);
       if (s > bestScore) { best = inv; bestScore = s; }
     }
     if (best && bestScore >= 0.5) {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const suites: Record<string, string> = { register: 'bench/run.ts', dues: 'bench/dues.ts', invitations: 'bench/invitations.ts', sepa: 'bench/sepa.ts' /* h/sepa: bank-pain008 */, evoting: 'bench/evoting.ts' /* h/evote */ };
+const suites: Record<string, string> = { register: 'bench/run.ts', dues: 'bench/dues.ts', invitations: 'bench/invitations.ts', sepa: 'bench/sepa.ts' /* h/sepa: bank-pain008 */, evoting: 'bench/evoting.ts' /* h/evote */, bank: 'bench/bank.ts' /* h/bank */ };
 const chosen = (process.env.BENCH_SUITES ?? Object.keys(suites).join(',')).split(',').map((s) => s.trim()).filter((s) => s in suites);
 let failed = 0;
 for (const name of chosen) {
@@ -27,7 +27,7 @@ if (fs.existsSync(file)) {
   console.log('\n===== bench/results.json =====');
   for (const s of doc.scenarios ?? []) {
     const { name, ...rest } = s;
-    const keys = ['rps', 'p50', 'p99', 'ratio', 'budgetRatio', 'cpuMsPerRequest', 'singleMs', 'messagesPerSecond', 'invoicesPerSecond', 'pdfsPerSecond', 'wallSeconds', 'idealSeconds', 'stripeCallsPerInvoice', 'failedInvoices', 'peakRssMb', 'runSeconds', 'fileSeconds', 'counted', 'exactlyOnce', 'liveMaxGapMs', 'pass'];
+    const keys = ['rps', 'p50', 'p99', 'ratio', 'budgetRatio', 'cpuMsPerRequest', 'singleMs', 'messagesPerSecond', 'invoicesPerSecond', 'pdfsPerSecond', 'wallSeconds', 'idealSeconds', 'stripeCallsPerInvoice', 'failedInvoices', 'cpuSeconds', 'rssGrowthMb', 'peakRssMb', 'runSeconds', 'fileSeconds', 'counted', 'exactlyOnce', 'liveMaxGapMs', 'pass'];
     const shown = keys.filter((k) => k in rest).map((k) => `${k} ${String(rest[k])}`).join(', ');
     console.log(`${String(name).padEnd(32)} ${shown}`);
   }

@@ -29,6 +29,7 @@ import { ballotsBoardRouter } from './assemblies/ballots.routes.ts'; // h/evote
 import { directoryBoardRouter, directoryPortalRouter, directoryPublicRouter, directoryUploadParser } from './directory/directory.routes.ts'; // h/lead2
 import { demandsBoardRouter, demandsDashboardHook, demandsPortalRouter } from './demands/demands.routes.ts';
 import { sepaBoardRouter, sepaDashboardHook, sepaMemberHook, sepaPortalRouter, sepaTreasurerRouter } from './sepa/sepa.routes.ts'; // h/sepa
+import { bankDashboardHook, bankMemberHook, bankRouter, bankUploadParser } from './bank/bank.routes.ts'; // h/bank
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 
@@ -118,12 +119,14 @@ export function createApp(ctx: Context): AppHandle {
   app.use('/board/import', importUploadParser());
   app.use('/board/assemblies', assemblyUploadParser()); // assembly documents and minutes PDF, same rules
   app.use('/portal/directory', directoryUploadParser()); // h/lead2: the directory profile's logo (members, 2 MB)
+  app.use('/treasurer/bank', bankUploadParser()); // h/bank: bank statements (smaller than 50 MB), same rules
   app.use(refuseControlCharacters()); // h/harden: after every body parser (multipart above), before anything reads a field
   app.use(csrf());
 
   // the register first: no router before it serves a path under /board/members, and every
   // router mounted at / costs a look at each of its routes on every request that passes it
   app.use('/board/members', sepaMemberHook(ctx)); // h/sepa: the member's mandates on the member page
+  app.use('/board/members', bankMemberHook(ctx)); // h/bank: the organisation's bank bookings on the member page (serves nothing)
   app.use('/board/members', membersRouter(ctx));
   app.use(publicRouter(ctx));
   app.use(authRouter(ctx, sessionStore));
@@ -150,6 +153,8 @@ export function createApp(ctx: Context): AppHandle {
   app.use('/treasurer/sepa', sepaTreasurerRouter(ctx));
   app.use('/treasurer', sepaDashboardHook(ctx));
   // h/sepa: end
+  app.use('/treasurer/bank', bankRouter(ctx)); // h/bank
+  app.use('/treasurer', bankDashboardHook(ctx)); // h/bank: unmatched bookings on the dashboard
   app.use('/treasurer', duesRouter(ctx));
   // h/lead2: the network's public directory (/netzwerk), the board's review, the portal's profile form
   app.use(directoryPublicRouter(ctx));

@@ -72,6 +72,8 @@ import { DemandsService } from './demands/demands.service.ts';
 import { DirectoryService } from './directory/directory.service.ts';
 // h/sepa: SEPA direct debits (mandates, collections, returns)
 import { SepaService } from './sepa/sepa.service.ts';
+// h/bank: the association's bank account: statement import and matching (issue 12)
+import { BankService } from './bank/bank.service.ts';
 
 /** Everything a request handler or a command may use, built in one place. */
 export interface Context {
@@ -116,6 +118,8 @@ export interface Context {
   directory: DirectoryService;
   // h/sepa: SEPA direct debits (mandates, collections, returns)
   sepa: SepaService;
+  // h/bank: statements in, matched to invoices, booked through the payments; `onReturn` (SEPA returns) is wired here at merge
+  bank: BankService;
 }
 
 export function createContext(deps: { config: Config; db: Knex; clock: Clock; log: Logger; transport?: MailTransport; gateway?: PaymentGateway }): Context {
@@ -186,5 +190,10 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
   const demands = new DemandsService({ db, clock, config, audit, outbox, settings, members, users, assemblies: assembly });
   // h/lead2: the network's public directory
   const directory = new DirectoryService({ db, clock, config, audit, outbox, settings, members, users });
-  return { sepa, directory, demands, retention, admin, config, db, clock, log, changes, audit, tokens, users, accessLinks, settings, outbox, members, applications, applicationRecords, portal, memberImport, memberExports, gdpr, gateway, jobs, stripe, dues, duesRuns, payments, reminders, assemblies };
+  // h/bank: statements in; a returned direct debit in a statement goes to the SEPA module
+  const bank = new BankService({ db, clock, audit, settings, dues, payments, onReturn: async (line) => {
+    if (!line.endToEndId || !line.returnReason) return;
+    await sepa.recordReturn({ endToEndId: line.endToEndId, reasonCode: line.returnReason, amountCents: Math.abs(line.amountCents), bookedOn: line.bookingDate }, { userId: null, label: 'Kontoauszug' });
+  } });
+  return { bank, sepa, directory, demands, retention, admin, config, db, clock, log, changes, audit, tokens, users, accessLinks, settings, outbox, members, applications, applicationRecords, portal, memberImport, memberExports, gdpr, gateway, jobs, stripe, dues, duesRuns, payments, reminders, assemblies };
 }

@@ -15,6 +15,7 @@ import { membersImportCommand } from './members.ts';
 import { duesRunCommand, invoicesReconcileCommand, remindersSendCommand } from './dues.ts';
 import { assemblyInviteCommand } from './assemblies.ts';
 import { retentionRunCommand } from './retention.ts';
+import { bankImportCommand } from './bank.ts'; // h/bank
 
 /**
  * The command line: `npm run cli -- <command> [options]`. Each command uses the same
@@ -35,6 +36,7 @@ const COMMANDS: Record<string, Command> = {
   'invoices:reconcile': invoicesReconcileCommand,
   'assembly:invite': assemblyInviteCommand,
   'retention:run': retentionRunCommand,
+  'bank:import': bankImportCommand, // h/bank
 };
 
 export function usage(): string {

@@ -84,6 +84,12 @@ export const TABLE_OWNERS = {
   assembly_ballot_eligible: 'assemblies',
   assembly_ballot_voters: 'assemblies',
   assembly_ballot_tallies: 'assemblies',
+  // h/bank: the association's bank account: statements, lines, their bookings, learned payer IBANs, CSV mappings
+  bank_statements: 'bank',
+  bank_lines: 'bank',
+  bank_allocations: 'bank',
+  bank_payer_ibans: 'bank',
+  bank_csv_mappings: 'bank',
 } as const;
 
 export type TableName = keyof typeof TABLE_OWNERS;

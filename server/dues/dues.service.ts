@@ -27,6 +27,7 @@ import {
 import { paymentAmountsOfYear } from './payments.repository.ts';
 import { organisationIdsByPayment, stripeFlagCounts } from './invoices.repository.ts'; // h/stripe
 import { openInvoicesOfOrganisations } from './invoices.repository.ts'; // h/sepa
+import { openInvoicesForMatching } from './invoices.repository.ts'; // h/bank
 import { isUniqueViolation } from '../db/errors.ts';
 import type { PaymentsService } from './payments.service.ts';
 import { greeting } from '../mail/greeting.ts';
@@ -658,6 +659,11 @@ export class DuesService {
   /** An organisation's invoices as stored, without the PDF (for its GDPR data export); undefined before the dues tables exist. */
   async invoicesOfOrganisation(organisationId: number): Promise<InvoiceRow[] | undefined> {
     return invoiceRowsOfOrganisation(this.d.db, organisationId);
+  }
+
+  // h/bank: the open invoices the bank statement import matches against
+  async openForMatching(q: Knex | Knex.Transaction = this.d.db): ReturnType<typeof openInvoicesForMatching> {
+    return openInvoicesForMatching(q);
   }
 }
 

@@ -245,3 +245,13 @@ export async function openInvoicesOfOrganisations(q: Q, organisationIds: number[
   }
   return out;
 }
+
+// h/bank: the open dues invoices the bank import matches statement lines against (few columns, for 10,000s of rows)
+export async function openInvoicesForMatching(q: Q): Promise<{ id: number; number: string; organisationId: number; recipientName: string; openCents: number; dueDate: string }[]> {
+  const rows = await q('invoices').whereIn('status', OPEN_STATUSES).andWhere('kind', 'invoice')
+    .select('id', 'number', 'organisation_id', 'recipient_name', 'amount_cents', 'paid_cents', 'due_date');
+  return rows.map((r) => ({
+    id: Number(r.id), number: r.number, organisationId: Number(r.organisation_id), recipientName: r.recipient_name,
+    openCents: Number(r.amount_cents) - Number(r.paid_cents), dueDate: r.due_date,
+  })).filter((r) => r.openCents > 0);
+}

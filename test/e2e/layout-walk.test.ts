@@ -126,6 +126,12 @@ describe('browser: every page of every role fits a 375 px phone and a 1280 px la
     await env.ctx.dues.freezeFeeSchedule(ACTOR, 2026);
     const orgs = await env.ctx.dues.memberIdsOfYear(2026);
     for (const id of orgs.slice(0, 4)) await env.ctx.dues.issueAndDeliver(ACTOR, id, 2026);
+    // h/bank: a statement for the demo account (credits, a batch booking, a return), so the bank page and its line pages are walked
+    {
+      const own = (await env.ctx.settings.association()).iban.replace(/\s+/g, '');
+      const xml = fs.readFileSync(path.join(import.meta.dirname, '../fixtures/bank/camt053-v02-sparkasse.xml'), 'utf8').replaceAll('DE89370400440532013000', own);
+      await env.ctx.bank.import(ACTOR, 'demo.xml', Buffer.from(xml));
+    }
     // the personal links and the applicant's links, as the mails carry them
     const bodies = await env.db('mail_messages').pluck('text_body');
     for (const b of bodies) {

@@ -15,6 +15,8 @@ import { MAX_PAID_FACTOR } from './payments.service.ts';
 import { datevBookings, datevBuchungsstapel, invoicesCsv, paymentsCsv } from './datev-export.ts';
 import { DATEV_CHART_DEFAULTS, datevSchema } from '../settings/settings.schemas.ts';
 import { actorOf } from '../web/actor.ts';
+import { EInvoiceRefused } from './dues.service.ts'; // h/einvoice
+import { einvoiceRefusal } from '../einvoice/words.ts'; // h/einvoice
 
 /** Server-rendered bar chart (inline SVG, no script): one bar per month. */
 export function paymentsChart(d: Dashboard, locale: 'de' | 'en') {
@@ -321,6 +323,11 @@ export function duesRouter(ctx: Context): Router {
       if (c.stripeError) flash(req, 'error', req.t('dues.cancel.stripeFailed'));
       res.redirect(303, `/treasurer/invoices/${c.cancellationId}`);
     } catch (err) {
+      if (err instanceof EInvoiceRefused) { // h/einvoice
+        flash(req, 'error', einvoiceRefusal(req.t, err.fields));
+        res.redirect(303, `/treasurer/invoices/${id}`);
+        return;
+      }
       if (err instanceof AppError && (err.code === 'already_cancelled' || err.code === 'not_an_invoice')) {
         flash(req, 'error', req.t('dues.cancel.notPossible'));
         res.redirect(303, `/treasurer/invoices/${id}`);
@@ -344,6 +351,9 @@ export function duesRouter(ctx: Context): Router {
       res.redirect(303, `/treasurer/invoices/${r2.invoiceId}`);
     } else if (r2.reason === 'tax_settings') {
       flash(req, 'error', req.t('money.single.refused.tax_settings', { year: inv.year }));
+      res.redirect(303, `/treasurer/invoices/${id}`);
+    } else if (r2.reason === 'einvoice') { // h/einvoice
+      flash(req, 'error', einvoiceRefusal(req.t, r2.fields ?? []));
       res.redirect(303, `/treasurer/invoices/${id}`);
     } else if (r2.reason === 'left') {
       flash(req, 'error', req.t('money.left.refused', { date: formatDate(r2.exitDate ?? '', req.locale), year: inv.year }));
@@ -381,6 +391,11 @@ export function duesRouter(ctx: Context): Router {
     if (r2.issued) {
       flash(req, 'success', req.t('money.single.done', { number: r2.number }));
       res.redirect(303, `/treasurer/invoices/${r2.invoiceId}`);
+      return;
+    }
+    if (r2.reason === 'einvoice') { // h/einvoice
+      flash(req, 'error', einvoiceRefusal(req.t, r2.fields ?? []));
+      res.redirect(303, back);
       return;
     }
     const number = r2.invoiceId ? (await ctx.dues.get(r2.invoiceId)).number : '';

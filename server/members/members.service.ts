@@ -59,6 +59,8 @@ export interface Organisation extends OrganisationFields {
   version: number;
   createdAt: string;
   updatedAt: string;
+  /** h/einvoice: a public body (receives XRechnung addressed by its Leitweg-ID) and the form its invoices take */
+  einvoice: { publicBody: boolean; leitwegId: string; format: 'hybrid' | 'xrechnung' | 'both' };
 }
 
 export interface Contact {
@@ -96,6 +98,12 @@ export function rowToOrganisation(r: OrganisationRow): Organisation {
     version: Number(r.version),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+    // h/einvoice
+    einvoice: {
+      publicBody: !!r.public_body && r.public_body !== 0,
+      leitwegId: r.leitweg_id ?? '',
+      format: r.einvoice_format === 'xrechnung' || r.einvoice_format === 'both' ? r.einvoice_format : 'hybrid',
+    },
   };
 }
 

@@ -249,3 +249,28 @@ export const DATEV_CHART_DEFAULTS: Record<'SKR03' | 'SKR04', { revenueAccount: s
   SKR04: { revenueAccount: '4200', bankAccount: '1800' },
 };
 export const DEFAULT_DATEV: DatevSettings = { chart: 'SKR03', consultantNumber: 1001, clientNumber: 1, debtorBase: 10000, ...DATEV_CHART_DEFAULTS.SKR03 };
+
+// h/einvoice: what EN 16931 / XRechnung need that the association does not record elsewhere (key 'einvoice')
+export const EINVOICE_PAYMENT_MEANS = ['credit_transfer', 'direct_debit'] as const;
+export const einvoiceSchema = z.object({
+  /** BT-34 seller electronic address (e-mail); empty = the association's contact e-mail */
+  electronicAddress: z.union([z.literal(''), z.email().max(254)]),
+  /** BT-31 USt-IdNr, if the association has one (only on invoices with a taxable line) */
+  vatId: z.string().trim().toUpperCase().regex(/^([A-Z]{2}[0-9A-Z]{2,13})?$/),
+  /** BT-41/BT-42 seller contact (XRechnung requires name, telephone and e-mail) */
+  contactName: z.string().trim().max(200),
+  phone: z.string().trim().max(50),
+  /** BT-120 the exemption reason on invoices outside the scope of VAT (category O) */
+  exemptionReason: z.string().trim().min(3).max(300),
+  /** the payment means offered on invoices (BG-16); direct debit only where a mandate exists */
+  paymentMeans: z.array(z.enum(EINVOICE_PAYMENT_MEANS)).min(1),
+});
+export type EInvoiceSettings = z.infer<typeof einvoiceSchema>;
+export const DEFAULT_EINVOICE: EInvoiceSettings = {
+  electronicAddress: '',
+  vatId: '',
+  contactName: '',
+  phone: '',
+  exemptionReason: 'Mitgliedsbeitrag – nicht steuerbarer echter Mitgliedsbeitrag',
+  paymentMeans: ['credit_transfer'],
+};

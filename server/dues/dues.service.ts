@@ -34,7 +34,7 @@ import type { EInvoiceField } from '../einvoice/check.ts';
 import { eInvoiceProblems } from '../einvoice/check.ts';
 import { eInvoiceOf } from '../einvoice/from-invoice.ts';
 import { buildCii } from '../einvoice/cii.ts';
-import type { DirectDebitMandate } from '../einvoice/model.ts';
+import type { DirectDebitMandate, EInvoiceProfile } from '../einvoice/model.ts';
 import type { InvoiceEInvoice } from './invoice.ts';
 
 export type { FeeScheduleEntry };
@@ -566,6 +566,32 @@ export class DuesService {
   /** h/money: what was paid beyond an invoice's amount (to refund or carry over); 0 when nothing. */
   excessOf(invoice: Invoice): number {
     return invoice.kind === 'invoice' && ['open', 'partially_paid', 'paid', 'uncollectible'].includes(invoice.status) ? Math.max(0, invoice.paidCents - invoice.amountCents) : 0;
+  }
+
+  // h/einvoice: the XML of an invoice, and a year's e-invoices as a ZIP
+  /** The CII XML of an invoice: EN 16931 (as embedded in the PDF) or XRechnung 3.0. */
+  async xml(id: number, profile: EInvoiceProfile = 'en16931'): Promise<{ invoice: Invoice; xml: string }> {
+    const invoice = await this.get(id);
+    return { invoice, xml: buildCii(eInvoiceOf(invoice, profile)) };
+  }
+
+  /**
+   * Every invoice and Stornorechnung of a year for the tax adviser: per invoice the hybrid PDF
+   * (PDF/A-3 with factur-x.xml) and the XML on its own, and the XRechnung for members who receive
+   * one. Audited like the CSV export.
+   */
+  async einvoiceZip(actor: Actor, year: number): Promise<{ zip: Buffer; count: number }> {
+    const rows = await exportRows(this.d.db, year);
+    const { default: JSZip } = await import('jszip');
+    const zip = new JSZip();
+    const date = DateTime.fromISO(`${year}-12-31T12:00:00`, { zone: ZONE }).toJSDate();
+    for (const inv of rows) {
+      zip.file(`${inv.number}.pdf`, await renderInvoicePdf(inv), { date });
+      zip.file(`${inv.number}-factur-x.xml`, buildCii(eInvoiceOf(inv)), { date });
+      if (inv.einvoice && inv.einvoice.format !== 'hybrid') zip.file(`${inv.number}-xrechnung.xml`, buildCii(eInvoiceOf(inv, 'xrechnung')), { date });
+    }
+    await this.d.audit.record(this.d.db, actor, 'invoices.einvoices_exported', 'invoice', null, undefined, { year, invoices: rows.length });
+    return { zip: await zip.generateAsync({ type: 'nodebuffer', compression: 'DEFLATE' }), count: rows.length };
   }
 
   async pdf(id: number): Promise<{ invoice: Invoice; pdf: Buffer }> {

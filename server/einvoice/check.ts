@@ -20,11 +20,11 @@ export function eInvoiceProblems(doc: EInvoiceDoc, amountCents: number): EInvoic
   const out: EInvoiceField[] = [];
   const s = doc.seller;
   const b = doc.buyer;
-  // BR-6, BR-8/BR-9 (seller address with country), BR-DE-3/4 (city, post code)
+  // BR-6, BR-8/BR-9 (seller address with its country); street, city and post code only where XRechnung asks (BR-DE-3/4)
   if (!s.name.trim()) out.push('seller.name');
-  if (!s.street.trim()) out.push('seller.street');
-  if (!s.postcode.trim()) out.push('seller.postcode');
-  if (!s.city.trim()) out.push('seller.city');
+  if (doc.profile === 'xrechnung' && !s.street.trim()) out.push('seller.street');
+  if (doc.profile === 'xrechnung' && !s.postcode.trim()) out.push('seller.postcode');
+  if (doc.profile === 'xrechnung' && !s.city.trim()) out.push('seller.city');
   if (!COUNTRY.test(s.country)) out.push('seller.country');
   // BR-7, BR-10/BR-11 (buyer address with country), BR-DE-8/9; § 14 Abs. 4 UStG asks for the full address
   if (!b.name.trim()) out.push('buyer.name');

@@ -523,6 +523,23 @@ export class MembersService {
     });
   }
 
+  /** h/einvoice: a member as a public body with its Leitweg-ID, and the form of its invoices (hybrid PDF, XRechnung, both); audited. */
+  async setEInvoicePreference(actor: Actor, id: number, value: { publicBody: boolean; leitwegId: string; format: 'hybrid' | 'xrechnung' | 'both' }): Promise<{ changed: boolean }> {
+    return this.d.db.transaction(async (trx) => {
+      const row = await orgs.organisationRow(trx, id);
+      if (!row) throw new NotFoundError();
+      const before = rowToOrganisation(row).einvoice;
+      const after = { publicBody: value.publicBody, leitwegId: value.publicBody ? value.leitwegId : '', format: value.format };
+      const d = diff(before, after);
+      if (!Object.keys(d.after).length) return { changed: false };
+      await orgs.updateOrganisationAtVersion(trx, id, Number(row.version), {
+        public_body: after.publicBody, leitweg_id: after.leitwegId, einvoice_format: after.format, version: Number(row.version) + 1, updated_at: iso(this.d.clock.now()),
+      });
+      await this.d.audit.record(trx, actor, 'member.einvoice_updated', 'organisation', id, d.before, d.after);
+      return { changed: true };
+    });
+  }
+
   /** The organisation row, or 404; a stale version is a conflict. */
   private async lockedRow(trx: Knex.Transaction, id: number, version: number): Promise<OrganisationRow> {
     const row = await orgs.organisationRow(trx, id);

@@ -483,7 +483,10 @@ export class DuesService {
         ...orig, kind: 'cancellation', number: 'DRAFT', issuer: issuerOf(association, einvoice), amountCents: -orig.amountCents,
         cancelsNumber: orig.number, cancelsIssueDate: orig.issueDate, issueDate, dueDate: issueDate,
       });
-      if (fields.length) throw new EInvoiceRefused(fields);
+      // a correction of an invoice already issued is never blocked by the parties' data (the original's, or settings
+      // missing since); only an amount that does not add up is refused
+      const sellerSide = fields.filter((f) => f === 'amount' || f === 'lines');
+      if (sellerSide.length) throw new EInvoiceRefused(sellerSide);
       const number = await nextInvoiceNumber(trx, orig.year);
       // the original's parties, period and locale; everything else of its own
       const cancellationId = await insertCopy(trx, orig.id, {

@@ -15,6 +15,9 @@ import { MAX_PAID_FACTOR } from './payments.service.ts';
 import { datevBookings, datevBuchungsstapel, invoicesCsv, paymentsCsv } from './datev-export.ts';
 import { DATEV_CHART_DEFAULTS, datevSchema } from '../settings/settings.schemas.ts';
 import { actorOf } from '../web/actor.ts';
+import { EInvoiceRefused } from './dues.service.ts'; // h/einvoice
+import { einvoiceRefusal } from '../einvoice/words.ts'; // h/einvoice
+import { EINVOICE_PAYMENT_MEANS, einvoiceSchema } from '../settings/settings.schemas.ts'; // h/einvoice
 
 /** Server-rendered bar chart (inline SVG, no script): one bar per month. */
 export function paymentsChart(d: Dashboard, locale: 'de' | 'en') {
@@ -324,6 +327,11 @@ export function duesRouter(ctx: Context): Router {
       if (c.stripeError) flash(req, 'error', req.t('dues.cancel.stripeFailed'));
       res.redirect(303, `/treasurer/invoices/${c.cancellationId}`);
     } catch (err) {
+      if (err instanceof EInvoiceRefused) { // h/einvoice
+        flash(req, 'error', einvoiceRefusal(req.t, err.fields));
+        res.redirect(303, `/treasurer/invoices/${id}`);
+        return;
+      }
       if (err instanceof AppError && (err.code === 'already_cancelled' || err.code === 'not_an_invoice')) {
         flash(req, 'error', req.t('dues.cancel.notPossible'));
         res.redirect(303, `/treasurer/invoices/${id}`);
@@ -347,6 +355,9 @@ export function duesRouter(ctx: Context): Router {
       res.redirect(303, `/treasurer/invoices/${r2.invoiceId}`);
     } else if (r2.reason === 'tax_settings') {
       flash(req, 'error', req.t('money.single.refused.tax_settings', { year: inv.year }));
+      res.redirect(303, `/treasurer/invoices/${id}`);
+    } else if (r2.reason === 'einvoice') { // h/einvoice
+      flash(req, 'error', einvoiceRefusal(req.t, r2.fields ?? []));
       res.redirect(303, `/treasurer/invoices/${id}`);
     } else if (r2.reason === 'left') {
       flash(req, 'error', req.t('money.left.refused', { date: formatDate(r2.exitDate ?? '', req.locale), year: inv.year }));
@@ -386,6 +397,11 @@ export function duesRouter(ctx: Context): Router {
       res.redirect(303, `/treasurer/invoices/${r2.invoiceId}`);
       return;
     }
+    if (r2.reason === 'einvoice') { // h/einvoice
+      flash(req, 'error', einvoiceRefusal(req.t, r2.fields ?? []));
+      res.redirect(303, back);
+      return;
+    }
     const number = r2.invoiceId ? (await ctx.dues.get(r2.invoiceId)).number : '';
     flash(req, 'error', req.t(`money.single.refused.${r2.reason}`, { year, number, date: formatDate(r2.exitDate ?? '', req.locale) }));
     res.redirect(303, back);
@@ -410,6 +426,45 @@ export function duesRouter(ctx: Context): Router {
     const year = yearParam(req);
     const rows = await ctx.dues.exportRows(actorOf(req), year);
     res.type('text/csv; charset=utf-8').set('Content-Disposition', `attachment; filename="rechnungen-${year}.csv"`).send(invoicesCsv(rows));
+  }));
+
+  // h/einvoice: an invoice's XML (EN 16931 as embedded, or XRechnung), a year's e-invoices as ZIP, the e-invoice settings
+  r.get('/invoices/:id/xml', read, h(async (req, res) => {
+    const profile = req.query.profile === 'xrechnung' ? 'xrechnung' : 'en16931';
+    const { invoice, xml } = await ctx.dues.xml(idParam(req), profile);
+    res.type('application/xml; charset=utf-8')
+      .set('Content-Disposition', `attachment; filename="${profile === 'xrechnung' ? 'xrechnung' : 'factur-x'}-${invoice.number}.xml"`).send(xml);
+  }));
+  r.get('/export/einvoices-:year.zip', read, h(async (req, res) => {
+    const year = yearParam(req);
+    const { zip } = await ctx.dues.einvoiceZip(actorOf(req), year);
+    res.type('application/zip').set('Content-Disposition', `attachment; filename="e-rechnungen-${year}.zip"`).send(zip);
+  }));
+  const renderEinvoice = async (req: Request, res: Response, extra: Record<string, unknown> = {}) => {
+    const values = await ctx.settings.einvoice();
+    res.render('dues/einvoice', {
+      title: req.t('einvoice.settings.title'), section: 'dues', values, year: await defaultYear(), canWrite: req.user!.roles.includes('treasurer'),
+      means: EINVOICE_PAYMENT_MEANS.map((m) => ({ value: m, checked: values.paymentMeans.includes(m) })), ...extra,
+    });
+  };
+  r.get('/einvoice', read, h(async (req, res) => renderEinvoice(req, res)));
+  r.post('/einvoice', write, h(async (req, res) => {
+    const body = req.body as Record<string, unknown>; // why: express.urlencoded gives an object of strings and string arrays
+    const means = ([] as unknown[]).concat(body.paymentMeans ?? []);
+    const parsed = einvoiceSchema.safeParse({ ...body, paymentMeans: means });
+    if (!parsed.success) {
+      const errors: Record<string, string> = {};
+      for (const i of parsed.error.issues) errors[String(i.path[0])] ??= req.t(`einvoice.settings.invalid.${String(i.path[0])}`);
+      res.status(422);
+      await renderEinvoice(req, res, {
+        errors, values: body,
+        means: EINVOICE_PAYMENT_MEANS.map((m) => ({ value: m, checked: means.includes(m) })),
+      });
+      return;
+    }
+    await ctx.settings.updateEinvoice(actorOf(req), parsed.data);
+    flash(req, 'success', req.t('einvoice.settings.saved'));
+    res.redirect(303, '/treasurer/einvoice');
   }));
 
   // h/money: the DATEV Buchungsstapel of a calendar year, and its accounts

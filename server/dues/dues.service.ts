@@ -31,10 +31,18 @@ import { openInvoicesForMatching } from './invoices.repository.ts'; // h/bank
 import { isUniqueViolation } from '../db/errors.ts';
 import type { PaymentsService } from './payments.service.ts';
 import { greeting } from '../mail/greeting.ts';
+// h/einvoice
+import type { EInvoiceSettings } from '../settings/settings.schemas.ts';
+import type { EInvoiceField } from '../einvoice/check.ts';
+import { eInvoiceProblems } from '../einvoice/check.ts';
+import { eInvoiceOf } from '../einvoice/from-invoice.ts';
+import { buildCii } from '../einvoice/cii.ts';
+import type { DirectDebitMandate, EInvoiceProfile } from '../einvoice/model.ts';
+import type { InvoiceEInvoice } from './invoice.ts';
 
 export type { FeeScheduleEntry };
 
-export type SkipReason = 'invoiced' | 'free' | 'no_schedule' | 'left' | 'tax_settings';
+export type SkipReason = 'invoiced' | 'free' | 'no_schedule' | 'left' | 'tax_settings' | 'einvoice'; // h/einvoice: 'einvoice' = the e-invoice would break EN 16931 (`fields`)
 
 /** h/money: whether a membership ends before the year does (an invoice for the year would bill a period after the end). */
 export function endsBefore(exitDate: string | null | undefined, year: number): boolean {
@@ -63,10 +71,10 @@ export interface DuesPreview {
   schedule: FeeScheduleEntry[];
   rows: PreviewRow[];
   toInvoice: { count: number; cents: number };
-  skipped: { invoiced: number; free: number; no_schedule: number; left: number; tax_settings: number };
+  skipped: { invoiced: number; free: number; no_schedule: number; left: number; tax_settings: number; einvoice: number };
 }
 
-export type IssueResult = { issued: true; invoiceId: number; number: string } | { issued: false; reason: SkipReason; invoiceId?: number; exitDate?: string };
+export type IssueResult = { issued: true; invoiceId: number; number: string } | { issued: false; reason: SkipReason; invoiceId?: number; exitDate?: string; fields?: EInvoiceField[] };
 
 export interface Dashboard {
   year: number;
@@ -91,6 +99,20 @@ interface Deps {
   log: Logger;
   /** h/money: puts a member's carried-over credit onto a newly issued invoice. */
   payments?: PaymentsService;
+  /** h/einvoice: the member's SEPA mandate for direct debit (h/sepa wires it in context.ts); none = credit transfer only. */
+  mandateOf?: (q: Knex | Knex.Transaction, organisationId: number) => Promise<DirectDebitMandate | null>;
+}
+
+/** h/einvoice: an invoice refused at issue because its e-invoice would break EN 16931; `fields` name what is missing or wrong. */
+export class EInvoiceRefused extends AppError {
+  constructor(public fields: EInvoiceField[]) {
+    super(422, 'einvoice_invalid');
+  }
+}
+
+/** h/einvoice: the buyer's e-invoice data stored with the invoice at issue. */
+function buyerEInvoice(e: { publicBody: boolean; leitwegId: string; format: InvoiceEInvoice['format'] }, mandate: DirectDebitMandate | null): InvoiceEInvoice {
+  return { format: e.format, leitwegId: e.publicBody ? e.leitwegId : '', mandate };
 }
 
 export function isValidYear(y: number): boolean {
@@ -101,12 +123,28 @@ function duesKey(year: number, organisationId: number): string {
   return `${year}-${organisationId}`;
 }
 
-function issuerOf(a: AssociationSettings): IssuerSnapshot {
+function issuerOf(a: AssociationSettings, e?: EInvoiceSettings): IssuerSnapshot {
   return {
     name: a.name, street: a.street, postcode: a.postcode, city: a.city, country: a.country, taxNumber: a.taxNumber,
     registerCourt: a.registerCourt, registerNumber: a.registerNumber, contactEmail: a.contactEmail, website: a.website,
     bankHolder: a.bankHolder, iban: a.iban, bic: a.bic, bankName: a.bankName,
+    ...(e ? { einvoice: { ...e } } : {}), // h/einvoice
   };
+}
+
+/**
+ * h/einvoice: the fields that would make the e-invoice of an invoice row about to be issued
+ * break EN 16931 (and, where the member receives XRechnung, the German CIUS); empty = fine.
+ */
+export function problemsOfDraft(row: Omit<NewInvoiceRow, 'number'>, number = 'DRAFT', cancels?: { number: string; issueDate: string }): EInvoiceField[] {
+  return problemsOfInvoice(rowToInvoice({ stripe_dispute: null, stripe_problem: null, stripe_amount_cents: null, push_error: null, push_error_permanent: false, ...row, id: 0, number, cancels_number: cancels?.number ?? null, cancels_issue_date: cancels?.issueDate ?? null }));
+}
+
+/** h/einvoice: as problemsOfDraft, for an invoice as read. */
+export function problemsOfInvoice(inv: Invoice): EInvoiceField[] {
+  const out = new Set(eInvoiceProblems(eInvoiceOf(inv, 'en16931'), inv.amountCents));
+  if (inv.einvoice && inv.einvoice.format !== 'hybrid') for (const f of eInvoiceProblems(eInvoiceOf(inv, 'xrechnung'), inv.amountCents)) out.add(f);
+  return [...out];
 }
 
 /** The contact who receives invoices (of contacts by id): the billing contact, else the voting representative, else anyone with an e-mail. */
@@ -180,7 +218,7 @@ export class DuesService {
     const invoiced = await duesInvoiceNumbers(this.d.db, year);
     const withMail = await this.d.members.organisationIdsWithEmail();
     const rows: PreviewRow[] = [];
-    const out: DuesPreview = { year, schedule, rows, toInvoice: { count: 0, cents: 0 }, skipped: { invoiced: 0, free: 0, no_schedule: 0, left: 0, tax_settings: 0 } };
+    const out: DuesPreview = { year, schedule, rows, toInvoice: { count: 0, cents: 0 }, skipped: { invoiced: 0, free: 0, no_schedule: 0, left: 0, tax_settings: 0, einvoice: 0 } };
     for (const o of orgs) {
       const s = byCat.get(o.categoryId);
       const amount = s ? duesFor(s.rule, o.employeeBand, o.joinDate, year, s.proRata) : null;
@@ -231,6 +269,9 @@ export class DuesService {
         if (existing) return { issued: false, reason: 'invoiced', invoiceId: existing };
         const draft = await this.draftInvoice(trx, actor, organisationId, year, opts);
         if ('skip' in draft) return draft.skip;
+        // h/einvoice: refused before a number is taken when the e-invoice would break EN 16931
+        const fields = problemsOfDraft(draft.row);
+        if (fields.length) return { issued: false, reason: 'einvoice', fields };
         const number = await nextInvoiceNumber(trx, year);
         const id = await insertInvoice(trx, { ...draft.row, number });
         await this.d.audit.record(trx, actor, 'invoice.issued', 'invoice', id, undefined, { number, organisationId, year, amountCents: draft.amountCents });
@@ -272,7 +313,9 @@ export class DuesService {
     if (!amount) return { skip: { issued: false, reason: 'no_schedule' } };
     if (amount.amountCents === 0) return { skip: { issued: false, reason: 'free' } };
 
-    const [association, rules, contacts] = await Promise.all([this.d.settings.association(q), this.d.settings.rules(q), this.d.members.contactsIn(q, organisationId)]);
+    const [association, rules, contacts, einvoice] = await Promise.all([
+      this.d.settings.association(q), this.d.settings.rules(q), this.d.members.contactsIn(q, organisationId), this.d.settings.einvoice(q),
+    ]);
     const contact = billingContact(contacts);
     const locale: Locale = contact?.locale ?? 'de';
     const t = tFor(locale);
@@ -299,7 +342,7 @@ export class DuesService {
         recipient_vat_id: org.vatId ?? '',
         contact_name: contact?.name ?? '',
         contact_email: contact?.email ?? '',
-        issuer: JSON.stringify(issuerOf(association)),
+        issuer: JSON.stringify(issuerOf(association, einvoice)),
         description: t('dues.invoice.description', { year }),
         pro_rata_note: amount.proRata
           ? t('dues.invoice.proRataNote', { months: amount.months, annual: formatMoney(amount.annualCents, locale), joinDate: formatDate(org.joinDate, locale) })
@@ -324,6 +367,8 @@ export class DuesService {
         created_by: actor.userId,
         created_at: now,
         updated_at: now,
+        lines: null,
+        einvoice: JSON.stringify(buyerEInvoice(org.einvoice, this.d.mandateOf ? await this.d.mandateOf(q, organisationId) : null)),
       },
     };
   }
@@ -407,7 +452,13 @@ export class DuesService {
         afterAction: [t('dues.mail.attached')],
         signature: inv.issuer.name,
       },
-      attachments: [{ filename: `${t(cancellation ? 'dues.pdf.cancellationFile' : 'dues.pdf.file')}-${inv.number}.pdf`, contentType: 'application/pdf', content: pdf }],
+      attachments: [
+        { filename: `${t(cancellation ? 'dues.pdf.cancellationFile' : 'dues.pdf.file')}-${inv.number}.pdf`, contentType: 'application/pdf', content: pdf },
+        // h/einvoice: XRechnung (CII) alongside the readable PDF for members who asked for it (public bodies by their Leitweg-ID)
+        ...(inv.einvoice && inv.einvoice.format !== 'hybrid'
+          ? [{ filename: `xrechnung-${inv.number}.xml`, contentType: 'application/xml', content: Buffer.from(buildCii(eInvoiceOf(inv, 'xrechnung')), 'utf8') }]
+          : []),
+      ],
     });
   }
 
@@ -425,11 +476,21 @@ export class DuesService {
       if (!orig) throw new NotFoundError();
       if (orig.kind !== 'invoice') throw new AppError(422, 'not_an_invoice');
       if (orig.status === 'cancelled' || orig.status === 'void') throw new ConflictError('already_cancelled');
-      const number = await nextInvoiceNumber(trx, orig.year);
       const t = tFor(orig.locale);
       const now = iso(this.d.clock.now());
       const issueDate = this.today();
       const association = await this.d.settings.association(trx);
+      const einvoice = await this.d.settings.einvoice(trx); // h/einvoice
+      // h/einvoice: the Stornorechnung's e-invoice checked before a number is taken
+      const fields = problemsOfInvoice({
+        ...orig, kind: 'cancellation', number: 'DRAFT', issuer: issuerOf(association, einvoice), amountCents: -orig.amountCents,
+        cancelsNumber: orig.number, cancelsIssueDate: orig.issueDate, issueDate, dueDate: issueDate,
+      });
+      // a correction of an invoice already issued is never blocked by the parties' data (the original's, or settings
+      // missing since); only an amount that does not add up is refused
+      const sellerSide = fields.filter((f) => f === 'amount' || f === 'lines');
+      if (sellerSide.length) throw new EInvoiceRefused(sellerSide);
+      const number = await nextInvoiceNumber(trx, orig.year);
       // the original's parties, period and locale; everything else of its own
       const cancellationId = await insertCopy(trx, orig.id, {
         number,
@@ -438,7 +499,7 @@ export class DuesService {
         cancelled_by_invoice_id: null,
         dues_key: null,
         dues_run_id: null,
-        issuer: JSON.stringify(issuerOf(association)),
+        issuer: JSON.stringify(issuerOf(association, einvoice)),
         description: t('dues.invoice.cancellationDescription', { description: orig.description, number: orig.number }),
         pro_rata_note: reason ? t('dues.invoice.cancellationReason', { reason }) : '',
         amount_cents: -orig.amountCents,
@@ -523,6 +584,32 @@ export class DuesService {
   /** h/money: what was paid beyond an invoice's amount (to refund or carry over); 0 when nothing. */
   excessOf(invoice: Invoice): number {
     return invoice.kind === 'invoice' && ['open', 'partially_paid', 'paid', 'uncollectible'].includes(invoice.status) ? Math.max(0, invoice.paidCents - invoice.amountCents) : 0;
+  }
+
+  // h/einvoice: the XML of an invoice, and a year's e-invoices as a ZIP
+  /** The CII XML of an invoice: EN 16931 (as embedded in the PDF) or XRechnung 3.0. */
+  async xml(id: number, profile: EInvoiceProfile = 'en16931'): Promise<{ invoice: Invoice; xml: string }> {
+    const invoice = await this.get(id);
+    return { invoice, xml: buildCii(eInvoiceOf(invoice, profile)) };
+  }
+
+  /**
+   * Every invoice and Stornorechnung of a year for the tax adviser: per invoice the hybrid PDF
+   * (PDF/A-3 with factur-x.xml) and the XML on its own, and the XRechnung for members who receive
+   * one. Audited like the CSV export.
+   */
+  async einvoiceZip(actor: Actor, year: number): Promise<{ zip: Buffer; count: number }> {
+    const rows = await exportRows(this.d.db, year);
+    const { default: JSZip } = await import('jszip');
+    const zip = new JSZip();
+    const date = DateTime.fromISO(`${year}-12-31T12:00:00`, { zone: ZONE }).toJSDate();
+    for (const inv of rows) {
+      zip.file(`${inv.number}.pdf`, await renderInvoicePdf(inv), { date });
+      zip.file(`${inv.number}-factur-x.xml`, buildCii(eInvoiceOf(inv)), { date });
+      if (inv.einvoice && inv.einvoice.format !== 'hybrid') zip.file(`${inv.number}-xrechnung.xml`, buildCii(eInvoiceOf(inv, 'xrechnung')), { date });
+    }
+    await this.d.audit.record(this.d.db, actor, 'invoices.einvoices_exported', 'invoice', null, undefined, { year, invoices: rows.length });
+    return { zip: await zip.generateAsync({ type: 'nodebuffer', compression: 'DEFLATE' }), count: rows.length };
   }
 
   async pdf(id: number): Promise<{ invoice: Invoice; pdf: Buffer }> {

@@ -88,6 +88,11 @@ export interface InvoiceRow {
   stripe_amount_cents: number | null;
   push_error: string | null;
   push_error_permanent: boolean | number;
+  // h/einvoice (migrations/20261204030000_einvoice.ts)
+  /** JSON EInvoiceLine[]; null = the one dues line from description and amount */
+  lines: string | null;
+  /** JSON InvoiceEInvoice (format, Leitweg-ID, mandate); null = hybrid PDF, none */
+  einvoice: string | null;
 }
 
 /** A payment against an invoice: a bank transfer, a Stripe payment, or (negative) a Stripe refund. */

@@ -7,6 +7,11 @@ import { formatIban } from '../settings/bank.ts';
 import { epcPayload } from './girocode.ts';
 import { collect, loadPdfKit, MM, registerFonts } from '../pdf/fonts.ts';
 import type { Invoice } from './invoice.ts';
+// h/einvoice: the hybrid PDF (PDF/A-3 with factur-x.xml)
+import { buildCii } from '../einvoice/cii.ts';
+import { eInvoiceOf, invoiceLines } from '../einvoice/from-invoice.ts';
+import { attachFacturX } from '../einvoice/facturx.ts';
+import { totalsOf } from '../einvoice/model.ts';
 
 /**
  * The invoice PDF (A4), everything § 14 Abs. 4 UStG asks for: both parties' names and
@@ -80,6 +85,9 @@ export async function renderInvoicePdf(inv: Invoice): Promise<Buffer> {
     },
     lang: loc === 'en' ? 'en-GB' : 'de-DE',
     autoFirstPage: true,
+    // h/einvoice: PDF/A-3b (XMP pdfaid, sRGB OutputIntent, embedded fonts), so the e-invoice XML may be embedded
+    subset: 'PDF/A-3b',
+    pdfVersion: '1.7',
   });
   registerFonts(doc);
   const done = collect(doc);
@@ -149,21 +157,46 @@ export async function renderInvoicePdf(inv: Invoice): Promise<Buffer> {
   by = doc.y + 2;
   doc.moveTo(left, by).lineTo(left + width, by).lineWidth(0.5).stroke();
   by += 4;
+  // h/einvoice: one row per line (net), then for taxable lines net, VAT per rate and gross (§ 14 Abs. 4 Nr. 7, 8 UStG)
+  const sign = inv.kind === 'cancellation' ? -1 : 1;
+  const lines = invoiceLines(inv);
+  const totals = totalsOf({ lines });
+  const taxable = lines.some((l) => l.category === 'S');
   const period = `${formatDate(inv.periodStart, loc)}–${formatDate(inv.periodEnd, loc)}`;
-  doc.font('regular').fontSize(10).text(`${inv.description}, ${period}`, left, by, { width: width - amountW - 5 * MM });
-  const afterDesc = doc.y;
-  if (inv.proRataNote) doc.fontSize(8.5).fillColor('#444').text(inv.proRataNote, left, afterDesc, { width: width - amountW - 5 * MM }).fillColor('black');
-  const afterItem = doc.y;
-  doc.fontSize(10).text(formatMoney(inv.amountCents, loc), left + width - amountW, by, { width: amountW, align: 'right' });
-  by = Math.max(afterItem, doc.y) + 4;
+  for (const [i, l] of lines.entries()) {
+    if (i > 0) by = doc.y + 4;
+    const rate = l.category === 'S' ? ` · ${t('einvoice.pdf.vatRate', { rate: l.ratePercent })}` : '';
+    const qty = l.quantityMilli !== 1000 ? `${(l.quantityMilli / 1000).toLocaleString(loc === 'en' ? 'en-GB' : 'de-DE')} × ${formatMoney(l.unitNetCents, loc)}, ` : '';
+    doc.font('regular').fontSize(10).fillColor('black').text(`${l.name}, ${period}`, left, by, { width: width - amountW - 5 * MM });
+    const afterDesc = doc.y;
+    const note = l.note ?? (lines.length === 1 ? inv.proRataNote : '');
+    const sub = [qty ? qty.replace(/, $/, '') : '', rate.replace(/^ · /, ''), note].filter(Boolean).join(' · ');
+    if (sub) doc.fontSize(8.5).fillColor('#444').text(sub, left, afterDesc, { width: width - amountW - 5 * MM }).fillColor('black');
+    const afterItem = doc.y;
+    doc.fontSize(10).text(formatMoney(sign * l.netCents, loc), left + width - amountW, by, { width: amountW, align: 'right' });
+    doc.y = Math.max(afterItem, doc.y);
+  }
+  by = doc.y + 4;
   doc.moveTo(left, by).lineTo(left + width, by).lineWidth(0.5).stroke();
   by += 4;
-  doc.font('bold').fontSize(10.5).text(t('dues.pdf.total'), left, by, { width: width - amountW });
+  if (taxable) {
+    const row = (label: string, cents: number) => {
+      doc.font('regular').fontSize(10).text(label, left, by, { width: width - amountW });
+      doc.text(formatMoney(sign * cents, loc), left + width - amountW, by, { width: amountW, align: 'right' });
+      by = doc.y + 2;
+    };
+    row(t('einvoice.pdf.net'), totals.lineTotal);
+    for (const g of totals.breakdown) {
+      if (g.category === 'S') row(t('einvoice.pdf.vat', { rate: g.ratePercent, basis: formatMoney(sign * g.basisCents, loc) }), g.taxCents);
+    }
+  }
+  doc.font('bold').fontSize(10.5).text(t(taxable ? 'einvoice.pdf.gross' : 'dues.pdf.total'), left, by, { width: width - amountW });
   doc.text(formatMoney(inv.amountCents, loc), left + width - amountW, by, { width: amountW, align: 'right' });
   doc.moveDown(1);
 
   doc.font('regular').fontSize(9.5);
-  if (inv.taxNote) doc.text(inv.taxNote, left, doc.y, { width });
+  if (inv.taxNote && lines.some((l) => l.category === 'O')) doc.text(inv.taxNote, left, doc.y, { width });
+  if (taxable && is.einvoice?.vatId) doc.text(`${t('einvoice.pdf.sellerVatId')}: ${is.einvoice.vatId}`, left, doc.y, { width });
   doc.moveDown(1);
 
   // Payment
@@ -210,6 +243,7 @@ export async function renderInvoicePdf(inv: Invoice): Promise<Buffer> {
     doc.font('regular').fontSize(7).fillColor('#666').text(footer, left, fy, { width, align: 'center', lineBreak: true });
   }
 
+  attachFacturX(doc, buildCii(eInvoiceOf(inv)), created); // h/einvoice
   doc.end();
   return done;
 }
@@ -223,6 +257,7 @@ export function pdfKey(inv: Invoice): string {
   return JSON.stringify([
     inv.locale, inv.kind, inv.number, inv.issuer, inv.issueDate, inv.dueDate, inv.recipient, inv.contactName, inv.memberNumber, inv.cancelsNumber,
     inv.description, inv.periodStart, inv.periodEnd, inv.proRataNote, inv.amountCents, inv.taxNote, inv.payUrl,
+    inv.lines ?? null, inv.einvoice ?? null, inv.cancelsIssueDate ?? null, // h/einvoice
   ]);
 }
 

@@ -1,6 +1,7 @@
 import type { Locale } from '../i18n/i18n.ts';
 import type { InvoiceKind, InvoiceRow, InvoiceStatus } from './dues.tables.ts';
 import { bool as b } from '../db/knex.ts';
+import type { DirectDebitMandate, EInvoiceLine } from '../einvoice/model.ts'; // h/einvoice
 
 export type { InvoiceKind, InvoiceStatus };
 export const INVOICE_STATUSES: InvoiceStatus[] = ['open', 'partially_paid', 'paid', 'cancelled', 'uncollectible', 'void'];
@@ -21,6 +22,29 @@ export interface IssuerSnapshot {
   iban: string;
   bic: string;
   bankName: string;
+  /** h/einvoice: what the e-invoice needs beyond the above (absent on invoices issued before) */
+  einvoice?: IssuerEInvoice;
+}
+
+/** h/einvoice: the seller's e-invoice data as it stood at issue (settings key 'einvoice'). */
+export interface IssuerEInvoice {
+  electronicAddress: string;
+  vatId: string;
+  contactName: string;
+  phone: string;
+  exemptionReason: string;
+  paymentMeans: ('credit_transfer' | 'direct_debit')[];
+}
+
+/** h/einvoice: the form a member's invoices take: hybrid PDF (Factur-X), XRechnung attachment, or both. */
+export type EInvoiceFormat = 'hybrid' | 'xrechnung' | 'both';
+export const EINVOICE_FORMATS: EInvoiceFormat[] = ['hybrid', 'xrechnung', 'both'];
+
+/** h/einvoice: the buyer's e-invoice data at issue. `mandate`: a SEPA mandate (h/sepa) if the invoice is collected by direct debit. */
+export interface InvoiceEInvoice {
+  format: EInvoiceFormat;
+  leitwegId: string;
+  mandate: DirectDebitMandate | null;
 }
 
 /** An issued invoice (or cancellation invoice) as stored; never changed after issue except its payment state. */
@@ -31,6 +55,8 @@ export interface Invoice {
   kind: InvoiceKind;
   cancelsInvoiceId: number | null;
   cancelsNumber?: string | null;
+  /** h/einvoice: the issue date of the invoice a cancellation cancels (BT-26) */
+  cancelsIssueDate?: string | null;
   cancelledByInvoiceId: number | null;
   organisationId: number;
   memberNumber: number;
@@ -68,11 +94,29 @@ export interface Invoice {
   pushErrorPermanent: boolean;
   /** The Stripe payment page while it can take this invoice's money (open there, open here, no dispute); else null. */
   payUrl: string | null;
+  /** h/einvoice: the invoice lines; one line outside VAT (the dues) when the row has none */
+  lines?: EInvoiceLine[];
+  /** h/einvoice: the buyer's e-invoice data at issue */
+  einvoice?: InvoiceEInvoice;
 }
 
 
 /** An invoice row, with the number of the invoice it cancels when the query joined it. */
-export type InvoiceRowWithCancels = InvoiceRow & { cancels_number?: string | null };
+export type InvoiceRowWithCancels = InvoiceRow & { cancels_number?: string | null; cancels_issue_date?: string | null };
+
+/** h/einvoice: the stored lines, or the one line of a dues invoice (outside VAT, positive on a cancellation as on its original). */
+export function linesOf(r: Pick<InvoiceRow, 'lines' | 'amount_cents' | 'description' | 'pro_rata_note'>): EInvoiceLine[] {
+  // why: written by the dues service from EInvoiceLine[] (JSON.stringify), never changed after
+  if (r.lines) return JSON.parse(r.lines) as EInvoiceLine[];
+  const net = Math.abs(Number(r.amount_cents));
+  return [{ name: r.description, note: r.pro_rata_note || undefined, quantityMilli: 1000, unitCode: 'C62', unitNetCents: net, netCents: net, category: 'O', ratePercent: null }];
+}
+
+function einvoiceOf(r: InvoiceRow): InvoiceEInvoice {
+  // why: written by the dues service from an InvoiceEInvoice (JSON.stringify), never changed after
+  const e = r.einvoice ? JSON.parse(r.einvoice) as Partial<InvoiceEInvoice> : {};
+  return { format: e.format ?? 'hybrid', leitwegId: e.leitwegId ?? '', mandate: e.mandate ?? null };
+}
 
 export function rowToInvoice(r: InvoiceRowWithCancels): Invoice {
   const amount = Number(r.amount_cents);
@@ -85,6 +129,7 @@ export function rowToInvoice(r: InvoiceRowWithCancels): Invoice {
     kind: r.kind,
     cancelsInvoiceId: r.cancels_invoice_id == null ? null : Number(r.cancels_invoice_id),
     cancelsNumber: r.cancels_number ?? null,
+    cancelsIssueDate: r.cancels_issue_date ?? null,
     cancelledByInvoiceId: r.cancelled_by_invoice_id == null ? null : Number(r.cancelled_by_invoice_id),
     organisationId: Number(r.organisation_id),
     memberNumber: Number(r.member_number),
@@ -124,6 +169,8 @@ export function rowToInvoice(r: InvoiceRowWithCancels): Invoice {
     pushError: r.push_error ?? null,
     pushErrorPermanent: b(r.push_error_permanent ?? false),
     payUrl: payUrlOf(r.hosted_invoice_url ?? null, r.stripe_state ?? null, status, amount - paid),
+    lines: linesOf(r),
+    einvoice: einvoiceOf(r),
   };
 }
 

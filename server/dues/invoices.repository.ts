@@ -28,7 +28,7 @@ export const NO_REMINDER_DISPUTES = ['warning_needs_response', 'warning_under_re
 function withCancels(q: Q): Knex.QueryBuilder {
   return q('invoices as i').leftJoin('invoices as c', 'c.id', 'i.cancels_invoice_id');
 }
-const WITH_CANCELS = ['i.*', 'c.number as cancels_number'];
+const WITH_CANCELS = ['i.*', 'c.number as cancels_number', 'c.issue_date as cancels_issue_date']; // h/einvoice: the original's date (BT-26)
 
 export async function getInvoice(q: Q, id: number): Promise<Invoice | undefined> {
   // why: the select is every column of invoices plus cancels_number (the alias hides the table from knex's types)

@@ -17,6 +17,7 @@ import { MIN_CONTAINS } from './members.repository.ts';
 import type { Organisation } from './members.service.ts';
 import { noticeExitDate, statusActions } from './exit-rules.ts';
 import { actorOf } from '../web/actor.ts';
+import { einvoicePreferenceSchema } from '../einvoice/preference.ts'; // h/einvoice
 
 /** Field errors from the service (i18n keys) in the user's language. */
 function translate(req: Request, fields: FieldErrors): FieldErrors {
@@ -133,6 +134,30 @@ export function membersRouter(ctx: Context): Router {
       canEdit: canEdit(req),
       representativeMissing: detail.contacts.length > 0 && !detail.contacts.some((c) => c.isRepresentative),
     });
+  }));
+
+  // --- h/einvoice: public body with Leitweg-ID, the form of the member's invoices ----------------
+  const renderEinvoice = (req: Request, res: Response, org: Organisation, values: Record<string, unknown>, errors?: FieldErrors) =>
+    res.render('members/einvoice', {
+      title: req.t('einvoice.preference.title'), section: 'members', organisation: org, values, errors,
+      action: `/board/members/${org.id}/einvoice`, back: `/board/members/${org.id}`,
+    });
+  r.get('/:id/einvoice', write, h(async (req, res) => {
+    const org = (await ctx.members.detail(idParam(req))).organisation;
+    renderEinvoice(req, res, org, { ...org.einvoice });
+  }));
+  r.post('/:id/einvoice', write, h(async (req, res) => {
+    const id = idParam(req);
+    const org = (await ctx.members.detail(id)).organisation;
+    const parsed = parseForm(einvoicePreferenceSchema, req.body, req.t);
+    if (!parsed.ok) {
+      res.status(422);
+      renderEinvoice(req, res, org, { ...(req.body as Record<string, unknown>), publicBody: (req.body as Record<string, unknown>).publicBody === '1' }, parsed.errors); // why: urlencoded body
+      return;
+    }
+    await ctx.members.setEInvoicePreference(actorOf(req), id, parsed.data);
+    flash(req, 'success', req.t('einvoice.preference.saved'));
+    res.redirect(303, `/board/members/${id}`);
   }));
 
   // --- organisation data and notes -------------------------------------------------------

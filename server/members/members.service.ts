@@ -59,6 +59,8 @@ export interface Organisation extends OrganisationFields {
   version: number;
   createdAt: string;
   updatedAt: string;
+  /** h/einvoice: a public body (receives XRechnung addressed by its Leitweg-ID) and the form its invoices take */
+  einvoice: { publicBody: boolean; leitwegId: string; format: 'hybrid' | 'xrechnung' | 'both' };
 }
 
 export interface Contact {
@@ -96,6 +98,12 @@ export function rowToOrganisation(r: OrganisationRow): Organisation {
     version: Number(r.version),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+    // h/einvoice
+    einvoice: {
+      publicBody: !!r.public_body && r.public_body !== 0,
+      leitwegId: r.leitweg_id ?? '',
+      format: r.einvoice_format === 'xrechnung' || r.einvoice_format === 'both' ? r.einvoice_format : 'hybrid',
+    },
   };
 }
 
@@ -511,6 +519,23 @@ export class MembersService {
         await refreshSearchWords(trx, id);
       }
       await this.d.audit.record(trx, actor, 'member.updated', 'organisation', id, d.before, d.after);
+      return { changed: true };
+    });
+  }
+
+  /** h/einvoice: a member as a public body with its Leitweg-ID, and the form of its invoices (hybrid PDF, XRechnung, both); audited. */
+  async setEInvoicePreference(actor: Actor, id: number, value: { publicBody: boolean; leitwegId: string; format: 'hybrid' | 'xrechnung' | 'both' }): Promise<{ changed: boolean }> {
+    return this.d.db.transaction(async (trx) => {
+      const row = await orgs.organisationRow(trx, id);
+      if (!row) throw new NotFoundError();
+      const before = rowToOrganisation(row).einvoice;
+      const after = { publicBody: value.publicBody, leitwegId: value.publicBody ? value.leitwegId : '', format: value.format };
+      const d = diff(before, after);
+      if (!Object.keys(d.after).length) return { changed: false };
+      await orgs.updateOrganisationAtVersion(trx, id, Number(row.version), {
+        public_body: after.publicBody, leitweg_id: after.leitwegId, einvoice_format: after.format, version: Number(row.version) + 1, updated_at: iso(this.d.clock.now()),
+      });
+      await this.d.audit.record(trx, actor, 'member.einvoice_updated', 'organisation', id, d.before, d.after);
       return { changed: true };
     });
   }

@@ -22,6 +22,10 @@ export interface OrganisationRow extends OrganisationFieldColumns {
   version: number;
   created_at: string;
   updated_at: string;
+  // h/einvoice (migrations/20261204030000_einvoice.ts): public body with Leitweg-ID, the form of its invoices
+  public_body: boolean | number;
+  leitweg_id: string;
+  einvoice_format: string;
 }
 
 export interface ContactRow {

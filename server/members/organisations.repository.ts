@@ -10,7 +10,7 @@ import type { ContactRow, MembershipHistoryRow, OrganisationRow } from './member
  */
 type Q = Knex | Knex.Transaction;
 
-export type NewOrganisationRow = Omit<OrganisationRow, 'id' | 'exit_date' | 'exit_reason' | 'exit_reference' | 'notes'>;
+export type NewOrganisationRow = Omit<OrganisationRow, 'id' | 'exit_date' | 'exit_reason' | 'exit_reference' | 'notes' | 'public_body' | 'leitweg_id' | 'einvoice_format'>; // h/einvoice: the e-invoice columns start at their defaults
 export type NewContactRow = Omit<ContactRow, 'id'>;
 export type NewHistoryRow = Omit<MembershipHistoryRow, 'id'>;
 

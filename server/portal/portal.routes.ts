@@ -11,6 +11,7 @@ import { tFor } from '../i18n/i18n.ts';
 import { changedFields, displayValue, type ChangeRequest, type FieldChange } from './portal.service.ts';
 import { REQUESTABLE_FIELDS, approveSchema, changeRequestSchema, languageSchema, rejectSchema, representativeSchema } from './portal.schemas.ts';
 import { actorOf } from '../web/actor.ts';
+import { einvoicePreferenceSchema } from '../einvoice/preference.ts'; // h/einvoice
 
 const orgOf = (req: Request): number => req.user!.organisationId!;
 
@@ -238,6 +239,28 @@ export function portalRouter(ctx: Context): Router {
   }));
 
   // --- documents -----------------------------------------------------------------------------
+
+  // h/einvoice: the member chooses the form of its invoices (hybrid PDF, XRechnung, both) and, as a public body, its Leitweg-ID
+  const renderEinvoice = (req: Request, res: Response, org: Organisation, values: Record<string, unknown>, errors?: FieldErrors) =>
+    res.render('members/einvoice', {
+      title: req.t('einvoice.preference.title'), section: 'portal', organisation: org, values, errors, action: '/portal/einvoice', back: '/portal',
+    });
+  r.get('/einvoice', h(async (req, res) => {
+    const { organisation } = await portal.overview(orgOf(req));
+    renderEinvoice(req, res, organisation, { ...organisation.einvoice });
+  }));
+  r.post('/einvoice', h(async (req, res) => {
+    const { organisation } = await portal.overview(orgOf(req));
+    const parsed = parseForm(einvoicePreferenceSchema, req.body, req.t);
+    if (!parsed.ok) {
+      res.status(422);
+      renderEinvoice(req, res, organisation, { ...(req.body as Record<string, unknown>), publicBody: (req.body as Record<string, unknown>).publicBody === '1' }, parsed.errors); // why: urlencoded body
+      return;
+    }
+    await ctx.members.setEInvoicePreference(actorOf(req), orgOf(req), parsed.data);
+    flash(req, 'success', req.t('einvoice.preference.saved'));
+    res.redirect(303, '/portal');
+  }));
 
   r.get('/documents', h(async (req, res) => {
     const [categories, rules] = await Promise.all([ctx.settings.categories(), ctx.settings.rules()]);

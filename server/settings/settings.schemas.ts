@@ -302,3 +302,28 @@ export const sepaSchema = z.object({
 export type SepaSettings = z.infer<typeof sepaSchema>;
 export const DEFAULT_SEPA: SepaSettings = { preNotificationDays: 14, leadBusinessDaysCore: 1, leadBusinessDaysB2b: 1, returnFeeCents: 0 };
 // h/sepa: end
+
+// h/einvoice: what EN 16931 / XRechnung need that the association does not record elsewhere (key 'einvoice')
+export const EINVOICE_PAYMENT_MEANS = ['credit_transfer', 'direct_debit'] as const;
+export const einvoiceSchema = z.object({
+  /** BT-34 seller electronic address (e-mail); empty = the association's contact e-mail */
+  electronicAddress: z.union([z.literal(''), z.email().max(254)]),
+  /** BT-31 USt-IdNr, if the association has one (only on invoices with a taxable line) */
+  vatId: z.string().trim().toUpperCase().regex(/^([A-Z]{2}[0-9A-Z]{2,13})?$/),
+  /** BT-41/BT-42 seller contact (XRechnung requires name, telephone and e-mail) */
+  contactName: z.string().trim().max(200),
+  phone: z.string().trim().max(50),
+  /** BT-120 the exemption reason on invoices outside the scope of VAT (category O) */
+  exemptionReason: z.string().trim().min(3).max(300),
+  /** the payment means offered on invoices (BG-16); direct debit only where a mandate exists */
+  paymentMeans: z.array(z.enum(EINVOICE_PAYMENT_MEANS)).min(1),
+});
+export type EInvoiceSettings = z.infer<typeof einvoiceSchema>;
+export const DEFAULT_EINVOICE: EInvoiceSettings = {
+  electronicAddress: '',
+  vatId: '',
+  contactName: '',
+  phone: '',
+  exemptionReason: 'Mitgliedsbeitrag – nicht steuerbarer echter Mitgliedsbeitrag',
+  paymentMeans: ['credit_transfer'],
+};

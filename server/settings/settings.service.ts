@@ -16,6 +16,7 @@ import {
   DEFAULT_DATEV, type DatevSettings, // h/money
   DEFAULT_DIRECTORY, type DirectorySettings, // h/lead2
   DEFAULT_SEPA, type SepaSettings, // h/sepa
+  DEFAULT_EINVOICE, type EInvoiceSettings, // h/einvoice
   type AssociationSettings, type BylawsRules, type Category, type FeeRule, type PrivacySettings,
 } from './settings.schemas.ts';
 
@@ -185,6 +186,22 @@ export class SettingsService {
     await this.changes.notify('settings');
   }
   // h/sepa: end
+
+  // h/einvoice: the e-invoice settings (key 'einvoice'), audited
+  einvoice(trx?: Knex | Knex.Transaction): Promise<EInvoiceSettings> {
+    return this.getJson('einvoice', DEFAULT_EINVOICE, trx);
+  }
+
+  async updateEinvoice(actor: Actor, value: EInvoiceSettings): Promise<void> {
+    const before = await this.einvoice();
+    await this.db.transaction(async (trx) => {
+      await this.putJson(trx, 'einvoice', value);
+      const d = diff(before, value);
+      await this.audit.record(trx, actor, 'settings.einvoice_updated', 'settings', null, d.before, d.after);
+    });
+    await this.changes.notify('settings');
+  }
+  // h/einvoice end
 
   async updateAssociation(actor: Actor, value: AssociationSettings): Promise<void> {
     const before = await this.association();

@@ -63,6 +63,11 @@ import { AdminService } from './admin/admin.service.ts';
 import { RetentionService } from './retention/retention.service.ts';
 // h/demand: the minority's demand for an assembly (§ 37 BGB)
 import { DemandsService } from './demands/demands.service.ts';
+// h/gdpr: the modules' parts of the GDPR export and anonymisation
+import { AssemblyPersonalData } from './assemblies/personal-data.service.ts';
+import { DemandPersonalData } from './demands/personal-data.service.ts';
+import { PortalPersonalData } from './portal/personal-data.service.ts';
+import { deleteSessionsOfUsers } from './web/sessions.repository.ts';
 
 /** Everything a request handler or a command may use, built in one place. */
 export interface Context {
@@ -133,7 +138,15 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
   const duesRuns = new DuesRuns({ db, clock, audit, jobs, dues, log });
   // approval issues the first (pro-rata) dues invoice when the join year has a fee schedule
   const applications = new ApplicationsService({ db, clock, audit, tokens, outbox, settings, members, users, dues, config, log, consents });
-  const gdpr = new GdprService({ db, clock, audit, settings, exports: memberExports, consents, users, applications, outbox, dues });
+  // h/gdpr: every owner of the contacts' data does its part of the export and the anonymisation
+  const gdpr = new GdprService({
+    db, clock, audit, settings, exports: memberExports, consents, users, applications, outbox, dues,
+    applicationTexts: applications, mail: outbox, auditLog: audit, jobs, payments,
+    assemblies: new AssemblyPersonalData(db), demands: new DemandPersonalData(db), portal: new PortalPersonalData(db),
+    sessions: { endForUsers: (trx, ids) => deleteSessionsOfUsers(trx, ids), forget: async (sids) => { for (const sid of sids) await changes.notify('sessions', sid); } },
+    configured: { stripe: !!config.stripe.secretKey, smtpHost: config.smtpUrl ? new URL(config.smtpUrl).hostname : null, mailDir: config.mailDir },
+    blockers: [], // the lead: h/sepa's "active SEPA mandate" check goes here
+  });
   const portal = new PortalService({ db, clock, audit, outbox, settings, members, users, config });
   const reminders = new RemindersService({ db, clock, audit, outbox, settings });
   const assemblyRepo = new AssembliesRepository(db);

@@ -22,7 +22,7 @@ import { rowToInvoice, type Invoice, type IssuerSnapshot, type StripeSyncPort } 
 import { feeSchedule, replaceSchedule, scheduleYears, type FeeScheduleEntry } from './fee-schedules.repository.ts';
 import {
   duesAmountsOfYear, duesInvoiceNumbers, exportRows, getInvoice, hasInvoiceOfYear, idByDuesKey, insertCopy, insertInvoice, invoiceYears,
-  invoiceRowsOfOrganisation, invoicesOfOrganisation, listInvoices, OPEN_STATUSES, undeliveredIds, updateInvoice, type NewInvoiceRow,
+  invoiceRowsOfOrganisation, invoicesOfOrganisation, listInvoices, OPEN_STATUSES, undeliveredIds, updateInvoice, type NewInvoiceRow, unpaidInvoiceNumbers,
 } from './invoices.repository.ts';
 import { paymentAmountsOfYear } from './payments.repository.ts';
 import { isUniqueViolation } from '../db/errors.ts';
@@ -632,6 +632,11 @@ export class DuesService {
   /** An organisation's invoices as stored, without the PDF (for its GDPR data export); undefined before the dues tables exist. */
   async invoicesOfOrganisation(organisationId: number): Promise<InvoiceRow[] | undefined> {
     return invoiceRowsOfOrganisation(this.d.db, organisationId);
+  }
+
+  /** h/gdpr: the numbers of the organisation's (partly) unpaid invoices; anonymisation waits for them. */
+  async unpaidInvoiceNumbers(organisationId: number): Promise<string[]> {
+    return unpaidInvoiceNumbers(this.d.db, organisationId);
   }
 }
 

@@ -187,3 +187,9 @@ export async function stripeLiveInvoices(q: Q, liveStatuses: InvoiceStatus[]): P
     .orderBy('id');
   return rows.map((r) => ({ id: Number(r.id), status: r.status, stripeInvoiceId: String(r.stripe_invoice_id), stripeState: r.stripe_state }));
 }
+
+// h/gdpr: anonymisation is refused while an invoice of the organisation is unpaid
+/** The numbers of the organisation's invoices that are still (partly) unpaid. */
+export async function unpaidInvoiceNumbers(q: Q, organisationId: number): Promise<string[]> {
+  return q('invoices').where({ organisation_id: organisationId, kind: 'invoice' }).whereIn('status', OPEN_STATUSES).orderBy('id').pluck('number');
+}

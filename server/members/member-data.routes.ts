@@ -244,7 +244,7 @@ export function memberDataRouter(ctx: Context): Router {
       q,
       found,
       searched: !!q,
-      candidates: await ctx.gdpr.anonymisationCandidates(),
+      candidates: (await ctx.gdpr.anonymisationCandidatesWithBlocks()).map((c) => ({ ...c, blockedText: c.blocked ? req.t(c.blocked.key, { ...c.blocked.params, count: Number(c.blocked.params?.count ?? 1), name: c.legalName }) : '' })), // h/gdpr
       retentionYears: rules.contactRetentionYears,
       recent: recent.map((x) => ({ at: x.at, contacts: Number(x.contacts_count), id: Number(x.id), memberNo: formatMemberNumber(Number(x.member_number)), legalName: x.legal_name })),
     });
@@ -254,7 +254,9 @@ export function memberDataRouter(ctx: Context): Router {
     const raw = req.body?.ids;
     const ids = (Array.isArray(raw) ? raw : [raw]).map(Number).filter((n) => Number.isSafeInteger(n) && n > 0);
     const result = await ctx.gdpr.anonymise(actorOf(req), ids);
-    flash(req, 'success', req.t('memberdata.gdpr.anonymise.done', { count: result.organisations, contacts: result.contacts }));
+    if (result.organisations || !result.refused.length) flash(req, 'success', req.t('memberdata.gdpr.anonymise.done', { count: result.organisations, contacts: result.contacts }));
+    // h/gdpr: refused with the reason (unpaid invoices, an active mandate)
+    for (const r of result.refused) flash(req, 'error', req.t(r.block.key, { ...r.block.params, count: Number(r.block.params?.count ?? 1), name: r.legalName }));
     res.redirect(303, '/board/gdpr');
   }));
 

@@ -37,6 +37,14 @@ export function normaliseTerms(values: (string | null | undefined)[]): string[] 
   return [...out].sort((a, b) => b.length - a.length || a.localeCompare(b));
 }
 
+/** A person's name as written elsewhere: as stored, and without leading titles ("Dr. Katrin Wölfel" → "Katrin Wölfel"). */
+export function nameVariants(name: string | null | undefined): string[] {
+  const n = (name ?? '').trim();
+  if (!n) return [];
+  const bare = n.replace(/^(?:(?:Prof|Dr|Dipl|Ing|med|rer|nat|phil|habil|Frau|Herr|Mrs?|Ms)\.?(?:-\w+\.?)*\s+)+/i, '').trim();
+  return bare && bare !== n && bare.includes(' ') ? [n, bare] : [n];
+}
+
 /** Every occurrence of a term in `text` (case-insensitive) becomes the placeholder. */
 export function redactText(text: string, terms: string[]): string {
   let out = text;

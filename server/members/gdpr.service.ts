@@ -11,8 +11,9 @@ import { refreshSearchWords } from './members.repository.ts';
 import * as repo from './gdpr.repository.ts';
 import { contactById, contactOf, organisationRow, updateContact } from './organisations.repository.ts';
 // h/gdpr: a complete anonymisation and export across every module holding the contacts' data
-import { ANONYMISED as PLACEHOLDER, normaliseTerms, type DataSubject } from '../db/redact.ts';
+import { ANONYMISED as PLACEHOLDER, nameVariants, normaliseTerms, type DataSubject } from '../db/redact.ts';
 import { removeEmlFiles } from '../mail/transport.ts';
+import { exportsNaming } from './exports.repository.ts';
 import type { BylawsRules, PrivacySettings } from '../settings/settings.schemas.ts';
 import { DATA_PROTECTION_AUTHORITIES } from '../settings/settings.schemas.ts';
 
@@ -62,6 +63,8 @@ export interface OrganisationDataExport {
   assemblies: Record<string, Record<string, unknown>[]>;
   demands: Record<string, Record<string, unknown>[]>;
   changeRequests: Record<string, unknown>[];
+  /** the logged exports (member lists, data exports) that held the organisation: to whom its data went */
+  disclosures: Record<string, unknown>[];
   information: Art15Information;
 }
 
@@ -280,6 +283,7 @@ export class GdprService {
       assemblies: camelAll(assemblyData, ['attending', 'has_vote']),
       demands: camelAll(demandData),
       changeRequests,
+      disclosures: (await exportsNaming(db, organisationId)).map((r) => camel(r)),
       information,
     };
   }
@@ -288,6 +292,62 @@ export class GdprService {
   async exportOrganisationLogged(actor: Actor, organisationId: number): Promise<OrganisationDataExport> {
     const data = await this.exportOrganisation(organisationId);
     const logId = await this.d.exports.startLog(actor, 'gdpr_json', { organisationId }, 'Art. 15/20 DSGVO', 1);
+    await this.d.exports.finishLog(logId, [organisationId]);
+    return data;
+  }
+
+  /**
+   * h/gdpr: Art. 15/20 for one contact: what is stored about this person (their contact record,
+   * account, consents, the mails to them, the entries about them or by them, the invitations and
+   * ballots addressed to them, the answers giving their name, their demands and supports, the
+   * invoices that went to them), with the organisation's name for context and the Art. 15(1)
+   * information. A contact of another organisation: NotFoundError.
+   */
+  async exportContact(organisationId: number, contactId: number): Promise<OrganisationDataExport> {
+    const contact = await contactOf(this.d.db, organisationId, contactId);
+    if (!contact) throw new NotFoundError();
+    const all = await this.exportOrganisation(organisationId);
+    const name = String(contact.name).toLowerCase();
+    const email = String(contact.email).toLowerCase();
+    const userId = contact.user_id == null ? null : Number(contact.user_id);
+    const mentions = (v: unknown) => { const t = String(v ?? '').toLowerCase(); return (!!name && t.includes(name)) || (!!email && t.includes(email)); };
+    const rows = (xs: Record<string, unknown>[] | undefined, keep: (r: Record<string, unknown>) => boolean) => (xs ?? []).filter(keep);
+    const a = all.assemblies;
+    const d = all.demands;
+    const invoices = rows(all.invoices, (r) => mentions(r.contactEmail) || mentions(r.contactName));
+    const invoiceIds = new Set(invoices.map((r) => Number(r.id)));
+    return {
+      ...all,
+      organisation: { id: all.organisation.id, legalName: all.organisation.legalName, memberNo: all.organisation.memberNo },
+      contacts: all.contacts.filter((c) => Number(c.id) === contactId),
+      portalAccounts: all.portalAccounts.filter((u) => userId !== null && Number(u.id) === userId),
+      membershipHistory: [],
+      applications: all.applications.map((app) => ({ ...app, contacts: (app.contacts as Record<string, unknown>[]).filter((c) => mentions(c.email) || mentions(c.name)) }))
+        .filter((app) => (app.contacts as unknown[]).length > 0),
+      consentRecords: all.consentRecords.filter((c) => Number(c.contactId) === contactId),
+      mailMessages: all.mailMessages.filter((m) => mentions(m.toAddress) || mentions(JSON.stringify(m.cc ?? ''))),
+      auditEntries: all.auditEntries.filter((e) => (e.entityType === 'contact' && Number(e.entityId) === contactId) || (userId !== null && Number(e.actorUserId) === userId) || mentions(JSON.stringify(e))),
+      ...(all.invoices ? { invoices } : {}),
+      payments: all.payments.filter((p) => invoiceIds.has(Number(p.invoiceId))),
+      assemblies: {
+        invitations: rows(a.invitations, (r) => mentions(r.toAddress) || mentions(r.contactName) || mentions(JSON.stringify(r.cc ?? ''))),
+        rsvps: rows(a.rsvps, (r) => mentions(r.names)),
+        attendance: rows(a.attendance, (r) => mentions(r.personName)),
+        proxies: [],
+        motions: rows(a.motions, (r) => mentions(r.submittedBy)),
+        writtenBallots: rows(a.writtenBallots, (r) => Number(r.contactId) === contactId || mentions(r.toAddress) || mentions(r.answeredName)),
+        writtenLinks: rows(a.writtenLinks, (r) => mentions(r.sentTo)),
+      },
+      demands: { demands: rows(d.demands, (r) => Number(r.contactId) === contactId), supports: rows(d.supports, (r) => Number(r.contactId) === contactId) },
+      changeRequests: all.changeRequests.filter((r) => mentions(r.requestedByLabel)),
+      disclosures: all.disclosures,
+    };
+  }
+
+  /** h/gdpr: the contact's JSON download (the portal's own data, or the board's), logged like every export of contact data. */
+  async exportContactLogged(actor: Actor, organisationId: number, contactId: number): Promise<OrganisationDataExport> {
+    const data = await this.exportContact(organisationId, contactId);
+    const logId = await this.d.exports.startLog(actor, 'gdpr_json', { organisationId, contactId }, 'Art. 15/20 DSGVO (Kontaktperson)', 1);
     await this.d.exports.finishLog(logId, [organisationId]);
     return data;
   }
@@ -384,8 +444,8 @@ export class GdprService {
           if (r.disabled) { disabled++; released.push(userId); }
         }
         const candidates = normaliseTerms([
-          ...contactRows.flatMap((c) => [c.name, c.email, c.phone]), ...userValues,
-          ...apps.contacts.flatMap((c) => [String(c.name ?? ''), String(c.email ?? ''), String(c.phone ?? '')]),
+          ...contactRows.flatMap((c) => [...nameVariants(c.name), c.email, c.phone]), ...userValues,
+          ...apps.contacts.flatMap((c) => [...nameVariants(String(c.name ?? '')), String(c.email ?? ''), String(c.phone ?? '')]),
         ]);
         // a value another (not anonymised) organisation's contact also has is not this person's alone: only this organisation's records lose it
         const shared = new Set(await repo.valuesOfOtherContacts(trx, orgId, candidates));

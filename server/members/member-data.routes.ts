@@ -260,6 +260,21 @@ export function memberDataRouter(ctx: Context): Router {
     res.redirect(303, '/board/gdpr');
   }));
 
+  // h/gdpr: each further part of the export as a heading and one line per stored row
+  const readableGroups = (req: Request, data: Awaited<ReturnType<typeof ctx.gdpr.exportOrganisation>>) => {
+    const line = (r: Record<string, unknown>) => Object.entries(r).filter(([, v]) => v !== null && v !== '' && v !== undefined)
+      .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' · ');
+    const groups: { title: string; rows: string[] }[] = [];
+    const add = (key: string, rows: Record<string, unknown>[] | undefined) => { if (rows?.length) groups.push({ title: req.t(`gdpr.export.${key}`), rows: rows.map(line) }); };
+    add('payments', data.payments);
+    for (const [k, rows] of Object.entries(data.assemblies)) add(`assemblies_${k}`, rows);
+    for (const [k, rows] of Object.entries(data.demands)) add(`demands_${k}`, rows);
+    add('changeRequests', data.changeRequests);
+    add('disclosures', data.disclosures);
+    add('invoices', data.invoices);
+    return groups;
+  };
+
   const renderOrganisation = async (req: Request, res: Response, id: number, status = 200, errors?: Record<string, string>, values?: Record<string, unknown>) => {
     const data = await ctx.gdpr.exportOrganisation(id);
     const consents = await ctx.gdpr.consents(id);
@@ -275,6 +290,9 @@ export function memberDataRouter(ctx: Context): Router {
       kinds: CONSENT_KINDS.map((k) => ({ value: k, label: req.t(`memberdata.consentKinds.${k}`) })),
       contactOptions: contacts.map((c) => ({ value: String(c.id), label: c.name || c.email || `#${c.id}` })),
       auditEntries: data.auditEntries.slice(-200).reverse(),
+      // h/gdpr: the rest of the data, readable, and the Art. 15(1) information
+      moreData: readableGroups(req, data),
+      info: data.information,
       errors,
       values: values ?? { givenOn: berlinDate(ctx.clock.now()), version: '' },
     });

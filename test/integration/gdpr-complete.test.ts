@@ -12,6 +12,7 @@ import { fileTransport } from '../../server/mail/transport.ts';
 import { formatMoney } from '../../server/i18n/format.ts';
 import { submitAndConfirm, validForm } from './applications.fixtures.ts';
 import { linkFor, makeOrg } from './assemblies.fixtures.ts';
+import { PERSONAL_DATA_TABLES } from '../../server/members/personal-data.map.ts';
 
 const actor = { userId: null, label: 'test' };
 
@@ -81,6 +82,9 @@ describe('GDPR: complete anonymisation of a former member, seeded through every 
   let invoiceId: number;
   let mailDir: string;
   let dataDir: string;
+  let repBrowser: Browser;
+  let repContactId: number;
+  let billingContactId: number;
 
   before(async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'verein-gdpr-'));
@@ -106,6 +110,12 @@ describe('GDPR: complete anonymisation of a former member, seeded through every 
     orgId = (await env.ctx.applications.approve(actor, appId, { version: app.version, resolutionRef: 'Vorstandsbeschluss 2026/11', joinDate: '2026-11-25', categoryId: cats.company })).organisationId;
     const contacts = await env.db('contacts').where({ organisation_id: orgId }).orderBy('id');
     const rep = contacts[0];
+    repContactId = Number(rep.id);
+    billingContactId = Number(contacts[1].id);
+    // the representative signs in to the portal (a session to end on anonymisation)
+    await env.ctx.users.setPassword(actor, Number(rep.user_id), PASSWORD);
+    repBrowser = new Browser(env.app);
+    await repBrowser.login(SEEDED.repEmail, PASSWORD);
     await env.db.transaction((trx) => env.ctx.gdpr.recordConsent(trx, Number(rep.id), 'email_invitations', '2026-01', '2026-11-25T09:00:00.000Z', 'application'));
 
     // 2. a portal change request by the representative
@@ -144,6 +154,10 @@ describe('GDPR: complete anonymisation of a former member, seeded through every 
     // 5. a minority demand by the other member, supported by this one's representative
     const demandId = await env.ctx.demands.create({ userId: null, label: 'Rep Okertal' }, otherId, null, { purpose: 'Außerordentliche Versammlung zur Beitragsordnung', reasons: '' });
     await env.ctx.demands.support({ userId: null, label: `Dr. ${SEEDED.repName}` }, orgId, Number(rep.id), demandId);
+    await env.ctx.demands.create({ userId: null, label: `Dr. ${SEEDED.repName}` }, orgId, Number(rep.id), { purpose: 'Versammlung zur Wahl des Vorstands', reasons: `Begründung von ${SEEDED.repName}` });
+    // a member list that held the organisation went to someone (a disclosure)
+    const logId = await env.ctx.memberExports.startLog(actor, 'csv', {}, 'Mitgliederliste für ein Mitglied', 2);
+    await env.ctx.memberExports.finishLog(logId, [otherId, orgId]);
 
     // 6. an invoice (mailed with its PDF) and, later, its payment
     env.clock.set('2027-01-10T09:00:00Z');
@@ -152,6 +166,8 @@ describe('GDPR: complete anonymisation of a former member, seeded through every 
     if (!issued.issued) throw new Error('invoice not issued');
     invoiceId = issued.invoiceId;
     await env.ctx.outbox.flush();
+    const part = await board.submit(`/treasurer/invoices/${invoiceId}`, { date: '2027-01-10', amount: '100,00', reference: `Teilzahlung ${SEEDED.billingName}` }, `/treasurer/invoices/${invoiceId}/payments`);
+    if (part.status !== 303) throw new Error(`partial payment: ${part.status} ${part.text.slice(0, 300)}`);
     // the member gave notice; gone at the end of January 2027
     await env.db('organisations').where({ id: orgId }).update({ status: 'former', exit_date: '2027-01-31', exit_reason: 'notice' });
   });
@@ -171,6 +187,77 @@ describe('GDPR: complete anonymisation of a former member, seeded through every 
     expect(emls.length).to.be.above(3);
   });
 
+  it('the Art. 15/20 export holds the rows of every table with personal data; every table of the schema is in PERSONAL_DATA_TABLES', async () => {
+    const tables = Object.keys(await textColumns(env.db)).filter((t) => !/^(knex_|sqlite_)/.test(t));
+    const unlisted = tables.filter((t) => !(t in PERSONAL_DATA_TABLES));
+    expect(unlisted, `tables neither exported nor explained in server/members/personal-data.map.ts: ${unlisted.join(', ')}`).to.deep.equal([]);
+    const data = await env.ctx.gdpr.exportOrganisation(orgId);
+    const at = (p: string): unknown[] => {
+      let cur: unknown[] = [data];
+      for (const part of p.split('.')) {
+        const key = part.replace(/\[\]$/, '');
+        cur = cur.flatMap((c) => {
+          const v = (c as Record<string, unknown>)[key]; // why: walking the export's JSON by the map's path
+          return Array.isArray(v) ? v : v === undefined || v === null ? [] : [v];
+        });
+      }
+      return cur;
+    };
+    const empty = Object.entries(PERSONAL_DATA_TABLES).filter(([, place]) => 'export' in place).map(([t, place]) => [t, (place as { export: string }).export] as const) // why: filtered to export places
+      .filter(([, p]) => at(p).length === 0);
+    expect(empty.map(([t, p]) => `${t} → ${p}`), 'export parts without the seeded rows').to.deep.equal([]);
+    const json = JSON.stringify(data);
+    for (const t of TERMS) expect(json, t).to.contain(JSON.stringify(t).slice(1, -1));
+    expect(data.assemblies.rsvps[0]).to.include({ names: `${SEEDED.repName}, ${SEEDED.billingName}`, attending: true });
+    expect(data.assemblies.attendance[0]).to.include({ personName: SEEDED.billingName });
+    expect(data.assemblies.motions[0]).to.include({ submittedBy: `Dr. ${SEEDED.repName}` });
+    expect(data.assemblies.proxies[0]).to.include({ holderOrganisationId: otherId });
+    expect(data.assemblies.writtenBallots[0]).to.include({ answer: 'yes', answeredName: SEEDED.repName });
+    // the Art. 15(1) information, from the settings and the configuration
+    const info = data.information;
+    expect(info.authority).to.include({ code: 'ni', land: 'Niedersachsen' });
+    expect(info.storagePeriods).to.include({ contactRetentionYears: 1, invoiceRetentionYears: 8, booksRetentionYears: 10 });
+    expect(info.recipients.join('\n')).not.to.contain('Stripe'); // Stripe is not configured here
+    expect(info.configuredRecipients.find((r) => r.kind === 'payments')).to.include({ active: false });
+    expect(info.configuredRecipients.find((r) => r.kind === 'mail')).to.include({ active: false });
+    expect(info.purposes.join('\n')).to.contain('Art. 6 Abs. 1 lit. b DSGVO');
+    expect(info.rights).to.contain('Art. 15');
+    expect(data.disclosures.map((d) => d.purpose)).to.include('Mitgliederliste für ein Mitglied');
+
+    // the readable page shows the same
+    const page = await board.get(`/board/gdpr/organisations/${orgId}`);
+    expect(page.text).to.contain('Rückmeldungen (mit Namen)').and.contain(`${SEEDED.repName}, ${SEEDED.billingName}`);
+    expect(page.text).to.contain('Landesbeauftragte(r) für den Datenschutz Niedersachsen');
+    expect(page.text).to.contain('Daten der Kontaktpersonen ehemaliger Mitglieder: 1 Jahr(e) nach dem Austritt');
+  });
+
+  it('gives a contact their own data in the portal, logged, and refuses a contact of another organisation', async () => {
+    const page = await repBrowser.get('/portal/account');
+    expect(page.text).to.contain('Meine Daten herunterladen');
+    const own = await repBrowser.agent.post('/portal/data-export').type('form').send({ _csrf: Browser.csrfFrom(page.text) });
+    expect(own.status).to.equal(200);
+    const data = JSON.parse(own.text);
+    expect(data.contacts.map((c: { email: string }) => c.email)).to.deep.equal([SEEDED.repEmail]);
+    expect(data.assemblies.motions).to.have.length(1);
+    expect(data.assemblies.writtenBallots[0].answeredName).to.equal(SEEDED.repName);
+    expect(data.demands.supports).to.have.length.above(0);
+    expect(data.demands.demands).to.have.length(1);
+    expect(data.information.authority.land).to.equal('Niedersachsen');
+    expect(JSON.stringify(data.contacts)).not.to.contain(SEEDED.billingEmail);
+    const log = (await env.db('export_log').orderBy('id', 'desc').first())!;
+    expect(log).to.include({ format: 'gdpr_json', purpose: 'Art. 15/20 DSGVO (Kontaktperson)' });
+    // a colleague of the same organisation: allowed; a contact of another organisation: not found
+    const colleague = await repBrowser.agent.post('/portal/data-export').type('form').send({ _csrf: Browser.csrfFrom(page.text), contactId: String(billingContactId) });
+    expect(colleague.status).to.equal(200);
+    const foreign = (await env.db('contacts').where({ organisation_id: otherId }).first())!;
+    const refused = await repBrowser.agent.post('/portal/data-export').type('form').send({ _csrf: Browser.csrfFrom(page.text), contactId: String(foreign.id) });
+    expect(refused.status).to.equal(404);
+    expect(refused.text).not.to.contain('rep@okertal.example');
+    const junk = await repBrowser.agent.post('/portal/data-export').type('form').send({ _csrf: Browser.csrfFrom(page.text), contactId: 'abc' });
+    expect(junk.status).to.equal(404);
+    expect(repContactId).to.be.above(0);
+  });
+
   it('is refused with the reason while an invoice is unpaid, and nothing changes', async () => {
     env.clock.set('2028-02-01T09:00:00Z'); // exit 31.01.2027 + 1 year has passed
     const page = await board.get('/board/gdpr');
@@ -186,7 +273,7 @@ describe('GDPR: complete anonymisation of a former member, seeded through every 
 
   it('after payment removes names, e-mails, phones and the street from every table and every stored mail, except what tax law keeps', async () => {
     const inv = (await env.db('invoices').where({ id: invoiceId }).first())!;
-    const pay = await board.submit(`/treasurer/invoices/${invoiceId}`, { date: '2028-01-15', amount: formatMoney(Number(inv.amount_cents)).replace(/\s*€$/, ''), reference: `Überweisung ${SEEDED.billingName}` }, `/treasurer/invoices/${invoiceId}/payments`);
+    const pay = await board.submit(`/treasurer/invoices/${invoiceId}`, { date: '2028-01-15', amount: formatMoney(Number(inv.amount_cents) - 10_000).replace(/\s*€$/, ''), reference: `Überweisung ${SEEDED.billingName}` }, `/treasurer/invoices/${invoiceId}/payments`);
     expect(pay.status, pay.text.slice(0, 500)).to.equal(303);
 
     const res = await board.submit('/board/gdpr', { ids: String(orgId) }, '/board/gdpr/anonymise');
@@ -208,6 +295,10 @@ describe('GDPR: complete anonymisation of a former member, seeded through every 
     expect(invoiceMail.attachments).to.be.a('string').and.contain('application/pdf');
     expect(invoiceMail.to_address).not.to.contain('feinchemie');
 
+    // the representative's portal session has ended
+    const portal = await repBrowser.get('/portal');
+    expect(portal.status).to.equal(303);
+    expect(portal.headers.location).to.equal('/login');
     // the stored .eml files: none names a contact
     for (const f of fs.readdirSync(mailDir).filter((x) => x.endsWith('.eml'))) {
       const raw = fs.readFileSync(path.join(mailDir, f));

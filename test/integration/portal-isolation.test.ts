@@ -128,6 +128,8 @@ describe('member portal: a member contact never sees or changes another organisa
       'POST /portal/demands/new': { run: () => postForm('/portal/demands/new', { purpose: 'Eingeschleust', reasons: 'Gründe', organisationId: String(w.orgB) }), expect: own(303) },
       'POST /portal/demands/:id/support': { run: () => postForm('/portal/demands/1/support', { organisationId: String(w.orgB) }), expect: own(303) },
       'POST /portal/demands/:id/withdraw': { run: () => postForm('/portal/demands/1/withdraw', { organisationId: String(w.orgB) }), expect: own(303) },
+      // h/gdpr: the Art. 15/20 download of a contact of another organisation is refused
+      'POST /portal/data-export': { run: () => postForm('/portal/data-export', { contactId: String(w.c.carla) }), expect: denied },
     };
 
     const routes = listRoutes(env.app).filter((r) => r.path === '/portal' || r.path.startsWith('/portal/')).map((r) => `${r.method} ${r.path}`);

@@ -74,6 +74,11 @@ import { DirectoryService } from './directory/directory.service.ts';
 import { SepaService } from './sepa/sepa.service.ts';
 // h/bank: the association's bank account: statement import and matching (issue 12)
 import { BankService } from './bank/bank.service.ts';
+// h/gdpr: the modules' parts of the GDPR export and anonymisation
+import { AssemblyPersonalData } from './assemblies/personal-data.service.ts';
+import { DemandPersonalData } from './demands/personal-data.service.ts';
+import { PortalPersonalData } from './portal/personal-data.service.ts';
+import { deleteSessionsOfUsers } from './web/sessions.repository.ts';
 
 /** Everything a request handler or a command may use, built in one place. */
 export interface Context {
@@ -151,7 +156,22 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
   const duesRuns = new DuesRuns({ db, clock, audit, jobs, dues, log });
   // approval issues the first (pro-rata) dues invoice when the join year has a fee schedule
   const applications = new ApplicationsService({ db, clock, audit, tokens, outbox, settings, members, users, dues, config, log, consents });
-  const gdpr = new GdprService({ db, clock, audit, settings, exports: memberExports, consents, users, applications, outbox, dues });
+  // h/gdpr: every owner of the contacts' data does its part of the export and the anonymisation
+  const gdpr = new GdprService({
+    db, clock, audit, settings, exports: memberExports, consents, users, applications, outbox, dues,
+    applicationTexts: applications, mail: outbox, auditLog: audit, jobs, payments,
+    assemblies: new AssemblyPersonalData(db), demands: new DemandPersonalData(db), portal: new PortalPersonalData(db),
+    sessions: { endForUsers: (trx, ids) => deleteSessionsOfUsers(trx, ids), forget: async (sids) => { for (const sid of sids) await changes.notify('sessions', sid); } },
+    configured: { stripe: !!config.stripe.secretKey, smtpHost: config.smtpUrl ? new URL(config.smtpUrl).hostname : null, mailDir: config.mailDir },
+    // an active SEPA mandate holds the anonymisation back (the mandate must be revoked first); sepa is built below
+    // the parts of modules built below; each reads through its owner's service
+    extraParts: [
+      { name: 'sepaMandates', load: (id) => sepa.mandatesOf(id) },
+      { name: 'bankBookings', load: (id) => bank.forOrganisation(id) },
+      { name: 'directoryProfile', load: (id) => directory.own(id) },
+    ],
+    blockers: [async (organisationId) => ((await sepa.mandatesOf(organisationId)).some((m) => m.state === 'active' || m.state === 'flagged') ? { key: 'gdpr.refused.mandate', params: {} } : null)],
+  });
   const portal = new PortalService({ db, clock, audit, outbox, settings, members, users, config });
   const sepa = new SepaService({ db, clock, log, audit, outbox, settings, users, dues, payments }); // h/sepa
   const reminders = new RemindersService({ db, clock, audit, outbox, settings, inCollection: (ids) => sepa.invoicesInCollection(ids) }); // h/sepa: no reminder while a debit collects

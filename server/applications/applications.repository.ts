@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { ANONYMISED, redactTermsIn, type DataSubject } from '../db/redact.ts'; // h/gdpr
 import type { Locale } from '../i18n/i18n.ts';
 import { affected, insertId } from '../db/knex.ts';
 import type { OrganisationFields } from './applications.schemas.ts';
@@ -274,5 +275,16 @@ export async function anonymiseContactsOfOrganisation(trx: Knex.Transaction, org
   const ids = (await trx('applications').where({ organisation_id: organisationId }).pluck('id')).map(Number);
   for (const part of chunks(ids)) {
     await trx('application_contacts').whereIn('application_id', part).update({ name: placeholder, email: '', phone: '', position: '' });
+  }
+}
+
+// h/gdpr: the rest of the applications' personal data in the anonymisation
+/** The applications' postal street, and the contacts' names, addresses and numbers in their free texts and messages, become the placeholder. */
+export async function anonymiseApplicationTexts(trx: Knex.Transaction, s: DataSubject): Promise<void> {
+  if (!s.applicationIds.length) return;
+  for (const part of chunks(s.applicationIds)) {
+    await trx('applications').whereIn('id', part).update({ street: ANONYMISED });
+    await redactTermsIn(trx, 'applications', 'id', ['contribution', 'field_of_activity', 'decision_reason', 'resolution_ref'], s.terms, { scope: (qb) => qb.whereIn('id', part) });
+    await redactTermsIn(trx, 'application_messages', 'id', ['body'], s.terms, { scope: (qb) => qb.whereIn('application_id', part) });
   }
 }

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
+import type { DataSubject } from '../db/redact.ts'; // h/gdpr
 import { DateTime } from 'luxon';
 import { berlinDate, DAY_MS, iso, ZONE, type Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
@@ -577,5 +578,10 @@ export class ApplicationsService {
   /** Anonymises the contacts of an organisation's applications (inside the caller's transaction). */
   anonymiseContactsOfOrganisation(trx: Knex.Transaction, organisationId: number, placeholder: string): Promise<void> {
     return repo.anonymiseContactsOfOrganisation(trx, organisationId, placeholder);
+  }
+
+  /** h/gdpr: the applications' street and the known values in their free texts and messages (inside the caller's transaction). */
+  anonymiseApplicationTexts(trx: Knex.Transaction, subject: DataSubject): Promise<void> {
+    return repo.anonymiseApplicationTexts(trx, subject);
   }
 }

@@ -2,6 +2,8 @@ import type { Knex } from 'knex';
 import { iso, type Clock } from '../clock.ts';
 import type { AuditLogRow } from './audit.tables.ts';
 import { auditEntityTypes, auditIdsPastRetention, auditRows, auditRowsOfEntities, countAuditDetailsPastRetention, emptyAuditDetails, insertAuditRow } from './audit.repository.ts';
+import { anonymiseAuditEntries } from './audit.repository.ts'; // h/gdpr
+import type { DataSubject } from '../db/redact.ts'; // h/gdpr
 
 export interface Actor {
   userId: number | null;
@@ -55,6 +57,11 @@ export class AuditService {
       await emptyAuditDetails(trx, ids);
       return ids.length;
     });
+  }
+
+  /** h/gdpr: inside the anonymisation's transaction, the subject's personal values in the entries become the placeholder (the entries stay); returns how many changed. */
+  anonymise(trx: Knex.Transaction, subject: DataSubject): Promise<number> {
+    return anonymiseAuditEntries(trx, subject);
   }
 
   async record(

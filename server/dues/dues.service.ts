@@ -22,7 +22,7 @@ import { rowToInvoice, type Invoice, type IssuerSnapshot, type StripeSyncPort } 
 import { feeSchedule, replaceSchedule, scheduleYears, type FeeScheduleEntry } from './fee-schedules.repository.ts';
 import {
   duesAmountsOfYear, duesInvoiceNumbers, exportRows, getInvoice, hasInvoiceOfYear, idByDuesKey, insertCopy, insertInvoice, invoiceYears,
-  invoiceRowsOfOrganisation, invoicesOfOrganisation, listInvoices, OPEN_STATUSES, undeliveredIds, updateInvoice, type NewInvoiceRow,
+  invoiceRowsOfOrganisation, invoicesOfOrganisation, listInvoices, OPEN_STATUSES, undeliveredIds, updateInvoice, type NewInvoiceRow, unpaidInvoiceNumbers,
 } from './invoices.repository.ts';
 import { paymentAmountsOfYear } from './payments.repository.ts';
 import { organisationIdsByPayment, stripeFlagCounts } from './invoices.repository.ts'; // h/stripe
@@ -751,6 +751,11 @@ export class DuesService {
   // h/bank: the open invoices the bank statement import matches against
   async openForMatching(q: Knex | Knex.Transaction = this.d.db): ReturnType<typeof openInvoicesForMatching> {
     return openInvoicesForMatching(q);
+  }
+
+  /** h/gdpr: the numbers of the organisation's (partly) unpaid invoices; anonymisation waits for them. */
+  async unpaidInvoiceNumbers(organisationId: number): Promise<string[]> {
+    return unpaidInvoiceNumbers(this.d.db, organisationId);
   }
 }
 

@@ -255,3 +255,9 @@ export async function openInvoicesForMatching(q: Q): Promise<{ id: number; numbe
     openCents: Number(r.amount_cents) - Number(r.paid_cents), dueDate: r.due_date,
   })).filter((r) => r.openCents > 0);
 }
+
+// h/gdpr: anonymisation is refused while an invoice of the organisation is unpaid
+/** The numbers of the organisation's invoices that are still (partly) unpaid. */
+export async function unpaidInvoiceNumbers(q: Q, organisationId: number): Promise<string[]> {
+  return q('invoices').where({ organisation_id: organisationId, kind: 'invoice' }).whereIn('status', OPEN_STATUSES).orderBy('id').pluck('number');
+}

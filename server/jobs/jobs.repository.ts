@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { affected, insertId, likeEscape } from '../db/knex.ts';
 import type { JobRow } from './jobs.tables.ts';
+import { redactTermsIn } from '../db/redact.ts'; // h/gdpr
 
 type Q = Knex | Knex.Transaction;
 
@@ -49,4 +50,9 @@ export async function jobsByPayloadPrefix(q: Q, kind: string, prefix: string): P
 export async function jobRowsByIds(q: Q, ids: number[]): Promise<JobRow[]> {
   if (!ids.length) return [];
   return q('jobs').whereIn('id', ids).orderBy('id');
+}
+
+// h/gdpr: the anonymisation's part of the jobs (a job's payload, result or error naming a contact)
+export async function redactJobs(trx: Knex.Transaction, terms: string[]): Promise<void> {
+  await redactTermsIn(trx, 'jobs', 'id', ['payload', 'result', 'error'], terms, { json: ['payload', 'result'] });
 }

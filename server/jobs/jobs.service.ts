@@ -4,6 +4,7 @@ import { ConflictError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { JobRow, JobStatus } from './jobs.tables.ts';
 import { claimJob, claimableJobs, insertJob, jobRow, jobRowByKey, jobRowsByIds, jobsByPayloadPrefix, updateJob } from './jobs.repository.ts';
+import { redactJobs } from './jobs.repository.ts'; // h/gdpr
 
 export type { JobStatus } from './jobs.tables.ts';
 
@@ -73,6 +74,11 @@ function rowToJob(r: JobRow): Job {
 export class JobsService {
   private handlers = new Map<string, JobHandler>();
   private running = new Map<number, Promise<Job>>();
+
+  /** h/gdpr: inside the anonymisation's transaction, the contacts' known values leave the jobs' payloads, results and errors. */
+  async anonymise(trx: Knex.Transaction, terms: string[]): Promise<void> {
+    await redactJobs(trx, terms);
+  }
 
   constructor(private db: Knex, private clock: Clock, private log: Logger, private lockMs = JOB_LOCK_MS) {}
 

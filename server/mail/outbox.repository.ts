@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { affected, insertId, likeEscape } from '../db/knex.ts';
 import type { MailMessageRow, MailStatus } from './mail.tables.ts';
+import { redactTermsIn } from '../db/redact.ts'; // h/gdpr
 
 type Q = Knex | Knex.Transaction;
 
@@ -126,6 +127,27 @@ export async function scrubSubjectMails(q: Q, s: MailSubject): Promise<void> {
   // invoice mails keep their attachment, the invoice PDF as sent (§ 14b UStG, § 147 AO; Art. 17(3)(b) GDPR)
   await mails().whereRaw("template like ? escape '\\'", [INVOICE_TEMPLATES]).update({ to_address: 'anonymised@invalid.invalid', cc: null, text_body: '', html_body: '' });
   await mails().whereRaw("template not like ? escape '\\'", [INVOICE_TEMPLATES]).update({ to_address: 'anonymised@invalid.invalid', cc: null, text_body: '', html_body: '', attachments: null });
+}
+
+/**
+ * h/gdpr: the anonymisation's part of the outbox. The subject's messages as in scrubSubjectMails
+ * (invoice mails keep the invoice PDF as sent), and their subject lines and SMTP answers lose the
+ * known values; every other message (e.g. a board notification naming a contact) loses them in
+ * addresses, subject, bodies and answer. Returns the Message-IDs of every message changed, whose
+ * stored .eml files go as well.
+ */
+export async function anonymiseSubjectMails(trx: Knex.Transaction, s: MailSubject, terms: string[]): Promise<string[]> {
+  const own = trx('mail_messages').whereNot('status', 'sending');
+  whereSubject(own, s);
+  const ownRows: Pick<MailMessageRow, 'id' | 'message_id'>[] = await own.select('id', 'message_id');
+  await scrubSubjectMails(trx, s);
+  const ids = new Set(ownRows.map((r) => Number(r.id)));
+  for (const part of chunked([...ids])) await redactTermsIn(trx, 'mail_messages', 'id', ['subject', 'last_response'], terms, { scope: (qb) => qb.whereIn('id', part) });
+  const other = await redactTermsIn(trx, 'mail_messages', 'id', ['to_address', 'cc', 'subject', 'text_body', 'html_body', 'last_response'], terms, { json: ['cc'], scope: (qb) => qb.whereNot('status', 'sending') });
+  const otherIds = other.map(Number).filter((id) => !ids.has(id));
+  const out = ownRows.map((r) => r.message_id);
+  for (const part of chunked(otherIds)) out.push(...(await trx('mail_messages').whereIn('id', part).pluck('message_id')));
+  return out;
 }
 
 /* ───────────── retention ───────────── */

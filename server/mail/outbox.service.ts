@@ -4,7 +4,7 @@ import { iso, type Clock } from '../clock.ts';
 import type { MailMessageRow, MailStatus } from './mail.tables.ts';
 import {
   claimMail, deliveryStateRows, dueCandidates, insertMail, mailPage, mailRow, mailRowsByIds, mailsTo, nextAttemptAt, requeueMail, scrubSubjectMails, statusCounts,
-  subjectMailRows, updateMail, type MailSubject, countMailsPastRetention, mailsPastRetention, scrubMailBodies,
+  subjectMailRows, updateMail, type MailSubject, anonymiseSubjectMails, countMailsPastRetention, mailsPastRetention, scrubMailBodies,
 } from './outbox.repository.ts';
 
 export type { MailSubject } from './outbox.repository.ts';
@@ -280,6 +280,11 @@ export class Outbox {
   /** GDPR anonymisation: the subject's messages lose addresses and bodies; queued ones are never sent. */
   async scrubSubject(trx: Knex.Transaction, subject: MailSubject): Promise<void> {
     await scrubSubjectMails(trx, subject);
+  }
+
+  /** h/gdpr: the anonymisation's part (see anonymiseSubjectMails); returns the Message-IDs whose stored .eml files the caller removes after the commit. */
+  anonymiseSubject(trx: Knex.Transaction, subject: MailSubject, terms: string[]): Promise<string[]> {
+    return anonymiseSubjectMails(trx, subject, terms);
   }
 
 }

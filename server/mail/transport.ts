@@ -113,3 +113,18 @@ export function fileTransport(dir: string): MailTransport {
     close() {},
   };
 }
+
+// h/gdpr: the anonymisation removes the stored copies of the messages it changed
+/** Removes the .eml files the file transport wrote for these Message-IDs (missing ones are fine); returns how many went. */
+export function removeEmlFiles(dir: string, messageIds: string[]): number {
+  let n = 0;
+  for (const id of messageIds) {
+    try {
+      fs.unlinkSync(path.join(dir, emlFileName(id)));
+      n++;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // why: fs errors carry a code
+    }
+  }
+  return n;
+}

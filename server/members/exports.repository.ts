@@ -76,3 +76,10 @@ export function exportLogPage(db: Knex, limit: number, beforeId?: number): Promi
   if (beforeId) q.where('id', '<', beforeId);
   return q;
 }
+
+// h/gdpr: to whom the organisation's data was disclosed (Art. 15(1)(c)): the logged exports that held it
+export async function exportsNaming(q: Knex | Knex.Transaction, organisationId: number, limit = 10_000): Promise<Record<string, unknown>[]> {
+  const id = String(organisationId);
+  return q('export_log').where((w) => w.where('member_ids', `[${id}]`).orWhere('member_ids', 'like', `[${id},%`).orWhere('member_ids', 'like', `%,${id},%`).orWhere('member_ids', 'like', `%,${id}]`))
+    .orderBy('id').limit(limit).select('id', 'at', 'actor_label', 'format', 'purpose', 'row_count', 'completed_at');
+}

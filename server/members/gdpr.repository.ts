@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { insertId, likeEscape } from '../db/knex.ts';
+import { ANONYMISED, redactTermsIn, type DataSubject } from '../db/redact.ts'; // h/gdpr
 import type { ConsentRecordRow, ContactRow, GdprAnonymisationRow, MembershipHistoryRow, OrganisationRow } from './members.tables.ts';
 
 /** The GDPR side of the register: consent records, anonymisations, and the reads and writes on contacts they need. */
@@ -89,4 +90,38 @@ export async function anonymiseContacts(q: Q, organisationId: number, placeholde
   await q('contacts').where({ organisation_id: organisationId }).update({
     name: placeholder, name_key: placeholder, email: '', phone: '', position: '', consent_email_invitations: false, user_id: null, updated_at: at,
   });
+}
+
+/* ───────────── h/gdpr: the register's part of a complete anonymisation ───────────── */
+
+/**
+ * The organisation's postal street goes from the register (the invoices keep theirs, a tax
+ * record); its notes, its history's notes, the import files' rows and the export log's filters
+ * lose the contacts' known values.
+ */
+export async function anonymiseRegisterTexts(trx: Knex.Transaction, s: DataSubject, at: string): Promise<void> {
+  await trx('organisations').where({ id: s.organisationId }).update({ street: '', updated_at: at });
+  await redactTermsIn(trx, 'organisations', 'id', ['notes'], s.terms, { scope: (qb) => qb.where({ id: s.organisationId }) });
+  await redactTermsIn(trx, 'membership_history', 'id', ['note', 'reference'], s.terms, { scope: (qb) => qb.where({ organisation_id: s.organisationId }) });
+  await redactTermsIn(trx, 'import_batches', 'id', ['rows'], s.terms, { json: ['rows'] });
+  await redactTermsIn(trx, 'export_log', 'id', ['filter', 'purpose'], s.terms, { json: ['filter'] });
+  if (s.userIds.length) await trx('export_log').whereIn('user_id', s.userIds).update({ actor_label: ANONYMISED });
+}
+
+/** h/gdpr: which of the values (lower case) a contact of another organisation, not anonymised, also has as name, e-mail or phone. */
+export async function valuesOfOtherContacts(q: Q, organisationId: number, values: string[]): Promise<string[]> {
+  if (!values.length) return [];
+  const lower = [...new Set(values.map((v) => v.toLowerCase()))];
+  const out = new Set<string>();
+  for (let i = 0; i < lower.length; i += 300) {
+    const part = lower.slice(i, i + 300);
+    const rows: { name: string; email: string; phone: string }[] = await q('contacts as c').whereNot('c.organisation_id', organisationId)
+      .whereNotExists((x) => x.select(q.raw('1')).from('gdpr_anonymisations as g').whereRaw('g.organisation_id = c.organisation_id'))
+      .where((w) => w.whereRaw('lower(c.name) in (' + part.map(() => '?').join(',') + ')', part)
+        .orWhereRaw('lower(c.email) in (' + part.map(() => '?').join(',') + ')', part)
+        .orWhereIn('c.phone', part))
+      .select('c.name', 'c.email', 'c.phone');
+    for (const r of rows) for (const v of [r.name, r.email, r.phone]) if (v && part.includes(v.toLowerCase())) out.add(v.toLowerCase());
+  }
+  return [...out];
 }

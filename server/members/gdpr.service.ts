@@ -10,10 +10,16 @@ import type { ExportService } from './export.service.ts';
 import { refreshSearchWords } from './members.repository.ts';
 import * as repo from './gdpr.repository.ts';
 import { contactById, contactOf, organisationRow, updateContact } from './organisations.repository.ts';
+// h/gdpr: a complete anonymisation and export across every module holding the contacts' data
+import { ANONYMISED as PLACEHOLDER, nameVariants, normaliseTerms, type DataSubject } from '../db/redact.ts';
+import { removeEmlFiles } from '../mail/transport.ts';
+import { exportsNaming } from './exports.repository.ts';
+import type { BylawsRules, PrivacySettings } from '../settings/settings.schemas.ts';
+import { DATA_PROTECTION_AUTHORITIES } from '../settings/settings.schemas.ts';
 
 export const CONSENT_KINDS = ['email_invitations', 'privacy_notice'] as const;
 export type ConsentKind = (typeof CONSENT_KINDS)[number];
-export const ANONYMISED = 'anonymisiert';
+export const ANONYMISED = PLACEHOLDER;
 
 export interface ConsentRecord {
   id: number;
@@ -34,10 +40,14 @@ export interface AnonymisationCandidate {
   exitDate: string;
   retainedUntil: string; // the last day personal data is kept
   contacts: number;
+  /** h/gdpr: why it must wait (unpaid invoices, an active mandate), if it must */
+  blocked?: AnonymisationBlock;
 }
 
 /** Everything stored about one organisation and its contacts (Art. 15 and 20 GDPR). */
 export interface OrganisationDataExport {
+  /** the lead: parts other modules add through `extraParts` (SEPA mandates, bank bookings, the directory profile) */
+  more?: Record<string, unknown>;
   generatedAt: string;
   controller: { name: string; address: string; contactEmail: string };
   organisation: Record<string, unknown>;
@@ -50,7 +60,37 @@ export interface OrganisationDataExport {
   auditEntries: Record<string, unknown>[];
   invoices?: Record<string, unknown>[];
   anonymisedAt: string | null;
+  // h/gdpr: the rest of the data (Art. 15/20) and the Art. 15(1) information
+  payments: Record<string, unknown>[];
+  assemblies: Record<string, Record<string, unknown>[]>;
+  demands: Record<string, Record<string, unknown>[]>;
+  changeRequests: Record<string, unknown>[];
+  /** the logged exports (member lists, data exports) that held the organisation: to whom its data went */
+  disclosures: Record<string, unknown>[];
+  information: Art15Information;
 }
+
+/** h/gdpr: what Art. 15(1) and (2) GDPR require besides the data, from the settings and the configuration. */
+export interface Art15Information {
+  purposes: string[];
+  recipients: string[];
+  /** what this installation actually hands data to */
+  configuredRecipients: { kind: 'payments' | 'mail' | 'tax_adviser'; name: string; active: boolean }[];
+  storagePeriods: Record<string, number | string>;
+  keptByLegalObligation: string;
+  rights: string;
+  authority: { code: string; land: string; name: string; web: string };
+  source: string;
+  automatedDecisions: string;
+}
+
+/** h/gdpr: a reason the anonymisation must wait (an i18n key and its values). */
+export interface AnonymisationBlock {
+  key: string;
+  params?: Record<string, string>;
+}
+/** h/gdpr: a check that can hold an anonymisation back (the lead wires e.g. "an active SEPA mandate" from h/sepa here). */
+export type AnonymisationBlocker = (organisationId: number) => Promise<AnonymisationBlock | null>;
 
 /** snake_case row → camelCase object, booleans as booleans, JSON columns parsed. */
 function camel(r: object, opts: { bools?: string[]; json?: string[]; omit?: string[] } = {}): Record<string, unknown> {
@@ -111,7 +151,23 @@ interface Deps {
     forSubject(subject: { related: { type: string; ids: number[] }[]; addresses: string[] }, limit: number): Promise<Record<string, unknown>[]>;
     scrubSubject(trx: Knex.Transaction, subject: { related: { type: string; ids: number[] }[]; addresses: string[] }): Promise<void>;
   };
-  dues: { invoicesOfOrganisation(organisationId: number): Promise<object[] | undefined> };
+  dues: { invoicesOfOrganisation(organisationId: number): Promise<object[] | undefined>; unpaidInvoiceNumbers(organisationId: number): Promise<string[]> };
+  // h/gdpr: the other owners of the contacts' data, each doing its own part
+  applicationTexts: { anonymiseApplicationTexts(trx: Knex.Transaction, s: DataSubject): Promise<void> };
+  mail: { anonymiseSubject(trx: Knex.Transaction, subject: { related: { type: string; ids: number[] }[]; addresses: string[] }, terms: string[]): Promise<string[]> };
+  auditLog: { anonymise(trx: Knex.Transaction, s: DataSubject): Promise<number> };
+  assemblies: { dataOfOrganisation(organisationId: number): Promise<Record<string, Record<string, unknown>[]>>; anonymise(trx: Knex.Transaction, s: DataSubject): Promise<void> };
+  demands: { dataOfOrganisation(organisationId: number): Promise<Record<string, Record<string, unknown>[]>>; anonymise(trx: Knex.Transaction, s: DataSubject): Promise<void> };
+  portal: { changeRequestsOf(organisationId: number): Promise<Record<string, unknown>[]>; anonymise(trx: Knex.Transaction, s: DataSubject): Promise<void> };
+  jobs: { anonymise(trx: Knex.Transaction, terms: string[]): Promise<void> };
+  payments: { forOrganisation(organisationId: number): Promise<object[]> };
+  sessions: { endForUsers(trx: Knex.Transaction, userIds: number[]): Promise<string[]>; forget(sids: string[]): Promise<void> };
+  /** what is configured: Stripe on or off, the SMTP host (never its credentials) */
+  configured: { stripe: boolean; smtpHost: string | null; mailDir: string };
+  /** further checks that hold an anonymisation back (e.g. an active SEPA mandate, wired by the lead) */
+  blockers?: AnonymisationBlocker[];
+  /** the lead: further parts of the Art. 15/20 export, from modules built after this service (SEPA, bank, directory) */
+  extraParts?: { name: string; load: (organisationId: number) => Promise<unknown> }[];
 }
 
 /** GDPR: consent records, the per-organisation data export, anonymisation after the retention period. */
@@ -197,6 +253,14 @@ export class GdprService {
 
     const invoiceRows = await this.d.dues.invoicesOfOrganisation(organisationId);
     const invoices = invoiceRows?.map((r) => camel(r, { omit: ['pdf', 'pdf_data'] }));
+    // h/gdpr: payments, the assembly records, the demands, the change requests, the Art. 15(1) information
+    const payments = (await this.d.payments.forOrganisation(organisationId)).map((p) => ({ ...p }));
+    const assemblyData = await this.d.assemblies.dataOfOrganisation(organisationId);
+    const demandData = await this.d.demands.dataOfOrganisation(organisationId);
+    const changeRequests = (await this.d.portal.changeRequestsOf(organisationId)).map((r) => camel(r, { json: ['changes', 'previous'] }));
+    const information = await this.information();
+    const camelAll = (groups: Record<string, Record<string, unknown>[]>, bools: string[] = []) =>
+      Object.fromEntries(Object.entries(groups).map(([k, rows]) => [k, rows.map((r) => camel(r, { bools, json: ['cc'] }))]));
 
     return {
       generatedAt: iso(this.d.clock.now()),
@@ -219,6 +283,13 @@ export class GdprService {
       auditEntries: audit.map((a) => ({ ...a })),
       ...(invoices ? { invoices } : {}),
       anonymisedAt: await this.anonymisedAt(organisationId),
+      payments,
+      assemblies: camelAll(assemblyData, ['attending', 'has_vote']),
+      demands: camelAll(demandData),
+      changeRequests,
+      disclosures: (await exportsNaming(db, organisationId)).map((r) => camel(r)),
+      information,
+      more: Object.fromEntries(await Promise.all((this.d.extraParts ?? []).map(async (x) => [x.name, await x.load(organisationId)] as const))),
     };
   }
 
@@ -226,6 +297,62 @@ export class GdprService {
   async exportOrganisationLogged(actor: Actor, organisationId: number): Promise<OrganisationDataExport> {
     const data = await this.exportOrganisation(organisationId);
     const logId = await this.d.exports.startLog(actor, 'gdpr_json', { organisationId }, 'Art. 15/20 DSGVO', 1);
+    await this.d.exports.finishLog(logId, [organisationId]);
+    return data;
+  }
+
+  /**
+   * h/gdpr: Art. 15/20 for one contact: what is stored about this person (their contact record,
+   * account, consents, the mails to them, the entries about them or by them, the invitations and
+   * ballots addressed to them, the answers giving their name, their demands and supports, the
+   * invoices that went to them), with the organisation's name for context and the Art. 15(1)
+   * information. A contact of another organisation: NotFoundError.
+   */
+  async exportContact(organisationId: number, contactId: number): Promise<OrganisationDataExport> {
+    const contact = await contactOf(this.d.db, organisationId, contactId);
+    if (!contact) throw new NotFoundError();
+    const all = await this.exportOrganisation(organisationId);
+    const name = String(contact.name).toLowerCase();
+    const email = String(contact.email).toLowerCase();
+    const userId = contact.user_id == null ? null : Number(contact.user_id);
+    const mentions = (v: unknown) => { const t = String(v ?? '').toLowerCase(); return (!!name && t.includes(name)) || (!!email && t.includes(email)); };
+    const rows = (xs: Record<string, unknown>[] | undefined, keep: (r: Record<string, unknown>) => boolean) => (xs ?? []).filter(keep);
+    const a = all.assemblies;
+    const d = all.demands;
+    const invoices = rows(all.invoices, (r) => mentions(r.contactEmail) || mentions(r.contactName));
+    const invoiceIds = new Set(invoices.map((r) => Number(r.id)));
+    return {
+      ...all,
+      organisation: { id: all.organisation.id, legalName: all.organisation.legalName, memberNo: all.organisation.memberNo },
+      contacts: all.contacts.filter((c) => Number(c.id) === contactId),
+      portalAccounts: all.portalAccounts.filter((u) => userId !== null && Number(u.id) === userId),
+      membershipHistory: [],
+      applications: all.applications.map((app) => ({ ...app, contacts: (app.contacts as Record<string, unknown>[]).filter((c) => mentions(c.email) || mentions(c.name)) }))
+        .filter((app) => (app.contacts as unknown[]).length > 0),
+      consentRecords: all.consentRecords.filter((c) => Number(c.contactId) === contactId),
+      mailMessages: all.mailMessages.filter((m) => mentions(m.toAddress) || mentions(JSON.stringify(m.cc ?? ''))),
+      auditEntries: all.auditEntries.filter((e) => (e.entityType === 'contact' && Number(e.entityId) === contactId) || (userId !== null && Number(e.actorUserId) === userId) || mentions(JSON.stringify(e))),
+      ...(all.invoices ? { invoices } : {}),
+      payments: all.payments.filter((p) => invoiceIds.has(Number(p.invoiceId))),
+      assemblies: {
+        invitations: rows(a.invitations, (r) => mentions(r.toAddress) || mentions(r.contactName) || mentions(JSON.stringify(r.cc ?? ''))),
+        rsvps: rows(a.rsvps, (r) => mentions(r.names)),
+        attendance: rows(a.attendance, (r) => mentions(r.personName)),
+        proxies: [],
+        motions: rows(a.motions, (r) => mentions(r.submittedBy)),
+        writtenBallots: rows(a.writtenBallots, (r) => Number(r.contactId) === contactId || mentions(r.toAddress) || mentions(r.answeredName)),
+        writtenLinks: rows(a.writtenLinks, (r) => mentions(r.sentTo)),
+      },
+      demands: { demands: rows(d.demands, (r) => Number(r.contactId) === contactId), supports: rows(d.supports, (r) => Number(r.contactId) === contactId) },
+      changeRequests: all.changeRequests.filter((r) => mentions(r.requestedByLabel)),
+      disclosures: all.disclosures,
+    };
+  }
+
+  /** h/gdpr: the contact's JSON download (the portal's own data, or the board's), logged like every export of contact data. */
+  async exportContactLogged(actor: Actor, organisationId: number, contactId: number): Promise<OrganisationDataExport> {
+    const data = await this.exportContact(organisationId, contactId);
+    const logId = await this.d.exports.startLog(actor, 'gdpr_json', { organisationId, contactId }, 'Art. 15/20 DSGVO (Kontaktperson)', 1);
     await this.d.exports.finishLog(logId, [organisationId]);
     return data;
   }
@@ -263,43 +390,136 @@ export class GdprService {
     }));
   }
 
+  /** h/gdpr: the candidates with the reason each must still wait, if any (for the board's page). */
+  async anonymisationCandidatesWithBlocks(): Promise<AnonymisationCandidate[]> {
+    const list = await this.anonymisationCandidates();
+    for (const c of list) {
+      const b = await this.blockOf(c.id);
+      if (b) c.blocked = b;
+    }
+    return list;
+  }
+
+  /** h/gdpr: why the organisation's anonymisation must wait, if it must: unpaid invoices first, then the wired checks (e.g. an active SEPA mandate). */
+  async blockOf(organisationId: number): Promise<AnonymisationBlock | null> {
+    const unpaid = await this.d.dues.unpaidInvoiceNumbers(organisationId);
+    if (unpaid.length) return { key: 'gdpr.refused.unpaid', params: { numbers: unpaid.join(', '), count: String(unpaid.length) } };
+    for (const check of this.d.blockers ?? []) {
+      const b = await check(organisationId);
+      if (b) return b;
+    }
+    return null;
+  }
+
   /**
-   * Anonymises the contacts of the given organisations if they are (still) due: names, e-mail
-   * addresses, phone numbers and positions become placeholders, portal accounts are unlinked and,
-   * if used for nothing else, disabled and emptied; application contacts and the mail log's
-   * addresses and bodies go the same way; the register's search no longer finds the organisation
-   * by the contacts' old names. The organisation's name, address and member number stay
-   * (invoices must be kept). One transaction, audited per organisation.
+   * Anonymises the given organisations if they are (still) due and nothing holds them back
+   * (unpaid invoices, the wired blockers: `refused` says why). Per organisation one transaction
+   * in which every module owning a part of the contacts' data does its part: the register
+   * (contacts, search words, street, notes, import rows, export filters), the accounts and their
+   * sessions, the applications, the assembly records (invitation recipients, RSVP names,
+   * attendance, motions' authors, written ballots), the minority demands, the change requests,
+   * the jobs, the audit log's before/after values and the outbox; after the commit the stored
+   * .eml files of the changed messages go. Kept (Art. 17(3)(b) GDPR, § 14b UStG, § 147 AO): the
+   * invoices and payments with the buyer's name and address, and the invoice mails' PDF as sent.
+   * The organisation's name and member number stay in the register as a former member.
    */
-  async anonymise(actor: Actor, organisationIds: number[]): Promise<{ organisations: number; contacts: number; usersDisabled: number }> {
-    const due = new Set((await this.anonymisationCandidates()).map((c) => c.id));
+  async anonymise(actor: Actor, organisationIds: number[]): Promise<{ organisations: number; contacts: number; usersDisabled: number; refused: { id: number; legalName: string; block: AnonymisationBlock }[] }> {
+    const due = new Map((await this.anonymisationCandidates()).map((c) => [c.id, c]));
     const ids = [...new Set(organisationIds)].filter((id) => due.has(id));
     let contactsTotal = 0;
     let usersTotal = 0;
-    await this.d.db.transaction(async (trx) => {
-      const now = iso(this.d.clock.now());
-      for (const orgId of ids) {
-        const contacts = await repo.contactsInIdOrder(trx, orgId);
-        const emails = [...new Set(contacts.map((c) => String(c.email)).filter(Boolean))];
-        let usersDisabled = 0;
-        for (const userId of [...new Set(contacts.map((c) => c.user_id).filter((u) => u != null).map(Number))]) {
+    let done = 0;
+    const refused: { id: number; legalName: string; block: AnonymisationBlock }[] = [];
+    for (const orgId of ids) {
+      const block = await this.blockOf(orgId);
+      if (block) { refused.push({ id: orgId, legalName: due.get(orgId)!.legalName, block }); continue; }
+      const apps = await this.d.applications.dataOfOrganisation(orgId);
+      const { messageIds, sids, contacts, usersDisabled } = await this.d.db.transaction(async (trx) => {
+        const now = iso(this.d.clock.now());
+        if (await repo.anonymisationOf(trx, orgId)) return { messageIds: [], sids: [], contacts: 0, usersDisabled: 0 };
+        const contactRows = await repo.contactsInIdOrder(trx, orgId);
+        const emails = [...new Set(contactRows.map((c) => String(c.email)).filter(Boolean))];
+        const released: number[] = [];
+        const userValues: string[] = [];
+        let disabled = 0;
+        for (const userId of [...new Set(contactRows.map((c) => c.user_id).filter((u) => u != null).map(Number))]) {
           const otherContacts = await repo.userHasOtherContact(trx, userId, orgId);
-          const released = await this.d.users.releaseMemberAccount(trx, userId, { otherContacts, placeholder: ANONYMISED, now });
-          if (released.email) emails.push(released.email);
-          if (released.disabled) usersDisabled++;
+          const r = await this.d.users.releaseMemberAccount(trx, userId, { otherContacts, placeholder: ANONYMISED, now });
+          if (r.email) { emails.push(r.email); userValues.push(r.email); }
+          if (r.disabled) { disabled++; released.push(userId); }
         }
+        const candidates = normaliseTerms([
+          ...contactRows.flatMap((c) => [...nameVariants(c.name), c.email, c.phone]), ...userValues,
+          ...apps.contacts.flatMap((c) => [...nameVariants(String(c.name ?? '')), String(c.email ?? ''), String(c.phone ?? '')]),
+        ]);
+        // a value another (not anonymised) organisation's contact also has is not this person's alone: only this organisation's records lose it
+        const shared = new Set(await repo.valuesOfOtherContacts(trx, orgId, candidates));
+        const subject: DataSubject = {
+          organisationId: orgId, contactIds: contactRows.map((c) => Number(c.id)), userIds: released,
+          applicationIds: apps.applications.map((a) => Number(a.id)), terms: candidates.filter((t) => !shared.has(t.toLowerCase())),
+        };
         await repo.anonymiseContacts(trx, orgId, ANONYMISED, now);
+        await repo.anonymiseRegisterTexts(trx, subject, now);
         // the register's search keys: the contacts' old names must not find the organisation any more
         await refreshSearchWords(trx, orgId);
         await this.d.applications.anonymiseContactsOfOrganisation(trx, orgId, ANONYMISED);
+        await this.d.applicationTexts.anonymiseApplicationTexts(trx, subject);
+        await this.d.assemblies.anonymise(trx, subject);
+        await this.d.demands.anonymise(trx, subject);
+        await this.d.portal.anonymise(trx, subject);
+        await this.d.jobs.anonymise(trx, subject.terms);
+        const ended = await this.d.sessions.endForUsers(trx, released);
         // the mail log keeps subject, template and dates; addresses and bodies go. Unsent mail is never sent now.
-        await this.d.outbox.scrubSubject(trx, { related: [{ type: 'organisation', ids: [orgId] }], addresses: emails });
-        await repo.insertAnonymisation(trx, { organisation_id: orgId, at: now, by_user_id: actor.userId, contacts_count: contacts.length, users_disabled: usersDisabled });
-        await this.d.audit.record(trx, actor, 'gdpr.anonymised', 'organisation', orgId, undefined, { contacts: contacts.length, usersDisabled });
-        contactsTotal += contacts.length;
-        usersTotal += usersDisabled;
-      }
-    });
-    return { organisations: ids.length, contacts: contactsTotal, usersDisabled: usersTotal };
+        const changedMails = await this.d.mail.anonymiseSubject(trx, { related: [{ type: 'organisation', ids: [orgId] }, { type: 'application', ids: subject.applicationIds }], addresses: [...new Set(emails)] }, subject.terms);
+        await this.d.auditLog.anonymise(trx, subject);
+        await repo.insertAnonymisation(trx, { organisation_id: orgId, at: now, by_user_id: actor.userId, contacts_count: contactRows.length, users_disabled: disabled });
+        // the record that it happened, without personal data
+        await this.d.audit.record(trx, actor, 'gdpr.anonymised', 'organisation', orgId, undefined, { contacts: contactRows.length, usersDisabled: disabled });
+        return { messageIds: changedMails, sids: ended, contacts: contactRows.length, usersDisabled: disabled };
+      });
+      removeEmlFiles(this.d.configured.mailDir, messageIds);
+      await this.d.sessions.forget(sids);
+      done++;
+      contactsTotal += contacts;
+      usersTotal += usersDisabled;
+    }
+    return { organisations: done, contacts: contactsTotal, usersDisabled: usersTotal, refused };
+  }
+
+  /** h/gdpr: the Art. 15(1)/(2) information: purposes and legal bases, recipients (as configured), storage periods, rights, the authority. */
+  async information(): Promise<Art15Information> {
+    const [privacy, rules, datev] = await Promise.all([this.d.settings.privacy(), this.d.settings.rules(), this.d.settings.datev()]);
+    return art15Information(privacy, rules, this.d.configured, datev.consultantNumber > 0);
   }
 }
+
+/** h/gdpr: the Art. 15 information from the privacy settings, the retention rules and what is configured. */
+export function art15Information(privacy: PrivacySettings, rules: BylawsRules, configured: { stripe: boolean; smtpHost: string | null }, taxAdviser: boolean): Art15Information {
+  const lines = (t: string) => t.split('\n').map((l) => l.trim()).filter(Boolean);
+  const a = DATA_PROTECTION_AUTHORITIES[privacy.authority];
+  return {
+    purposes: lines(privacy.purposes),
+    // a Stripe line only while Stripe is switched on
+    recipients: lines(privacy.recipients).filter((l) => configured.stripe || !/stripe/i.test(l)),
+    configuredRecipients: [
+      { kind: 'payments', name: 'Stripe Payments Europe Ltd.', active: configured.stripe },
+      { kind: 'mail', name: configured.smtpHost ?? '', active: !!configured.smtpHost },
+      { kind: 'tax_adviser', name: '', active: taxAdviser },
+    ],
+    storagePeriods: {
+      applicationRetentionMonths: rules.applicationRetentionMonths,
+      unconfirmedApplicationDays: rules.unconfirmedApplicationDays,
+      contactRetentionYears: rules.contactRetentionYears,
+      mailBodyRetentionDays: rules.mailBodyRetentionDays,
+      auditDetailRetentionYears: rules.auditDetailRetentionYears,
+      invoiceRetentionYears: rules.invoiceRetentionYears,
+      booksRetentionYears: 10,
+    },
+    keptByLegalObligation: `Rechnungen und Zahlungen (mit Name und Anschrift der Organisation als Rechnungsempfänger und der Kontaktperson, an die die Rechnung ging) sowie die Rechnung als PDF, wie sie versandt wurde, werden ${rules.invoiceRetentionYears} Jahre nach Ende des Ausstellungsjahres aufbewahrt (§ 14b UStG, § 147 AO), Buchungen 10 Jahre; sie bleiben auch nach einer Anonymisierung erhalten (Art. 17 Abs. 3 lit. b DSGVO).`,
+    rights: privacy.rights,
+    authority: { code: privacy.authority, land: a.land, name: a.name, web: a.web },
+    source: 'Die Daten stammen von der Organisation selbst (Aufnahmeantrag, Mitgliederportal, Mitteilungen an den Vorstand).',
+    automatedDecisions: 'Es findet keine automatisierte Entscheidungsfindung einschließlich Profiling statt (Art. 22 DSGVO).',
+  };
+}
+

@@ -244,7 +244,7 @@ export function memberDataRouter(ctx: Context): Router {
       q,
       found,
       searched: !!q,
-      candidates: await ctx.gdpr.anonymisationCandidates(),
+      candidates: (await ctx.gdpr.anonymisationCandidatesWithBlocks()).map((c) => ({ ...c, blockedText: c.blocked ? req.t(c.blocked.key, { ...c.blocked.params, count: Number(c.blocked.params?.count ?? 1), name: c.legalName }) : '' })), // h/gdpr
       retentionYears: rules.contactRetentionYears,
       recent: recent.map((x) => ({ at: x.at, contacts: Number(x.contacts_count), id: Number(x.id), memberNo: formatMemberNumber(Number(x.member_number)), legalName: x.legal_name })),
     });
@@ -254,9 +254,26 @@ export function memberDataRouter(ctx: Context): Router {
     const raw = req.body?.ids;
     const ids = (Array.isArray(raw) ? raw : [raw]).map(Number).filter((n) => Number.isSafeInteger(n) && n > 0);
     const result = await ctx.gdpr.anonymise(actorOf(req), ids);
-    flash(req, 'success', req.t('memberdata.gdpr.anonymise.done', { count: result.organisations, contacts: result.contacts }));
+    if (result.organisations || !result.refused.length) flash(req, 'success', req.t('memberdata.gdpr.anonymise.done', { count: result.organisations, contacts: result.contacts }));
+    // h/gdpr: refused with the reason (unpaid invoices, an active mandate)
+    for (const r of result.refused) flash(req, 'error', req.t(r.block.key, { ...r.block.params, count: Number(r.block.params?.count ?? 1), name: r.legalName }));
     res.redirect(303, '/board/gdpr');
   }));
+
+  // h/gdpr: each further part of the export as a heading and one line per stored row
+  const readableGroups = (req: Request, data: Awaited<ReturnType<typeof ctx.gdpr.exportOrganisation>>) => {
+    const line = (r: Record<string, unknown>) => Object.entries(r).filter(([, v]) => v !== null && v !== '' && v !== undefined)
+      .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' · ');
+    const groups: { title: string; rows: string[] }[] = [];
+    const add = (key: string, rows: Record<string, unknown>[] | undefined) => { if (rows?.length) groups.push({ title: req.t(`gdpr.export.${key}`), rows: rows.map(line) }); };
+    add('payments', data.payments);
+    for (const [k, rows] of Object.entries(data.assemblies)) add(`assemblies_${k}`, rows);
+    for (const [k, rows] of Object.entries(data.demands)) add(`demands_${k}`, rows);
+    add('changeRequests', data.changeRequests);
+    add('disclosures', data.disclosures);
+    add('invoices', data.invoices);
+    return groups;
+  };
 
   const renderOrganisation = async (req: Request, res: Response, id: number, status = 200, errors?: Record<string, string>, values?: Record<string, unknown>) => {
     const data = await ctx.gdpr.exportOrganisation(id);
@@ -273,6 +290,9 @@ export function memberDataRouter(ctx: Context): Router {
       kinds: CONSENT_KINDS.map((k) => ({ value: k, label: req.t(`memberdata.consentKinds.${k}`) })),
       contactOptions: contacts.map((c) => ({ value: String(c.id), label: c.name || c.email || `#${c.id}` })),
       auditEntries: data.auditEntries.slice(-200).reverse(),
+      // h/gdpr: the rest of the data, readable, and the Art. 15(1) information
+      moreData: readableGroups(req, data),
+      info: data.information,
       errors,
       values: values ?? { givenOn: berlinDate(ctx.clock.now()), version: '' },
     });

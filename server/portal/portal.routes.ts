@@ -1,6 +1,6 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Context } from '../context.ts';
-import { AppError, ValidationError, type FieldErrors } from '../errors.ts';
+import { AppError, NotFoundError, ValidationError, type FieldErrors } from '../errors.ts';
 import { flash, h, idParam, requireRole } from '../web/middleware.ts';
 import { parseForm } from '../web/forms.ts';
 import { EMPLOYEE_BANDS, type Category } from '../settings/settings.schemas.ts';
@@ -277,6 +277,18 @@ export function portalRouter(ctx: Context): Router {
       };
     });
     res.render('portal/documents', { title: req.t('portal.documents.title'), section: 'portal', fees, rules });
+  }));
+
+  // h/gdpr: a contact's own data (Art. 15/20) as JSON; only contacts of the signed-in member's own organisation
+  r.post('/data-export', h(async (req, res) => {
+    const raw = req.body?.contactId;
+    const contactId = raw === undefined || raw === '' ? req.user!.contactId : Number(raw);
+    if (!contactId || !Number.isSafeInteger(contactId) || contactId <= 0) throw new NotFoundError();
+    const data = await ctx.gdpr.exportContactLogged(actorOf(req), orgOf(req), contactId); // NotFoundError for a contact of another organisation
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.setHeader('Content-Disposition', `attachment; filename="dsgvo-auskunft-${String(data.organisation.memberNo)}-${contactId}.json"`);
+    res.setHeader('Cache-Control', 'no-store');
+    res.send(JSON.stringify(data, null, 2));
   }));
 
   // --- account and language ------------------------------------------------------------------

@@ -136,6 +136,8 @@ describe('member portal: a member contact never sees or changes another organisa
       'GET /portal/sepa': { run: () => get('/portal/sepa'), expect: own(200) },
       'POST /portal/sepa': { run: () => postForm('/portal/sepa', { scheme: 'CORE', holder: 'Harzer Spezialchemie GmbH', iban: 'DE02120300000000202051', bic: '', consent: '1', organisationId: String(w.orgB) }), expect: own(303) },
       'POST /portal/sepa/:id/revoke': { run: () => postForm(`/portal/sepa/${mandateB}/revoke`), expect: denied },
+      // h/gdpr: the Art. 15/20 download of a contact of another organisation is refused
+      'POST /portal/data-export': { run: () => postForm('/portal/data-export', { contactId: String(w.c.carla) }), expect: denied },
     };
 
     const routes = listRoutes(env.app).filter((r) => r.path === '/portal' || r.path.startsWith('/portal/')).map((r) => `${r.method} ${r.path}`);

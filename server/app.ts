@@ -26,6 +26,8 @@ import { assembliesPublicRouter, assembliesPortalRouter } from './assemblies/rsv
 import { writtenBoardRouter, writtenPublicRouter } from './assemblies/written.routes.ts'; // h/written
 // h/demand: the minority's demand for an assembly (§ 37 BGB)
 import { demandsBoardRouter, demandsDashboardHook, demandsPortalRouter } from './demands/demands.routes.ts';
+// h/groups: working groups
+import { groupsBoardRouter, groupsPortalRouter, groupsPublicRouter, groupsUploadParser } from './groups/groups.routes.ts';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 
@@ -114,6 +116,7 @@ export function createApp(ctx: Context): AppHandle {
   // the member import's multipart upload is parsed (board only, 10 MB) before the CSRF check reads its token field
   app.use('/board/import', importUploadParser());
   app.use('/board/assemblies', assemblyUploadParser()); // assembly documents and minutes PDF, same rules
+  app.use(groupsUploadParser()); // h/groups: the working groups' PDF documents (portal and board)
   app.use(refuseControlCharacters()); // h/harden: after every body parser (multipart above), before anything reads a field
   app.use(csrf());
 
@@ -139,6 +142,10 @@ export function createApp(ctx: Context): AppHandle {
   app.use('/portal', portalInvoicesRouter(ctx));
   app.use('/portal/demands', demandsPortalRouter(ctx)); // h/demand: after the portal's router, whose navigation and organisation check run first
   app.use('/treasurer', duesRouter(ctx));
+  // h/groups: working groups: the board's overview and pages, the portal's (after the portal's router: navigation, organisation check), the RSVP links /g/:token
+  app.use('/board/groups', groupsBoardRouter(ctx));
+  app.use('/portal/groups', groupsPortalRouter(ctx));
+  app.use('/g', groupsPublicRouter(ctx));
 
   app.use((req: Request, res: Response) => {
     res.locals.currentPath = '/'; // h/harden: no route matched: the language link goes home, never to the raw path

@@ -63,6 +63,8 @@ import { AdminService } from './admin/admin.service.ts';
 import { RetentionService } from './retention/retention.service.ts';
 // h/demand: the minority's demand for an assembly (§ 37 BGB)
 import { DemandsService } from './demands/demands.service.ts';
+// h/groups: working groups (Arbeitsgruppen)
+import { GroupsService } from './groups/groups.service.ts';
 
 /** Everything a request handler or a command may use, built in one place. */
 export interface Context {
@@ -103,6 +105,8 @@ export interface Context {
   retention: RetentionService;
   // h/demand: the minority's demand for an assembly (§ 37 BGB)
   demands: DemandsService;
+  // h/groups: working groups, their members, meetings (with .ics and RSVP links), documents and messages
+  groups: GroupsService;
 }
 
 export function createContext(deps: { config: Config; db: Knex; clock: Clock; log: Logger; transport?: MailTransport; gateway?: PaymentGateway }): Context {
@@ -165,5 +169,7 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
   const retention = new RetentionService({ db, clock, log, audit, settings, outbox, applications, gdpr, mailDir: config.mailDir });
   // h/demand: the minority's demand for an assembly (§ 37 BGB)
   const demands = new DemandsService({ db, clock, config, audit, outbox, settings, members, users, assemblies: assembly });
-  return { demands, retention, admin, config, db, clock, log, changes, audit, tokens, users, accessLinks, settings, outbox, members, applications, applicationRecords, portal, memberImport, memberExports, gdpr, gateway, jobs, stripe, dues, duesRuns, payments, reminders, assemblies };
+  // h/groups: working groups
+  const groups = new GroupsService({ db, clock, config, audit, outbox, settings, members, users });
+  return { groups, demands, retention, admin, config, db, clock, log, changes, audit, tokens, users, accessLinks, settings, outbox, members, applications, applicationRecords, portal, memberImport, memberExports, gdpr, gateway, jobs, stripe, dues, duesRuns, payments, reminders, assemblies };
 }

@@ -70,6 +70,13 @@ export const TABLE_OWNERS = {
   // h/demand: demands: the minority's demand for an assembly (§ 37 BGB) and its supporting members
   minority_demands: 'demands',
   minority_demand_supports: 'demands',
+  // h/groups: working groups, their members, join requests, meetings, RSVPs and documents
+  working_groups: 'groups',
+  group_members: 'groups',
+  group_join_requests: 'groups',
+  group_meetings: 'groups',
+  group_meeting_rsvps: 'groups',
+  group_documents: 'groups',
 } as const;
 
 export type TableName = keyof typeof TABLE_OWNERS;

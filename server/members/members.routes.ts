@@ -115,6 +115,7 @@ export function membersRouter(ctx: Context): Router {
     // h/money: the member's invoices and bookings (dues), and the single invoice for the treasurer
     const money = await ctx.dues.accountOf(id, req.locale);
     const allCategories = await ctx.settings.categories({ includeInactive: true });
+    const organisationGroups = await ctx.groups.ofOrganisation(id, req.locale); // h/groups: the working groups its contacts are in
     res.render('members/detail', {
       title: detail.organisation.legalName,
       section: 'members',
@@ -126,6 +127,7 @@ export function membersRouter(ctx: Context): Router {
       canInvoice: !!req.user?.roles.includes('treasurer'),
       canEdit: canEdit(req),
       representativeMissing: detail.contacts.length > 0 && !detail.contacts.some((c) => c.isRepresentative),
+      organisationGroups, groupLinks: !!req.user?.roles.includes('board'), // h/groups
     });
   }));
 

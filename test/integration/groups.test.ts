@@ -132,13 +132,13 @@ describe('working groups', function () {
     });
 
     it('lets a contact join an open group and leave it again (audited)', async () => {
-      let res = await post(carla, `/portal/groups/${openId}/join`, {}, `/portal/groups/${openId}`);
+      const res = await post(carla, `/portal/groups/${openId}/join`, {}, `/portal/groups/${openId}`);
       expect(res.status).to.equal(303);
       expect(await memberNames(openId)).to.include('Carla Carstens');
       expect(visible((await carla.get(`/portal/groups/${openId}`)).text)).to.contain('Anna Adler · Harzer Spezialchemie GmbH');
-      res = await post(carla, `/portal/groups/${openId}/leave`, {}, `/portal/groups/${openId}`);
+      await post(carla, `/portal/groups/${openId}/leave`, {}, `/portal/groups/${openId}`);
       expect(await memberNames(openId)).not.to.include('Carla Carstens');
-      res = await post(carla, `/portal/groups/${openId}/join`, {}, `/portal/groups/${openId}`);
+      await post(carla, `/portal/groups/${openId}/join`, {}, `/portal/groups/${openId}`);
       expect(await memberNames(openId)).to.include('Carla Carstens');
       expect((await env.db('audit_log').where({ action: 'group.left' })).length).to.equal(1);
       expect((await env.db('audit_log').where({ action: 'group.joined' })).length).to.equal(2);
@@ -236,7 +236,7 @@ describe('working groups', function () {
       meetingId = Number((await env.db('group_meetings').where({ group_id: openId }).first())!.id);
       for (const to of ['anna@harzer.example', 'carla@okertal.example', 'dieter@okertal.example']) {
         const [m] = await mailsTo(to, 'group_meeting_invitation');
-        expect(m, to).to.exist;
+        expect(m, to).not.to.equal(undefined);
         expect(m.subject).to.equal('Einladung: Standortmarketing am 10.12.2026, 18:00 Uhr');
         expect(m.text_body).to.contain('Kaiserpfalz Goslar');
         expect(m.text_body).to.contain('2. Ziele 2027');

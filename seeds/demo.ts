@@ -11,6 +11,7 @@ import { nameKey, type NewContact } from '../server/members/members.service.ts';
 import { DEFAULT_RULES, type AssociationSettings, type FeeRule } from '../server/settings/settings.schemas.ts';
 import { readFoundingMembers, type FoundingMember } from './founding-members.ts';
 import { seedDemoAssemblies, type DemoMember } from './demo-assemblies.ts';
+import { seedDemoGroups } from './demo-groups.ts'; // h/groups
 
 /**
  * The demo association: ChemieNetzwerk Harz e.V. with its settings, categories and fee
@@ -246,6 +247,7 @@ export async function seedDemo(ctx: Context, print: (line: string) => void): Pro
     print(`  (demo applications skipped: ${(err as Error).message})`);
   }
   await seedDemoAssemblies(ctx, demoMembers, print);
+  await seedDemoGroups(ctx, demoMembers, print); // h/groups: the working groups
   for (const line of loginLines(ctx.config.baseUrl)) print(line);
 }
 

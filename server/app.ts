@@ -28,6 +28,7 @@ import { writtenBoardRouter, writtenPublicRouter } from './assemblies/written.ro
 import { demandsBoardRouter, demandsDashboardHook, demandsPortalRouter } from './demands/demands.routes.ts';
 // h/groups: working groups
 import { groupsBoardRouter, groupsPortalRouter, groupsPublicRouter, groupsUploadParser } from './groups/groups.routes.ts';
+import { directoryPortalRouter } from './directory/directory.routes.ts';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 
@@ -146,6 +147,7 @@ export function createApp(ctx: Context): AppHandle {
   app.use('/board/groups', groupsBoardRouter(ctx));
   app.use('/portal/groups', groupsPortalRouter(ctx));
   app.use('/g', groupsPublicRouter(ctx));
+  app.use('/portal/profile', directoryPortalRouter(ctx)); // the directory profile, edited by the organisation's contacts
 
   app.use((req: Request, res: Response) => {
     res.locals.currentPath = '/'; // h/harden: no route matched: the language link goes home, never to the raw path

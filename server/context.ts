@@ -65,6 +65,7 @@ import { RetentionService } from './retention/retention.service.ts';
 import { DemandsService } from './demands/demands.service.ts';
 // h/groups: working groups (Arbeitsgruppen)
 import { GroupsService } from './groups/groups.service.ts';
+import { DirectoryService } from './directory/directory.service.ts';
 
 /** Everything a request handler or a command may use, built in one place. */
 export interface Context {
@@ -107,6 +108,8 @@ export interface Context {
   demands: DemandsService;
   // h/groups: working groups, their members, meetings (with .ics and RSVP links), documents and messages
   groups: GroupsService;
+  /** h/groups: the member directory's profiles (opt-in, approved by the board) */
+  directory: DirectoryService;
 }
 
 export function createContext(deps: { config: Config; db: Knex; clock: Clock; log: Logger; transport?: MailTransport; gateway?: PaymentGateway }): Context {
@@ -171,5 +174,6 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
   const demands = new DemandsService({ db, clock, config, audit, outbox, settings, members, users, assemblies: assembly });
   // h/groups: working groups
   const groups = new GroupsService({ db, clock, config, audit, outbox, settings, members, users });
-  return { groups, demands, retention, admin, config, db, clock, log, changes, audit, tokens, users, accessLinks, settings, outbox, members, applications, applicationRecords, portal, memberImport, memberExports, gdpr, gateway, jobs, stripe, dues, duesRuns, payments, reminders, assemblies };
+  const directory = new DirectoryService({ db, clock, audit, members });
+  return { groups, directory, demands, retention, admin, config, db, clock, log, changes, audit, tokens, users, accessLinks, settings, outbox, members, applications, applicationRecords, portal, memberImport, memberExports, gdpr, gateway, jobs, stripe, dues, duesRuns, payments, reminders, assemblies };
 }

@@ -77,6 +77,8 @@ export const TABLE_OWNERS = {
   group_meetings: 'groups',
   group_meeting_rsvps: 'groups',
   group_documents: 'groups',
+  // h/groups: directory: the member organisations' public profiles (opt-in, approved by the board)
+  member_profiles: 'directory',
 } as const;
 
 export type TableName = keyof typeof TABLE_OWNERS;

@@ -79,6 +79,7 @@ export function portalRouter(ctx: Context): Router {
       item('/portal/assemblies', 'assemblies', p.startsWith('/portal/assemblies')),
       { href: '/portal/demands', label: req.t('demands.portal.nav'), current: p.startsWith('/portal/demands') }, // h/demand: the minority's demand (§ 37 BGB)
       { href: '/portal/groups', label: req.t('groups.portal.nav'), current: p.startsWith('/portal/groups') }, // h/groups: working groups
+      { href: '/portal/profile', label: req.t('directory.portal.nav'), current: p.startsWith('/portal/profile') }, // h/groups: the directory profile
       item('/portal/documents', 'documents', p.startsWith('/portal/documents')),
       item('/portal/account', 'account', p.startsWith('/portal/account')),
     ];

@@ -32,6 +32,9 @@ function allowed(route: RouteInfo): Principal[] | 'public' | '*' {
   // h/written: resolutions without an assembly: the board's pages, the members' personal links
   if (p.startsWith('/board/written-resolutions')) return ['board'];
   if (p.startsWith('/w/:token')) return 'public';
+  // h/groups: working groups: the board's pages (lead and members act in the portal), the members' personal RSVP links
+  if (p.startsWith('/board/groups')) return ['board'];
+  if (p.startsWith('/g/:token')) return 'public';
   if (p.startsWith('/portal')) return ['member']; // own organisation only (see portal*.test.ts for isolation)
   // the forms of the treasurer's corrections (a reversal, an overpayment) are the treasurer's alone, as are their posts
   if (/^\/treasurer\/(payments\/[^/]+\/reverse|invoices\/[^/]+\/overpayment)$/.test(p)) return ['treasurer'];

@@ -10,7 +10,7 @@ import { ACTOR, loginAs, makeWorld, post, visible, type World } from './portal.f
  * what was typed, and nothing is stored.
  */
 describe('directory: the profile in the portal', function () {
-  this.timeout(60_000);
+  this.timeout(180_000);
   let env: TestEnv;
   let w: World;
   let anna: Browser;

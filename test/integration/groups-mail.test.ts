@@ -24,7 +24,7 @@ const MEETING: MeetingInput = {
 };
 
 describe('working groups: meeting invitations and messages through a real SMTP listener, calendar files parsed back', function () {
-  this.timeout(60_000);
+  this.timeout(180_000);
   let sink: SmtpSink;
   let env: TestEnv;
   let w: World;

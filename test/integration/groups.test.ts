@@ -24,7 +24,7 @@ const MEETING = {
 };
 
 describe('working groups', function () {
-  this.timeout(60_000);
+  this.timeout(180_000);
   let env: TestEnv;
   let w: World;
   let board: Browser; // the board

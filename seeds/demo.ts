@@ -12,6 +12,7 @@ import { DEFAULT_RULES, type AssociationSettings, type FeeRule } from '../server
 import { readFoundingMembers, type FoundingMember } from './founding-members.ts';
 import { seedDemoAssemblies, type DemoMember } from './demo-assemblies.ts';
 import { seedDemoDirectory } from './demo-directory.ts'; // h/lead2
+import { seedDemoGroups } from './demo-groups.ts'; // h/groups
 
 /**
  * The demo association: ChemieNetzwerk Harz e.V. with its settings, categories and fee
@@ -248,6 +249,7 @@ export async function seedDemo(ctx: Context, print: (line: string) => void): Pro
   }
   await seedDemoAssemblies(ctx, demoMembers, print);
   await seedDemoDirectory(ctx, demoMembers, print); // h/lead2
+  await seedDemoGroups(ctx, demoMembers, print); // h/groups: the working groups
   for (const line of loginLines(ctx.config.baseUrl)) print(line);
 }
 

@@ -30,6 +30,8 @@ import { directoryBoardRouter, directoryPortalRouter, directoryPublicRouter, dir
 import { demandsBoardRouter, demandsDashboardHook, demandsPortalRouter } from './demands/demands.routes.ts';
 import { sepaBoardRouter, sepaDashboardHook, sepaMemberHook, sepaPortalRouter, sepaTreasurerRouter } from './sepa/sepa.routes.ts'; // h/sepa
 import { bankDashboardHook, bankMemberHook, bankRouter, bankUploadParser } from './bank/bank.routes.ts'; // h/bank
+// h/groups: working groups
+import { groupsBoardRouter, groupsPortalRouter, groupsPublicRouter, groupsUploadParser } from './groups/groups.routes.ts';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 
@@ -120,6 +122,7 @@ export function createApp(ctx: Context): AppHandle {
   app.use('/board/assemblies', assemblyUploadParser()); // assembly documents and minutes PDF, same rules
   app.use('/portal/directory', directoryUploadParser()); // h/lead2: the directory profile's logo (members, 2 MB)
   app.use('/treasurer/bank', bankUploadParser()); // h/bank: bank statements (smaller than 50 MB), same rules
+  app.use(groupsUploadParser()); // h/groups: the working groups' PDF documents (portal and board)
   app.use(refuseControlCharacters()); // h/harden: after every body parser (multipart above), before anything reads a field
   app.use(csrf());
 
@@ -160,6 +163,10 @@ export function createApp(ctx: Context): AppHandle {
   app.use(directoryPublicRouter(ctx));
   app.use('/board/directory', directoryBoardRouter(ctx));
   app.use('/portal/directory', directoryPortalRouter(ctx));
+  // h/groups: working groups: the board's overview and pages, the portal's (after the portal's router: navigation, organisation check), the RSVP links /g/:token
+  app.use('/board/groups', groupsBoardRouter(ctx));
+  app.use('/portal/groups', groupsPortalRouter(ctx));
+  app.use('/g', groupsPublicRouter(ctx));
 
   app.use((req: Request, res: Response) => {
     res.locals.currentPath = '/'; // h/harden: no route matched: the language link goes home, never to the raw path

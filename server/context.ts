@@ -79,6 +79,8 @@ import { AssemblyPersonalData } from './assemblies/personal-data.service.ts';
 import { DemandPersonalData } from './demands/personal-data.service.ts';
 import { PortalPersonalData } from './portal/personal-data.service.ts';
 import { deleteSessionsOfUsers } from './web/sessions.repository.ts';
+// h/groups: working groups (Arbeitsgruppen)
+import { GroupsService } from './groups/groups.service.ts';
 
 /** Everything a request handler or a command may use, built in one place. */
 export interface Context {
@@ -125,6 +127,8 @@ export interface Context {
   sepa: SepaService;
   // h/bank: statements in, matched to invoices, booked through the payments; `onReturn` (SEPA returns) is wired here at merge
   bank: BankService;
+  // h/groups: working groups, their members, meetings (with .ics and RSVP links), documents and messages
+  groups: GroupsService;
 }
 
 export function createContext(deps: { config: Config; db: Knex; clock: Clock; log: Logger; transport?: MailTransport; gateway?: PaymentGateway }): Context {
@@ -215,5 +219,7 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
     if (!line.endToEndId || !line.returnReason) return;
     await sepa.recordReturn({ endToEndId: line.endToEndId, reasonCode: line.returnReason, amountCents: Math.abs(line.amountCents), bookedOn: line.bookingDate }, { userId: null, label: 'Kontoauszug' });
   } });
-  return { bank, sepa, directory, demands, retention, admin, config, db, clock, log, changes, audit, tokens, users, accessLinks, settings, outbox, members, applications, applicationRecords, portal, memberImport, memberExports, gdpr, gateway, jobs, stripe, dues, duesRuns, payments, reminders, assemblies };
+  // h/groups: working groups
+  const groups = new GroupsService({ db, clock, config, audit, outbox, settings, members, users });
+  return { groups, bank, sepa, directory, demands, retention, admin, config, db, clock, log, changes, audit, tokens, users, accessLinks, settings, outbox, members, applications, applicationRecords, portal, memberImport, memberExports, gdpr, gateway, jobs, stripe, dues, duesRuns, payments, reminders, assemblies };
 }

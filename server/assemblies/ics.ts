@@ -26,6 +26,8 @@ export interface IcsEvent {
   organizer?: { name: string; email: string };
   attendee?: { name: string; email: string };
   stamp: Date; // DTSTAMP: when this file was made
+  /** h/groups: what made the file (PRODID), e.g. 'Arbeitsgruppe'; default 'Mitgliederversammlung' */
+  product?: string;
 }
 
 /** Escapes TEXT values (RFC 5545 3.3.11). */
@@ -96,7 +98,7 @@ export function buildIcs(e: IcsEvent): string {
   const lines = [
     'BEGIN:VCALENDAR',
     'VERSION:2.0',
-    'PRODID:-//Vereinsverwaltung//Mitgliederversammlung//DE',
+    `PRODID:-//Vereinsverwaltung//${e.product ?? 'Mitgliederversammlung'}//DE`, // h/groups: product
     'CALSCALE:GREGORIAN',
     `METHOD:${e.method}`,
     'BEGIN:VEVENT',

@@ -90,6 +90,13 @@ export const TABLE_OWNERS = {
   bank_allocations: 'bank',
   bank_payer_ibans: 'bank',
   bank_csv_mappings: 'bank',
+  // h/groups: working groups, their members, join requests, meetings, RSVPs and documents
+  working_groups: 'groups',
+  group_members: 'groups',
+  group_join_requests: 'groups',
+  group_meetings: 'groups',
+  group_meeting_rsvps: 'groups',
+  group_documents: 'groups',
 } as const;
 
 export type TableName = keyof typeof TABLE_OWNERS;

@@ -25,6 +25,8 @@ export interface MailMessageRow {
   last_response: string | null;
   sent_at: string | null;
   created_at: string;
+  /** h/groups: the Reply-To address (a message to a working group answers to its sender) */
+  reply_to?: string | null;
 }
 
 declare module 'knex/types/tables' {

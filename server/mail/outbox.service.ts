@@ -20,6 +20,8 @@ export interface EnqueueInput {
   content: MailContent;
   related?: { type: string; id: number };
   attachments?: { filename: string; contentType: string; content: Buffer }[];
+  /** h/groups: answers go to this address (e.g. the sender of a message to a working group) */
+  replyTo?: string;
 }
 
 export interface MailRow {
@@ -125,6 +127,7 @@ export class Outbox {
         : null,
       related_type: input.related?.type ?? null,
       related_id: input.related?.id ?? null,
+      ...(input.replyTo ? { reply_to: input.replyTo } : {}), // h/groups
       status: 'queued',
       attempts: 0,
       next_attempt_at: now,
@@ -169,6 +172,7 @@ export class Outbox {
         subject: row.subject,
         text: row.text_body,
         html: row.html_body,
+        ...(row.reply_to ? { replyTo: row.reply_to } : {}), // h/groups
         attachments: row.attachments
           ? attachmentsOf(row.attachments).map((a) => ({ filename: a.filename, contentType: a.contentType, content: Buffer.from(a.contentBase64, 'base64') }))
           : undefined,

@@ -14,6 +14,8 @@ export interface OutgoingMail {
   html: string;
   attachments?: { filename: string; contentType: string; content: Buffer }[];
   headers?: Record<string, string>;
+  /** h/groups: Reply-To */
+  replyTo?: string;
 }
 
 export interface SendResult {
@@ -45,6 +47,7 @@ function toNodemailer(mail: OutgoingMail) {
     html: mail.html,
     attachments: mail.attachments?.map((a) => ({ filename: a.filename, contentType: a.contentType, content: a.content })),
     headers: mail.headers,
+    replyTo: mail.replyTo, // h/groups
   };
 }
 

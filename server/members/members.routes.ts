@@ -121,6 +121,7 @@ export function membersRouter(ctx: Context): Router {
     const money = await ctx.dues.accountOf(id, req.locale);
     const directory = await ctx.directory.statusOf(id); // h/lead2: the directory profile's state
     const allCategories = await ctx.settings.categories({ includeInactive: true });
+    const organisationGroups = await ctx.groups.ofOrganisation(id, req.locale); // h/groups: the working groups its contacts are in
     res.render('members/detail', {
       title: detail.organisation.legalName,
       section: 'members',
@@ -133,6 +134,7 @@ export function membersRouter(ctx: Context): Router {
       canInvoice: !!req.user?.roles.includes('treasurer'),
       canEdit: canEdit(req),
       representativeMissing: detail.contacts.length > 0 && !detail.contacts.some((c) => c.isRepresentative),
+      organisationGroups, groupLinks: !!req.user?.roles.includes('board'), // h/groups
     });
   }));
 

@@ -820,6 +820,23 @@ export class MembersService {
   async organisationIdsWithEmail(): Promise<Set<number>> {
     return new Set(await organisationIdsWithEmail(this.d.db));
   }
+
+  // h/groups: contacts for the working groups
+  /** The contacts with these ids (unknown ids, e.g. removed contacts, are left out). */
+  async contactsByIds(ids: number[]): Promise<Contact[]> {
+    return ids.length ? (await orgs.contactRowsByIds(this.d.db, [...new Set(ids)])).map(rowToContact) : [];
+  }
+
+  /** The contacts with this e-mail address (case-insensitive), in id order. */
+  async contactsByEmail(email: string): Promise<Contact[]> {
+    return (await orgs.contactRowsByEmail(this.d.db, email)).map(rowToContact);
+  }
+
+  /** Today in Europe/Berlin (YYYY-MM-DD), as the register counts members. */
+  todayInBerlin(): string {
+    return this.today();
+  }
+  // h/groups: end
 }
 
 /** A row of the register list (the columns of LIST_COLUMNS). */

@@ -159,3 +159,17 @@ export async function duplicateCandidates(q: Q, by: { memberNumbers: number[]; v
 export function contactById(q: Q, id: number): Promise<ContactRow | undefined> {
   return q('contacts').where({ id }).first();
 }
+
+// h/groups: contacts by id and by e-mail address, for the working groups
+/** The contacts with these ids (unknown ids are left out). */
+export async function contactRowsByIds(q: Q, ids: number[]): Promise<ContactRow[]> {
+  const out: ContactRow[] = [];
+  for (let i = 0; i < ids.length; i += 500) out.push(...(await q('contacts').whereIn('id', ids.slice(i, i + 500))));
+  return out;
+}
+
+/** The contacts with this e-mail address (compared without regard to case). */
+export async function contactRowsByEmail(q: Q, email: string): Promise<ContactRow[]> {
+  return q('contacts').whereRaw('lower(email) = ?', [email.trim().toLowerCase()]).orderBy('id');
+}
+// h/groups: end

@@ -84,4 +84,10 @@ export const PERSONAL_DATA_TABLES: Record<TableName, PersonalDataPlace> = {
   bank_allocations: { coveredBy: 'more.bankBookings, payments', why: 'which booking paid which invoice' },
   bank_payer_ibans: { coveredBy: 'more.bankBookings', why: 'the payer IBAN learned from a confirmed booking' },
   bank_csv_mappings: { notPersonal: 'column mappings of CSV formats' },
+  working_groups: { notPersonal: 'the groups: names, purposes, the lead\'s and sponsor\'s ids' },
+  group_members: { coveredBy: 'contacts', why: 'which contacts are in which working group (not yet a part of its own in the export)' },
+  group_join_requests: { coveredBy: 'contacts', why: 'a contact\'s request to join a group with its message (not yet a part of its own in the export)' },
+  group_meetings: { notPersonal: 'meetings of the groups: time, place, agenda' },
+  group_meeting_rsvps: { coveredBy: 'contacts', why: 'a contact\'s answer to a meeting invitation (not yet a part of its own in the export)' },
+  group_documents: { notPersonal: 'the groups\' minutes and documents (PDF uploads)' },
 };

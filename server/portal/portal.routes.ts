@@ -81,6 +81,7 @@ export function portalRouter(ctx: Context): Router {
       { href: '/portal/demands', label: req.t('demands.portal.nav'), current: p.startsWith('/portal/demands') }, // h/demand: the minority's demand (§ 37 BGB)
       { href: '/portal/directory', label: req.t('directory.portal.nav'), current: p.startsWith('/portal/directory') }, // h/lead2: the public directory profile
       { href: '/portal/sepa', label: req.t('sepa.portal.nav'), current: p.startsWith('/portal/sepa') }, // h/sepa: SEPA mandates
+      { href: '/portal/groups', label: req.t('groups.portal.nav'), current: p.startsWith('/portal/groups') }, // h/groups: working groups
       item('/portal/documents', 'documents', p.startsWith('/portal/documents')),
       item('/portal/account', 'account', p.startsWith('/portal/account')),
     ];

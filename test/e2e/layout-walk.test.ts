@@ -137,6 +137,7 @@ describe('browser: every page of every role fits a 375 px phone and a 1280 px la
     for (const b of bodies) {
       for (const m of String(b).matchAll(/https?:\/\/127\.0\.0\.1:\d+(\/(?:a|apply\/answer|apply\/confirm)\/[A-Za-z0-9_-]+)/g)) extra.push(m[1]);
     }
+    for (const b of bodies) for (const m of String(b).matchAll(/https?:\/\/127\.0\.0\.1:\d+(\/g\/[A-Za-z0-9_-]{43})/g)) extra.push(m[1]); // h/groups: RSVP links
     stop = (await serve(env.app, port)).stop;
     browser = await launchChromium();
   });
@@ -190,6 +191,9 @@ describe('browser: every page of every role fits a 375 px phone and a 1280 px la
     { name: 'board', email: 'vorstand@demo.example', starts: () => ['/board/applications', '/board/members', '/board/assemblies'] },
     { name: 'treasurer', email: 'kasse@demo.example', starts: () => ['/treasurer', '/treasurer/invoices', '/treasurer/reconcile' /* h/stripe */, ...['/treasurer/sepa', '/treasurer/sepa/runs/new', '/treasurer/sepa/returns/new', '/treasurer/sepa/settings'] /* h/sepa */] },
     { name: 'admin', email: 'admin@demo.example', starts: () => ['/admin'] },
+    // h/groups: the working groups: the board's overview and pages, the portal's, and a personal RSVP link from a meeting invitation
+    { name: 'working groups (board)', email: 'vorstand@demo.example', starts: () => ['/board/groups'] },
+    { name: 'working groups (portal, RSVP link)', email: DEMO_PORTAL_USER.email, starts: () => ['/portal/groups', ...extra.filter((e) => e.startsWith('/g/')).slice(0, 1)] },
   ];
 
   for (const role of roles) {

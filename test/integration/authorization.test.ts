@@ -38,6 +38,9 @@ function allowed(route: RouteInfo): Principal[] | 'public' | '*' {
   // h/sepa: the board (and the treasurer) enter paper mandates; the run and return forms are the treasurer's alone
   if (p.startsWith('/board/sepa')) return ['board', 'treasurer'];
   if (/^\/treasurer\/sepa\/(runs\/new|returns\/new)$/.test(p)) return ['treasurer'];
+  // h/groups: working groups: the board's pages (lead and members act in the portal), the members' personal RSVP links
+  if (p.startsWith('/board/groups')) return ['board'];
+  if (p.startsWith('/g/:token')) return 'public';
   if (p.startsWith('/portal')) return ['member']; // own organisation only (see portal*.test.ts for isolation)
   // the forms of the treasurer's corrections (a reversal, an overpayment) are the treasurer's alone, as are their posts
   if (/^\/treasurer\/(payments\/[^/]+\/reverse|invoices\/[^/]+\/overpayment)$/.test(p)) return ['treasurer'];

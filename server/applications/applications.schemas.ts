@@ -213,7 +213,7 @@ export const questionSchema = z.object({ question_body: required(5000) });
 
 const version = z.string().regex(/^\d{1,9}$/, 'common.validation.invalid').transform(Number);
 // h/harden2: a join date within five years back and one ahead (server/web/fields.ts)
-const isoDate = dateField({ yearsBack: 5, yearsAhead: 1 });
+const isoDate = dateField({ yearsBack: 5, yearsAhead: 1 }, 'applications.validation.date');
 
 export const approveSchema = z.object({
   version,

@@ -42,7 +42,7 @@ export const writtenInputSchema = z.object({
   title: z.string().trim().min(3, 'common.validation.tooShort').max(200, 'common.validation.tooLong'),
   motionText: z.string().trim().min(3, 'common.validation.tooShort').max(20000, 'common.validation.tooLong'),
   kind: z.enum(VOTING_KINDS as [VotingKind, ...VotingKind[]], { message: 'common.validation.choice' }), // why: VOTING_KINDS is a non-empty constant list
-  date: dateField({ earliestYear: 2000, yearsAhead: 2 }), // h/harden2: a real day, at most two years ahead
+  date: dateField({ earliestYear: 2000, yearsAhead: 2 }, 'written.errors.date'), // h/harden2: a real day, at most two years ahead
   time: z.string().trim().regex(/^\d{2}:\d{2}$/, 'written.errors.time'),
   timeOffset: z.enum(['summer', 'winter']).optional().or(z.literal('').transform(() => undefined)),
 });

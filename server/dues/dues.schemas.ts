@@ -10,11 +10,11 @@ const yearField = boundedYear(1);
 
 export const yearFormSchema = z.object({ year: yearField });
 
-/** The day a payment, refund or reversal was booked: 2027-03-15 or 15.03.2027, not after today; returned as YYYY-MM-DD. */
-export const dateField = boundedDate({ earliestYear: 2000, yearsAhead: 0 });
+/** The day a payment, refund or reversal was booked: 2027-03-15 or 15.03.2027, from 2000; returned as YYYY-MM-DD (a day after today: the payments service says so). */
+export const dateField = boundedDate({ earliestYear: 2000 });
 
-/** An amount paid, refunded or reversed: more than 0 €, at most 1.000.000,00 €, two decimals. */
-export const moneyField = boundedMoney();
+/** An amount paid, refunded or reversed: more than 0 €, two decimals (its upper bound, twice the invoice or what was paid: the payments service). */
+export const moneyField = boundedMoney({ unbounded: true });
 
 export const paymentSchema = z.object({
   date: dateField,

@@ -49,7 +49,7 @@ const consentSchema = z.object({
   contactId: z.coerce.number().int().positive({ message: 'common.validation.choice' }),
   kind: z.enum(CONSENT_KINDS, { message: 'common.validation.choice' }),
   version: z.string().trim().max(40, { message: 'common.validation.tooLong' }),
-  givenOn: dateField({ yearsAhead: 0, earliestYear: 1990 }), // h/harden2: a real date, not after today (2027-02-30 gave a 500)
+  givenOn: dateField({ yearsAhead: 0, earliestYear: 1990 }, 'memberdata.gdpr.consents.badDate'), // h/harden2: a real date, not after today (2027-02-30 gave a 500)
 });
 
 function describeFilter(req: Request, f: Record<string, unknown>, categories: Map<string, string>): string {

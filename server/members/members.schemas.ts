@@ -27,9 +27,9 @@ const text = (max: number) => z.string().trim().max(max, 'common.validation.tooL
 const required = (max: number) => z.string().trim().min(1, 'common.validation.required').max(max, 'common.validation.tooLong');
 const version = z.coerce.number({ message: 'common.validation.invalid' }).int('common.validation.invalid').min(1, 'common.validation.invalid');
 const checkbox = z.unknown().optional().transform((v) => v === 'yes' || v === 'on' || v === '1' || v === 'true' || v === true);
-// h/harden2: dates with bounds (server/web/fields.ts): a change takes effect at most 5 years ahead; a notice is received by today
+// h/harden2: dates with bounds (server/web/fields.ts): a change takes effect at most 5 years ahead; a notice received after today: the service says so
 const date = dateField({ yearsAhead: 5 });
-const receivedDate = dateField({ yearsAhead: 0 });
+const receivedDate = dateField({});
 const id = z.coerce.number({ message: 'common.validation.choice' }).int('common.validation.choice').positive('common.validation.choice');
 
 export const organisationEditSchema = z

@@ -32,8 +32,11 @@ export function formsToday(): DateTime {
 export interface DateBounds {
   /** the earliest year that makes sense for this field (default 1900) */
   earliestYear?: number;
-  /** how many years after today the date may lie at most; 0: today at the latest */
-  yearsAhead: number;
+  /**
+   * how many years after today the date may lie at most; 0: today at the latest; left out where
+   * the service refuses a future date with its own words (a payment, a notice)
+   */
+  yearsAhead?: number;
   /** how many years before today the date may lie at most (default: back to earliestYear) */
   yearsBack?: number;
 }
@@ -58,20 +61,21 @@ export function dateOutOfBounds(dt: DateTime, b: DateBounds): { message: string;
   const today = formsToday();
   const earliestYear = Math.max(b.earliestYear ?? EARLIEST_YEAR, b.yearsBack === undefined ? EARLIEST_YEAR : today.year - b.yearsBack);
   if (dt.year < earliestYear) return { message: 'input.date.tooEarly', params: { year: earliestYear } };
+  if (b.yearsAhead === undefined) return null;
   if (b.yearsAhead === 0 && dt > today) return { message: 'input.date.future', params: {} };
   if (dt > today.plus({ years: b.yearsAhead })) return { message: 'input.date.tooLate', params: { count: b.yearsAhead } };
   return null;
 }
 
 /**
- * A date field with its bounds, returned as YYYY-MM-DD. With required false an empty field
- * gives ''.
+ * A date field with its bounds, returned as YYYY-MM-DD. An empty field gets the message
+ * `required` (the form's own words); with required false it gives ''.
  */
-export function dateField(b: DateBounds, required = true) {
+export function dateField(b: DateBounds, required: string | false = 'common.validation.required') {
   return z.preprocess((v) => (typeof v === 'string' ? v : ''), z.string()).transform((raw, ctx) => {
     const s = raw.trim();
     if (!s) {
-      if (required) ctx.addIssue({ code: 'custom', message: 'common.validation.required' });
+      if (required) ctx.addIssue({ code: 'custom', message: required });
       return '';
     }
     const dt = readCalendarDate(s);
@@ -102,7 +106,7 @@ export function yearField(yearsAhead = 1) {
 }
 
 /** Why a typed amount is refused (an i18n key), or its cents. */
-export function readAmount(raw: string, opts: { allowZero?: boolean } = {}): { cents: number } | { message: string } {
+export function readAmount(raw: string, opts: { allowZero?: boolean; unbounded?: boolean } = {}): { cents: number } | { message: string } {
   const s = raw.trim();
   if (!s) return { message: 'common.validation.required' };
   if (/^[-−–]/.test(s)) return { message: 'input.money.negative' };
@@ -110,13 +114,17 @@ export function readAmount(raw: string, opts: { allowZero?: boolean } = {}): { c
   if (/^[\d.]*\d,\d{3,}\s*€?$/.test(s) || (/^\d+\.\d{3,}\s*€?$/.test(s) && !/^\d{1,3}(\.\d{3})+$/.test(s))) return { message: 'money.errors.cents' };
   const cents = parseEuroToCents(s);
   if (cents === null) return { message: /^[\d.\s]{16,}/.test(s) ? 'input.money.tooLarge' : 'common.validation.money' };
-  if (cents > MONEY_MAX_CENTS) return { message: 'input.money.tooLarge' };
+  if (cents > MONEY_MAX_CENTS && !opts.unbounded) return { message: 'input.money.tooLarge' };
   if (cents === 0 && !opts.allowZero) return { message: 'input.money.zero' };
   return { cents };
 }
 
-/** A money field: German amount, at most two decimals, more than 0 € (or 0 € with allowZero), at most 1.000.000,00 €. */
-export function moneyField(opts: { allowZero?: boolean } = {}) {
+/**
+ * A money field: German amount, at most two decimals, more than 0 € (or 0 € with allowZero), at
+ * most 1.000.000,00 € unless the service bounds it more closely in its own words (unbounded: true,
+ * e.g. a payment: twice the invoice); even then more than twelve digits are "too high".
+ */
+export function moneyField(opts: { allowZero?: boolean; unbounded?: boolean } = {}) {
   return z.preprocess((v) => (typeof v === 'string' ? v : ''), z.string()).transform((raw, ctx) => {
     const r = readAmount(raw, opts);
     if ('message' in r) {

@@ -1,9 +1,11 @@
 import { expect } from 'chai';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
 import { Browser } from '../helpers/http.ts';
 import { makeCategories, makeUser, PASSWORD } from '../helpers/fixtures.ts';
 import { DEFAULT_ASSOCIATION } from '../../server/settings/settings.schemas.ts';
 import { makeOrg, TEST_ACTOR } from './assemblies.fixtures.ts';
+import { cjkFonts } from '../../server/pdf/fonts.ts';
 
 /**
  * h/harden2: every date, year and money field has a bound that fits its meaning; a value outside
@@ -54,10 +56,9 @@ describe('input bounds: dates, years and amounts outside what makes sense are re
   describe('money (payments)', () => {
     const pay = (data: Record<string, string>) => treasurer.submit(`/treasurer/invoices/${invoiceId}`, data, `/treasurer/invoices/${invoiceId}/payments`);
 
-    it('refuses an amount beyond 1.000.000,00 €, a third decimal, a minus sign and 0 €, each with its message, the amount kept', async () => {
+    it('refuses an amount beyond twice the invoice or beyond any number, a third decimal, a minus sign and 0 €, each with its message, the amount kept', async () => {
       const cases: [string, string][] = [
-        ['999.999.999.999,99', 'Der Betrag ist zu hoch: höchstens 1.000.000,00 €. Bitte prüfen.'],
-        ['1.000.000,01', 'Der Betrag ist zu hoch: höchstens 1.000.000,00 €. Bitte prüfen.'],
+        ['999.999.999.999,99', 'Der Betrag ist zu hoch: Auf diese Rechnung können insgesamt höchstens 1.000,00\u00a0€ gebucht werden (das Doppelte des Rechnungsbetrags). Bitte den Betrag prüfen.'],
         ['99999999999999999999', 'Der Betrag ist zu hoch: höchstens 1.000.000,00 €. Bitte prüfen.'],
         ['12,345', 'Bitte höchstens zwei Nachkommastellen angeben (Cent), z. B. 1.200,50.'],
         ['-50,00', 'Bitte einen Betrag ohne Minuszeichen angeben.'],
@@ -82,8 +83,8 @@ describe('input bounds: dates, years and amounts outside what makes sense are re
       const cases: [string, string][] = [
         ['2027-02-30', 'Dieses Datum gibt es nicht. Bitte ein Datum wie 28.02.2027 angeben.'],
         ['30.02.2027', 'Dieses Datum gibt es nicht. Bitte ein Datum wie 28.02.2027 angeben.'],
-        ['9999-01-01', 'Das Datum darf nicht nach heute liegen.'],
-        ['2027-03-11', 'Das Datum darf nicht nach heute liegen.'],
+        ['9999-01-01', 'Das Datum liegt in der Zukunft. Gebucht wird, was eingegangen ist: bitte das Datum des Kontoauszugs eintragen.'],
+        ['2027-03-11', 'Das Datum liegt in der Zukunft. Gebucht wird, was eingegangen ist: bitte das Datum des Kontoauszugs eintragen.'],
         ['0001-01-01', 'Das Datum liegt zu weit zurück: frühestens im Jahr 2000.'],
       ];
       for (const [date, message] of cases) {
@@ -119,24 +120,30 @@ describe('input bounds: dates, years and amounts outside what makes sense are re
       }
     });
 
-    it('the consent form: 2027-02-30 is a message next to the field, not a 500', async () => {
+    it('the consent form: 2027-02-30 (a 500 before), tomorrow and 1989 are messages next to the field', async () => {
       const contact: { id: number } | undefined = await env.db('contacts').where({ organisation_id: orgId }).first();
       if (!contact) throw new Error('no contact');
-      const res = await board.submit(`/board/gdpr/organisations/${orgId}`, { contactId: String(contact.id), kind: 'photos', version: 'v1', givenOn: '2027-02-30' }, `/board/gdpr/organisations/${orgId}/consents`);
-      expect(res.status).to.equal(422);
-      expect(fieldError(res.text, 'givenOn')).to.equal('Dieses Datum gibt es nicht. Bitte ein Datum wie 28.02.2027 angeben.');
+      for (const [givenOn, message] of [
+        ['2027-02-30', 'Dieses Datum gibt es nicht. Bitte ein Datum wie 28.02.2027 angeben.'],
+        ['2027-03-11', 'Das Datum darf nicht nach heute liegen.'],
+        ['1989-12-31', 'Das Datum liegt zu weit zurück: frühestens im Jahr 1990.'],
+      ] as const) {
+        const res = await board.submit(`/board/gdpr/organisations/${orgId}`, { contactId: String(contact.id), kind: 'privacy_notice', version: 'v1', givenOn }, `/board/gdpr/organisations/${orgId}/consents`);
+        expect(res.status, givenOn).to.equal(422);
+        expect(fieldError(res.text, 'givenOn'), givenOn).to.equal(message);
+      }
     });
 
-    it('a notice received in the year 0001 or tomorrow is refused; in English the message is English', async () => {
+    it('a notice received in the year 0001 or on 29 February of a common year is refused; in English the message is English', async () => {
       const org: { version: number } | undefined = await env.db('organisations').where({ id: orgId }).first();
       const version = String(org?.version);
       const old = await board.submit(`/board/members/${orgId}/status`, { receivedDate: '0001-01-01', note: 'per Brief', version }, `/board/members/${orgId}/notice`);
       expect(old.status).to.equal(422);
       expect(fieldError(old.text, 'receivedDate')).to.equal('Das Datum liegt zu weit zurück: frühestens im Jahr 1900.');
       expect(old.text).to.contain('per Brief');
-      const en = await board.submit(`/board/members/${orgId}/status?lang=en`, { receivedDate: '2027-03-11', note: '', version }, `/board/members/${orgId}/notice?lang=en`);
+      const en = await board.submit(`/board/members/${orgId}/status?lang=en`, { receivedDate: '2027-02-29', note: '', version }, `/board/members/${orgId}/notice?lang=en`);
       expect(en.status).to.equal(422);
-      expect(fieldError(en.text, 'receivedDate')).to.equal('The date cannot be later than today.');
+      expect(fieldError(en.text, 'receivedDate')).to.equal('This date does not exist. Please enter a date such as 28.02.2027.');
     });
   });
 
@@ -158,6 +165,16 @@ describe('input bounds: dates, years and amounts outside what makes sense are re
       expect(res.status).to.equal(422);
       expect(fieldError(res.text, 'body')).to.be.a('string').and.not.equal('');
       expect(res.text).to.contain(`>${body}</textarea>`);
+    });
+
+    it('prints Japanese in the minutes PDF (the fallback font), as pdftotext reads it', async function () {
+      if (spawnSync('pdftotext', ['-v']).error !== undefined || !cjkFonts()) this.skip(); // poppler-utils or fonts-noto-cjk not installed
+      expect((await saveMinutes('Gast: 株式会社ハルツ化学 (Tokio) begrüßt die Versammlung.')).status).to.equal(303);
+      const pdf = await board.agent.get(`/board/assemblies/${assemblyId}/minutes.pdf`).buffer(true)
+        .parse((res, cb) => { const c: Buffer[] = []; res.on('data', (d: Buffer) => c.push(d)); res.on('end', () => cb(null, Buffer.concat(c))); });
+      expect(pdf.status).to.equal(200);
+      const text = execFileSync('pdftotext', ['-enc', 'UTF-8', '-', '-'], { input: pdf.body as Buffer, encoding: 'utf8' }); // why: the parser above collects a Buffer
+      expect(text.replace(/\s+/g, ' ')).to.contain('Gast: 株式会社ハルツ化学 (Tokio) begrüßt die Versammlung.');
     });
   });
 });

@@ -114,12 +114,14 @@ describe('browser: every page of every role fits a 375 px phone and a 1280 px la
     base = `http://127.0.0.1:${port}`;
     env = await createTestEnv({ env: { BASE_URL: base } });
     await seedDemo(env.ctx, () => {});
+    // h/harden2: long German compounds in headings (an organisation's name, an agenda item) must wrap on a phone, not widen the page
+    await env.db('organisations').where({ member_number: 1 }).update({ legal_name: 'Industrieabwasserbehandlungsanlagenbetreibergemeinschaft Harzer Spezialchemie GmbH' });
     // an assembly with its agenda, invitations sent (personal links), and a year of dues invoiced
     const assemblyId = await env.ctx.assemblies.assembly.create(ACTOR, assemblySchema.parse({
       title: 'Ordentliche Mitgliederversammlung 2026', kind: 'ordinary', date: '2026-12-19', time: '18:00', durationMinutes: '120',
       format: 'in_person', location: 'Kaiserpfalz Goslar, Kaiserbleek 6, 38640 Goslar', participationInfo: '',
     }));
-    for (const [title, kind] of [['Bericht des Vorstands', 'report'], ['Entlastung des Vorstands', 'resolution'], ['Wahl des Vorstands', 'election']]) {
+    for (const [title, kind] of [['Bericht des Vorstands', 'report'], ['Entlastung des Vorstands', 'resolution'], ['Wahl des Vorstands', 'election'], ['Mitgliedsbeitragsordnungsneufassungsbeschluss', 'resolution']]) {
       await env.ctx.assemblies.assembly.addAgendaItem(ACTOR, assemblyId, agendaItemSchema.parse({ title, kind, description: 'Der Vorstand berichtet über das Jahr 2026 und stellt den Haushalt vor.', proposedText: '' }));
     }
     env.ctx.assemblies.jobs.autoStart = false;

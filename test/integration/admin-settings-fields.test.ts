@@ -10,7 +10,8 @@ import { associationFormSchema, electionsFormSchema, majoritiesFormSchema, rules
  * form does not send (a page from before the field existed) keeps its stored value instead of
  * failing or being reset, except checkboxes, whose absence means "off".
  */
-describe('admin: every settings field is on the page, and a field not sent keeps its value', () => {
+describe('admin: every settings field is on the page, and a field not sent keeps its value', function () {
+  this.timeout(90_000);
   let env: TestEnv;
   let admin: Browser;
   before(async () => {

@@ -10,6 +10,7 @@ import { AppError, ValidationError } from './errors.ts';
 import { accessLog, constantHeaders, csrf, locale, locals, noStoreWhenSignedIn, requestId, requireRole } from './web/middleware.ts';
 import { setupViews, viewsDir } from './web/views.ts';
 import { ControlCharactersError, refuseControlCharacters } from './web/forms.ts';
+import { formsClock } from './web/fields.ts'; // h/harden2
 import { DEFAULT_LOCALE, isLocale, tFor } from './i18n/i18n.ts';
 import { setupPassport, authRouter } from './auth/auth.routes.ts';
 import { publicRouter } from './web/public.routes.ts';
@@ -90,7 +91,12 @@ export function createApp(ctx: Context): AppHandle {
   // Stripe webhooks: raw body for the signature, no session, no CSRF, so before all of those.
   app.use(stripeWebhookRouter(ctx));
 
-  app.use(express.urlencoded({ extended: true, limit: '100kb', parameterLimit: 500 }));
+  // h/harden2: limits that agree with the longest texts the forms accept, counted in bytes as sent
+  // (a character may take 9 bytes when encoded, "€" → %E2%82%AC): the minutes (200,000 characters)
+  // 2 MB, every other form 512 kB (an agenda item's two 20,000-character texts); a text over its
+  // length is refused by the form with a message next to the field, what was typed kept
+  app.post('/board/assemblies/:id/minutes', express.urlencoded({ extended: true, limit: '2mb', parameterLimit: 500 }));
+  app.use(express.urlencoded({ extended: true, limit: '512kb', parameterLimit: 500 }));
   app.use(express.json({ limit: '100kb' }));
 
   // the caches below (sessions, users, settings, the register's numbers) follow other processes' changes
@@ -124,6 +130,7 @@ export function createApp(ctx: Context): AppHandle {
   app.use('/treasurer/bank', bankUploadParser()); // h/bank: bank statements (smaller than 50 MB), same rules
   app.use(groupsUploadParser()); // h/groups: the working groups' PDF documents (portal and board)
   app.use(refuseControlCharacters()); // h/harden: after every body parser (multipart above), before anything reads a field
+  app.use(formsClock(ctx.clock)); // h/harden2: the date bounds of every form measure "today" by the app's clock
   app.use(csrf());
 
   // the register first: no router before it serves a path under /board/members, and every

@@ -13,7 +13,7 @@ import { viewsDir } from '../web/views.ts';
 import { formatIban } from '../settings/bank.ts';
 import { centsToEuroInput } from '../settings/money.ts';
 import { AUTHORITY_CODES, DATA_PROTECTION_AUTHORITIES, type BylawsRules, type Category } from '../settings/settings.schemas.ts';
-import { categoryFormSchema, majorityField, privacyFormSchema, settingsFormSchema, splitSettings, toArray, userCreateSchema, userEditSchema } from './admin.schemas.ts';
+import { categoryFormSchema, keptRuleValues, majorityField, privacyFormSchema, settingsFormSchema, splitSettings, toArray, userCreateSchema, userEditSchema } from './admin.schemas.ts';
 import { BGB_MAJORITIES, MAJORITY_PRESETS, VOTING_KINDS, parseRuleCode, ruleCode } from '../assemblies/majority.ts';
 import { BGB_ELECTION, RUNOFF_RULES, TIE_RULES } from '../assemblies/election.ts'; // h/minutes
 import { describeRule } from '../assemblies/results.ts';
@@ -159,15 +159,8 @@ export function adminRouter(ctx: Context): Router {
   r.post('/settings', h(async (req, res) => {
     // a form without a majority's field leaves that majority as it is
     const stored = await ctx.settings.rules();
-    // a form from before a field existed keeps the stored value (h/notice: the supplement period's days; h/written: the written resolutions' rule; h/attend: attendance, votes, remote participation)
-    const kept = {
-      supplementNoticeDays: String(stored.supplementNoticeDays),
-      writtenResolutionMode: stored.writtenResolutionMode, writtenMinParticipationPercent: String(stored.writtenMinParticipationPercent),
-      attendanceRight: stored.attendanceRight, votingRight: stored.votingRight, remoteParticipation: stored.remoteParticipation,
-      // h/demand: the minority-demand fields (§ 37 BGB)
-      minorityDemandBasis: stored.minorityDemandBasis, minorityDemandPercent: String(stored.minorityDemandPercent), minorityDemandCount: String(stored.minorityDemandCount),
-      ballotSecrecy: stored.ballotSecrecy, // h/evote
-    };
+    // a form from before a field existed keeps the stored value: every rule field but the checkboxes (h/harden2: no hand-kept list)
+    const kept = keptRuleValues(stored);
     const body: Record<string, unknown> = { ...kept, ...majorityValues(stored), ...electionValues(stored), ...(req.body ?? {}) };
     const parsed = parseForm(settingsFormSchema, body, req.t);
     if (!parsed.ok) {

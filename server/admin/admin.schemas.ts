@@ -128,6 +128,22 @@ export const rulesFormSchema = z.object({
   ballotSecrecy: z.enum(['open', 'secret', 'secret_elections'], { message: 'common.validation.choice' }),
 }) satisfies z.ZodType<Omit<BylawsRules, 'majorities' | 'elections'>>;
 
+// h/harden2: every rule field keeps its stored value when a form does not send it (a form from before
+// the field existed, a field left out of the page), except checkboxes, whose absence means "off"
+export function keptRuleValues(stored: BylawsRules): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, s] of Object.entries(rulesFormSchema.shape)) {
+    if (s === checkbox) continue;
+    const v: unknown = (stored as Record<string, unknown>)[k]; // why: the keys are rulesFormSchema's, which match BylawsRules' fields
+    if (typeof v === 'string' || typeof v === 'number') out[k] = String(v);
+  }
+  return out;
+}
+
+/** The fields of the settings form that are checkboxes (absent: off). */
+export const SETTINGS_CHECKBOXES = Object.entries(rulesFormSchema.shape).filter(([, s]) => s === checkbox).map(([k]) => k);
+// h/harden2: end
+
 /** The majority a kind of agenda item needs, chosen as one value (see ruleCode). */
 const majority = z.preprocess((v) => parseRuleCode(asString(v)) ?? undefined, z.custom<MajorityRule>((v) => v != null, 'common.validation.choice'));
 

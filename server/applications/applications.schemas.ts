@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { COUNTRIES, organisationFieldRules, postcodeError, type OrganisationFields as RegisterOrganisationFields } from '../members/organisation-fields.ts';
 import type { TFunction } from 'i18next';
-import { DateTime } from 'luxon';
 import type { FieldErrors } from '../errors.ts';
 import { parseForm, str } from '../web/forms.ts';
 import type { EmployeeBand } from '../settings/settings.schemas.ts';
+import { dateField } from '../web/fields.ts'; // h/harden2
 
 /**
  * Form input of the membership application: flat field names (the same names carry the
@@ -212,7 +212,8 @@ export const commentSchema = z.object({ comment_body: required(5000) });
 export const questionSchema = z.object({ question_body: required(5000) });
 
 const version = z.string().regex(/^\d{1,9}$/, 'common.validation.invalid').transform(Number);
-const isoDate = z.string().trim().refine((v) => /^\d{4}-\d{2}-\d{2}$/.test(v) && DateTime.fromISO(v).isValid, 'applications.validation.date');
+// h/harden2: a join date within five years back and one ahead (server/web/fields.ts)
+const isoDate = dateField({ yearsBack: 5, yearsAhead: 1 }, 'applications.validation.date');
 
 export const approveSchema = z.object({
   version,

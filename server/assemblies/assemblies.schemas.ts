@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ITEM_KINDS } from './majority.ts';
 import { readBerlinTime } from './berlin-time.ts';
+import { dateField } from '../web/fields.ts'; // h/harden2
 
 /** Form input of the assemblies module; messages are i18n keys (see server/web/forms.ts). */
 
@@ -24,7 +25,7 @@ export const assemblySchema = z
   .object({
     title: z.string().trim().min(3, 'common.validation.tooShort').max(200, 'common.validation.tooLong'),
     kind: z.enum(ASSEMBLY_KINDS, { message: 'common.validation.choice' }),
-    date: z.string().trim().regex(/^\d{4}-\d{2}-\d{2}$/, 'assemblies.validation.date'),
+    date: dateField({ earliestYear: 2000, yearsAhead: 5 }, 'assemblies.validation.date'), // h/harden2: a real day, at most five years ahead
     time: z.string().trim().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'assemblies.validation.time'),
     durationMinutes: z.preprocess(
       (v) => (v === '' || v === undefined ? 120 : v),

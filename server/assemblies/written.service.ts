@@ -21,6 +21,7 @@ import type { LetterInput } from './letter-pdf.ts';
 import { decideWritten, writtenRuleSchema, type WrittenOutcome, type WrittenRule } from './written-rule.ts';
 import type { WrittenRepository } from './written.repository.ts';
 import type { WrittenAnswer, WrittenBallotRow, WrittenResolutionRow, WrittenStatus, WrittenTokenRow } from './written.tables.ts';
+import { dateField } from '../web/fields.ts'; // h/harden2
 
 /**
  * Resolutions without an assembly (§ 32 Abs. 3 BGB, Umlaufbeschluss): the board writes the motion
@@ -41,7 +42,7 @@ export const writtenInputSchema = z.object({
   title: z.string().trim().min(3, 'common.validation.tooShort').max(200, 'common.validation.tooLong'),
   motionText: z.string().trim().min(3, 'common.validation.tooShort').max(20000, 'common.validation.tooLong'),
   kind: z.enum(VOTING_KINDS as [VotingKind, ...VotingKind[]], { message: 'common.validation.choice' }), // why: VOTING_KINDS is a non-empty constant list
-  date: z.string().trim().regex(/^\d{4}-\d{2}-\d{2}$/, 'written.errors.date'),
+  date: dateField({ earliestYear: 2000, yearsAhead: 2 }, 'written.errors.date'), // h/harden2: a real day, at most two years ahead
   time: z.string().trim().regex(/^\d{2}:\d{2}$/, 'written.errors.time'),
   timeOffset: z.enum(['summer', 'winter']).optional().or(z.literal('').transform(() => undefined)),
 });

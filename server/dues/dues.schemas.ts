@@ -1,37 +1,20 @@
 import { z } from 'zod';
-import { DateTime } from 'luxon';
-import { parseEuroToCents } from '../settings/money.ts';
+import { dateField as boundedDate, moneyField as boundedMoney, yearField as boundedYear } from '../web/fields.ts';
 import { INVOICE_STATUSES } from './invoice.ts';
 
 /** Form input of the treasurer's pages; messages are i18n keys. */
 
-const yearField = z.coerce.number({ message: 'dues.validation.year' }).int('dues.validation.year').min(2000, 'dues.validation.year').max(2100, 'dues.validation.year');
+// h/harden2: the year, date and money fields with their bounds (server/web/fields.ts)
+/** A dues year: from 2000 to next year (the schedule of next year is prepared in December). */
+const yearField = boundedYear(1);
 
 export const yearFormSchema = z.object({ year: yearField });
 
-/** A calendar date as typed: 2027-03-15 (date input) or 15.03.2027; returned as YYYY-MM-DD. */
-export const dateField = z.string().trim().min(1, 'common.validation.required').transform((s, ctx) => {
-  const iso = /^\d{4}-\d{2}-\d{2}$/.test(s) ? DateTime.fromISO(s) : DateTime.fromFormat(s, 'd.M.yyyy');
-  if (!iso.isValid || iso.year < 2000 || iso.year > 2100) {
-    ctx.addIssue({ code: 'custom', message: 'dues.validation.date' });
-    return z.NEVER;
-  }
-  return iso.toISODate()!;
-});
+/** The day a payment, refund or reversal was booked: 2027-03-15 or 15.03.2027, from 2000; returned as YYYY-MM-DD (a day after today: the payments service says so). */
+export const dateField = boundedDate({ earliestYear: 2000 });
 
-export const moneyField = z.string().trim().min(1, 'common.validation.required').transform((s, ctx) => {
-  // h/money: a third decimal is a typing error, said so (not "not an amount")
-  if (/^[\d.]*\d,\d{3,}\s*€?$/.test(s) || /^\d+\.\d{3,}\s*€?$/.test(s) && !/^\d{1,3}(\.\d{3})+$/.test(s)) {
-    ctx.addIssue({ code: 'custom', message: 'money.errors.cents' });
-    return z.NEVER;
-  }
-  const cents = parseEuroToCents(s);
-  if (cents == null || cents <= 0) {
-    ctx.addIssue({ code: 'custom', message: 'common.validation.money' });
-    return z.NEVER;
-  }
-  return cents;
-});
+/** An amount paid, refunded or reversed: more than 0 €, two decimals (its upper bound, twice the invoice or what was paid: the payments service). */
+export const moneyField = boundedMoney({ unbounded: true });
 
 export const paymentSchema = z.object({
   date: dateField,

@@ -11,6 +11,7 @@ import { ImportFileError, MAX_IMPORT_BYTES, type ImportBatch, type ImportRow } f
 import { parseFilter, PRINT_LIMIT, type MemberFilter } from './export.service.ts';
 import { CONSENT_KINDS } from './gdpr.service.ts';
 import { actorOf } from '../web/actor.ts';
+import { dateField } from '../web/fields.ts'; // h/harden2
 
 const BOARD = ['board'] as const;
 const EXPORTERS = ['board', 'treasurer', 'admin'] as const;
@@ -48,7 +49,7 @@ const consentSchema = z.object({
   contactId: z.coerce.number().int().positive({ message: 'common.validation.choice' }),
   kind: z.enum(CONSENT_KINDS, { message: 'common.validation.choice' }),
   version: z.string().trim().max(40, { message: 'common.validation.tooLong' }),
-  givenOn: z.string().trim().regex(/^\d{4}-\d{2}-\d{2}$/, { message: 'memberdata.gdpr.consents.badDate' }),
+  givenOn: dateField({ yearsAhead: 0, earliestYear: 1990 }, 'memberdata.gdpr.consents.badDate'), // h/harden2: a real date, not after today (2027-02-30 gave a 500)
 });
 
 function describeFilter(req: Request, f: Record<string, unknown>, categories: Map<string, string>): string {

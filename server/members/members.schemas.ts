@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isCalendarDate } from './exit-rules.ts';
+import { dateField } from '../web/fields.ts';
 import { isCountry, organisationFieldRules } from './organisation-fields.ts';
 
 export { postcodeError } from './organisation-fields.ts';
@@ -27,7 +27,9 @@ const text = (max: number) => z.string().trim().max(max, 'common.validation.tooL
 const required = (max: number) => z.string().trim().min(1, 'common.validation.required').max(max, 'common.validation.tooLong');
 const version = z.coerce.number({ message: 'common.validation.invalid' }).int('common.validation.invalid').min(1, 'common.validation.invalid');
 const checkbox = z.unknown().optional().transform((v) => v === 'yes' || v === 'on' || v === '1' || v === 'true' || v === true);
-const date = z.string().trim().refine((v) => v.length > 0, 'common.validation.required').refine((v) => v === '' || isCalendarDate(v), 'members.validation.date');
+// h/harden2: dates with bounds (server/web/fields.ts): a change takes effect at most 5 years ahead; a notice received after today: the service says so
+const date = dateField({ yearsAhead: 5 });
+const receivedDate = dateField({});
 const id = z.coerce.number({ message: 'common.validation.choice' }).int('common.validation.choice').positive('common.validation.choice');
 
 export const organisationEditSchema = z
@@ -64,7 +66,7 @@ export const categoryChangeSchema = z.object({
   version,
 });
 
-export const noticeSchema = z.object({ receivedDate: date, note: text(1000), version });
+export const noticeSchema = z.object({ receivedDate, note: text(1000), version });
 export const exclusionSchema = z.object({
   reference: required(200),
   effectiveDate: date,

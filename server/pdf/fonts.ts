@@ -22,21 +22,95 @@ const FONT_BOLD = path.join(fontDir, '700Bold/NotoSans_700Bold.ttf');
  * parsed font as well as a file, and parsing the 600 kB files again for every document was most
  * of the time a PDF took (a dues run renders thousands). Each document still embeds its own subset.
  */
-export type ParsedFont = { layout: (...a: unknown[]) => unknown };
+export type ParsedFont = { layout: (...a: unknown[]) => unknown; hasGlyphForCodePoint(cp: number): boolean };
 let parsedFonts: { regular: ParsedFont; bold: ParsedFont } | undefined;
 export function fonts(): { regular: ParsedFont; bold: ParsedFont } {
   if (!parsedFonts) {
-    const fontkit = createRequire(require.resolve('pdfkit'))('fontkit') as { create(buf: Buffer): ParsedFont }; // why: pdfkit bundles fontkit; create() is the one function used, typed here
-    parsedFonts = { regular: fontkit.create(fs.readFileSync(FONT_REGULAR)), bold: fontkit.create(fs.readFileSync(FONT_BOLD)) };
+    parsedFonts = { regular: fontkit().create(fs.readFileSync(FONT_REGULAR)), bold: fontkit().create(fs.readFileSync(FONT_BOLD)) };
   }
   return parsedFonts;
 }
 
-/** Registers the fonts as 'regular' and 'bold' on a document. */
+/** fontkit as pdfkit bundles it. */
+function fontkit(): { create(buf: Buffer, postscriptName?: string): ParsedFont } {
+  return createRequire(require.resolve('pdfkit'))('fontkit') as { create(buf: Buffer, postscriptName?: string): ParsedFont }; // why: pdfkit bundles fontkit; create() is the one function used, typed here
+}
+
+// h/harden2: characters Noto Sans lacks (Chinese, Japanese, Korean: 株式会社) print in Noto Sans CJK
+/**
+ * Debian's fonts-noto-cjk (README: prerequisites); PDF_CJK_FONT_DIR points elsewhere. Loaded on the
+ * first text that needs it (the files are 20 MB each). Without it such characters print as empty
+ * boxes, as before, and everything else still works.
+ */
+const CJK_DIR = process.env.PDF_CJK_FONT_DIR || '/usr/share/fonts/opentype/noto';
+let cjk: { regular: ParsedFont; bold: ParsedFont } | null | undefined;
+export function cjkFonts(): { regular: ParsedFont; bold: ParsedFont } | null {
+  if (cjk === undefined) {
+    try {
+      cjk = {
+        regular: fontkit().create(fs.readFileSync(path.join(CJK_DIR, 'NotoSansCJK-Regular.ttc')), 'NotoSansCJKjp-Regular'),
+        bold: fontkit().create(fs.readFileSync(path.join(CJK_DIR, 'NotoSansCJK-Bold.ttc')), 'NotoSansCJKjp-Bold'),
+      };
+    } catch {
+      cjk = null;
+    }
+  }
+  return cjk;
+}
+
+/** Latin (with all of Latin Extended), general punctuation and the euro sign: Noto Sans has them all. */
+const SURELY_LATIN = /^[\t\n\r\u0020-\u024F\u2000-\u20CF]*$/;
+
+/** Whether a text holds a character the font has no glyph for. */
+export function lacksGlyphs(font: ParsedFont, s: string): boolean {
+  if (SURELY_LATIN.test(s)) return false;
+  for (const ch of s) {
+    const cp = ch.codePointAt(0)!;
+    if (cp > 0x20 && !font.hasGlyphForCodePoint(cp)) return true;
+  }
+  return false;
+}
+// h/harden2: end
+
+/**
+ * Registers the fonts as 'regular' and 'bold' on a document. A text with characters these lack
+ * (h/harden2) is written, and measured, in Noto Sans CJK of the same weight when it is installed.
+ */
 export function registerFonts(doc: PDFKit.PDFDocument): void {
   const f = fonts();
   doc.registerFont('regular', f.regular as unknown as Buffer); // why: pdfkit's typings take a path or Buffer, but registerFont also accepts a fontkit font object (PDFFontFactory.open)
   doc.registerFont('bold', f.bold as unknown as Buffer); // why: as above
+  // h/harden2: the fallback for characters Noto Sans lacks, per text call
+  let current: string | undefined;
+  const registered = new Set<string>();
+  const setFont = doc.font.bind(doc);
+  doc.font = ((src: unknown, ...rest: unknown[]) => {
+    current = typeof src === 'string' ? src : undefined;
+    return (setFont as (...a: unknown[]) => PDFKit.PDFDocument)(src, ...rest); // why: font() is overloaded; the arguments are passed on unchanged
+  }) as typeof doc.font; // why: the wrapper takes font()'s arguments unchanged
+  let inFallback = false; // text() measures its words with widthOfString(): those calls keep the font chosen
+  const withFallback = <T>(s: unknown, run: () => T): T => {
+    const name = current;
+    if (inFallback || (name !== 'regular' && name !== 'bold') || typeof s !== 'string' || !lacksGlyphs(f[name], s)) return run();
+    const fallback = cjkFonts();
+    if (!fallback) return run();
+    if (!registered.has(name)) {
+      doc.registerFont(`cjk-${name}`, fallback[name] as unknown as Buffer); // why: as above
+      registered.add(name);
+    }
+    setFont(`cjk-${name}`);
+    inFallback = true;
+    try {
+      return run();
+    } finally {
+      inFallback = false;
+      setFont(name);
+    }
+  };
+  for (const method of ['text', 'widthOfString', 'heightOfString'] as const) {
+    const original = (doc[method] as (...a: unknown[]) => unknown).bind(doc); // why: each is overloaded; the arguments are passed on unchanged
+    (doc as unknown as Record<string, unknown>)[method] = (s: unknown, ...rest: unknown[]) => withFallback(s, () => original(s, ...rest)); // why: replaces the document's own method with the same signature
+  }
 }
 
 /** Collects a document's bytes; resolves when doc.end() has been called and everything is written. */

@@ -99,6 +99,7 @@ export function parseForm<S extends z.ZodType>(
     const params: Record<string, unknown> = {};
     if ('maximum' in issue) params.max = issue.maximum;
     if ('minimum' in issue) params.min = issue.minimum;
+    if (issue.code === 'custom' && issue.params) Object.assign(params, issue.params); // h/harden2: a bound's values (fields.ts)
     errors[key] = msg.includes('.') && !msg.includes(' ') ? t(msg, params) : t('common.validation.invalid');
   }
   return { ok: false, errors };

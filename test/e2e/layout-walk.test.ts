@@ -11,6 +11,7 @@ import { assemblySchema, agendaItemSchema } from '../../server/assemblies/assemb
 /**
  * Every page of every role, walked at a phone's width (375 px) and a laptop's (1280 px):
  * no page may be wider than the window, and no field or button of a form may lie outside it.
+ * At the phone's width axe-core checks each page too: any violation fails, whatever its impact.
  * Pages are found by crawling from each role's home page (GET links only, same origin), one
  * page per route pattern, so that a list of 20 members is one page, not 20.
  */
@@ -81,14 +82,15 @@ async function checkPage(page: Page, width: number, axe: string | undefined): Pr
     }
     return out;
   })()`);
-  if (axe) {
-    await page.addScriptTag({ content: axe });
+  if (axe && width === WIDTHS[0]) {
+    // evaluated by the browser's debugger protocol, not as an inline <script>: the app's CSP stays in force
+    if (!(await page.evaluate<boolean>('typeof window.axe === "object"'))) await page.evaluate(axe);
     const violations = await page.evaluate<string[]>(`(async () => {
       const r = await window.axe.run({ resultTypes: ['violations'] });
-      return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      return r.violations
         .map((v) => 'axe ' + v.impact + ' ' + v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', '));
     })()`);
-    if (width === WIDTHS[0]) found.push(...violations);
+    found.push(...violations);
   }
   return found;
 }
@@ -112,12 +114,14 @@ describe('browser: every page of every role fits a 375 px phone and a 1280 px la
     base = `http://127.0.0.1:${port}`;
     env = await createTestEnv({ env: { BASE_URL: base } });
     await seedDemo(env.ctx, () => {});
+    // h/harden2: long German compounds in headings (an organisation's name, an agenda item) must wrap on a phone, not widen the page
+    await env.db('organisations').where({ member_number: 1 }).update({ legal_name: 'Industrieabwasserbehandlungsanlagenbetreibergemeinschaft Harzer Spezialchemie GmbH' });
     // an assembly with its agenda, invitations sent (personal links), and a year of dues invoiced
     const assemblyId = await env.ctx.assemblies.assembly.create(ACTOR, assemblySchema.parse({
       title: 'Ordentliche Mitgliederversammlung 2026', kind: 'ordinary', date: '2026-12-19', time: '18:00', durationMinutes: '120',
       format: 'in_person', location: 'Kaiserpfalz Goslar, Kaiserbleek 6, 38640 Goslar', participationInfo: '',
     }));
-    for (const [title, kind] of [['Bericht des Vorstands', 'report'], ['Entlastung des Vorstands', 'resolution'], ['Wahl des Vorstands', 'election']]) {
+    for (const [title, kind] of [['Bericht des Vorstands', 'report'], ['Entlastung des Vorstands', 'resolution'], ['Wahl des Vorstands', 'election'], ['Mitgliedsbeitragsordnungsneufassungsbeschluss', 'resolution']]) {
       await env.ctx.assemblies.assembly.addAgendaItem(ACTOR, assemblyId, agendaItemSchema.parse({ title, kind, description: 'Der Vorstand berichtet über das Jahr 2026 und stellt den Haushalt vor.', proposedText: '' }));
     }
     env.ctx.assemblies.jobs.autoStart = false;

@@ -83,7 +83,7 @@ describe('member register: notice, exclusion, dissolution, reactivation', () => 
     expect(res.text).to.contain('value="2026-10-05"');
     const bad = await board.submit(`/board/members/${ids.c}/status`, { receivedDate: '31.02.2026', version: await version(ids.c) }, `/board/members/${ids.c}/notice`);
     expect(bad.status).to.equal(422);
-    expect(bad.text).to.contain('Bitte ein gültiges Datum angeben');
+    expect(bad.text).to.contain('Dieses Datum gibt es nicht.'); // h/harden2: the shared date message (server/web/fields.ts)
     expect((await env.ctx.members.get(ids.c))!.status).to.equal('active');
   });
 

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { renderInvoicePdf } from '../../server/dues/invoice-pdf.ts';
 import type { Invoice } from '../../server/dues/invoice.ts';
+import { cjkFonts } from '../../server/pdf/fonts.ts'; // h/harden2
 
 const hasPdftotext = spawnSync('pdftotext', ['-v']).error === undefined;
 const hasZbar = spawnSync('zbarimg', ['--version']).error === undefined && spawnSync('pdftoppm', ['-v']).error === undefined;
@@ -70,6 +71,20 @@ describe('pdf: the invoice PDF', () => {
     if (!hasPdftotext) this.skip(); // poppler-utils (pdftotext) not installed
     const text = pdfText(await renderInvoicePdf(invoice()));
     expect(text).to.contain('Anna Łukasiewicz-Szőke');
+  });
+
+  // h/harden2: characters the Latin font lacks print through Noto Sans CJK (Debian's fonts-noto-cjk)
+  it('prints a Japanese or Chinese organisation and contact name (株式会社), not empty boxes', async function () {
+    if (!hasPdftotext) this.skip(); // poppler-utils (pdftotext) not installed
+    if (!cjkFonts()) this.skip(); // fonts-noto-cjk not installed: such names print as boxes (README: prerequisites)
+    const text = pdfText(await renderInvoicePdf(invoice({
+      recipient: { name: '株式会社ハルツ化学', street: '丸の内1-1-1', postcode: '38640', city: 'Goslar', country: 'DE', vatId: '' },
+      contactName: '王小明 (Wang Xiaoming)',
+    })));
+    expect(text).to.contain('株式会社ハルツ化学');
+    expect(text).to.contain('丸の内1-1-1');
+    expect(text).to.contain('王小明 (Wang Xiaoming)');
+    expect(text).to.contain('1.200,00 €'); // the rest of the invoice as before
   });
 
   it('is in English for English-speaking billing contacts', async function () {

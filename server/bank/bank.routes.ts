@@ -200,7 +200,7 @@ export function bankRouter(ctx: Context): Router {
     const id = idParam(req);
     try {
       await ctx.bank.confirm(actorOf(req), id, String((req.body as Record<string, unknown>).fingerprint ?? '')); // why: the urlencoded form body
-      flash(req, 'success', req.t('bank.booked'));
+      flash(req, 'success', req.t('bank.bookedDone'));
       res.redirect(303, String((req.body as Record<string, unknown>).back ?? '') === 'line' ? `/treasurer/bank/lines/${id}` : '/treasurer/bank'); // why: the urlencoded form body
     } catch (err) {
       if (!decided(req, res, id, err)) throw err;
@@ -212,7 +212,7 @@ export function bankRouter(ctx: Context): Router {
     const body = req.body as Record<string, unknown>; // why: the urlencoded form body, read as strings
     try {
       await ctx.bank.assign(actorOf(req), id, String(body.numbers ?? '').slice(0, 500));
-      flash(req, 'success', req.t('bank.booked'));
+      flash(req, 'success', req.t('bank.bookedDone'));
       lineRedirect(res, id);
     } catch (err) {
       if (err instanceof ValidationError) return renderLine(req, res, id, 422, { errors: fieldErrors(req, err), values: body });

@@ -266,13 +266,13 @@ export function memberDataRouter(ctx: Context): Router {
     const line = (r: Record<string, unknown>) => Object.entries(r).filter(([, v]) => v !== null && v !== '' && v !== undefined)
       .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' · ');
     const groups: { title: string; rows: string[] }[] = [];
-    const add = (key: string, rows: Record<string, unknown>[] | undefined) => { if (rows?.length) groups.push({ title: req.t(`gdpr.export.${key}`), rows: rows.map(line) }); };
-    add('payments', data.payments);
-    for (const [k, rows] of Object.entries(data.assemblies)) add(`assemblies_${k}`, rows);
-    for (const [k, rows] of Object.entries(data.demands)) add(`demands_${k}`, rows);
-    add('changeRequests', data.changeRequests);
-    add('disclosures', data.disclosures);
-    add('invoices', data.invoices);
+    const add = (rows: Record<string, unknown>[] | undefined, key: string) => { if (rows?.length) groups.push({ title: req.t(`gdpr.export.${key}`), rows: rows.map(line) }); };
+    add(data.payments, 'payments');
+    for (const [k, rows] of Object.entries(data.assemblies)) add(rows, `assemblies_${k}`);
+    for (const [k, rows] of Object.entries(data.demands)) add(rows, `demands_${k}`);
+    add(data.changeRequests, 'changeRequests');
+    add(data.disclosures, 'disclosures');
+    add(data.invoices, 'invoices');
     return groups;
   };
 

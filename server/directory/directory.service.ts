@@ -475,6 +475,7 @@ export class DirectoryService {
     await this.d.db.transaction(async (trx) => {
       const mailId = await this.d.outbox.enqueue(trx, {
         template: 'directory_enquiry', locale: to.locale, to: to.email, related: { type: 'organisation', id: entry.organisationId },
+        replyTo: input.email, // answering the mail answers the visitor
         content: {
           subject: t('directory.mail.enquiry.subject', { name: input.name }),
           greeting: t('directory.mail.enquiry.greeting', { name: to.name }),

@@ -242,6 +242,7 @@ describe('network directory (/netzwerk)', function () {
       expect(mail.subject).to.equal('Cooperation enquiry through the network directory: Dr. Eva Forsch');
       expect(mail.text).to.contain(MESSAGE);
       expect(mail.text).to.contain('Please reply directly to: eva@tu-clausthal.example');
+      expect(mail.parsed.replyTo?.value[0].address).to.equal('eva@tu-clausthal.example'); // answering answers the visitor
       expect((await delivered('anna@harzer.example')).filter((m) => /enquiry|Anfrage/.test(m.subject))).to.have.length(0);
     });
 

@@ -22,7 +22,7 @@ function allowed(route: RouteInfo): Principal[] | 'public' | '*' {
   if (p.startsWith('/admin')) return ['admin'];
   if (p.startsWith('/board/applications')) return ['board'];
   // the register's edit forms (organisation, category, status, contacts) are the board's only
-  if (/^\/board\/members\/:id\/(edit|category|status|contacts)/.test(p)) return ['board'];
+  if (/^\/board\/members\/:id\/(edit|category|status|contacts|einvoice)/.test(p)) return ['board'];
   if (p.startsWith('/board/members') || p.startsWith('/board/exports') || p.startsWith('/board/member-data')) return read ? ['board', 'treasurer', 'admin'] : ['board'];
   if (p.startsWith('/board/import') || p.startsWith('/board/gdpr')) return ['board'];
   if (p.startsWith('/board/assemblies')) return ['board'];

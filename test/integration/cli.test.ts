@@ -261,9 +261,10 @@ describe('cli: commands as child processes against a fresh data directory', func
       expect(billing).to.have.length(8);
       expect(contacts.find((c) => c.email === 'a.yilmaz@zrf-harz.example')?.name).to.equal('Dr. Ayşe Yılmaz');
 
-      // the demo's mails are the two assemblies' invitations and the past one's minutes, to the voting representatives only
+      // the demo's mails are the two assemblies' invitations and the past one's minutes, and one working group's meeting invitation, to representatives only
       const mails = await db('mail_messages');
-      expect(new Set(mails.map((m) => m.template))).to.deep.equal(new Set(['assembly_invitation', 'assembly_minutes']));
+      expect(new Set(mails.map((m) => m.template).filter((t) => !String(t).startsWith('group_meeting_')))).to.deep.equal(new Set(['assembly_invitation', 'assembly_minutes']));
+      expect(mails.some((m) => String(m.template).startsWith('group_meeting_'))).to.equal(true);
       const representatives = new Set(contacts.filter((c) => (c.is_representative === 1 || c.is_representative === true)).map((c) => c.email));
       expect(mails.every((m) => representatives.has(m.to_address))).to.equal(true);
 

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { Router, type Request, type Response } from 'express';
 import { DateTime } from 'luxon';
 import type { Context } from '../context.ts';
@@ -452,9 +453,11 @@ export function duesRouter(ctx: Context): Router {
     const body = req.body as Record<string, unknown>; // why: express.urlencoded gives an object of strings and string arrays
     const means = ([] as unknown[]).concat(body.paymentMeans ?? []);
     const parsed = einvoiceSchema.safeParse({ ...body, paymentMeans: means });
-    if (!parsed.success) {
-      const errors: Record<string, string> = {};
-      for (const i of parsed.error.issues) errors[String(i.path[0])] ??= req.t(`einvoice.settings.invalid.${String(i.path[0])}`);
+    // control characters (taken out by refuseControlCharacters) are named next to their field first
+    const control = parseForm(z.record(z.string(), z.unknown()), body, req.t);
+    if (!parsed.success || !control.ok) {
+      const errors: Record<string, string> = control.ok ? {} : { ...control.errors };
+      if (!parsed.success) for (const i of parsed.error.issues) errors[String(i.path[0])] ??= req.t(`einvoice.settings.invalid.${String(i.path[0])}`);
       res.status(422);
       await renderEinvoice(req, res, {
         errors, values: body,

@@ -21,7 +21,7 @@ const CAP_PER_ROLE = 45;
 const ACTOR = { userId: null, label: 'test' };
 
 /** Links the walk never follows: downloads, logging out, the language switch (the same page again). */
-const SKIP = [/\/logout/, /\.(csv|xlsx|pdf|ics|zip)$/, /\/attachments\//, /\/pdf$/, /\/invoices\/[^/]+\.pdf/, /\/healthz/, /\/preview\/html$/, /\/portal\/invoices\/[^/]+$/, /\/static\//];
+const SKIP = [/\/logout/, /\.(csv|xlsx|pdf|ics|zip|json|xml)$/, /\/xml$/, /\/attachments\//, /\/pdf$/, /\/invoices\/[^/]+\.pdf/, /\/healthz/, /\/preview\/html$/, /\/portal\/invoices\/[^/]+$/, /\/static\//];
 
 /** The route a path belongs to: numbers and long tokens become placeholders. */
 function pattern(pathname: string): string {

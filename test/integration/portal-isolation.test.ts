@@ -136,6 +136,35 @@ describe('member portal: a member contact never sees or changes another organisa
       'GET /portal/sepa': { run: () => get('/portal/sepa'), expect: own(200) },
       'POST /portal/sepa': { run: () => postForm('/portal/sepa', { scheme: 'CORE', holder: 'Harzer Spezialchemie GmbH', iban: 'DE02120300000000202051', bic: '', consent: '1', organisationId: String(w.orgB) }), expect: own(303) },
       'POST /portal/sepa/:id/revoke': { run: () => postForm(`/portal/sepa/${mandateB}/revoke`), expect: denied },
+      // the lead: this turn's portal pages; the organisation always from the signed-in contact, ids of others refused
+      'GET /portal/assemblies/:id/ballots/:ballotId': { run: () => get('/portal/assemblies/99999/ballots/99999'), expect: denied },
+      'POST /portal/assemblies/:id/ballots/:ballotId': { run: () => postForm('/portal/assemblies/99999/ballots/99999', { choice: 'yes', organisationId: String(w.orgB) }), expect: denied },
+      'GET /portal/einvoice': { run: () => get('/portal/einvoice'), expect: own(200) },
+      'POST /portal/einvoice': { run: () => postForm('/portal/einvoice', { format: 'hybrid', publicBody: '', leitwegId: '', organisationId: String(w.orgB) }), expect: own(303, 422) },
+      'GET /portal/directory': { run: () => get('/portal/directory'), expect: own(200) },
+      'GET /portal/directory/logo.png': { run: () => get('/portal/directory/logo.png'), expect: own(404) },
+      'POST /portal/directory': { run: () => postForm('/portal/directory', { descriptionDe: 'Eingeschleust', town: 'Goslar', fields: 'chemie', action: 'save', version: '0', organisationId: String(w.orgB) }), expect: own(303, 422) },
+      'POST /portal/directory/withdraw': { run: () => postForm('/portal/directory/withdraw', { organisationId: String(w.orgB) }), expect: own(303) },
+      'GET /portal/groups': { run: () => get('/portal/groups'), expect: own(200) },
+      'GET /portal/groups/:id': { run: () => get('/portal/groups/99999'), expect: denied }, // no such group: nobody's
+      'POST /portal/groups/:id/join': { run: () => postForm('/portal/groups/99999/join', { organisationId: String(w.orgB) }), expect: denied }, // no such group: nobody's
+      'POST /portal/groups/:id/leave': { run: () => postForm('/portal/groups/99999/leave', { organisationId: String(w.orgB) }), expect: denied }, // no such group: nobody's
+      'POST /portal/groups/:id/request': { run: () => postForm('/portal/groups/99999/request', { organisationId: String(w.orgB) }), expect: denied }, // no such group: nobody's
+      'POST /portal/groups/:id/request/withdraw': { run: () => postForm('/portal/groups/99999/request/withdraw', { organisationId: String(w.orgB) }), expect: own(303) }, // no such group: a message, nothing changed
+      'POST /portal/groups/:id/requests/:rid/accept': { run: () => postForm('/portal/groups/99999/requests/99999/accept', { organisationId: String(w.orgB) }), expect: denied }, // no such group: nobody's
+      'POST /portal/groups/:id/requests/:rid/decline': { run: () => postForm('/portal/groups/99999/requests/99999/decline', { organisationId: String(w.orgB) }), expect: denied }, // no such group: nobody's
+      'POST /portal/groups/:id/members/:contactId/remove': { run: () => postForm('/portal/groups/99999/members/99999/remove', { organisationId: String(w.orgB) }), expect: denied }, // no such group: nobody's
+      'POST /portal/groups/:id/members': { run: () => postForm('/portal/groups/99999/members', { organisationId: String(w.orgB) }), expect: denied }, // no such group: nobody's
+      'POST /portal/groups/:id/message': { run: () => postForm('/portal/groups/99999/message', { organisationId: String(w.orgB) }), expect: denied }, // no such group: nobody's
+      'POST /portal/groups/:id/documents': { run: () => postForm('/portal/groups/99999/documents', { organisationId: String(w.orgB) }), expect: denied }, // no such group: nobody's
+      'GET /portal/groups/:id/documents/:did': { run: () => get('/portal/groups/99999/documents/99999'), expect: denied }, // no such group: nobody's
+      'POST /portal/groups/:id/documents/:did/delete': { run: () => postForm('/portal/groups/99999/documents/99999/delete', { organisationId: String(w.orgB) }), expect: denied }, // no such group: nobody's
+      'GET /portal/groups/:id/meetings/new': { run: () => get('/portal/groups/99999/meetings/new'), expect: denied }, // no such group: nobody's
+      'POST /portal/groups/:id/meetings/new': { run: () => postForm('/portal/groups/99999/meetings/new', { organisationId: String(w.orgB) }), expect: denied }, // no such group: nobody's
+      'GET /portal/groups/:id/meetings/:mid/edit': { run: () => get('/portal/groups/99999/meetings/99999/edit'), expect: denied }, // no such group: nobody's
+      'POST /portal/groups/:id/meetings/:mid/edit': { run: () => postForm('/portal/groups/99999/meetings/99999/edit', { organisationId: String(w.orgB) }), expect: denied }, // no such group: nobody's
+      'POST /portal/groups/:id/meetings/:mid/cancel': { run: () => postForm('/portal/groups/99999/meetings/99999/cancel', { organisationId: String(w.orgB) }), expect: denied }, // no such group: nobody's
+      'POST /portal/groups/:id/meetings/:mid/rsvp': { run: () => postForm('/portal/groups/99999/meetings/99999/rsvp', { organisationId: String(w.orgB) }), expect: own(303) }, // no such group: a message, nothing changed
       // h/gdpr: the Art. 15/20 download of a contact of another organisation is refused
       'POST /portal/data-export': { run: () => postForm('/portal/data-export', { contactId: String(w.c.carla) }), expect: denied },
     };

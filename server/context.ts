@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { DirectDebitMandate } from './einvoice/model.ts';
 import type { Config } from './config.ts';
 import type { Clock } from './clock.ts';
 import type { Logger } from './logger.ts';
@@ -156,7 +157,8 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
   const payments = new PaymentsService({ db, clock, audit });
   const stripe = new StripeSyncService({ db, clock, log, audit, outbox, settings, gateway, payments });
   payments.onBankBooking((invoiceId) => stripe.syncBankSideQuietly(invoiceId)); // h/stripe: a bank booking marks the Stripe invoice paid out of band
-  const dues = new DuesService({ db, clock, audit, outbox, settings, members, config, stripe, log, payments }); // h/money: payments (carried-over credit)
+  // sepa is built below (it needs dues); the closure reaches it when an invoice is issued
+  const dues: DuesService = new DuesService({ db, clock, audit, outbox, settings, members, config, stripe, log, payments, mandateOf: (q, organisationId): Promise<DirectDebitMandate | null> => sepa.mandateForEInvoice(q, organisationId) }); // h/money: payments (carried-over credit)
   const duesRuns = new DuesRuns({ db, clock, audit, jobs, dues, log });
   // approval issues the first (pro-rata) dues invoice when the join year has a fee schedule
   const applications = new ApplicationsService({ db, clock, audit, tokens, outbox, settings, members, users, dues, config, log, consents });

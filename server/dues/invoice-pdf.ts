@@ -9,7 +9,7 @@ import { collect, loadPdfKit, MM, registerFonts } from '../pdf/fonts.ts';
 import type { Invoice } from './invoice.ts';
 // h/einvoice: the hybrid PDF (PDF/A-3 with factur-x.xml)
 import { buildCii } from '../einvoice/cii.ts';
-import { eInvoiceOf, invoiceLines } from '../einvoice/from-invoice.ts';
+import { collectedByDebit, eInvoiceOf, invoiceLines } from '../einvoice/from-invoice.ts';
 import { attachFacturX } from '../einvoice/facturx.ts';
 import { totalsOf } from '../einvoice/model.ts';
 
@@ -30,7 +30,7 @@ let qrcodeModule: Promise<typeof QRCodeType> | undefined;
 const loadQRCode = () => (qrcodeModule ??= import('qrcode').then((m) => m.default));
 
 function girocodePayload(inv: Invoice): string | null {
-  if (inv.kind !== 'invoice' || inv.amountCents <= 0 || !inv.issuer.iban) return null;
+  if (inv.kind !== 'invoice' || inv.amountCents <= 0 || !inv.issuer.iban || collectedByDebit(inv)) return null; // no transfer code for an invoice collected by debit: it would be paid twice
   return epcPayload({
     bic: inv.issuer.bic,
     name: inv.issuer.bankHolder || inv.issuer.name,
@@ -204,7 +204,10 @@ export async function renderInvoicePdf(inv: Invoice): Promise<Buffer> {
     const py = doc.y;
     const textW = qr ? width - 50 * MM : width;
     doc.font('bold').fontSize(10).text(t('dues.pdf.payment'), left, py, { width: textW });
-    doc.font('regular').fontSize(9.5).text(t('dues.pdf.payBy', { date: formatDate(inv.dueDate, loc), number: inv.number }), { width: textW });
+    const debit = collectedByDebit(inv);
+    doc.font('regular').fontSize(9.5).text(debit
+      ? t('dues.pdf.debitBy', { date: formatDate(inv.dueDate, loc), reference: debit.reference, creditorId: debit.creditorId, iban: formatIban(debit.debtorIban) })
+      : t('dues.pdf.payBy', { date: formatDate(inv.dueDate, loc), number: inv.number }), { width: textW });
     doc.moveDown(0.4);
     const bank: [string, string][] = [
       [t('dues.pdf.bankHolder'), is.bankHolder || is.name],

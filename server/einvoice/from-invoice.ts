@@ -2,7 +2,7 @@ import { formatMemberNumber } from '../i18n/format.ts';
 import type { Invoice } from '../dues/invoice.ts';
 import { linesOf } from '../dues/invoice.ts';
 import { DEFAULT_EINVOICE } from '../settings/settings.schemas.ts';
-import type { EInvoiceDoc, EInvoiceLine, EInvoicePaymentMeans, EInvoiceProfile } from './model.ts';
+import type { DirectDebitMandate, EInvoiceDoc, EInvoiceLine, EInvoicePaymentMeans, EInvoiceProfile } from './model.ts';
 
 /** The lines of an invoice as issued (the one dues line outside VAT when none were stored). */
 export function invoiceLines(inv: Invoice): EInvoiceLine[] {
@@ -15,6 +15,13 @@ export function invoiceLines(inv: Invoice): EInvoiceLine[] {
  * with the original's lines as positive amounts and a reference to it (BT-25); its amount
  * is set off against the original (payment means 97).
  */
+/** The mandate an invoice is collected by (the e-invoice's BG-19 and the visible PDF say the same), or null. */
+export function collectedByDebit(inv: Invoice): DirectDebitMandate | null {
+  const e = { ...DEFAULT_EINVOICE, ...(inv.issuer.einvoice ?? {}) };
+  const m = inv.einvoice?.mandate ?? null;
+  return inv.kind === 'invoice' && m && e.paymentMeans.includes('direct_debit') ? m : null;
+}
+
 export function eInvoiceOf(inv: Invoice, profile: EInvoiceProfile = 'en16931'): EInvoiceDoc {
   const is = inv.issuer;
   const e = { ...DEFAULT_EINVOICE, ...(is.einvoice ?? {}) };
@@ -28,7 +35,8 @@ export function eInvoiceOf(inv: Invoice, profile: EInvoiceProfile = 'en16931'): 
     pm.clearing = { information: inv.cancelsNumber ? `${inv.cancelsNumber}` : inv.number };
   } else {
     // CII-SR-467: one payment means type per invoice; with a mandate the invoice is collected (59), else transferred (58)
-    if (buyerE.mandate && e.paymentMeans.includes('direct_debit')) pm.directDebit = buyerE.mandate;
+    const debit = collectedByDebit(inv);
+    if (debit) pm.directDebit = debit;
     else if (is.iban && e.paymentMeans.includes('credit_transfer')) pm.creditTransfer = { iban: is.iban.replace(/\s/g, ''), bic: is.bic, accountName: is.bankHolder || is.name };
   }
   const notes = [outside ? inv.taxNote : '', inv.proRataNote && !lines.some((l) => l.note === inv.proRataNote) ? inv.proRataNote : ''].filter(Boolean);

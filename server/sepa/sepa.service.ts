@@ -12,6 +12,7 @@ import type { UsersService } from '../auth/users.service.ts';
 import type { DuesService } from '../dues/dues.service.ts';
 import type { PaymentsService } from '../dues/payments.service.ts';
 import type { Invoice } from '../dues/invoice.ts';
+import type { DirectDebitMandate } from '../einvoice/model.ts';
 import { compactCode, formatIban, isValidCreditorId } from '../settings/bank.ts';
 import { tFor, type Locale } from '../i18n/i18n.ts';
 import { formatDate, formatMoney } from '../i18n/format.ts';
@@ -118,6 +119,19 @@ export class SepaService {
 
   async mandatesOf(organisationId: number): Promise<MandateView[]> {
     return (await mandatesOfOrganisation(this.d.db, organisationId)).map((m) => this.view(m));
+  }
+
+  /**
+   * What an invoice issued now names as its payment means (EN 16931 BG-19): the newest active
+   * mandate of the organisation with the association's creditor ID, or null (then the invoice
+   * asks for a transfer). Runs inside the issuing transaction.
+   */
+  async mandateForEInvoice(q: Knex | Knex.Transaction, organisationId: number): Promise<DirectDebitMandate | null> {
+    const creditorId = compactCode((await this.d.settings.association(q)).sepaCreditorId);
+    if (!creditorId || !isValidCreditorId(creditorId)) return null;
+    const on = this.today();
+    const m = (await mandatesOfOrganisation(q, organisationId)).find((x) => this.stateOf(x, on) === 'active');
+    return m ? { reference: m.reference, creditorId, debtorIban: m.iban } : null;
   }
 
   async mandate(id: number): Promise<MandateView> {

@@ -5,6 +5,12 @@ import { makeCategories, makeUser, PASSWORD } from '../helpers/fixtures.ts';
 import { SmtpSink } from '../fakes/smtp-sink.ts';
 import { DEFAULT_ASSOCIATION, DEFAULT_SEPA } from '../../server/settings/settings.schemas.ts';
 import type { Context } from '../../server/context.ts';
+import { hasPoppler, hasXmllint, STANDARDS, xsdErrors } from '../helpers/einvoice-standards.ts';
+import { spawnSync } from 'node:child_process';
+
+function pdfText(pdf: Buffer): string {
+  return spawnSync('pdftotext', ['-layout', '-', '-'], { input: pdf, encoding: 'utf8' }).stdout;
+}
 
 const actor = { userId: null, label: 'test' };
 
@@ -263,5 +269,63 @@ describe('SEPA settings: the treasurer sets the pre-notification days, lead time
     expect(page.text).to.contain('mindestens 5 Tage vor dem Fälligkeitstag');
     expect(await env.ctx.settings.sepa()).to.deep.equal({ preNotificationDays: 5, leadBusinessDaysCore: 1, leadBusinessDaysB2b: 2, returnFeeCents: 250 });
     expect(await env.db('audit_log').where({ action: 'settings.sepa_updated' })).to.have.length(1);
+  });
+});
+
+describe('SEPA mandate in the e-invoice: a member whose dues are collected by debit gets payment means 59 with mandate, creditor ID and IBAN', function () {
+  this.timeout(60_000);
+  let env: TestEnv;
+  const org: Record<string, number> = {};
+
+  before(async () => {
+    env = await createTestEnv();
+    env.clock.set('2027-03-10T09:00:00Z');
+    const cats = await makeCategories(env.ctx);
+    await env.ctx.settings.updateAssociation(actor, {
+      ...DEFAULT_ASSOCIATION, name: 'ChemieNetzwerk Harz e.V.', street: 'Adolph-Roemer-Straße 2A', postcode: '38678', city: 'Clausthal-Zellerfeld', contactEmail: 'vorstand@cnh.example',
+      taxNumber: '21/270/12345', bankHolder: 'ChemieNetzwerk Harz e.V.', iban: 'DE89370400440532013000', bic: 'COBADEFFXXX', bankName: 'Commerzbank', sepaCreditorId: 'DE98ZZZ09999999999',
+    });
+    await env.ctx.settings.updateEinvoice(actor, { ...(await env.ctx.settings.einvoice()), paymentMeans: ['credit_transfer', 'direct_debit'] });
+    org.debit = await makeOrg(env.ctx, 'Müller & Söhne Spezialchemie GmbH', cats.company, 'fibu@mueller.example');
+    org.transfer = await makeOrg(env.ctx, 'Okertal Polymere AG', cats.company, 'konto@okertal.example');
+    org.revoked = await makeOrg(env.ctx, 'Goslarer Labor GmbH', cats.company, 'labor@goslar.example');
+    await env.ctx.sepa.createMandate(actor, org.debit, 'paper', { scheme: 'B2B', iban: 'DE02120300000000202051', bic: '', holder: 'Müller & Söhne Spezialchemie GmbH', signedOn: '2027-02-01', reference: 'CNH-M-0001' });
+    const revoked = await env.ctx.sepa.createMandate(actor, org.revoked, 'paper', { scheme: 'CORE', iban: 'DE02500105170137075030', bic: '', holder: 'Goslarer Labor GmbH', signedOn: '2027-02-01', reference: 'CNH-M-0002' });
+    await env.ctx.sepa.revokeMandate(actor, revoked, 'Kündigung durch das Mitglied');
+    await env.ctx.dues.freezeFeeSchedule(actor, 2027);
+  });
+  after(async () => { await env.close(); });
+
+  let debitInvoice = 0;
+  async function issuedXml(orgId: number): Promise<string> {
+    const r = await env.ctx.dues.issueDuesInvoice(actor, orgId, 2027);
+    if (!r.issued) throw new Error('not issued');
+    if (orgId === org.debit) debitInvoice = r.invoiceId;
+    return (await env.ctx.dues.xml(r.invoiceId)).xml;
+  }
+
+  it('the member with an active B2B mandate: direct debit (59), mandate reference BT-89, creditor ID BT-90, debtor IBAN BT-91; valid against CII D16B', async () => {
+    const xml = await issuedXml(org.debit);
+    expect(xml).to.match(/<ram:SpecifiedTradeSettlementPaymentMeans>\s*<ram:TypeCode>59<\/ram:TypeCode>/);
+    expect(xml).to.contain('<ram:DirectDebitMandateID>CNH-M-0001</ram:DirectDebitMandateID>');
+    expect(xml).to.contain('<ram:CreditorReferenceID>DE98ZZZ09999999999</ram:CreditorReferenceID>');
+    expect(xml).to.match(/<ram:PayerPartyDebtorFinancialAccount>\s*<ram:IBANID>DE02120300000000202051<\/ram:IBANID>/);
+    if (STANDARDS && hasXmllint) expect(xsdErrors(xml)).to.equal('');
+    if (hasPoppler) {
+      const text = pdfText((await env.ctx.dues.pdf(debitInvoice)).pdf).replace(/\s+/g, ' ');
+      expect(text).to.contain('per SEPA-Lastschrift von Ihrem Konto DE02 1203 0000 0000 2020 51 eingezogen (Mandatsreferenz CNH-M-0001, Gläubiger-ID DE98ZZZ09999999999)');
+      expect(text).not.to.contain('Bitte überweisen Sie den Betrag');
+      expect(text).not.to.contain('GiroCode');
+    }
+  });
+
+  it('a member without a mandate, and one whose mandate was revoked: credit transfer (58) to the association, no mandate', async () => {
+    for (const id of [org.transfer, org.revoked]) {
+      const xml = await issuedXml(id);
+      expect(xml).to.match(/<ram:TypeCode>58<\/ram:TypeCode>/);
+      expect(xml).to.contain('DE89370400440532013000');
+      expect(xml).not.to.contain('DirectDebitMandateID');
+      expect(xml).not.to.contain('CNH-M-0002');
+    }
   });
 });

@@ -5,14 +5,14 @@ import { makeCategories, makeUser, PASSWORD } from '../helpers/fixtures.ts';
 import { SmtpSink } from '../fakes/smtp-sink.ts';
 import { DEFAULT_ASSOCIATION, DEFAULT_SEPA } from '../../server/settings/settings.schemas.ts';
 import type { Context } from '../../server/context.ts';
-import { hasPoppler, hasXmllint, STANDARDS, xsdErrors } from '../helpers/einvoice-standards.ts';
-import { spawnSync } from 'node:child_process';
-
-function pdfText(pdf: Buffer): string {
-  return spawnSync('pdftotext', ['-layout', '-', '-'], { input: pdf, encoding: 'utf8' }).stdout;
-}
+import { hasPoppler, hasXmllint, pdfText, STANDARDS, xsdErrors } from '../helpers/einvoice-standards.ts';
 
 const actor = { userId: null, label: 'test' };
+/** The association as a SEPA creditor: address, tax number, account and creditor ID. */
+const CREDITOR = {
+  ...DEFAULT_ASSOCIATION, name: 'ChemieNetzwerk Harz e.V.', street: 'Adolph-Roemer-Straße 2A', postcode: '38678', city: 'Clausthal-Zellerfeld', contactEmail: 'vorstand@cnh.example',
+  taxNumber: '21/270/12345', bankHolder: 'ChemieNetzwerk Harz e.V.', iban: 'DE89370400440532013000', bic: 'COBADEFFXXX', bankName: 'Commerzbank', sepaCreditorId: 'DE98ZZZ09999999999',
+};
 
 async function makeOrg(ctx: Context, name: string, categoryId: number, email: string, invite = false): Promise<number> {
   return ctx.db.transaction(async (trx) => (await ctx.members.createOrganisation(trx, actor, {
@@ -38,10 +38,7 @@ describe('SEPA direct debits: mandates, a collection run with pre-notifications 
     env = await createTestEnv({ smtpUrl: sink.url });
     env.clock.set('2027-03-10T09:00:00Z'); // a Wednesday
     const cats = await makeCategories(env.ctx);
-    await env.ctx.settings.updateAssociation(actor, {
-      ...DEFAULT_ASSOCIATION, name: 'ChemieNetzwerk Harz e.V.', street: 'Adolph-Roemer-Straße 2A', postcode: '38678', city: 'Clausthal-Zellerfeld', contactEmail: 'vorstand@cnh.example',
-      taxNumber: '21/270/12345', bankHolder: 'ChemieNetzwerk Harz e.V.', iban: 'DE89370400440532013000', bic: 'COBADEFFXXX', bankName: 'Commerzbank', sepaCreditorId: 'DE98ZZZ09999999999',
-    });
+    await env.ctx.settings.updateAssociation(actor, CREDITOR);
     org.a = await makeOrg(env.ctx, 'Müller & Söhne Spezialchemie GmbH', cats.company, 'fibu@mueller.example');
     org.b = await makeOrg(env.ctx, 'Okertal Polymere AG', cats.company, 'konto@okertal.example', true);
     org.c = await makeOrg(env.ctx, 'Goslarer Labor GmbH', cats.company, 'labor@goslar.example');
@@ -281,10 +278,7 @@ describe('SEPA mandate in the e-invoice: a member whose dues are collected by de
     env = await createTestEnv();
     env.clock.set('2027-03-10T09:00:00Z');
     const cats = await makeCategories(env.ctx);
-    await env.ctx.settings.updateAssociation(actor, {
-      ...DEFAULT_ASSOCIATION, name: 'ChemieNetzwerk Harz e.V.', street: 'Adolph-Roemer-Straße 2A', postcode: '38678', city: 'Clausthal-Zellerfeld', contactEmail: 'vorstand@cnh.example',
-      taxNumber: '21/270/12345', bankHolder: 'ChemieNetzwerk Harz e.V.', iban: 'DE89370400440532013000', bic: 'COBADEFFXXX', bankName: 'Commerzbank', sepaCreditorId: 'DE98ZZZ09999999999',
-    });
+    await env.ctx.settings.updateAssociation(actor, CREDITOR);
     await env.ctx.settings.updateEinvoice(actor, { ...(await env.ctx.settings.einvoice()), paymentMeans: ['credit_transfer', 'direct_debit'] });
     org.debit = await makeOrg(env.ctx, 'Müller & Söhne Spezialchemie GmbH', cats.company, 'fibu@mueller.example');
     org.transfer = await makeOrg(env.ctx, 'Okertal Polymere AG', cats.company, 'konto@okertal.example');

@@ -43,6 +43,10 @@ export async function allProfiles(q: Db): Promise<DirectoryProfileRow[]> {
   return q('directory_profiles').orderBy('id');
 }
 
+export async function profileById(q: Db, id: number): Promise<DirectoryProfileRow | undefined> {
+  return q('directory_profiles').where({ id }).first();
+}
+
 export async function insertLogo(q: Db, row: Omit<DirectoryLogoRow, 'id'>): Promise<number> {
   return insertId(q, 'directory_logos', row);
 }

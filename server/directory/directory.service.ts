@@ -297,14 +297,13 @@ export class DirectoryService {
   }
 
   async draftLogo(profileId: number): Promise<Buffer | undefined> {
-    const rows = await repo.allProfiles(this.d.db);
-    const r = rows.find((x) => Number(x.id) === profileId);
+    const r = await repo.profileById(this.d.db, profileId);
     if (!r?.logo_id) return undefined;
     return (await repo.logo(this.d.db, Number(r.logo_id)))?.content;
   }
 
   private async reviewable(trx: Knex.Transaction, profileId: number, version: number): Promise<DirectoryProfileRow> {
-    const row = (await repo.allProfiles(trx)).find((x) => Number(x.id) === profileId);
+    const row = await repo.profileById(trx, profileId);
     if (!row) throw new NotFoundError();
     if (row.review_status !== 'pending') throw new DirectoryError('not_pending');
     if (Number(row.version) !== version) throw new ConflictError();
@@ -313,7 +312,7 @@ export class DirectoryService {
 
   /** Publishes the submitted draft as it was submitted (the version guards against a change meanwhile). */
   async approve(actor: Actor, profileId: number, version: number): Promise<void> {
-    const found = (await repo.allProfiles(this.d.db)).find((x) => Number(x.id) === profileId);
+    const found = await repo.profileById(this.d.db, profileId);
     if (!found) throw new NotFoundError();
     // read before the transaction: on SQLite it holds the only connection
     const [org] = await this.d.members.getMany([Number(found.organisation_id)]);

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { z } from 'zod';
 import { Router, type Request, type Response } from 'express';
 import { DateTime } from 'luxon';
@@ -9,8 +10,9 @@ import { berlinDate, ZONE } from '../clock.ts';
 import { formatDate, formatMoney } from '../i18n/format.ts';
 import { centsToEuroInput } from '../settings/money.ts';
 import { INVOICE_STATUSES } from './invoice.ts';
-import { isValidYear, type Dashboard } from './dues.service.ts';
+import { isValidYear, type Dashboard, type IssueResult } from './dues.service.ts';
 import { cancelSchema, creditSchema, listFilterSchema, paymentSchema, refundSchema, remindersStopSchema, reversalSchema, yearFormSchema } from './dues.schemas.ts';
+import { ITEM_ROWS, ITEM_VAT, itemField, itemsFormSchema } from './dues.schemas.ts'; // h/items
 import { ValidationError, type FieldErrors } from '../errors.ts';
 import { MAX_PAID_FACTOR } from './payments.service.ts';
 import { datevBookings, datevBuchungsstapel, invoicesCsv, paymentsCsv } from './datev-export.ts';
@@ -406,6 +408,71 @@ export function duesRouter(ctx: Context): Router {
     const number = r2.invoiceId ? (await ctx.dues.get(r2.invoiceId)).number : '';
     flash(req, 'error', req.t(`money.single.refused.${r2.reason}`, { year, number, date: formatDate(r2.exitDate ?? '', req.locale) }));
     res.redirect(303, back);
+  }));
+
+  // ------------------------------------------------------------ h/items: an invoice with further items (an event fee with VAT)
+  const renderItems = async (req: Request, res: Response, orgId: number, values: Record<string, unknown>, extra: Record<string, unknown> = {}) => {
+    const org = await ctx.members.get(orgId);
+    if (!org) throw new NotFoundError();
+    const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : '');
+    const errors = (extra.errors ?? {}) as Record<string, string>;
+    const rows = Array.from({ length: ITEM_ROWS }, (_, i) => {
+      const row = i + 1;
+      const f = (x: 'Name' | 'Qty' | 'Price' | 'Vat') => ({ name: itemField(row, x), value: str(itemField(row, x)), error: errors[itemField(row, x)] });
+      const vat = f('Vat');
+      return { row, name: f('Name'), qty: f('Qty'), price: f('Price'), vat, vats: ITEM_VAT.map((v) => ({ value: v, selected: (vat.value || '19') === v })) };
+    });
+    res.status(extra.errors || extra.refusal ? 422 : 200).render('dues/items', {
+      title: req.t('dues.items.title'), section: 'dues', organisation: org, rows, values,
+      withDues: str('withDues') === '1', ...extra,
+    });
+  };
+
+  r.get('/organisations/:id/invoice/items', write, h(async (req, res) => {
+    const today = berlinDate(ctx.clock.now());
+    await renderItems(req, res, idParam(req), { requestKey: crypto.randomBytes(18).toString('base64url'), serviceStart: today, serviceEnd: today, year: String(Number(today.slice(0, 4))) });
+  }));
+
+  r.post('/organisations/:id/invoice/items', write, h(async (req, res) => {
+    const orgId = idParam(req);
+    const body = req.body as Record<string, unknown>; // why: express.urlencoded gives an object of strings
+    const parsed = parseForm(itemsFormSchema, body, req.t);
+    if (!parsed.ok) {
+      await renderItems(req, res, orgId, body, { errors: parsed.errors });
+      return;
+    }
+    const input = { items: parsed.data.items, duesYear: parsed.data.duesYear, serviceStart: parsed.data.serviceStart, serviceEnd: parsed.data.serviceEnd, requestKey: parsed.data.requestKey };
+    const refusal = (skip: IssueResult & { issued: false }, number = ''): string => skip.reason === 'einvoice'
+      ? einvoiceRefusal(req.t, skip.fields ?? [])
+      : req.t(`dues.items.refused.${skip.reason}`, { year: input.duesYear ?? '', number, date: formatDate(skip.exitDate ?? '', req.locale) });
+    const numberOf = async (id?: number) => (id ? (await ctx.dues.get(id)).number : '');
+    if (parsed.data.preview) {
+      const p = await ctx.dues.previewWithItems(orgId, input);
+      if (!p.ok) {
+        const skip = p.skip as IssueResult & { issued: false };
+        await renderItems(req, res, orgId, body, { refusal: refusal(skip, await numberOf(skip.invoiceId)) });
+        return;
+      }
+      await renderItems(req, res, orgId, body, {
+        preview: {
+          split: p.invoices.length > 1,
+          invoices: p.invoices.map((inv) => ({
+            ...inv,
+            lines: inv.lines.map((l) => ({ ...l, quantity: (l.quantityMilli / 1000).toLocaleString(req.locale === 'en' ? 'en-GB' : 'de-DE'), rate: l.category === 'S' ? `${l.ratePercent} %` : req.t('dues.items.vat.O') })),
+            fields: inv.fields.length ? einvoiceRefusal(req.t, inv.fields) : '',
+          })),
+        },
+      });
+      return;
+    }
+    const r2 = await ctx.dues.issueWithItems(actorOf(req), orgId, input);
+    if (r2.issued) {
+      const numbers = r2.invoices.map((i) => i.number);
+      flash(req, 'success', numbers.length > 1 ? req.t('dues.items.doneTwo', { first: numbers[0], second: numbers[1] }) : req.t('money.single.done', { number: numbers[0] }));
+      res.redirect(303, `/treasurer/invoices/${r2.invoices[0]!.invoiceId}`);
+      return;
+    }
+    await renderItems(req, res, orgId, body, { refusal: refusal(r2, await numberOf(r2.invoiceId)) });
   }));
 
   // ------------------------------------------------------------ overdue and reminders

@@ -5,7 +5,7 @@ import type { Config } from '../config.ts';
 import { currentValue } from '../db/counters.ts';
 import type { Actor, AuditService } from '../audit/audit.service.ts';
 import { SYSTEM } from '../audit/audit.service.ts';
-import { AppError, ConflictError, NotFoundError } from '../errors.ts';
+import { AppError, ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Outbox } from '../mail/outbox.service.ts';
 import type { Contact, MembersService } from '../members/members.service.ts';
@@ -21,7 +21,7 @@ import type { InvoiceRow } from './dues.tables.ts';
 import { rowToInvoice, type Invoice, type IssuerSnapshot, type StripeSyncPort } from './invoice.ts';
 import { feeSchedule, replaceSchedule, scheduleYears, type FeeScheduleEntry } from './fee-schedules.repository.ts';
 import {
-  duesAmountsOfYear, duesInvoiceNumbers, exportRows, getInvoice, hasInvoiceOfYear, idByDuesKey, insertCopy, insertInvoice, invoiceYears,
+  duesAmountsOfYear, duesInvoiceNumbers, exportRows, getInvoice, hasInvoiceOfYear, idByDuesKey, idByRequestKey, insertCopy, insertInvoice, invoiceYears,
   invoiceRowsOfOrganisation, invoicesOfOrganisation, listInvoices, OPEN_STATUSES, undeliveredIds, updateInvoice, type NewInvoiceRow, unpaidInvoiceNumbers,
 } from './invoices.repository.ts';
 import { paymentAmountsOfYear } from './payments.repository.ts';
@@ -37,12 +37,15 @@ import type { EInvoiceField } from '../einvoice/check.ts';
 import { eInvoiceProblems } from '../einvoice/check.ts';
 import { eInvoiceOf } from '../einvoice/from-invoice.ts';
 import { buildCii } from '../einvoice/cii.ts';
-import type { DirectDebitMandate, EInvoiceProfile } from '../einvoice/model.ts';
+import type { DirectDebitMandate, EInvoiceLine, EInvoiceProfile, VatBreakdown } from '../einvoice/model.ts';
+import { totalsOf } from '../einvoice/model.ts'; // h/items
 import type { InvoiceEInvoice } from './invoice.ts';
 
 export type { FeeScheduleEntry };
 
-export type SkipReason = 'invoiced' | 'free' | 'no_schedule' | 'left' | 'tax_settings' | 'einvoice'; // h/einvoice: 'einvoice' = the e-invoice would break EN 16931 (`fields`)
+export type SkipReason = 'invoiced' | 'free' | 'no_schedule' | 'left' | 'tax_settings' | 'einvoice' | 'too_large';
+/** Why a dues run skips a member ('too_large' only an invoice with items can be). */
+export type RunSkipReason = Exclude<SkipReason, 'too_large'>; // h/einvoice: 'einvoice' = the e-invoice would break EN 16931 (`fields`)
 
 /** h/money: whether a membership ends before the year does (an invoice for the year would bill a period after the end). */
 export function endsBefore(exitDate: string | null | undefined, year: number): boolean {
@@ -60,7 +63,7 @@ export interface PreviewRow {
   annualCents: number;
   months: number;
   proRata: boolean;
-  skip: SkipReason | null;
+  skip: RunSkipReason | null;
   invoiceNumber?: string;
   exitDate?: string | null;
   hasEmail: boolean;
@@ -75,6 +78,58 @@ export interface DuesPreview {
 }
 
 export type IssueResult = { issued: true; invoiceId: number; number: string } | { issued: false; reason: SkipReason; invoiceId?: number; exitDate?: string; fields?: EInvoiceField[] };
+
+/** h/items: one item of an invoice beyond the dues, as the treasurer typed it. */
+export interface InvoiceItem {
+  name: string;
+  /** thousandths: 1,5 = 1500 */
+  quantityMilli: number;
+  /** net price per unit */
+  unitNetCents: number;
+  /** the VAT rate: 19 %, 7 % or outside VAT (O) */
+  vat: '19' | '7' | 'O';
+}
+
+export interface ItemsInvoiceInput {
+  items: InvoiceItem[];
+  /** bill this year's dues on the same invoice (its own line outside VAT) */
+  duesYear: number | null;
+  /** the items' date or period of service (§ 14 Abs. 4 Nr. 6 UStG), YYYY-MM-DD */
+  serviceStart: string;
+  serviceEnd: string;
+  /** the form's one-time key (a form sent twice issues one invoice) */
+  requestKey: string;
+}
+
+export type ItemsPreview =
+  | { ok: true; invoices: { description: string; lines: EInvoiceLine[]; netCents: number; breakdown: VatBreakdown[]; grossCents: number; fields: EInvoiceField[] }[] }
+  | { ok: false; skip: IssueResult };
+
+/** One or (dues outside VAT beside taxed items) two invoices issued, or why none. */
+export type ItemsIssueResult = { issued: true; invoices: { invoiceId: number; number: string }[] } | (IssueResult & { issued: false });
+
+/** h/items: the highest amount one invoice may come to (what the amount fields accept, 1.000.000,00 €). */
+export const ITEMS_MAX_CENTS = 100_000_000;
+/** h/items: at most this many items on one invoice. */
+export const ITEMS_MAX = 20;
+export const REQUEST_KEY = /^[A-Za-z0-9_-]{16,64}$/;
+
+/** h/items: the first input field that breaks the service's own bounds (the form checks them too, with words), or null. */
+function itemsInputProblem(input: ItemsInvoiceInput): string | null {
+  if (!REQUEST_KEY.test(input.requestKey)) return 'requestKey';
+  if (input.items.length > ITEMS_MAX || (!input.items.length && !input.duesYear)) return 'items';
+  if (input.duesYear !== null && !isValidYear(input.duesYear)) return 'year';
+  const date = /^\d{4}-\d{2}-\d{2}$/;
+  if (input.items.length && (!date.test(input.serviceStart) || !date.test(input.serviceEnd) || input.serviceEnd < input.serviceStart
+    || !DateTime.fromISO(input.serviceStart).isValid || !DateTime.fromISO(input.serviceEnd).isValid)) return 'serviceEnd';
+  for (const i of input.items) {
+    if (!i.name.trim() || i.name.length > 200) return 'items';
+    if (!Number.isSafeInteger(i.quantityMilli) || i.quantityMilli <= 0 || i.quantityMilli > 10_000_000) return 'items';
+    if (!Number.isSafeInteger(i.unitNetCents) || i.unitNetCents <= 0 || i.unitNetCents > ITEMS_MAX_CENTS) return 'items';
+    if (!['19', '7', 'O'].includes(i.vat)) return 'items';
+  }
+  return null;
+}
 
 export interface Dashboard {
   year: number;
@@ -299,6 +354,136 @@ export class DuesService {
     return this.issueAndDeliver(actor, organisationId, year);
   }
 
+  // ---------------------------------------------------------------- h/items: an invoice with further items
+
+  /**
+   * The invoices these items (and the year's dues, if asked) would make, with what each would
+   * show: net, VAT per rate, gross; or why none can be issued. Two invoices when lines outside
+   * VAT (the dues) meet taxed lines: EN 16931 allows no other VAT category on an invoice with
+   * category O (BR-O-11, BR-O-12).
+   */
+  async previewWithItems(organisationId: number, input: ItemsInvoiceInput): Promise<ItemsPreview> {
+    const drafts = await this.draftWithItems(this.d.db, SYSTEM, organisationId, input);
+    if ('skip' in drafts) return { ok: false, skip: drafts.skip };
+    return {
+      ok: true,
+      invoices: drafts.map((d) => {
+        const totals = totalsOf({ lines: d.lines });
+        return { description: d.row.description, lines: d.lines, netCents: totals.lineTotal, breakdown: totals.breakdown.filter((x) => x.category === 'S'), grossCents: totals.grand, fields: problemsOfDraft(d.row) };
+      }),
+    };
+  }
+
+  /**
+   * Issues a member's invoice with items beyond the dues (an event fee with 19 % VAT, a
+   * sponsoring package), optionally with the year's dues beside them: VAT per rate on the sum of
+   * the lines' nets (EN 16931 BR-CO-17), the amount payable is the gross; each invoice checked
+   * against EN 16931 before a number is taken, audited and delivered like any invoice, all in one
+   * transaction. Dues (outside VAT) and taxed items go on two invoices with consecutive numbers
+   * (BR-O-11/12); the one with the dues line counts as the year's dues invoice (a run or a second
+   * form skip the member). The form's one-time key makes a form sent twice issue nothing more.
+   */
+  async issueWithItems(actor: Actor, organisationId: number, input: ItemsInvoiceInput): Promise<ItemsIssueResult> {
+    const again = async (q: Knex | Knex.Transaction): Promise<ItemsIssueResult | null> => {
+      const ids = (await Promise.all([idByRequestKey(q, input.requestKey), idByRequestKey(q, `${input.requestKey}.2`)])).filter((x): x is number => x !== null);
+      if (!ids.length) return null;
+      const invoices = await Promise.all(ids.map(async (id) => ({ invoiceId: id, number: (await this.getIn(q, id)).number })));
+      return { issued: true, invoices };
+    };
+    const before = await again(this.d.db);
+    if (before) return before;
+    let r: ItemsIssueResult;
+    try {
+      r = await this.d.db.transaction(async (trx) => {
+        const seen = await again(trx);
+        if (seen) return seen;
+        const drafts = await this.draftWithItems(trx, actor, organisationId, input);
+        if ('skip' in drafts) return drafts.skip as ItemsIssueResult;
+        const fields = [...new Set(drafts.flatMap((d) => problemsOfDraft(d.row)))];
+        if (fields.length) return { issued: false, reason: 'einvoice', fields };
+        const invoices: { invoiceId: number; number: string }[] = [];
+        for (const [i, d] of drafts.entries()) {
+          const number = await nextInvoiceNumber(trx, d.row.year);
+          const id = await insertInvoice(trx, { ...d.row, number, request_key: i === 0 ? input.requestKey : `${input.requestKey}.${i + 1}` });
+          await this.d.audit.record(trx, actor, 'invoice.issued', 'invoice', id, undefined, {
+            number, organisationId, year: d.row.year, amountCents: d.row.amount_cents, withDues: d.row.dues_key ? input.duesYear : null,
+            lines: d.lines.map((l) => ({ name: l.name, quantityMilli: l.quantityMilli, unitNetCents: l.unitNetCents, category: l.category, ratePercent: l.ratePercent })),
+          });
+          if (this.d.payments) await this.d.payments.applyOpenCredit(trx, actor, id);
+          invoices.push({ invoiceId: id, number });
+        }
+        return { issued: true, invoices };
+      });
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+      // the same form sent twice at once, or a dues invoice of the year issued meanwhile
+      const seen = await again(this.d.db);
+      if (seen) return seen;
+      const dues = input.duesYear ? await idByDuesKey(this.d.db, duesKey(input.duesYear, organisationId)) : null;
+      if (dues) return { issued: false, reason: 'invoiced', invoiceId: dues };
+      throw err;
+    }
+    if (r.issued) for (const i of r.invoices) await this.deliver(i.invoiceId);
+    return r;
+  }
+
+  /** The rows of the invoices with items, all but their numbers, with their lines; or why there are none. */
+  private async draftWithItems(q: Knex | Knex.Transaction, actor: Actor, organisationId: number, input: ItemsInvoiceInput):
+    Promise<{ skip: IssueResult } | { row: Omit<NewInvoiceRow, 'number'>; lines: EInvoiceLine[] }[]> {
+    const problem = itemsInputProblem(input);
+    if (problem) throw new ValidationError({ [problem]: 'dues.items.invalid' });
+    const org = await this.d.members.getIn(q, organisationId);
+    if (!org) throw new NotFoundError();
+    // services after the membership ended are not billed to it (issue 11: never a period after the end date)
+    if (org.exitDate && input.items.length && org.exitDate < input.serviceEnd) return { skip: { issued: false, reason: 'left', exitDate: org.exitDate } };
+    if ((await this.missingTaxSettings(q)).length) return { skip: { issued: false, reason: 'tax_settings' } };
+    const parties = await this.partiesOf(q, actor, org);
+    const t = tFor(parties.row.locale as Locale);
+    const outside: EInvoiceLine[] = [];
+    let duesRow: Omit<NewInvoiceRow, 'number'> | null = null;
+    if (input.duesYear) {
+      const existing = await idByDuesKey(q, duesKey(input.duesYear, organisationId));
+      if (existing) return { skip: { issued: false, reason: 'invoiced', invoiceId: existing } };
+      const dues = await this.draftInvoice(q, actor, organisationId, input.duesYear, {});
+      if ('skip' in dues) return dues;
+      duesRow = dues.row;
+      const net = dues.row.amount_cents;
+      outside.push({
+        name: dues.row.description, note: dues.row.pro_rata_note || undefined, quantityMilli: 1000, unitCode: 'C62', unitNetCents: net, netCents: net,
+        category: 'O', ratePercent: null, period: { start: dues.row.period_start, end: dues.row.period_end },
+      });
+    }
+    const taxed: EInvoiceLine[] = [];
+    for (const i of input.items) {
+      (i.vat === 'O' ? outside : taxed).push({
+        name: i.name, quantityMilli: i.quantityMilli, unitCode: 'C62', unitNetCents: i.unitNetCents, netCents: Math.round((i.unitNetCents * i.quantityMilli) / 1000),
+        category: i.vat === 'O' ? 'O' : 'S', ratePercent: i.vat === 'O' ? null : Number(i.vat), period: { start: input.serviceStart, end: input.serviceEnd },
+      });
+    }
+    const out: { row: Omit<NewInvoiceRow, 'number'>; lines: EInvoiceLine[] }[] = [];
+    for (const lines of [outside, taxed].filter((g) => g.length)) {
+      const gross = totalsOf({ lines }).grand;
+      if (gross > ITEMS_MAX_CENTS) return { skip: { issued: false, reason: 'too_large' } };
+      if (gross <= 0) return { skip: { issued: false, reason: 'free' } };
+      const withDues = lines === outside && duesRow !== null;
+      const items = lines.slice(withDues ? 1 : 0).map((l) => l.name);
+      const description = withDues
+        ? (items.length ? t('dues.items.withDues', { description: duesRow!.description, count: items.length }) : duesRow!.description)
+        : items.length === 1 ? items[0]! : t('dues.items.several', { first: items[0], count: items.length - 1 });
+      const starts = lines.map((l) => l.period!.start).sort();
+      const ends = lines.map((l) => l.period!.end).sort();
+      const base: Omit<NewInvoiceRow, 'number'> = withDues ? duesRow! : {
+        ...parties.row, year: Number(parties.row.issue_date.slice(0, 4)), dues_key: null, dues_run_id: null, category_id: null,
+        description: '', pro_rata_note: '', period_start: '', period_end: '', amount_cents: 0, lines: null,
+      };
+      out.push({
+        lines,
+        row: { ...base, description: description.slice(0, 500), period_start: starts[0]!, period_end: ends[ends.length - 1]!, amount_cents: gross, lines: JSON.stringify(lines) },
+      });
+    }
+    return out;
+  }
+
   /** The row of a member's dues invoice for a year, all but its number; or why there is none. */
   private async draftInvoice(q: Knex | Knex.Transaction, actor: Actor, organisationId: number, year: number, opts: { duesRunId?: number | null }):
     Promise<{ skip: IssueResult } | { row: Omit<NewInvoiceRow, 'number'>; amountCents: number }> {
@@ -313,27 +498,51 @@ export class DuesService {
     if (!amount) return { skip: { issued: false, reason: 'no_schedule' } };
     if (amount.amountCents === 0) return { skip: { issued: false, reason: 'free' } };
 
+    const parties = await this.partiesOf(q, actor, org);
+    const t = tFor(parties.row.locale as Locale);
+    return {
+      amountCents: amount.amountCents,
+      row: {
+        ...parties.row,
+        year,
+        dues_key: duesKey(year, organisationId),
+        dues_run_id: opts.duesRunId ?? null,
+        category_id: s.categoryId,
+        description: t('dues.invoice.description', { year }),
+        pro_rata_note: amount.proRata
+          ? t('dues.invoice.proRataNote', { months: amount.months, annual: formatMoney(amount.annualCents, parties.row.locale as Locale), joinDate: formatDate(org.joinDate, parties.row.locale as Locale) })
+          : '',
+        period_start: amount.periodStart,
+        period_end: amount.periodEnd,
+        amount_cents: amount.amountCents,
+        lines: null,
+      },
+    };
+  }
+
+  /**
+   * What every invoice of a member repeats, whatever it bills: both parties as they stand now,
+   * the billing contact and its language, the tax note, issue and due date, the buyer's e-invoice
+   * data (and SEPA mandate); the rest (year, lines, amount, period) is the caller's.
+   */
+  private async partiesOf(q: Knex | Knex.Transaction, actor: Actor, org: NonNullable<Awaited<ReturnType<MembersService['getIn']>>>):
+    Promise<{ row: Omit<NewInvoiceRow, 'number' | 'year' | 'dues_key' | 'dues_run_id' | 'category_id' | 'description' | 'pro_rata_note' | 'period_start' | 'period_end' | 'amount_cents' | 'lines'> }> {
+    const organisationId = org.id;
     const [association, rules, contacts, einvoice] = await Promise.all([
       this.d.settings.association(q), this.d.settings.rules(q), this.d.members.contactsIn(q, organisationId), this.d.settings.einvoice(q),
     ]);
     const contact = billingContact(contacts);
     const locale: Locale = contact?.locale ?? 'de';
-    const t = tFor(locale);
     const issueDate = this.today();
     const dueDate = DateTime.fromISO(issueDate, { zone: ZONE }).plus({ days: rules.duesDueDays }).toISODate()!;
     const now = iso(this.d.clock.now());
     return {
-      amountCents: amount.amountCents,
       row: {
-        year,
         kind: 'invoice',
-        dues_key: duesKey(year, organisationId),
         cancels_invoice_id: null,
         cancelled_by_invoice_id: null,
         organisation_id: organisationId,
         member_number: org.memberNumber,
-        dues_run_id: opts.duesRunId ?? null,
-        category_id: s.categoryId,
         recipient_name: org.legalName,
         recipient_street: org.street ?? '',
         recipient_postcode: org.postcode ?? '',
@@ -343,14 +552,7 @@ export class DuesService {
         contact_name: contact?.name ?? '',
         contact_email: contact?.email ?? '',
         issuer: JSON.stringify(issuerOf(association, einvoice)),
-        description: t('dues.invoice.description', { year }),
-        pro_rata_note: amount.proRata
-          ? t('dues.invoice.proRataNote', { months: amount.months, annual: formatMoney(amount.annualCents, locale), joinDate: formatDate(org.joinDate, locale) })
-          : '',
         tax_note: rules.invoiceTaxNote,
-        period_start: amount.periodStart,
-        period_end: amount.periodEnd,
-        amount_cents: amount.amountCents,
         issue_date: issueDate,
         due_date: dueDate,
         status: 'open',
@@ -367,7 +569,6 @@ export class DuesService {
         created_by: actor.userId,
         created_at: now,
         updated_at: now,
-        lines: null,
         einvoice: JSON.stringify(buyerEInvoice(org.einvoice, this.d.mandateOf ? await this.d.mandateOf(q, organisationId) : null)),
       },
     };

@@ -93,6 +93,8 @@ export interface InvoiceRow {
   lines: string | null;
   /** JSON InvoiceEInvoice (format, Leitweg-ID, mandate); null = hybrid PDF, none */
   einvoice: string | null;
+  /** the one-time key of the form that issued an invoice with further items (migrations/20261205010001_invoice_request_key.ts) */
+  request_key?: string | null;
 }
 
 /** A payment against an invoice: a bank transfer, a Stripe payment, or (negative) a Stripe refund. */

@@ -167,7 +167,8 @@ export async function renderInvoicePdf(inv: Invoice): Promise<Buffer> {
     if (i > 0) by = doc.y + 4;
     const rate = l.category === 'S' ? ` · ${t('einvoice.pdf.vatRate', { rate: l.ratePercent })}` : '';
     const qty = l.quantityMilli !== 1000 ? `${(l.quantityMilli / 1000).toLocaleString(loc === 'en' ? 'en-GB' : 'de-DE')} × ${formatMoney(l.unitNetCents, loc)}, ` : '';
-    doc.font('regular').fontSize(10).fillColor('black').text(`${l.name}, ${period}`, left, by, { width: width - amountW - 5 * MM });
+    const linePeriod = l.period ? `${formatDate(l.period.start, loc)}${l.period.end !== l.period.start ? `–${formatDate(l.period.end, loc)}` : ''}` : period;
+    doc.font('regular').fontSize(10).fillColor('black').text(`${l.name}, ${linePeriod}`, left, by, { width: width - amountW - 5 * MM });
     const afterDesc = doc.y;
     const note = l.note ?? (lines.length === 1 ? inv.proRataNote : '');
     const sub = [qty ? qty.replace(/, $/, '') : '', rate.replace(/^ · /, ''), note].filter(Boolean).join(' · ');

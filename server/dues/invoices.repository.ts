@@ -63,6 +63,12 @@ export async function insertInvoice(q: Q, row: NewInvoiceRow): Promise<number> {
   return insertId(q, 'invoices', { ...row });
 }
 
+/** The id of the invoice a form with this one-time key issued, if any. */
+export async function idByRequestKey(q: Q, requestKey: string): Promise<number | null> {
+  const r = await q('invoices').where({ request_key: requestKey }).first('id');
+  return r ? Number(r.id) : null;
+}
+
 /**
  * Inserts a copy of an invoice's row (all but its id, number and dues key) with `changes`
  * applied: the cancellation invoice repeats the original's parties and period.
@@ -70,7 +76,7 @@ export async function insertInvoice(q: Q, row: NewInvoiceRow): Promise<number> {
 export async function insertCopy(q: Q, originalId: number, changes: InvoicePatch & { number: string }): Promise<number> {
   const orig = await q('invoices').where({ id: originalId }).first();
   if (!orig) throw new Error(`invoice ${originalId} not found`);
-  const { id: _id, number: _n, dues_key: _k, ...rest } = orig;
+  const { id: _id, number: _n, dues_key: _k, request_key: _r, ...rest } = orig;
   // h/stripe: a copy carries none of the original's Stripe findings
   return insertInvoice(q, { ...rest, dues_key: null, stripe_dispute: null, stripe_problem: null, stripe_amount_cents: null, push_error: null, push_error_permanent: false, ...changes });
 }

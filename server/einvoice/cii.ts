@@ -99,6 +99,11 @@ export function buildCii(doc: EInvoiceDoc): string {
     el(lt, 'ram:TypeCode', 'VAT');
     el(lt, 'ram:CategoryCode', l.category);
     if (l.category !== 'O') el(lt, 'ram:RateApplicablePercent', percent(l.ratePercent ?? 0));
+    if (l.period) {
+      const lp = el(ls, 'ram:BillingSpecifiedPeriod');
+      dateTime(lp, 'ram:StartDateTime', l.period.start);
+      dateTime(lp, 'ram:EndDateTime', l.period.end);
+    }
     el(el(ls, 'ram:SpecifiedTradeSettlementLineMonetarySummation'), 'ram:LineTotalAmount', money(l.netCents));
   });
 

@@ -47,6 +47,8 @@ export interface EInvoiceLine {
   category: VatCategory;
   /** BT-152, percent (19, 7); null for O */
   ratePercent: number | null;
+  /** BG-26 (BT-134 / BT-135): the line's own period (an event day beside a year's dues); absent = the invoice's */
+  period?: { start: string; end: string };
 }
 
 /** SEPA direct debit (BT-89 mandate reference, BT-90 creditor id, BT-91 debtor IBAN); h/sepa supplies it. */

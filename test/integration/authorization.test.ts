@@ -44,6 +44,8 @@ function allowed(route: RouteInfo): Principal[] | 'public' | '*' {
   if (p.startsWith('/portal')) return ['member']; // own organisation only (see portal*.test.ts for isolation)
   // the forms of the treasurer's corrections (a reversal, an overpayment) are the treasurer's alone, as are their posts
   if (/^\/treasurer\/(payments\/[^/]+\/reverse|invoices\/[^/]+\/overpayment)$/.test(p)) return ['treasurer'];
+  // h/items: the form of an invoice with further items is the treasurer's alone (it takes a one-time key for issuing)
+  if (/^\/treasurer\/organisations\/[^/]+\/invoice\/items$/.test(p)) return ['treasurer'];
   if (p === '/treasurer') return ['treasurer', 'admin', 'board'];
   if (p.startsWith('/treasurer')) return read ? ['treasurer', 'admin'] : ['treasurer'];
   throw new Error(`no access rule for ${route.method} ${p}: add one to the authorization test`);

@@ -18,7 +18,7 @@ import { duesFor } from './fees.ts';
 import { counterName, formatInvoiceNumber, nextInvoiceNumber } from './numbering.ts';
 import { pdfFor, preparePdf, renderInvoicePdf, type PreparedPdf } from './invoice-pdf.ts';
 import type { InvoiceRow } from './dues.tables.ts';
-import { rowToInvoice, type Invoice, type IssuerSnapshot, type StripeSyncPort } from './invoice.ts';
+import { payMethodsText, rowToInvoice, type Invoice, type IssuerSnapshot, type StripeSyncPort } from './invoice.ts';
 import { feeSchedule, replaceSchedule, scheduleYears, type FeeScheduleEntry } from './fee-schedules.repository.ts';
 import {
   duesAmountsOfYear, duesInvoiceNumbers, exportRows, getInvoice, hasInvoiceOfYear, idByDuesKey, insertCopy, insertInvoice, invoiceYears,
@@ -137,7 +137,7 @@ function issuerOf(a: AssociationSettings, e?: EInvoiceSettings): IssuerSnapshot 
  * break EN 16931 (and, where the member receives XRechnung, the German CIUS); empty = fine.
  */
 export function problemsOfDraft(row: Omit<NewInvoiceRow, 'number'>, number = 'DRAFT', cancels?: { number: string; issueDate: string }): EInvoiceField[] {
-  return problemsOfInvoice(rowToInvoice({ stripe_dispute: null, stripe_problem: null, stripe_amount_cents: null, push_error: null, push_error_permanent: false, ...row, id: 0, number, cancels_number: cancels?.number ?? null, cancels_issue_date: cancels?.issueDate ?? null }));
+  return problemsOfInvoice(rowToInvoice({ stripe_dispute: null, stripe_problem: null, stripe_amount_cents: null, push_error: null, push_error_permanent: false, stripe_payment_methods: null, ...row, id: 0, number, cancels_number: cancels?.number ?? null, cancels_issue_date: cancels?.issueDate ?? null }));
 }
 
 /** h/einvoice: as problemsOfDraft, for an invoice as read. */
@@ -379,7 +379,7 @@ export class DuesService {
     const draft = await this.draftInvoice(this.d.db, SYSTEM, organisationId, year, opts);
     if ('skip' in draft || !draft.row.contact_email) return null;
     const number = formatInvoiceNumber(year, ((await currentValue(this.d.db, counterName(year))) ?? 0) + 1);
-    return preparePdf(rowToInvoice({ ...draft.row, id: 0, number, cancels_number: null, stripe_dispute: null, stripe_problem: null, stripe_amount_cents: null, push_error: null, push_error_permanent: false }));
+    return preparePdf(rowToInvoice({ ...draft.row, id: 0, number, cancels_number: null, stripe_dispute: null, stripe_problem: null, stripe_amount_cents: null, push_error: null, push_error_permanent: false, stripe_payment_methods: null }));
   }
 
   /**
@@ -448,7 +448,7 @@ export class DuesService {
         subject: t(cancellation ? 'dues.mail.cancellation.subject' : 'dues.mail.invoice.subject', { number: inv.number, description: inv.description, association: inv.issuer.name }),
         greeting: greeting(t, inv.contactName),
         paragraphs,
-        action: !cancellation && inv.payUrl ? { label: t('dues.mail.payOnline'), url: inv.payUrl } : undefined,
+        action: !cancellation && inv.payUrl && inv.payMethods.length ? { label: t('dues.mail.payOnline', { methods: payMethodsText(t, inv.payMethods) }), url: inv.payUrl } : undefined,
         afterAction: [t('dues.mail.attached')],
         signature: inv.issuer.name,
       },

@@ -9,6 +9,7 @@ import { tFor } from '../i18n/i18n.ts';
 import { formatDate, formatMoney } from '../i18n/format.ts';
 import { formatIban } from '../settings/bank.ts';
 import { pdfFor, preparePdf } from './invoice-pdf.ts';
+import { payMethodsText } from './invoice.ts';
 import { getInvoice, raiseReminderLevel, reminderCandidates } from './invoices.repository.ts';
 import { greeting } from '../mail/greeting.ts';
 
@@ -74,7 +75,7 @@ export class RemindersService {
               : []),
             t('dues.mail.reminderCrossed'),
           ],
-          action: inv.payUrl ? { label: t('dues.mail.payOnline'), url: inv.payUrl } : undefined,
+          action: inv.payUrl && inv.payMethods.length ? { label: t('dues.mail.payOnline', { methods: payMethodsText(t, inv.payMethods) }), url: inv.payUrl } : undefined,
           signature: inv.issuer.name,
         },
         attachments: [{ filename: `${t('dues.pdf.file')}-${inv.number}.pdf`, contentType: 'application/pdf', content: pdf }],

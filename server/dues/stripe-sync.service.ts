@@ -160,6 +160,7 @@ export class StripeSyncService {
         stripe_state: invoice.status,
         stripe_amount_cents: invoice.totalCents,
         stripe_problem: problem,
+        stripe_payment_methods: methods.join(','), // h/money2: what the page offers, for the PDF, e-mail and portal
         updated_at: now,
       });
       if (linked) {

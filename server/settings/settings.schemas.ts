@@ -283,6 +283,7 @@ export const DEFAULT_DIRECTORY: DirectorySettings = {
 
 // h/stripe: the payment methods the Stripe payment page offers (settings key 'stripe'); the PDF names them
 export const STRIPE_PAYMENT_METHODS = ['card', 'sepa_debit'] as const;
+export type StripePaymentMethod = (typeof STRIPE_PAYMENT_METHODS)[number];
 export const stripeSettingsSchema = z.object({
   paymentMethods: z.array(z.enum(STRIPE_PAYMENT_METHODS)).min(1),
 });

@@ -228,14 +228,20 @@ export class SettingsService {
    * page), in one transaction; each part that changed gets an audit entry with the
    * changed fields before and after.
    */
-  async updateSettings(actor: Actor, value: { association: AssociationSettings; rules: BylawsRules }): Promise<{ changed: boolean }> {
-    const [beforeA, beforeR] = await Promise.all([this.association(), this.rules()]);
+  async updateSettings(actor: Actor, value: { association: AssociationSettings; rules: BylawsRules; stripe?: StripeSettings }): Promise<{ changed: boolean }> {
+    const [beforeA, beforeR, beforeS] = await Promise.all([this.association(), this.rules(), this.stripeSettings()]);
     const dA = diff(beforeA, value.association);
     const dR = diff(beforeR, value.rules);
+    const dS = value.stripe ? diff(beforeS, value.stripe) : { before: {}, after: {} }; // h/money2: the Stripe payment methods
     const changedA = Object.keys(dA.after).length > 0;
     const changedR = Object.keys(dR.after).length > 0;
-    if (!changedA && !changedR) return { changed: false };
+    const changedS = Object.keys(dS.after).length > 0;
+    if (!changedA && !changedR && !changedS) return { changed: false };
     await this.db.transaction(async (trx) => {
+      if (changedS && value.stripe) {
+        await this.putJson(trx, 'stripe', value.stripe);
+        await this.audit.record(trx, actor, 'settings.stripe_updated', 'settings', null, dS.before, dS.after);
+      }
       if (changedA) {
         await this.putJson(trx, 'association', value.association);
         await this.audit.record(trx, actor, 'settings.association_updated', 'settings', null, dA.before, dA.after);

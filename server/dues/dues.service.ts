@@ -148,7 +148,7 @@ export function problemsOfInvoice(inv: Invoice): EInvoiceField[] {
 }
 
 /** The contact who receives invoices (of contacts by id): the billing contact, else the voting representative, else anyone with an e-mail. */
-function billingContact(contacts: Contact[]): { name: string; email: string; locale: Locale } | null {
+export function billingContact(contacts: Contact[]): { name: string; email: string; locale: Locale } | null {
   const withMail = contacts.filter((c) => c.email);
   const pick = withMail.find((c) => c.isBilling)
     ?? withMail.find((c) => c.isRepresentative)

@@ -194,7 +194,7 @@ export class StripeSyncService {
     };
   }
 
-  private static hashOf(c: GatewayCustomerInput): string {
+  static hashOf(c: GatewayCustomerInput): string {
     return crypto.createHash('sha256').update(JSON.stringify([c.name, c.email, c.address, c.vatId ?? '', c.locale])).digest('hex');
   }
 

@@ -544,7 +544,12 @@ export class DuesService {
   private async getIn(q: Knex | Knex.Transaction, id: number): Promise<Invoice> {
     const inv = await getInvoice(q, id);
     if (!inv) throw new NotFoundError();
-    return inv;
+    return this.offered(inv);
+  }
+
+  /** h/money2: with Stripe off (the key removed after invoices went there) no page, e-mail or PDF offers Stripe's payment page or its methods. */
+  private offered(inv: Invoice): Invoice {
+    return this.stripeOn() || !inv.payUrl ? inv : { ...inv, payUrl: null, payMethods: [] };
   }
 
   async get(id: number): Promise<Invoice> {
@@ -621,7 +626,7 @@ export class DuesService {
   async organisationPdf(organisationId: number, id: number): Promise<{ invoice: Invoice; pdf: Buffer }> {
     const invoice = await getInvoice(this.d.db, id);
     if (!invoice || invoice.organisationId !== organisationId) throw new NotFoundError();
-    return { invoice, pdf: await renderInvoicePdf(invoice) };
+    return { invoice, pdf: await renderInvoicePdf(this.offered(invoice)) };
   }
 
   /**
@@ -656,7 +661,7 @@ export class DuesService {
 
   /** For the member portal: the organisation's invoices, newest first. */
   async invoicesForOrganisation(organisationId: number): Promise<Invoice[]> {
-    return invoicesOfOrganisation(this.d.db, organisationId);
+    return (await invoicesOfOrganisation(this.d.db, organisationId)).map((inv) => this.offered(inv));
   }
 
   async list(filter: { year?: number; status?: string; q?: string; overdue?: boolean; page?: number; perPage?: number }): Promise<{ rows: Invoice[]; total: number; page: number; pages: number }> {

@@ -204,5 +204,18 @@ describe('stripe: the payment methods the settings allow', function () {
       expect(text).to.contain('Bitte überweisen Sie den Betrag');
       expect(text).not.to.match(/online|Karte|SEPA-Lastschrift/);
     });
+
+    it('an invoice pushed to Stripe before the key was removed offers neither the page nor its methods', async () => {
+      const row = (await env.db('invoices').where({ recipient_name: 'Delta Anlagenbau GmbH' }).first())!;
+      await env.db('invoices').where({ id: row.id }).update({ hosted_invoice_url: 'https://invoice.stripe.com/i/in_old', stripe_invoice_id: 'in_old', stripe_state: 'open', stripe_payment_methods: 'card,sepa_debit' });
+      const member = new Browser(env.app);
+      await member.login('fibu@delta.example', PASSWORD); // the account made in the test before
+      const portal = (await member.get('/portal/invoices')).text;
+      expect(portal).to.contain(row.number);
+      expect(portal).not.to.match(/in_old|Online bezahlen|Karte/);
+      if (!hasPoppler) return;
+      const text = oneLine(pdfText(await pdfOf(treasurer, Number(row.id))));
+      expect(text).not.to.match(/in_old|online|Karte|SEPA-Lastschrift/);
+    });
   });
 });

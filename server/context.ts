@@ -24,6 +24,7 @@ import { createGateway } from './stripe/stripe-gateway.ts';
 import { JobsService } from './jobs/jobs.service.ts';
 import { DuesService } from './dues/dues.service.ts';
 import { DuesRuns } from './dues/dues-run.job.ts';
+import { StripeCustomerUpdates } from './dues/stripe-customer.job.ts'; // h/money2
 import { StripeSyncService } from './dues/stripe-sync.service.ts';
 import { PaymentsService } from './dues/payments.service.ts';
 import { RemindersService } from './dues/reminders.service.ts';
@@ -157,6 +158,9 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
   const payments = new PaymentsService({ db, clock, audit });
   const stripe = new StripeSyncService({ db, clock, log, audit, outbox, settings, gateway, payments });
   payments.onBankBooking((invoiceId) => stripe.syncBankSideQuietly(invoiceId)); // h/stripe: a bank booking marks the Stripe invoice paid out of band
+  // h/money2: the Stripe customer follows the member's billing data at once (a job, retried while Stripe is down)
+  const stripeCustomers = new StripeCustomerUpdates({ db, log, audit, jobs, members, gateway, stripe });
+  members.onBillingDataChanged((trx, organisationId) => stripeCustomers.billingDataChanged(trx, organisationId));
   // sepa is built below (it needs dues); the closure reaches it when an invoice is issued
   const dues: DuesService = new DuesService({ db, clock, audit, outbox, settings, members, config, stripe, log, payments, mandateOf: (q, organisationId): Promise<DirectDebitMandate | null> => sepa.mandateForEInvoice(q, organisationId) }); // h/money: payments (carried-over credit)
   const duesRuns = new DuesRuns({ db, clock, audit, jobs, dues, log });
@@ -180,7 +184,7 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
   });
   const portal = new PortalService({ db, clock, audit, outbox, settings, members, users, config });
   const sepa = new SepaService({ db, clock, log, audit, outbox, settings, users, dues, payments }); // h/sepa
-  const reminders = new RemindersService({ db, clock, audit, outbox, settings, inCollection: (ids) => sepa.invoicesInCollection(ids) }); // h/sepa: no reminder while a debit collects
+  const reminders = new RemindersService({ db, clock, audit, outbox, settings, inCollection: (ids) => sepa.invoicesInCollection(ids), stripeEnabled: () => stripe.enabled }); // h/sepa: no reminder while a debit collects; h/money2: no Stripe page with Stripe off
   const assemblyRepo = new AssembliesRepository(db);
   const invitationsRepo = new InvitationsRepository(db);
   const answersRepo = new AnswersRepository(db);

@@ -12,8 +12,8 @@ import { parseForm, str } from '../web/forms.ts';
 import { viewsDir } from '../web/views.ts';
 import { formatIban } from '../settings/bank.ts';
 import { centsToEuroInput } from '../settings/money.ts';
-import { AUTHORITY_CODES, DATA_PROTECTION_AUTHORITIES, type BylawsRules, type Category } from '../settings/settings.schemas.ts';
-import { categoryFormSchema, keptRuleValues, majorityField, privacyFormSchema, settingsFormSchema, splitSettings, toArray, userCreateSchema, userEditSchema } from './admin.schemas.ts';
+import { AUTHORITY_CODES, DATA_PROTECTION_AUTHORITIES, STRIPE_PAYMENT_METHODS, type BylawsRules, type Category } from '../settings/settings.schemas.ts';
+import { PAYMENT_METHODS_MARKER, categoryFormSchema, keptRuleValues, majorityField, privacyFormSchema, settingsFormSchema, splitSettings, toArray, userCreateSchema, userEditSchema } from './admin.schemas.ts';
 import { BGB_MAJORITIES, MAJORITY_PRESETS, VOTING_KINDS, parseRuleCode, ruleCode } from '../assemblies/majority.ts';
 import { BGB_ELECTION, RUNOFF_RULES, TIE_RULES } from '../assemblies/election.ts'; // h/minutes
 import { describeRule } from '../assemblies/results.ts';
@@ -136,6 +136,9 @@ export function adminRouter(ctx: Context): Router {
     render(res, 'settings', 'settings', {
       title: req.t('admin.settings.title'), values, errors, countries: COUNTRIES, majorities: majorityChoices(req, values, errors), elections: electionChoices(req, values, errors),
       supplementRule: supplementRuleWords(req, values), // h/notice
+      // h/money2: the Stripe payment page's methods, as checkboxes (kept as ticked when the form comes back)
+      stripeEnabled: ctx.stripe.enabled, paymentMethodsMarker: PAYMENT_METHODS_MARKER,
+      paymentMethods: STRIPE_PAYMENT_METHODS.map((m) => ({ value: m, checked: toArray(values.paymentMethods).includes(m) })),
     });
 
   // h/notice: the supplementary-agenda period in words, as the form's values say (without a period of the bylaws' own: the invitation's)
@@ -151,9 +154,9 @@ export function adminRouter(ctx: Context): Router {
   const majorityValues = (rules: BylawsRules) => Object.fromEntries(VOTING_KINDS.map((k) => [majorityField(k), ruleCode(rules.majorities[k])]));
 
   r.get('/settings', h(async (req, res) => {
-    const [a, rules] = await Promise.all([ctx.settings.association(), ctx.settings.rules()]);
+    const [a, rules, stripe] = await Promise.all([ctx.settings.association(), ctx.settings.rules(), ctx.settings.stripeSettings()]);
     const { majorities: _majorities, elections: _elections, ...rest } = rules;
-    renderSettings(req, res, { ...a, ...rest, ...majorityValues(rules), ...electionValues(rules), iban: formatIban(a.iban) });
+    renderSettings(req, res, { ...a, ...rest, ...majorityValues(rules), ...electionValues(rules), iban: formatIban(a.iban), paymentMethods: stripe.paymentMethods });
   }));
 
   r.post('/settings', h(async (req, res) => {
@@ -162,6 +165,9 @@ export function adminRouter(ctx: Context): Router {
     // a form from before a field existed keeps the stored value: every rule field but the checkboxes (h/harden2: no hand-kept list)
     const kept = keptRuleValues(stored);
     const body: Record<string, unknown> = { ...kept, ...majorityValues(stored), ...electionValues(stored), ...(req.body ?? {}) };
+    // h/money2: a form without the payment methods' list keeps the stored methods; with it, no box ticked is none
+    if (body[PAYMENT_METHODS_MARKER] === undefined) body.paymentMethods = (await ctx.settings.stripeSettings()).paymentMethods;
+    else body.paymentMethods ??= [];
     const parsed = parseForm(settingsFormSchema, body, req.t);
     if (!parsed.ok) {
       res.status(422);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ROLES, isRole } from '../auth/roles.ts';
 import { compactCode, isValidBic, isValidCreditorId, isValidIban } from '../settings/bank.ts';
 import { parseEuroToCents } from '../settings/money.ts';
-import { AUTHORITY_CODES, type AssociationSettings, type AuthorityCode, type BylawsRules, type FeeRule, type PrivacySettings } from '../settings/settings.schemas.ts';
+import { AUTHORITY_CODES, STRIPE_PAYMENT_METHODS, type StripeSettings, type AssociationSettings, type AuthorityCode, type BylawsRules, type FeeRule, type PrivacySettings } from '../settings/settings.schemas.ts';
 import { parseRuleCode, VOTING_KINDS, type MajorityRule, type VotingKind } from '../assemblies/majority.ts';
 import { WRITTEN_MODES } from '../assemblies/written-rule.ts';
 import { RUNOFF_RULES, TIE_RULES } from '../assemblies/election.ts'; // h/minutes
@@ -164,19 +164,30 @@ export const electionsFormSchema = z.object({
   election_tie: z.enum(TIE_RULES, { message: 'common.validation.choice' }),
 });
 
-/** The settings page: association data and bylaws rules in one form. */
-export const settingsFormSchema = associationFormSchema.extend(rulesFormSchema.shape).extend(majoritiesFormSchema.shape).extend(electionsFormSchema.shape).superRefine((v, ctx) => {
+// h/money2: the methods the Stripe payment page offers (settings 'stripe'), a list of checkboxes
+export const stripeFormSchema = z.object({
+  paymentMethods: z.preprocess(
+    (v) => [...new Set(Array.isArray(v) ? v : v === undefined || v === '' ? [] : [v])],
+    z.array(z.enum(STRIPE_PAYMENT_METHODS, { message: 'common.validation.choice' })).min(1, 'admin.validation.paymentMethods'),
+  ),
+});
+/** A settings form from before the payment methods were on it sends no marker: the stored methods stay. */
+export const PAYMENT_METHODS_MARKER = 'paymentMethodsOnForm';
+
+/** The settings page: association data, bylaws rules and the Stripe payment methods in one form. */
+export const settingsFormSchema = associationFormSchema.extend(rulesFormSchema.shape).extend(majoritiesFormSchema.shape).extend(electionsFormSchema.shape).extend(stripeFormSchema.shape).superRefine((v, ctx) => {
   if (v.reminder2Days <= v.reminder1Days) {
     ctx.addIssue({ code: 'custom', path: ['reminder2Days'], message: 'admin.validation.reminderOrder' });
   }
 });
 
-export function splitSettings(v: z.infer<typeof settingsFormSchema>): { association: AssociationSettings; rules: BylawsRules } {
+export function splitSettings(v: z.infer<typeof settingsFormSchema>): { association: AssociationSettings; rules: BylawsRules; stripe: StripeSettings } {
   // why (both): the keys are exactly the form schema's, whose parsed values have the settings' types
   const association = Object.fromEntries(Object.keys(associationFormSchema.shape).map((k) => [k, v[k as keyof typeof v]])) as AssociationSettings;
   const rest = Object.fromEntries(Object.keys(rulesFormSchema.shape).map((k) => [k, v[k as keyof typeof v]])) as Omit<BylawsRules, 'majorities' | 'elections'>; // why: the keys are rulesFormSchema's, each parsed by it
   const majorities = Object.fromEntries(VOTING_KINDS.map((k) => [k, v[majorityField(k)]])) as BylawsRules['majorities']; // why: VOTING_KINDS lists every key, each parsed by majoritiesFormSchema
-  return { association, rules: { ...rest, majorities, elections: { runoff: v.election_runoff, tie: v.election_tie } } };
+  const stripe: StripeSettings = { paymentMethods: STRIPE_PAYMENT_METHODS.filter((m) => v.paymentMethods.includes(m)) }; // h/money2: in the settings' order
+  return { association, rules: { ...rest, majorities, elections: { runoff: v.election_runoff, tie: v.election_tie } }, stripe };
 }
 
 /** A German money amount; empty is "required" only where the fee rule needs it. */

@@ -1,6 +1,9 @@
+import { DateTime } from 'luxon';
+import { ZONE } from '../clock.ts';
 import { formatMemberNumber } from '../i18n/format.ts';
 import type { Invoice } from './invoice.ts';
 import type { DatevSettings } from '../settings/settings.schemas.ts';
+import { totalsOf, type EInvoiceLine } from '../einvoice/model.ts';
 
 /**
  * CSV exports of invoices and payments for the tax adviser, with DATEV-style columns
@@ -96,14 +99,40 @@ export function paymentsCsv(payments: { date: string; amountCents: number; metho
 }
 
 // ---------------------------------------------------------------------------------------------
-// h/money: the DATEV "Buchungsstapel" (EXTF, format version 700, category 21, version 13)
+// h/money: the DATEV "Buchungsstapel" (EXTF, header version 700, category 21, format version 13)
+// h/money2: checked against DATEV's Formatbeschreibung (developer.datev.de, DATEV-Format): 31 header
+// fields; format version 13 has 125 columns, which DATEV reads by position, so every line has all 125.
 
-
-/** The first 14 columns of DATEV's Buchungsstapel, named as DATEV names them (the rest are optional and left out). */
+/** The 125 columns of DATEV's Buchungsstapel (format version 13), named as DATEV's own sample files name them. */
 export const EXTF_COLUMNS = [
-  'Umsatz (ohne Soll/Haben-Kz)', 'Soll/Haben-Kennzeichen', 'WKZ Umsatz', 'Kurs', 'Basis-Umsatz', 'WKZ Basis-Umsatz', 'Konto',
-  'Gegenkonto (ohne BU-Schlüssel)', 'BU-Schlüssel', 'Belegdatum', 'Belegfeld 1', 'Belegfeld 2', 'Skonto', 'Buchungstext',
-];
+  'Umsatz (ohne Soll/Haben-Kz)', 'Soll/Haben-Kennzeichen', 'WKZ Umsatz', 'Kurs', 'Basis-Umsatz',
+  'WKZ Basis-Umsatz', 'Konto', 'Gegenkonto (ohne BU-Schlüssel)', 'BU-Schlüssel', 'Belegdatum',
+  'Belegfeld 1', 'Belegfeld 2', 'Skonto', 'Buchungstext', 'Postensperre',
+  'Diverse Adressnummer', 'Geschäftspartnerbank', 'Sachverhalt', 'Zinssperre', 'Beleglink',
+  'Beleginfo - Art 1', 'Beleginfo - Inhalt 1', 'Beleginfo - Art 2', 'Beleginfo - Inhalt 2', 'Beleginfo - Art 3',
+  'Beleginfo - Inhalt 3', 'Beleginfo - Art 4', 'Beleginfo - Inhalt 4', 'Beleginfo - Art 5', 'Beleginfo - Inhalt 5',
+  'Beleginfo - Art 6', 'Beleginfo - Inhalt 6', 'Beleginfo - Art 7', 'Beleginfo - Inhalt 7', 'Beleginfo - Art 8',
+  'Beleginfo - Inhalt 8', 'KOST1 - Kostenstelle', 'KOST2 - Kostenstelle', 'Kost-Menge', 'EU-Land u. UStID (Bestimmung)',
+  'EU-Steuersatz (Bestimmung)', 'Abw. Versteuerungsart', 'Sachverhalt L+L', 'Funktionsergänzung L+L', 'BU 49 Hauptfunktionstyp',
+  'BU 49 Hauptfunktionsnummer', 'BU 49 Funktionsergänzung', 'Zusatzinformation - Art 1', 'Zusatzinformation- Inhalt 1', 'Zusatzinformation - Art 2',
+  'Zusatzinformation- Inhalt 2', 'Zusatzinformation - Art 3', 'Zusatzinformation- Inhalt 3', 'Zusatzinformation - Art 4', 'Zusatzinformation- Inhalt 4',
+  'Zusatzinformation - Art 5', 'Zusatzinformation- Inhalt 5', 'Zusatzinformation - Art 6', 'Zusatzinformation- Inhalt 6', 'Zusatzinformation - Art 7',
+  'Zusatzinformation- Inhalt 7', 'Zusatzinformation - Art 8', 'Zusatzinformation- Inhalt 8', 'Zusatzinformation - Art 9', 'Zusatzinformation- Inhalt 9',
+  'Zusatzinformation - Art 10', 'Zusatzinformation- Inhalt 10', 'Zusatzinformation - Art 11', 'Zusatzinformation- Inhalt 11', 'Zusatzinformation - Art 12',
+  'Zusatzinformation- Inhalt 12', 'Zusatzinformation - Art 13', 'Zusatzinformation- Inhalt 13', 'Zusatzinformation - Art 14', 'Zusatzinformation- Inhalt 14',
+  'Zusatzinformation - Art 15', 'Zusatzinformation- Inhalt 15', 'Zusatzinformation - Art 16', 'Zusatzinformation- Inhalt 16', 'Zusatzinformation - Art 17',
+  'Zusatzinformation- Inhalt 17', 'Zusatzinformation - Art 18', 'Zusatzinformation- Inhalt 18', 'Zusatzinformation - Art 19', 'Zusatzinformation- Inhalt 19',
+  'Zusatzinformation - Art 20', 'Zusatzinformation- Inhalt 20', 'Stück', 'Gewicht', 'Zahlweise',
+  'Forderungsart', 'Veranlagungsjahr', 'Zugeordnete Fälligkeit', 'Skontotyp', 'Auftragsnummer',
+  'Buchungstyp', 'USt-Schlüssel (Anzahlungen)', 'EU-Land (Anzahlungen)', 'Sachverhalt L+L (Anzahlungen)', 'EU-Steuersatz (Anzahlungen)',
+  'Erlöskonto (Anzahlungen)', 'Herkunft-Kz', 'Buchungs GUID', 'KOST-Datum', 'SEPA-Mandatsreferenz',
+  'Skontosperre', 'Gesellschaftername', 'Beteiligtennummer', 'Identifikationsnummer', 'Zeichnernummer',
+  'Postensperre bis', 'Bezeichnung SoBil-Sachverhalt', 'Kennzeichen SoBil-Buchung', 'Festschreibung', 'Leistungsdatum',
+  'Datum Zuord. Steuerperiode', 'Fälligkeit', 'Generalumkehr (GU)', 'Steuersatz', 'Land',
+  'Abrechnungsreferenz', 'BVV-Position', 'EU-Land u. UStID (Ursprung)', 'EU-Steuersatz (Ursprung)', 'Abw. Skontokonto',
+] as const;
+/** The header line's fields (31), as DATEV counts them. */
+export const EXTF_HEADER_FIELDS = 31;
 
 export interface DatevBooking {
   date: string; // YYYY-MM-DD
@@ -115,9 +144,27 @@ export interface DatevBooking {
   text: string;
 }
 
-/** A DATEV text field: quoted, inner quotes doubled, cut to its length, ANSI only. */
+/** The characters Windows-1252 has beyond Latin-1 (0x80–0x9F), by their byte. */
+const CP1252_EXTRA: Record<string, number> = {
+  '\u20ac': 0x80, '\u201a': 0x82, '\u0192': 0x83, '\u201e': 0x84, '\u2026': 0x85, '\u2020': 0x86, '\u2021': 0x87, '\u02c6': 0x88, '\u2030': 0x89,
+  '\u0160': 0x8a, '\u2039': 0x8b, '\u0152': 0x8c, '\u017d': 0x8e, '\u2018': 0x91, '\u2019': 0x92, '\u201c': 0x93, '\u201d': 0x94, '\u2022': 0x95,
+  '\u2013': 0x96, '\u2014': 0x97, '\u02dc': 0x98, '\u2122': 0x99, '\u0161': 0x9a, '\u203a': 0x9b, '\u0153': 0x9c, '\u017e': 0x9e, '\u0178': 0x9f,
+};
+
+/** Text as Windows-1252 bytes (the ANSI code page DATEV reads); a character it lacks becomes "?". */
+export function windows1252(text: string): Buffer {
+  const out = Buffer.alloc(text.length);
+  let n = 0;
+  for (const ch of text) {
+    const code = ch.codePointAt(0)!;
+    out[n++] = CP1252_EXTRA[ch] ?? (code <= 0xff && (code < 0x80 || code > 0x9f) ? code : 0x3f);
+  }
+  return out.subarray(0, n);
+}
+
+/** A DATEV text field: quoted, inner quotes doubled, cut to its length, no line breaks or semicolons. */
 function extfText(s: string, max: number): string {
-  const clean = s.replace(/[\r\n;]+/g, ' ').replace(/[^\u0020-\u00ff]/g, '?').slice(0, max);
+  const clean = s.replace(/[\r\n\t;]+/g, ' ').slice(0, max);
   return `"${clean.replace(/"/g, '""')}"`;
 }
 
@@ -126,31 +173,59 @@ function extfText(s: string, max: number): string {
  * cancellation invoice the other way, each payment bank (Soll) against the debtor, each reversal
  * or refund the other way. A credit carried from one invoice to the next stays on the same debtor
  * account and is no booking. Windows-1252 (ANSI, as DATEV reads it), semicolons, CRLF, decimal
- * comma without thousands dots, Belegdatum as DDMM.
+ * comma without thousands dots, Belegdatum as DDMM, "Erzeugt am" in German time.
+ *
+ * Header fields: 1 "EXTF", 2 header version 700, 3 category 21, 4 "Buchungsstapel", 5 format
+ * version 13, 6 created (YYYYMMDDHHMMSSFFF), 7 reserved, 8 Herkunft, 9 exported by, 10 imported by,
+ * 11 Beraternummer, 12 Mandantennummer, 13 WJ-Beginn, 14 Sachkontenlänge (4: debtor accounts
+ * have 5 digits), 15/16 Datum vom/bis, 17 Bezeichnung (30), 18 Diktatkürzel, 19 Buchungstyp
+ * 1 (Finanzbuchführung), 20 Rechnungslegungszweck 0, 21 Festschreibung 0 (the adviser checks
+ * first), 22 WKZ "EUR", 23 reserved, 24 Derivatskennzeichen, 25/26 reserved, 27 Sachkontenrahmen
+ * ("03"/"04"), 28 Branchenlösung, 29 reserved, 30 reserved, 31 Anwendungsinformation.
  */
 export function datevBuchungsstapel(bookings: DatevBooking[], o: { year: number; settings: DatevSettings; createdAt: Date; title: string }): Buffer {
   const s = o.settings;
-  const ts = o.createdAt.toISOString().replace(/[-:TZ.]/g, '').slice(0, 17).padEnd(17, '0');
+  const ts = DateTime.fromJSDate(o.createdAt, { zone: ZONE }).toFormat('yyyyMMddHHmmssSSS');
   const header = [
     '"EXTF"', '700', '21', '"Buchungsstapel"', '13', ts, '', '"RE"', '""', '""', String(s.consultantNumber), String(s.clientNumber),
-    `${o.year}0101`, '4', `${o.year}0101`, `${o.year}1231`, extfText(o.title, 30), '""', '1', '0', '0', '"EUR"', '', '""', '', '',
-    `"${s.chart === 'SKR04' ? '04' : '03'}"`, '', '', '""', '""',
+    `${o.year}0101`, '4', `${o.year}0101`, `${o.year}1231`, extfText(o.title, 30), '""', '1', '0', '0', '"EUR"', '', '', '', '',
+    `"${s.chart === 'SKR04' ? '04' : '03'}"`, '', '', '', '""',
   ];
+  const empty = Array<string>(EXTF_COLUMNS.length - 14).fill('');
   const lines = [header.join(';'), EXTF_COLUMNS.join(';')];
   for (const b of bookings) {
     const [, m, d] = b.date.split('-');
     lines.push([
-      germanAmount(b.cents), `"${b.side}"`, '"EUR"', '', '', '""', b.account, b.contraAccount, '""', `${d}${m}`,
-      extfText(b.document, 36), '""', '', extfText(b.text, 60),
+      germanAmount(b.cents), `"${b.side}"`, '"EUR"', '', '', '', b.account, b.contraAccount, '', `${d}${m}`,
+      extfText(b.document, 36), '', '', extfText(b.text, 60), ...empty,
     ].join(';'));
   }
-  return Buffer.from(lines.join('\r\n') + '\r\n', 'latin1');
+  return windows1252(lines.join('\r\n') + '\r\n');
+}
+
+/**
+ * h/money2: an invoice's amount by revenue account: lines outside VAT on the revenue account, lines
+ * with 19 % or 7 % VAT gross on that rate's automatic account (DATEV takes the VAT out itself), any
+ * other rate on the revenue account. The parts add up to the invoice's amount exactly.
+ */
+export function revenueParts(amountCents: number, lines: EInvoiceLine[] | undefined, s: Pick<DatevSettings, 'revenueAccount' | 'vat19Account' | 'vat7Account'>): { account: string; cents: number }[] {
+  const total = Math.abs(amountCents);
+  if (!lines?.length || lines.every((l) => l.category === 'O')) return [{ account: s.revenueAccount, cents: total }];
+  const byAccount = new Map<string, number>();
+  for (const g of totalsOf({ lines }).breakdown) {
+    const account = g.category === 'S' && g.ratePercent === 19 ? s.vat19Account : g.category === 'S' && g.ratePercent === 7 ? s.vat7Account : s.revenueAccount;
+    byAccount.set(account, (byAccount.get(account) ?? 0) + g.basisCents + g.taxCents);
+  }
+  const parts = [...byAccount].map(([account, cents]) => ({ account, cents })).filter((p) => p.cents > 0);
+  const diff = total - parts.reduce((sum, p) => sum + p.cents, 0);
+  if (parts.length) parts[parts.length - 1].cents += diff; // a cent of rounding stays on the last part
+  return parts.filter((p) => p.cents > 0);
 }
 
 /** The bookings of a calendar year from the invoices and payments (dated in that year). */
 export function datevBookings(
   year: number,
-  invoices: { issueDate: string; number: string; kind: string; amountCents: number; memberNumber: number; recipient: { name: string }; description: string }[],
+  invoices: { issueDate: string; number: string; kind: string; amountCents: number; memberNumber: number; recipient: { name: string }; description: string; lines?: EInvoiceLine[] }[],
   payments: { date: string; amountCents: number; kind?: string; invoiceNumber: string; memberNumber: number; memberName: string }[],
   s: DatevSettings,
 ): DatevBooking[] {
@@ -158,10 +233,13 @@ export function datevBookings(
   const out: DatevBooking[] = [];
   for (const i of invoices) {
     if (!inYear(i.issueDate) || i.amountCents === 0) continue;
-    out.push({
-      date: i.issueDate, cents: Math.abs(i.amountCents), side: i.amountCents > 0 ? 'S' : 'H', account: String(s.debtorBase + i.memberNumber), contraAccount: s.revenueAccount,
-      document: i.number, text: `${i.kind === 'cancellation' ? 'Stornorechnung' : 'Beitrag'} ${formatMemberNumber(i.memberNumber)} ${i.recipient.name}`,
-    });
+    const text = `${i.kind === 'cancellation' ? 'Stornorechnung' : 'Beitrag'} ${formatMemberNumber(i.memberNumber)} ${i.recipient.name}`;
+    for (const part of revenueParts(i.amountCents, i.lines, s)) {
+      out.push({
+        date: i.issueDate, cents: part.cents, side: i.amountCents > 0 ? 'S' : 'H', account: String(s.debtorBase + i.memberNumber), contraAccount: part.account,
+        document: i.number, text,
+      });
+    }
   }
   for (const p of payments) {
     if (!inYear(p.date) || p.amountCents === 0 || p.kind === 'credit_out' || p.kind === 'credit_in' || p.kind === 'settlement') continue; // h/stripe: settlement: no money moved

@@ -18,7 +18,7 @@ import { duesFor } from './fees.ts';
 import { counterName, formatInvoiceNumber, nextInvoiceNumber } from './numbering.ts';
 import { pdfFor, preparePdf, renderInvoicePdf, type PreparedPdf } from './invoice-pdf.ts';
 import type { InvoiceRow } from './dues.tables.ts';
-import { rowToInvoice, type Invoice, type IssuerSnapshot, type StripeSyncPort } from './invoice.ts';
+import { payMethodsText, rowToInvoice, type Invoice, type IssuerSnapshot, type StripeSyncPort } from './invoice.ts';
 import { feeSchedule, replaceSchedule, scheduleYears, type FeeScheduleEntry } from './fee-schedules.repository.ts';
 import {
   duesAmountsOfYear, duesInvoiceNumbers, exportRows, getInvoice, hasInvoiceOfYear, idByDuesKey, idByRequestKey, insertCopy, insertInvoice, invoiceYears,
@@ -192,7 +192,7 @@ function issuerOf(a: AssociationSettings, e?: EInvoiceSettings): IssuerSnapshot 
  * break EN 16931 (and, where the member receives XRechnung, the German CIUS); empty = fine.
  */
 export function problemsOfDraft(row: Omit<NewInvoiceRow, 'number'>, number = 'DRAFT', cancels?: { number: string; issueDate: string }): EInvoiceField[] {
-  return problemsOfInvoice(rowToInvoice({ stripe_dispute: null, stripe_problem: null, stripe_amount_cents: null, push_error: null, push_error_permanent: false, ...row, id: 0, number, cancels_number: cancels?.number ?? null, cancels_issue_date: cancels?.issueDate ?? null }));
+  return problemsOfInvoice(rowToInvoice({ stripe_dispute: null, stripe_problem: null, stripe_amount_cents: null, push_error: null, push_error_permanent: false, stripe_payment_methods: null, ...row, id: 0, number, cancels_number: cancels?.number ?? null, cancels_issue_date: cancels?.issueDate ?? null }));
 }
 
 /** h/einvoice: as problemsOfDraft, for an invoice as read. */
@@ -203,7 +203,7 @@ export function problemsOfInvoice(inv: Invoice): EInvoiceField[] {
 }
 
 /** The contact who receives invoices (of contacts by id): the billing contact, else the voting representative, else anyone with an e-mail. */
-function billingContact(contacts: Contact[]): { name: string; email: string; locale: Locale } | null {
+export function billingContact(contacts: Contact[]): { name: string; email: string; locale: Locale } | null {
   const withMail = contacts.filter((c) => c.email);
   const pick = withMail.find((c) => c.isBilling)
     ?? withMail.find((c) => c.isRepresentative)
@@ -580,7 +580,7 @@ export class DuesService {
     const draft = await this.draftInvoice(this.d.db, SYSTEM, organisationId, year, opts);
     if ('skip' in draft || !draft.row.contact_email) return null;
     const number = formatInvoiceNumber(year, ((await currentValue(this.d.db, counterName(year))) ?? 0) + 1);
-    return preparePdf(rowToInvoice({ ...draft.row, id: 0, number, cancels_number: null, stripe_dispute: null, stripe_problem: null, stripe_amount_cents: null, push_error: null, push_error_permanent: false }));
+    return preparePdf(rowToInvoice({ ...draft.row, id: 0, number, cancels_number: null, stripe_dispute: null, stripe_problem: null, stripe_amount_cents: null, push_error: null, push_error_permanent: false, stripe_payment_methods: null }));
   }
 
   /**
@@ -649,7 +649,7 @@ export class DuesService {
         subject: t(cancellation ? 'dues.mail.cancellation.subject' : 'dues.mail.invoice.subject', { number: inv.number, description: inv.description, association: inv.issuer.name }),
         greeting: greeting(t, inv.contactName),
         paragraphs,
-        action: !cancellation && inv.payUrl ? { label: t('dues.mail.payOnline'), url: inv.payUrl } : undefined,
+        action: !cancellation && inv.payUrl && inv.payMethods.length ? { label: t('dues.mail.payOnline', { methods: payMethodsText(t, inv.payMethods) }), url: inv.payUrl } : undefined,
         afterAction: [t('dues.mail.attached')],
         signature: inv.issuer.name,
       },
@@ -745,7 +745,12 @@ export class DuesService {
   private async getIn(q: Knex | Knex.Transaction, id: number): Promise<Invoice> {
     const inv = await getInvoice(q, id);
     if (!inv) throw new NotFoundError();
-    return inv;
+    return this.offered(inv);
+  }
+
+  /** h/money2: with Stripe off (the key removed after invoices went there) no page, e-mail or PDF offers Stripe's payment page or its methods. */
+  private offered(inv: Invoice): Invoice {
+    return this.stripeOn() || !inv.payUrl ? inv : { ...inv, payUrl: null, payMethods: [] };
   }
 
   async get(id: number): Promise<Invoice> {
@@ -822,7 +827,7 @@ export class DuesService {
   async organisationPdf(organisationId: number, id: number): Promise<{ invoice: Invoice; pdf: Buffer }> {
     const invoice = await getInvoice(this.d.db, id);
     if (!invoice || invoice.organisationId !== organisationId) throw new NotFoundError();
-    return { invoice, pdf: await renderInvoicePdf(invoice) };
+    return { invoice, pdf: await renderInvoicePdf(this.offered(invoice)) };
   }
 
   /**
@@ -857,7 +862,7 @@ export class DuesService {
 
   /** For the member portal: the organisation's invoices, newest first. */
   async invoicesForOrganisation(organisationId: number): Promise<Invoice[]> {
-    return invoicesOfOrganisation(this.d.db, organisationId);
+    return (await invoicesOfOrganisation(this.d.db, organisationId)).map((inv) => this.offered(inv));
   }
 
   async list(filter: { year?: number; status?: string; q?: string; overdue?: boolean; page?: number; perPage?: number }): Promise<{ rows: Invoice[]; total: number; page: number; pages: number }> {

@@ -88,6 +88,8 @@ export interface InvoiceRow {
   stripe_amount_cents: number | null;
   push_error: string | null;
   push_error_permanent: boolean | number;
+  /** h/money2: the methods the Stripe invoice offers, comma-separated (migrations/20261205020001_invoice_payment_methods.ts) */
+  stripe_payment_methods: string | null;
   // h/einvoice (migrations/20261204030000_einvoice.ts)
   /** JSON EInvoiceLine[]; null = the one dues line from description and amount */
   lines: string | null;

@@ -6,7 +6,7 @@ import { formatDate, formatMemberNumber, formatMoney } from '../i18n/format.ts';
 import { formatIban } from '../settings/bank.ts';
 import { epcPayload } from './girocode.ts';
 import { collect, loadPdfKit, MM, registerFonts } from '../pdf/fonts.ts';
-import type { Invoice } from './invoice.ts';
+import { payMethodsText, type Invoice } from './invoice.ts';
 // h/einvoice: the hybrid PDF (PDF/A-3 with factur-x.xml)
 import { buildCii } from '../einvoice/cii.ts';
 import { collectedByDebit, eInvoiceOf, invoiceLines } from '../einvoice/from-invoice.ts';
@@ -218,9 +218,9 @@ export async function renderInvoicePdf(inv: Invoice): Promise<Buffer> {
       [t('dues.pdf.reference'), inv.number],
     ];
     for (const [k, v] of bank) doc.text(`${k}: ${v}`, { width: textW });
-    if (inv.payUrl) {
+    if (inv.payUrl && inv.payMethods.length) {
       doc.moveDown(0.4);
-      doc.text(t('dues.pdf.payOnline'), { width: textW });
+      doc.text(t('dues.pdf.payOnline', { methods: payMethodsText(t, inv.payMethods) }), { width: textW });
       doc.fillColor('#1a4f9c').text(inv.payUrl, { width: textW, link: inv.payUrl, underline: true }).fillColor('black');
     }
     const endText = doc.y;
@@ -260,7 +260,7 @@ export async function renderInvoicePdf(inv: Invoice): Promise<Buffer> {
 export function pdfKey(inv: Invoice): string {
   return JSON.stringify([
     inv.locale, inv.kind, inv.number, inv.issuer, inv.issueDate, inv.dueDate, inv.recipient, inv.contactName, inv.memberNumber, inv.cancelsNumber,
-    inv.description, inv.periodStart, inv.periodEnd, inv.proRataNote, inv.amountCents, inv.taxNote, inv.payUrl,
+    inv.description, inv.periodStart, inv.periodEnd, inv.proRataNote, inv.amountCents, inv.taxNote, inv.payUrl, inv.payMethods,
     inv.lines ?? null, inv.einvoice ?? null, inv.cancelsIssueDate ?? null, // h/einvoice
   ]);
 }

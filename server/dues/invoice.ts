@@ -2,6 +2,7 @@ import type { Locale } from '../i18n/i18n.ts';
 import type { InvoiceKind, InvoiceRow, InvoiceStatus } from './dues.tables.ts';
 import { bool as b } from '../db/knex.ts';
 import type { DirectDebitMandate, EInvoiceLine } from '../einvoice/model.ts'; // h/einvoice
+import { DEFAULT_STRIPE_SETTINGS, STRIPE_PAYMENT_METHODS, type StripePaymentMethod } from '../settings/settings.schemas.ts'; // h/money2
 
 export type { InvoiceKind, InvoiceStatus };
 export const INVOICE_STATUSES: InvoiceStatus[] = ['open', 'partially_paid', 'paid', 'cancelled', 'uncollectible', 'void'];
@@ -94,6 +95,12 @@ export interface Invoice {
   pushErrorPermanent: boolean;
   /** The Stripe payment page while it can take this invoice's money (open there, open here, no dispute); else null. */
   payUrl: string | null;
+  /**
+   * h/money2: the methods that page offers (`card`, `sepa_debit`), as the Stripe invoice was
+   * created with them (settings 'stripe'); empty whenever `payUrl` is null, so no PDF, e-mail or
+   * portal page names a Stripe method for an invoice that cannot be paid there.
+   */
+  payMethods: StripePaymentMethod[];
   /** h/einvoice: the invoice lines; one line outside VAT (the dues) when the row has none */
   lines?: EInvoiceLine[];
   /** h/einvoice: the buyer's e-invoice data at issue */
@@ -122,6 +129,7 @@ export function rowToInvoice(r: InvoiceRowWithCancels): Invoice {
   const amount = Number(r.amount_cents);
   const paid = Number(r.paid_cents);
   const status = r.status;
+  const payUrl = payUrlOf(r.hosted_invoice_url ?? null, r.stripe_state ?? null, status, amount - paid);
   return {
     id: Number(r.id),
     number: r.number,
@@ -168,7 +176,8 @@ export function rowToInvoice(r: InvoiceRowWithCancels): Invoice {
     stripeAmountCents: r.stripe_amount_cents == null ? null : Number(r.stripe_amount_cents),
     pushError: r.push_error ?? null,
     pushErrorPermanent: b(r.push_error_permanent ?? false),
-    payUrl: payUrlOf(r.hosted_invoice_url ?? null, r.stripe_state ?? null, status, amount - paid),
+    payUrl,
+    payMethods: payUrl ? payMethodsOf(r.stripe_payment_methods ?? null) : [],
     lines: linesOf(r),
     einvoice: einvoiceOf(r),
   };
@@ -181,6 +190,21 @@ export function rowToInvoice(r: InvoiceRowWithCancels): Invoice {
  * offers the dead link.
  */
 export const PAYABLE_STRIPE_STATES = ['open', 'payment_failed', 'action_required'];
+
+/**
+ * h/money2: the stored methods in the settings' order; an invoice pushed before they were stored
+ * offered what the setting's default offers (card and SEPA direct debit).
+ */
+export function payMethodsOf(stored: string | null): StripePaymentMethod[] {
+  if (stored === null) return [...DEFAULT_STRIPE_SETTINGS.paymentMethods];
+  const list = stored.split(',');
+  return STRIPE_PAYMENT_METHODS.filter((m) => list.includes(m));
+}
+
+/** h/money2: the methods in the reader's words, as the PDF, e-mail and portal name them ("Karte, SEPA-Lastschrift"). */
+export function payMethodsText(t: (key: string) => string, methods: readonly StripePaymentMethod[]): string {
+  return methods.map((m) => t(`dues.payMethod.${m}`)).join(', ');
+}
 
 export function payUrlOf(url: string | null, stripeState: string | null, status: InvoiceStatus, openCents: number): string | null {
   if (!url || openCents <= 0 || (status !== 'open' && status !== 'partially_paid')) return null;

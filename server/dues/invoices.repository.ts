@@ -14,7 +14,7 @@ type Q = Knex | Knex.Transaction;
 
 /** An invoice row as inserted (the id is the database's). */
 // h/stripe: the Stripe bookkeeping columns have defaults (null, false)
-type StripeBookkeeping = 'stripe_dispute' | 'stripe_problem' | 'stripe_amount_cents' | 'push_error' | 'push_error_permanent';
+type StripeBookkeeping = 'stripe_dispute' | 'stripe_problem' | 'stripe_amount_cents' | 'push_error' | 'push_error_permanent' | 'stripe_payment_methods';
 export type NewInvoiceRow = Omit<InvoiceRow, 'id' | StripeBookkeeping> & Partial<Pick<InvoiceRow, StripeBookkeeping>>;
 /** The columns an update may change. */
 export type InvoicePatch = Partial<NewInvoiceRow>;
@@ -78,7 +78,7 @@ export async function insertCopy(q: Q, originalId: number, changes: InvoicePatch
   if (!orig) throw new Error(`invoice ${originalId} not found`);
   const { id: _id, number: _n, dues_key: _k, request_key: _r, ...rest } = orig;
   // h/stripe: a copy carries none of the original's Stripe findings
-  return insertInvoice(q, { ...rest, dues_key: null, stripe_dispute: null, stripe_problem: null, stripe_amount_cents: null, push_error: null, push_error_permanent: false, ...changes });
+  return insertInvoice(q, { ...rest, dues_key: null, stripe_dispute: null, stripe_problem: null, stripe_amount_cents: null, push_error: null, push_error_permanent: false, stripe_payment_methods: null, ...changes });
 }
 
 export async function updateInvoice(q: Q, id: number, patch: InvoicePatch): Promise<number> {

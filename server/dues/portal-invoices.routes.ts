@@ -2,6 +2,7 @@ import { Router } from 'express';
 import type { Context } from '../context.ts';
 import { ForbiddenError, NotFoundError } from '../errors.ts';
 import { h, requireRole } from '../web/middleware.ts';
+import { payMethodsText } from './invoice.ts';
 
 /**
  * The member portal's invoices (mount under /portal): GET /invoices lists the own
@@ -15,7 +16,8 @@ export function portalInvoicesRouter(ctx: Context): Router {
   r.get('/invoices', h(async (req, res) => {
     const orgId = req.user!.organisationId;
     if (!orgId) throw new ForbiddenError('no_organisation');
-    const invoices = await ctx.dues.invoicesForOrganisation(orgId);
+    // h/money2: the pay link names the methods its page offers
+    const invoices = (await ctx.dues.invoicesForOrganisation(orgId)).map((inv) => ({ ...inv, payMethodsText: payMethodsText(req.t, inv.payMethods) }));
     res.render('dues/portal-invoices', { title: req.t('dues.portal.title'), section: 'portal', invoices });
   }));
 

@@ -9,6 +9,7 @@ import { tFor } from '../i18n/i18n.ts';
 import { formatDate, formatMoney } from '../i18n/format.ts';
 import { formatIban } from '../settings/bank.ts';
 import { pdfFor, preparePdf } from './invoice-pdf.ts';
+import { payMethodsText, type Invoice } from './invoice.ts';
 import { getInvoice, raiseReminderLevel, reminderCandidates } from './invoices.repository.ts';
 import { greeting } from '../mail/greeting.ts';
 
@@ -24,7 +25,14 @@ export class RemindersService {
     db: Knex; clock: Clock; audit: AuditService; outbox: Outbox; settings: SettingsService;
     /** h/sepa: the invoices a direct debit collects (pending or not returned) get no reminder */
     inCollection?: (invoiceIds: number[]) => Promise<Set<number>>;
+    /** h/money2: whether Stripe is on; with it off a reminder offers neither Stripe's page nor its methods */
+    stripeEnabled?: () => boolean;
   }) {}
+
+  private async invoice(q: Knex | Knex.Transaction, id: number): Promise<Invoice | undefined> {
+    const inv = await getInvoice(q, id);
+    return inv && inv.payUrl && this.d.stripeEnabled && !this.d.stripeEnabled() ? { ...inv, payUrl: null, payMethods: [] } : inv;
+  }
 
   async sendDue(actor: Actor = SYSTEM): Promise<{ first: number; second: number }> {
     const rules = await this.d.settings.rules();
@@ -47,12 +55,12 @@ export class RemindersService {
 
   private async send(actor: Actor, invoiceId: number, fromLevel: number, level: number): Promise<boolean> {
     // the PDF rendered before the transaction (it holds SQLite's only connection); used if the invoice is unchanged
-    const ahead = await getInvoice(this.d.db, invoiceId);
+    const ahead = await this.invoice(this.d.db, invoiceId);
     const prepared = ahead?.contactEmail ? await preparePdf(ahead) : null;
     return this.d.db.transaction(async (trx) => {
       const now = iso(this.d.clock.now());
       if (!(await raiseReminderLevel(trx, invoiceId, fromLevel, level, now))) return false;
-      const inv = await getInvoice(trx, invoiceId);
+      const inv = await this.invoice(trx, invoiceId);
       if (!inv) return false;
       await this.d.audit.record(trx, actor, 'invoice.reminder_sent', 'invoice', invoiceId, { reminderLevel: fromLevel }, { reminderLevel: level });
       if (!inv.contactEmail) return true;
@@ -74,7 +82,7 @@ export class RemindersService {
               : []),
             t('dues.mail.reminderCrossed'),
           ],
-          action: inv.payUrl ? { label: t('dues.mail.payOnline'), url: inv.payUrl } : undefined,
+          action: inv.payUrl && inv.payMethods.length ? { label: t('dues.mail.payOnline', { methods: payMethodsText(t, inv.payMethods) }), url: inv.payUrl } : undefined,
           signature: inv.issuer.name,
         },
         attachments: [{ filename: `${t('dues.pdf.file')}-${inv.number}.pdf`, contentType: 'application/pdf', content: pdf }],

@@ -160,6 +160,7 @@ export class StripeSyncService {
         stripe_state: invoice.status,
         stripe_amount_cents: invoice.totalCents,
         stripe_problem: problem,
+        stripe_payment_methods: methods.join(','), // h/money2: what the page offers, for the PDF, e-mail and portal
         updated_at: now,
       });
       if (linked) {
@@ -193,7 +194,7 @@ export class StripeSyncService {
     };
   }
 
-  private static hashOf(c: GatewayCustomerInput): string {
+  static hashOf(c: GatewayCustomerInput): string {
     return crypto.createHash('sha256').update(JSON.stringify([c.name, c.email, c.address, c.vatId ?? '', c.locale])).digest('hex');
   }
 

@@ -25,7 +25,8 @@ export async function updateJob(q: Q, id: number, values: Partial<Omit<JobRow, '
 
 /** Running with an expired (or no) lock, or still queued. */
 function claimable(query: Knex.QueryBuilder<JobRow>, now: string): void {
-  query.where((w) => w.where('status', 'queued').orWhere((w2) => w2.where('status', 'running').andWhere((w3) => w3.whereNull('locked_until').orWhere('locked_until', '<', now))));
+  // h/money2: a queued job that is to try again later waits for its run_after
+  query.where((w) => w.where((q) => q.where('status', 'queued').andWhere((r) => r.whereNull('run_after').orWhere('run_after', '<=', now))).orWhere((w2) => w2.where('status', 'running').andWhere((w3) => w3.whereNull('locked_until').orWhere('locked_until', '<', now))));
 }
 
 /** Moves the job to running under this process's lock if nobody holds it; true when this call did. */

@@ -30,6 +30,9 @@ export interface Job {
   result: Record<string, unknown> | null;
   error: string | null;
   lockedUntil: string | null;
+  /** h/money2: when a job that is to try again later runs next, and how many times it did */
+  runAfter: string | null;
+  attempts: number;
   createdBy: number | null;
   createdAt: string;
   updatedAt: string;
@@ -42,6 +45,17 @@ export interface JobContext {
 }
 
 export type JobHandler = (jc: JobContext) => Promise<Record<string, unknown> | void>;
+
+/**
+ * h/money2: thrown by a handler whose work could not be done now (an outage): the job goes back
+ * to the queue under its key and runs again after `delayMs` (picked up by resumeStale), its
+ * message kept in `error`; after `maxAttempts` such runs it fails.
+ */
+export class TryAgainLater extends Error {
+  constructor(message: string, readonly delayMs: number, readonly maxAttempts = 10) {
+    super(message);
+  }
+}
 
 export const JOB_LOCK_MS = 60_000;
 
@@ -65,6 +79,8 @@ function rowToJob(r: JobRow): Job {
     result: jsonObject(r.result),
     error: r.error ?? null,
     lockedUntil: r.locked_until ?? null,
+    runAfter: r.run_after ?? null,
+    attempts: Number(r.attempts ?? 0),
     createdBy: r.created_by == null ? null : Number(r.created_by),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
@@ -114,7 +130,7 @@ export class JobsService {
     if (existing) {
       const stale = existing.status === 'queued' ? !this.running.has(Number(existing.id)) : !existing.locked_until || existing.locked_until < now;
       if (!stale) throw new ConflictError('job_running', { jobId: Number(existing.id) });
-      await updateJob(trx, existing.id, { status: 'queued', locked_until: null, updated_at: now });
+      await updateJob(trx, existing.id, { status: 'queued', locked_until: null, run_after: null, updated_at: now }); // h/money2: a waiting retry runs at once
       return { job: rowToJob({ ...existing, status: 'queued', locked_until: null }), resumed: true };
     }
     const id = await insertJob(trx, {
@@ -179,6 +195,16 @@ export class JobsService {
         status: 'done', unique_key: null, locked_until: null, result: JSON.stringify(result ?? {}), error: null, updated_at: iso(this.clock.now()),
       });
     } catch (err) {
+      // h/money2: back to the queue for a later run
+      const attempts = (await jobRow(this.db, id))?.attempts ?? 0;
+      if (err instanceof TryAgainLater && attempts + 1 < err.maxAttempts) {
+        this.log.warn({ jobId: id, kind: job.kind, err: err.message, attempt: attempts + 1 }, 'job will try again');
+        await updateJob(this.db, id, {
+          status: 'queued', locked_until: null, attempts: attempts + 1, run_after: iso(new Date(this.clock.now().getTime() + err.delayMs)),
+          error: err.message.slice(0, 2000), updated_at: iso(this.clock.now()),
+        });
+        return (await this.get(id))!;
+      }
       this.log.error({ jobId: id, kind: job.kind, err: messageOf(err) }, 'job failed');
       await updateJob(this.db, id, {
         status: 'failed', unique_key: null, locked_until: null, error: String(messageOf(err)).slice(0, 2000), updated_at: iso(this.clock.now()),

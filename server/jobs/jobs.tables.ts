@@ -16,6 +16,10 @@ export interface JobRow {
   result: string | null;
   error: string | null;
   locked_until: string | null;
+  /** h/money2: a queued job waits until then (UTC ISO) before it runs again; null: at once */
+  run_after?: string | null;
+  /** h/money2: the runs that ended with "try again later" */
+  attempts?: number;
   created_by: number | null;
   created_at: string;
   updated_at: string;

@@ -142,6 +142,16 @@ export class MembersService {
     d.changes.subscribe('members', () => this.dropCaches()); // another process changed the register (PostgreSQL)
   }
 
+  // h/money2: who is told, inside the writing transaction, that a member's billing data changed
+  // (name, address, VAT ID, contacts): the Stripe customer update (server/dues/stripe-customer.job.ts)
+  private billingListeners: ((trx: Knex.Transaction, organisationId: number) => Promise<void>)[] = [];
+  onBillingDataChanged(fn: (trx: Knex.Transaction, organisationId: number) => Promise<void>): void {
+    this.billingListeners.push(fn);
+  }
+  private async billingDataChanged(trx: Knex.Transaction, organisationId: number): Promise<void> {
+    for (const fn of this.billingListeners) await fn(trx, organisationId);
+  }
+
   /**
    * The census (members per category and status, first and last join date) and the answer
    * "no exit is due today" are read on every register page, so they are cached. Every write to
@@ -519,6 +529,7 @@ export class MembersService {
         await refreshSearchWords(trx, id);
       }
       await this.d.audit.record(trx, actor, 'member.updated', 'organisation', id, d.before, d.after);
+      if (['legalName', 'street', 'postcode', 'city', 'country', 'vatId'].some((k) => k in d.after)) await this.billingDataChanged(trx, id); // h/money2
       return { changed: true };
     });
   }
@@ -680,6 +691,7 @@ export class MembersService {
         association.name,
       );
       if (nameKey(input.name)) await refreshSearchWords(trx, organisationId);
+      await this.billingDataChanged(trx, organisationId); // h/money2: perhaps the new billing contact
       return contactId;
     });
   }
@@ -707,6 +719,7 @@ export class MembersService {
         if (n !== 1) throw new ConflictError('changed_meanwhile');
         if (nameKey(next.name) !== row.name_key) await refreshSearchWords(trx, organisationId);
         await this.d.audit.record(trx, actor, 'contact.updated', 'contact', contactId, d.before, d.after);
+        if (['name', 'email', 'locale', 'isBilling', 'isRepresentative'].some((k) => k in d.after)) await this.billingDataChanged(trx, organisationId); // h/money2
       }
       if (input.invite && next.email && !current.userId) {
         const org = await orgs.organisationRow(trx, organisationId);
@@ -731,6 +744,7 @@ export class MembersService {
       await orgs.deleteContact(trx, contactId);
       if (c.userId) await this.d.users.contactLinksChanged([c.userId], trx); // the account no longer acts through this contact
       await refreshSearchWords(trx, organisationId);
+      await this.billingDataChanged(trx, organisationId); // h/money2: perhaps the billing contact
       await this.d.audit.record(trx, actor, 'contact.removed', 'organisation', organisationId, {
         contactId, name: c.name, email: c.email, phone: c.phone, position: c.position, isBilling: c.isBilling,
       }, undefined);

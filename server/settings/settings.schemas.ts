@@ -239,6 +239,9 @@ export const datevSchema = z.object({
   debtorBase: z.coerce.number().int().min(10000).max(69000),
   revenueAccount: z.string().trim().regex(/^\d{4}$/),
   bankAccount: z.string().trim().regex(/^\d{4}$/),
+  /** h/money2: revenue of invoice lines with 19 % and 7 % VAT: DATEV's automatic accounts, which book the VAT themselves */
+  vat19Account: z.string().trim().regex(/^\d{4}$/),
+  vat7Account: z.string().trim().regex(/^\d{4}$/),
 });
 export type DatevSettings = z.infer<typeof datevSchema>;
 
@@ -248,9 +251,11 @@ export type DatevSettings = z.infer<typeof datevSchema>;
  * (SKR03 8200, SKR04 4200), bank SKR03 1200 / SKR04 1800, debtors 10000 + member number. The
  * tax adviser may map a dedicated dues account (e.g. in SKR 49 for associations).
  */
-export const DATEV_CHART_DEFAULTS: Record<'SKR03' | 'SKR04', { revenueAccount: string; bankAccount: string }> = {
-  SKR03: { revenueAccount: '8200', bankAccount: '1200' },
-  SKR04: { revenueAccount: '4200', bankAccount: '1800' },
+export const DATEV_CHART_DEFAULTS: Record<'SKR03' | 'SKR04', { revenueAccount: string; bankAccount: string; vat19Account: string; vat7Account: string }> = {
+  // h/money2: taxable lines (a sponsoring package, a paid event beside the dues) on the automatic accounts
+  // "Erlöse 19 % USt" SKR03 8400 / SKR04 4400 and "Erlöse 7 % USt" SKR03 8300 / SKR04 4300, without a BU-Schlüssel
+  SKR03: { revenueAccount: '8200', bankAccount: '1200', vat19Account: '8400', vat7Account: '8300' },
+  SKR04: { revenueAccount: '4200', bankAccount: '1800', vat19Account: '4400', vat7Account: '4300' },
 };
 export const DEFAULT_DATEV: DatevSettings = { chart: 'SKR03', consultantNumber: 1001, clientNumber: 1, debtorBase: 10000, ...DATEV_CHART_DEFAULTS.SKR03 };
 
@@ -283,6 +288,7 @@ export const DEFAULT_DIRECTORY: DirectorySettings = {
 
 // h/stripe: the payment methods the Stripe payment page offers (settings key 'stripe'); the PDF names them
 export const STRIPE_PAYMENT_METHODS = ['card', 'sepa_debit'] as const;
+export type StripePaymentMethod = (typeof STRIPE_PAYMENT_METHODS)[number];
 export const stripeSettingsSchema = z.object({
   paymentMethods: z.array(z.enum(STRIPE_PAYMENT_METHODS)).min(1),
 });

@@ -13,7 +13,7 @@ import {
 } from './settings.repository.ts';
 import {
   DEFAULT_ASSOCIATION, DEFAULT_PRIVACY, DEFAULT_RULES, feeRuleSchema,
-  DEFAULT_DATEV, type DatevSettings, // h/money
+  DEFAULT_DATEV, DATEV_CHART_DEFAULTS, type DatevSettings, // h/money
   DEFAULT_DIRECTORY, type DirectorySettings, // h/lead2
   DEFAULT_SEPA, type SepaSettings, // h/sepa
   DEFAULT_EINVOICE, type EInvoiceSettings, // h/einvoice
@@ -121,8 +121,12 @@ export class SettingsService {
   }
 
   // h/money: the DATEV export's accounts (key 'datev'), audited
-  datev(trx?: Knex | Knex.Transaction): Promise<DatevSettings> {
-    return this.getJson('datev', DEFAULT_DATEV, trx);
+  async datev(trx?: Knex | Knex.Transaction): Promise<DatevSettings> {
+    // h/money2: settings stored before the VAT accounts existed take them from their own chart
+    const { vat19Account: _v19, vat7Account: _v7, ...base } = DEFAULT_DATEV;
+    const v = await this.getJson<Partial<DatevSettings> & Omit<DatevSettings, 'vat19Account' | 'vat7Account'>>('datev', base, trx);
+    const chart = DATEV_CHART_DEFAULTS[v.chart] ?? DATEV_CHART_DEFAULTS.SKR03;
+    return { ...v, vat19Account: v.vat19Account ?? chart.vat19Account, vat7Account: v.vat7Account ?? chart.vat7Account };
   }
 
   async updateDatev(actor: Actor, value: DatevSettings): Promise<void> {
@@ -228,14 +232,20 @@ export class SettingsService {
    * page), in one transaction; each part that changed gets an audit entry with the
    * changed fields before and after.
    */
-  async updateSettings(actor: Actor, value: { association: AssociationSettings; rules: BylawsRules }): Promise<{ changed: boolean }> {
-    const [beforeA, beforeR] = await Promise.all([this.association(), this.rules()]);
+  async updateSettings(actor: Actor, value: { association: AssociationSettings; rules: BylawsRules; stripe?: StripeSettings }): Promise<{ changed: boolean }> {
+    const [beforeA, beforeR, beforeS] = await Promise.all([this.association(), this.rules(), this.stripeSettings()]);
     const dA = diff(beforeA, value.association);
     const dR = diff(beforeR, value.rules);
+    const dS = value.stripe ? diff(beforeS, value.stripe) : { before: {}, after: {} }; // h/money2: the Stripe payment methods
     const changedA = Object.keys(dA.after).length > 0;
     const changedR = Object.keys(dR.after).length > 0;
-    if (!changedA && !changedR) return { changed: false };
+    const changedS = Object.keys(dS.after).length > 0;
+    if (!changedA && !changedR && !changedS) return { changed: false };
     await this.db.transaction(async (trx) => {
+      if (changedS && value.stripe) {
+        await this.putJson(trx, 'stripe', value.stripe);
+        await this.audit.record(trx, actor, 'settings.stripe_updated', 'settings', null, dS.before, dS.after);
+      }
       if (changedA) {
         await this.putJson(trx, 'association', value.association);
         await this.audit.record(trx, actor, 'settings.association_updated', 'settings', null, dA.before, dA.after);

@@ -195,7 +195,10 @@ describe('dues: a payment booked wrongly is reversed, overpayments refunded or c
   });
 
   it('exports a DATEV Buchungsstapel that parses against the EXTF specification (header, columns, formats, accounts from settings)', async () => {
-    await env.ctx.settings.updateDatev(actor, { chart: 'SKR04', consultantNumber: 29098, clientNumber: 55003, debtorBase: 10000, revenueAccount: '4200', bankAccount: '1800' });
+    // h/money2: SKR04 accounts stored before the VAT accounts existed get SKR04's automatic accounts (4400, 4300), not SKR03's
+    await env.db('settings').insert({ key: 'datev', value: JSON.stringify({ chart: 'SKR04', consultantNumber: 29098, clientNumber: 55003, debtorBase: 10000, revenueAccount: '4200', bankAccount: '1800' }), updated_at: '2027-01-01T00:00:00.000Z' });
+    expect(await env.ctx.settings.datev()).to.include({ chart: 'SKR04', vat19Account: '4400', vat7Account: '4300' });
+    await env.ctx.settings.updateDatev(actor, { chart: 'SKR04', consultantNumber: 29098, clientNumber: 55003, debtorBase: 10000, revenueAccount: '4200', bankAccount: '1800', vat19Account: '4400', vat7Account: '4300' });
     const res = await treasurer.agent.get('/treasurer/export/datev-2027.csv').buffer(true).parse((r, cb) => {
       const chunks: Buffer[] = []; r.on('data', (c: Buffer) => chunks.push(c)); r.on('end', () => cb(null, Buffer.concat(chunks)));
     });
@@ -212,6 +215,7 @@ describe('dues: a payment booked wrongly is reversed, overpayments refunded or c
     expect(header[21]).to.equal('"EUR"');
     expect(header[26]).to.equal('"04"');
     const cols = lines[1].split(';');
+    expect(cols).to.have.length(125); // h/money2: format version 13 has 125 columns, read by position
     expect(cols.slice(0, 14)).to.deep.equal(['Umsatz (ohne Soll/Haben-Kz)', 'Soll/Haben-Kennzeichen', 'WKZ Umsatz', 'Kurs', 'Basis-Umsatz', 'WKZ Basis-Umsatz', 'Konto',
       'Gegenkonto (ohne BU-Schlüssel)', 'BU-Schlüssel', 'Belegdatum', 'Belegfeld 1', 'Belegfeld 2', 'Skonto', 'Buchungstext']);
     const rows = lines.slice(2).map((l) => l.split(';'));

@@ -28,7 +28,7 @@ function invoice(over: Partial<Invoice> = {}): Invoice {
     periodStart: '2027-01-01', periodEnd: '2027-12-31', amountCents: 120000, issueDate: '2027-01-05', dueDate: '2027-02-04',
     status: 'open', paidCents: 0, openCents: 120000, locale: 'de', stripeCustomerId: null, stripeInvoiceId: null, hostedInvoiceUrl: null,
     stripeState: null, reminderLevel: 0, lastReminderAt: null, remindersStopped: false, mailedAt: null, createdAt: '2027-01-05T08:00:00.000Z',
-    stripeDispute: null, stripeProblem: null, stripeAmountCents: null, pushError: null, pushErrorPermanent: false, payUrl: null, // h/stripe
+    stripeDispute: null, stripeProblem: null, stripeAmountCents: null, pushError: null, pushErrorPermanent: false, payUrl: null, payMethods: [], // h/stripe (payMethods: h/money2)
     ...over,
   };
 }

@@ -217,9 +217,10 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
   // h/lead2: the network's public directory
   const directory = new DirectoryService({ db, clock, config, audit, outbox, settings, members, users });
   // h/bank: statements in; a returned direct debit in a statement goes to the SEPA module
-  const bank = new BankService({ db, clock, audit, settings, dues, payments, onReturn: async (line) => {
+  const bank = new BankService({ db, clock, audit, settings, dues, payments, onReturn: async (line, { handled }) => {
     if (!line.endToEndId || !line.returnReason) return;
-    await sepa.recordReturn({ endToEndId: line.endToEndId, reasonCode: line.returnReason, amountCents: Math.abs(line.amountCents), bookedOn: line.bookingDate }, { userId: null, label: 'Kontoauszug' });
+    // h/bank2: the line leaves the queue in the return's own transaction
+    await sepa.recordReturnFromStatement({ endToEndId: line.endToEndId, reasonCode: line.returnReason, amountCents: Math.abs(line.amountCents), bookedOn: line.bookingDate }, { userId: null, label: 'Kontoauszug' }, handled);
   } });
   // h/groups: working groups
   const groups = new GroupsService({ db, clock, config, audit, outbox, settings, members, users });

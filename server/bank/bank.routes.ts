@@ -6,7 +6,7 @@ import { flash, h, idParam, requireRole } from '../web/middleware.ts';
 import { actorOf } from '../web/actor.ts';
 import { formatMoney } from '../i18n/format.ts';
 import { formatIban } from '../settings/bank.ts';
-import { BankFieldError, BankService, type Proposal } from './bank.service.ts';
+import { BankFieldError, BankService, lineKind, type Proposal } from './bank.service.ts';
 import { CsvMappingNeeded } from './statement-file.ts';
 import { MAX_FILE_BYTES, MAX_FILE_MB, StatementFileError, type CsvMapping } from './statement.ts';
 
@@ -86,7 +86,7 @@ export function bankRouter(ctx: Context): Router {
       canWrite: req.user!.roles.includes('treasurer'),
       open: o.open.map((l) => ({ ...l, kindText: kindText(req, l), proposal: present(req, l.proposal) })),
       sureCount: o.open.filter((l) => l.proposal?.confidence === 'sure').length,
-      booked: o.booked, notDues: o.notDues, openCount: o.openCount, statements: o.statements,
+      booked: o.booked, notDues: o.notDues, returned: o.returned.map((l) => ({ ...l, kindText: kindText(req, { kind: lineKind(l), returnReason: l.returnReason }) })), openCount: o.openCount, statements: o.statements,
       ...extra,
     });
   };

@@ -194,6 +194,12 @@ export async function returnOfDebit(q: Q, debitId: number): Promise<boolean> {
   return !!(await q('sepa_returns').where({ debit_id: debitId }).first('id'));
 }
 
+/** The id of the return recorded for a debit, or null. */
+export async function returnIdOfDebit(q: Q, debitId: number): Promise<number | null> {
+  const r = await q('sepa_returns').where({ debit_id: debitId }).first('id');
+  return r ? Number(r.id) : null;
+}
+
 async function returnsWhere(q: Q, where: (b: Knex.QueryBuilder) => void, limit: number): Promise<ReturnEntry[]> {
   const b = q('sepa_returns as r').join('sepa_debits as d', 'd.id', 'r.debit_id');
   where(b);

@@ -23,7 +23,7 @@ import {
 import { buildPain008, painFileName, type PainVersion } from './pain008.ts';
 import {
   debitByEndToEndId, debitsOfOrganisation, debitsOfRun, getMandate, getRun, insertDebit, insertMandate, insertReturn, insertRun, invoicesInCollection,
-  listRuns, mandatesOfOrganisation, pendingDueDebits, recentReturns, referenceTaken, returnOfDebit, returnsOfOrganisation, runsDueFrom, updateDebit,
+  listRuns, mandatesOfOrganisation, pendingDueDebits, recentReturns, referenceTaken, returnIdOfDebit, returnOfDebit, returnsOfOrganisation, runsDueFrom, updateDebit,
   updateMandate, updateRun, usableMandates, type Debit, type Mandate, type ReturnEntry, type Run,
 } from './sepa.repository.ts';
 import type { MandateScheme, MandateSource, SequenceType } from './sepa.tables.ts';
@@ -69,6 +69,15 @@ export interface ReturnInput {
   bookedOn: string;
   feeCents?: number;
 }
+
+/** The return as booked, handed to the caller's step inside the same transaction (the bank marks its statement line). */
+export interface BookedReturn {
+  returnId: number;
+  invoiceId: number;
+  organisationId: number;
+}
+
+export type WithinReturn = (trx: Knex.Transaction, r: BookedReturn) => Promise<void>;
 
 export interface RunFile {
   scheme: MandateScheme;
@@ -442,7 +451,7 @@ export class SepaService {
    * recorded, the treasurer and the member are told, and a refusal (MD06, MD01, AC04 …) flags
    * the mandate so that it is not used again until the board has looked at it.
    */
-  async recordReturn(input: ReturnInput, actor: Actor): Promise<{ returnId: number; invoiceId: number; mandateFlagged: boolean }> {
+  async recordReturn(input: ReturnInput, actor: Actor, within?: WithinReturn): Promise<{ returnId: number; invoiceId: number; mandateFlagged: boolean }> {
     const errors: FieldErrors = {};
     const e2e = input.endToEndId.trim();
     const code = input.reasonCode.trim().toUpperCase();
@@ -490,12 +499,35 @@ export class SepaService {
         });
         const inv = await this.d.dues.getInTrx(trx, d.invoiceId);
         await this.informReturn(trx, inv, d, treasurers, { code, amountCents: input.amountCents, feeCents, refusal });
+        if (within) await within(trx, { returnId, invoiceId: d.invoiceId, organisationId: d.organisationId });
         return { returnId, invoiceId: d.invoiceId, mandateFlagged: refusal };
       });
       return out;
     } catch (err) {
       if (isUniqueViolation(err)) throw new ValidationError({ endToEndId: 'sepa.errors.alreadyReturned' });
       throw err;
+    }
+  }
+
+  /**
+   * A returned debit as the bank statement reports it: booked as a return (recordReturn), and
+   * `within` runs in the same transaction (the bank takes the line out of its queue). A return
+   * the treasurer already entered by hand is not booked twice: `within` is given that return.
+   * Refused (ValidationError) when no debit has the end-to-end id or the return does not fit it.
+   */
+  async recordReturnFromStatement(input: ReturnInput, actor: Actor, within: WithinReturn): Promise<{ returnId: number; invoiceId: number; already: boolean }> {
+    try {
+      const r = await this.recordReturn(input, actor, within);
+      return { returnId: r.returnId, invoiceId: r.invoiceId, already: false };
+    } catch (err) {
+      if (!(err instanceof ValidationError && err.fields.endToEndId === 'sepa.errors.alreadyReturned')) throw err;
+      return this.d.db.transaction(async (trx) => {
+        const d = await debitByEndToEndId(trx, input.endToEndId.trim());
+        const returnId = d ? await returnIdOfDebit(trx, d.id) : null;
+        if (!d || returnId == null) throw err;
+        await within(trx, { returnId, invoiceId: d.invoiceId, organisationId: d.organisationId });
+        return { returnId, invoiceId: d.invoiceId, already: true };
+      });
     }
   }
 

@@ -180,7 +180,7 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
   });
   const portal = new PortalService({ db, clock, audit, outbox, settings, members, users, config });
   const sepa = new SepaService({ db, clock, log, audit, outbox, settings, users, dues, payments }); // h/sepa
-  const reminders = new RemindersService({ db, clock, audit, outbox, settings, inCollection: (ids) => sepa.invoicesInCollection(ids) }); // h/sepa: no reminder while a debit collects
+  const reminders = new RemindersService({ db, clock, audit, outbox, settings, debitStates: (invoices) => sepa.debitStates(invoices) }); // h/sepa: no reminder while a debit collects; h/bank2: none asking a mandate holder to transfer before the debit was due, and a returned debit named
   const assemblyRepo = new AssembliesRepository(db);
   const invitationsRepo = new InvitationsRepository(db);
   const answersRepo = new AnswersRepository(db);

@@ -216,6 +216,16 @@ export async function recentReturns(q: Q, limit = 20): Promise<ReturnEntry[]> {
   return returnsWhere(q, () => {}, limit);
 }
 
+/** The returns of the debits of these invoices, newest first. */
+export async function returnsOfInvoices(q: Q, invoiceIds: number[]): Promise<ReturnEntry[]> {
+  const out: ReturnEntry[] = [];
+  for (let i = 0; i < invoiceIds.length; i += 500) {
+    const chunk = invoiceIds.slice(i, i + 500);
+    out.push(...(await returnsWhere(q, (b) => { b.whereIn('d.invoice_id', chunk); }, 100_000)));
+  }
+  return out.sort((a, b) => b.bookedOn.localeCompare(a.bookedOn) || b.id - a.id);
+}
+
 export async function returnsOfOrganisation(q: Q, organisationId: number): Promise<ReturnEntry[]> {
   return returnsWhere(q, (b) => { b.where('d.organisation_id', organisationId); }, 100);
 }

@@ -23,7 +23,7 @@ import {
 import { buildPain008, painFileName, type PainVersion } from './pain008.ts';
 import {
   debitByEndToEndId, debitsOfOrganisation, debitsOfRun, getMandate, getRun, insertDebit, insertMandate, insertReturn, insertRun, invoicesInCollection,
-  listRuns, mandatesOfOrganisation, pendingDueDebits, recentReturns, referenceTaken, returnIdOfDebit, returnOfDebit, returnsOfOrganisation, runsDueFrom, updateDebit,
+  listRuns, mandatesOfOrganisation, pendingDueDebits, recentReturns, referenceTaken, returnIdOfDebit, returnOfDebit, returnsOfInvoices, returnsOfOrganisation, runsDueFrom, updateDebit,
   updateMandate, updateRun, usableMandates, type Debit, type Mandate, type ReturnEntry, type Run,
 } from './sepa.repository.ts';
 import type { MandateScheme, MandateSource, SequenceType } from './sepa.tables.ts';
@@ -69,6 +69,20 @@ export interface ReturnInput {
   bookedOn: string;
   feeCents?: number;
 }
+
+/**
+ * Where an open invoice stands with direct debit, for its reminders (h/bank2):
+ * - `collecting`: a debit collects it (pending, or collected and not returned): no reminder;
+ * - `returned`: its last debit came back (reason, the debit's due date): the reminder says so;
+ * - `awaiting`: the member has an active mandate and no debit was made yet: the invoice will be
+ *   collected, so reminders count from `remindFrom`, the due date a run created on the invoice's
+ *   due date would have had (pre-notification days and lead time), not from the due date.
+ * Invoices not in the map have nothing to do with direct debit.
+ */
+export type DebitState =
+  | { state: 'collecting' }
+  | { state: 'returned'; reasonCode: string; debitDueDate: string; bookedOn: string }
+  | { state: 'awaiting'; remindFrom: string };
 
 /** The return as booked, handed to the caller's step inside the same transaction (the bank marks its statement line). */
 export interface BookedReturn {
@@ -440,6 +454,29 @@ export class SepaService {
   /** The invoices a debit collects (pending, or collected and not returned): no reminder for them. */
   async invoicesInCollection(invoiceIds: number[]): Promise<Set<number>> {
     return invoiceIds.length ? invoicesInCollection(this.d.db, invoiceIds) : new Set();
+  }
+
+  /** The direct-debit state of each of these open invoices (see DebitState); read at once. */
+  async debitStates(invoices: { id: number; organisationId: number; dueDate: string }[]): Promise<Map<number, DebitState>> {
+    const out = new Map<number, DebitState>();
+    if (!invoices.length) return out;
+    const ids = invoices.map((i) => i.id);
+    const collecting = await invoicesInCollection(this.d.db, ids);
+    const returns = await returnsOfInvoices(this.d.db, ids);
+    const byOrg = await this.mandatesByOrganisation(this.d.db, this.today());
+    const settings = await this.d.settings.sepa();
+    for (const inv of invoices) {
+      if (collecting.has(inv.id)) { out.set(inv.id, { state: 'collecting' }); continue; }
+      const r = returns.find((x) => x.invoiceId === inv.id);
+      if (r) {
+        const debit = await debitByEndToEndId(this.d.db, r.endToEndId);
+        out.set(inv.id, { state: 'returned', reasonCode: r.reasonCode, debitDueDate: debit?.dueDate ?? inv.dueDate, bookedOn: r.bookedOn });
+        continue;
+      }
+      const m = byOrg.get(inv.organisationId);
+      if (m) out.set(inv.id, { state: 'awaiting', remindFrom: earliestDueDate(inv.dueDate, settings, [m.scheme]) });
+    }
+    return out;
   }
 
   // ------------------------------------------------------------------ returns

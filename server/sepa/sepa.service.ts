@@ -353,6 +353,7 @@ export class SepaService {
             prenotified_at: inv.contactEmail ? now : null, created_at: now,
           });
           if (inv.contactEmail) await this.preNotify(trx, inv, m, { amountCents, dueDate: input.dueDate, creditorId: creditor.creditorId, creditorName: creditor.name });
+          await this.d.dues.debitStarted(trx, actor, inv.id); // h/bank2: no Stripe pay link beside the debit
           await this.d.audit.record(trx, actor, 'sepa.debit_created', 'invoice', inv.id, undefined, { runId, endToEndId, amountCents, dueDate: input.dueDate, mandate: m.reference, sequence: seq.get(m.id) });
         }
         for (const id of seq.keys()) {
@@ -436,7 +437,7 @@ export class SepaService {
     for (const d of due) {
       await this.d.db.transaction(async (trx) => {
         try {
-          const p = await this.d.payments.recordInTrx(trx, actor, d.invoiceId, { date: d.dueDate, amountCents: d.amountCents, reference: `Lastschrift ${d.endToEndId}`, method: 'bank' });
+          const p = await this.d.payments.recordInTrx(trx, actor, d.invoiceId, { date: d.dueDate, amountCents: d.amountCents, reference: `Lastschrift ${d.endToEndId}`, method: 'bank' }, { stripeAfterCommit: false });
           await updateDebit(trx, d.id, { status: 'collected', payment_id: p.paymentId });
         } catch (err) {
           // an invoice cancelled meanwhile takes no payment: the debit counts as collected, the treasurer sees it without a booking
@@ -446,6 +447,8 @@ export class SepaService {
         }
         await this.d.audit.record(trx, actor, 'sepa.debit_collected', 'invoice', d.invoiceId, { status: 'pending' }, { status: 'collected', endToEndId: d.endToEndId });
       });
+      // h/bank2: the collection counts as paid: a Stripe invoice is marked paid out of band (the gateway retries; reconcile repairs an outage)
+      await this.d.payments.syncStripeAfterBooking(d.invoiceId);
       n++;
     }
     return n;
@@ -519,6 +522,7 @@ export class SepaService {
           reversalId = r.reversalId;
         }
         await updateDebit(trx, d.id, { status: 'returned', active_invoice_id: null });
+        await this.d.dues.debitEnded(trx, actor, d.invoiceId); // h/bank2: a pay link withdrawn for the debit (not paid out of band yet) is offered again
         const returnId = await insertReturn(trx, {
           debit_id: d.id, reason_code: code, amount_cents: input.amountCents, fee_cents: feeCents, booked_on: input.bookedOn, reversal_payment_id: reversalId, created_by: actor.userId, created_at: now,
         });
@@ -539,6 +543,7 @@ export class SepaService {
         if (within) await within(trx, { returnId, invoiceId: d.invoiceId, organisationId: d.organisationId });
         return { returnId, invoiceId: d.invoiceId, mandateFlagged: refusal };
       });
+      await this.d.payments.syncStripeAfterBooking(out.invoiceId); // h/bank2: Stripe cannot reopen a paid invoice: closed, the rest by bank
       return out;
     } catch (err) {
       if (isUniqueViolation(err)) throw new ValidationError({ endToEndId: 'sepa.errors.alreadyReturned' });

@@ -161,7 +161,11 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
   const dues: DuesService = new DuesService({ db, clock, audit, outbox, settings, members, config, stripe, log, payments, mandateOf: (q, organisationId): Promise<DirectDebitMandate | null> => sepa.mandateForEInvoice(q, organisationId) }); // h/money: payments (carried-over credit)
   const duesRuns = new DuesRuns({ db, clock, audit, jobs, dues, log });
   // approval issues the first (pro-rata) dues invoice when the join year has a fee schedule
-  const applications = new ApplicationsService({ db, clock, audit, tokens, outbox, settings, members, users, dues, config, log, consents });
+  const applications = new ApplicationsService({
+    db, clock, audit, tokens, outbox, settings, members, users, dues, config, log, consents,
+    // h/bank2: the SEPA mandate granted on the application form; sepa is built below
+    mandates: { createFromApplication: (trx, actor, organisationId, m) => sepa.createMandateInTrx(trx, actor, organisationId, 'application', { scheme: m.scheme, iban: m.iban, bic: '', holder: m.holder, signedOn: m.signedOn }) },
+  });
   // h/gdpr: every owner of the contacts' data does its part of the export and the anonymisation
   const gdpr = new GdprService({
     db, clock, audit, settings, exports: memberExports, consents, users, applications, outbox, dues,

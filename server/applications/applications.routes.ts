@@ -76,6 +76,7 @@ export function applicationsPublicRouter(ctx: Context): Router {
       otherContacts,
       bylawsUrl: association.bylawsUrl || '/documents/satzung',
       privacyVersion: association.privacyNoticeVersion,
+      mandateCreditor: await ctx.applications.mandateCreditor(), // h/bank2: the SEPA mandate section, only with a creditor ID
     });
   }
 
@@ -92,7 +93,7 @@ export function applicationsPublicRouter(ctx: Context): Router {
     }
     const raw = pickStrings(body, APPLICATION_FIELDS);
     if (!/^[A-Za-z0-9_-]{20,64}$/.test(raw.submission_key)) raw.submission_key = crypto.randomBytes(24).toString('base64url');
-    const parsed = parseApplication(raw, req.t, (await openCategories()).map((c) => c.id));
+    const parsed = parseApplication(raw, req.t, (await openCategories()).map((c) => c.id), { mandate: !!(await ctx.applications.mandateCreditor()) });
     if (!parsed.ok) return renderForm(req, res, raw, parsed.errors);
     await ctx.applications.submit(parsed.data, req.locale);
     res.redirect(303, '/apply/submitted');

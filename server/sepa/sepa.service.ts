@@ -190,11 +190,21 @@ export class SepaService {
    * reference is the one printed on the paper form, or made here (unique).
    */
   async createMandate(actor: Actor, organisationId: number, source: MandateSource, input: MandateInput, contactId: number | null = null): Promise<number> {
+    try {
+      return await this.d.db.transaction(async (trx) => this.createMandateInTrx(trx, actor, organisationId, source, input, contactId));
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ValidationError({ reference: 'sepa.errors.referenceTaken' });
+      throw err;
+    }
+  }
+
+  /** createMandate inside the caller's transaction (h/bank2: the approval of an application with a mandate). */
+  async createMandateInTrx(trx: Knex.Transaction, actor: Actor, organisationId: number, source: MandateSource, input: MandateInput, contactId: number | null = null): Promise<number> {
     const c = this.checkMandate(input);
     if (Object.keys(c.errors).length) throw new ValidationError(c.errors);
     const now = iso(this.d.clock.now());
-    try {
-      return await this.d.db.transaction(async (trx) => {
+    {
+      {
         if (c.reference && (await referenceTaken(trx, c.reference))) throw new ValidationError({ reference: 'sepa.errors.referenceTaken' });
         const id = await insertMandate(trx, {
           organisation_id: organisationId, reference: c.reference || `tmp-${organisationId}-${now}`.slice(0, 35), scheme: c.scheme, iban: c.iban, bic: c.bic, holder: c.holder,
@@ -207,10 +217,7 @@ export class SepaService {
           mandateId: id, reference, scheme: c.scheme, iban: formatIban(c.iban), bic: c.bic, holder: c.holder, signedOn: input.signedOn, source,
         });
         return id;
-      });
-    } catch (err) {
-      if (isUniqueViolation(err)) throw new ValidationError({ reference: 'sepa.errors.referenceTaken' });
-      throw err;
+      }
     }
   }
 

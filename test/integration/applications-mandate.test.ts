@@ -59,4 +59,18 @@ describe('application form: an optional SEPA mandate, created for the member on 
     const { organisationId } = await env.ctx.applications.approve(actor, id, { version: Number(row.version), resolutionRef: 'Vorstandsbeschluss 2027/04', joinDate: '2027-04-01', categoryId: cats.company });
     expect(await env.ctx.sepa.mandatesOf(organisationId)).to.have.length(0);
   });
+
+  it('a rejected application with a mandate: its IBAN is deleted with the application after the retention period, and kept nowhere else', async () => {
+    env.clock.set('2027-03-20T09:00:00Z');
+    const id = await submitAndConfirm(env, validForm(cats.company, { ...MANDATE, legal_name: 'Brocken Labor GmbH', rep_email: 'info@brocken-labor.example', sepa_iban: 'DE75512108001245126199' }));
+    const row = (await env.db('applications').where({ id }).first())!;
+    await env.ctx.applications.reject(actor, id, { version: Number(row.version), resolutionRef: 'Vorstandsbeschluss 2027/05', reason: 'Kein Bezug zur Region' });
+    env.clock.set('2027-10-01T09:00:00Z');
+    expect((await env.ctx.applications.purgeExpired()).deleted).to.be.greaterThan(0);
+    expect(await env.db('applications').where({ id }).first()).to.equal(undefined);
+    const audit = JSON.stringify(await env.db('audit_log').select());
+    const mails = JSON.stringify(await env.db('mail_messages').select());
+    expect(audit + mails).to.not.contain('DE75512108001245126199');
+    expect(audit + mails).to.not.contain('DE75 5121');
+  });
 });

@@ -16,6 +16,7 @@ import {
 } from './applications.schemas.ts';
 import { STATUSES, isStatus, type Application, type ApplicationStatus, type DuplicateHint } from './applications.service.ts';
 import { actorOf } from '../web/actor.ts';
+import { formatIban } from '../settings/bank.ts';
 
 /** The honeypot: hidden from people (CSS, aria-hidden, no tab stop); bots fill it. */
 export const HONEYPOT_FIELD = 'website_confirm';
@@ -230,6 +231,8 @@ export function applicationsBoardRouter(ctx: Context): Router {
       title: `${a.reference} · ${a.legalName}`,
       section: 'applications',
       a,
+      // h/bank2: the SEPA mandate granted on the form (created with the member on approval)
+      mandateText: a.mandate ? `${req.t(`sepa.scheme.${a.mandate.scheme}`)} · ${a.mandate.holder} · ${formatIban(a.mandate.iban)}` : '',
       statusLabel: statusLabel(req, a.status),
       statusClass: STATUS_CLASS[a.status],
       decided: !!a.decidedAt,

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
-import { makeCategories } from '../helpers/fixtures.ts';
+import { makeCategories, makeUser, PASSWORD } from '../helpers/fixtures.ts';
 import { DEFAULT_ASSOCIATION } from '../../server/settings/settings.schemas.ts';
 import { apply, openForm, submitAndConfirm, validForm } from './applications.fixtures.ts';
 import { Browser } from '../helpers/http.ts';
@@ -47,6 +47,10 @@ describe('application form: an optional SEPA mandate, created for the member on 
     env.clock.set('2027-03-20T09:00:00Z');
     const row = (await env.db('applications').where({ id }).first())!;
     expect(row.sepa_iban).to.equal('DE02120300000000202051');
+    await makeUser(env.ctx, 'board@test.example', ['board']);
+    const board = new Browser(env.app);
+    await board.login('board@test.example', PASSWORD);
+    expect((await board.get(`/board/applications/${id}`)).text).to.match(/id="application-mandate">SEPA-Firmenlastschrift \(B2B\) · Harzer Feinchemie GmbH · DE02 1203 0000 0000 2020 51/);
     const { organisationId } = await env.ctx.applications.approve(actor, id, { version: Number(row.version), resolutionRef: 'Vorstandsbeschluss 2027/03', joinDate: '2027-04-01', categoryId: cats.company });
     const [m] = await env.ctx.sepa.mandatesOf(organisationId);
     expect(m).to.include({ state: 'active', source: 'application', scheme: 'B2B', iban: 'DE02120300000000202051', holder: 'Harzer Feinchemie GmbH', signedOn: '2027-03-10' });

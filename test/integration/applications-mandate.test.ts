@@ -36,6 +36,9 @@ describe('application form: an optional SEPA mandate, created for the member on 
     expect(res.text).to.match(/id="e-sepa_iban"[^>]*>[^<]+/);
     expect(res.text).to.contain('value="DE02 1203 0000 0000 2020 52"');
     expect(res.text).to.contain('value="Harzer Feinchemie GmbH"');
+    const control = await apply(env.app, validForm(cats.company, { ...MANDATE, sepa_holder: 'Harzer\u0007 GmbH', sepa_iban: 'DE02\u0000120300000000202051', sepa_scheme: 'X\u001b' }));
+    expect(control.status).to.equal(422);
+    for (const f of ['sepa_holder', 'sepa_iban']) expect(control.text).to.match(new RegExp(`id="e-${f}"`));
     const noConsent = await apply(env.app, validForm(cats.company, { ...MANDATE, sepa_consent: '' }));
     expect(noConsent.status).to.equal(422);
     expect(noConsent.text).to.match(/id="e-sepa_consent"/);

@@ -165,7 +165,11 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
   const dues: DuesService = new DuesService({ db, clock, audit, outbox, settings, members, config, stripe, log, payments, mandateOf: (q, organisationId): Promise<DirectDebitMandate | null> => sepa.mandateForEInvoice(q, organisationId) }); // h/money: payments (carried-over credit)
   const duesRuns = new DuesRuns({ db, clock, audit, jobs, dues, log });
   // approval issues the first (pro-rata) dues invoice when the join year has a fee schedule
-  const applications = new ApplicationsService({ db, clock, audit, tokens, outbox, settings, members, users, dues, config, log, consents });
+  const applications = new ApplicationsService({
+    db, clock, audit, tokens, outbox, settings, members, users, dues, config, log, consents,
+    // h/bank2: the SEPA mandate granted on the application form; sepa is built below
+    mandates: { createFromApplication: (trx, actor, organisationId, m) => sepa.createMandateInTrx(trx, actor, organisationId, 'application', { scheme: m.scheme, iban: m.iban, bic: '', holder: m.holder, signedOn: m.signedOn }) },
+  });
   // h/gdpr: every owner of the contacts' data does its part of the export and the anonymisation
   const gdpr = new GdprService({
     db, clock, audit, settings, exports: memberExports, consents, users, applications, outbox, dues,
@@ -184,7 +188,7 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
   });
   const portal = new PortalService({ db, clock, audit, outbox, settings, members, users, config });
   const sepa = new SepaService({ db, clock, log, audit, outbox, settings, users, dues, payments }); // h/sepa
-  const reminders = new RemindersService({ db, clock, audit, outbox, settings, inCollection: (ids) => sepa.invoicesInCollection(ids), stripeEnabled: () => stripe.enabled }); // h/sepa: no reminder while a debit collects; h/money2: no Stripe page with Stripe off
+  const reminders = new RemindersService({ db, clock, audit, outbox, settings, debitStates: (invoices) => sepa.debitStates(invoices), stripeEnabled: () => stripe.enabled }); // h/sepa, h/bank2: no reminder while a debit collects, none asking a mandate holder to transfer, a returned debit named; h/money2: no Stripe page with Stripe off
   const assemblyRepo = new AssembliesRepository(db);
   const invitationsRepo = new InvitationsRepository(db);
   const answersRepo = new AnswersRepository(db);
@@ -221,9 +225,10 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
   // h/lead2: the network's public directory
   const directory = new DirectoryService({ db, clock, config, audit, outbox, settings, members, users });
   // h/bank: statements in; a returned direct debit in a statement goes to the SEPA module
-  const bank = new BankService({ db, clock, audit, settings, dues, payments, onReturn: async (line) => {
+  const bank = new BankService({ db, clock, audit, settings, dues, payments, onReturn: async (line, { handled }) => {
     if (!line.endToEndId || !line.returnReason) return;
-    await sepa.recordReturn({ endToEndId: line.endToEndId, reasonCode: line.returnReason, amountCents: Math.abs(line.amountCents), bookedOn: line.bookingDate }, { userId: null, label: 'Kontoauszug' });
+    // h/bank2: the line leaves the queue in the return's own transaction
+    await sepa.recordReturnFromStatement({ endToEndId: line.endToEndId, reasonCode: line.returnReason, amountCents: Math.abs(line.amountCents), bookedOn: line.bookingDate }, { userId: null, label: 'Kontoauszug' }, handled);
   } });
   // h/groups: working groups
   const groups = new GroupsService({ db, clock, config, audit, outbox, settings, members, users });

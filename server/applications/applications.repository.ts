@@ -48,6 +48,8 @@ export interface Application extends OrganisationFields {
   consentPrivacyAt: string;
   privacyVersion: string;
   consentEmailInvitations: boolean;
+  /** h/bank2: the SEPA mandate granted on the form, or null */
+  mandate: { scheme: 'CORE' | 'B2B'; iban: string; holder: string; consentAt: string } | null;
   confirmedAt: string | null;
   decidedAt: string | null;
   decidedBy: number | null;
@@ -104,6 +106,7 @@ export function rowToApplication(r: ApplicationRow): Application {
     consentPrivacyAt: r.consent_privacy_at,
     privacyVersion: r.privacy_version,
     consentEmailInvitations: bool(r.consent_email_invitations),
+    mandate: r.sepa_iban && r.sepa_scheme && r.sepa_consent_at ? { scheme: r.sepa_scheme, iban: r.sepa_iban, holder: r.sepa_holder ?? '', consentAt: r.sepa_consent_at } : null,
     confirmedAt: r.confirmed_at,
     decidedAt: r.decided_at,
     decidedBy: r.decided_by == null ? null : Number(r.decided_by),

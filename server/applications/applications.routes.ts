@@ -16,6 +16,7 @@ import {
 } from './applications.schemas.ts';
 import { STATUSES, isStatus, type Application, type ApplicationStatus, type DuplicateHint } from './applications.service.ts';
 import { actorOf } from '../web/actor.ts';
+import { formatIban } from '../settings/bank.ts';
 
 /** The honeypot: hidden from people (CSS, aria-hidden, no tab stop); bots fill it. */
 export const HONEYPOT_FIELD = 'website_confirm';
@@ -76,6 +77,7 @@ export function applicationsPublicRouter(ctx: Context): Router {
       otherContacts,
       bylawsUrl: association.bylawsUrl || '/documents/satzung',
       privacyVersion: association.privacyNoticeVersion,
+      mandateCreditor: await ctx.applications.mandateCreditor(), // h/bank2: the SEPA mandate section, only with a creditor ID
     });
   }
 
@@ -92,7 +94,7 @@ export function applicationsPublicRouter(ctx: Context): Router {
     }
     const raw = pickStrings(body, APPLICATION_FIELDS);
     if (!/^[A-Za-z0-9_-]{20,64}$/.test(raw.submission_key)) raw.submission_key = crypto.randomBytes(24).toString('base64url');
-    const parsed = parseApplication(raw, req.t, (await openCategories()).map((c) => c.id));
+    const parsed = parseApplication(raw, req.t, (await openCategories()).map((c) => c.id), { mandate: !!(await ctx.applications.mandateCreditor()) });
     if (!parsed.ok) return renderForm(req, res, raw, parsed.errors);
     await ctx.applications.submit(parsed.data, req.locale);
     res.redirect(303, '/apply/submitted');
@@ -229,6 +231,8 @@ export function applicationsBoardRouter(ctx: Context): Router {
       title: `${a.reference} · ${a.legalName}`,
       section: 'applications',
       a,
+      // h/bank2: the SEPA mandate granted on the form (created with the member on approval)
+      mandateText: a.mandate ? `${req.t(`sepa.scheme.${a.mandate.scheme}`)} · ${a.mandate.holder} · ${formatIban(a.mandate.iban)}` : '',
       statusLabel: statusLabel(req, a.status),
       statusClass: STATUS_CLASS[a.status],
       decided: !!a.decidedAt,

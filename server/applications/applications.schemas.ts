@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LENGTH, sepaIban, sepaText } from '../sepa/rules.ts'; // h/bank2: the SEPA rules for the mandate on the form
 import { COUNTRIES, organisationFieldRules, postcodeError, type OrganisationFields as RegisterOrganisationFields } from '../members/organisation-fields.ts';
 import type { TFunction } from 'i18next';
 import type { FieldErrors } from '../errors.ts';
@@ -27,6 +28,7 @@ const CONTACT_FIELDS = [
 export const APPLICATION_FIELDS = [
   ...ORG_FIELDS, 'category_id', 'contribution', ...CONTACT_FIELDS,
   'consent_bylaws', 'consent_privacy', 'consent_email', 'submission_key',
+  'sepa_scheme', 'sepa_iban', 'sepa_holder', 'sepa_consent',
 ] as const;
 
 /** The listed fields of a form body as strings (missing, arrays and objects become ''). */
@@ -89,6 +91,8 @@ export interface ApplicationInput {
   contacts: ContactInput[];
   consentEmailInvitations: boolean;
   submissionKey: string;
+  /** h/bank2: the SEPA mandate granted on the form (IBAN electronic, checked), or null */
+  mandate?: { scheme: 'CORE' | 'B2B'; iban: string; holder: string } | null;
 }
 
 const otherContact = z.object({
@@ -115,6 +119,11 @@ const applicationSchema = organisationSchema.extend({
   consent_privacy: z.string().refine((v) => v === 'yes', 'common.validation.consent'),
   consent_email: checkbox,
   submission_key: z.string(),
+  // h/bank2: the optional SEPA mandate (checked together below)
+  sepa_scheme: optional(10),
+  sepa_iban: optional(50),
+  sepa_holder: optional(200),
+  sepa_consent: checkbox,
 });
 
 function addError(errors: FieldErrors, key: string, msg: string, t: TFunction): void {
@@ -148,9 +157,25 @@ export function parseApplication(
   raw: Record<string, string>,
   t: TFunction,
   categoryIds: number[],
+  opts: { mandate?: boolean } = {},
 ): { ok: true; data: ApplicationInput } | { ok: false; errors: FieldErrors } {
   const parsed = parseForm(applicationSchema, raw, t);
   const errors: FieldErrors = parsed.ok ? {} : { ...parsed.errors };
+  // h/bank2: a mandate is offered only with a creditor ID; given at all, every part of it is needed
+  let mandate: ApplicationInput['mandate'] = null;
+  const given = (k: string) => (raw[k] ?? '').trim() !== '';
+  if (opts.mandate && (given('sepa_iban') || given('sepa_holder') || raw.sepa_consent === 'yes')) {
+    const iban = sepaIban(raw.sepa_iban ?? '');
+    if (!given('sepa_iban')) addError(errors, 'sepa_iban', 'sepa.errors.ibanMissing', t);
+    else if (!iban) addError(errors, 'sepa_iban', 'sepa.errors.iban', t);
+    const holder = sepaText(raw.sepa_holder ?? '', LENGTH.name);
+    if (!given('sepa_holder') || !holder) addError(errors, 'sepa_holder', 'sepa.errors.holder', t);
+    else if ((raw.sepa_holder ?? '').trim().length > LENGTH.name) addError(errors, 'sepa_holder', 'sepa.errors.holderLong', t);
+    const scheme = raw.sepa_scheme === 'B2B' ? 'B2B' : raw.sepa_scheme === 'CORE' ? 'CORE' : null;
+    if (!scheme) addError(errors, 'sepa_scheme', 'sepa.errors.scheme', t);
+    if (raw.sepa_consent !== 'yes') addError(errors, 'sepa_consent', 'common.validation.consent', t);
+    if (iban && holder && scheme) mandate = { scheme, iban, holder };
+  }
   const pcErr = postcodeError(raw.postcode ?? '', raw.country ?? '', true);
   if (pcErr) addError(errors, 'postcode', pcErr, t);
   if (!errors.category_id && !categoryIds.includes(Number(raw.category_id))) addError(errors, 'category_id', 'common.validation.choice', t);
@@ -183,6 +208,7 @@ export function parseApplication(
       contacts,
       consentEmailInvitations: d.consent_email === true,
       submissionKey: SUBMISSION_KEY_RE.test(d.submission_key) ? d.submission_key : '',
+      mandate,
     },
   };
 }

@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import type { DataSubject } from '../db/redact.ts'; // h/gdpr
 import { DateTime } from 'luxon';
 import { berlinDate, DAY_MS, iso, ZONE, type Clock } from '../clock.ts';
+import { compactCode, isValidCreditorId } from '../settings/bank.ts';
 import type { Config } from '../config.ts';
 import { nextValue } from '../db/counters.ts';
 import type { Actor, AuditEntry, AuditService } from '../audit/audit.service.ts';
@@ -62,6 +63,13 @@ export interface ApplicationsDeps {
   config: Config;
   log: Logger;
   /** Records the consents given in the application for the new member's contacts (GDPR). */
+  /**
+   * h/bank2: creates the SEPA mandate granted on the form for the new member, in the approval's
+   * transaction (SepaService.createMandateInTrx, wired in context.ts); unset: not created.
+   */
+  mandates?: {
+    createFromApplication(trx: Knex.Transaction, actor: Actor, organisationId: number, m: { scheme: 'CORE' | 'B2B'; iban: string; holder: string; signedOn: string }): Promise<number>;
+  };
   consents?: {
     recordConsent(trx: Knex.Transaction, contactId: number, kind: 'email_invitations' | 'privacy_notice', version: string, givenAt: string, source: string): Promise<number>;
   };
@@ -193,6 +201,13 @@ export class ApplicationsService {
     return (await this.d.settings.categories()).filter((c) => c.openToApplicants);
   }
 
+  /** h/bank2: the association as SEPA creditor for the form's mandate section (name and creditor ID), or null when no valid creditor ID is set. */
+  async mandateCreditor(): Promise<{ name: string; creditorId: string } | null> {
+    const a = await this.d.settings.association();
+    const creditorId = compactCode(a.sepaCreditorId ?? '');
+    return creditorId && isValidCreditorId(creditorId) ? { name: a.bankHolder || a.name, creditorId } : null;
+  }
+
   /**
    * Stores a new application (status unconfirmed) and sends the confirmation link to the
    * voting representative. The same submission key (double click, back button) gives the
@@ -223,6 +238,10 @@ export class ApplicationsService {
           consent_privacy_at: now,
           privacy_version: association.privacyNoticeVersion,
           consent_email_invitations: input.consentEmailInvitations,
+          sepa_scheme: input.mandate?.scheme ?? null,
+          sepa_iban: input.mandate?.iban ?? null,
+          sepa_holder: input.mandate?.holder ?? null,
+          sepa_consent_at: input.mandate ? now : null,
           version: 1,
           created_at: now,
           updated_at: now,
@@ -231,7 +250,7 @@ export class ApplicationsService {
           input.contacts.map((c, i) => ({ role: c.role, name: c.name, email: c.email, phone: c.phone, position: c.position, sort_order: i })));
         await this.d.audit.record(trx, APPLICANT, 'application.submitted', 'application', id, undefined, {
           reference, status: 'unconfirmed', categoryId: input.categoryId, locale, privacyVersion: association.privacyNoticeVersion,
-          consentEmailInvitations: input.consentEmailInvitations, contacts: input.contacts.length,
+          consentEmailInvitations: input.consentEmailInvitations, contacts: input.contacts.length, sepaMandate: input.mandate ? input.mandate.scheme : null,
         });
         const rep = input.contacts.find((c) => c.role === 'representative')!;
         const token = await this.d.tokens.issue('confirm_application', 'application', id, CONFIRM_TTL_MS, trx);
@@ -469,6 +488,10 @@ export class ApplicationsService {
         { invite: true, welcome: true },
       );
       await repo.setOrganisation(trx, id, created.organisationId);
+      // h/bank2: the mandate granted on the form, active from the application's date
+      if (before.mandate && this.d.mandates) {
+        await this.d.mandates.createFromApplication(trx, actor, created.organisationId, { ...before.mandate, signedOn: berlinDate(new Date(before.createdAt)) });
+      }
       if (this.d.consents) {
         const source = `application ${before.reference}`;
         const ids = (await this.d.members.contactsIn(trx, created.organisationId)).map((c) => c.id).sort((a, b) => a - b);

@@ -36,6 +36,11 @@ export type ApplicationRow = {
   consent_privacy_at: string;
   privacy_version: string;
   consent_email_invitations: boolean | number;
+  /** h/bank2: the SEPA mandate granted on the form (all null: none) */
+  sepa_scheme: 'CORE' | 'B2B' | null;
+  sepa_iban: string | null;
+  sepa_holder: string | null;
+  sepa_consent_at: string | null;
   confirmed_at: string | null;
   decided_at: string | null;
   decided_by: number | null;

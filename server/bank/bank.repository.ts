@@ -29,6 +29,7 @@ export interface BankLine {
   note: string;
   organisationId: number | null;
   decidedAt: string | null;
+  sepaReturnId: number | null;
 }
 
 export interface BankAllocation {
@@ -50,6 +51,7 @@ function rowToLine(r: BankLineRow): BankLine {
     remittance: r.remittance, bookingText: r.booking_text, entryRef: r.entry_ref, endToEndId: r.end_to_end_id, bankTxCode: r.bank_tx_code,
     isReversal: bool(r.is_reversal), isReturn: bool(r.is_return), returnReason: r.return_reason, status: r.status, note: r.note,
     organisationId: r.organisation_id == null ? null : Number(r.organisation_id), decidedAt: r.decided_at,
+    sepaReturnId: r.sepa_return_id == null ? null : Number(r.sepa_return_id),
   };
 }
 
@@ -68,7 +70,7 @@ export async function setStatementCounts(q: Q, id: number, lineCount: number, ne
   await q('bank_statements').where({ id }).update({ line_count: lineCount, new_count: newCount });
 }
 
-export type NewLineRow = Omit<BankLineRow, 'id' | 'status' | 'note' | 'organisation_id' | 'decided_at' | 'decided_by'>;
+export type NewLineRow = Omit<BankLineRow, 'id' | 'status' | 'note' | 'organisation_id' | 'decided_at' | 'decided_by' | 'sepa_return_id'>;
 
 /**
  * Inserts the lines whose dedup key is not stored yet (ON CONFLICT DO NOTHING: a line another
@@ -93,6 +95,11 @@ export async function getLine(q: Q, id: number): Promise<BankLine | undefined> {
 /** Moves a line from one status to another; false when it was not in `from` (someone else decided it). */
 export async function moveLine(q: Q, id: number, from: BankLineStatus, patch: { status: BankLineStatus; note?: string; organisation_id?: number | null; decided_at: string | null; decided_by: number | null }): Promise<boolean> {
   return affected(await q('bank_lines').where({ id, status: from }).update(patch)) === 1;
+}
+
+/** Marks an open return line as booked by the SEPA module (the return's id); false when it was decided already. */
+export async function markLineReturned(q: Q, id: number, patch: { sepa_return_id: number; organisation_id: number; decided_at: string; decided_by: number | null }): Promise<boolean> {
+  return affected(await q('bank_lines').where({ id, status: 'open' }).update({ ...patch, status: 'returned' })) === 1;
 }
 
 export async function linesByStatus(q: Q, status: BankLineStatus, limit = 500): Promise<BankLine[]> {

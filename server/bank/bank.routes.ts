@@ -6,7 +6,7 @@ import { flash, h, idParam, requireRole } from '../web/middleware.ts';
 import { actorOf } from '../web/actor.ts';
 import { formatMoney } from '../i18n/format.ts';
 import { formatIban } from '../settings/bank.ts';
-import { BankFieldError, BankService, type Proposal } from './bank.service.ts';
+import { BankFieldError, BankService, lineKind, type Proposal } from './bank.service.ts';
 import { CsvMappingNeeded } from './statement-file.ts';
 import { MAX_FILE_BYTES, MAX_FILE_MB, StatementFileError, type CsvMapping } from './statement.ts';
 
@@ -86,7 +86,7 @@ export function bankRouter(ctx: Context): Router {
       canWrite: req.user!.roles.includes('treasurer'),
       open: o.open.map((l) => ({ ...l, kindText: kindText(req, l), proposal: present(req, l.proposal) })),
       sureCount: o.open.filter((l) => l.proposal?.confidence === 'sure').length,
-      booked: o.booked, notDues: o.notDues, openCount: o.openCount, statements: o.statements,
+      booked: o.booked, notDues: o.notDues, returned: o.returned.map((l) => ({ ...l, kindText: kindText(req, { kind: lineKind(l), returnReason: l.returnReason }) })), openCount: o.openCount, statements: o.statements,
       ...extra,
     });
   };
@@ -207,44 +207,30 @@ export function bankRouter(ctx: Context): Router {
     }
   }));
 
-  r.post('/lines/:id/assign', write, h(async (req, res) => {
-    const id = idParam(req);
-    const body = req.body as Record<string, unknown>; // why: the urlencoded form body, read as strings
-    try {
-      await ctx.bank.assign(actorOf(req), id, String(body.numbers ?? '').slice(0, 500));
-      flash(req, 'success', req.t('bank.bookedDone'));
-      lineRedirect(res, id);
-    } catch (err) {
-      if (err instanceof ValidationError) return renderLine(req, res, id, 422, { errors: fieldErrors(req, err), values: body });
-      if (!decided(req, res, id, err)) throw err;
-    }
-  }));
-
-  r.post('/lines/:id/not-dues', write, h(async (req, res) => {
-    const id = idParam(req);
-    const body = req.body as Record<string, unknown>; // why: the urlencoded form body, read as strings
-    try {
-      await ctx.bank.notDues(actorOf(req), id, String(body.note ?? '').slice(0, 1000));
-      flash(req, 'success', req.t('bank.markedNotDues'));
-      lineRedirect(res, id);
-    } catch (err) {
-      if (err instanceof ValidationError) return renderLine(req, res, id, 422, { errors: fieldErrors(req, err), values: body });
-      if (!decided(req, res, id, err)) throw err;
-    }
-  }));
-
-  r.post('/lines/:id/undo', write, h(async (req, res) => {
-    const id = idParam(req);
-    const body = req.body as Record<string, unknown>; // why: the urlencoded form body, read as strings
-    try {
-      await ctx.bank.undo(actorOf(req), id, String(body.reason ?? '').slice(0, 1000));
-      flash(req, 'success', req.t('bank.undone'));
-      lineRedirect(res, id);
-    } catch (err) {
-      if (err instanceof ValidationError) return renderLine(req, res, id, 422, { errors: fieldErrors(req, err), values: body });
-      if (!decided(req, res, id, err)) throw err;
-    }
-  }));
+  /**
+   * The three decisions on a line taken from a form with one text field (assign by numbers,
+   * "not dues" with a note, undo with a reason): the same handling for each, a field error
+   * re-renders the line with what was typed, a line decided meanwhile is said so.
+   */
+  const lineDecisions: { path: string; field: string; max: number; done: string; act: (actor: ReturnType<typeof actorOf>, id: number, text: string) => Promise<void> }[] = [
+    { path: 'assign', field: 'numbers', max: 500, done: 'bank.bookedDone', act: (a, id, text) => ctx.bank.assign(a, id, text) },
+    { path: 'not-dues', field: 'note', max: 1000, done: 'bank.markedNotDues', act: (a, id, text) => ctx.bank.notDues(a, id, text) },
+    { path: 'undo', field: 'reason', max: 1000, done: 'bank.undone', act: (a, id, text) => ctx.bank.undo(a, id, text) },
+  ];
+  for (const d of lineDecisions) {
+    r.post(`/lines/:id/${d.path}`, write, h(async (req, res) => {
+      const id = idParam(req);
+      const body = req.body as Record<string, unknown>; // why: the urlencoded form body, read as strings
+      try {
+        await d.act(actorOf(req), id, String(body[d.field] ?? '').slice(0, d.max));
+        flash(req, 'success', req.t(d.done));
+        lineRedirect(res, id);
+      } catch (err) {
+        if (err instanceof ValidationError) return renderLine(req, res, id, 422, { errors: fieldErrors(req, err), values: body });
+        if (!decided(req, res, id, err)) throw err;
+      }
+    }));
+  }
 
   return r;
 }

@@ -8,7 +8,7 @@ import { compactCode, isValidIban } from '../settings/bank.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import {
   allocationsOfLines, countOpen, csvMapping, forgetPayerIbanOf, getLine, insertAllocation, insertNewLines, insertStatement, learnPayerIban,
-  linesByStatus, linesOfOrganisation, markAllocationUndone, moveLine, openCredits, payerIbans, recentStatements, saveCsvMapping, setStatementCounts,
+  linesByStatus, linesOfOrganisation, markAllocationUndone, markLineReturned, moveLine, openCredits, payerIbans, recentStatements, saveCsvMapping, setStatementCounts,
   type BankAllocation, type BankLine,
 } from './bank.repository.ts';
 import { Matcher, split, type Proposal } from './matching.ts';
@@ -36,11 +36,13 @@ export interface BankServiceDeps {
   /**
    * Called after the import has committed, for each NEW line that is a returned direct debit
    * (R-transaction): the SEPA module reopens the invoice, books the return fee and flags the
-   * mandate in a transaction of its own (the line is stored whatever happens to it). The line
-   * carries endToEndId, returnReason, isReversal and bankTxCode. Wired in context.ts; unset, or
-   * when the return is refused (an unknown debit), the line waits in the queue.
+   * mandate in a transaction of its own (the line is stored whatever happens to it), and calls
+   * `handled` inside that transaction with the return it booked: the line leaves the queue as
+   * `returned`, linked to the return. The line carries endToEndId, returnReason, isReversal and
+   * bankTxCode. Wired in context.ts; unset, or when the return is refused (an unknown debit),
+   * the line waits in the queue.
    */
-  onReturn?: (line: BankLine) => Promise<void>;
+  onReturn?: (line: BankLine, hook: { actor: Actor; handled: (trx: Knex.Transaction, r: { returnId: number; organisationId: number }) => Promise<void> }) => Promise<void>;
   /** test hook: called after each statement's lines are stored, inside the transaction (a crash mid-import) */
   afterStatement?: (index: number) => Promise<void>;
 }
@@ -144,13 +146,21 @@ export class BankService {
     });
     for (const line of returned) {
       try {
-        if (this.d.onReturn) await this.d.onReturn(line);
+        if (this.d.onReturn) await this.d.onReturn(line, { actor, handled: (trx, r) => this.returnHandled(trx, actor, line.id, r) });
       } catch {
         // refused (e.g. no debit with this end-to-end id): the line stays in the queue as a return
       }
     }
     if (result.newLines) result.sure = (await this.proposals()).filter((p) => p.confidence === 'sure').length;
     return result;
+  }
+
+  /** The SEPA module booked the return of this line: it leaves the queue, linked to the return; audited. */
+  private async returnHandled(trx: Knex.Transaction, actor: Actor, lineId: number, r: { returnId: number; organisationId: number }): Promise<void> {
+    if (!(await markLineReturned(trx, lineId, { sepa_return_id: r.returnId, organisation_id: r.organisationId, decided_at: this.now(), decided_by: actor.userId }))) {
+      throw new ConflictError('bank_line_decided');
+    }
+    await this.d.audit.record(trx, actor, 'bank.line_returned', 'bank_line', lineId, { status: 'open' }, { status: 'returned', sepaReturnId: r.returnId });
   }
 
   /** The matching proposal for every open incoming credit (computed fresh: invoices paid meanwhile are not proposed). */
@@ -170,9 +180,10 @@ export class BankService {
   }
 
   /** The page: open lines with their proposals, and the lines decided lately. */
-  async overview(): Promise<{ open: (BankLine & { kind: string; proposal: Proposal | null })[]; booked: (BankLine & { allocations: BankAllocation[] })[]; notDues: BankLine[]; openCount: number; statements: Awaited<ReturnType<typeof recentStatements>> }> {
-    const [open, booked, notDues, proposals, openCount, statements] = await Promise.all([
-      linesByStatus(this.d.db, 'open', 300), linesByStatus(this.d.db, 'booked', 100), linesByStatus(this.d.db, 'not_dues', 100), this.proposals(), countOpen(this.d.db), recentStatements(this.d.db, 10),
+  async overview(): Promise<{ open: (BankLine & { kind: string; proposal: Proposal | null })[]; booked: (BankLine & { allocations: BankAllocation[] })[]; notDues: BankLine[]; returned: BankLine[]; openCount: number; statements: Awaited<ReturnType<typeof recentStatements>> }> {
+    const [open, booked, notDues, returned, proposals, openCount, statements] = await Promise.all([
+      linesByStatus(this.d.db, 'open', 300), linesByStatus(this.d.db, 'booked', 100), linesByStatus(this.d.db, 'not_dues', 100), linesByStatus(this.d.db, 'returned', 100),
+      this.proposals(), countOpen(this.d.db), recentStatements(this.d.db, 10),
     ]);
     const byLine = new Map(proposals.map((p) => [p.lineId, p]));
     const allocs = await allocationsOfLines(this.d.db, booked.map((l) => l.id));
@@ -180,7 +191,7 @@ export class BankService {
     const openRows = open.map((l) => ({ ...l, kind: lineKind(l), proposal: byLine.get(l.id) ?? null }))
       .sort((a, b) => (a.proposal ? rank[a.proposal.confidence] : 3) - (b.proposal ? rank[b.proposal.confidence] : 3) || b.bookingDate.localeCompare(a.bookingDate));
     return {
-      open: openRows, booked: booked.map((l) => ({ ...l, allocations: allocs.filter((a) => a.lineId === l.id) })), notDues, openCount, statements,
+      open: openRows, booked: booked.map((l) => ({ ...l, allocations: allocs.filter((a) => a.lineId === l.id) })), notDues, returned, openCount, statements,
     };
   }
 

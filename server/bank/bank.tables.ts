@@ -1,6 +1,7 @@
 /** Row types of the tables the bank module owns (migrations/20261204010000_bank_statements.ts, see server/db/ownership.ts). */
 
-export type BankLineStatus = 'open' | 'booked' | 'not_dues';
+/** `returned`: a returned direct debit whose return the SEPA module booked (sepa_return_id). */
+export type BankLineStatus = 'open' | 'booked' | 'not_dues' | 'returned';
 
 export interface BankStatementRow {
   id: number;
@@ -42,6 +43,8 @@ export interface BankLineRow {
   created_at: string;
   decided_at: string | null;
   decided_by: number | null;
+  /** the SEPA return booked from this line (status `returned`) */
+  sepa_return_id: number | null;
 }
 
 export interface BankAllocationRow {

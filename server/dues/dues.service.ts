@@ -18,7 +18,7 @@ import { duesFor } from './fees.ts';
 import { counterName, formatInvoiceNumber, nextInvoiceNumber } from './numbering.ts';
 import { pdfFor, preparePdf, renderInvoicePdf, type PreparedPdf } from './invoice-pdf.ts';
 import type { InvoiceRow } from './dues.tables.ts';
-import { payMethodsText, rowToInvoice, type Invoice, type IssuerSnapshot, type StripeSyncPort } from './invoice.ts';
+import { payMethodsText, PAYABLE_STRIPE_STATES, rowToInvoice, type Invoice, type IssuerSnapshot, type StripeSyncPort } from './invoice.ts';
 import { feeSchedule, replaceSchedule, scheduleYears, type FeeScheduleEntry } from './fee-schedules.repository.ts';
 import {
   duesAmountsOfYear, duesInvoiceNumbers, exportRows, getInvoice, hasInvoiceOfYear, idByDuesKey, idByRequestKey, insertCopy, insertInvoice, invoiceYears,
@@ -751,6 +751,27 @@ export class DuesService {
   /** h/money2: with Stripe off (the key removed after invoices went there) no page, e-mail or PDF offers Stripe's payment page or its methods. */
   private offered(inv: Invoice): Invoice {
     return this.stripeOn() || !inv.payUrl ? inv : { ...inv, payUrl: null, payMethods: [] };
+  }
+
+  /**
+   * h/bank2: a direct debit of the association now collects this invoice: a Stripe pay link it
+   * had is withdrawn (stripe_state `debit`, so neither PDF, portal, mail nor reminder offers it;
+   * the Stripe invoice stays open until the collection counts as paid, then the bank booking
+   * marks it paid out of band). In the caller's transaction; audited.
+   */
+  async debitStarted(trx: Knex.Transaction, actor: Actor, invoiceId: number): Promise<void> {
+    const inv = await this.getInTrx(trx, invoiceId);
+    if (!inv.stripeInvoiceId || inv.stripeState === 'debit' || (inv.stripeState !== null && !PAYABLE_STRIPE_STATES.includes(inv.stripeState))) return;
+    await updateInvoice(trx, invoiceId, { stripe_state: 'debit', updated_at: iso(this.d.clock.now()) });
+    await this.d.audit.record(trx, actor, 'invoice.stripe_link_withdrawn', 'invoice', invoiceId, { stripeState: inv.stripeState }, { stripeState: 'debit' });
+  }
+
+  /** h/bank2: the debit came back (returned): a withdrawn Stripe pay link that still takes money is offered again. */
+  async debitEnded(trx: Knex.Transaction, actor: Actor, invoiceId: number): Promise<void> {
+    const inv = await this.getInTrx(trx, invoiceId);
+    if (inv.stripeState !== 'debit') return;
+    await updateInvoice(trx, invoiceId, { stripe_state: 'open', updated_at: iso(this.d.clock.now()) });
+    await this.d.audit.record(trx, actor, 'invoice.stripe_link_restored', 'invoice', invoiceId, { stripeState: 'debit' }, { stripeState: 'open' });
   }
 
   async get(id: number): Promise<Invoice> {

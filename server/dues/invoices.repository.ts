@@ -100,7 +100,7 @@ export async function raiseReminderLevel(q: Q, id: number, fromLevel: number, le
 }
 
 /** Open dues invoices with reminders not stopped, below the second reminder, due on or before `dueBy`; by id. */
-export async function reminderCandidates(q: Q, dueBy: string): Promise<{ id: number; dueDate: string; reminderLevel: number }[]> {
+export async function reminderCandidates(q: Q, dueBy: string): Promise<{ id: number; organisationId: number; dueDate: string; reminderLevel: number }[]> {
   const rows = await q('invoices')
     .where('kind', 'invoice')
     .whereIn('status', OPEN_STATUSES)
@@ -111,8 +111,8 @@ export async function reminderCandidates(q: Q, dueBy: string): Promise<{ id: num
     .where((w) => w.whereNull('stripe_state').orWhereNotIn('stripe_state', NO_REMINDER_STRIPE_STATES))
     .where((w) => w.whereNull('stripe_dispute').orWhereNotIn('stripe_dispute', NO_REMINDER_DISPUTES))
     .orderBy('id')
-    .select('id', 'due_date', 'reminder_level');
-  return rows.map((r) => ({ id: Number(r.id), dueDate: r.due_date, reminderLevel: Number(r.reminder_level) }));
+    .select('id', 'organisation_id', 'due_date', 'reminder_level');
+  return rows.map((r) => ({ id: Number(r.id), organisationId: Number(r.organisation_id), dueDate: r.due_date, reminderLevel: Number(r.reminder_level) }));
 }
 
 /** An organisation's invoices, newest first. */

@@ -74,6 +74,14 @@ export class PaymentsService {
     }
   }
 
+  /**
+   * h/bank2: brings the Stripe side of an invoice in line after a booking the caller made in its
+   * own transaction (a collected or returned direct debit), awaited, never failing.
+   */
+  async syncStripeAfterBooking(invoiceId: number): Promise<void> {
+    await this.syncStripe(invoiceId);
+  }
+
   private today(): string {
     return berlinDate(this.d.clock.now());
   }

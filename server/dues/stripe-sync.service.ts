@@ -428,7 +428,8 @@ export class StripeSyncService {
         else if (hint === 'invoice.payment_action_required') stripeState = 'action_required';
         // h/stripe: a debit in progress (SEPA takes days): not dunned while it runs
         else if (current.attemptInProgress && stripeState !== 'action_required') stripeState = 'processing';
-        else if (!['payment_failed', 'action_required'].includes(String(stripeState))) stripeState = 'open';
+        // h/bank2: `debit`: the association's direct debit collects it, the pay link stays withdrawn
+        else if (!['payment_failed', 'action_required', 'debit'].includes(String(stripeState))) stripeState = 'open';
       } else if (current.status === 'void') {
         // Voided on Stripe (by us after a Stornorechnung or a reversal, or by hand in the
         // Dashboard): the payment link is dead. Our invoice stays as it is: only a

@@ -36,6 +36,7 @@ export const PERSONAL_DATA_TABLES: Record<TableName, PersonalDataPlace> = {
   export_log: { export: 'disclosures' },
   consent_records: { export: 'consentRecords' },
   gdpr_anonymisations: { coveredBy: 'anonymisedAt', why: 'the date of the anonymisation' },
+  // h/bank2: with the SEPA mandate granted on the form (sepa_scheme, sepa_iban, sepa_holder, sepa_consent_at): deleted with a rejected or withdrawn application
   applications: { export: 'applications' },
   application_contacts: { export: 'applications[].contacts' },
   application_messages: { export: 'applications[].messages' },

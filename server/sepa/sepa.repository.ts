@@ -194,6 +194,12 @@ export async function returnOfDebit(q: Q, debitId: number): Promise<boolean> {
   return !!(await q('sepa_returns').where({ debit_id: debitId }).first('id'));
 }
 
+/** The id of the return recorded for a debit, or null. */
+export async function returnIdOfDebit(q: Q, debitId: number): Promise<number | null> {
+  const r = await q('sepa_returns').where({ debit_id: debitId }).first('id');
+  return r ? Number(r.id) : null;
+}
+
 async function returnsWhere(q: Q, where: (b: Knex.QueryBuilder) => void, limit: number): Promise<ReturnEntry[]> {
   const b = q('sepa_returns as r').join('sepa_debits as d', 'd.id', 'r.debit_id');
   where(b);
@@ -208,6 +214,16 @@ async function returnsWhere(q: Q, where: (b: Knex.QueryBuilder) => void, limit: 
 
 export async function recentReturns(q: Q, limit = 20): Promise<ReturnEntry[]> {
   return returnsWhere(q, () => {}, limit);
+}
+
+/** The returns of the debits of these invoices, newest first. */
+export async function returnsOfInvoices(q: Q, invoiceIds: number[]): Promise<ReturnEntry[]> {
+  const out: ReturnEntry[] = [];
+  for (let i = 0; i < invoiceIds.length; i += 500) {
+    const chunk = invoiceIds.slice(i, i + 500);
+    out.push(...(await returnsWhere(q, (b) => { b.whereIn('d.invoice_id', chunk); }, 100_000)));
+  }
+  return out.sort((a, b) => b.bookedOn.localeCompare(a.bookedOn) || b.id - a.id);
 }
 
 export async function returnsOfOrganisation(q: Q, organisationId: number): Promise<ReturnEntry[]> {

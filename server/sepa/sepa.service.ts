@@ -23,7 +23,7 @@ import {
 import { buildPain008, painFileName, type PainVersion } from './pain008.ts';
 import {
   debitByEndToEndId, debitsOfOrganisation, debitsOfRun, getMandate, getRun, insertDebit, insertMandate, insertReturn, insertRun, invoicesInCollection,
-  listRuns, mandatesOfOrganisation, pendingDueDebits, recentReturns, referenceTaken, returnOfDebit, returnsOfOrganisation, runsDueFrom, updateDebit,
+  listRuns, mandatesOfOrganisation, pendingDueDebits, recentReturns, referenceTaken, returnIdOfDebit, returnOfDebit, returnsOfInvoices, returnsOfOrganisation, runsDueFrom, updateDebit,
   updateMandate, updateRun, usableMandates, type Debit, type Mandate, type ReturnEntry, type Run,
 } from './sepa.repository.ts';
 import type { MandateScheme, MandateSource, SequenceType } from './sepa.tables.ts';
@@ -69,6 +69,29 @@ export interface ReturnInput {
   bookedOn: string;
   feeCents?: number;
 }
+
+/**
+ * Where an open invoice stands with direct debit, for its reminders (h/bank2):
+ * - `collecting`: a debit collects it (pending, or collected and not returned): no reminder;
+ * - `returned`: its last debit came back (reason, the debit's due date): the reminder says so;
+ * - `awaiting`: the member has an active mandate and no debit was made yet: the invoice will be
+ *   collected, so reminders count from `remindFrom`, the due date a run created on the invoice's
+ *   due date would have had (pre-notification days and lead time), not from the due date.
+ * Invoices not in the map have nothing to do with direct debit.
+ */
+export type DebitState =
+  | { state: 'collecting' }
+  | { state: 'returned'; reasonCode: string; debitDueDate: string; bookedOn: string }
+  | { state: 'awaiting'; remindFrom: string };
+
+/** The return as booked, handed to the caller's step inside the same transaction (the bank marks its statement line). */
+export interface BookedReturn {
+  returnId: number;
+  invoiceId: number;
+  organisationId: number;
+}
+
+export type WithinReturn = (trx: Knex.Transaction, r: BookedReturn) => Promise<void>;
 
 export interface RunFile {
   scheme: MandateScheme;
@@ -167,11 +190,21 @@ export class SepaService {
    * reference is the one printed on the paper form, or made here (unique).
    */
   async createMandate(actor: Actor, organisationId: number, source: MandateSource, input: MandateInput, contactId: number | null = null): Promise<number> {
+    try {
+      return await this.d.db.transaction(async (trx) => this.createMandateInTrx(trx, actor, organisationId, source, input, contactId));
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ValidationError({ reference: 'sepa.errors.referenceTaken' });
+      throw err;
+    }
+  }
+
+  /** createMandate inside the caller's transaction (h/bank2: the approval of an application with a mandate). */
+  async createMandateInTrx(trx: Knex.Transaction, actor: Actor, organisationId: number, source: MandateSource, input: MandateInput, contactId: number | null = null): Promise<number> {
     const c = this.checkMandate(input);
     if (Object.keys(c.errors).length) throw new ValidationError(c.errors);
     const now = iso(this.d.clock.now());
-    try {
-      return await this.d.db.transaction(async (trx) => {
+    {
+      {
         if (c.reference && (await referenceTaken(trx, c.reference))) throw new ValidationError({ reference: 'sepa.errors.referenceTaken' });
         const id = await insertMandate(trx, {
           organisation_id: organisationId, reference: c.reference || `tmp-${organisationId}-${now}`.slice(0, 35), scheme: c.scheme, iban: c.iban, bic: c.bic, holder: c.holder,
@@ -184,10 +217,7 @@ export class SepaService {
           mandateId: id, reference, scheme: c.scheme, iban: formatIban(c.iban), bic: c.bic, holder: c.holder, signedOn: input.signedOn, source,
         });
         return id;
-      });
-    } catch (err) {
-      if (isUniqueViolation(err)) throw new ValidationError({ reference: 'sepa.errors.referenceTaken' });
-      throw err;
+      }
     }
   }
 
@@ -330,6 +360,7 @@ export class SepaService {
             prenotified_at: inv.contactEmail ? now : null, created_at: now,
           });
           if (inv.contactEmail) await this.preNotify(trx, inv, m, { amountCents, dueDate: input.dueDate, creditorId: creditor.creditorId, creditorName: creditor.name });
+          await this.d.dues.debitStarted(trx, actor, inv.id); // h/bank2: no Stripe pay link beside the debit
           await this.d.audit.record(trx, actor, 'sepa.debit_created', 'invoice', inv.id, undefined, { runId, endToEndId, amountCents, dueDate: input.dueDate, mandate: m.reference, sequence: seq.get(m.id) });
         }
         for (const id of seq.keys()) {
@@ -413,7 +444,7 @@ export class SepaService {
     for (const d of due) {
       await this.d.db.transaction(async (trx) => {
         try {
-          const p = await this.d.payments.recordInTrx(trx, actor, d.invoiceId, { date: d.dueDate, amountCents: d.amountCents, reference: `Lastschrift ${d.endToEndId}`, method: 'bank' });
+          const p = await this.d.payments.recordInTrx(trx, actor, d.invoiceId, { date: d.dueDate, amountCents: d.amountCents, reference: `Lastschrift ${d.endToEndId}`, method: 'bank' }, { stripeAfterCommit: false });
           await updateDebit(trx, d.id, { status: 'collected', payment_id: p.paymentId });
         } catch (err) {
           // an invoice cancelled meanwhile takes no payment: the debit counts as collected, the treasurer sees it without a booking
@@ -423,6 +454,8 @@ export class SepaService {
         }
         await this.d.audit.record(trx, actor, 'sepa.debit_collected', 'invoice', d.invoiceId, { status: 'pending' }, { status: 'collected', endToEndId: d.endToEndId });
       });
+      // h/bank2: the collection counts as paid: a Stripe invoice is marked paid out of band (the gateway retries; reconcile repairs an outage)
+      await this.d.payments.syncStripeAfterBooking(d.invoiceId);
       n++;
     }
     return n;
@@ -431,6 +464,29 @@ export class SepaService {
   /** The invoices a debit collects (pending, or collected and not returned): no reminder for them. */
   async invoicesInCollection(invoiceIds: number[]): Promise<Set<number>> {
     return invoiceIds.length ? invoicesInCollection(this.d.db, invoiceIds) : new Set();
+  }
+
+  /** The direct-debit state of each of these open invoices (see DebitState); read at once. */
+  async debitStates(invoices: { id: number; organisationId: number; dueDate: string }[]): Promise<Map<number, DebitState>> {
+    const out = new Map<number, DebitState>();
+    if (!invoices.length) return out;
+    const ids = invoices.map((i) => i.id);
+    const collecting = await invoicesInCollection(this.d.db, ids);
+    const returns = await returnsOfInvoices(this.d.db, ids);
+    const byOrg = await this.mandatesByOrganisation(this.d.db, this.today());
+    const settings = await this.d.settings.sepa();
+    for (const inv of invoices) {
+      if (collecting.has(inv.id)) { out.set(inv.id, { state: 'collecting' }); continue; }
+      const r = returns.find((x) => x.invoiceId === inv.id);
+      if (r) {
+        const debit = await debitByEndToEndId(this.d.db, r.endToEndId);
+        out.set(inv.id, { state: 'returned', reasonCode: r.reasonCode, debitDueDate: debit?.dueDate ?? inv.dueDate, bookedOn: r.bookedOn });
+        continue;
+      }
+      const m = byOrg.get(inv.organisationId);
+      if (m) out.set(inv.id, { state: 'awaiting', remindFrom: earliestDueDate(inv.dueDate, settings, [m.scheme]) });
+    }
+    return out;
   }
 
   // ------------------------------------------------------------------ returns
@@ -442,7 +498,7 @@ export class SepaService {
    * recorded, the treasurer and the member are told, and a refusal (MD06, MD01, AC04 …) flags
    * the mandate so that it is not used again until the board has looked at it.
    */
-  async recordReturn(input: ReturnInput, actor: Actor): Promise<{ returnId: number; invoiceId: number; mandateFlagged: boolean }> {
+  async recordReturn(input: ReturnInput, actor: Actor, within?: WithinReturn): Promise<{ returnId: number; invoiceId: number; mandateFlagged: boolean }> {
     const errors: FieldErrors = {};
     const e2e = input.endToEndId.trim();
     const code = input.reasonCode.trim().toUpperCase();
@@ -473,6 +529,7 @@ export class SepaService {
           reversalId = r.reversalId;
         }
         await updateDebit(trx, d.id, { status: 'returned', active_invoice_id: null });
+        await this.d.dues.debitEnded(trx, actor, d.invoiceId); // h/bank2: a pay link withdrawn for the debit (not paid out of band yet) is offered again
         const returnId = await insertReturn(trx, {
           debit_id: d.id, reason_code: code, amount_cents: input.amountCents, fee_cents: feeCents, booked_on: input.bookedOn, reversal_payment_id: reversalId, created_by: actor.userId, created_at: now,
         });
@@ -490,12 +547,36 @@ export class SepaService {
         });
         const inv = await this.d.dues.getInTrx(trx, d.invoiceId);
         await this.informReturn(trx, inv, d, treasurers, { code, amountCents: input.amountCents, feeCents, refusal });
+        if (within) await within(trx, { returnId, invoiceId: d.invoiceId, organisationId: d.organisationId });
         return { returnId, invoiceId: d.invoiceId, mandateFlagged: refusal };
       });
+      await this.d.payments.syncStripeAfterBooking(out.invoiceId); // h/bank2: Stripe cannot reopen a paid invoice: closed, the rest by bank
       return out;
     } catch (err) {
       if (isUniqueViolation(err)) throw new ValidationError({ endToEndId: 'sepa.errors.alreadyReturned' });
       throw err;
+    }
+  }
+
+  /**
+   * A returned debit as the bank statement reports it: booked as a return (recordReturn), and
+   * `within` runs in the same transaction (the bank takes the line out of its queue). A return
+   * the treasurer already entered by hand is not booked twice: `within` is given that return.
+   * Refused (ValidationError) when no debit has the end-to-end id or the return does not fit it.
+   */
+  async recordReturnFromStatement(input: ReturnInput, actor: Actor, within: WithinReturn): Promise<{ returnId: number; invoiceId: number; already: boolean }> {
+    try {
+      const r = await this.recordReturn(input, actor, within);
+      return { returnId: r.returnId, invoiceId: r.invoiceId, already: false };
+    } catch (err) {
+      if (!(err instanceof ValidationError && err.fields.endToEndId === 'sepa.errors.alreadyReturned')) throw err;
+      return this.d.db.transaction(async (trx) => {
+        const d = await debitByEndToEndId(trx, input.endToEndId.trim());
+        const returnId = d ? await returnIdOfDebit(trx, d.id) : null;
+        if (!d || returnId == null) throw err;
+        await within(trx, { returnId, invoiceId: d.invoiceId, organisationId: d.organisationId });
+        return { returnId, invoiceId: d.invoiceId, already: true };
+      });
     }
   }
 

@@ -76,11 +76,16 @@ export async function runBankBench(): Promise<Scenario[]> {
     const cpu = process.cpuUsage(cpu0);
     clearInterval(timer);
     peak = Math.max(peak, process.memoryUsage().rss);
+    let t1 = performance.now();
     const proposals = await ctx.bank.proposals();
+    const proposalsSeconds = (performance.now() - t1) / 1000;
+    t1 = performance.now();
+    await ctx.bank.overview();
+    const overviewSeconds = (performance.now() - t1) / 1000;
     const rssGrowthMb = Math.round((peak - rss0) / 1024 / 1024);
     const s: Scenario = {
       name: `bank-import-${n()}`, bookings: result.newLines, openInvoices: invoices.length, fileMb: Math.round(xml.length / 1024 / 1024 * 10) / 10,
-      sure: result.sure, proposals: proposals.length, wallSeconds: Math.round(seconds * 100) / 100, cpuSeconds: Math.round((cpu.user + cpu.system) / 1e4) / 100, rssGrowthMb, peakRssMb: Math.round(peak / 1024 / 1024),
+      sure: result.sure, proposals: proposals.length, proposalsSeconds: Math.round(proposalsSeconds * 1000) / 1000, overviewSeconds: Math.round(overviewSeconds * 1000) / 1000, wallSeconds: Math.round(seconds * 100) / 100, cpuSeconds: Math.round((cpu.user + cpu.system) / 1e4) / 100, rssGrowthMb, peakRssMb: Math.round(peak / 1024 / 1024),
       targets: { seconds: TARGETS.seconds, rssGrowthMb: TARGETS.rssGrowthMb }, pass: seconds < TARGETS.seconds && rssGrowthMb < TARGETS.rssGrowthMb && result.newLines === n(),
     };
     return [s];

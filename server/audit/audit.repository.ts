@@ -15,6 +15,11 @@ export async function insertAuditRow(q: Q, row: Omit<AuditLogRow, 'id'>): Promis
   await q('audit_log').insert(row);
 }
 
+/** Several entries in multi-row inserts of 500 (within the databases' variable limits). */
+export async function insertAuditRows(q: Q, rows: Omit<AuditLogRow, 'id'>[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += 500) await q('audit_log').insert(rows.slice(i, i + 500));
+}
+
 export interface AuditFilter {
   entityType?: string;
   entityId?: number;

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { affected, bool, insertId } from '../db/knex.ts';
-import type { BankAllocationRow, BankLineRow, BankLineStatus, BankStatementRow } from './bank.tables.ts';
+import type { BankAllocationRow, BankLineRow, BankLineStatus, BankProposalStateRow, BankStatementRow } from './bank.tables.ts';
+import type { Proposal } from './matching.ts';
 import type { CsvMapping } from './statement.ts';
 
 /** Every query on the bank tables (owner: bank): statements, lines, their bookings onto invoices, learned payer IBANs, CSV mappings. */
@@ -182,4 +183,46 @@ export async function csvMapping(q: Q, signature: string): Promise<CsvMapping | 
 export async function saveCsvMapping(q: Q, signature: string, mapping: CsvMapping, now: string): Promise<void> {
   await q('bank_csv_mappings').insert({ header_signature: signature, mapping: JSON.stringify(mapping), updated_at: now })
     .onConflict('header_signature').merge(['mapping', 'updated_at']);
+}
+
+// ---- stored proposals ----
+
+/** The stored proposals, in line order. */
+export async function storedProposals(q: Q): Promise<Proposal[]> {
+  const rows = await q('bank_proposals').orderBy('line_id').select('proposal');
+  return rows.map((r) => JSON.parse(r.proposal) as Proposal); // why: written only by replaceProposals from a Proposal
+}
+
+/** Replaces the stored proposals by these (multi-row inserts of 500). */
+export async function replaceProposals(q: Q, proposals: Proposal[]): Promise<void> {
+  await q('bank_proposals').delete();
+  for (let i = 0; i < proposals.length; i += 500) {
+    await q('bank_proposals').insert(proposals.slice(i, i + 500).map((p) => ({ line_id: p.lineId, confidence: p.confidence, proposal: JSON.stringify(p) })));
+  }
+}
+
+export async function proposalState(q: Q): Promise<BankProposalStateRow | undefined> {
+  return q('bank_proposal_state').where({ id: 1 }).first();
+}
+
+/** The lines or learned IBANs changed: the stored proposals are out of date (inside the change's transaction). */
+export async function bumpProposalGeneration(q: Q): Promise<void> {
+  if (!affected(await q('bank_proposal_state').where({ id: 1 }).increment('generation', 1))) {
+    await q('bank_proposal_state').insert({ id: 1, generation: 1, computed_generation: null, invoices_stamp: null, computed_at: null }).onConflict('id').ignore();
+  }
+}
+
+/**
+ * Takes the state row for a recomputation (PostgreSQL: locked until the transaction ends, so
+ * two recomputations do not write the proposals at once) and returns its generation.
+ */
+export async function lockProposalState(q: Q): Promise<number> {
+  if (!affected(await q('bank_proposal_state').where({ id: 1 }).update({ id: 1 }))) {
+    await q('bank_proposal_state').insert({ id: 1, generation: 0, computed_generation: null, invoices_stamp: null, computed_at: null }).onConflict('id').ignore();
+  }
+  return Number((await proposalState(q))?.generation ?? 0);
+}
+
+export async function setProposalState(q: Q, patch: Pick<BankProposalStateRow, 'computed_generation' | 'invoices_stamp' | 'computed_at'>): Promise<void> {
+  await q('bank_proposal_state').where({ id: 1 }).update(patch);
 }

@@ -7,8 +7,9 @@ import type { PaymentsService } from '../dues/payments.service.ts';
 import { compactCode, isValidIban } from '../settings/bank.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import {
-  allocationsOfLines, countOpen, csvMapping, forgetPayerIbanOf, getLine, insertAllocation, insertNewLines, insertStatement, learnPayerIban,
-  linesByStatus, linesOfOrganisation, markAllocationUndone, markLineReturned, moveLine, openCredits, payerIbans, recentStatements, saveCsvMapping, setStatementCounts,
+  allocationsOfLines, bumpProposalGeneration, countOpen, csvMapping, forgetPayerIbanOf, getLine, insertAllocation, insertNewLines, insertStatement, learnPayerIban,
+  linesByStatus, linesOfOrganisation, lockProposalState, markAllocationUndone, markLineReturned, moveLine, openCredits, payerIbans, proposalState, recentStatements, replaceProposals, saveCsvMapping,
+  setProposalState, setStatementCounts, storedProposals,
   type BankAllocation, type BankLine,
 } from './bank.repository.ts';
 import { Matcher, split, type Proposal } from './matching.ts';
@@ -119,6 +120,7 @@ export class BankService {
           is_reversal: l.isReversal, is_return: l.isReturn, return_reason: l.returnReason, created_at: now,
         })));
         await setStatementCounts(trx, statementId, st.lines.length, ids.length);
+        if (ids.length) await bumpProposalGeneration(trx);
         r.lines += st.lines.length;
         r.newLines += ids.length;
         const returns = st.lines.filter((l) => l.isReturn).length;
@@ -151,7 +153,8 @@ export class BankService {
         // refused (e.g. no debit with this end-to-end id): the line stays in the queue as a return
       }
     }
-    if (result.newLines) result.sure = (await this.proposals()).filter((p) => p.confidence === 'sure').length;
+    // the proposals are computed now and stored: the bank page reads them
+    if (result.newLines) result.sure = (await this.refreshProposals()).filter((p) => p.confidence === 'sure').length;
     return result;
   }
 
@@ -160,11 +163,12 @@ export class BankService {
     if (!(await markLineReturned(trx, lineId, { sepa_return_id: r.returnId, organisation_id: r.organisationId, decided_at: this.now(), decided_by: actor.userId }))) {
       throw new ConflictError('bank_line_decided');
     }
+    await bumpProposalGeneration(trx);
     await this.d.audit.record(trx, actor, 'bank.line_returned', 'bank_line', lineId, { status: 'open' }, { status: 'returned', sepaReturnId: r.returnId });
   }
 
-  /** The matching proposal for every open incoming credit (computed fresh: invoices paid meanwhile are not proposed). */
-  async proposals(q: Knex | Knex.Transaction = this.d.db): Promise<Proposal[]> {
+  /** The matching proposal for every open incoming credit, computed from the lines and the open invoices as they are now. */
+  private async computeProposals(q: Knex | Knex.Transaction): Promise<Proposal[]> {
     // one after the other: inside a transaction the queries share one connection
     const lines = await openCredits(q);
     const invoices = await this.d.dues.openForMatching(q);
@@ -177,6 +181,52 @@ export class BankService {
       if (p) out.push(p);
     }
     return out;
+  }
+
+  /** One open line's proposal as it would be computed now (the confirm button checks against it). */
+  private async proposalNow(q: Knex | Knex.Transaction, line: BankLine): Promise<Proposal | null> {
+    if (line.status !== 'open' || line.amountCents <= 0 || line.isReturn || line.isReversal) return null;
+    const invoices = await this.d.dues.openForMatching(q);
+    const ibans = await payerIbans(q);
+    return new Matcher(invoices, ibans).match(line);
+  }
+
+  /**
+   * Computes every open credit's proposal and stores it (after an import and after each
+   * decision); two recomputations wait for each other. Returns the proposals.
+   */
+  async refreshProposals(): Promise<Proposal[]> {
+    return this.d.db.transaction(async (trx) => {
+      const generation = await lockProposalState(trx);
+      const stamp = await this.d.dues.matchingStamp(trx); // read before the invoices: a payment in between makes the stamp old, never the proposals
+      const out = await this.computeProposals(trx);
+      await replaceProposals(trx, out);
+      await setProposalState(trx, { computed_generation: generation, invoices_stamp: stamp, computed_at: this.now() });
+      return out;
+    });
+  }
+
+  /**
+   * The matching proposal for every open incoming credit: the stored ones, recomputed first
+   * when a line changed since or an open invoice was paid, cancelled or issued meanwhile (so a
+   * paid invoice is never proposed).
+   */
+  async proposals(): Promise<Proposal[]> {
+    const state = await proposalState(this.d.db);
+    const stamp = await this.d.dues.matchingStamp(this.d.db);
+    if (state && state.computed_generation !== null && Number(state.computed_generation) === Number(state.generation) && state.invoices_stamp === stamp) {
+      return storedProposals(this.d.db);
+    }
+    return this.refreshProposals();
+  }
+
+  /** After a decision has committed: the proposals are stored anew (should that fail, the next page load recomputes them: the generation moved). */
+  private async afterChange(): Promise<void> {
+    try {
+      await this.refreshProposals();
+    } catch {
+      // the stored proposals stay marked out of date
+    }
   }
 
   /** The page: open lines with their proposals, and the lines decided lately. */
@@ -216,6 +266,7 @@ export class BankService {
     if (!(await moveLine(trx, line.id, 'open', { status: 'booked', organisation_id: allocations[0]?.organisationId ?? null, decided_at: now, decided_by: actor.userId }))) {
       throw new ConflictError('bank_line_decided');
     }
+    await bumpProposalGeneration(trx);
     const reference = `Bank ${line.bookingDate}: ${line.remittance || line.counterpartyName}`.slice(0, 300);
     for (const a of allocations) {
       const r = await this.d.payments.recordInTrx(trx, actor, a.invoiceId, { date: line.bookingDate, amountCents: a.amountCents, reference, method: 'bank' });
@@ -233,10 +284,11 @@ export class BankService {
       const line = await getLine(trx, lineId);
       if (!line) throw new NotFoundError();
       if (line.status !== 'open') throw new ConflictError('bank_line_decided');
-      const p = (await this.proposals(trx)).find((x) => x.lineId === lineId);
+      const p = await this.proposalNow(trx, line);
       if (!p || BankService.fingerprint(p) !== fingerprint) throw new ConflictError('bank_proposal_changed');
       await this.book(trx, actor, line, p.allocations, `proposal:${p.confidence}`);
     });
+    await this.afterChange();
   }
 
   /** Books every sure proposal, each line in its own transaction; returns how many were booked. */
@@ -257,6 +309,7 @@ export class BankService {
         failed++;
       }
     }
+    if (booked) await this.afterChange();
     return { booked, failed };
   }
 
@@ -278,6 +331,7 @@ export class BankService {
       const s = split(line.amountCents, invoices.filter((x): x is NonNullable<typeof x> => Boolean(x)));
       await this.book(trx, actor, line, s.allocations, 'hand');
     });
+    await this.afterChange();
   }
 
   /** Marks a line as not dues (a note says what it is); audited. */
@@ -290,8 +344,10 @@ export class BankService {
         if (!(await getLine(trx, lineId))) throw new NotFoundError();
         throw new ConflictError('bank_line_decided');
       }
+      await bumpProposalGeneration(trx);
       await this.d.audit.record(trx, actor, 'bank.line_not_dues', 'bank_line', lineId, { status: 'open' }, { status: 'not_dues', note: text });
     });
+    await this.afterChange();
   }
 
   /**
@@ -307,6 +363,7 @@ export class BankService {
       const line = await getLine(trx, lineId);
       if (!line) throw new NotFoundError();
       const now = this.now();
+      await bumpProposalGeneration(trx);
       if (line.status === 'not_dues') {
         if (!(await moveLine(trx, lineId, 'not_dues', { status: 'open', note: '', decided_at: null, decided_by: null }))) throw new ConflictError('bank_line_decided');
         await this.d.audit.record(trx, actor, 'bank.line_undone', 'bank_line', lineId, { status: 'not_dues', note: line.note }, { status: 'open', reason: why });
@@ -324,6 +381,7 @@ export class BankService {
       await this.d.audit.record(trx, actor, 'bank.line_undone', 'bank_line', lineId, { status: 'booked' },
         { status: 'open', reason: why, reversed: allocs.map((a) => ({ invoiceId: a.invoiceId, amountCents: a.amountCents })) });
     });
+    await this.afterChange();
   }
 
   /** The organisation's bank bookings (the board's member page). */

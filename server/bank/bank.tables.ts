@@ -74,6 +74,21 @@ export interface BankCsvMappingRow {
   updated_at: string;
 }
 
+export interface BankProposalRow {
+  line_id: number;
+  confidence: string;
+  /** JSON Proposal */
+  proposal: string;
+}
+
+export interface BankProposalStateRow {
+  id: number;
+  generation: number;
+  computed_generation: number | null;
+  invoices_stamp: string | null;
+  computed_at: string | null;
+}
+
 declare module 'knex/types/tables' {
   interface Tables {
     bank_statements: BankStatementRow;
@@ -81,5 +96,7 @@ declare module 'knex/types/tables' {
     bank_allocations: BankAllocationRow;
     bank_payer_ibans: BankPayerIbanRow;
     bank_csv_mappings: BankCsvMappingRow;
+    bank_proposals: BankProposalRow;
+    bank_proposal_state: BankProposalStateRow;
   }
 }

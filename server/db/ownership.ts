@@ -90,6 +90,8 @@ export const TABLE_OWNERS = {
   bank_allocations: 'bank',
   bank_payer_ibans: 'bank',
   bank_csv_mappings: 'bank',
+  bank_proposals: 'bank', // h/bankperf: the stored matching proposals
+  bank_proposal_state: 'bank',
   // h/groups: working groups, their members, join requests, meetings, RSVPs and documents
   working_groups: 'groups',
   group_members: 'groups',

@@ -27,7 +27,7 @@ import {
 import { paymentAmountsOfYear } from './payments.repository.ts';
 import { organisationIdsByPayment, stripeFlagCounts } from './invoices.repository.ts'; // h/stripe
 import { openInvoicesOfOrganisations } from './invoices.repository.ts'; // h/sepa
-import { openInvoicesForMatching } from './invoices.repository.ts'; // h/bank
+import { openInvoicesForMatching, openInvoicesMatchingStamp } from './invoices.repository.ts'; // h/bank, h/bankperf
 import { isUniqueViolation } from '../db/errors.ts';
 import type { PaymentsService } from './payments.service.ts';
 import { greeting } from '../mail/greeting.ts';
@@ -978,6 +978,11 @@ export class DuesService {
   // h/bank: the open invoices the bank statement import matches against
   async openForMatching(q: Knex | Knex.Transaction = this.d.db): ReturnType<typeof openInvoicesForMatching> {
     return openInvoicesForMatching(q);
+  }
+
+  /** h/bankperf: a stamp of what openForMatching returns; it changes when an open invoice is paid, cancelled or issued (the bank's stored proposals are then recomputed). */
+  async matchingStamp(q: Knex | Knex.Transaction = this.d.db): Promise<string> {
+    return openInvoicesMatchingStamp(q);
   }
 
   /** h/gdpr: the numbers of the organisation's (partly) unpaid invoices; anonymisation waits for them. */

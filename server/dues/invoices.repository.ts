@@ -262,6 +262,14 @@ export async function openInvoicesForMatching(q: Q): Promise<{ id: number; numbe
   })).filter((r) => r.openCents > 0);
 }
 
+// h/bankperf: a stamp of the open invoices the bank matches against: any payment, cancellation or new invoice changes it
+export async function openInvoicesMatchingStamp(q: Q): Promise<string> {
+  const r = await q('invoices').whereIn('status', OPEN_STATUSES).andWhere('kind', 'invoice').andWhereRaw('amount_cents > paid_cents')
+    .first(q.raw('count(*) as n'), q.raw('coalesce(sum(id), 0) as ids'), q.raw('coalesce(max(id), 0) as top'), q.raw('coalesce(sum(amount_cents - paid_cents), 0) as open'),
+      q.raw('coalesce(sum((id % 1009 + 1) * (amount_cents - paid_cents)), 0) as weighted')) as { n: unknown; ids: unknown; top: unknown; open: unknown; weighted: unknown } | undefined;
+  return r ? [r.n, r.ids, r.top, r.open, r.weighted].map((x) => String(Number(x))).join(':') : '0';
+}
+
 // h/gdpr: anonymisation is refused while an invoice of the organisation is unpaid
 /** The numbers of the organisation's invoices that are still (partly) unpaid. */
 export async function unpaidInvoiceNumbers(q: Q, organisationId: number): Promise<string[]> {

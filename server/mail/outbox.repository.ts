@@ -16,6 +16,11 @@ export async function insertMail(q: Q, row: NewMailRow): Promise<number> {
   return insertId(q, 'mail_messages', row);
 }
 
+/** Several messages in one statement (the caller keeps a chunk within the database's variable limit). */
+export async function insertMails(q: Q, rows: NewMailRow[]): Promise<void> {
+  if (rows.length) await q('mail_messages').insert(rows);
+}
+
 export async function mailRow(q: Q, id: number): Promise<MailMessageRow | undefined> {
   return q('mail_messages').where({ id }).first();
 }

@@ -85,6 +85,8 @@ export const PERSONAL_DATA_TABLES: Record<TableName, PersonalDataPlace> = {
   bank_allocations: { coveredBy: 'more.bankBookings, payments', why: 'which booking paid which invoice' },
   bank_payer_ibans: { coveredBy: 'more.bankBookings', why: 'the payer IBAN learned from a confirmed booking' },
   bank_csv_mappings: { notPersonal: 'column mappings of CSV formats' },
+  bank_proposals: { coveredBy: 'more.bankBookings', why: 'the matching proposal of an open bank line (which open invoice, the recipient\'s name as the reason), recomputed from the lines and invoices; gone once the line is decided' },
+  bank_proposal_state: { notPersonal: 'when the proposals were last computed (counters and a stamp of sums)' },
   working_groups: { notPersonal: 'the groups: names, purposes, the lead\'s and sponsor\'s ids' },
   group_members: { coveredBy: 'contacts', why: 'which contacts are in which working group (not yet a part of its own in the export)' },
   group_join_requests: { coveredBy: 'contacts', why: 'a contact\'s request to join a group with its message (not yet a part of its own in the export)' },

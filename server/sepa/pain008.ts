@@ -53,9 +53,15 @@ export function painFileName(f: { dueDate: string; scheme: MandateScheme; sequen
 }
 
 /** XML text and attribute escaping (after sepaText only ' can remain; escaped all the same). */
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+const SPECIAL = /[&<>"']/;
+
 function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+  return SPECIAL.test(s) ? s.replace(/[&<>"']/g, (c) => ESCAPES[c]) : s; // one pass, and none for the usual text without these characters
 }
+
+/** Indentation by depth, made once. */
+const PADS = Array.from({ length: 16 }, (_, i) => '  '.repeat(i));
 
 export function buildPain008(f: PainFile, version: PainVersion): string {
   const total = f.debits.reduce((s, d) => s + d.amountCents, 0);
@@ -63,7 +69,7 @@ export function buildPain008(f: PainFile, version: PainVersion): string {
   const bicTag = version === '001.08' ? 'BICFI' : 'BIC';
   const out: string[] = [];
   let depth = 0;
-  const pad = () => '  '.repeat(depth);
+  const pad = () => PADS[depth] ?? '  '.repeat(depth);
   const open = (name: string) => { out.push(`${pad()}<${name}>`); depth++; };
   const close = (name: string) => { depth--; out.push(`${pad()}</${name}>`); };
   const leaf = (name: string, text: string, attrs = '') => { out.push(`${pad()}<${name}${attrs}>${esc(text)}</${name}>`); };
@@ -112,19 +118,21 @@ export function buildPain008(f: PainFile, version: PainVersion): string {
   path(['SchmeNm', 'Prtry'], 'SEPA');
   close('Othr'); close('PrvtId'); close('Id'); close('CdtrSchmeId');
 
+  // each debit as one piece of text (the same elements and indentation the helpers above write, 10,000 times without 30 calls each)
+  const p = (n: number) => PADS[depth + n] ?? '  '.repeat(depth + n);
+  const [p0, p1, p2, p3, p4] = [p(0), p(1), p(2), p(3), p(4)];
   for (const d of f.debits) {
-    open('DrctDbtTxInf');
-    path(['PmtId', 'EndToEndId'], sepaId(d.endToEndId));
-    leaf('InstdAmt', amount(d.amountCents), ' Ccy="EUR"');
-    open('DrctDbtTx'); open('MndtRltdInf');
-    leaf('MndtId', sepaId(d.mandateReference));
-    leaf('DtOfSgntr', d.mandateSignedOn);
-    close('MndtRltdInf'); close('DrctDbtTx');
-    agent('DbtrAgt', d.debtorBic);
-    path(['Dbtr', 'Nm'], sepaText(d.debtorName, LENGTH.name));
-    path(['DbtrAcct', 'Id', 'IBAN'], d.debtorIban);
-    path(['RmtInf', 'Ustrd'], sepaText(d.remittance, LENGTH.remittance));
-    close('DrctDbtTxInf');
+    const bic = d.debtorBic
+      ? `${p1}<DbtrAgt>\n${p2}<FinInstnId>\n${p3}<${bicTag}>${esc(d.debtorBic)}</${bicTag}>\n${p2}</FinInstnId>\n${p1}</DbtrAgt>`
+      : `${p1}<DbtrAgt>\n${p2}<FinInstnId>\n${p3}<Othr>\n${p4}<Id>NOTPROVIDED</Id>\n${p3}</Othr>\n${p2}</FinInstnId>\n${p1}</DbtrAgt>`;
+    out.push(`${p0}<DrctDbtTxInf>\n${p1}<PmtId>\n${p2}<EndToEndId>${esc(sepaId(d.endToEndId))}</EndToEndId>\n${p1}</PmtId>\n`
+      + `${p1}<InstdAmt Ccy="EUR">${esc(amount(d.amountCents))}</InstdAmt>\n`
+      + `${p1}<DrctDbtTx>\n${p2}<MndtRltdInf>\n${p3}<MndtId>${esc(sepaId(d.mandateReference))}</MndtId>\n${p3}<DtOfSgntr>${esc(d.mandateSignedOn)}</DtOfSgntr>\n${p2}</MndtRltdInf>\n${p1}</DrctDbtTx>\n`
+      + `${bic}\n`
+      + `${p1}<Dbtr>\n${p2}<Nm>${esc(sepaText(d.debtorName, LENGTH.name))}</Nm>\n${p1}</Dbtr>\n`
+      + `${p1}<DbtrAcct>\n${p2}<Id>\n${p3}<IBAN>${esc(d.debtorIban)}</IBAN>\n${p2}</Id>\n${p1}</DbtrAcct>\n`
+      + `${p1}<RmtInf>\n${p2}<Ustrd>${esc(sepaText(d.remittance, LENGTH.remittance))}</Ustrd>\n${p1}</RmtInf>\n`
+      + `${p0}</DrctDbtTxInf>`);
   }
   close('PmtInf');
   close('CstmrDrctDbtInitn');

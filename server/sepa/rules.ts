@@ -57,7 +57,18 @@ export const MANDATE_EXPIRY_MONTHS = 36;
 
 /** The last due date a collection may still have under the mandate (inclusive). */
 export function mandateValidUntil(m: { signedOn: string; lastUsedOn: string | null }): string {
-  return DateTime.fromISO(m.lastUsedOn ?? m.signedOn, { zone: ZONE }).plus({ months: MANDATE_EXPIRY_MONTHS }).toISODate()!;
+  const from = m.lastUsedOn ?? m.signedOn;
+  const d = /^(\d{4})-(\d{2})-(\d{2})$/.exec(from);
+  // a calendar date: 36 months on, the day kept or the month's last day (31 May → 31 May, 29 Feb → 28 Feb), as luxon's plus({ months }) does, without a DateTime per mandate
+  if (d && Number(d[2]) >= 1 && Number(d[2]) <= 12) {
+    const total = Number(d[1]) * 12 + Number(d[2]) - 1 + MANDATE_EXPIRY_MONTHS;
+    const year = Math.floor(total / 12);
+    const month = (total % 12) + 1;
+    const last = new Date(Date.UTC(year, month, 0)).getUTCDate();
+    const day = Math.min(Number(d[3]), last);
+    if (Number(d[3]) >= 1 && Number(d[3]) <= 31) return `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+  }
+  return DateTime.fromISO(from, { zone: ZONE }).plus({ months: MANDATE_EXPIRY_MONTHS }).toISODate()!;
 }
 
 export function mandateExpiredOn(m: { signedOn: string; lastUsedOn: string | null }, date: string): boolean {

@@ -49,6 +49,11 @@ export async function updateMandate(q: Q, id: number, patch: MandatePatch): Prom
   await q('sepa_mandates').where({ id }).update(patch);
 }
 
+/** The same patch on many mandates (chunks of 500 ids). */
+export async function updateMandates(q: Q, ids: number[], patch: MandatePatch): Promise<void> {
+  for (let i = 0; i < ids.length; i += 500) await q('sepa_mandates').whereIn('id', ids.slice(i, i + 500)).update(patch);
+}
+
 export async function getMandate(q: Q, id: number): Promise<Mandate | undefined> {
   const r = await q('sepa_mandates').where({ id }).first();
   return r ? toMandate(r) : undefined;
@@ -137,6 +142,11 @@ export type NewDebitRow = Omit<SepaDebitRow, 'id'>;
 
 export async function insertDebit(q: Q, row: NewDebitRow): Promise<number> {
   return insertId(q, 'sepa_debits', { ...row });
+}
+
+/** Many debits in multi-row inserts of 500 (23 columns: within SQLite's and PostgreSQL's variable limits). */
+export async function insertDebits(q: Q, rows: NewDebitRow[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += 500) await q('sepa_debits').insert(rows.slice(i, i + 500));
 }
 
 export async function updateDebit(q: Q, id: number, patch: Partial<Pick<SepaDebitRow, 'status' | 'payment_id' | 'active_invoice_id' | 'prenotified_at' | 'end_to_end_id'>>): Promise<void> {

@@ -6,7 +6,7 @@ import { SYSTEM } from '../audit/audit.service.ts';
 import { AppError, ConflictError, NotFoundError, ValidationError, type FieldErrors } from '../errors.ts';
 import { isUniqueViolation } from '../db/errors.ts';
 import type { Logger } from '../logger.ts';
-import type { Outbox } from '../mail/outbox.service.ts';
+import type { EnqueueInput, Outbox } from '../mail/outbox.service.ts';
 import type { SettingsService } from '../settings/settings.service.ts';
 import type { UsersService } from '../auth/users.service.ts';
 import type { DuesService } from '../dues/dues.service.ts';
@@ -22,9 +22,9 @@ import {
 } from './rules.ts';
 import { buildPain008, painFileName, type PainVersion } from './pain008.ts';
 import {
-  debitByEndToEndId, debitsOfOrganisation, debitsOfRun, getMandate, getRun, insertDebit, insertMandate, insertReturn, insertRun, invoicesInCollection,
+  debitByEndToEndId, debitsOfOrganisation, debitsOfRun, getMandate, getRun, insertDebits, insertMandate, insertReturn, insertRun, invoicesInCollection,
   listRuns, mandatesOfOrganisation, pendingDueDebits, recentReturns, referenceTaken, returnIdOfDebit, returnOfDebit, returnsOfInvoices, returnsOfOrganisation, runsDueFrom, updateDebit,
-  updateMandate, updateRun, usableMandates, type Debit, type Mandate, type ReturnEntry, type Run,
+  updateMandate, updateMandates, updateRun, usableMandates, type Debit, type NewDebitRow, type Mandate, type ReturnEntry, type Run,
 } from './sepa.repository.ts';
 import type { MandateScheme, MandateSource, SequenceType } from './sepa.tables.ts';
 
@@ -348,25 +348,40 @@ export class SepaService {
         for (const { m } of items) if (!seq.has(m.id)) seq.set(m.id, sequenceOf(m));
         let total = 0;
         const t = (l: string) => tFor(l === 'en' ? 'en' : 'de');
-        for (const { inv, m } of items) {
-          const endToEndId = sepaId(`D${runId}-${inv.number}`);
-          const amountCents = inv.openCents;
-          total += amountCents;
-          const remittance = sepaText(t(inv.locale)('sepa.file.remittance', { number: inv.number, memberNumber: inv.memberNumber, year: inv.year }), LENGTH.remittance);
-          await insertDebit(trx, {
-            run_id: runId, mandate_id: m.id, invoice_id: inv.id, organisation_id: inv.organisationId, invoice_number: inv.number, end_to_end_id: endToEndId,
-            sequence: seq.get(m.id)!, scheme: m.scheme, amount_cents: amountCents, due_date: input.dueDate, mandate_reference: m.reference, mandate_signed_on: m.signedOn,
-            iban: m.iban, bic: m.bic, holder: m.holder, remittance, status: 'pending', payment_id: null, active_invoice_id: inv.id,
-            prenotified_at: inv.contactEmail ? now : null, created_at: now,
-          });
-          if (inv.contactEmail) await this.preNotify(trx, inv, m, { amountCents, dueDate: input.dueDate, creditorId: creditor.creditorId, creditorName: creditor.name });
-          await this.d.dues.debitStarted(trx, actor, inv.id); // h/bank2: no Stripe pay link beside the debit
-          await this.d.audit.record(trx, actor, 'sepa.debit_created', 'invoice', inv.id, undefined, { runId, endToEndId, amountCents, dueDate: input.dueDate, mandate: m.reference, sequence: seq.get(m.id) });
+        // written in multi-row inserts of 500 (debits, pre-notifications, audit entries), chunk by chunk so that the rendered mails of a big run are not all held at once
+        const pre = { dueDate: input.dueDate, creditorId: creditor.creditorId, creditorName: creditor.name };
+        for (let i = 0; i < items.length; i += 500) {
+          const debits: NewDebitRow[] = [];
+          const mails: EnqueueInput[] = [];
+          const audits: Parameters<AuditService['recordMany']>[2] = [];
+          for (const { inv, m } of items.slice(i, i + 500)) {
+            const endToEndId = sepaId(`D${runId}-${inv.number}`);
+            const amountCents = inv.openCents;
+            total += amountCents;
+            const remittance = sepaText(t(inv.locale)('sepa.file.remittance', { number: inv.number, memberNumber: inv.memberNumber, year: inv.year }), LENGTH.remittance);
+            debits.push({
+              run_id: runId, mandate_id: m.id, invoice_id: inv.id, organisation_id: inv.organisationId, invoice_number: inv.number, end_to_end_id: endToEndId,
+              sequence: seq.get(m.id)!, scheme: m.scheme, amount_cents: amountCents, due_date: input.dueDate, mandate_reference: m.reference, mandate_signed_on: m.signedOn,
+              iban: m.iban, bic: m.bic, holder: m.holder, remittance, status: 'pending', payment_id: null, active_invoice_id: inv.id,
+              prenotified_at: inv.contactEmail ? now : null, created_at: now,
+            });
+            if (inv.contactEmail) mails.push(this.preNotification(inv, m, { amountCents, ...pre }));
+            audits.push({ action: 'sepa.debit_created', entityType: 'invoice', entityId: inv.id, after: { runId, endToEndId, amountCents, dueDate: input.dueDate, mandate: m.reference, sequence: seq.get(m.id) } });
+          }
+          await insertDebits(trx, debits);
+          await this.d.outbox.enqueueMany(trx, mails);
+          await this.d.audit.recordMany(trx, actor, audits);
+          for (const { inv } of items.slice(i, i + 500)) if (inv.stripeInvoiceId) await this.d.dues.debitStarted(trx, actor, inv.id); // h/bank2: no Stripe pay link beside the debit
         }
+        // each mandate is used (first_used, last_used_on): one update per distinct last-used date
+        const mandates = new Map(items.map(({ m }) => [m.id, m]));
+        const byLastUsed = new Map<string, number[]>();
         for (const id of seq.keys()) {
-          const m = items.find((x) => x.m.id === id)!.m;
-          await updateMandate(trx, id, { first_used: true, last_used_on: m.lastUsedOn && m.lastUsedOn > input.dueDate ? m.lastUsedOn : input.dueDate, updated_at: now });
+          const m = mandates.get(id)!;
+          const lastUsed = m.lastUsedOn && m.lastUsedOn > input.dueDate ? m.lastUsedOn : input.dueDate;
+          byLastUsed.set(lastUsed, [...(byLastUsed.get(lastUsed) ?? []), id]);
         }
+        for (const [lastUsed, mandateIds] of byLastUsed) await updateMandates(trx, mandateIds, { first_used: true, last_used_on: lastUsed, updated_at: now });
         await updateRun(trx, runId, { message_id: messageId, debit_count: items.length, total_cents: total });
         await this.d.audit.record(trx, actor, 'sepa.run_created', 'sepa_run', runId, undefined, { dueDate: input.dueDate, count: items.length, totalCents: total, messageId });
         return { runId, count: items.length, totalCents: total };
@@ -377,11 +392,11 @@ export class SepaService {
     }
   }
 
-  private async preNotify(trx: Knex.Transaction, inv: Invoice, m: Mandate, x: { amountCents: number; dueDate: string; creditorId: string; creditorName: string }): Promise<void> {
+  private preNotification(inv: Invoice, m: Mandate, x: { amountCents: number; dueDate: string; creditorId: string; creditorName: string }): EnqueueInput {
     const locale: Locale = inv.locale === 'en' ? 'en' : 'de';
     const t = tFor(locale);
     const masked = `${m.iban.slice(0, 4)} **** ${m.iban.slice(-4)}`;
-    await this.d.outbox.enqueue(trx, {
+    return {
       template: 'sepa_prenotification',
       locale,
       to: inv.contactEmail,
@@ -396,7 +411,7 @@ export class SepaService {
         ],
         signature: inv.issuer.name,
       },
-    });
+    };
   }
 
   async runs(): Promise<Run[]> {

@@ -273,4 +273,37 @@ describe('bank: statements imported once, credits matched and booked, undone by 
     expect((err as StatementFileError).code).to.equal('no_own_iban');
     await env.ctx.settings.updateAssociation(actor, { ...(await env.ctx.settings.association()), iban: OWN });
   });
+
+  it('the proposals are stored at import and after each decision: the page reads them, and matches anew only once an invoice was paid elsewhere', async () => {
+    const dues = env.ctx.dues;
+    const original = dues.openForMatching.bind(dues);
+    let matched = 0;
+    dues.openForMatching = async (...a) => { matched++; return original(...a); };
+    try {
+      const l = await lineBy('RE2027-2'); // undone above: proposed for Okertal's open invoice again
+      expect((await env.ctx.bank.proposals()).find((p) => p.lineId === l.id)?.allocations[0].invoiceId).to.equal(inv.okertal);
+      matched = 0;
+      expect((await treasurer.get('/treasurer/bank')).status).to.equal(200);
+      expect((await treasurer.get(`/treasurer/bank/lines/${l.id}`)).text).to.contain('2027-0002');
+      expect(matched).to.equal(0);
+      expect(Number((await env.db('bank_proposals').count({ n: '*' }).first())!.n)).to.equal((await env.ctx.bank.proposals()).length);
+      // the invoice is paid by hand (not through the bank page): the next page load matches anew, once, and no longer proposes it
+      await env.ctx.payments.record(actor, inv.okertal, { date: '2027-03-09', amountCents: 120000, reference: 'bar bezahlt' });
+      const page = await treasurer.get('/treasurer/bank');
+      expect(page.status).to.equal(200);
+      expect(matched).to.equal(1);
+      expect((await env.ctx.bank.proposals()).some((p) => p.allocations.some((a) => a.invoiceId === inv.okertal))).to.equal(false);
+      await treasurer.get('/treasurer/bank');
+      expect(matched).to.equal(1);
+      // a decision on a line stores the proposals anew: the line is no longer among them
+      const open = (await env.ctx.bank.proposals())[0];
+      await env.ctx.bank.notDues(actor, open.lineId, 'Test');
+      matched = 0;
+      expect((await env.ctx.bank.proposals()).some((p) => p.lineId === open.lineId)).to.equal(false);
+      expect(await env.db('bank_proposals').where({ line_id: open.lineId }).first()).to.equal(undefined);
+      expect(matched).to.equal(0);
+    } finally {
+      dues.openForMatching = original;
+    }
+  });
 });

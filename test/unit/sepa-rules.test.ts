@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { DateTime } from 'luxon';
 import { isValidCreditorId } from '../../server/settings/bank.ts';
 import {
   addBusinessDays, earliestDueDate, isTargetDay, mandateExpiredOn, mandateValidUntil, reasonAllowedFor, RETURN_REASONS, sepaBic, sepaIban, sepaId, sepaText, sequenceOf, SEPA_ALLOWED,
@@ -62,6 +63,18 @@ describe('SEPA rules', () => {
     expect(mandateExpiredOn(used, '2028-06-03')).to.equal(true);
     // a leap day: 36 months later is the end of February
     expect(mandateValidUntil({ signedOn: '2024-02-29', lastUsedOn: null })).to.equal('2027-02-28');
+  });
+
+  it('the 36 months end on the same calendar day as a calendar counts them, for every day of 2000 to 2040 (month ends, leap years)', () => {
+    let d = DateTime.fromISO('2000-01-01', { zone: 'UTC' });
+    const wrong: string[] = [];
+    while (d.year <= 2040) {
+      const day = d.toISODate()!;
+      const calendar = DateTime.fromISO(day, { zone: 'Europe/Berlin' }).plus({ months: 36 }).toISODate();
+      if (mandateValidUntil({ signedOn: '2000-01-01', lastUsedOn: day }) !== calendar) wrong.push(day);
+      d = d.plus({ days: 1 });
+    }
+    expect(wrong).to.deep.equal([]);
   });
 
   it('knows the TARGET2 holidays and counts business days over them', () => {

@@ -193,7 +193,7 @@ describe('browser: every page of every role fits a 375 px phone and a 1280 px la
     { name: 'public and applicant', starts: () => ['/', '/apply', '/login', '/password/forgot', '/apply/resend', '/netzwerk', '/netzwerk/harzer-spezialchemie-gmbh', /* h/lead2 */ ...extra.filter((e) => e.startsWith('/apply'))] },
     { name: 'member (portal and personal invitation link)', email: DEMO_PORTAL_USER.email, starts: () => ['/portal', ...extra.filter((e) => e.startsWith('/a/')).slice(0, 1), '/portal/sepa' /* h/sepa */] },
     { name: 'board', email: 'vorstand@demo.example', starts: () => ['/board/applications', '/board/members', '/board/assemblies'] },
-    { name: 'treasurer', email: 'kasse@demo.example', starts: () => ['/treasurer', '/treasurer/invoices', '/treasurer/reconcile' /* h/stripe */, ...['/treasurer/sepa', '/treasurer/sepa/runs/new', '/treasurer/sepa/returns/new', '/treasurer/sepa/settings'] /* h/sepa */] },
+    { name: 'treasurer', email: 'kasse@demo.example', starts: () => ['/treasurer', '/treasurer/invoices', '/treasurer/reconcile' /* h/stripe */, ...['/treasurer/sepa', '/treasurer/sepa/runs/new', '/treasurer/sepa/returns/new', '/treasurer/sepa/settings'] /* h/sepa */, '/treasurer/organisations/1/invoice/items' /* h/items */] },
     { name: 'admin', email: 'admin@demo.example', starts: () => ['/admin'] },
     // h/groups: the working groups: the board's overview and pages, the portal's, and a personal RSVP link from a meeting invitation
     { name: 'working groups (board)', email: 'vorstand@demo.example', starts: () => ['/board/groups'] },

@@ -430,7 +430,7 @@ export function duesRouter(ctx: Context): Router {
 
   r.get('/organisations/:id/invoice/items', write, h(async (req, res) => {
     const today = berlinDate(ctx.clock.now());
-    await renderItems(req, res, idParam(req), { requestKey: crypto.randomBytes(18).toString('base64url'), serviceStart: today, serviceEnd: today, year: String(Number(today.slice(0, 4))) });
+    await renderItems(req, res, idParam(req), { requestKey: crypto.randomBytes(18).toString('base64url'), serviceStart: today, serviceEnd: today, year: String(await defaultYear()) }); // the year the member page offers (the latest with a fee schedule)
   }));
 
   r.post('/organisations/:id/invoice/items', write, h(async (req, res) => {

@@ -102,7 +102,7 @@ describe('an invoice with further items (VAT per rate, with or without the dues)
     expect(text).to.contain('value="1.000"');
     expect(text).to.contain('Bitte 19 %, 7 % oder „nicht steuerbar“ wählen.');
     expect(res.text).to.match(/id="e-item1Price"/).and.to.match(/id="e-item3Price"/).and.to.match(/id="e-serviceStart"/);
-    expect(await env.db('invoices').where({ organisation_id: org.firm }).count({ n: '*' }).first()).to.deep.include({ n: 0 });
+    expect(Number((await env.db('invoices').where({ organisation_id: org.firm }).count({ n: '*' }).first())?.n)).to.equal(0);
   });
 
   it('an empty form, a period ending before it starts, a quantity of 0 and a sum over 1.000.000,00 € are refused', async () => {
@@ -114,7 +114,7 @@ describe('an invoice with further items (VAT per rate, with or without the dues)
     const huge = await send(treasurer, org.firm, { item1Name: 'Sponsoring', item1Qty: '10', item1Price: '99.999,99', item1Vat: '19', serviceStart: '2027-05-10', action: 'issue' });
     expect(huge.status).to.equal(422);
     expect(squash(huge.text)).to.contain('mehr als 1.000.000,00 €');
-    expect(await env.db('invoices').count({ n: '*' }).first()).to.deep.include({ n: 0 });
+    expect(Number((await env.db('invoices').count({ n: '*' }).first())?.n)).to.equal(0);
   });
 
   it('"Summen berechnen" shows net, VAT per rate on the sum of the nets and gross, and issues nothing', async () => {
@@ -130,7 +130,7 @@ describe('an invoice with further items (VAT per rate, with or without the dues)
     expect(text).to.contain('Umsatzsteuer 19 % auf 250,00 €').and.to.contain('47,50 €');
     expect(text).to.contain('Umsatzsteuer 7 % auf 1,05 €').and.to.contain('0,07 €');
     expect(text).to.contain('298,62 €');
-    expect(await env.db('invoices').count({ n: '*' }).first()).to.deep.include({ n: 0 });
+    expect(Number((await env.db('invoices').count({ n: '*' }).first())?.n)).to.equal(0);
   });
 
   it('issues the invoice with the next number; the PDF shows net, VAT and gross; the embedded XML passes the CII schema and the EN 16931 schematron', async function () {
@@ -145,13 +145,13 @@ describe('an invoice with further items (VAT per rate, with or without the dues)
     const res = await treasurer.submit(url(org.firm), fields);
     expect(res.status).to.equal(303);
     const inv = await env.db('invoices').where({ organisation_id: org.firm }).first();
-    expect(inv).to.deep.include({ number: '2027-0001', amount_cents: 29862, period_start: '2027-05-14', period_end: '2027-05-14', dues_key: null });
+    expect({ ...inv, amount_cents: Number(inv!.amount_cents) }).to.deep.include({ number: '2027-0001', amount_cents: 29862, period_start: '2027-05-14', period_end: '2027-05-14', dues_key: null });
     expect(res.headers.location).to.equal(`/treasurer/invoices/${inv!.id}`);
     // the same form sent again (a double click, a reload): the same invoice, no second one
     const again = await treasurer.submit(url(org.firm), fields);
     expect(again.status).to.equal(303);
     expect(again.headers.location).to.equal(`/treasurer/invoices/${inv!.id}`);
-    expect(await env.db('invoices').where({ organisation_id: org.firm }).count({ n: '*' }).first()).to.deep.include({ n: 1 });
+    expect(Number((await env.db('invoices').where({ organisation_id: org.firm }).count({ n: '*' }).first())?.n)).to.equal(1);
     const audit = await env.db('audit_log').where({ action: 'invoice.issued', entity_id: inv!.id }).first();
     expect(audit).to.not.equal(undefined);
 
@@ -182,7 +182,7 @@ describe('an invoice with further items (VAT per rate, with or without the dues)
     expect(res.status).to.equal(303);
     const [dues, event] = await env.db('invoices').where({ organisation_id: org.joiner }).orderBy('id');
     expect(dues).to.deep.include({ number: '2027-0002', dues_key: `2027-${org.joiner}`, period_start: '2027-03-02', period_end: '2027-12-31' });
-    expect(event).to.deep.include({ number: '2027-0003', dues_key: null, period_start: '2027-05-14', period_end: '2027-05-14', amount_cents: 14875 });
+    expect({ ...event, amount_cents: Number(event!.amount_cents) }).to.deep.include({ number: '2027-0003', dues_key: null, period_start: '2027-05-14', period_end: '2027-05-14', amount_cents: 14875 });
     expect(res.headers.location).to.equal(`/treasurer/invoices/${dues!.id}`);
     const duesLines = JSON.parse(dues!.lines as string) as { category: string; period: { start: string } }[];
     expect(duesLines.map((l) => [l.category, l.period.start])).to.deep.equal([['O', '2027-03-02']]);
@@ -221,7 +221,7 @@ describe('an invoice with further items (VAT per rate, with or without the dues)
     const inv = await env.db('invoices').where({ number: '2027-0001' }).first();
     const c = await env.ctx.dues.cancelInvoice(actor, Number(inv!.id), 'Doppelt berechnet');
     const row = await env.db('invoices').where({ id: c.cancellationId }).first();
-    expect(row).to.deep.include({ amount_cents: -29862, lines: inv!.lines });
+    expect({ amount: Number(row!.amount_cents), lines: row!.lines }).to.deep.equal({ amount: -29862, lines: inv!.lines });
     if (!hasPoppler) { this.skip(); return; }
     const text = squash(pdfText(await pdfOf(env, c.cancellationId)));
     expect(text).to.contain('Nettobetrag -251,05 €').and.to.contain('Umsatzsteuer 19 % auf -250,00 € -47,50 €').and.to.contain('-298,62 €');

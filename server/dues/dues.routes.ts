@@ -7,7 +7,7 @@ import { AppError, NotFoundError } from '../errors.ts';
 import { flash, h, idParam, requireRole } from '../web/middleware.ts';
 import { parseForm } from '../web/forms.ts';
 import { berlinDate, ZONE } from '../clock.ts';
-import { formatDate, formatMoney } from '../i18n/format.ts';
+import { formatDate, formatMoney, formatQuantity } from '../i18n/format.ts';
 import { centsToEuroInput } from '../settings/money.ts';
 import { INVOICE_STATUSES } from './invoice.ts';
 import { isValidYear, type Dashboard, type IssueResult } from './dues.service.ts';
@@ -458,7 +458,7 @@ export function duesRouter(ctx: Context): Router {
           split: p.invoices.length > 1,
           invoices: p.invoices.map((inv) => ({
             ...inv,
-            lines: inv.lines.map((l) => ({ ...l, quantity: (l.quantityMilli / 1000).toLocaleString(req.locale === 'en' ? 'en-GB' : 'de-DE'), rate: l.category === 'S' ? `${l.ratePercent} %` : req.t('dues.items.vat.O') })),
+            lines: inv.lines.map((l) => ({ ...l, quantity: formatQuantity(l.quantityMilli, req.locale), rate: l.category === 'S' ? `${l.ratePercent} %` : req.t('dues.items.vat.O') })),
             fields: inv.fields.length ? einvoiceRefusal(req.t, inv.fields) : '',
           })),
         },

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { dateField as boundedDate, dateOutOfBounds, formsToday, moneyField as boundedMoney, readAmount, readCalendarDate, yearField as boundedYear } from '../web/fields.ts';
 import { INVOICE_STATUSES } from './invoice.ts';
+import { REQUEST_KEY } from './dues.service.ts'; // h/items: the service's own bound on the form's one-time key
 
 /** Form input of the treasurer's pages; messages are i18n keys. */
 
@@ -122,6 +123,6 @@ export const itemsFormSchema = z.record(z.string(), z.unknown()).transform((body
     if (serviceStart && serviceEnd && serviceEnd < serviceStart) ctx.addIssue({ code: 'custom', path: ['serviceEnd'], message: 'dues.items.serviceOrder' });
   }
   const requestKey = s('requestKey');
-  if (!/^[A-Za-z0-9_-]{16,64}$/.test(requestKey)) ctx.addIssue({ code: 'custom', path: [itemField(1, 'Name')], message: 'dues.items.reload' });
+  if (!REQUEST_KEY.test(requestKey)) ctx.addIssue({ code: 'custom', path: [itemField(1, 'Name')], message: 'dues.items.reload' });
   return { items, duesYear, serviceStart, serviceEnd, requestKey, preview: s('action') === 'preview' };
 });

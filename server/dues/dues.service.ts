@@ -390,8 +390,6 @@ export class DuesService {
       const invoices = await Promise.all(ids.map(async (id) => ({ invoiceId: id, number: (await this.getIn(q, id)).number })));
       return { issued: true, invoices };
     };
-    const before = await again(this.d.db);
-    if (before) return before;
     let r: ItemsIssueResult;
     try {
       r = await this.d.db.transaction(async (trx) => {

@@ -2,7 +2,7 @@ import type QRCodeType from 'qrcode';
 import { DateTime } from 'luxon';
 import { ZONE } from '../clock.ts';
 import { tFor } from '../i18n/i18n.ts';
-import { formatDate, formatMemberNumber, formatMoney } from '../i18n/format.ts';
+import { formatDate, formatMemberNumber, formatMoney, formatQuantity } from '../i18n/format.ts';
 import { formatIban } from '../settings/bank.ts';
 import { epcPayload } from './girocode.ts';
 import { collect, loadPdfKit, MM, registerFonts } from '../pdf/fonts.ts';
@@ -166,7 +166,7 @@ export async function renderInvoicePdf(inv: Invoice): Promise<Buffer> {
   for (const [i, l] of lines.entries()) {
     if (i > 0) by = doc.y + 4;
     const rate = l.category === 'S' ? ` · ${t('einvoice.pdf.vatRate', { rate: l.ratePercent })}` : '';
-    const qty = l.quantityMilli !== 1000 ? `${(l.quantityMilli / 1000).toLocaleString(loc === 'en' ? 'en-GB' : 'de-DE')} × ${formatMoney(l.unitNetCents, loc)}, ` : '';
+    const qty = l.quantityMilli !== 1000 ? `${formatQuantity(l.quantityMilli, loc)} × ${formatMoney(l.unitNetCents, loc)}, ` : '';
     const linePeriod = l.period ? `${formatDate(l.period.start, loc)}${l.period.end !== l.period.start ? `–${formatDate(l.period.end, loc)}` : ''}` : period;
     doc.font('regular').fontSize(10).fillColor('black').text(`${l.name}, ${linePeriod}`, left, by, { width: width - amountW - 5 * MM });
     const afterDesc = doc.y;

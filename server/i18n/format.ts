@@ -12,6 +12,11 @@ export function formatMoney(cents: number, locale: Locale = 'de'): string {
 const moneyDe = new Intl.NumberFormat(intlLocale('de'), { style: 'currency', currency: 'EUR' });
 const moneyEn = new Intl.NumberFormat(intlLocale('en'), { style: 'currency', currency: 'EUR' });
 
+/** A quantity in thousandths as Germans write it: 1500 → 1,5 (de) / 1.5 (en). */
+export function formatQuantity(milli: number, locale: Locale = 'de'): string {
+  return (milli / 1000).toLocaleString(intlLocale(locale), { maximumFractionDigits: 3 });
+}
+
 const CALENDAR_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** 24.11.2026 (de) / 24/11/2026 (en) from a YYYY-MM-DD date or an instant (shown in Europe/Berlin). */

@@ -18,3 +18,16 @@ export async function makeCategories(ctx: Context): Promise<Record<string, numbe
     honorary: await ctx.settings.saveCategory(actor, { code: 'honorary', nameDe: 'Ehrenmitglied', nameEn: 'Honorary member', hasVote: false, feeRule: { type: 'fixed', amountCents: 0 }, sortOrder: 4, active: true, openToApplicants: false }),
   };
 }
+
+/**
+ * A member firm in Goslar with one contact who is representative and billing contact (no
+ * invitation, no welcome mail); `joinDate` 2020-01-01 unless given. The one fixture of the
+ * money and e-invoice tests (older tests keep their own variants).
+ */
+export async function makeFirm(ctx: Context, o: { name: string; categoryId: number; email: string; locale?: 'de' | 'en'; joinDate?: string; vatId?: string; street?: string }): Promise<number> {
+  return ctx.db.transaction(async (trx) => (await ctx.members.createOrganisation(trx, { userId: null, label: 'test' }, {
+    legalName: o.name, legalForm: 'GmbH', street: o.street ?? 'Hauptstraße 1', postcode: '38640', city: 'Goslar', country: 'DE', website: '', registerEntry: '',
+    vatId: o.vatId ?? '', fieldOfActivity: 'Chemie', employeeBand: '1-49', categoryId: o.categoryId, joinDate: o.joinDate ?? '2020-01-01',
+  }, [{ name: 'Buchhaltung', email: o.email, phone: '', position: '', isRepresentative: true, isBilling: true, locale: o.locale ?? 'de', consentEmailInvitations: false }],
+  { invite: false, welcome: false })).organisationId);
+}

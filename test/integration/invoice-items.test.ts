@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
 import { Browser } from '../helpers/http.ts';
-import { makeCategories, makeUser, PASSWORD } from '../helpers/fixtures.ts';
+import { makeCategories, makeFirm, makeUser, PASSWORD } from '../helpers/fixtures.ts';
 import { DEFAULT_ASSOCIATION } from '../../server/settings/settings.schemas.ts';
 import type { Context } from '../../server/context.ts';
 import { detach, hasPoppler, hasXmllint, pdfText, schematronFailures, SKIP_MESSAGE, STANDARDS, xsdErrors } from '../helpers/einvoice-standards.ts';
@@ -15,15 +15,7 @@ import { detach, hasPoppler, hasXmllint, pdfText, schematronFailures, SKIP_MESSA
 
 const actor = { userId: null, label: 'test' };
 
-async function makeOrg(ctx: Context, o: { name: string; categoryId: number; email: string; locale?: 'de' | 'en'; joinDate?: string }): Promise<number> {
-  return ctx.db.transaction(async (trx) => {
-    const r = await ctx.members.createOrganisation(trx, actor, {
-      legalName: o.name, legalForm: 'GmbH', street: 'Hauptstraße 1', postcode: '38640', city: 'Goslar', country: 'DE', website: '', registerEntry: '',
-      vatId: 'DE123456789', fieldOfActivity: 'Chemie', employeeBand: '1-49', categoryId: o.categoryId, joinDate: o.joinDate ?? '2020-01-01',
-    }, [{ name: 'Buchhaltung', email: o.email, phone: '', position: '', isRepresentative: true, isBilling: true, locale: o.locale ?? 'de', consentEmailInvitations: false }], { invite: false, welcome: false });
-    return r.organisationId;
-  });
-}
+const makeOrg = (ctx: Context, o: { name: string; categoryId: number; email: string; locale?: 'de' | 'en'; joinDate?: string }) => makeFirm(ctx, { vatId: 'DE123456789', ...o });
 
 type Attachment = { filename: string; contentType: string; contentBase64: string };
 async function pdfOf(env: TestEnv, invoiceId: number): Promise<Buffer> {
@@ -246,12 +238,12 @@ describe('an invoice with further items (VAT per rate, with or without the dues)
   });
 
   it('a member who left is not billed for a service after the exit; the message says when the membership ended', async () => {
-    const res = await send(treasurer, org.leaver, { item1Name: 'Workshop', item1Qty: '1', item1Price: '100,00', item1Vat: '19', serviceStart: '2027-05-14', action: 'issue' });
+    const res = await send(treasurer, org.leaver, { item1Name: 'Workshop', item1Qty: '1', item1Price: '100,00', item1Vat: '19', serviceStart: '2027-04-30', serviceEnd: '2027-05-01', action: 'issue' });
     expect(res.status).to.equal(422);
     expect(squash(res.text)).to.contain('Die Mitgliedschaft endete am 30.04.2027').and.to.contain('value="Workshop"');
     expect(await env.db('invoices').where({ organisation_id: org.leaver }).first()).to.equal(undefined);
-    // a service before the exit may still be billed
-    const before = await send(treasurer, org.leaver, { item1Name: 'Workshop', item1Qty: '1', item1Price: '100,00', item1Vat: '19', serviceStart: '2027-04-10', action: 'issue' });
+    // a service on the last day of the membership may still be billed
+    const before = await send(treasurer, org.leaver, { item1Name: 'Workshop', item1Qty: '1', item1Price: '100,00', item1Vat: '19', serviceStart: '2027-04-30', action: 'issue' });
     expect(before.status).to.equal(303);
   });
 

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
 import { Browser } from '../helpers/http.ts';
 import { formsOf } from '../helpers/crawl.ts';
-import { makeCategories, makeUser, PASSWORD } from '../helpers/fixtures.ts';
+import { makeCategories, makeFirm, makeUser, PASSWORD } from '../helpers/fixtures.ts';
 import { StripeFake } from '../fakes/stripe-fake.ts';
 import { StripeGateway } from '../../server/stripe/stripe-gateway.ts';
 import { STRIPE_CUSTOMER_JOB } from '../../server/dues/stripe-customer.job.ts';
@@ -11,13 +11,7 @@ import type { Context } from '../../server/context.ts';
 const actor = { userId: null, label: 'test' };
 type Obj = Record<string, unknown>;
 
-async function makeOrg(ctx: Context, name: string, categoryId: number, email: string): Promise<number> {
-  return ctx.db.transaction(async (trx) => (await ctx.members.createOrganisation(trx, actor, {
-    legalName: name, legalForm: 'GmbH', street: 'Hauptstraße 1', postcode: '38640', city: 'Goslar', country: 'DE', website: '', registerEntry: '',
-    vatId: '', fieldOfActivity: 'Chemie', employeeBand: '1-49', categoryId, joinDate: '2020-01-01',
-  }, [{ name: 'Buchhaltung', email, phone: '', position: '', isRepresentative: true, isBilling: true, locale: 'de', consentEmailInvitations: false }],
-  { invite: false, welcome: false })).organisationId);
-}
+const makeOrg = (ctx: Context, name: string, categoryId: number, email: string) => makeFirm(ctx, { name, categoryId, email });
 
 /**
  * h/money2: the Stripe customer follows the member's billing data at once, through a job: an

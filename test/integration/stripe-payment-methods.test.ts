@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
 import { Browser } from '../helpers/http.ts';
 import { formsOf } from '../helpers/crawl.ts';
-import { makeCategories, makeUser, PASSWORD } from '../helpers/fixtures.ts';
+import { makeCategories, makeFirm, makeUser, PASSWORD } from '../helpers/fixtures.ts';
 import { hasPoppler, pdfText } from '../helpers/einvoice-standards.ts';
 import { StripeFake } from '../fakes/stripe-fake.ts';
 import { StripeGateway } from '../../server/stripe/stripe-gateway.ts';
@@ -11,13 +11,7 @@ import type { Context } from '../../server/context.ts';
 const actor = { userId: null, label: 'test' };
 type Obj = Record<string, unknown>;
 
-async function makeOrg(ctx: Context, name: string, categoryId: number, email: string, locale: 'de' | 'en' = 'de'): Promise<number> {
-  return ctx.db.transaction(async (trx) => (await ctx.members.createOrganisation(trx, actor, {
-    legalName: name, legalForm: 'GmbH', street: 'Hauptstraße 1', postcode: '38640', city: 'Goslar', country: 'DE', website: '', registerEntry: '',
-    vatId: '', fieldOfActivity: 'Chemie', employeeBand: '1-49', categoryId, joinDate: '2020-01-01',
-  }, [{ name: 'Buchhaltung', email, phone: '', position: '', isRepresentative: true, isBilling: true, locale, consentEmailInvitations: false }],
-  { invite: false, welcome: false })).organisationId);
-}
+const makeOrg = (ctx: Context, name: string, categoryId: number, email: string, locale: 'de' | 'en' = 'de') => makeFirm(ctx, { name, categoryId, email, locale });
 
 /** The settings form as the page offers it, with the payment method boxes ticked as given. */
 async function submitSettings(admin: Browser, methods: string[]) {

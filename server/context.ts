@@ -25,6 +25,7 @@ import { JobsService } from './jobs/jobs.service.ts';
 import { DuesService } from './dues/dues.service.ts';
 import { DuesRuns } from './dues/dues-run.job.ts';
 import { StripeCustomerUpdates } from './dues/stripe-customer.job.ts'; // h/money2
+import { StripeDebitClosing } from './dues/stripe-debit.job.ts'; // h/debit
 import { StripeSyncService } from './dues/stripe-sync.service.ts';
 import { PaymentsService } from './dues/payments.service.ts';
 import { RemindersService } from './dues/reminders.service.ts';
@@ -188,6 +189,10 @@ export function createContext(deps: { config: Config; db: Knex; clock: Clock; lo
   });
   const portal = new PortalService({ db, clock, audit, outbox, settings, members, users, config });
   const sepa = new SepaService({ db, clock, log, audit, outbox, settings, users, dues, payments }); // h/sepa
+  const stripeDebits = new StripeDebitClosing({ log, jobs, gateway, stripe });
+  sepa.onRunCreated((trx, runId, ids) => stripeDebits.runCreated(trx, runId, ids)); // h/debit: an old pay link takes no card payment beside the debit
+  dues.onInvoiceCancelled((trx, actor, invoiceId) => sepa.invoiceCancelled(trx, actor, invoiceId)); // a cancelled invoice is not collected
+  payments.onPaymentArrived((trx, actor, invoiceId, p) => sepa.paymentArrived(trx, actor, invoiceId, p)); // no second payment beside a pending debit: it is dropped, lowered or flagged for recall
   const reminders = new RemindersService({ db, clock, audit, outbox, settings, debitStates: (invoices) => sepa.debitStates(invoices), stripeEnabled: () => stripe.enabled }); // h/sepa, h/bank2: no reminder while a debit collects, none asking a mandate holder to transfer, a returned debit named; h/money2: no Stripe page with Stripe off
   const assemblyRepo = new AssembliesRepository(db);
   const invitationsRepo = new InvitationsRepository(db);

@@ -161,8 +161,8 @@ export class UsersService {
     return r ? (await this.hydrate([r], q))[0] : undefined;
   }
 
-  async list(opts: { q?: string; role?: string } = {}): Promise<User[]> {
-    return this.hydrate(await searchUserRows(this.db, opts));
+  async list(opts: { q?: string; role?: string } = {}, q: Knex | Knex.Transaction = this.db): Promise<User[]> {
+    return this.hydrate(await searchUserRows(q, opts), q);
   }
 
   async create(

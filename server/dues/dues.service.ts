@@ -218,7 +218,14 @@ export function billingContact(contacts: Contact[]): { name: string; email: stri
  * gaplessly), cancellation invoices, invoice e-mails, the treasurer's lists and numbers.
  */
 export class DuesService {
+  /** Told inside a Stornorechnung's transaction of the invoice it cancels (SEPA: its pending debit must not collect; set by the composition root). */
+  private cancelledHook?: (trx: Knex.Transaction, actor: Actor, invoiceId: number) => Promise<void>;
+
   constructor(private d: Deps) {}
+
+  onInvoiceCancelled(fn: (trx: Knex.Transaction, actor: Actor, invoiceId: number) => Promise<void>): void {
+    this.cancelledHook = fn;
+  }
 
   private today(): string {
     return berlinDate(this.d.clock.now());
@@ -722,6 +729,7 @@ export class DuesService {
         status: 'cancelled', dues_key: null, cancelled_by_invoice_id: cancellationId, reminders_stopped: true, updated_at: now,
       });
       await this.d.audit.record(trx, actor, 'invoice.cancelled', 'invoice', orig.id, { status: orig.status }, { status: 'cancelled', cancellationNumber: number, reason });
+      if (this.cancelledHook) await this.cancelledHook(trx, actor, orig.id);
       await this.d.audit.record(trx, actor, 'invoice.cancellation_issued', 'invoice', cancellationId, undefined, { number, cancels: orig.number, amountCents: -orig.amountCents });
       await this.mailInvoice(trx, cancellationId);
       return { cancellationId, number, hadStripe: !!orig.stripeInvoiceId };
@@ -764,12 +772,17 @@ export class DuesService {
     await this.d.audit.record(trx, actor, 'invoice.stripe_link_withdrawn', 'invoice', invoiceId, { stripeState: inv.stripeState }, { stripeState: 'debit' });
   }
 
-  /** h/bank2: the debit came back (returned): a withdrawn Stripe pay link that still takes money is offered again. */
+  /**
+   * h/bank2: the debit came back (returned) or was taken out of its collection: a withdrawn
+   * Stripe pay link that still takes money is offered again; one whose Stripe invoice was closed
+   * for the debit (`debit_closed`, voided there) cannot be: the rest is paid by transfer (`closed_bank`).
+   */
   async debitEnded(trx: Knex.Transaction, actor: Actor, invoiceId: number): Promise<void> {
     const inv = await this.getInTrx(trx, invoiceId);
-    if (inv.stripeState !== 'debit') return;
-    await updateInvoice(trx, invoiceId, { stripe_state: 'open', updated_at: iso(this.d.clock.now()) });
-    await this.d.audit.record(trx, actor, 'invoice.stripe_link_restored', 'invoice', invoiceId, { stripeState: 'debit' }, { stripeState: 'open' });
+    if (inv.stripeState !== 'debit' && inv.stripeState !== 'debit_closed') return;
+    const to = inv.stripeState === 'debit' ? 'open' : 'closed_bank';
+    await updateInvoice(trx, invoiceId, { stripe_state: to, updated_at: iso(this.d.clock.now()) });
+    await this.d.audit.record(trx, actor, to === 'open' ? 'invoice.stripe_link_restored' : 'invoice.stripe_closed_bank', 'invoice', invoiceId, { stripeState: inv.stripeState }, { stripeState: to });
   }
 
   async get(id: number): Promise<Invoice> {

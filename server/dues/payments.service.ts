@@ -44,6 +44,9 @@ function statusAfter(inv: Invoice, paid: number): InvoiceStatus {
   return statusAfterPayment(inv.amountCents, paid);
 }
 
+/** What the SEPA module hears of a payment: see PaymentsService.onPaymentArrived. */
+export type PaymentArrived = (trx: Knex.Transaction, actor: Actor, invoiceId: number, p: { paymentId: number; method: 'bank' | 'stripe'; amountCents: number }) => Promise<void>;
+
 export interface CorrectionInput {
   date: string;
   amountCents: number;
@@ -55,7 +58,20 @@ export class PaymentsService {
   /** h/stripe: brings a Stripe-backed invoice in line after a booking Stripe did not see (set by the composition root). */
   private stripeSide?: (invoiceId: number) => Promise<void>;
 
+  /** Told of every money that arrived on an invoice, inside the booking's transaction (set by the composition root). */
+  private arrived?: PaymentArrived;
+
   constructor(private d: { db: Knex; clock: Clock; audit: AuditService }) {}
+
+  /**
+   * Called inside the booking's transaction after every payment or carried credit that raised
+   * an invoice's paid sum, except the booking of a collected direct debit itself (SEPA: a
+   * pending debit that this payment made unnecessary is taken out of its collection, lowered,
+   * or flagged for recall at the bank). It may throw: then the booking is not made either.
+   */
+  onPaymentArrived(fn: PaymentArrived): void {
+    this.arrived = fn;
+  }
 
   /**
    * h/stripe: called after every bank booking, reversal and carried credit has committed, with
@@ -107,7 +123,7 @@ export class PaymentsService {
    * h/stripe: a bank payment booked here brings the Stripe invoice in line once the caller's
    * transaction has committed (`opts.stripeAfterCommit`, default true; record() does it itself).
    */
-  async recordInTrx(trx: Knex.Transaction, actor: Actor, invoiceId: number, input: PaymentInput, opts: { stripeAfterCommit?: boolean } = {}): Promise<{ paymentId: number; status: InvoiceStatus; overpayment: boolean }> {
+  async recordInTrx(trx: Knex.Transaction, actor: Actor, invoiceId: number, input: PaymentInput, opts: { stripeAfterCommit?: boolean; collectedDebit?: boolean } = {}): Promise<{ paymentId: number; status: InvoiceStatus; overpayment: boolean }> {
     const inv = await getInvoice(trx, invoiceId);
     if (!inv) throw new NotFoundError();
     if (inv.kind !== 'invoice' || inv.status === 'cancelled' || inv.status === 'void') throw new ConflictError('invoice_not_payable');
@@ -141,6 +157,7 @@ export class PaymentsService {
     await this.d.audit.record(trx, actor, 'payment.recorded', 'invoice', invoiceId,
       { status: inv.status, paidCents: inv.paidCents },
       { status, paidCents: paid, paymentId, amountCents: input.amountCents, date: input.date, method: input.method ?? 'bank', overpayment });
+    if (this.arrived && !opts.collectedDebit) await this.arrived(trx, actor, invoiceId, { paymentId, method: input.method ?? 'bank', amountCents: input.amountCents });
     return { paymentId, status, overpayment };
   }
 
@@ -153,6 +170,7 @@ export class PaymentsService {
     await updateInvoice(trx, inv.id, { paid_cents: paid, status, updated_at: now });
     await this.d.audit.record(trx, actor, action, 'invoice', inv.id, { status: inv.status, paidCents: inv.paidCents },
       { status, paidCents: paid, paymentId, kind: row.kind, amountCents: row.amount_cents, date: row.date, reason: row.reason ?? '', reversesPaymentId: row.reverses_payment_id ?? null });
+    if (this.arrived && row.amount_cents > 0) await this.arrived(trx, actor, inv.id, { paymentId, method: row.method === 'stripe' ? 'stripe' : 'bank', amountCents: row.amount_cents });
     return { paymentId, status, paidCents: paid };
   }
 

@@ -307,6 +307,8 @@ export class StripeSyncService {
       // marked paid out of band and the bank payment reversed since: Stripe cannot reopen it
       state = 'closed_bank';
       what = 'closedBank';
+    } else if (current.status === 'void' && (state === 'debit' || state === 'debit_closed')) {
+      state = 'debit_closed'; // h/debit: closed for the association's debit, which collects it
     } else if (current.status === 'void' && state !== 'closed_bank' && state !== 'void' && state !== 'credited') {
       state = 'void';
     }
@@ -316,6 +318,36 @@ export class StripeSyncService {
       await this.d.audit.record(trx, STRIPE_ACTOR, 'invoice.stripe_bank_synced', 'invoice', inv.id, { stripeState: inv.stripeState }, { stripeState: state, action: what, ...detail });
     });
     return what ?? 'state';
+  }
+
+  /**
+   * h/debit: the association's direct debit now collects this invoice (stripe_state `debit`):
+   * the Stripe invoice is voided, so that a pay link mailed before the run takes no card payment
+   * beside the debit (stripe_state `debit_closed`; after a return the invoice is paid by transfer,
+   * `closed_bank`). A payment under way at Stripe (a SEPA debit processing) is left to finish;
+   * one Stripe took meanwhile is booked here, which takes the debit out of its collection or
+   * flags it for recall (SepaService.paymentArrived). Returns 'closed', 'paid' or null.
+   * Repeatable: the void carries an idempotency key, and every step checks Stripe's state first.
+   */
+  async closeForDebit(localInvoiceId: number): Promise<'closed' | 'paid' | null> {
+    if (!this.gateway.enabled) return null;
+    const inv = await getInvoice(this.d.db, localInvoiceId);
+    if (!inv || !inv.stripeInvoiceId || inv.stripeState !== 'debit') return null;
+    let current = await this.gateway.getInvoice(inv.stripeInvoiceId);
+    if (current.status === 'paid') {
+      await this.applyCurrentState(inv.id, current, 'invoice.paid');
+      return 'paid';
+    }
+    if (current.status === 'open' && !current.attemptInProgress) current = await this.gateway.voidInvoice(current.id, await this.keyOf(`invoice-${inv.number}-void-debit`));
+    if (current.status !== 'void') return null;
+    const done = await this.d.db.transaction(async (trx) => {
+      const now = await getInvoice(trx, inv.id);
+      if (!now || now.stripeState !== 'debit') return false; // the debit ended meanwhile: that step decided
+      await updateInvoice(trx, inv.id, { stripe_state: 'debit_closed', updated_at: iso(this.d.clock.now()) });
+      await this.d.audit.record(trx, STRIPE_ACTOR, 'invoice.stripe_closed_for_debit', 'invoice', inv.id, { stripeState: 'debit' }, { stripeState: 'debit_closed', stripeInvoiceId: current.id });
+      return true;
+    });
+    return done ? 'closed' : null;
   }
 
   /** syncBankSide without failing: the local booking stands; reconcile repairs the Stripe side later. */
@@ -353,6 +385,8 @@ export class StripeSyncService {
             const did = await this.syncBankSide(r.id);
             if (did && did !== 'state') result.changes!.push({ invoiceId: r.id, number: r.number, what: did });
             changed ||= !!did;
+            // h/debit: a Stripe invoice the run could not close (Stripe was down) is closed now
+            if ((await getInvoice(this.d.db, r.id))?.stripeState === 'debit') changed = (await this.closeForDebit(r.id)) === 'closed' || changed;
           }
           const after = await getInvoice(this.d.db, r.id);
           if (before && after) {
@@ -434,7 +468,9 @@ export class StripeSyncService {
         // Voided on Stripe (by us after a Stornorechnung or a reversal, or by hand in the
         // Dashboard): the payment link is dead. Our invoice stays as it is: only a
         // Stornorechnung cancels it; voided in the Dashboard it is flagged and not dunned.
-        if (stripeState !== 'credited' && stripeState !== 'closed_bank') stripeState = 'void';
+        // h/debit: voided while the association's debit collects it (by us, or by hand): the debit still does
+        if (stripeState === 'debit' || stripeState === 'debit_closed') stripeState = 'debit_closed';
+        else if (stripeState !== 'credited' && stripeState !== 'closed_bank') stripeState = 'void';
       } else if (current.status === 'uncollectible') {
         stripeState = 'uncollectible';
         if (inv.status === 'open' || inv.status === 'partially_paid') {

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { bool, insertId } from '../db/knex.ts';
-import type { DebitStatus, MandateScheme, MandateSource, SepaDebitRow, SepaMandateRow, SepaReturnRow, SepaRunRow, SequenceType } from './sepa.tables.ts';
+import type { DebitStatus, RecallWhy, MandateScheme, MandateSource, SepaDebitRow, SepaMandateRow, SepaReturnRow, SepaRunRow, SequenceType } from './sepa.tables.ts';
 
 /**
  * Every query on the sepa tables (owner: sepa): mandates, runs, debits, returns. Each
@@ -127,6 +127,11 @@ export interface Debit {
   status: DebitStatus;
   paymentId: number | null;
   prenotifiedAt: string | null;
+  fileDownloadedAt: string | null;
+  cancelledAt: string | null;
+  cancelReason: string;
+  recallAskedAt: string | null;
+  recallWhy: RecallWhy | null;
 }
 
 function toDebit(r: SepaDebitRow): Debit {
@@ -135,10 +140,12 @@ function toDebit(r: SepaDebitRow): Debit {
     invoiceNumber: r.invoice_number, endToEndId: r.end_to_end_id, sequence: r.sequence, scheme: r.scheme, amountCents: Number(r.amount_cents), dueDate: r.due_date,
     mandateReference: r.mandate_reference, mandateSignedOn: r.mandate_signed_on, iban: r.iban, bic: r.bic, holder: r.holder, remittance: r.remittance,
     status: r.status, paymentId: r.payment_id == null ? null : Number(r.payment_id), prenotifiedAt: r.prenotified_at,
+    fileDownloadedAt: r.file_downloaded_at ?? null, cancelledAt: r.cancelled_at ?? null, cancelReason: r.cancel_reason ?? '',
+    recallAskedAt: r.recall_asked_at ?? null, recallWhy: r.recall_why ?? null,
   };
 }
 
-export type NewDebitRow = Omit<SepaDebitRow, 'id'>;
+export type NewDebitRow = Omit<SepaDebitRow, 'id' | 'file_downloaded_at' | 'cancelled_at' | 'cancel_reason' | 'recall_asked_at' | 'recall_why'>;
 
 export async function insertDebit(q: Q, row: NewDebitRow): Promise<number> {
   return insertId(q, 'sepa_debits', { ...row });
@@ -149,7 +156,9 @@ export async function insertDebits(q: Q, rows: NewDebitRow[]): Promise<void> {
   for (let i = 0; i < rows.length; i += 500) await q('sepa_debits').insert(rows.slice(i, i + 500));
 }
 
-export async function updateDebit(q: Q, id: number, patch: Partial<Pick<SepaDebitRow, 'status' | 'payment_id' | 'active_invoice_id' | 'prenotified_at' | 'end_to_end_id'>>): Promise<void> {
+export type DebitPatch = Partial<Pick<SepaDebitRow, 'status' | 'payment_id' | 'active_invoice_id' | 'prenotified_at' | 'end_to_end_id' | 'amount_cents' | 'cancelled_at' | 'cancel_reason' | 'recall_asked_at' | 'recall_why'>>;
+
+export async function updateDebit(q: Q, id: number, patch: DebitPatch): Promise<void> {
   await q('sepa_debits').where({ id }).update(patch);
 }
 
@@ -164,6 +173,37 @@ export async function debitByEndToEndId(q: Q, endToEndId: string): Promise<Debit
 
 export async function debitsOfOrganisation(q: Q, organisationId: number): Promise<Debit[]> {
   return (await q('sepa_debits').where({ organisation_id: organisationId }).orderBy('id', 'desc')).map(toDebit);
+}
+
+export async function getDebit(q: Q, id: number): Promise<Debit | undefined> {
+  const r = await q('sepa_debits').where({ id }).first();
+  return r ? toDebit(r) : undefined;
+}
+
+/** The pending debit that collects this invoice, if any (at most one: active_invoice_id is unique). */
+export async function pendingDebitOfInvoice(q: Q, invoiceId: number): Promise<Debit | undefined> {
+  const r = await q('sepa_debits').where({ active_invoice_id: invoiceId, status: 'pending' }).first();
+  return r ? toDebit(r) : undefined;
+}
+
+/** Stamps the first download of these debits' file (later downloads keep the first time). */
+export async function markDownloaded(q: Q, ids: number[], at: string): Promise<void> {
+  for (let i = 0; i < ids.length; i += 500) await q('sepa_debits').whereIn('id', ids.slice(i, i + 500)).whereNull('file_downloaded_at').update({ file_downloaded_at: at });
+}
+
+/** The due dates of a mandate's debits that were not cancelled (what its first/last use follows). */
+export async function usedDueDatesOfMandate(q: Q, mandateId: number): Promise<string[]> {
+  return (await q('sepa_debits').where({ mandate_id: mandateId }).whereNot('status', 'cancelled').select('due_date')).map((r) => r.due_date as string);
+}
+
+/** Pending debits the treasurer is asked to recall at the bank (paid otherwise or cancelled after their file was downloaded). */
+export async function debitsToRecall(q: Q): Promise<Debit[]> {
+  return (await q('sepa_debits').where({ status: 'pending' }).whereNotNull('recall_asked_at').orderBy('due_date')).map(toDebit);
+}
+
+/** Moves a run's count and sum (a debit cancelled or lowered). */
+export async function adjustRun(q: Q, id: number, by: { count: number; cents: number }): Promise<void> {
+  await q('sepa_runs').where({ id }).update({ debit_count: q.raw('debit_count + ?', [by.count]), total_cents: q.raw('total_cents + ?', [by.cents]) });
 }
 
 /** Pending debits whose due date has come: they are booked as paid. */

@@ -10,7 +10,7 @@ import { formatIban } from '../settings/bank.ts';
 import { centsToEuroInput, parseEuroToCents } from '../settings/money.ts';
 import { RETURN_CODES } from './rules.ts';
 import { SepaSettingsError, type MandateView } from './sepa.service.ts';
-import { fileQuerySchema, mandateSchema, portalMandateSchema, returnSchema, revokeSchema, runSchema, sepaSettingsForm } from './sepa.schemas.ts';
+import { cancelDebitSchema, fileQuerySchema, mandateSchema, portalMandateSchema, returnSchema, revokeSchema, runSchema, sepaSettingsForm } from './sepa.schemas.ts';
 import { sepaSchema } from '../settings/settings.schemas.ts';
 import { PAIN_VERSIONS } from './pain008.ts';
 
@@ -98,9 +98,40 @@ export function sepaTreasurerRouter(ctx: Context): Router {
     const { run, debits, files } = await ctx.sepa.run(idParam(req));
     res.render('sepa/run', {
       title: req.t('sepa.run.title', { id: run.id }), section: 'dues', run,
-      debits: debits.map((d) => ({ ...d, ibanText: formatIban(d.iban), statusLabel: req.t(`sepa.debitStatus.${d.status}`) })),
+      debits: debits.map((d) => ({
+        ...d, ibanText: formatIban(d.iban), statusLabel: req.t(`sepa.debitStatus.${d.status}`), recall: d.status === 'pending' && d.recallAskedAt != null,
+        cancellable: canWrite(req) && d.status === 'pending', returnable: canWrite(req) && (d.status === 'pending' || d.status === 'collected'),
+      })),
       files: files.map((f) => ({ ...f, links: PAIN_VERSIONS.map((v) => ({ version: v, href: `/treasurer/sepa/runs/${run.id}/file?scheme=${f.scheme}&sequence=${f.sequence}&version=${v}` })) })),
     });
+  }));
+
+  // taking a pending debit out of its collection (another payment came, the member asked, …)
+  const renderCancel = async (req: Request, res: Response, values: { reason: string; recalled: boolean }, errors?: FieldErrors) => {
+    const d = await ctx.sepa.debit(idParam(req));
+    if (d.status !== 'pending' && !errors) throw new NotFoundError();
+    res.status(errors ? 422 : 200).render('sepa/debit-cancel', {
+      title: req.t('sepa.cancel.title', { number: d.invoiceNumber }), section: 'dues', debit: d, values, errors, downloaded: !!d.fileDownloadedAt,
+    });
+  };
+
+  r.get('/debits/:id/cancel', write, h(async (req, res) => renderCancel(req, res, { reason: '', recalled: false })));
+
+  r.post('/debits/:id/cancel', write, h(async (req, res) => {
+    const id = idParam(req);
+    const p = parseForm(cancelDebitSchema, req.body, req.t);
+    const raw = cancelDebitSchema.safeParse(req.body);
+    const values = { reason: raw.success ? raw.data.reason : '', recalled: raw.success && raw.data.recalled === '1' };
+    if (!p.ok) return renderCancel(req, res, values, p.errors);
+    try {
+      await ctx.sepa.cancelDebit(actorOf(req), id, values);
+    } catch (err) {
+      if (err instanceof ValidationError) return renderCancel(req, res, values, tFields(req, err.fields));
+      throw err;
+    }
+    const d = await ctx.sepa.debit(id);
+    flash(req, 'success', req.t('sepa.cancel.done', { number: d.invoiceNumber }));
+    res.redirect(303, `/treasurer/sepa/runs/${d.runId}`);
   }));
 
   r.get('/runs/:id/file', h(async (req, res) => {

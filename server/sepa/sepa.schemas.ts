@@ -16,6 +16,9 @@ export const portalMandateSchema = mandateSchema.omit({ signedOn: true, referenc
 
 export const revokeSchema = z.object({ reason: z.string().max(300).default('') });
 
+/** Taking a pending debit out of its collection: the reason, and (after the file was downloaded) the confirmed recall at the bank. */
+export const cancelDebitSchema = z.object({ reason: z.string().max(300).default(''), recalled: z.string().max(5).optional() });
+
 export const runSchema = z.object({
   dueDate: z.string().max(20).default(''),
   invoiceIds: z.union([z.string(), z.array(z.string())]).optional(),

@@ -22,11 +22,12 @@ import {
 } from './rules.ts';
 import { buildPain008, painFileName, type PainVersion } from './pain008.ts';
 import {
+  adjustRun, debitsToRecall, getDebit, markDownloaded, pendingDebitOfInvoice, usedDueDatesOfMandate,
   debitByEndToEndId, debitsOfOrganisation, debitsOfRun, getMandate, getRun, insertDebits, insertMandate, insertReturn, insertRun, invoicesInCollection,
   listRuns, mandatesOfOrganisation, pendingDueDebits, recentReturns, referenceTaken, returnIdOfDebit, returnOfDebit, returnsOfInvoices, returnsOfOrganisation, runsDueFrom, updateDebit,
   updateMandate, updateMandates, updateRun, usableMandates, type Debit, type NewDebitRow, type Mandate, type ReturnEntry, type Run,
 } from './sepa.repository.ts';
-import type { MandateScheme, MandateSource, SequenceType } from './sepa.tables.ts';
+import type { MandateScheme, MandateSource, RecallWhy, SequenceType } from './sepa.tables.ts';
 
 export type { Debit, Mandate, ReturnEntry, Run };
 
@@ -122,6 +123,13 @@ export class SepaService {
   constructor(private d: {
     db: Knex; clock: Clock; log: Logger; audit: AuditService; outbox: Outbox; settings: SettingsService; users: UsersService; dues: DuesService; payments: PaymentsService;
   }) {}
+
+  /** h/debit: told in a new run's transaction of its Stripe-backed invoices (their Stripe invoices are closed; set by the composition root). */
+  private runCreatedHook?: (trx: Knex.Transaction, runId: number, stripeBackedInvoiceIds: number[]) => Promise<void>;
+
+  onRunCreated(fn: (trx: Knex.Transaction, runId: number, stripeBackedInvoiceIds: number[]) => Promise<void>): void {
+    this.runCreatedHook = fn;
+  }
 
   private today(): string {
     return berlinDate(this.d.clock.now());
@@ -384,6 +392,7 @@ export class SepaService {
         for (const [lastUsed, mandateIds] of byLastUsed) await updateMandates(trx, mandateIds, { first_used: true, last_used_on: lastUsed, updated_at: now });
         await updateRun(trx, runId, { message_id: messageId, debit_count: items.length, total_cents: total });
         await this.d.audit.record(trx, actor, 'sepa.run_created', 'sepa_run', runId, undefined, { dueDate: input.dueDate, count: items.length, totalCents: total, messageId });
+        if (this.runCreatedHook) await this.runCreatedHook(trx, runId, items.filter(({ inv }) => inv.stripeInvoiceId).map(({ inv }) => inv.id));
         return { runId, count: items.length, totalCents: total };
       });
     } catch (err) {
@@ -424,6 +433,7 @@ export class SepaService {
     const debits = await debitsOfRun(this.d.db, id);
     const files = new Map<string, RunFile>();
     for (const d of debits) {
+      if (d.status === 'cancelled') continue; // taken out of the collection: in no file
       const k = `${d.scheme}-${d.sequence}`;
       const f = files.get(k) ?? { scheme: d.scheme, sequence: d.sequence, count: 0, totalCents: 0 };
       f.count++;
@@ -436,7 +446,7 @@ export class SepaService {
   /** The pain.008 of one scheme and sequence type of a run (every debit of the run as submitted); the download is audited. */
   async file(actor: Actor, runId: number, scheme: MandateScheme, sequence: SequenceType, version: PainVersion): Promise<{ filename: string; xml: string }> {
     const { run, debits } = await this.run(runId);
-    const chosen = debits.filter((d) => d.scheme === scheme && d.sequence === sequence);
+    const chosen = debits.filter((d) => d.scheme === scheme && d.sequence === sequence && d.status !== 'cancelled');
     if (!chosen.length) throw new NotFoundError();
     const creditor = await this.creditor();
     const xml = buildPain008({
@@ -448,7 +458,11 @@ export class SepaService {
         debtorName: d.holder, debtorIban: d.iban, debtorBic: d.bic, remittance: d.remittance,
       })),
     }, version);
-    await this.d.audit.record(this.d.db, actor, 'sepa.file_downloaded', 'sepa_run', runId, undefined, { scheme, sequence, version, count: chosen.length });
+    await this.d.db.transaction(async (trx) => {
+      // from now on the bank may have these debits: a payment arriving later asks for a recall instead of dropping them
+      await markDownloaded(trx, chosen.map((d) => d.id), iso(this.d.clock.now()));
+      await this.d.audit.record(trx, actor, 'sepa.file_downloaded', 'sepa_run', runId, undefined, { scheme, sequence, version, count: chosen.length });
+    });
     return { filename: painFileName({ dueDate: run.dueDate, scheme, sequence }, version), xml };
   }
 
@@ -459,7 +473,7 @@ export class SepaService {
     for (const d of due) {
       await this.d.db.transaction(async (trx) => {
         try {
-          const p = await this.d.payments.recordInTrx(trx, actor, d.invoiceId, { date: d.dueDate, amountCents: d.amountCents, reference: `Lastschrift ${d.endToEndId}`, method: 'bank' }, { stripeAfterCommit: false });
+          const p = await this.d.payments.recordInTrx(trx, actor, d.invoiceId, { date: d.dueDate, amountCents: d.amountCents, reference: `Lastschrift ${d.endToEndId}`, method: 'bank' }, { stripeAfterCommit: false, collectedDebit: true });
           await updateDebit(trx, d.id, { status: 'collected', payment_id: p.paymentId });
         } catch (err) {
           // an invoice cancelled meanwhile takes no payment: the debit counts as collected, the treasurer sees it without a booking
@@ -633,10 +647,164 @@ export class SepaService {
     }
   }
 
+  // ------------------------------------------------------------------ another payment beside a debit
+
+  /**
+   * Money arrived on an invoice that a pending debit collects (a card payment on a Stripe link
+   * mailed before the run, a bank transfer, a carried credit): the member must not pay twice.
+   * Called by PaymentsService inside the booking's transaction, so the booking and this step
+   * stand or fall together.
+   * - The debit's file was not downloaded yet (the bank cannot have it): the debit is taken out
+   *   of the collection (nothing left to collect) or lowered to what is still open; the member
+   *   is told by mail, with the new amount.
+   * - The file was downloaded (the bank may collect it): nothing can be changed here; the debit
+   *   is flagged, the treasurer is asked (dashboard, run page, mail) to recall it at the bank and
+   *   then to confirm the recall here (cancel). Not recalled, the collection is booked on its
+   *   due date as an overpayment, which the treasurer refunds as any overpayment.
+   */
+  async paymentArrived(trx: Knex.Transaction, actor: Actor, invoiceId: number, p: { paymentId: number; method: 'bank' | 'stripe'; amountCents: number }): Promise<void> {
+    const d = await pendingDebitOfInvoice(trx, invoiceId);
+    if (!d) return;
+    const inv = await this.d.dues.getInTrx(trx, invoiceId);
+    const open = inv.openCents;
+    if (open >= d.amountCents) return; // the debit still collects no more than is open
+    if (d.fileDownloadedAt) return this.askRecall(trx, actor, inv, d, 'paid', { paymentId: p.paymentId, method: p.method, amountCents: p.amountCents });
+    if (open <= 0) {
+      await this.cancelInTrx(trx, actor, d, 'paid', '');
+      await this.informChange(trx, inv, d, 0);
+      return;
+    }
+    await updateDebit(trx, d.id, { amount_cents: open });
+    await adjustRun(trx, d.runId, { count: 0, cents: open - d.amountCents });
+    await this.d.audit.record(trx, actor, 'sepa.debit_lowered', 'invoice', invoiceId, { amountCents: d.amountCents }, { amountCents: open, endToEndId: d.endToEndId, paymentId: p.paymentId, method: p.method });
+    await this.informChange(trx, inv, d, open);
+  }
+
+  /**
+   * The invoice a pending debit collects was cancelled (Stornorechnung): nothing may be collected
+   * for it. Called by DuesService inside the cancellation's transaction: before the download the
+   * debit is taken out (the member told), after it the treasurer is asked to recall it.
+   */
+  async invoiceCancelled(trx: Knex.Transaction, actor: Actor, invoiceId: number): Promise<void> {
+    const d = await pendingDebitOfInvoice(trx, invoiceId);
+    if (!d) return;
+    const inv = await this.d.dues.getInTrx(trx, invoiceId);
+    if (d.fileDownloadedAt) return this.askRecall(trx, actor, inv, d, 'invoice_cancelled');
+    await this.cancelInTrx(trx, actor, d, 'invoice_cancelled', '');
+    await this.informChange(trx, inv, d, 0, 'invoice_cancelled');
+  }
+
+  /** The debit's file may be at the bank: flagged once, audited, the treasurers told (dashboard, run page, mail). */
+  private async askRecall(trx: Knex.Transaction, actor: Actor, inv: Invoice, d: Debit, why: RecallWhy, p?: { paymentId: number; method: 'bank' | 'stripe'; amountCents: number }): Promise<void> {
+    if (d.recallAskedAt) return; // asked already
+    await updateDebit(trx, d.id, { recall_asked_at: iso(this.d.clock.now()), recall_why: why });
+    await this.d.audit.record(trx, actor, 'sepa.debit_recall_asked', 'invoice', inv.id, { status: 'pending' }, {
+      why, endToEndId: d.endToEndId, debitCents: d.amountCents, openCents: inv.openCents, fileDownloadedAt: d.fileDownloadedAt, ...(p ?? {}),
+    });
+    await this.informRecall(trx, inv, d, why, p);
+  }
+
+  /**
+   * The treasurer takes a pending debit out of its collection: before the file went to the
+   * bank, or after recalling it there (the form asks to confirm that). The invoice is free for
+   * another collection or a transfer again; the member is told. Audited with the reason.
+   */
+  async cancelDebit(actor: Actor, debitId: number, input: { reason: string; recalled: boolean }): Promise<void> {
+    const reason = input.reason.trim();
+    const errors: FieldErrors = {};
+    if (!reason) errors.reason = 'sepa.errors.cancelReason';
+    else if (reason.length > 300) errors.reason = 'common.validation.tooLong';
+    await this.d.db.transaction(async (trx) => {
+      const d = await getDebit(trx, debitId);
+      if (!d) throw new NotFoundError();
+      if (d.status !== 'pending') throw new ValidationError({ reason: 'sepa.errors.notPending' });
+      if (d.fileDownloadedAt && !input.recalled) errors.recalled = 'sepa.errors.recallFirst';
+      if (Object.keys(errors).length) throw new ValidationError(errors);
+      const why = d.fileDownloadedAt ? 'recalled' : 'withdrawn';
+      await this.cancelInTrx(trx, actor, d, why, reason);
+      const inv = await this.d.dues.getInTrx(trx, d.invoiceId);
+      await this.informChange(trx, inv, d, 0, d.recallWhy ?? why);
+    });
+    await this.d.payments.syncStripeAfterBooking((await getDebit(this.d.db, debitId))!.invoiceId);
+  }
+
+  /** Takes a debit out of its run: status cancelled, the invoice freed, the run's count and sum lowered, the mandate's use as before. */
+  private async cancelInTrx(trx: Knex.Transaction, actor: Actor, d: Debit, why: RecallWhy | 'withdrawn' | 'recalled', reason: string): Promise<void> {
+    const now = iso(this.d.clock.now());
+    await updateDebit(trx, d.id, { status: 'cancelled', active_invoice_id: null, cancelled_at: now, cancel_reason: reason });
+    await adjustRun(trx, d.runId, { count: -1, cents: -d.amountCents });
+    // a mandate no collection used after all is "first" again; its last use is its latest remaining debit
+    const used = await usedDueDatesOfMandate(trx, d.mandateId);
+    const m = await getMandate(trx, d.mandateId);
+    if (m) {
+      const last = used.length ? used.reduce((a, b) => (a > b ? a : b)) : null;
+      if (!used.length || last !== m.lastUsedOn) await updateMandate(trx, m.id, { ...(used.length ? {} : { first_used: false }), last_used_on: last, updated_at: now });
+    }
+    await this.d.dues.debitEnded(trx, actor, d.invoiceId);
+    await this.d.audit.record(trx, actor, 'sepa.debit_cancelled', 'invoice', d.invoiceId, { status: 'pending' }, {
+      status: 'cancelled', why, reason, endToEndId: d.endToEndId, amountCents: d.amountCents, runId: d.runId, fileDownloadedAt: d.fileDownloadedAt,
+    });
+  }
+
+  /** The member's mail: the announced debit is off (newCents 0: why, and what is still open) or lower. */
+  private async informChange(trx: Knex.Transaction, inv: Invoice, d: Debit, newCents: number, why: RecallWhy | 'withdrawn' | 'recalled' = 'paid'): Promise<void> {
+    if (!inv.contactEmail || !d.prenotifiedAt) return; // told of nothing, nothing to correct
+    const locale: Locale = inv.locale === 'en' ? 'en' : 'de';
+    const t = tFor(locale);
+    const args = { number: inv.number, amount: formatMoney(d.amountCents, locale), newAmount: formatMoney(newCents, locale), due: formatDate(d.dueDate, locale), reference: d.mandateReference };
+    await this.d.outbox.enqueue(trx, {
+      template: 'sepa_debit_changed', locale, to: inv.contactEmail, related: { type: 'invoice', id: inv.id },
+      content: {
+        subject: t(newCents ? 'sepa.mail.lowered.subject' : 'sepa.mail.cancelled.subject', { number: inv.number, association: inv.issuer.name }),
+        greeting: greeting(t, inv.contactName),
+        paragraphs: newCents ? [t('sepa.mail.lowered.intro', args)] : [
+          t('sepa.mail.cancelled.intro', args),
+          why === 'invoice_cancelled' ? t('sepa.mail.cancelled.invoiceCancelled', args)
+            : inv.openCents > 0 ? t('sepa.mail.cancelled.stillOpen', { ...args, open: formatMoney(inv.openCents, locale) }) : t('sepa.mail.cancelled.paid', args),
+        ],
+        signature: inv.issuer.name,
+      },
+    });
+  }
+
+  /** The treasurers' mail: the invoice was paid otherwise or cancelled, and the bank may already have the debit; recall it. */
+  private async informRecall(trx: Knex.Transaction, inv: Invoice, d: Debit, why: RecallWhy, p?: { method: 'bank' | 'stripe'; amountCents: number }): Promise<void> {
+    const a = await this.d.settings.association(trx);
+    const treasurers = (await this.d.users.list({ role: 'treasurer' }, trx)).filter((u) => !u.disabled).map((u) => ({ email: u.email, locale: u.locale, name: u.displayName }));
+    const to = treasurers.length ? treasurers : [{ email: a.contactEmail, locale: 'de' as Locale, name: '' }];
+    for (const r of to) {
+      const t = tFor(r.locale);
+      const args = {
+        number: inv.number, member: inv.recipient.name, paid: formatMoney(p?.amountCents ?? 0, r.locale), method: p ? t(`sepa.paidBy.${p.method}`) : '',
+        amount: formatMoney(d.amountCents, r.locale), due: formatDate(d.dueDate, r.locale), endToEndId: d.endToEndId,
+      };
+      await this.d.outbox.enqueue(trx, {
+        template: 'sepa_debit_recall', locale: r.locale, to: r.email, related: { type: 'invoice', id: inv.id },
+        content: {
+          subject: t('sepa.mail.recall.subject', { number: inv.number }),
+          greeting: greeting(t, r.name),
+          paragraphs: [t(why === 'paid' ? 'sepa.mail.recall.paid' : 'sepa.mail.recall.cancelled', args), t('sepa.mail.recall.todo')],
+          signature: a.name,
+        },
+      });
+    }
+  }
+
+  async debit(id: number): Promise<Debit> {
+    const d = await getDebit(this.d.db, id);
+    if (!d) throw new NotFoundError();
+    return d;
+  }
+
+  /** Pending debits to be recalled at the bank (paid otherwise or cancelled after their file was downloaded). */
+  async recalls(): Promise<Debit[]> {
+    return debitsToRecall(this.d.db);
+  }
+
   // ------------------------------------------------------------------ overviews
 
-  async dashboard(): Promise<{ due: Run[]; returns: ReturnEntry[] }> {
-    return { due: await runsDueFrom(this.d.db, this.today()), returns: await recentReturns(this.d.db, 10) };
+  async dashboard(): Promise<{ due: Run[]; returns: ReturnEntry[]; recalls: Debit[] }> {
+    return { due: await runsDueFrom(this.d.db, this.today()), returns: await recentReturns(this.d.db, 10), recalls: await debitsToRecall(this.d.db) };
   }
 
   async recentReturns(): Promise<ReturnEntry[]> {

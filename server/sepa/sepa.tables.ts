@@ -6,7 +6,9 @@
 export type MandateScheme = 'CORE' | 'B2B';
 export type MandateSource = 'portal' | 'paper' | 'application';
 export type SequenceType = 'FRST' | 'RCUR';
-export type DebitStatus = 'pending' | 'collected' | 'returned';
+/** Why the treasurer is asked to recall a debit at the bank: the invoice was paid otherwise, or cancelled. */
+export type RecallWhy = 'paid' | 'invoice_cancelled';
+export type DebitStatus = 'pending' | 'collected' | 'returned' | 'cancelled';
 
 export interface SepaMandateRow {
   id: number;
@@ -63,6 +65,11 @@ export interface SepaDebitRow {
   active_invoice_id: number | null;
   prenotified_at: string | null;
   created_at: string;
+  file_downloaded_at: string | null;
+  cancelled_at: string | null;
+  cancel_reason: string;
+  recall_asked_at: string | null;
+  recall_why: RecallWhy | null;
 }
 
 export interface SepaReturnRow {

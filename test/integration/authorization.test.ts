@@ -38,6 +38,8 @@ function allowed(route: RouteInfo): Principal[] | 'public' | '*' {
   // h/sepa: the board (and the treasurer) enter paper mandates; the run and return forms are the treasurer's alone
   if (p.startsWith('/board/sepa')) return ['board', 'treasurer'];
   if (/^\/treasurer\/sepa\/(runs\/new|returns\/new)$/.test(p)) return ['treasurer'];
+  // h/debit: taking a pending debit out of its collection is the treasurer's alone (also the form)
+  if (/^\/treasurer\/sepa\/debits\/:id\/cancel$/.test(p)) return ['treasurer'];
   // h/groups: working groups: the board's pages (lead and members act in the portal), the members' personal RSVP links
   if (p.startsWith('/board/groups')) return ['board'];
   if (p.startsWith('/g/:token')) return 'public';

@@ -9,7 +9,7 @@ import { collect, debitSetup } from './debit-collection.fixtures.ts';
 const actor = { userId: null, label: 'test' };
 
 /** h/bank2: an invoice pushed to Stripe and then collected by the association's own direct debit. */
-describe('stripe and direct debit: no pay link beside the debit; the collection marks the Stripe invoice paid out of band', function () {
+describe('stripe and direct debit: no pay link beside the debit; the Stripe invoice is closed while the debit collects', function () {
   this.timeout(60_000);
   let env: TestEnv;
   let fake: StripeFake;
@@ -36,46 +36,69 @@ describe('stripe and direct debit: no pay link beside the debit; the collection 
     await fake.stop();
   });
 
-  it('putting the invoices into a debit run withdraws their pay link (the invoice pay URL, which the PDF, portal and mails use, and the invoice page); an invoice paid by transfer keeps it; reconcile does not bring it back', async () => {
+  const closingJob = async (runId: number) => {
+    const job = await env.ctx.jobs.byKey(`stripe-debit-close-${runId}`);
+    return job ? env.ctx.jobs.waitFor(job.id) : undefined;
+  };
+
+  it('putting the invoices into a debit run withdraws their pay link at once and closes their Stripe invoices, so an old pay link takes no card payment beside the debit; an invoice outside the run keeps its link; reconcile leaves it so', async () => {
     const payUrl = (await env.ctx.dues.get(inv.harzer)).payUrl;
     expect(payUrl).to.match(/\/i\/in_/);
     expect(await stripeText(inv.harzer)).to.contain(payUrl!);
     run = await collect(env, [inv.harzer, inv.okertal]);
+    for (const k of ['harzer', 'okertal']) expect((await env.ctx.dues.get(inv[k])).payUrl, 'no pay link from the run on').to.equal(null);
+    expect((await closingJob(run.runId))?.status).to.equal('done');
     for (const k of ['harzer', 'okertal']) {
       const i = await env.ctx.dues.get(inv[k]);
-      expect(i.stripeState).to.equal('debit');
-      expect(i.payUrl, 'no pay link while the debit collects').to.equal(null);
+      expect(i.stripeState).to.equal('debit_closed');
+      expect(i.payUrl).to.equal(null);
       const text = await stripeText(inv[k]);
-      expect(text).to.contain('per Lastschrift des Vereins eingezogen, Zahlseite zurückgezogen');
+      expect(text).to.contain('per Lastschrift des Vereins eingezogen, Stripe-Rechnung geschlossen');
       expect(text).to.not.contain('/i/in_');
+      const sid = await stripeId(inv[k]);
+      expect(fake.invoices.get(sid)!.status).to.equal('void');
+      // the member opens the link from the invoice mail of February: Stripe takes nothing
+      expect(() => fake.payInvoice(sid)).to.throw(/status void/);
     }
     expect((await env.ctx.dues.get(inv.goslar)).payUrl).to.match(/\/i\/in_/);
+    expect(fake.invoices.get(await stripeId(inv.goslar))!.status).to.equal('open');
+    fake.resetCounts();
     await env.ctx.stripe.reconcile();
-    expect((await env.ctx.dues.get(inv.harzer)).payUrl).to.equal(null);
-    expect(fake.invoices.get(await stripeId(inv.harzer))!.status).to.equal('open');
-    const audit = await env.db('audit_log').where({ action: 'invoice.stripe_link_withdrawn' });
-    expect(audit).to.have.length(2);
+    expect(fake.count('POST /v1/invoices/:id/void'), 'nothing voided twice').to.equal(0);
+    for (const k of ['harzer', 'okertal']) expect((await env.ctx.dues.get(inv[k])).stripeState).to.equal('debit_closed');
+    expect(await env.db('audit_log').where({ action: 'invoice.stripe_link_withdrawn' })).to.have.length(2);
+    expect(await env.db('audit_log').where({ action: 'invoice.stripe_closed_for_debit' })).to.have.length(2);
   });
 
-  it('when the collection counts as paid (its due date, no return) the Stripe invoice is marked paid out of band; with Stripe down the booking stands and reconcile does it', async () => {
+  it('when the collection counts as paid (its due date, no return) the invoice is paid by the one debit booking; Stripe is not asked to mark anything paid', async () => {
     fake.resetCounts();
-    fake.setFaults({ errorRate: 1 }); // Stripe unreachable while the first debits settle
     env.clock.set(`${run.dueDate}T12:00:00Z`);
     await env.ctx.sepa.settleDue(actor);
-    fake.clearFaults();
-    for (const k of ['harzer', 'okertal']) expect((await env.ctx.dues.get(inv[k])).status).to.equal('paid');
-    expect(fake.invoices.get(await stripeId(inv.harzer))!.status).to.equal('open');
-    await env.ctx.stripe.reconcile();
     for (const k of ['harzer', 'okertal']) {
-      const s = fake.invoices.get(await stripeId(inv[k]))!;
-      expect(s.status).to.equal('paid');
       const i = await env.ctx.dues.get(inv[k]);
-      expect(i.stripeState).to.equal('paid_out_of_band');
-      expect(i.payUrl).to.equal(null);
+      expect(i.status).to.equal('paid');
+      expect(i.stripeState).to.equal('debit_closed');
+      expect(fake.invoices.get(await stripeId(inv[k]))!.status).to.equal('void');
     }
-    expect(fake.count('POST /v1/invoices/:id/pay')).to.equal(2);
+    expect(fake.count('POST /v1/invoices/:id/pay')).to.equal(0);
     const payments = await env.ctx.payments.forInvoice(inv.harzer);
     expect(payments.map((p) => p.method)).to.deep.equal(['bank']); // one booking: the debit, none from Stripe
+  });
+
+  it('with Stripe down when the run is created, the closing waits and retries; reconcile closes it; until then no pay link is shown', async () => {
+    const org = (await env.ctx.dues.get(inv.goslar)).organisationId;
+    await env.ctx.sepa.createMandate(actor, org, 'paper', { scheme: 'CORE', iban: 'DE89370400440532013000', bic: '', holder: 'Goslarer Labor GmbH', signedOn: '2027-02-01' });
+    fake.setFaults({ errorRate: 1 });
+    const late = await collect(env, [inv.goslar]);
+    const job = await closingJob(late.runId);
+    expect(job?.status, 'queued again for a later try').to.equal('queued');
+    expect(job?.attempts).to.equal(1);
+    expect((await env.ctx.dues.get(inv.goslar)).stripeState).to.equal('debit');
+    expect((await env.ctx.dues.get(inv.goslar)).payUrl).to.equal(null);
+    fake.clearFaults();
+    await env.ctx.stripe.reconcile();
+    expect(fake.invoices.get(await stripeId(inv.goslar))!.status).to.equal('void');
+    expect((await env.ctx.dues.get(inv.goslar)).stripeState).to.equal('debit_closed');
   });
 
   it('a debit returned after the collection: the invoice is collected by bank transfer, the Stripe pay link is not offered again', async () => {

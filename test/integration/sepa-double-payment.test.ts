@@ -1,0 +1,218 @@
+import { expect } from 'chai';
+import request from 'supertest';
+import { createTestEnv, type TestEnv } from '../helpers/context.ts';
+import { Browser } from '../helpers/http.ts';
+import { PASSWORD } from '../helpers/fixtures.ts';
+import { StripeFake } from '../fakes/stripe-fake.ts';
+import { StripeGateway } from '../../server/stripe/stripe-gateway.ts';
+import { makeInvoice } from '../helpers/stripe-fixtures.ts';
+import { collect, debitSetup } from './debit-collection.fixtures.ts';
+
+const actor = { userId: null, label: 'test' };
+
+/**
+ * A member must not pay twice: money that arrives by another way (a bank transfer, a card
+ * payment on a Stripe link mailed before the run) on an invoice that a pending debit collects
+ * takes the debit out of its collection, lowers it, or (once its file may be at the bank) asks
+ * the treasurer to recall it.
+ */
+describe('sepa: a payment beside a pending debit: no double payment', function () {
+  this.timeout(60_000);
+  let env: TestEnv;
+  let fake: StripeFake;
+  let treasurer: Browser;
+  let inv: Record<string, number>;
+  let org: Record<string, number>;
+
+  const mails = async (template: string, number: string) => (await env.db('mail_messages').where({ template }).orderBy('id')).filter((m) => `${m.subject} ${m.text_body}`.includes(number));
+  const debitOf = async (invoiceId: number) => (await env.db('sepa_debits').where({ invoice_id: invoiceId }).orderBy('id', 'desc').first())!;
+  const amount = async (id: number) => (await env.ctx.dues.get(id)).amountCents;
+  const download = (runId: number) => treasurer.get(`/treasurer/sepa/runs/${runId}/file?scheme=CORE&sequence=FRST&version=001.08`);
+
+  before(async () => {
+    fake = await new StripeFake().start();
+    const gateway = new StripeGateway({ secretKey: fake.apiKey, webhookSecret: fake.webhookSecret, apiUrl: fake.url, initialRetryDelaySec: 0.01, maxRetryDelaySec: 0.05, maxNetworkRetries: 1 });
+    env = await createTestEnv({ env: { STRIPE_SECRET_KEY: fake.apiKey, STRIPE_API_URL: fake.url, STRIPE_WEBHOOK_SECRET: fake.webhookSecret }, gateway });
+    ({ inv, org } = await debitSetup(env));
+    treasurer = new Browser(env.app);
+    await treasurer.login('treasurer@test.example', PASSWORD);
+  });
+  after(async () => {
+    await env.close();
+    await fake.stop();
+  });
+
+  it('a transfer of the whole amount before the file was downloaded takes the debit out: not in the file, the run lowered, the member told, nothing collected on the due date, the mandate first again', async () => {
+    const run = await collect(env, [inv.harzer, inv.okertal]);
+    const [h, o] = [await amount(inv.harzer), await amount(inv.okertal)];
+    const number = (await env.ctx.dues.get(inv.harzer)).number;
+    await env.ctx.payments.record(actor, inv.harzer, { date: '2027-03-10', amountCents: h, reference: `Überweisung ${number}` });
+
+    const d = await debitOf(inv.harzer);
+    expect(d.status).to.equal('cancelled');
+    expect(d.active_invoice_id).to.equal(null);
+    const r = await env.ctx.sepa.run(run.runId);
+    expect(r.run.debitCount).to.equal(1);
+    expect(r.run.totalCents).to.equal(o);
+    // the file for the bank holds Okertal's debit alone, its control sum without Harzer's
+    const xml = (await download(run.runId)).text;
+    expect(xml).to.contain(`<NbOfTxs>1</NbOfTxs>`);
+    expect(xml).to.contain(`<CtrlSum>${(o / 100).toFixed(2)}</CtrlSum>`);
+    expect(xml).to.not.contain(run.e2e.get(inv.harzer)!.endToEndId);
+    const page = (await treasurer.get(`/treasurer/sepa/runs/${run.runId}`)).text;
+    expect(page).to.contain('herausgenommen');
+
+    const told = await mails('sepa_debit_changed', number);
+    expect(told).to.have.length(1);
+    expect(told[0].subject).to.contain(`Die angekündigte Lastschrift zur Rechnung ${number} entfällt`);
+    expect(told[0].text_body).to.contain('Wir buchen nichts von Ihrem Konto ab');
+    expect(told[0].text_body).to.contain('Die Rechnung ist bezahlt.');
+    expect(await env.db('audit_log').where({ action: 'sepa.debit_cancelled', entity_id: inv.harzer })).to.have.length(1);
+
+    // the mandate was never used: the next collection is a first one again
+    const next = (await env.ctx.sepa.mandatesOf(org.harzer))[0];
+    expect(next.nextSequence).to.equal('FRST');
+
+    env.clock.set(`${run.dueDate}T12:00:00Z`);
+    await env.ctx.sepa.settleDue(actor);
+    const pays = await env.ctx.payments.forInvoice(inv.harzer);
+    expect(pays.map((p) => p.amountCents), 'one payment: the transfer').to.deep.equal([h]);
+    expect(pays.some((p) => p.overpayment)).to.equal(false);
+    expect((await env.ctx.dues.get(inv.okertal)).status).to.equal('paid');
+  });
+
+  it('a part paid by transfer before the download lowers the debit to what is open; the member is told the new amount; on the due date exactly the rest is booked', async () => {
+    env.clock.set('2027-04-06T09:00:00Z');
+    const mandate = await env.ctx.sepa.createMandate(actor, org.brocken, 'paper', { scheme: 'CORE', iban: 'DE89370400440532013000', bic: '', holder: 'Brockenblick Analytik GmbH', signedOn: '2027-02-01' });
+    expect(mandate).to.be.a('number');
+    const total = await amount(inv.brocken);
+    const run = await collect(env, [inv.brocken]);
+    const number = (await env.ctx.dues.get(inv.brocken)).number;
+    await env.ctx.payments.record(actor, inv.brocken, { date: '2027-04-06', amountCents: 10000, reference: `Teilzahlung ${number}` });
+    const d = await debitOf(inv.brocken);
+    expect(d.status).to.equal('pending');
+    expect(Number(d.amount_cents)).to.equal(total - 10000);
+    expect((await env.ctx.sepa.run(run.runId)).run.totalCents).to.equal(total - 10000);
+    const xml = (await download(run.runId)).text;
+    expect(xml).to.contain(`<InstdAmt Ccy="EUR">${((total - 10000) / 100).toFixed(2)}</InstdAmt>`);
+    const told = await mails('sepa_debit_changed', number);
+    expect(told).to.have.length(1);
+    expect(told[0].text_body.replace(/\s+/g, ' ')).to.match(/ziehen wir am \d\d\.\d\d\.2027 nur noch [\d.]+,\d\d\s€/);
+
+    env.clock.set(`${run.dueDate}T12:00:00Z`);
+    await env.ctx.sepa.settleDue(actor);
+    const i = await env.ctx.dues.get(inv.brocken);
+    expect(i.status).to.equal('paid');
+    expect(i.paidCents).to.equal(total);
+    expect((await env.ctx.payments.forInvoice(inv.brocken)).some((p) => p.overpayment)).to.equal(false);
+  });
+
+  it('a card payment on an old Stripe link that Stripe took before the run closed it: booked once, the debit (file not downloaded) taken out', async () => {
+    env.clock.set('2027-05-03T09:00:00Z');
+    await env.ctx.stripe.pushInvoice(inv.mueller);
+    await env.ctx.sepa.createMandate(actor, org.mueller, 'paper', { scheme: 'CORE', iban: 'DE02100100100006820101', bic: '', holder: 'Müller & Söhne Chemie KG', signedOn: '2027-02-01' });
+    const sid = (await env.ctx.dues.get(inv.mueller)).stripeInvoiceId!;
+    // Stripe is down when the run is created: the Stripe invoice stays open for now
+    fake.setFaults({ errorRate: 1 });
+    const run = await collect(env, [inv.mueller]);
+    const job = await env.ctx.jobs.byKey(`stripe-debit-close-${run.runId}`);
+    await env.ctx.jobs.waitFor(job!.id);
+    fake.clearFaults();
+    // the member pays by card on the link from the invoice mail; Stripe reports it
+    const paid = fake.payInvoice(sid);
+    const ev = fake.event('invoice.paid', paid.invoice);
+    const { body, signature } = fake.signed(ev);
+    const res = await request(env.app).post('/webhooks/stripe').set('Content-Type', 'application/json').set('Stripe-Signature', signature).send(body);
+    expect(res.status).to.equal(200);
+
+    const i = await env.ctx.dues.get(inv.mueller);
+    expect(i.status).to.equal('paid');
+    expect((await debitOf(inv.mueller)).status).to.equal('cancelled');
+    expect(await mails('sepa_debit_changed', i.number)).to.have.length(1);
+    // the retry of the closing finds the invoice paid and does nothing more
+    await env.ctx.stripe.reconcile();
+    expect(fake.invoices.get(sid)!.status).to.equal('paid');
+    env.clock.set(`${run.dueDate}T12:00:00Z`);
+    await env.ctx.sepa.settleDue(actor);
+    const pays = await env.ctx.payments.forInvoice(inv.mueller);
+    expect(pays.map((p) => p.method)).to.deep.equal(['stripe']);
+  });
+
+  it('a transfer after the file was downloaded: the debit stays (the bank may have it); the treasurer is asked to recall it (mail, dashboard, run page) and confirms the recall on a form that names what is missing', async () => {
+    env.clock.set('2027-06-01T09:00:00Z');
+    await env.ctx.sepa.createMandate(actor, org.institut, 'paper', { scheme: 'B2B', iban: 'DE75512108001245126199', bic: '', holder: 'Institut für Harzer Werkstoffe', signedOn: '2027-02-01' });
+    const run = await collect(env, [inv.institut]);
+    const total = await amount(inv.institut);
+    const number = (await env.ctx.dues.get(inv.institut)).number;
+    expect((await treasurer.get(`/treasurer/sepa/runs/${run.runId}/file?scheme=B2B&sequence=FRST&version=001.08`)).status).to.equal(200);
+    await env.ctx.payments.record(actor, inv.institut, { date: '2027-06-01', amountCents: total, reference: `Überweisung ${number}` });
+
+    const d = await debitOf(inv.institut);
+    expect(d.status).to.equal('pending');
+    expect(d.recall_asked_at).to.not.equal(null);
+    expect(d.recall_why).to.equal('paid');
+    const asked = await mails('sepa_debit_recall', number);
+    expect(asked).to.have.length(1);
+    expect(asked[0].to_address).to.equal('treasurer@test.example');
+    expect(asked[0].subject).to.contain(`Lastschrift zu ${number} bei der Bank zurückrufen`);
+    const dash = (await treasurer.get('/treasurer')).text;
+    expect(dash).to.contain('id="sepa-recalls"');
+    expect(dash).to.contain(number);
+    expect((await treasurer.get(`/treasurer/sepa/runs/${run.runId}`)).text).to.contain('Bei der Bank zurückrufen: nichts mehr einzuziehen');
+
+    // without the confirmed recall: refused, the message next to the checkbox, the reason kept
+    const form = `/treasurer/sepa/debits/${d.id}/cancel`;
+    let r = await treasurer.submit(form, { reason: 'per Überweisung bezahlt' }, form);
+    expect(r.status).to.equal(422);
+    expect(r.text).to.contain('id="e-recalled"');
+    expect(r.text).to.contain('Bitte die Lastschrift erst bei der Bank zurückrufen');
+    expect(r.text).to.contain('per Überweisung bezahlt</textarea>');
+    r = await treasurer.submit(form, { reason: '', recalled: '1' }, form);
+    expect(r.status).to.equal(422);
+    expect(r.text).to.contain('id="e-reason"');
+    expect((await debitOf(inv.institut)).status).to.equal('pending');
+    r = await treasurer.submit(form, { reason: 'per Überweisung bezahlt, bei der Bank zurückgerufen', recalled: '1' }, form);
+    expect(r.status).to.equal(303);
+    expect((await debitOf(inv.institut)).status).to.equal('cancelled');
+    expect((await treasurer.get('/treasurer')).text).to.not.contain('id="sepa-recalls"');
+    expect(await mails('sepa_debit_changed', number)).to.have.length(1);
+    const audit = await env.db('audit_log').where({ action: 'sepa.debit_cancelled', entity_id: inv.institut }).first();
+    expect(JSON.parse(audit!.after ?? '{}')).to.include({ why: 'recalled' });
+  });
+
+  it('a conflict not recalled is collected on its due date and booked as an overpayment the treasurer refunds; a second card payment never happens', async () => {
+    env.clock.set('2027-07-01T09:00:00Z');
+    await env.ctx.sepa.createMandate(actor, org.goslar, 'paper', { scheme: 'CORE', iban: 'DE27100777770209299700', bic: '', holder: 'Goslarer Labor GmbH', signedOn: '2027-02-01' });
+    const run = await collect(env, [inv.goslar]);
+    const total = await amount(inv.goslar);
+    expect((await download(run.runId)).status).to.equal(200);
+    await env.ctx.payments.record(actor, inv.goslar, { date: '2027-07-01', amountCents: total, reference: 'Überweisung' });
+    env.clock.set(`${run.dueDate}T12:00:00Z`);
+    await env.ctx.sepa.settleDue(actor);
+    const pays = await env.ctx.payments.forInvoice(inv.goslar);
+    expect(pays.map((p) => [p.amountCents, p.overpayment])).to.deep.equal([[total, false], [total, true]]);
+    expect(await mails('sepa_debit_recall', (await env.ctx.dues.get(inv.goslar)).number)).to.have.length(1);
+  });
+  it('a Stornorechnung for an invoice in a run: before the download the debit is taken out and the member told the invoice was cancelled; after it the treasurer is asked to recall it', async () => {
+    env.clock.set('2027-08-02T09:00:00Z');
+    const before = await makeInvoice(env.db, org.harzer, { year: 2028, amountCents: 45000 });
+    const after = await makeInvoice(env.db, org.okertal, { year: 2028, amountCents: 45000 });
+    const run = await collect(env, [before, after]);
+    // the file of Okertal's debit (recurring: Okertal was collected before) goes to the bank, Harzer's (first again) does not
+    expect((await treasurer.get(`/treasurer/sepa/runs/${run.runId}/file?scheme=CORE&sequence=RCUR&version=001.08`)).status).to.equal(200);
+    const numberBefore = (await env.ctx.dues.get(before)).number;
+    await env.ctx.dues.cancelInvoice(actor, before, 'falscher Betrag');
+    await env.ctx.dues.cancelInvoice(actor, after, 'falscher Betrag');
+    expect((await debitOf(before)).status).to.equal('cancelled');
+    const told = await mails('sepa_debit_changed', numberBefore);
+    expect(told).to.have.length(1);
+    expect(told[0].text_body).to.contain(`Die Rechnung ${numberBefore} wurde storniert`);
+    const d = await debitOf(after);
+    expect(d.status).to.equal('pending');
+    expect(d.recall_why).to.equal('invoice_cancelled');
+    const asked = await mails('sepa_debit_recall', (await env.ctx.dues.get(after)).number);
+    expect(asked).to.have.length(1);
+    expect(asked[0].text_body).to.contain('wurde storniert');
+    expect((await env.ctx.sepa.run(run.runId)).run.debitCount).to.equal(1);
+  });
+});

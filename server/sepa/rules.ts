@@ -16,11 +16,17 @@ export function sepaIban(input: string): string | null {
   return isSEPACountry(iban.slice(0, 2)) ? iban : null;
 }
 
+/**
+ * ISO 20022 BICIdentifier (the BIC of pain.008.001.02): the location code does not start with
+ * 0 or 1 and its second character is not the letter O. ibantools' check lets these through.
+ */
+const BIC_PATTERN = /^[A-Z]{6}[A-Z2-9][A-NP-Z0-9]([A-Z0-9]{3})?$/;
+
 /** An empty BIC is allowed (IBAN-only, SEPA since 2016); otherwise it must be a valid BIC (8 or 11 characters). */
 export function sepaBic(input: string): string | null {
   const bic = input.replace(/\s+/g, '').toUpperCase();
   if (bic === '') return '';
-  return isValidBIC(bic) ? bic : null;
+  return isValidBIC(bic) && BIC_PATTERN.test(bic) ? bic : null;
 }
 
 const UMLAUTS: Record<string, string> = { ä: 'ae', ö: 'oe', ü: 'ue', Ä: 'Ae', Ö: 'Oe', Ü: 'Ue', ß: 'ss', ẞ: 'SS', æ: 'ae', Æ: 'AE', ø: 'o', Ø: 'O', œ: 'oe', Œ: 'OE', ł: 'l', Ł: 'L', đ: 'd', Đ: 'D', þ: 'th', Þ: 'TH', '&': '+' };
@@ -47,6 +53,15 @@ export function sepaText(input: string, max: number): string {
 /** Mandate references and end-to-end ids: the SEPA set without spaces, at most 35 characters. */
 export function sepaId(input: string): string {
   return sepaText(input, 200).replace(/ /g, '').slice(0, 35);
+}
+
+/**
+ * A mandate reference as typed on the paper form: 1 to 35 characters of the SEPA set without
+ * spaces, and (EPC rule for references and identifiers) no "/" first or last and no "//". It
+ * goes into the pain.008 unchanged (the debtor signed it), so it is refused rather than mended.
+ */
+export function isMandateReference(s: string): boolean {
+  return s.length >= 1 && s.length <= LENGTH.mandateId && /^[A-Za-z0-9+?\-:().,']+(\/[A-Za-z0-9+?\-:().,']+)*$/.test(s);
 }
 
 /** The field lengths the pain.008 allows (Max70Text, Max140Text, Max35Text). */

@@ -18,7 +18,7 @@ import { tFor, type Locale } from '../i18n/i18n.ts';
 import { formatDate, formatMoney } from '../i18n/format.ts';
 import { greeting } from '../mail/greeting.ts';
 import {
-  LENGTH, RETURN_REASONS, earliestDueDate, isReturnReason, isTargetDay, mandateValidUntil, reasonAllowedFor, sepaBic, sepaIban, sepaId, sepaText, sequenceOf,
+  LENGTH, RETURN_REASONS, earliestDueDate, isMandateReference, isReturnReason, isTargetDay, mandateValidUntil, reasonAllowedFor, sepaBic, sepaIban, sepaId, sepaText, sequenceOf,
 } from './rules.ts';
 import { buildPain008, painFileName, type PainVersion } from './pain008.ts';
 import {
@@ -188,7 +188,7 @@ export class SepaService {
     else if (!validDate(input.signedOn)) errors.signedOn = 'sepa.errors.date';
     else if (input.signedOn > this.today()) errors.signedOn = 'sepa.errors.signedOnFuture';
     const reference = (input.reference ?? '').trim();
-    if (reference && (reference.length > LENGTH.mandateId || !/^[A-Za-z0-9+?/\-:().,']+$/.test(reference))) errors.reference = 'sepa.errors.reference';
+    if (reference && !isMandateReference(reference)) errors.reference = 'sepa.errors.reference';
     return { errors, scheme, iban: iban ?? '', bic: bic ?? '', holder, reference };
   }
 

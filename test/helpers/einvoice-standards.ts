@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { PainVersion } from '../../server/sepa/pain008.ts';
 
 /**
  * The EN 16931 artefacts (CII D16B schema, EN 16931 schematron) live outside the repository
@@ -21,17 +22,33 @@ export const XSD = STANDARDS ? path.join(STANDARDS, 'en16931-cii/schema/uncefact
 const SCH = STANDARDS ? path.join(STANDARDS, 'en16931-cii/schematron/EN16931-CII-validation-preprocessed.sch') : '';
 export const hasXmllint = spawnSync('xmllint', ['--version']).error === undefined;
 
-/** xmllint's complaints about an XML against the CII D16B schema; '' when valid. */
-export function xsdErrors(xml: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cii-'));
+/** xmllint's complaints about an XML against the schema file `xsd`; '' when valid. */
+export function schemaErrors(xml: string, xsd: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xsd-'));
   try {
-    const f = path.join(dir, 'invoice.xml');
+    const f = path.join(dir, 'document.xml');
     fs.writeFileSync(f, xml);
-    const r = spawnSync('xmllint', ['--noout', '--schema', XSD, f], { encoding: 'utf8' });
+    const r = spawnSync('xmllint', ['--noout', '--schema', xsd, f], { encoding: 'utf8' });
     return r.status === 0 ? '' : `${r.stderr}`;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** xmllint's complaints about an XML against the CII D16B schema; '' when valid. */
+export function xsdErrors(xml: string): string {
+  return schemaErrors(xml, XSD);
+}
+
+export const XMLLINT_SKIP_MESSAGE = 'skipped: xmllint (libxml2-utils) is not installed';
+
+/**
+ * The project's own pain.008 schemas (test/standards/sepa/): the subset of pain.008 the German
+ * banks accept (DFÜ-Abkommen Anlage 3), written here because the official ISO 20022 schemas are
+ * not reachable from this machine or CI. They live in the repository, so only xmllint can be missing.
+ */
+export function painSchema(version: PainVersion): string {
+  return path.join(repo, 'test/standards/sepa', `pain.008.${version}-dfue-subset.xsd`);
 }
 
 type Validator = { validateString(xml: string): { isReport: boolean; message?: string }[] };

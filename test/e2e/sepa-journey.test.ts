@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
@@ -84,6 +85,57 @@ describe('browser: the treasurer creates a direct debit run and downloads its pa
     expect(xml).to.contain('<IBAN>DE02120300000000202051</IBAN>');
     const mails = await env.db('mail_messages').where({ template: 'sepa_prenotification' });
     expect(mails).to.have.length(2);
+    await context.close();
+  });
+  /** axe-core's violations on the page (any impact), injected through the debugger protocol as the layout walk does. */
+  const axeViolations = async (page: Page): Promise<string[]> => {
+    const src = fs.readFileSync(path.join(path.dirname(createRequire(import.meta.url).resolve('axe-core/package.json')), 'axe.min.js'), 'utf8');
+    if (!(await page.evaluate<boolean>('typeof window.axe === "object"'))) await page.evaluate(src);
+    return page.evaluate<string[]>(`(async () => (await window.axe.run({ resultTypes: ['violations'] })).violations.map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).join(', ')))()`);
+  };
+
+  it('a debit taken out before its file went to the bank: the form asks for a reason next to the field, the run and its files no longer hold it; after the download the form asks to confirm the recall', async () => {
+    const context = await browser.newContext({ viewport: { width: 375, height: 800 } });
+    const page = await context.newPage();
+    await signIn(page, base, 'schatzmeister@test.example', PASSWORD);
+    await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+    await page.goto(`${base}/treasurer/sepa`);
+    await page.getByRole('link', { name: /^Lastschriftlauf \d+$/ }).first().click();
+    await page.waitForURL(/\/treasurer\/sepa\/runs\/\d+$/);
+    const runUrl = page.url();
+    const euros = async () => Number((await page.textContent('#run-total'))!.replace(/[^\d,]/g, '').replace(',', '.'));
+    const totalBefore = await euros();
+    // the B2B debit: its file was not downloaded
+    await page.locator('#sepa-debits tr', { hasText: 'B2B' }).getByRole('link', { name: 'Herausnehmen …' }).click();
+    await page.waitForURL(/\/debits\/\d+\/cancel$/);
+    expect(await page.textContent('main')).to.contain('noch nicht heruntergeladen');
+    expect(await page.locator('#f-recalled').count()).to.equal(0);
+    await page.getByRole('button', { name: 'Lastschrift herausnehmen' }).click();
+    expect(await page.textContent('#e-reason')).to.contain('Bitte angeben, warum');
+    expect(await axeViolations(page)).to.deep.equal([]);
+    expect(await page.evaluate('document.documentElement.scrollWidth')).to.be.at.most(375);
+    await shot(page, '03-take-out');
+    await page.fill('#f-reason', 'Mitglied zahlt per Überweisung');
+    await page.getByRole('button', { name: 'Lastschrift herausnehmen' }).click();
+    await page.waitForURL(runUrl);
+    expect(await page.textContent('main')).to.contain('ist herausgenommen');
+    expect(await page.textContent('#sepa-debits')).to.contain('herausgenommen: Mitglied zahlt per Überweisung');
+    expect(await page.locator('#sepa-files li').count(), 'only the core file is left').to.equal(1);
+    const totalAfter = await euros();
+    expect(totalAfter).to.be.above(0);
+    expect(totalAfter, 'the run sum without the B2B debit').to.be.below(totalBefore);
+    expect(await axeViolations(page)).to.deep.equal([]);
+    expect(await page.evaluate('document.documentElement.scrollWidth')).to.be.at.most(375);
+    // the core debit: its file was downloaded in the first test
+    await page.locator('#sepa-debits tr', { hasText: 'CORE' }).getByRole('link', { name: 'Herausnehmen …' }).click();
+    expect(await page.textContent('main')).to.contain('heruntergeladen; die Bank hat sie vielleicht schon');
+    await page.fill('#f-reason', 'doppelt bezahlt');
+    await page.getByRole('button', { name: 'Lastschrift herausnehmen' }).click();
+    expect(await page.textContent('#e-recalled')).to.contain('erst bei der Bank zurückrufen');
+    expect(await page.inputValue('#f-reason')).to.equal('doppelt bezahlt');
+    expect(await axeViolations(page)).to.deep.equal([]);
+    expect(await page.evaluate('document.documentElement.scrollWidth')).to.be.at.most(375);
+    await shot(page, '04-recall');
     await context.close();
   });
 });

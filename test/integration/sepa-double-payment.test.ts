@@ -6,6 +6,7 @@ import { PASSWORD } from '../helpers/fixtures.ts';
 import { StripeFake } from '../fakes/stripe-fake.ts';
 import { StripeGateway } from '../../server/stripe/stripe-gateway.ts';
 import { makeInvoice } from '../helpers/stripe-fixtures.ts';
+import { hasXmllint, painSchema, schemaErrors } from '../helpers/einvoice-standards.ts';
 import { collect, debitSetup } from './debit-collection.fixtures.ts';
 
 const actor = { userId: null, label: 'test' };
@@ -59,6 +60,7 @@ describe('sepa: a payment beside a pending debit: no double payment', function (
     expect(xml).to.contain(`<NbOfTxs>1</NbOfTxs>`);
     expect(xml).to.contain(`<CtrlSum>${(o / 100).toFixed(2)}</CtrlSum>`);
     expect(xml).to.not.contain(run.e2e.get(inv.harzer)!.endToEndId);
+    if (hasXmllint) expect(schemaErrors(xml, painSchema('001.08'))).to.equal('');
     const page = (await treasurer.get(`/treasurer/sepa/runs/${run.runId}`)).text;
     expect(page).to.contain('herausgenommen');
 

@@ -61,6 +61,9 @@ export interface PreviewItem {
   mandateReference: string;
   scheme: MandateScheme;
   sequence: SequenceType;
+  /** what the treasurer wants to see before collecting: reminded already, paid in part */
+  reminderLevel: number;
+  paidCents: number;
 }
 
 export interface ReturnInput {
@@ -307,6 +310,7 @@ export class SepaService {
       return {
         invoiceId: i.id, invoiceNumber: i.number, organisationId: i.organisationId, memberNumber: i.memberNumber, memberName: i.recipient.name,
         amountCents: i.openCents, invoiceDueDate: i.dueDate, mandateId: m.id, mandateReference: m.reference, scheme: m.scheme, sequence: sequenceOf(m),
+        reminderLevel: i.reminderLevel, paidCents: i.paidCents,
       };
     });
   }

@@ -217,4 +217,15 @@ describe('sepa: a payment beside a pending debit: no double payment', function (
     expect(asked[0].text_body).to.contain('wurde storniert');
     expect((await env.ctx.sepa.run(run.runId)).run.debitCount).to.equal(1);
   });
+  it('the run preview shows the treasurer what was reminded and what was paid in part, so the collection asks for the rest only', async () => {
+    env.clock.set('2027-09-01T09:00:00Z');
+    const id = await makeInvoice(env.db, org.brocken, { year: 2029, amountCents: 30000 });
+    await env.ctx.payments.record(actor, id, { date: '2027-09-01', amountCents: 10000, reference: 'Teilzahlung' });
+    await env.db('invoices').where({ id }).update({ reminder_level: 1, last_reminder_at: '2027-08-20T08:00:00.000Z' }); // reminded once before the mandate
+    const html = (await treasurer.get('/treasurer/sepa/runs/new')).text;
+    const row = new RegExp(`<tr>\\s*<td><input[^>]*value="${id}"[\\s\\S]*?</tr>`).exec(html)?.[0] ?? '';
+    expect(row).to.contain('200,00');
+    expect(row).to.contain('100,00\u00a0€ schon bezahlt');
+    expect(row).to.contain('1. Mahnung');
+  });
 });

@@ -7,8 +7,8 @@ import type { Knex } from 'knex';
  * - `status` `cancelled` with `cancelled_at` / `cancel_reason`: taken out of the collection
  *   (before the file went to the bank, or after the treasurer recalled it there); `active_invoice_id`
  *   is cleared so that the invoice is free for another collection;
- * - `recall_asked_at` / `recall_why` (`paid`, `invoice_cancelled`): the invoice was paid otherwise
- *   or cancelled after the file was downloaded; the treasurer is asked to recall the debit at the bank.
+ * - `recall_asked_at` / `recall_why` (`paid`): the invoice was paid otherwise
+ *   after the file was downloaded; the treasurer is asked to recall the debit at the bank.
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.alterTable('sepa_debits', (t) => {

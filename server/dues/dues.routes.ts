@@ -335,6 +335,11 @@ export function duesRouter(ctx: Context): Router {
         res.redirect(303, `/treasurer/invoices/${id}`);
         return;
       }
+      if (err instanceof ValidationError) { // h/debit: a direct debit at the bank collects it: recall it first
+        res.status(422);
+        await renderInvoice(req, res, id, { cancelErrors: Object.fromEntries(Object.entries(err.fields).map(([k, v]) => [k, req.t(v)])), cancelValues: { reason: parsed.data.reason } });
+        return;
+      }
       if (err instanceof AppError && (err.code === 'already_cancelled' || err.code === 'not_an_invoice')) {
         flash(req, 'error', req.t('dues.cancel.notPossible'));
         res.redirect(303, `/treasurer/invoices/${id}`);

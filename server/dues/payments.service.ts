@@ -45,7 +45,7 @@ function statusAfter(inv: Invoice, paid: number): InvoiceStatus {
 }
 
 /** What the SEPA module hears of a payment: see PaymentsService.onPaymentArrived. */
-export type PaymentArrived = (trx: Knex.Transaction, actor: Actor, invoiceId: number, p: { paymentId: number; method: 'bank' | 'stripe'; amountCents: number }) => Promise<void>;
+export type PaymentArrived = (trx: Knex.Transaction, actor: Actor, invoiceId: number, p: { paymentId: number; method: 'bank' | 'stripe' | 'credit'; amountCents: number }) => Promise<void>;
 
 export interface CorrectionInput {
   date: string;
@@ -170,7 +170,7 @@ export class PaymentsService {
     await updateInvoice(trx, inv.id, { paid_cents: paid, status, updated_at: now });
     await this.d.audit.record(trx, actor, action, 'invoice', inv.id, { status: inv.status, paidCents: inv.paidCents },
       { status, paidCents: paid, paymentId, kind: row.kind, amountCents: row.amount_cents, date: row.date, reason: row.reason ?? '', reversesPaymentId: row.reverses_payment_id ?? null });
-    if (this.arrived && row.amount_cents > 0) await this.arrived(trx, actor, inv.id, { paymentId, method: row.method === 'stripe' ? 'stripe' : 'bank', amountCents: row.amount_cents });
+    if (this.arrived && row.amount_cents > 0) await this.arrived(trx, actor, inv.id, { paymentId, method: row.kind === 'credit_in' ? 'credit' : row.method === 'stripe' ? 'stripe' : 'bank', amountCents: row.amount_cents });
     return { paymentId, status, paidCents: paid };
   }
 

@@ -297,7 +297,7 @@ export class StripeSyncService {
           `Überweisung erhalten zu ${inv.number}`, await this.keyOf(`invoice-${inv.number}-reduce-${current.prePaymentCreditCents + by}`));
         what = 'reduced';
         detail = { creditNoteId, reducedByCents: by };
-        state = 'open';
+        if (state !== 'debit') state = 'open'; // h/debit: still collected by the association's debit: the link stays withdrawn
       } else if (current.amountRemainingCents < localOpen) {
         await this.gateway.voidInvoice(current.id, await this.keyOf(`invoice-${inv.number}-void-reopened`));
         state = 'closed_bank';
@@ -342,6 +342,12 @@ export class StripeSyncService {
     if (current.status !== 'void') return null;
     const done = await this.d.db.transaction(async (trx) => {
       const now = await getInvoice(trx, inv.id);
+      if (now?.stripeState === 'open') {
+        // the debit ended while this voided (its link was offered again): the Stripe invoice is void now, the rest is paid by transfer
+        await updateInvoice(trx, inv.id, { stripe_state: 'closed_bank', updated_at: iso(this.d.clock.now()) });
+        await this.d.audit.record(trx, STRIPE_ACTOR, 'invoice.stripe_closed_bank', 'invoice', inv.id, { stripeState: 'open' }, { stripeState: 'closed_bank', stripeInvoiceId: current.id });
+        return false;
+      }
       if (!now || now.stripeState !== 'debit') return false; // the debit ended meanwhile: that step decided
       await updateInvoice(trx, inv.id, { stripe_state: 'debit_closed', updated_at: iso(this.d.clock.now()) });
       await this.d.audit.record(trx, STRIPE_ACTOR, 'invoice.stripe_closed_for_debit', 'invoice', inv.id, { stripeState: 'debit' }, { stripeState: 'debit_closed', stripeInvoiceId: current.id });
@@ -458,7 +464,9 @@ export class StripeSyncService {
           dirty = true;
         }
       } else if (current.status === 'open') {
-        if (hint === 'invoice.payment_failed' && !current.attemptInProgress) stripeState = 'payment_failed';
+        // h/debit: the association's debit collects it: the pay link stays withdrawn whatever Stripe reports of its open invoice
+        if (stripeState === 'debit') { /* kept */ }
+        else if (hint === 'invoice.payment_failed' && !current.attemptInProgress) stripeState = 'payment_failed';
         else if (hint === 'invoice.payment_action_required') stripeState = 'action_required';
         // h/stripe: a debit in progress (SEPA takes days): not dunned while it runs
         else if (current.attemptInProgress && stripeState !== 'action_required') stripeState = 'processing';

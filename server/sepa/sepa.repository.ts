@@ -186,14 +186,29 @@ export async function pendingDebitOfInvoice(q: Q, invoiceId: number): Promise<De
   return r ? toDebit(r) : undefined;
 }
 
-/** Stamps the first download of these debits' file (later downloads keep the first time). */
-export async function markDownloaded(q: Q, ids: number[], at: string): Promise<void> {
-  for (let i = 0; i < ids.length; i += 500) await q('sepa_debits').whereIn('id', ids.slice(i, i + 500)).whereNull('file_downloaded_at').update({ file_downloaded_at: at });
+/**
+ * Stamps the first download of one file of a run (its scheme and sequence; later downloads keep
+ * the first time), before the file's debits are read: a payment taking a debit out at the same
+ * moment either commits first (the debit is not in the file) or finds it downloaded.
+ */
+export async function markFileDownloaded(q: Q, runId: number, scheme: MandateScheme, sequence: SequenceType, at: string): Promise<void> {
+  await q('sepa_debits').where({ run_id: runId, scheme, sequence }).whereNot('status', 'cancelled').whereNull('file_downloaded_at').update({ file_downloaded_at: at });
 }
 
-/** The due dates of a mandate's debits that were not cancelled (what its first/last use follows). */
-export async function usedDueDatesOfMandate(q: Q, mandateId: number): Promise<string[]> {
-  return (await q('sepa_debits').where({ mandate_id: mandateId }).whereNot('status', 'cancelled').select('due_date')).map((r) => r.due_date as string);
+/**
+ * Changes a debit only while it is pending (and, with `notDownloaded`, while its file was not
+ * downloaded): false when it no longer is, so that the caller decides again on what it is now.
+ */
+export async function updatePendingDebit(q: Q, id: number, patch: DebitPatch, opts: { notDownloaded?: boolean } = {}): Promise<boolean> {
+  const query = q('sepa_debits').where({ id, status: 'pending' });
+  if (opts.notDownloaded) query.whereNull('file_downloaded_at');
+  return Number(await query.update(patch)) > 0;
+}
+
+/** A mandate's debits that were not cancelled (what its first and last use follow). */
+export async function usesOfMandate(q: Q, mandateId: number): Promise<{ dueDate: string; status: DebitStatus; sequence: SequenceType }[]> {
+  return (await q('sepa_debits').where({ mandate_id: mandateId }).whereNot('status', 'cancelled').select('due_date', 'status', 'sequence'))
+    .map((r) => ({ dueDate: r.due_date as string, status: r.status as DebitStatus, sequence: r.sequence as SequenceType }));
 }
 
 /** Pending debits the treasurer is asked to recall at the bank (paid otherwise or cancelled after their file was downloaded). */

@@ -101,6 +101,8 @@ export function sepaTreasurerRouter(ctx: Context): Router {
       debits: debits.map((d) => ({
         ...d, ibanText: formatIban(d.iban), statusLabel: req.t(`sepa.debitStatus.${d.status}`), recall: d.status === 'pending' && d.recallAskedAt != null,
         cancellable: canWrite(req) && d.status === 'pending', returnable: canWrite(req) && (d.status === 'pending' || d.status === 'collected'),
+        // collected although a recall was asked: recalled too late at the bank, the booking is reversed like any wrong booking
+        reverseHref: canWrite(req) && d.status === 'collected' && d.recallAskedAt && d.paymentId ? `/treasurer/payments/${d.paymentId}/reverse` : null,
       })),
       files: files.map((f) => ({ ...f, links: PAIN_VERSIONS.map((v) => ({ version: v, href: `/treasurer/sepa/runs/${run.id}/file?scheme=${f.scheme}&sequence=${f.sequence}&version=${v}` })) })),
     });
@@ -216,7 +218,7 @@ export function sepaDashboardHook(ctx: Context): Router {
   r.get('/', h(async (req, res, next) => {
     if (req.user?.roles.some((x) => x === 'treasurer' || x === 'admin')) {
       await ctx.sepa.settleDue(actorOf(req));
-      res.locals.sepa = await ctx.sepa.dashboard();
+      res.locals.sepa = { ...(await ctx.sepa.dashboard()), canWrite: req.user.roles.includes('treasurer') };
     }
     next();
   }));

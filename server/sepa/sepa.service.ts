@@ -22,12 +22,13 @@ import {
 } from './rules.ts';
 import { buildPain008, painFileName, type PainVersion } from './pain008.ts';
 import {
-  adjustRun, debitsToRecall, getDebit, markDownloaded, pendingDebitOfInvoice, usedDueDatesOfMandate,
+  adjustRun, debitsToRecall, getDebit, markFileDownloaded, pendingDebitOfInvoice, updatePendingDebit, usesOfMandate,
   debitByEndToEndId, debitsOfOrganisation, debitsOfRun, getMandate, getRun, insertDebits, insertMandate, insertReturn, insertRun, invoicesInCollection,
   listRuns, mandatesOfOrganisation, pendingDueDebits, recentReturns, referenceTaken, returnIdOfDebit, returnOfDebit, returnsOfInvoices, returnsOfOrganisation, runsDueFrom, updateDebit,
   updateMandate, updateMandates, updateRun, usableMandates, type Debit, type NewDebitRow, type Mandate, type ReturnEntry, type Run,
 } from './sepa.repository.ts';
-import type { MandateScheme, MandateSource, RecallWhy, SequenceType } from './sepa.tables.ts';
+import type { MandateScheme, MandateSource, SequenceType } from './sepa.tables.ts';
+import type { PaymentArrived } from '../dues/payments.service.ts';
 
 export type { Debit, Mandate, ReturnEntry, Run };
 
@@ -95,6 +96,12 @@ export interface BookedReturn {
   organisationId: number;
 }
 
+/** What the SEPA module hears of a payment (PaymentsService.onPaymentArrived). */
+type PaymentSeen = Parameters<PaymentArrived>[3];
+
+/** Why a debit left its collection: paid otherwise, its invoice cancelled, taken out by the treasurer (before or after a recall at the bank), or its file never downloaded by the due date. */
+type CancelWhy = 'paid' | 'invoice_cancelled' | 'withdrawn' | 'recalled' | 'expired';
+
 export type WithinReturn = (trx: Knex.Transaction, r: BookedReturn) => Promise<void>;
 
 export interface RunFile {
@@ -102,6 +109,8 @@ export interface RunFile {
   sequence: SequenceType;
   count: number;
   totalCents: number;
+  /** when the file was first downloaded (for the bank), null while not */
+  downloadedAt: string | null;
 }
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -439,7 +448,8 @@ export class SepaService {
     for (const d of debits) {
       if (d.status === 'cancelled') continue; // taken out of the collection: in no file
       const k = `${d.scheme}-${d.sequence}`;
-      const f = files.get(k) ?? { scheme: d.scheme, sequence: d.sequence, count: 0, totalCents: 0 };
+      const f = files.get(k) ?? { scheme: d.scheme, sequence: d.sequence, count: 0, totalCents: 0, downloadedAt: d.fileDownloadedAt };
+      if (d.fileDownloadedAt && (!f.downloadedAt || d.fileDownloadedAt < f.downloadedAt)) f.downloadedAt = d.fileDownloadedAt;
       f.count++;
       f.totalCents += d.amountCents;
       files.set(k, f);
@@ -447,12 +457,22 @@ export class SepaService {
     return { run, debits, files: [...files.values()].sort((a, b) => (a.scheme + a.sequence).localeCompare(b.scheme + b.sequence)) };
   }
 
-  /** The pain.008 of one scheme and sequence type of a run (every debit of the run as submitted); the download is audited. */
+  /**
+   * The pain.008 of one scheme and sequence type of a run (every debit of the run as submitted,
+   * none taken out); the download is stamped on its debits first and audited, in one transaction
+   * with the read that builds the file.
+   */
   async file(actor: Actor, runId: number, scheme: MandateScheme, sequence: SequenceType, version: PainVersion): Promise<{ filename: string; xml: string }> {
-    const { run, debits } = await this.run(runId);
-    const chosen = debits.filter((d) => d.scheme === scheme && d.sequence === sequence && d.status !== 'cancelled');
-    if (!chosen.length) throw new NotFoundError();
+    const run = await getRun(this.d.db, runId);
+    if (!run) throw new NotFoundError();
     const creditor = await this.creditor();
+    const chosen = await this.d.db.transaction(async (trx) => {
+      await markFileDownloaded(trx, runId, scheme, sequence, iso(this.d.clock.now()));
+      const debits = (await debitsOfRun(trx, runId)).filter((d) => d.scheme === scheme && d.sequence === sequence && d.status !== 'cancelled');
+      if (debits.length) await this.d.audit.record(trx, actor, 'sepa.file_downloaded', 'sepa_run', runId, undefined, { scheme, sequence, version, count: debits.length });
+      return debits;
+    });
+    if (!chosen.length) throw new NotFoundError();
     const xml = buildPain008({
       messageId: `${run.messageId}-${scheme === 'B2B' ? 'B' : 'C'}${sequence === 'FRST' ? 'F' : 'R'}`,
       createdAt: run.createdAt.slice(0, 19),
@@ -462,19 +482,26 @@ export class SepaService {
         debtorName: d.holder, debtorIban: d.iban, debtorBic: d.bic, remittance: d.remittance,
       })),
     }, version);
-    await this.d.db.transaction(async (trx) => {
-      // from now on the bank may have these debits: a payment arriving later asks for a recall instead of dropping them
-      await markDownloaded(trx, chosen.map((d) => d.id), iso(this.d.clock.now()));
-      await this.d.audit.record(trx, actor, 'sepa.file_downloaded', 'sepa_run', runId, undefined, { scheme, sequence, version, count: chosen.length });
-    });
     return { filename: painFileName({ dueDate: run.dueDate, scheme, sequence }, version), xml };
   }
 
-  /** Books each pending debit whose due date has come as paid ("Lastschrift", dated the due date); a return later reverses it. */
+  /**
+   * Books each pending debit whose due date has come as paid ("Lastschrift", dated the due date);
+   * a return later reverses it. A debit whose file was never downloaded did not reach the bank: it
+   * is taken out of its run instead (the member told, the invoice free for a later run).
+   */
   async settleDue(actor: Actor = SYSTEM): Promise<number> {
     const due = await pendingDueDebits(this.d.db, this.today());
     let n = 0;
     for (const d of due) {
+      if (!d.fileDownloadedAt) {
+        // the file never went to the bank (not even downloaded by the due date): nothing was collected; the invoice is free for a later run
+        await this.d.db.transaction(async (trx) => {
+          if (await this.cancelInTrx(trx, actor, d, 'expired', '')) await this.informChange(trx, await this.d.dues.getInTrx(trx, d.invoiceId), d, 0, 'expired');
+        });
+        await this.d.payments.syncStripeAfterBooking(d.invoiceId);
+        continue;
+      }
       await this.d.db.transaction(async (trx) => {
         try {
           const p = await this.d.payments.recordInTrx(trx, actor, d.invoiceId, { date: d.dueDate, amountCents: d.amountCents, reference: `Lastschrift ${d.endToEndId}`, method: 'bank' }, { stripeAfterCommit: false, collectedDebit: true });
@@ -553,6 +580,7 @@ export class SepaService {
         const d = await debitByEndToEndId(trx, e2e);
         if (!d) throw new ValidationError({ endToEndId: 'sepa.errors.unknownDebit' });
         if (d.status === 'returned' || (await returnOfDebit(trx, d.id))) throw new ValidationError({ endToEndId: 'sepa.errors.alreadyReturned' });
+        if (d.status === 'cancelled') throw new ValidationError({ endToEndId: 'sepa.errors.debitCancelled' });
         if (input.amountCents > d.amountCents) throw new ValidationError({ amount: 'sepa.errors.moreThanDebit' });
         if (!reasonAllowedFor(code, d.scheme)) throw new ValidationError({ reasonCode: 'sepa.errors.reasonB2b' });
         let reversalId: number | null = null;
@@ -625,7 +653,9 @@ export class SepaService {
           greeting: greeting(t, inv.contactName),
           paragraphs: [
             t('sepa.mail.returnMember.intro', { number: inv.number, amount: formatMoney(x.amountCents, memberLocale), due: formatDate(d.dueDate, memberLocale), reason: t(`sepa.reasons.${x.code}`) }),
-            t('sepa.mail.returnMember.pay', { open: formatMoney(Math.max(0, inv.amountCents - inv.paidCents), memberLocale), number: inv.number }),
+            inv.amountCents - inv.paidCents > 0
+              ? t('sepa.mail.returnMember.pay', { open: formatMoney(inv.amountCents - inv.paidCents, memberLocale), number: inv.number })
+              : t('sepa.mail.returnMember.nothingOpen', { number: inv.number }), // the debit had been paid otherwise too: nothing to transfer
             ...(x.refusal ? [t('sepa.mail.returnMember.mandate', { reference: d.mandateReference })] : []),
           ],
           signature: inv.issuer.name,
@@ -663,49 +693,55 @@ export class SepaService {
    *   is told by mail, with the new amount.
    * - The file was downloaded (the bank may collect it): nothing can be changed here; the debit
    *   is flagged, the treasurer is asked (dashboard, run page, mail) to recall it at the bank and
-   *   then to confirm the recall here (cancel). Not recalled, the collection is booked on its
-   *   due date as an overpayment, which the treasurer refunds as any overpayment.
+   *   then to confirm the recall here (cancelDebit). Not recalled, the collection is booked on its
+   *   due date as an overpayment, which the treasurer refunds (or reverses, recalled too late).
+   * A download at the same moment is decided by the database: the take-out only changes a debit
+   * whose file is still not downloaded, else the recall is asked.
    */
-  async paymentArrived(trx: Knex.Transaction, actor: Actor, invoiceId: number, p: { paymentId: number; method: 'bank' | 'stripe'; amountCents: number }): Promise<void> {
+  async paymentArrived(trx: Knex.Transaction, actor: Actor, invoiceId: number, p: PaymentSeen): Promise<void> {
     const d = await pendingDebitOfInvoice(trx, invoiceId);
     if (!d) return;
     const inv = await this.d.dues.getInTrx(trx, invoiceId);
     const open = inv.openCents;
     if (open >= d.amountCents) return; // the debit still collects no more than is open
-    if (d.fileDownloadedAt) return this.askRecall(trx, actor, inv, d, 'paid', { paymentId: p.paymentId, method: p.method, amountCents: p.amountCents });
-    if (open <= 0) {
-      await this.cancelInTrx(trx, actor, d, 'paid', '');
-      await this.informChange(trx, inv, d, 0);
-      return;
+    if (!d.fileDownloadedAt) {
+      if (open <= 0) {
+        if (await this.cancelInTrx(trx, actor, d, 'paid', '', { notDownloaded: true })) return this.informChange(trx, inv, d, 0, 'paid');
+      } else if (await updatePendingDebit(trx, d.id, { amount_cents: open }, { notDownloaded: true })) {
+        await adjustRun(trx, d.runId, { count: 0, cents: open - d.amountCents });
+        await this.d.audit.record(trx, actor, 'sepa.debit_lowered', 'invoice', invoiceId, { amountCents: d.amountCents }, { amountCents: open, endToEndId: d.endToEndId, paymentId: p.paymentId, method: p.method });
+        return this.informChange(trx, inv, d, open);
+      }
     }
-    await updateDebit(trx, d.id, { amount_cents: open });
-    await adjustRun(trx, d.runId, { count: 0, cents: open - d.amountCents });
-    await this.d.audit.record(trx, actor, 'sepa.debit_lowered', 'invoice', invoiceId, { amountCents: d.amountCents }, { amountCents: open, endToEndId: d.endToEndId, paymentId: p.paymentId, method: p.method });
-    await this.informChange(trx, inv, d, open);
+    // the file is (or has just been) downloaded
+    const now = await getDebit(trx, d.id);
+    if (now?.status === 'pending') await this.askRecall(trx, actor, inv, now, p);
   }
 
   /**
-   * The invoice a pending debit collects was cancelled (Stornorechnung): nothing may be collected
-   * for it. Called by DuesService inside the cancellation's transaction: before the download the
-   * debit is taken out (the member told), after it the treasurer is asked to recall it.
+   * The invoice a pending debit collects is being cancelled (Stornorechnung): nothing may be
+   * collected for it. Called by DuesService inside the cancellation's transaction. Before the
+   * download the debit is taken out (the member told); after it the cancellation is refused
+   * until the treasurer has recalled the debit at the bank and taken it out here, so that no
+   * money is collected for an invoice that no longer counts.
    */
   async invoiceCancelled(trx: Knex.Transaction, actor: Actor, invoiceId: number): Promise<void> {
     const d = await pendingDebitOfInvoice(trx, invoiceId);
     if (!d) return;
-    const inv = await this.d.dues.getInTrx(trx, invoiceId);
-    if (d.fileDownloadedAt) return this.askRecall(trx, actor, inv, d, 'invoice_cancelled');
-    await this.cancelInTrx(trx, actor, d, 'invoice_cancelled', '');
-    await this.informChange(trx, inv, d, 0, 'invoice_cancelled');
+    if (d.fileDownloadedAt || !(await this.cancelInTrx(trx, actor, d, 'invoice_cancelled', '', { notDownloaded: true }))) {
+      throw new ValidationError({ reason: 'sepa.errors.cancelInvoiceDebitSent' });
+    }
+    await this.informChange(trx, await this.d.dues.getInTrx(trx, invoiceId), d, 0, 'invoice_cancelled');
   }
 
   /** The debit's file may be at the bank: flagged once, audited, the treasurers told (dashboard, run page, mail). */
-  private async askRecall(trx: Knex.Transaction, actor: Actor, inv: Invoice, d: Debit, why: RecallWhy, p?: { paymentId: number; method: 'bank' | 'stripe'; amountCents: number }): Promise<void> {
+  private async askRecall(trx: Knex.Transaction, actor: Actor, inv: Invoice, d: Debit, p: PaymentSeen): Promise<void> {
     if (d.recallAskedAt) return; // asked already
-    await updateDebit(trx, d.id, { recall_asked_at: iso(this.d.clock.now()), recall_why: why });
+    await updateDebit(trx, d.id, { recall_asked_at: iso(this.d.clock.now()), recall_why: 'paid' });
     await this.d.audit.record(trx, actor, 'sepa.debit_recall_asked', 'invoice', inv.id, { status: 'pending' }, {
-      why, endToEndId: d.endToEndId, debitCents: d.amountCents, openCents: inv.openCents, fileDownloadedAt: d.fileDownloadedAt, ...(p ?? {}),
+      why: 'paid', endToEndId: d.endToEndId, debitCents: d.amountCents, openCents: inv.openCents, fileDownloadedAt: d.fileDownloadedAt, ...p,
     });
-    await this.informRecall(trx, inv, d, why, p);
+    await this.informRecall(trx, inv, d, p);
   }
 
   /**
@@ -717,77 +753,82 @@ export class SepaService {
     const reason = input.reason.trim();
     const errors: FieldErrors = {};
     if (!reason) errors.reason = 'sepa.errors.cancelReason';
-    else if (reason.length > 300) errors.reason = 'common.validation.tooLong';
-    await this.d.db.transaction(async (trx) => {
+    else if (reason.length > 300) errors.reason = 'sepa.errors.cancelReasonLong';
+    const invoiceId = await this.d.db.transaction(async (trx) => {
       const d = await getDebit(trx, debitId);
       if (!d) throw new NotFoundError();
       if (d.status !== 'pending') throw new ValidationError({ reason: 'sepa.errors.notPending' });
       if (d.fileDownloadedAt && !input.recalled) errors.recalled = 'sepa.errors.recallFirst';
       if (Object.keys(errors).length) throw new ValidationError(errors);
       const why = d.fileDownloadedAt ? 'recalled' : 'withdrawn';
-      await this.cancelInTrx(trx, actor, d, why, reason);
-      const inv = await this.d.dues.getInTrx(trx, d.invoiceId);
-      await this.informChange(trx, inv, d, 0, d.recallWhy ?? why);
+      if (!(await this.cancelInTrx(trx, actor, d, why, reason))) throw new ValidationError({ reason: 'sepa.errors.notPending' });
+      await this.informChange(trx, await this.d.dues.getInTrx(trx, d.invoiceId), d, 0, why);
+      return d.invoiceId;
     });
-    await this.d.payments.syncStripeAfterBooking((await getDebit(this.d.db, debitId))!.invoiceId);
+    await this.d.payments.syncStripeAfterBooking(invoiceId);
   }
 
-  /** Takes a debit out of its run: status cancelled, the invoice freed, the run's count and sum lowered, the mandate's use as before. */
-  private async cancelInTrx(trx: Knex.Transaction, actor: Actor, d: Debit, why: RecallWhy | 'withdrawn' | 'recalled', reason: string): Promise<void> {
+  /**
+   * Takes a pending debit out of its run (false if it is no longer pending, or, with
+   * `notDownloaded`, its file was downloaded meanwhile): status cancelled, the invoice freed, the
+   * run's count and sum lowered, the mandate's first and last use as its remaining debits say.
+   */
+  private async cancelInTrx(trx: Knex.Transaction, actor: Actor, d: Debit, why: CancelWhy, reason: string, opts: { notDownloaded?: boolean } = {}): Promise<boolean> {
     const now = iso(this.d.clock.now());
-    await updateDebit(trx, d.id, { status: 'cancelled', active_invoice_id: null, cancelled_at: now, cancel_reason: reason });
+    if (!(await updatePendingDebit(trx, d.id, { status: 'cancelled', active_invoice_id: null, cancelled_at: now, cancel_reason: reason }, opts))) return false;
     await adjustRun(trx, d.runId, { count: -1, cents: -d.amountCents });
-    // a mandate no collection used after all is "first" again; its last use is its latest remaining debit
-    const used = await usedDueDatesOfMandate(trx, d.mandateId);
+    // a mandate no collection used after all is "first" again (a returned first debit never counted); its last use is its latest remaining debit
+    const uses = await usesOfMandate(trx, d.mandateId);
     const m = await getMandate(trx, d.mandateId);
     if (m) {
-      const last = used.length ? used.reduce((a, b) => (a > b ? a : b)) : null;
-      if (!used.length || last !== m.lastUsedOn) await updateMandate(trx, m.id, { ...(used.length ? {} : { first_used: false }), last_used_on: last, updated_at: now });
+      const firstUsed = uses.some((u) => u.status === 'pending' || u.status === 'collected' || (u.status === 'returned' && u.sequence === 'RCUR'));
+      const last = uses.length ? uses.map((u) => u.dueDate).reduce((a, b) => (a > b ? a : b)) : null;
+      if (firstUsed !== m.firstUsed || last !== m.lastUsedOn) await updateMandate(trx, m.id, { first_used: firstUsed, last_used_on: last, updated_at: now });
     }
     await this.d.dues.debitEnded(trx, actor, d.invoiceId);
     await this.d.audit.record(trx, actor, 'sepa.debit_cancelled', 'invoice', d.invoiceId, { status: 'pending' }, {
       status: 'cancelled', why, reason, endToEndId: d.endToEndId, amountCents: d.amountCents, runId: d.runId, fileDownloadedAt: d.fileDownloadedAt,
     });
+    return true;
   }
 
   /** The member's mail: the announced debit is off (newCents 0: why, and what is still open) or lower. */
-  private async informChange(trx: Knex.Transaction, inv: Invoice, d: Debit, newCents: number, why: RecallWhy | 'withdrawn' | 'recalled' = 'paid'): Promise<void> {
+  private async informChange(trx: Knex.Transaction, inv: Invoice, d: Debit, newCents: number, why: CancelWhy = 'paid'): Promise<void> {
     if (!inv.contactEmail || !d.prenotifiedAt) return; // told of nothing, nothing to correct
     const locale: Locale = inv.locale === 'en' ? 'en' : 'de';
     const t = tFor(locale);
-    const args = { number: inv.number, amount: formatMoney(d.amountCents, locale), newAmount: formatMoney(newCents, locale), due: formatDate(d.dueDate, locale), reference: d.mandateReference };
+    const args = { number: inv.number, amount: formatMoney(d.amountCents, locale), newAmount: formatMoney(newCents, locale), due: formatDate(d.dueDate, locale), reference: d.mandateReference, open: formatMoney(inv.openCents, locale) };
+    const after = why === 'invoice_cancelled' ? 'sepa.mail.cancelled.invoiceCancelled'
+      : inv.openCents <= 0 ? 'sepa.mail.cancelled.paid'
+        : why === 'expired' ? 'sepa.mail.cancelled.later' : 'sepa.mail.cancelled.stillOpen';
     await this.d.outbox.enqueue(trx, {
       template: 'sepa_debit_changed', locale, to: inv.contactEmail, related: { type: 'invoice', id: inv.id },
       content: {
         subject: t(newCents ? 'sepa.mail.lowered.subject' : 'sepa.mail.cancelled.subject', { number: inv.number, association: inv.issuer.name }),
         greeting: greeting(t, inv.contactName),
-        paragraphs: newCents ? [t('sepa.mail.lowered.intro', args)] : [
-          t('sepa.mail.cancelled.intro', args),
-          why === 'invoice_cancelled' ? t('sepa.mail.cancelled.invoiceCancelled', args)
-            : inv.openCents > 0 ? t('sepa.mail.cancelled.stillOpen', { ...args, open: formatMoney(inv.openCents, locale) }) : t('sepa.mail.cancelled.paid', args),
-        ],
+        paragraphs: newCents ? [t('sepa.mail.lowered.intro', args)] : [t('sepa.mail.cancelled.intro', args), t(after, args)],
         signature: inv.issuer.name,
       },
     });
   }
 
-  /** The treasurers' mail: the invoice was paid otherwise or cancelled, and the bank may already have the debit; recall it. */
-  private async informRecall(trx: Knex.Transaction, inv: Invoice, d: Debit, why: RecallWhy, p?: { method: 'bank' | 'stripe'; amountCents: number }): Promise<void> {
+  /** The treasurers' mail: the invoice was paid otherwise, and the bank may already have the debit; recall it. */
+  private async informRecall(trx: Knex.Transaction, inv: Invoice, d: Debit, p: PaymentSeen): Promise<void> {
     const a = await this.d.settings.association(trx);
     const treasurers = (await this.d.users.list({ role: 'treasurer' }, trx)).filter((u) => !u.disabled).map((u) => ({ email: u.email, locale: u.locale, name: u.displayName }));
     const to = treasurers.length ? treasurers : [{ email: a.contactEmail, locale: 'de' as Locale, name: '' }];
     for (const r of to) {
       const t = tFor(r.locale);
       const args = {
-        number: inv.number, member: inv.recipient.name, paid: formatMoney(p?.amountCents ?? 0, r.locale), method: p ? t(`sepa.paidBy.${p.method}`) : '',
-        amount: formatMoney(d.amountCents, r.locale), due: formatDate(d.dueDate, r.locale), endToEndId: d.endToEndId,
+        number: inv.number, member: inv.recipient.name, paid: formatMoney(p.amountCents, r.locale), method: t(`sepa.paidBy.${p.method}`),
+        amount: formatMoney(d.amountCents, r.locale), due: formatDate(d.dueDate, r.locale), endToEndId: d.endToEndId, open: formatMoney(inv.openCents, r.locale),
       };
       await this.d.outbox.enqueue(trx, {
         template: 'sepa_debit_recall', locale: r.locale, to: r.email, related: { type: 'invoice', id: inv.id },
         content: {
           subject: t('sepa.mail.recall.subject', { number: inv.number }),
           greeting: greeting(t, r.name),
-          paragraphs: [t(why === 'paid' ? 'sepa.mail.recall.paid' : 'sepa.mail.recall.cancelled', args), t('sepa.mail.recall.todo')],
+          paragraphs: [t('sepa.mail.recall.paid', args), t(inv.openCents > 0 ? 'sepa.mail.recall.rest' : 'sepa.mail.recall.nothingOpen', args), t('sepa.mail.recall.todo')],
           signature: a.name,
         },
       });

@@ -6,8 +6,8 @@
 export type MandateScheme = 'CORE' | 'B2B';
 export type MandateSource = 'portal' | 'paper' | 'application';
 export type SequenceType = 'FRST' | 'RCUR';
-/** Why the treasurer is asked to recall a debit at the bank: the invoice was paid otherwise, or cancelled. */
-export type RecallWhy = 'paid' | 'invoice_cancelled';
+/** Why the treasurer is asked to recall a debit at the bank: the invoice was paid otherwise (a Stornorechnung waits for the recall instead). */
+export type RecallWhy = 'paid';
 export type DebitStatus = 'pending' | 'collected' | 'returned' | 'cancelled';
 
 export interface SepaMandateRow {

@@ -18,10 +18,14 @@ export async function debitSetup(env: TestEnv): Promise<{ org: Record<string, nu
   return { org, inv, mandate };
 }
 
-/** A run collecting the given invoices on the earliest due date possible today; returns the run and its debits by invoice id. */
-export async function collect(env: TestEnv, invoiceIds: number[]): Promise<{ runId: number; dueDate: string; e2e: Map<number, { endToEndId: string; amountCents: number }> }> {
+/**
+ * A run collecting the given invoices on the earliest due date possible today, its files
+ * downloaded for the bank (unless `download: false`); returns the run and its debits by invoice id.
+ */
+export async function collect(env: TestEnv, invoiceIds: number[], opts: { download?: boolean } = {}): Promise<{ runId: number; dueDate: string; e2e: Map<number, { endToEndId: string; amountCents: number }> }> {
   const dueDate = await env.ctx.sepa.earliestDueDate();
   const { runId } = await env.ctx.sepa.createRun(actor, { dueDate, invoiceIds });
+  if (opts.download !== false) for (const f of (await env.ctx.sepa.run(runId)).files) await env.ctx.sepa.file(actor, runId, f.scheme, f.sequence, '001.08');
   const { debits } = await env.ctx.sepa.run(runId);
   return { runId, dueDate, e2e: new Map(debits.map((d) => [d.invoiceId, { endToEndId: d.endToEndId, amountCents: d.amountCents }])) };
 }

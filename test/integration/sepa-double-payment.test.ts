@@ -10,6 +10,7 @@ import { hasXmllint, painSchema, schemaErrors } from '../helpers/einvoice-standa
 import { collect, debitSetup } from './debit-collection.fixtures.ts';
 
 const actor = { userId: null, label: 'test' };
+const berlin = (env: TestEnv) => env.clock.now().toISOString().slice(0, 10);
 
 /**
  * A member must not pay twice: money that arrives by another way (a bank transfer, a card
@@ -44,7 +45,7 @@ describe('sepa: a payment beside a pending debit: no double payment', function (
   });
 
   it('a transfer of the whole amount before the file was downloaded takes the debit out: not in the file, the run lowered, the member told, nothing collected on the due date, the mandate first again', async () => {
-    const run = await collect(env, [inv.harzer, inv.okertal]);
+    const run = await collect(env, [inv.harzer, inv.okertal], { download: false });
     const [h, o] = [await amount(inv.harzer), await amount(inv.okertal)];
     const number = (await env.ctx.dues.get(inv.harzer)).number;
     await env.ctx.payments.record(actor, inv.harzer, { date: '2027-03-10', amountCents: h, reference: `Überweisung ${number}` });
@@ -88,7 +89,7 @@ describe('sepa: a payment beside a pending debit: no double payment', function (
     const mandate = await env.ctx.sepa.createMandate(actor, org.brocken, 'paper', { scheme: 'CORE', iban: 'DE89370400440532013000', bic: '', holder: 'Brockenblick Analytik GmbH', signedOn: '2027-02-01' });
     expect(mandate).to.be.a('number');
     const total = await amount(inv.brocken);
-    const run = await collect(env, [inv.brocken]);
+    const run = await collect(env, [inv.brocken], { download: false });
     const number = (await env.ctx.dues.get(inv.brocken)).number;
     await env.ctx.payments.record(actor, inv.brocken, { date: '2027-04-06', amountCents: 10000, reference: `Teilzahlung ${number}` });
     const d = await debitOf(inv.brocken);
@@ -116,7 +117,7 @@ describe('sepa: a payment beside a pending debit: no double payment', function (
     const sid = (await env.ctx.dues.get(inv.mueller)).stripeInvoiceId!;
     // Stripe is down when the run is created: the Stripe invoice stays open for now
     fake.setFaults({ errorRate: 1 });
-    const run = await collect(env, [inv.mueller]);
+    const run = await collect(env, [inv.mueller], { download: false });
     const job = await env.ctx.jobs.byKey(`stripe-debit-close-${run.runId}`);
     await env.ctx.jobs.waitFor(job!.id);
     fake.clearFaults();
@@ -143,7 +144,7 @@ describe('sepa: a payment beside a pending debit: no double payment', function (
   it('a transfer after the file was downloaded: the debit stays (the bank may have it); the treasurer is asked to recall it (mail, dashboard, run page) and confirms the recall on a form that names what is missing', async () => {
     env.clock.set('2027-06-01T09:00:00Z');
     await env.ctx.sepa.createMandate(actor, org.institut, 'paper', { scheme: 'B2B', iban: 'DE75512108001245126199', bic: '', holder: 'Institut für Harzer Werkstoffe', signedOn: '2027-02-01' });
-    const run = await collect(env, [inv.institut]);
+    const run = await collect(env, [inv.institut], { download: false });
     const total = await amount(inv.institut);
     const number = (await env.ctx.dues.get(inv.institut)).number;
     expect((await treasurer.get(`/treasurer/sepa/runs/${run.runId}/file?scheme=B2B&sequence=FRST&version=001.08`)).status).to.equal(200);
@@ -160,7 +161,7 @@ describe('sepa: a payment beside a pending debit: no double payment', function (
     const dash = (await treasurer.get('/treasurer')).text;
     expect(dash).to.contain('id="sepa-recalls"');
     expect(dash).to.contain(number);
-    expect((await treasurer.get(`/treasurer/sepa/runs/${run.runId}`)).text).to.contain('Bei der Bank zurückrufen: nichts mehr einzuziehen');
+    expect((await treasurer.get(`/treasurer/sepa/runs/${run.runId}`)).text).to.contain('Bei der Bank zurückrufen: inzwischen anders bezahlt');
 
     // without the confirmed recall: refused, the message next to the checkbox, the reason kept
     const form = `/treasurer/sepa/debits/${d.id}/cancel`;
@@ -185,7 +186,7 @@ describe('sepa: a payment beside a pending debit: no double payment', function (
   it('a conflict not recalled is collected on its due date and booked as an overpayment the treasurer refunds; a second card payment never happens', async () => {
     env.clock.set('2027-07-01T09:00:00Z');
     await env.ctx.sepa.createMandate(actor, org.goslar, 'paper', { scheme: 'CORE', iban: 'DE27100777770209299700', bic: '', holder: 'Goslarer Labor GmbH', signedOn: '2027-02-01' });
-    const run = await collect(env, [inv.goslar]);
+    const run = await collect(env, [inv.goslar], { download: false });
     const total = await amount(inv.goslar);
     expect((await download(run.runId)).status).to.equal(200);
     await env.ctx.payments.record(actor, inv.goslar, { date: '2027-07-01', amountCents: total, reference: 'Überweisung' });
@@ -195,28 +196,98 @@ describe('sepa: a payment beside a pending debit: no double payment', function (
     expect(pays.map((p) => [p.amountCents, p.overpayment])).to.deep.equal([[total, false], [total, true]]);
     expect(await mails('sepa_debit_recall', (await env.ctx.dues.get(inv.goslar)).number)).to.have.length(1);
   });
-  it('a Stornorechnung for an invoice in a run: before the download the debit is taken out and the member told the invoice was cancelled; after it the treasurer is asked to recall it', async () => {
+  it('a Stornorechnung for an invoice in a run: before the download the debit is taken out and the member told the invoice was cancelled; after it the cancellation is refused, naming what to do, until the debit is recalled and taken out', async () => {
     env.clock.set('2027-08-02T09:00:00Z');
     const before = await makeInvoice(env.db, org.harzer, { year: 2028, amountCents: 45000 });
     const after = await makeInvoice(env.db, org.okertal, { year: 2028, amountCents: 45000 });
-    const run = await collect(env, [before, after]);
+    const run = await collect(env, [before, after], { download: false });
     // the file of Okertal's debit (recurring: Okertal was collected before) goes to the bank, Harzer's (first again) does not
     expect((await treasurer.get(`/treasurer/sepa/runs/${run.runId}/file?scheme=CORE&sequence=RCUR&version=001.08`)).status).to.equal(200);
     const numberBefore = (await env.ctx.dues.get(before)).number;
     await env.ctx.dues.cancelInvoice(actor, before, 'falscher Betrag');
-    await env.ctx.dues.cancelInvoice(actor, after, 'falscher Betrag');
     expect((await debitOf(before)).status).to.equal('cancelled');
     const told = await mails('sepa_debit_changed', numberBefore);
     expect(told).to.have.length(1);
     expect(told[0].text_body).to.contain(`Die Rechnung ${numberBefore} wurde storniert`);
+
+    // Okertal's debit is at the bank: the Stornorechnung is refused on the invoice page, the reason kept, nothing issued
+    const invoicesBefore = Number((await env.db('invoices').count({ n: '*' }))[0].n);
+    const page = `/treasurer/invoices/${after}`;
+    let r = await treasurer.submit(page, { reason: 'falscher Betrag' }, `/treasurer/invoices/${after}/cancel`);
+    expect(r.status).to.equal(422);
+    expect(r.text).to.contain('id="e-reason"');
+    expect(r.text).to.contain('Bitte die Lastschrift erst bei der Bank zurückrufen und im Lastschriftlauf herausnehmen, dann stornieren.');
+    expect(r.text).to.contain('value="falscher Betrag"');
+    expect(Number((await env.db('invoices').count({ n: '*' }))[0].n)).to.equal(invoicesBefore);
+    expect((await env.ctx.dues.get(after)).status).to.equal('open');
+    expect((await debitOf(after)).status).to.equal('pending');
+    // recalled at the bank and taken out: now the invoice can be cancelled
     const d = await debitOf(after);
-    expect(d.status).to.equal('pending');
-    expect(d.recall_why).to.equal('invoice_cancelled');
-    const asked = await mails('sepa_debit_recall', (await env.ctx.dues.get(after)).number);
-    expect(asked).to.have.length(1);
-    expect(asked[0].text_body).to.contain('wurde storniert');
-    expect((await env.ctx.sepa.run(run.runId)).run.debitCount).to.equal(1);
+    await env.ctx.sepa.cancelDebit(actor, Number(d.id), { reason: 'Rechnung wird storniert', recalled: true });
+    r = await treasurer.submit(page, { reason: 'falscher Betrag' }, `/treasurer/invoices/${after}/cancel`);
+    expect(r.status).to.equal(303);
+    expect((await env.ctx.dues.get(after)).status).to.equal('cancelled');
+    expect((await env.ctx.sepa.run(run.runId)).run.debitCount).to.equal(0);
   });
+
+  it('a debit whose file was never downloaded by its due date did not reach the bank: on the due date it is taken out, not booked; the member is told it will be collected later; the invoice is in the next preview; its mandate is first again', async () => {
+    env.clock.set('2027-08-16T09:00:00Z');
+    const id = await makeInvoice(env.db, org.harzer, { year: 2029, amountCents: 12000 });
+    const run = await collect(env, [id], { download: false });
+    env.clock.set(`${run.dueDate}T12:00:00Z`);
+    await env.ctx.sepa.settleDue(actor);
+    const d = await debitOf(id);
+    expect(d.status).to.equal('cancelled');
+    const i = await env.ctx.dues.get(id);
+    expect(i.status).to.equal('open');
+    expect(i.paidCents).to.equal(0);
+    const told = await mails('sepa_debit_changed', i.number);
+    expect(told).to.have.length(1);
+    expect(told[0].text_body).to.contain('mit einer neuen Ankündigung später ein');
+    expect(JSON.parse((await env.db('audit_log').where({ action: 'sepa.debit_cancelled', entity_id: id }).first())!.after ?? '{}')).to.include({ why: 'expired' });
+    expect((await env.ctx.sepa.preview()).map((p) => p.invoiceId)).to.include(id);
+    expect((await env.ctx.sepa.mandatesOf(org.harzer))[0].nextSequence).to.equal('FRST');
+    // a return of a debit that was never collected is refused, naming the field
+    try {
+      await env.ctx.sepa.recordReturn({ endToEndId: d.end_to_end_id, reasonCode: 'AM04', amountCents: 12000, bookedOn: berlin(env) }, actor);
+      expect.fail('refused');
+    } catch (e) {
+      expect((e as { fields?: Record<string, string> }).fields).to.deep.equal({ endToEndId: 'sepa.errors.debitCancelled' });
+    }
+  });
+
+  it('after a returned first debit, a new first debit taken out leaves the mandate first again', async () => {
+    env.clock.set('2027-09-06T09:00:00Z');
+    const m = (await env.ctx.sepa.mandatesOf(org.institut))[0];
+    expect(m.nextSequence).to.equal('FRST'); // its only debit so far was taken out
+    const a = await makeInvoice(env.db, org.institut, { year: 2030, amountCents: 30000 });
+    const runA = await collect(env, [a]);
+    env.clock.set(`${runA.dueDate}T12:00:00Z`);
+    await env.ctx.sepa.settleDue(actor);
+    env.clock.set(`${runA.dueDate}T15:00:00Z`);
+    await env.ctx.sepa.recordReturn({ endToEndId: runA.e2e.get(a)!.endToEndId, reasonCode: 'AM04', amountCents: 30000, bookedOn: runA.dueDate }, actor);
+    expect((await env.ctx.sepa.mandatesOf(org.institut))[0].nextSequence).to.equal('FRST');
+    const b = await makeInvoice(env.db, org.institut, { year: 2031, amountCents: 30000 });
+    const runB = await collect(env, [b], { download: false });
+    expect((await debitOf(b)).sequence).to.equal('FRST');
+    await env.ctx.sepa.cancelDebit(actor, Number((await debitOf(b)).id), { reason: 'Mitglied überweist', recalled: false });
+    expect((await env.ctx.sepa.mandatesOf(org.institut))[0].nextSequence).to.equal('FRST');
+    expect((await env.ctx.sepa.run(runB.runId)).run.debitCount).to.equal(0);
+  });
+
+  it('a part paid after the download: the recall is asked and says what stays open', async () => {
+    env.clock.set('2027-10-04T09:00:00Z');
+    const id = await makeInvoice(env.db, org.brocken, { year: 2032, amountCents: 40000 });
+    await collect(env, [id]);
+    await env.ctx.payments.record(actor, id, { date: '2027-10-04', amountCents: 15000, reference: 'Teilzahlung' });
+    const d = await debitOf(id);
+    expect(d.status).to.equal('pending');
+    expect(Number(d.amount_cents), 'the file at the bank says 400,00 €').to.equal(40000);
+    const asked = await mails('sepa_debit_recall', (await env.ctx.dues.get(id)).number);
+    expect(asked).to.have.length(1);
+    expect(asked[0].text_body.replace(/\s+/g, ' ')).to.match(/Offen sind nur noch 250,00\s€/);
+  });
+
   it('the run preview shows the treasurer what was reminded and what was paid in part, so the collection asks for the rest only', async () => {
     env.clock.set('2027-09-01T09:00:00Z');
     const id = await makeInvoice(env.db, org.brocken, { year: 2029, amountCents: 30000 });

@@ -96,6 +96,11 @@ describe('stripe and direct debit: no pay link beside the debit; the Stripe invo
     expect((await env.ctx.dues.get(inv.goslar)).stripeState).to.equal('debit');
     expect((await env.ctx.dues.get(inv.goslar)).payUrl).to.equal(null);
     fake.clearFaults();
+    // a part paid by transfer meanwhile lowers the Stripe invoice; the pay link stays withdrawn (the debit, lowered or to be recalled, still collects)
+    await env.ctx.payments.record(actor, inv.goslar, { date: env.clock.now().toISOString().slice(0, 10), amountCents: 1000, reference: 'Teilzahlung' });
+    expect(fake.invoices.get(await stripeId(inv.goslar))!.status).to.equal('open');
+    expect((await env.ctx.dues.get(inv.goslar)).stripeState).to.equal('debit');
+    expect((await env.ctx.dues.get(inv.goslar)).payUrl).to.equal(null);
     await env.ctx.stripe.reconcile();
     expect(fake.invoices.get(await stripeId(inv.goslar))!.status).to.equal('void');
     expect((await env.ctx.dues.get(inv.goslar)).stripeState).to.equal('debit_closed');

@@ -384,38 +384,13 @@ export class DuesService {
    * form skip the member). The form's one-time key makes a form sent twice issue nothing more.
    */
   async issueWithItems(actor: Actor, organisationId: number, input: ItemsInvoiceInput): Promise<ItemsIssueResult> {
-    const again = async (q: Knex | Knex.Transaction): Promise<ItemsIssueResult | null> => {
-      const ids = (await Promise.all([idByRequestKey(q, input.requestKey), idByRequestKey(q, `${input.requestKey}.2`)])).filter((x): x is number => x !== null);
-      if (!ids.length) return null;
-      const invoices = await Promise.all(ids.map(async (id) => ({ invoiceId: id, number: (await this.getIn(q, id)).number })));
-      return { issued: true, invoices };
-    };
     let r: ItemsIssueResult;
     try {
-      r = await this.d.db.transaction(async (trx) => {
-        const seen = await again(trx);
-        if (seen) return seen;
-        const drafts = await this.draftWithItems(trx, actor, organisationId, input);
-        if ('skip' in drafts) return drafts.skip as ItemsIssueResult;
-        const fields = [...new Set(drafts.flatMap((d) => problemsOfDraft(d.row)))];
-        if (fields.length) return { issued: false, reason: 'einvoice', fields };
-        const invoices: { invoiceId: number; number: string }[] = [];
-        for (const [i, d] of drafts.entries()) {
-          const number = await nextInvoiceNumber(trx, d.row.year);
-          const id = await insertInvoice(trx, { ...d.row, number, request_key: i === 0 ? input.requestKey : `${input.requestKey}.${i + 1}` });
-          await this.d.audit.record(trx, actor, 'invoice.issued', 'invoice', id, undefined, {
-            number, organisationId, year: d.row.year, amountCents: d.row.amount_cents, withDues: d.row.dues_key ? input.duesYear : null,
-            lines: d.lines.map((l) => ({ name: l.name, quantityMilli: l.quantityMilli, unitNetCents: l.unitNetCents, category: l.category, ratePercent: l.ratePercent })),
-          });
-          if (this.d.payments) await this.d.payments.applyOpenCredit(trx, actor, id);
-          invoices.push({ invoiceId: id, number });
-        }
-        return { issued: true, invoices };
-      });
+      r = await this.d.db.transaction(async (trx) => this.issueItemsIn(trx, actor, organisationId, input));
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
       // the same form sent twice at once, or a dues invoice of the year issued meanwhile
-      const seen = await again(this.d.db);
+      const seen = await this.issuedByRequestKey(this.d.db, input.requestKey);
       if (seen) return seen;
       const dues = input.duesYear ? await idByDuesKey(this.d.db, duesKey(input.duesYear, organisationId)) : null;
       if (dues) return { issued: false, reason: 'invoiced', invoiceId: dues };
@@ -423,6 +398,56 @@ export class DuesService {
     }
     if (r.issued) for (const i of r.invoices) await this.deliver(i.invoiceId);
     return r;
+  }
+
+  /**
+   * h/fee: issueWithItems inside the caller's transaction (a SEPA return charges its fee on to the
+   * member in the return's own transaction): the same checks, numbering and audit; with Stripe off
+   * the e-mail goes into the outbox in this transaction too. The caller calls `deliver` for each
+   * invoice after the commit (with Stripe on: the push, then the e-mail with the payment link).
+   * An invoice with this request key already issued is returned, not issued again.
+   */
+  async issueWithItemsInTrx(trx: Knex.Transaction, actor: Actor, organisationId: number, input: ItemsInvoiceInput): Promise<ItemsIssueResult> {
+    const r = await this.issueItemsIn(trx, actor, organisationId, input);
+    if (r.issued && !this.stripeOn()) {
+      for (const i of r.invoices) if (!(await this.getIn(trx, i.invoiceId)).mailedAt) await this.mailInvoice(trx, i.invoiceId);
+    }
+    return r;
+  }
+
+  /** h/fee: the invoices an items form (or another caller's one-time key) issued, or null. */
+  async itemsInvoicesOf(requestKey: string, q: Knex | Knex.Transaction = this.d.db): Promise<{ invoiceId: number; number: string }[]> {
+    const seen = await this.issuedByRequestKey(q, requestKey);
+    return seen && seen.issued ? seen.invoices : [];
+  }
+
+  private async issuedByRequestKey(q: Knex | Knex.Transaction, requestKey: string): Promise<ItemsIssueResult | null> {
+    const ids = (await Promise.all([idByRequestKey(q, requestKey), idByRequestKey(q, `${requestKey}.2`)])).filter((x): x is number => x !== null);
+    if (!ids.length) return null;
+    const invoices = await Promise.all(ids.map(async (id) => ({ invoiceId: id, number: (await this.getIn(q, id)).number })));
+    return { issued: true, invoices };
+  }
+
+  /** The body of issueWithItems, in the given transaction: nothing delivered yet. */
+  private async issueItemsIn(trx: Knex.Transaction, actor: Actor, organisationId: number, input: ItemsInvoiceInput): Promise<ItemsIssueResult> {
+    const seen = await this.issuedByRequestKey(trx, input.requestKey);
+    if (seen) return seen;
+    const drafts = await this.draftWithItems(trx, actor, organisationId, input);
+    if ('skip' in drafts) return drafts.skip as ItemsIssueResult;
+    const fields = [...new Set(drafts.flatMap((d) => problemsOfDraft(d.row)))];
+    if (fields.length) return { issued: false, reason: 'einvoice', fields };
+    const invoices: { invoiceId: number; number: string }[] = [];
+    for (const [i, d] of drafts.entries()) {
+      const number = await nextInvoiceNumber(trx, d.row.year);
+      const id = await insertInvoice(trx, { ...d.row, number, request_key: i === 0 ? input.requestKey : `${input.requestKey}.${i + 1}` });
+      await this.d.audit.record(trx, actor, 'invoice.issued', 'invoice', id, undefined, {
+        number, organisationId, year: d.row.year, amountCents: d.row.amount_cents, withDues: d.row.dues_key ? input.duesYear : null,
+        lines: d.lines.map((l) => ({ name: l.name, quantityMilli: l.quantityMilli, unitNetCents: l.unitNetCents, category: l.category, ratePercent: l.ratePercent })),
+      });
+      if (this.d.payments) await this.d.payments.applyOpenCredit(trx, actor, id);
+      invoices.push({ invoiceId: id, number });
+    }
+    return { issued: true, invoices };
   }
 
   /** The rows of the invoices with items, all but their numbers, with their lines; or why there are none. */

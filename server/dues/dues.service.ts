@@ -422,9 +422,15 @@ export class DuesService {
   }
 
   private async issuedByRequestKey(q: Knex | Knex.Transaction, requestKey: string): Promise<ItemsIssueResult | null> {
-    const ids = (await Promise.all([idByRequestKey(q, requestKey), idByRequestKey(q, `${requestKey}.2`)])).filter((x): x is number => x !== null);
+    // one query after the other: inside a transaction (PostgreSQL) a client takes one at a time
+    const ids: number[] = [];
+    for (const key of [requestKey, `${requestKey}.2`]) {
+      const id = await idByRequestKey(q, key);
+      if (id !== null) ids.push(id);
+    }
     if (!ids.length) return null;
-    const invoices = await Promise.all(ids.map(async (id) => ({ invoiceId: id, number: (await this.getIn(q, id)).number })));
+    const invoices: { invoiceId: number; number: string }[] = [];
+    for (const id of ids) invoices.push({ invoiceId: id, number: (await this.getIn(q, id)).number });
     return { issued: true, invoices };
   }
 

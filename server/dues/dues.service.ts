@@ -99,6 +99,11 @@ export interface ItemsInvoiceInput {
   serviceEnd: string;
   /** the form's one-time key (a form sent twice issues one invoice) */
   requestKey: string;
+  /**
+   * h/fee: why the items outside VAT are outside it, for an invoice without the dues (the PDF's tax
+   * note and the e-invoice's exemption reason, BT-120); without it the settings' words for the dues.
+   */
+  outsideVatNote?: string;
 }
 
 export type ItemsPreview =
@@ -168,6 +173,11 @@ export class EInvoiceRefused extends AppError {
 /** h/einvoice: the buyer's e-invoice data stored with the invoice at issue. */
 function buyerEInvoice(e: { publicBody: boolean; leitwegId: string; format: InvoiceEInvoice['format'] }, mandate: DirectDebitMandate | null): InvoiceEInvoice {
   return { format: e.format, leitwegId: e.publicBody ? e.leitwegId : '', mandate };
+}
+
+/** h/fee: the issuer snapshot with another exemption reason (BT-120) for this invoice's lines outside VAT. */
+function withExemptionReason(issuer: IssuerSnapshot, reason: string): IssuerSnapshot {
+  return issuer.einvoice ? { ...issuer, einvoice: { ...issuer.einvoice, exemptionReason: reason } } : issuer;
 }
 
 export function isValidYear(y: number): boolean {
@@ -505,9 +515,12 @@ export class DuesService {
         ...parties.row, year: Number(parties.row.issue_date.slice(0, 4)), dues_key: null, dues_run_id: null, category_id: null,
         description: '', pro_rata_note: '', period_start: '', period_end: '', amount_cents: 0, lines: null,
       };
+      // h/fee: items outside VAT that are not dues say why in their own words (a return fee: damages)
+      const note = !withDues && lines === outside && input.outsideVatNote?.trim() ? input.outsideVatNote.trim().slice(0, 300) : null;
+      const own = note ? { tax_note: note, issuer: JSON.stringify(withExemptionReason(JSON.parse(base.issuer) as IssuerSnapshot, note)) } : {};
       out.push({
         lines,
-        row: { ...base, description: description.slice(0, 500), period_start: starts[0]!, period_end: ends[ends.length - 1]!, amount_cents: gross, lines: JSON.stringify(lines) },
+        row: { ...base, ...own, description: description.slice(0, 500), period_start: starts[0]!, period_end: ends[ends.length - 1]!, amount_cents: gross, lines: JSON.stringify(lines) },
       });
     }
     return out;

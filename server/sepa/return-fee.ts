@@ -58,6 +58,7 @@ export async function chargeReturnFee(d: { dues: DuesService; audit: AuditServic
     serviceStart: x.bookedOn,
     serviceEnd: x.bookedOn,
     requestKey: returnFeeKey(x.returnId),
+    outsideVatNote: tFor(x.locale)('sepa.returnFee.taxNote'),
   });
   if (r.issued) {
     const inv = r.invoices[0]!;

@@ -157,8 +157,12 @@ describe('SEPA: the return fee charged on to the member', function () {
     const text = oneLine(pdfText(pdf));
     expect(text).to.contain(name).and.to.contain('3,50 €').and.to.contain(fee.number);
     expect(text).not.to.contain('Umsatzsteuer');
+    // why it is outside VAT, in its own words (not the dues' "echter Mitgliedsbeitrag")
+    const why = 'Die Rücklastschriftgebühr ist Schadensersatz, kein Entgelt für eine Leistung, und daher nicht umsatzsteuerbar.';
+    expect(text).to.contain(why).and.not.to.contain('Mitgliedsbeitrag');
     const xml = detach(pdf, 'factur-x.xml').content;
     expect(xml).to.contain('<ram:CategoryCode>O</ram:CategoryCode>').and.to.contain('<ram:GrandTotalAmount>3.50</ram:GrandTotalAmount>');
+    expect(xml).to.contain(`<ram:ExemptionReason>${why}</ram:ExemptionReason>`).and.not.to.contain('Mitgliedsbeitrag');
     if (!STANDARDS || !hasXmllint) { console.log(`      ${SKIP_MESSAGE}`); return; }
     expect(xsdErrors(xml)).to.equal('');
     expect(await schematronFailures(xml)).to.deep.equal([]);
@@ -174,7 +178,7 @@ describe('SEPA: the return fee charged on to the member', function () {
     expect(oneLine(toMember!.text_body)).to.contain(`is invoiced to you with invoice ${fee!.number}`);
     if (!hasPoppler) { this.skip(); return; }
     const pdf = await mailedPdf(Number(fee!.id));
-    expect(oneLine(pdfText(pdf))).to.contain(name);
+    expect(oneLine(pdfText(pdf))).to.contain(name).and.to.contain('The return fee is damages, not consideration for a supply');
     if (!STANDARDS || !hasXmllint) return;
     const xml = detach(pdf, 'factur-x.xml').content;
     expect(xsdErrors(xml)).to.equal('');

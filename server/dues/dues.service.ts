@@ -104,6 +104,8 @@ export interface ItemsInvoiceInput {
    * note and the e-invoice's exemption reason, BT-120); without it the settings' words for the dues.
    */
   outsideVatNote?: string;
+  /** h/fee: the items are damages (a return fee), not services: owed after the membership ended too */
+  notAService?: boolean;
 }
 
 export type ItemsPreview =
@@ -474,7 +476,7 @@ export class DuesService {
     const org = await this.d.members.getIn(q, organisationId);
     if (!org) throw new NotFoundError();
     // services after the membership ended are not billed to it (issue 11: never a period after the end date)
-    if (org.exitDate && input.items.length && org.exitDate < input.serviceEnd) return { skip: { issued: false, reason: 'left', exitDate: org.exitDate } };
+    if (org.exitDate && input.items.length && !input.notAService && org.exitDate < input.serviceEnd) return { skip: { issued: false, reason: 'left', exitDate: org.exitDate } };
     if ((await this.missingTaxSettings(q)).length) return { skip: { issued: false, reason: 'tax_settings' } };
     const parties = await this.partiesOf(q, actor, org);
     const t = tFor(parties.row.locale as Locale);

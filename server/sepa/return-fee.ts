@@ -47,8 +47,7 @@ export function returnFeeItemName(x: { invoiceNumber: string; debitDueDate: stri
 
 /**
  * Issues the fee invoice inside the return's transaction, or says why it cannot be issued (the
- * items path's refusals: tax settings missing, the e-invoice would not be valid, the membership
- * ended before the booking date …); the refusal is audited and the return is booked all the same
+ * items path's refusals: tax settings missing, the e-invoice would not be valid …); the refusal is audited and the return is booked all the same
  * (the fee then stays the association's cost). Any other failure rolls the return back with it.
  */
 export async function chargeReturnFee(d: { dues: DuesService; audit: AuditService }, trx: Knex.Transaction, actor: Actor, x: ReturnFeeInput): Promise<ReturnFeeOutcome> {
@@ -59,6 +58,7 @@ export async function chargeReturnFee(d: { dues: DuesService; audit: AuditServic
     serviceEnd: x.bookedOn,
     requestKey: returnFeeKey(x.returnId),
     outsideVatNote: tFor(x.locale)('sepa.returnFee.taxNote'),
+    notAService: true, // a member who has left owes the fee of a returned debit all the same
   });
   if (r.issued) {
     const inv = r.invoices[0]!;

@@ -24,7 +24,8 @@ const oneLine = (s: string) => s.replace(/\s+/g, ' ');
 
 const IBAN: Record<string, string> = {
   off: 'DE12500105170648489890', de: 'DE02120300000000202051', en: 'DE02100500000054540402', twice: 'DE02200505501015871393',
-  statement: 'DE02500105170137075030', zero: 'DE02300209000106531065', left: 'DE02370502990000684712',
+  statement: 'DE02500105170137075030', zero: 'DE02300209000106531065', left: 'DE02370502990000684712', refused: 'DE02700202700010108669',
+  crash: 'DE02600501010002034304',
 };
 
 describe('SEPA: the return fee charged on to the member', function () {
@@ -45,7 +46,7 @@ describe('SEPA: the return fee charged on to the member', function () {
     });
     const firms: [string, string, 'de' | 'en'][] = [
       ['off', 'Alpha Chemie GmbH', 'de'], ['de', 'Beta Pigmente GmbH', 'de'], ['en', 'Gamma Polymers Ltd', 'en'], ['twice', 'Delta Labor GmbH', 'de'],
-      ['statement', 'Epsilon Analytik GmbH', 'de'], ['zero', 'Zeta Werkstoffe GmbH', 'de'], ['left', 'Eta Harzchemie GmbH', 'de'],
+      ['statement', 'Epsilon Analytik GmbH', 'de'], ['zero', 'Zeta Werkstoffe GmbH', 'de'], ['left', 'Eta Harzchemie GmbH', 'de'], ['refused', 'Theta Lacke GmbH', 'de'], ['crash', 'Iota Harze GmbH', 'de'],
     ];
     for (const [k, name, locale] of firms) org[k] = await makeFirm(env.ctx, { name, categoryId: cats.company, email: `fibu@${k}.example`, locale });
     await env.ctx.dues.freezeFeeSchedule(actor, 2027);
@@ -210,20 +211,60 @@ describe('SEPA: the return fee charged on to the member', function () {
     expect(await env.db('mail_messages').where({ template: 'dues_invoice', related_type: 'invoice', related_id: fees[0]!.id })).to.have.length(1);
   });
 
+  it('all or nothing: a failure after the fee invoice was written takes the return back with it; recorded again, one return and one fee invoice', async () => {
+    const dues = env.ctx.dues;
+    const original = dues.issueWithItemsInTrx.bind(dues);
+    dues.issueWithItemsInTrx = async (...a: Parameters<typeof original>) => {
+      await original(...a);
+      throw new Error('process killed');
+    };
+    try {
+      const res = await returnByHand('crash', '3,50');
+      expect(res.status).to.equal(500);
+    } finally {
+      dues.issueWithItemsInTrx = original;
+    }
+    expect(await invoicesOf('crash')).to.have.length(1);
+    expect((await env.ctx.sepa.ofOrganisation(org.crash!)).returns).to.have.length(0);
+    expect((await env.ctx.dues.get(inv.crash!.id)).status).to.equal('paid');
+    expect(await mailsTo('crash', 'sepa_return_member')).to.have.length(0);
+
+    expect((await returnByHand('crash', '3,50')).status).to.equal(303);
+    expect((await env.ctx.sepa.ofOrganisation(org.crash!)).returns).to.have.length(1);
+    expect(await feeInvoiceOf('crash')).to.have.length(1);
+    expect((await env.ctx.dues.get(inv.crash!.id)).status).to.equal('open');
+    // the number the rolled-back invoice had drawn is given again: no gap
+    const numbers = (await env.db('invoices').where({ year: 2027 }).orderBy('number').select('number')).map((r) => Number(String(r.number).slice(5)));
+    expect(numbers).to.deep.equal(numbers.map((_, i) => i + 1));
+  });
+
   it('a return without a fee (0,00 €) issues no invoice, even with the setting on', async () => {
     expect((await returnByHand('zero', '')).status).to.equal(303);
     expect(await invoicesOf('zero')).to.have.length(1);
     expect(await env.db('audit_log').where({ action: 'sepa.return_fee_charged', entity_id: inv.zero!.id })).to.have.length(0);
   });
 
-  it('a fee the items path refuses (the membership ended before the booking): the return is booked, the treasurer is told why', async () => {
+  it('a member who has left owes the fee all the same; a fee the items path refuses (tax number missing): the return is booked, the treasurer is told why', async () => {
     await env.db('organisations').where({ id: org.left }).update({ exit_date: '2027-03-31' });
     expect((await returnByHand('left', '3,50')).status).to.equal(303);
-    expect((await env.ctx.dues.get(inv.left!.id)).status).to.equal('open');
-    expect(await invoicesOf('left')).to.have.length(1);
+    const [fee] = await feeInvoiceOf('left');
+    expect(Number(fee!.amount_cents)).to.equal(350);
+
+    const association = await env.ctx.settings.association();
+    await env.ctx.settings.updateAssociation(actor, { ...association, taxNumber: '' });
+    try {
+      expect((await returnByHand('refused', '3,50')).status).to.equal(303);
+    } finally {
+      await env.ctx.settings.updateAssociation(actor, association);
+    }
+    expect((await env.ctx.dues.get(inv.refused!.id)).status).to.equal('open');
+    expect(await invoicesOf('refused')).to.have.length(1);
     const toTreasurer = (await treasurerMails()).at(-1)!;
-    expect(oneLine(toTreasurer.text_body)).to.contain('Die Gebühr konnte dem Mitglied nicht in Rechnung gestellt werden: Keine Rechnung: Die Mitgliedschaft endete am 31.03.2027');
-    expect(await env.db('audit_log').where({ action: 'sepa.return_fee_not_charged', entity_id: inv.left!.id })).to.have.length(1);
+    expect(oneLine(toTreasurer.text_body)).to.contain('Die Gebühr konnte dem Mitglied nicht in Rechnung gestellt werden: Keine Rechnung: In den Einstellungen fehlt die Steuernummer des Vereins');
+    expect(oneLine(toTreasurer.text_body)).to.contain('Sie bleibt Aufwand des Vereins');
+    expect(await env.db('audit_log').where({ action: 'sepa.return_fee_not_charged', entity_id: inv.refused!.id })).to.have.length(1);
+    const [toMember] = await mailsTo('refused', 'sepa_return_member');
+    expect(toMember!.text_body).not.to.contain('Rücklastschriftgebühr');
   });
 });
 

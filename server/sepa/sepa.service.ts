@@ -512,7 +512,9 @@ export class SepaService {
    * end-to-end id; the "Lastschrift" payment is reversed by a counter-booking (the invoice is
    * open again and reminded as usual), the bank's return fee (settings, or as given) is
    * recorded, the treasurer and the member are told, and a refusal (MD06, MD01, AC04 …) flags
-   * the mandate so that it is not used again until the board has looked at it.
+   * the mandate so that it is not used again until the board has looked at it. h/fee: with the
+   * setting chargeReturnFee on, a fee above 0 is charged on to the member by an invoice of its
+   * own, issued in the same transaction (return-fee.ts) and delivered after the commit.
    */
   async recordReturn(input: ReturnInput, actor: Actor, within?: WithinReturn): Promise<{ returnId: number; invoiceId: number; mandateFlagged: boolean; feeInvoiceId: number | null }> {
     const errors: FieldErrors = {};

@@ -40,6 +40,7 @@ import { buildCii } from '../einvoice/cii.ts';
 import type { DirectDebitMandate, EInvoiceLine, EInvoiceProfile, VatBreakdown } from '../einvoice/model.ts';
 import { totalsOf } from '../einvoice/model.ts'; // h/items
 import type { InvoiceEInvoice } from './invoice.ts';
+import { GatewayError } from '../stripe/gateway.ts'; // h/fee: a Stripe outage after an invoice with items was issued
 
 export type { FeeScheduleEntry };
 
@@ -113,7 +114,7 @@ export type ItemsPreview =
   | { ok: false; skip: IssueResult };
 
 /** One or (dues outside VAT beside taxed items) two invoices issued, or why none. */
-export type ItemsIssueResult = { issued: true; invoices: { invoiceId: number; number: string }[] } | (IssueResult & { issued: false });
+export type ItemsIssueResult = { issued: true; invoices: { invoiceId: number; number: string }[]; undelivered?: string[] } | (IssueResult & { issued: false }); // h/fee: undelivered: issued, Stripe unreachable, not mailed yet
 
 /** h/items: the highest amount one invoice may come to (what the amount fields accept, 1.000.000,00 €). */
 export const ITEMS_MAX_CENTS = 100_000_000;
@@ -408,8 +409,19 @@ export class DuesService {
       if (dues) return { issued: false, reason: 'invoiced', invoiceId: dues };
       throw err;
     }
-    if (r.issued) for (const i of r.invoices) await this.deliver(i.invoiceId);
-    return r;
+    if (!r.issued) return r;
+    // h/fee: Stripe unreachable: the invoices stand (committed), the push error is kept on each and the caller is told
+    const undelivered: string[] = [];
+    for (const i of r.invoices) {
+      try {
+        await this.deliver(i.invoiceId);
+      } catch (err) {
+        if (!(err instanceof GatewayError)) throw err;
+        this.d.log.warn({ invoiceId: i.invoiceId, err: err.message }, 'invoice with items not delivered: Stripe');
+        undelivered.push(i.number);
+      }
+    }
+    return undelivered.length ? { ...r, undelivered } : r;
   }
 
   /**
@@ -835,9 +847,30 @@ export class DuesService {
   // h/sepa: end
 
   /** What may be done with an invoice now: take payments, cancel it (a dues invoice that counts), issue it anew (a cancelled one). */
-  actions(invoice: Invoice): { payable: boolean; cancellable: boolean; reissuable: boolean } {
+  actions(invoice: Invoice): { payable: boolean; cancellable: boolean; reissuable: boolean; deliverable: boolean } {
     const counts = invoice.kind === 'invoice' && !['cancelled', 'void'].includes(invoice.status);
-    return { payable: counts, cancellable: counts, reissuable: invoice.kind === 'invoice' && invoice.status === 'cancelled' };
+    // h/fee: deliverable: issued but not gone out (Stripe was unreachable when it was issued)
+    return { payable: counts, cancellable: counts, reissuable: invoice.kind === 'invoice' && invoice.status === 'cancelled', deliverable: counts && !invoice.mailedAt };
+  }
+
+  /**
+   * h/fee: the treasurer's "deliver now" of an issued invoice that has not gone out (Stripe was
+   * unreachable at issue): pushed to Stripe and e-mailed as at issue; Stripe's message when it is
+   * still unreachable. Each attempt audited.
+   */
+  async deliverNow(actor: Actor, invoiceId: number): Promise<{ delivered: boolean; error?: string }> {
+    const inv = await this.get(invoiceId);
+    if (!this.actions(inv).deliverable) return { delivered: !!inv.mailedAt };
+    let error: string | undefined;
+    try {
+      await this.deliver(invoiceId);
+    } catch (err) {
+      if (!(err instanceof GatewayError)) throw err;
+      error = err.message;
+    }
+    const delivered = !!(await this.get(invoiceId)).mailedAt;
+    await this.d.audit.record(this.d.db, actor, 'invoice.delivery_retried', 'invoice', invoiceId, { mailedAt: null }, { delivered, ...(error ? { error } : {}) });
+    return { delivered, error };
   }
 
   /**

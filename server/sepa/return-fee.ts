@@ -76,8 +76,9 @@ export async function chargeReturnFee(d: { dues: DuesService; audit: AuditServic
 /**
  * After the return committed: the fee invoice's delivery (with Stripe on the push, then the
  * e-mail with the payment link; with Stripe off it went out with the return). A Stripe outage
- * does not undo the booked return: it is logged and kept on the invoice (push error), and the
- * statement's next import of the same return delivers it again.
+ * does not undo the booked return: it is logged and kept on the invoice (push error); the
+ * invoice page offers "deliver now", and the statement's next import of the same return delivers
+ * it too.
  */
 export async function deliverReturnFee(d: { dues: DuesService; log: Logger }, invoiceId: number): Promise<void> {
   try {

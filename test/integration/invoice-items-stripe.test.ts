@@ -164,4 +164,36 @@ describe('an invoice with further items, with Stripe on', function () {
     expect(fake.invoicesWhere('local_invoice_id', String(dues!.id))).to.have.length(1);
     expect(fake.invoicesWhere('local_invoice_id', String(event!.id))).to.have.length(1);
   });
+
+  it('Stripe unreachable when the form is sent: the invoice stands and the treasurer is told (no error page); "Jetzt zustellen" delivers it once Stripe is back', async () => {
+    const org = await makeFirm(env.ctx, { name: 'Brocken Analytik GmbH', categoryId: cats.company, email: 'ap@brocken.example' });
+    fake.setFaults({ errorRate: 1 });
+    let res;
+    try {
+      res = await treasurer.submit(url(org), {
+        requestKey: requestKeyOf((await treasurer.get(url(org))).text),
+        item1Name: 'Workshop Analytik', item1Qty: '1', item1Price: '200,00', item1Vat: '19', serviceStart: '2027-05-14', action: 'issue',
+      });
+    } finally {
+      fake.clearFaults();
+    }
+    expect(res.status).to.equal(303);
+    const [row] = await env.db('invoices').where({ organisation_id: org });
+    expect(res.headers.location).to.equal(`/treasurer/invoices/${row!.id}`);
+    expect(row!.stripe_invoice_id).to.equal(null);
+    expect(await mailOf(Number(row!.id))).to.have.length(0);
+    let page = oneLine((await treasurer.get(res.headers.location!)).text);
+    expect(page).to.contain(`Rechnung ${row!.number} ausgestellt.`).and.to.contain(`Die E-Mail mit ${row!.number} ist noch nicht verschickt`);
+    expect(page).to.contain('id="invoice-push-error"').and.to.contain('id="invoice-deliver"');
+
+    const deliver = await treasurer.submit(`/treasurer/invoices/${row!.id}`, {}, `/treasurer/invoices/${row!.id}/deliver`);
+    expect(deliver.status).to.equal(303);
+    page = oneLine((await treasurer.get(`/treasurer/invoices/${row!.id}`)).text);
+    expect(page).to.contain(`Rechnung ${row!.number} ist zugestellt.`).and.not.to.contain('id="invoice-deliver"');
+    const after = (await env.db('invoices').where({ id: row!.id }).first())!;
+    expect(fake.invoicesWhere('local_invoice_id', String(row!.id))).to.have.length(1);
+    expect(stripeOf(after.stripe_invoice_id!)).to.include({ amount_due: 23800 });
+    expect(await mailOf(Number(row!.id))).to.have.length(1);
+    expect(await env.db('audit_log').where({ action: 'invoice.delivery_retried', entity_id: row!.id })).to.have.length(1);
+  });
 });

@@ -439,7 +439,7 @@ export class DuesService {
     return r;
   }
 
-  /** h/fee: the invoices an items form (or another caller's one-time key) issued, or null. */
+  /** h/fee: the invoices an items form (or another caller's one-time key) issued; none: []. */
   async itemsInvoicesOf(requestKey: string, q: Knex | Knex.Transaction = this.d.db): Promise<{ invoiceId: number; number: string }[]> {
     const seen = await this.issuedByRequestKey(q, requestKey);
     return seen && seen.issued ? seen.invoices : [];

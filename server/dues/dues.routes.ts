@@ -349,6 +349,16 @@ export function duesRouter(ctx: Context): Router {
     }
   }));
 
+  // h/fee: an issued invoice that did not go out (Stripe unreachable) is delivered now
+  r.post('/invoices/:id/deliver', write, h(async (req, res) => {
+    const id = idParam(req);
+    const out = await ctx.dues.deliverNow(actorOf(req), id);
+    const number = (await ctx.dues.get(id)).number;
+    if (out.delivered) flash(req, 'success', req.t('dues.deliver.done', { number }));
+    else flash(req, 'error', req.t('dues.deliver.failed', { number, error: out.error ?? '' }));
+    res.redirect(303, `/treasurer/invoices/${id}`);
+  }));
+
   r.post('/invoices/:id/reissue', write, h(async (req, res) => {
     const id = idParam(req);
     const inv = await ctx.dues.get(id);
@@ -473,7 +483,10 @@ export function duesRouter(ctx: Context): Router {
     const r2 = await ctx.dues.issueWithItems(actorOf(req), orgId, input);
     if (r2.issued) {
       const numbers = r2.invoices.map((i) => i.number);
-      flash(req, 'success', numbers.length > 1 ? req.t('dues.items.doneTwo', { first: numbers[0], second: numbers[1] }) : req.t('money.single.done', { number: numbers[0] }));
+      const done = numbers.length > 1 ? req.t('dues.items.doneTwo', { first: numbers[0], second: numbers[1] }) : req.t('money.single.done', { number: numbers[0] });
+      // h/fee: issued, but Stripe was unreachable: the e-mail waits (the invoice page shows Stripe's message)
+      if (r2.undelivered?.length) flash(req, 'error', `${done} ${req.t('dues.items.notDelivered', { numbers: r2.undelivered.join(', ') })}`);
+      else flash(req, 'success', done);
       res.redirect(303, `/treasurer/invoices/${r2.invoices[0]!.invoiceId}`);
       return;
     }

@@ -40,6 +40,7 @@ import { buildCii } from '../einvoice/cii.ts';
 import type { DirectDebitMandate, EInvoiceLine, EInvoiceProfile, VatBreakdown } from '../einvoice/model.ts';
 import { totalsOf } from '../einvoice/model.ts'; // h/items
 import type { InvoiceEInvoice } from './invoice.ts';
+import { GatewayError } from '../stripe/gateway.ts'; // h/fee: a Stripe outage after an invoice with items was issued
 
 export type { FeeScheduleEntry };
 
@@ -99,6 +100,13 @@ export interface ItemsInvoiceInput {
   serviceEnd: string;
   /** the form's one-time key (a form sent twice issues one invoice) */
   requestKey: string;
+  /**
+   * h/fee: why the items outside VAT are outside it, for an invoice without the dues (the PDF's tax
+   * note and the e-invoice's exemption reason, BT-120); without it the settings' words for the dues.
+   */
+  outsideVatNote?: string;
+  /** h/fee: the items are damages (a return fee), not services: owed after the membership ended too */
+  notAService?: boolean;
 }
 
 export type ItemsPreview =
@@ -106,7 +114,7 @@ export type ItemsPreview =
   | { ok: false; skip: IssueResult };
 
 /** One or (dues outside VAT beside taxed items) two invoices issued, or why none. */
-export type ItemsIssueResult = { issued: true; invoices: { invoiceId: number; number: string }[] } | (IssueResult & { issued: false });
+export type ItemsIssueResult = { issued: true; invoices: { invoiceId: number; number: string }[]; undelivered?: string[] } | (IssueResult & { issued: false }); // h/fee: undelivered: issued, Stripe unreachable, not mailed yet
 
 /** h/items: the highest amount one invoice may come to (what the amount fields accept, 1.000.000,00 €). */
 export const ITEMS_MAX_CENTS = 100_000_000;
@@ -168,6 +176,11 @@ export class EInvoiceRefused extends AppError {
 /** h/einvoice: the buyer's e-invoice data stored with the invoice at issue. */
 function buyerEInvoice(e: { publicBody: boolean; leitwegId: string; format: InvoiceEInvoice['format'] }, mandate: DirectDebitMandate | null): InvoiceEInvoice {
   return { format: e.format, leitwegId: e.publicBody ? e.leitwegId : '', mandate };
+}
+
+/** h/fee: the issuer snapshot with another exemption reason (BT-120) for this invoice's lines outside VAT. */
+function withExemptionReason(issuer: IssuerSnapshot, reason: string): IssuerSnapshot {
+  return issuer.einvoice ? { ...issuer, einvoice: { ...issuer.einvoice, exemptionReason: reason } } : issuer;
 }
 
 export function isValidYear(y: number): boolean {
@@ -391,45 +404,87 @@ export class DuesService {
    * form skip the member). The form's one-time key makes a form sent twice issue nothing more.
    */
   async issueWithItems(actor: Actor, organisationId: number, input: ItemsInvoiceInput): Promise<ItemsIssueResult> {
-    const again = async (q: Knex | Knex.Transaction): Promise<ItemsIssueResult | null> => {
-      const ids = (await Promise.all([idByRequestKey(q, input.requestKey), idByRequestKey(q, `${input.requestKey}.2`)])).filter((x): x is number => x !== null);
-      if (!ids.length) return null;
-      const invoices = await Promise.all(ids.map(async (id) => ({ invoiceId: id, number: (await this.getIn(q, id)).number })));
-      return { issued: true, invoices };
-    };
     let r: ItemsIssueResult;
     try {
-      r = await this.d.db.transaction(async (trx) => {
-        const seen = await again(trx);
-        if (seen) return seen;
-        const drafts = await this.draftWithItems(trx, actor, organisationId, input);
-        if ('skip' in drafts) return drafts.skip as ItemsIssueResult;
-        const fields = [...new Set(drafts.flatMap((d) => problemsOfDraft(d.row)))];
-        if (fields.length) return { issued: false, reason: 'einvoice', fields };
-        const invoices: { invoiceId: number; number: string }[] = [];
-        for (const [i, d] of drafts.entries()) {
-          const number = await nextInvoiceNumber(trx, d.row.year);
-          const id = await insertInvoice(trx, { ...d.row, number, request_key: i === 0 ? input.requestKey : `${input.requestKey}.${i + 1}` });
-          await this.d.audit.record(trx, actor, 'invoice.issued', 'invoice', id, undefined, {
-            number, organisationId, year: d.row.year, amountCents: d.row.amount_cents, withDues: d.row.dues_key ? input.duesYear : null,
-            lines: d.lines.map((l) => ({ name: l.name, quantityMilli: l.quantityMilli, unitNetCents: l.unitNetCents, category: l.category, ratePercent: l.ratePercent })),
-          });
-          if (this.d.payments) await this.d.payments.applyOpenCredit(trx, actor, id);
-          invoices.push({ invoiceId: id, number });
-        }
-        return { issued: true, invoices };
-      });
+      r = await this.d.db.transaction(async (trx) => this.issueItemsIn(trx, actor, organisationId, input));
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
       // the same form sent twice at once, or a dues invoice of the year issued meanwhile
-      const seen = await again(this.d.db);
+      const seen = await this.issuedByRequestKey(this.d.db, input.requestKey);
       if (seen) return seen;
       const dues = input.duesYear ? await idByDuesKey(this.d.db, duesKey(input.duesYear, organisationId)) : null;
       if (dues) return { issued: false, reason: 'invoiced', invoiceId: dues };
       throw err;
     }
-    if (r.issued) for (const i of r.invoices) await this.deliver(i.invoiceId);
+    if (!r.issued) return r;
+    // h/fee: Stripe unreachable: the invoices stand (committed), the push error is kept on each and the caller is told
+    const undelivered: string[] = [];
+    for (const i of r.invoices) {
+      try {
+        await this.deliver(i.invoiceId);
+      } catch (err) {
+        if (!(err instanceof GatewayError)) throw err;
+        this.d.log.warn({ invoiceId: i.invoiceId, err: err.message }, 'invoice with items not delivered: Stripe');
+        undelivered.push(i.number);
+      }
+    }
+    return undelivered.length ? { ...r, undelivered } : r;
+  }
+
+  /**
+   * h/fee: issueWithItems inside the caller's transaction (a SEPA return charges its fee on to the
+   * member in the return's own transaction): the same checks, numbering and audit; with Stripe off
+   * the e-mail goes into the outbox in this transaction too. The caller calls `deliver` for each
+   * invoice after the commit (with Stripe on: the push, then the e-mail with the payment link).
+   * An invoice with this request key already issued is returned, not issued again.
+   */
+  async issueWithItemsInTrx(trx: Knex.Transaction, actor: Actor, organisationId: number, input: ItemsInvoiceInput): Promise<ItemsIssueResult> {
+    const r = await this.issueItemsIn(trx, actor, organisationId, input);
+    if (r.issued && !this.stripeOn()) {
+      for (const i of r.invoices) if (!(await this.getIn(trx, i.invoiceId)).mailedAt) await this.mailInvoice(trx, i.invoiceId);
+    }
     return r;
+  }
+
+  /** h/fee: the invoices an items form (or another caller's one-time key) issued; none: []. */
+  async itemsInvoicesOf(requestKey: string, q: Knex | Knex.Transaction = this.d.db): Promise<{ invoiceId: number; number: string }[]> {
+    const seen = await this.issuedByRequestKey(q, requestKey);
+    return seen && seen.issued ? seen.invoices : [];
+  }
+
+  private async issuedByRequestKey(q: Knex | Knex.Transaction, requestKey: string): Promise<ItemsIssueResult | null> {
+    // one query after the other: inside a transaction (PostgreSQL) a client takes one at a time
+    const ids: number[] = [];
+    for (const key of [requestKey, `${requestKey}.2`]) {
+      const id = await idByRequestKey(q, key);
+      if (id !== null) ids.push(id);
+    }
+    if (!ids.length) return null;
+    const invoices: { invoiceId: number; number: string }[] = [];
+    for (const id of ids) invoices.push({ invoiceId: id, number: (await this.getIn(q, id)).number });
+    return { issued: true, invoices };
+  }
+
+  /** The body of issueWithItems, in the given transaction: nothing delivered yet. */
+  private async issueItemsIn(trx: Knex.Transaction, actor: Actor, organisationId: number, input: ItemsInvoiceInput): Promise<ItemsIssueResult> {
+    const seen = await this.issuedByRequestKey(trx, input.requestKey);
+    if (seen) return seen;
+    const drafts = await this.draftWithItems(trx, actor, organisationId, input);
+    if ('skip' in drafts) return drafts.skip as ItemsIssueResult;
+    const fields = [...new Set(drafts.flatMap((d) => problemsOfDraft(d.row)))];
+    if (fields.length) return { issued: false, reason: 'einvoice', fields };
+    const invoices: { invoiceId: number; number: string }[] = [];
+    for (const [i, d] of drafts.entries()) {
+      const number = await nextInvoiceNumber(trx, d.row.year);
+      const id = await insertInvoice(trx, { ...d.row, number, request_key: i === 0 ? input.requestKey : `${input.requestKey}.${i + 1}` });
+      await this.d.audit.record(trx, actor, 'invoice.issued', 'invoice', id, undefined, {
+        number, organisationId, year: d.row.year, amountCents: d.row.amount_cents, withDues: d.row.dues_key ? input.duesYear : null,
+        lines: d.lines.map((l) => ({ name: l.name, quantityMilli: l.quantityMilli, unitNetCents: l.unitNetCents, category: l.category, ratePercent: l.ratePercent })),
+      });
+      if (this.d.payments) await this.d.payments.applyOpenCredit(trx, actor, id);
+      invoices.push({ invoiceId: id, number });
+    }
+    return { issued: true, invoices };
   }
 
   /** The rows of the invoices with items, all but their numbers, with their lines; or why there are none. */
@@ -440,7 +495,7 @@ export class DuesService {
     const org = await this.d.members.getIn(q, organisationId);
     if (!org) throw new NotFoundError();
     // services after the membership ended are not billed to it (issue 11: never a period after the end date)
-    if (org.exitDate && input.items.length && org.exitDate < input.serviceEnd) return { skip: { issued: false, reason: 'left', exitDate: org.exitDate } };
+    if (org.exitDate && input.items.length && !input.notAService && org.exitDate < input.serviceEnd) return { skip: { issued: false, reason: 'left', exitDate: org.exitDate } };
     if ((await this.missingTaxSettings(q)).length) return { skip: { issued: false, reason: 'tax_settings' } };
     const parties = await this.partiesOf(q, actor, org);
     const t = tFor(parties.row.locale as Locale);
@@ -481,9 +536,12 @@ export class DuesService {
         ...parties.row, year: Number(parties.row.issue_date.slice(0, 4)), dues_key: null, dues_run_id: null, category_id: null,
         description: '', pro_rata_note: '', period_start: '', period_end: '', amount_cents: 0, lines: null,
       };
+      // h/fee: items outside VAT that are not dues say why in their own words (a return fee: damages)
+      const note = !withDues && lines === outside && input.outsideVatNote?.trim() ? input.outsideVatNote.trim().slice(0, 300) : null;
+      const own = note ? { tax_note: note, issuer: JSON.stringify(withExemptionReason(JSON.parse(base.issuer) as IssuerSnapshot, note)) } : {};
       out.push({
         lines,
-        row: { ...base, description: description.slice(0, 500), period_start: starts[0]!, period_end: ends[ends.length - 1]!, amount_cents: gross, lines: JSON.stringify(lines) },
+        row: { ...base, ...own, description: description.slice(0, 500), period_start: starts[0]!, period_end: ends[ends.length - 1]!, amount_cents: gross, lines: JSON.stringify(lines) },
       });
     }
     return out;
@@ -802,9 +860,30 @@ export class DuesService {
   // h/sepa: end
 
   /** What may be done with an invoice now: take payments, cancel it (a dues invoice that counts), issue it anew (a cancelled one). */
-  actions(invoice: Invoice): { payable: boolean; cancellable: boolean; reissuable: boolean } {
+  actions(invoice: Invoice): { payable: boolean; cancellable: boolean; reissuable: boolean; deliverable: boolean } {
     const counts = invoice.kind === 'invoice' && !['cancelled', 'void'].includes(invoice.status);
-    return { payable: counts, cancellable: counts, reissuable: invoice.kind === 'invoice' && invoice.status === 'cancelled' };
+    // h/fee: deliverable: issued but not gone out (Stripe was unreachable when it was issued)
+    return { payable: counts, cancellable: counts, reissuable: invoice.kind === 'invoice' && invoice.status === 'cancelled', deliverable: counts && !invoice.mailedAt };
+  }
+
+  /**
+   * h/fee: the treasurer's "deliver now" of an issued invoice that has not gone out (Stripe was
+   * unreachable at issue): pushed to Stripe and e-mailed as at issue; Stripe's message when it is
+   * still unreachable. Each attempt audited.
+   */
+  async deliverNow(actor: Actor, invoiceId: number): Promise<{ delivered: boolean; error?: string }> {
+    const inv = await this.get(invoiceId);
+    if (!this.actions(inv).deliverable) return { delivered: !!inv.mailedAt };
+    let error: string | undefined;
+    try {
+      await this.deliver(invoiceId);
+    } catch (err) {
+      if (!(err instanceof GatewayError)) throw err;
+      error = err.message;
+    }
+    const delivered = !!(await this.get(invoiceId)).mailedAt;
+    await this.d.audit.record(this.d.db, actor, 'invoice.delivery_retried', 'invoice', invoiceId, { mailedAt: null }, { delivered, ...(error ? { error } : {}) });
+    return { delivered, error };
   }
 
   /**

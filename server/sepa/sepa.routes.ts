@@ -151,7 +151,7 @@ export function sepaTreasurerRouter(ctx: Context): Router {
     const s = await ctx.settings.sepa();
     res.status(errors ? 422 : 200).render('sepa/settings', {
       title: req.t('sepa.settings.title'), section: 'dues', errors, rules: await settingsWords(ctx, req), canWrite: canWrite(req),
-      values: values ?? { preNotificationDays: String(s.preNotificationDays), leadBusinessDaysCore: String(s.leadBusinessDaysCore), leadBusinessDaysB2b: String(s.leadBusinessDaysB2b), returnFee: centsToEuroInput(s.returnFeeCents) },
+      values: values ?? { preNotificationDays: String(s.preNotificationDays), leadBusinessDaysCore: String(s.leadBusinessDaysCore), leadBusinessDaysB2b: String(s.leadBusinessDaysB2b), returnFee: centsToEuroInput(s.returnFeeCents), chargeReturnFee: s.chargeReturnFee ? '1' : '' },
     });
   };
 
@@ -160,10 +160,12 @@ export function sepaTreasurerRouter(ctx: Context): Router {
   r.post('/settings', write, h(async (req, res) => {
     const p = parseForm(sepaSettingsForm, req.body, req.t);
     const raw = sepaSettingsForm.safeParse(req.body);
-    const values = raw.success ? raw.data : { preNotificationDays: '', leadBusinessDaysCore: '', leadBusinessDaysB2b: '', returnFee: '' };
+    const values = raw.success ? raw.data : { preNotificationDays: '', leadBusinessDaysCore: '', leadBusinessDaysB2b: '', returnFee: '', chargeReturnFee: '' };
     if (!p.ok) return renderSettings(req, res, values, p.errors);
     const fee = values.returnFee.trim() === '' ? 0 : parseEuroToCents(values.returnFee);
-    const parsed = sepaSchema.safeParse({ ...values, returnFeeCents: fee ?? -1 });
+    // h/fee: the checkbox sends '1' when ticked and nothing when not; anything else is refused next to it
+    const charge = values.chargeReturnFee === '1' ? true : values.chargeReturnFee === '' ? false : null;
+    const parsed = sepaSchema.safeParse({ ...values, returnFeeCents: fee ?? -1, chargeReturnFee: charge });
     if (!parsed.success) {
       const errors: FieldErrors = {};
       for (const i of parsed.error.issues) {
@@ -202,7 +204,8 @@ export function sepaTreasurerRouter(ctx: Context): Router {
     if (Object.keys(errors).length) return renderReturn(req, res, values, errors);
     try {
       const out = await ctx.sepa.recordReturn({ endToEndId: values.endToEndId, reasonCode: values.reasonCode, amountCents: amountCents ?? 0, bookedOn: values.bookedOn, feeCents: feeCents ?? 0 }, actorOf(req));
-      flash(req, 'success', req.t(out.mandateFlagged ? 'sepa.returns.savedFlagged' : 'sepa.returns.saved'));
+      const feeText = out.feeInvoiceId ? ` ${req.t('sepa.mail.returnTreasurer.feeCharged', { feeNumber: (await ctx.dues.get(out.feeInvoiceId)).number })}` : ''; // h/fee
+      flash(req, 'success', req.t(out.mandateFlagged ? 'sepa.returns.savedFlagged' : 'sepa.returns.saved') + feeText);
       res.redirect(303, `/treasurer/invoices/${out.invoiceId}`);
     } catch (err) {
       if (err instanceof ValidationError) return renderReturn(req, res, values, tFields(req, err.fields));

@@ -43,4 +43,6 @@ export const sepaSettingsForm = z.object({
   leadBusinessDaysCore: z.string().max(10).default(''),
   leadBusinessDaysB2b: z.string().max(10).default(''),
   returnFee: z.string().max(30).default(''),
+  /** h/fee: the checkbox "charge the return fee on to the member" ('1' when ticked) */
+  chargeReturnFee: z.string().max(10).default(''),
 });

@@ -29,6 +29,7 @@ import {
 } from './sepa.repository.ts';
 import type { MandateScheme, MandateSource, SequenceType } from './sepa.tables.ts';
 import type { PaymentArrived } from '../dues/payments.service.ts';
+import { chargeReturnFee, deliverReturnFee, notChargedReason, returnFeeKey, type ReturnFeeOutcome } from './return-fee.ts'; // h/fee
 
 export type { Debit, Mandate, ReturnEntry, Run };
 
@@ -556,9 +557,11 @@ export class SepaService {
    * end-to-end id; the "Lastschrift" payment is reversed by a counter-booking (the invoice is
    * open again and reminded as usual), the bank's return fee (settings, or as given) is
    * recorded, the treasurer and the member are told, and a refusal (MD06, MD01, AC04 …) flags
-   * the mandate so that it is not used again until the board has looked at it.
+   * the mandate so that it is not used again until the board has looked at it. h/fee: with the
+   * setting chargeReturnFee on, a fee above 0 is charged on to the member by an invoice of its
+   * own, issued in the same transaction (return-fee.ts) and delivered after the commit.
    */
-  async recordReturn(input: ReturnInput, actor: Actor, within?: WithinReturn): Promise<{ returnId: number; invoiceId: number; mandateFlagged: boolean }> {
+  async recordReturn(input: ReturnInput, actor: Actor, within?: WithinReturn): Promise<{ returnId: number; invoiceId: number; mandateFlagged: boolean; feeInvoiceId: number | null }> {
     const errors: FieldErrors = {};
     const e2e = input.endToEndId.trim();
     const code = input.reasonCode.trim().toUpperCase();
@@ -607,11 +610,16 @@ export class SepaService {
           status: 'returned', endToEndId: d.endToEndId, reasonCode: code, amountCents: input.amountCents, feeCents, bookedOn: input.bookedOn, reversalPaymentId: reversalId,
         });
         const inv = await this.d.dues.getInTrx(trx, d.invoiceId);
-        await this.informReturn(trx, inv, d, treasurers, { code, amountCents: input.amountCents, feeCents, refusal });
+        // h/fee: the fee charged on to the member (settings), by an invoice issued in this transaction
+        const fee = settings.chargeReturnFee && feeCents > 0 ? await chargeReturnFee(this.d, trx, actor, {
+          returnId, organisationId: d.organisationId, invoiceId: d.invoiceId, invoiceNumber: inv.number, debitDueDate: d.dueDate, reasonCode: code, feeCents, bookedOn: input.bookedOn, locale: inv.locale === 'en' ? 'en' : 'de',
+        }) : null;
+        await this.informReturn(trx, inv, d, treasurers, { code, amountCents: input.amountCents, feeCents, refusal, fee });
         if (within) await within(trx, { returnId, invoiceId: d.invoiceId, organisationId: d.organisationId });
-        return { returnId, invoiceId: d.invoiceId, mandateFlagged: refusal };
+        return { returnId, invoiceId: d.invoiceId, mandateFlagged: refusal, feeInvoiceId: fee?.charged ? fee.invoiceId : null };
       });
       await this.d.payments.syncStripeAfterBooking(out.invoiceId); // h/bank2: Stripe cannot reopen a paid invoice: closed, the rest by bank
+      if (out.feeInvoiceId) await deliverReturnFee(this.d, out.feeInvoiceId); // h/fee: with Stripe on, pushed and mailed now
       return out;
     } catch (err) {
       if (isUniqueViolation(err)) throw new ValidationError({ endToEndId: 'sepa.errors.alreadyReturned' });
@@ -637,11 +645,15 @@ export class SepaService {
         if (!d || returnId == null) throw err;
         await within(trx, { returnId, invoiceId: d.invoiceId, organisationId: d.organisationId });
         return { returnId, invoiceId: d.invoiceId, already: true };
+      }).then(async (out) => {
+        // h/fee: a fee invoice whose delivery an outage or a crash interrupted goes out now (nothing happens when it went out)
+        for (const f of await this.d.dues.itemsInvoicesOf(returnFeeKey(out.returnId))) await deliverReturnFee(this.d, f.invoiceId);
+        return out;
       });
     }
   }
 
-  private async informReturn(trx: Knex.Transaction, inv: Invoice, d: Debit, treasurers: { email: string; locale: Locale; name: string }[], x: { code: string; amountCents: number; feeCents: number; refusal: boolean }): Promise<void> {
+  private async informReturn(trx: Knex.Transaction, inv: Invoice, d: Debit, treasurers: { email: string; locale: Locale; name: string }[], x: { code: string; amountCents: number; feeCents: number; refusal: boolean; fee?: ReturnFeeOutcome | null }): Promise<void> {
     const a = await this.d.settings.association(trx);
     const memberLocale: Locale = inv.locale === 'en' ? 'en' : 'de';
     if (inv.contactEmail) {
@@ -657,6 +669,7 @@ export class SepaService {
               ? t('sepa.mail.returnMember.pay', { open: formatMoney(inv.amountCents - inv.paidCents, memberLocale), number: inv.number })
               : t('sepa.mail.returnMember.nothingOpen', { number: inv.number }), // the debit had been paid otherwise too: nothing to transfer
             ...(x.refusal ? [t('sepa.mail.returnMember.mandate', { reference: d.mandateReference })] : []),
+            ...(x.fee?.charged ? [t('sepa.mail.returnMember.fee', { fee: formatMoney(x.feeCents, memberLocale), feeNumber: x.fee.number })] : []), // h/fee
           ],
           signature: inv.issuer.name,
         },
@@ -673,6 +686,9 @@ export class SepaService {
           paragraphs: [
             t('sepa.mail.returnTreasurer.intro', { number: inv.number, member: inv.recipient.name, amount: formatMoney(x.amountCents, r.locale), code: x.code, reason: t(`sepa.reasons.${x.code}`), endToEndId: d.endToEndId }),
             ...(x.feeCents > 0 ? [t('sepa.mail.returnTreasurer.fee', { fee: formatMoney(x.feeCents, r.locale) })] : []),
+            // h/fee: whether the fee went to the member
+            ...(x.fee?.charged ? [t('sepa.mail.returnTreasurer.feeCharged', { feeNumber: x.fee.number })] : []),
+            ...(x.fee && !x.fee.charged ? [t('sepa.mail.returnTreasurer.feeNotCharged', { reason: notChargedReason(t, x.fee, r.locale) })] : []),
             ...(x.refusal ? [t('sepa.mail.returnTreasurer.flagged', { reference: d.mandateReference })] : []),
           ],
           signature: a.name,

@@ -304,9 +304,11 @@ export const sepaSchema = z.object({
   leadBusinessDaysB2b: z.coerce.number().int().min(1).max(15),
   /** the bank's fee for a returned debit, booked with each return (0 = none) */
   returnFeeCents: z.coerce.number().int().min(0).max(100_000),
+  /** h/fee: a return's fee (above 0) is charged on to the member by an invoice of its own (outside VAT: damages, not a service) */
+  chargeReturnFee: z.boolean(),
 });
 export type SepaSettings = z.infer<typeof sepaSchema>;
-export const DEFAULT_SEPA: SepaSettings = { preNotificationDays: 14, leadBusinessDaysCore: 1, leadBusinessDaysB2b: 1, returnFeeCents: 0 };
+export const DEFAULT_SEPA: SepaSettings = { preNotificationDays: 14, leadBusinessDaysCore: 1, leadBusinessDaysB2b: 1, returnFeeCents: 0, chargeReturnFee: false };
 // h/sepa: end
 
 // h/einvoice: what EN 16931 / XRechnung need that the association does not record elsewhere (key 'einvoice')

@@ -273,7 +273,7 @@ describe('SEPA settings: the treasurer sets the pre-notification days, lead time
     expect(res.status).to.equal(303);
     page = await treasurer.get('/treasurer/sepa/settings');
     expect(page.text).to.contain('mindestens 5 Tage vor dem Fälligkeitstag');
-    expect(await env.ctx.settings.sepa()).to.deep.equal({ preNotificationDays: 5, leadBusinessDaysCore: 1, leadBusinessDaysB2b: 2, returnFeeCents: 250 });
+    expect(await env.ctx.settings.sepa()).to.deep.equal({ preNotificationDays: 5, leadBusinessDaysCore: 1, leadBusinessDaysB2b: 2, returnFeeCents: 250, chargeReturnFee: false });
     expect(await env.db('audit_log').where({ action: 'settings.sepa_updated' })).to.have.length(1);
   });
 });

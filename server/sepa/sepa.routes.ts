@@ -132,7 +132,7 @@ export function sepaTreasurerRouter(ctx: Context): Router {
       throw err;
     }
     const d = await ctx.sepa.debit(id);
-    flash(req, 'success', req.t('sepa.cancel.done', { number: d.invoiceNumber }));
+    flash(req, 'success', req.t(d.fileDownloadedAt ? 'sepa.cancel.doneRecalled' : 'sepa.cancel.done', { number: d.invoiceNumber }));
     res.redirect(303, `/treasurer/sepa/runs/${d.runId}`);
   }));
 

@@ -469,16 +469,20 @@ export class SepaService {
     const creditor = await this.creditor();
     const chosen = await this.d.db.transaction(async (trx) => {
       await markFileDownloaded(trx, runId, scheme, sequence, iso(this.d.clock.now()));
-      const debits = (await debitsOfRun(trx, runId)).filter((d) => d.scheme === scheme && d.sequence === sequence && d.status !== 'cancelled');
-      if (debits.length) await this.d.audit.record(trx, actor, 'sepa.file_downloaded', 'sepa_run', runId, undefined, { scheme, sequence, version, count: debits.length });
-      return debits;
+      const all = (await debitsOfRun(trx, runId)).filter((d) => d.scheme === scheme && d.sequence === sequence);
+      const debits = all.filter((d) => d.status !== 'cancelled');
+      // a debit taken out after the file was downloaded (recalled at the bank, often with its whole submission): the file
+      // without it is a new message, so that the bank's duplicate check takes it when it is submitted again
+      const recalled = all.filter((d) => d.status === 'cancelled' && d.fileDownloadedAt).length;
+      if (debits.length) await this.d.audit.record(trx, actor, 'sepa.file_downloaded', 'sepa_run', runId, undefined, { scheme, sequence, version, count: debits.length, edition: recalled + 1 });
+      return { debits, recalled };
     });
-    if (!chosen.length) throw new NotFoundError();
+    if (!chosen.debits.length) throw new NotFoundError();
     const xml = buildPain008({
-      messageId: `${run.messageId}-${scheme === 'B2B' ? 'B' : 'C'}${sequence === 'FRST' ? 'F' : 'R'}`,
+      messageId: `${run.messageId}-${scheme === 'B2B' ? 'B' : 'C'}${sequence === 'FRST' ? 'F' : 'R'}${chosen.recalled ? chosen.recalled + 1 : ''}`,
       createdAt: run.createdAt.slice(0, 19),
       scheme, sequence, dueDate: run.dueDate, creditor,
-      debits: chosen.map((d) => ({
+      debits: chosen.debits.map((d) => ({
         endToEndId: d.endToEndId, amountCents: d.amountCents, mandateReference: d.mandateReference, mandateSignedOn: d.mandateSignedOn,
         debtorName: d.holder, debtorIban: d.iban, debtorBic: d.bic, remittance: d.remittance,
       })),

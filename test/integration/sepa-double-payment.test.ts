@@ -299,4 +299,22 @@ describe('sepa: a payment beside a pending debit: no double payment', function (
     expect(row).to.contain('100,00\u00a0€ schon bezahlt');
     expect(row).to.contain('1. Mahnung');
   });
+  it('after a debit was recalled and taken out, the file downloaded again is a new message without it, for submitting again', async () => {
+    env.clock.set('2027-11-02T09:00:00Z');
+    const a = await makeInvoice(env.db, org.harzer, { year: 2033, amountCents: 20000 });
+    const b = await makeInvoice(env.db, org.harzer, { year: 2034, amountCents: 30000 });
+    const run = await collect(env, [a, b], { download: false });
+    const first = (await download(run.runId)).text;
+    const msgId = (xml: string) => /<MsgId>([^<]+)<\/MsgId>/.exec(xml)?.[1];
+    expect(first).to.contain('<NbOfTxs>2</NbOfTxs>');
+    await env.ctx.payments.record(actor, a, { date: '2027-11-02', amountCents: 20000, reference: 'Überweisung' });
+    await env.ctx.sepa.cancelDebit(actor, Number((await debitOf(a)).id), { reason: 'überwiesen; Einreichung bei der Bank zurückgerufen', recalled: true });
+    const again = (await download(run.runId)).text;
+    expect(again).to.contain('<NbOfTxs>1</NbOfTxs>');
+    expect(again).to.contain(`<CtrlSum>300.00</CtrlSum>`);
+    expect(msgId(again)).to.be.a('string');
+    expect(msgId(again)).to.not.equal(msgId(first));
+    expect((await download(run.runId)).text, 'downloaded once more: the same file').to.equal(again);
+    if (hasXmllint) expect(schemaErrors(again, painSchema('001.08'))).to.equal('');
+  });
 });

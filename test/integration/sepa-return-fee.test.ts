@@ -58,6 +58,7 @@ describe('SEPA: the return fee charged on to the member', function () {
     }
     const dueDate = await env.ctx.sepa.earliestDueDate();
     const { runId } = await env.ctx.sepa.createRun(actor, { dueDate, invoiceIds: Object.values(inv).map((i) => i.id) });
+    for (const f of (await env.ctx.sepa.run(runId)).files) await env.ctx.sepa.file(actor, runId, f.scheme, f.sequence, '001.08'); // the files went to the bank
     for (const d of (await env.ctx.sepa.run(runId)).debits) {
       const k = Object.keys(inv).find((x) => inv[x]!.id === d.invoiceId)!;
       e2e[k] = { endToEndId: d.endToEndId, amountCents: d.amountCents, dueDate: d.dueDate };
@@ -299,6 +300,7 @@ describe('SEPA: the return fee charged on to the member, with Stripe on', functi
       await env.ctx.sepa.createMandate(actor, org[k]!, 'paper', { scheme: 'CORE', iban: iban[k]!, bic: '', holder: `Firma ${k} GmbH`, signedOn: '2027-02-01' });
     }
     const { runId } = await env.ctx.sepa.createRun(actor, { dueDate: await env.ctx.sepa.earliestDueDate(), invoiceIds: [inv.ok!.id, inv.outage!.id] });
+    for (const f of (await env.ctx.sepa.run(runId)).files) await env.ctx.sepa.file(actor, runId, f.scheme, f.sequence, '001.08'); // the files went to the bank
     for (const d of (await env.ctx.sepa.run(runId)).debits) e2e[d.invoiceId === inv.ok!.id ? 'ok' : 'outage'] = { endToEndId: d.endToEndId, amountCents: d.amountCents };
     env.clock.set('2027-04-06T09:00:00Z');
     await env.ctx.sepa.settleDue(actor);

@@ -102,8 +102,9 @@ export async function listRuns(q: Q, limit = 50): Promise<Run[]> {
   return (await q('sepa_runs').orderBy('id', 'desc').limit(limit)).map(toRun);
 }
 
+/** Runs due from this day on that still collect something (a run whose debits were all taken out is not due). */
 export async function runsDueFrom(q: Q, from: string): Promise<Run[]> {
-  return (await q('sepa_runs').where('due_date', '>=', from).orderBy('due_date')).map(toRun);
+  return (await q('sepa_runs').where('due_date', '>=', from).where('debit_count', '>', 0).orderBy('due_date')).map(toRun);
 }
 
 export interface Debit {

@@ -23,12 +23,37 @@ const FONT_BOLD = path.join(fontDir, '700Bold/NotoSans_700Bold.ttf');
  * of the time a PDF took (a dues run renders thousands). Each document still embeds its own subset.
  */
 export type ParsedFont = { layout: (...a: unknown[]) => unknown; hasGlyphForCodePoint(cp: number): boolean };
-let parsedFonts: { regular: ParsedFont; bold: ParsedFont } | undefined;
-export function fonts(): { regular: ParsedFont; bold: ParsedFont } {
-  if (!parsedFonts) {
-    parsedFonts = { regular: fontkit().create(fs.readFileSync(FONT_REGULAR)), bold: fontkit().create(fs.readFileSync(FONT_BOLD)) };
-  }
+export type Fonts = { regular: ParsedFont; bold: ParsedFont };
+let parsedFonts: Fonts | undefined;
+export function fonts(): Fonts {
+  parsedFonts ??= parseFonts();
   return parsedFonts;
+}
+
+/** Noto Sans regular and bold, parsed anew (fonts() keeps one pair per process). */
+export function parseFonts(): Fonts {
+  return { regular: parse(fs.readFileSync(FONT_REGULAR)), bold: parse(fs.readFileSync(FONT_BOLD)) };
+}
+
+type Glyph = { codePoints: number[] };
+type FontkitFont = ParsedFont & { getGlyph(id: number, codePoints?: number[]): Glyph };
+
+/**
+ * A font parsed by fontkit, whose glyph cache keeps the characters of each glyph. fontkit caches
+ * a glyph with the characters of its first use; a glyph first met as the part of a composite
+ * ("U" inside "Ü", when a document's subset is written) is cached with none, and every later
+ * document then wrote "U" without its character: the text looked right but read (copy, search,
+ * screen readers, pdftotext) as "msatzsteuer". The characters of a later use are kept instead.
+ */
+function parse(buf: Buffer, postscriptName?: string): ParsedFont {
+  const font = fontkit().create(buf, postscriptName) as FontkitFont;
+  const getGlyph = font.getGlyph.bind(font);
+  font.getGlyph = (id: number, codePoints: number[] = []): Glyph => {
+    const glyph = getGlyph(id, codePoints);
+    if (codePoints.length && !glyph.codePoints.length) glyph.codePoints = codePoints;
+    return glyph;
+  };
+  return font;
 }
 
 /** fontkit as pdfkit bundles it. */
@@ -48,8 +73,8 @@ export function cjkFonts(): { regular: ParsedFont; bold: ParsedFont } | null {
   if (cjk === undefined) {
     try {
       cjk = {
-        regular: fontkit().create(fs.readFileSync(path.join(CJK_DIR, 'NotoSansCJK-Regular.ttc')), 'NotoSansCJKjp-Regular'),
-        bold: fontkit().create(fs.readFileSync(path.join(CJK_DIR, 'NotoSansCJK-Bold.ttc')), 'NotoSansCJKjp-Bold'),
+        regular: parse(fs.readFileSync(path.join(CJK_DIR, 'NotoSansCJK-Regular.ttc')), 'NotoSansCJKjp-Regular'),
+        bold: parse(fs.readFileSync(path.join(CJK_DIR, 'NotoSansCJK-Bold.ttc')), 'NotoSansCJKjp-Bold'),
       };
     } catch {
       cjk = null;
@@ -76,8 +101,7 @@ export function lacksGlyphs(font: ParsedFont, s: string): boolean {
  * Registers the fonts as 'regular' and 'bold' on a document. A text with characters these lack
  * (h/harden2) is written, and measured, in Noto Sans CJK of the same weight when it is installed.
  */
-export function registerFonts(doc: PDFKit.PDFDocument): void {
-  const f = fonts();
+export function registerFonts(doc: PDFKit.PDFDocument, f: Fonts = fonts()): void {
   doc.registerFont('regular', f.regular as unknown as Buffer); // why: pdfkit's typings take a path or Buffer, but registerFont also accepts a fontkit font object (PDFFontFactory.open)
   doc.registerFont('bold', f.bold as unknown as Buffer); // why: as above
   // h/harden2: the fallback for characters Noto Sans lacks, per text call

@@ -1,6 +1,9 @@
 import type { Knex } from 'knex';
 import { insertId } from '../../server/db/knex.ts';
 import { nextInvoiceNumber } from '../../server/dues/numbering.ts';
+import { StripeGateway } from '../../server/stripe/stripe-gateway.ts';
+import type { StripeFake } from '../fakes/stripe-fake.ts';
+import { createTestEnv, type TestEnv } from './context.ts';
 
 /**
  * Rows for the Stripe tests: an organisation and an issued invoice inserted directly, so the
@@ -41,4 +44,13 @@ export async function makeInvoice(db: Knex, organisationId: number, opts: { amou
     issue_date: '2026-11-25', due_date: '2026-12-25', status: 'open', paid_cents: 0, locale: opts.locale ?? 'de',
     reminder_level: 0, reminders_stopped: false, created_at: now, updated_at: now,
   }));
+}
+
+/**
+ * A test environment with Stripe on, speaking to the local fake (which must be started): the
+ * gateway retries quickly (a 5xx from the fake is retried once), so that outages cost no time.
+ */
+export async function createStripeTestEnv(fake: StripeFake, opts: { maxRetryDelaySec?: number; env?: Record<string, string> } = {}): Promise<TestEnv> {
+  const gateway = new StripeGateway({ secretKey: fake.apiKey, webhookSecret: fake.webhookSecret, apiUrl: fake.url, initialRetryDelaySec: 0.01, maxRetryDelaySec: opts.maxRetryDelaySec ?? 0.02, maxNetworkRetries: 1 });
+  return createTestEnv({ env: { STRIPE_SECRET_KEY: fake.apiKey, STRIPE_API_URL: fake.url, STRIPE_WEBHOOK_SECRET: fake.webhookSecret, ...opts.env }, gateway });
 }

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
-import { createTestEnv, type TestEnv } from '../helpers/context.ts';
+import type { TestEnv } from '../helpers/context.ts';
 import { Browser } from '../helpers/http.ts';
 import { makeCategories, makeFirm, makeUser, PASSWORD } from '../helpers/fixtures.ts';
 import { hasPoppler, pdfText } from '../helpers/einvoice-standards.ts';
 import { StripeFake } from '../fakes/stripe-fake.ts';
-import { StripeGateway } from '../../server/stripe/stripe-gateway.ts';
+import { createStripeTestEnv } from '../helpers/stripe-fixtures.ts';
 import { DEFAULT_ASSOCIATION } from '../../server/settings/settings.schemas.ts';
 
 /**
@@ -34,8 +34,7 @@ describe('an invoice with further items, with Stripe on', function () {
 
   before(async () => {
     fake = await new StripeFake().start();
-    const gateway = new StripeGateway({ secretKey: fake.apiKey, webhookSecret: fake.webhookSecret, apiUrl: fake.url, initialRetryDelaySec: 0.01, maxRetryDelaySec: 0.02, maxNetworkRetries: 1 });
-    env = await createTestEnv({ env: { STRIPE_SECRET_KEY: fake.apiKey, STRIPE_API_URL: fake.url, STRIPE_WEBHOOK_SECRET: fake.webhookSecret, STRIPE_CONCURRENCY: '1' }, gateway });
+    env = await createStripeTestEnv(fake, { env: { STRIPE_CONCURRENCY: '1' } });
     expect(env.ctx.gateway.enabled).to.equal(true);
     env.clock.set('2027-05-20T09:00:00Z');
     cats = await makeCategories(env.ctx);

@@ -1,11 +1,10 @@
 import { expect } from 'chai';
 import request from 'supertest';
-import { createTestEnv, type TestEnv } from '../helpers/context.ts';
+import type { TestEnv } from '../helpers/context.ts';
 import { Browser } from '../helpers/http.ts';
 import { PASSWORD } from '../helpers/fixtures.ts';
 import { StripeFake } from '../fakes/stripe-fake.ts';
-import { StripeGateway } from '../../server/stripe/stripe-gateway.ts';
-import { makeInvoice } from '../helpers/stripe-fixtures.ts';
+import { createStripeTestEnv, makeInvoice } from '../helpers/stripe-fixtures.ts';
 import { hasXmllint, painSchema, schemaErrors } from '../helpers/einvoice-standards.ts';
 import { collect, debitSetup } from './debit-collection.fixtures.ts';
 
@@ -33,8 +32,7 @@ describe('sepa: a payment beside a pending debit: no double payment', function (
 
   before(async () => {
     fake = await new StripeFake().start();
-    const gateway = new StripeGateway({ secretKey: fake.apiKey, webhookSecret: fake.webhookSecret, apiUrl: fake.url, initialRetryDelaySec: 0.01, maxRetryDelaySec: 0.05, maxNetworkRetries: 1 });
-    env = await createTestEnv({ env: { STRIPE_SECRET_KEY: fake.apiKey, STRIPE_API_URL: fake.url, STRIPE_WEBHOOK_SECRET: fake.webhookSecret }, gateway });
+    env = await createStripeTestEnv(fake, { maxRetryDelaySec: 0.05 });
     ({ inv, org } = await debitSetup(env));
     treasurer = new Browser(env.app);
     await treasurer.login('treasurer@test.example', PASSWORD);

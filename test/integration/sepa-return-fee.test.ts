@@ -7,7 +7,7 @@ import { DEFAULT_ASSOCIATION } from '../../server/settings/settings.schemas.ts';
 import { camt, CREDITOR_ID } from './debit-collection.fixtures.ts';
 import { OWN } from './bank.fixtures.ts';
 import { StripeFake } from '../fakes/stripe-fake.ts';
-import { StripeGateway } from '../../server/stripe/stripe-gateway.ts';
+import { createStripeTestEnv } from '../helpers/stripe-fixtures.ts';
 
 /**
  * h/fee: "Rücklastschriftgebühren werden dem Mitglied berechnet". With the SEPA setting on, a
@@ -280,8 +280,7 @@ describe('SEPA: the return fee charged on to the member, with Stripe on', functi
 
   before(async () => {
     fake = await new StripeFake().start();
-    const gateway = new StripeGateway({ secretKey: fake.apiKey, webhookSecret: fake.webhookSecret, apiUrl: fake.url, initialRetryDelaySec: 0.01, maxRetryDelaySec: 0.02, maxNetworkRetries: 1 });
-    env = await createTestEnv({ env: { STRIPE_SECRET_KEY: fake.apiKey, STRIPE_API_URL: fake.url, STRIPE_WEBHOOK_SECRET: fake.webhookSecret, STRIPE_CONCURRENCY: '1' }, gateway });
+    env = await createStripeTestEnv(fake, { env: { STRIPE_CONCURRENCY: '1' } });
     env.clock.set('2027-03-10T09:00:00Z');
     const cats = await makeCategories(env.ctx);
     await env.ctx.settings.updateAssociation(actor, {

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import { createTestEnv, type TestEnv } from '../helpers/context.ts';
+import type { TestEnv } from '../helpers/context.ts';
 import { Browser } from '../helpers/http.ts';
 import { PASSWORD } from '../helpers/fixtures.ts';
 import { StripeFake } from '../fakes/stripe-fake.ts';
-import { StripeGateway } from '../../server/stripe/stripe-gateway.ts';
+import { createStripeTestEnv } from '../helpers/stripe-fixtures.ts';
 import { collect, debitSetup } from './debit-collection.fixtures.ts';
 
 const actor = { userId: null, label: 'test' };
@@ -24,8 +24,7 @@ describe('stripe and direct debit: no pay link beside the debit; the Stripe invo
 
   before(async () => {
     fake = await new StripeFake().start();
-    const gateway = new StripeGateway({ secretKey: fake.apiKey, webhookSecret: fake.webhookSecret, apiUrl: fake.url, initialRetryDelaySec: 0.01, maxRetryDelaySec: 0.05, maxNetworkRetries: 1 });
-    env = await createTestEnv({ env: { STRIPE_SECRET_KEY: fake.apiKey, STRIPE_API_URL: fake.url, STRIPE_WEBHOOK_SECRET: fake.webhookSecret }, gateway });
+    env = await createStripeTestEnv(fake, { maxRetryDelaySec: 0.05 });
     ({ inv } = await debitSetup(env));
     for (const k of ['harzer', 'okertal', 'goslar']) await env.ctx.stripe.pushInvoice(inv[k]);
     treasurer = new Browser(env.app);

@@ -5,7 +5,7 @@ import { formsOf } from '../helpers/crawl.ts';
 import { makeCategories, makeFirm, makeUser, PASSWORD } from '../helpers/fixtures.ts';
 import { hasPoppler, pdfText } from '../helpers/einvoice-standards.ts';
 import { StripeFake } from '../fakes/stripe-fake.ts';
-import { StripeGateway } from '../../server/stripe/stripe-gateway.ts';
+import { createStripeTestEnv } from '../helpers/stripe-fixtures.ts';
 import type { Context } from '../../server/context.ts';
 
 const actor = { userId: null, label: 'test' };
@@ -70,8 +70,7 @@ describe('stripe: the payment methods the settings allow', function () {
 
     before(async () => {
       fake = await new StripeFake().start();
-      const gateway = new StripeGateway({ secretKey: fake.apiKey, webhookSecret: fake.webhookSecret, apiUrl: fake.url, initialRetryDelaySec: 0.01, maxRetryDelaySec: 0.02, maxNetworkRetries: 1 });
-      env = await createTestEnv({ env: { STRIPE_SECRET_KEY: fake.apiKey, STRIPE_API_URL: fake.url, STRIPE_WEBHOOK_SECRET: fake.webhookSecret, STRIPE_CONCURRENCY: '1' }, gateway });
+      env = await createStripeTestEnv(fake, { env: { STRIPE_CONCURRENCY: '1' } });
       env.clock.set('2027-01-05T09:00:00Z');
       await env.ctx.settings.updateAssociation(actor, { ...(await env.ctx.settings.association()), taxNumber: '21/270/12345', iban: 'DE89370400440532013000', bic: 'COBADEFFXXX', bankHolder: 'ChemieNetzwerk Harz e.V.' });
       await makeUser(env.ctx, 'admin@test.example', ['admin']);

@@ -411,7 +411,8 @@ export function duesRouter(ctx: Context): Router {
     const year = parsed.data.year;
     const r2 = await ctx.dues.issueSingle(actorOf(req), orgId, year);
     if (r2.issued) {
-      flash(req, 'success', req.t('money.single.done', { number: r2.number }));
+      if (r2.undelivered) flash(req, 'error', `${req.t('money.single.done', { number: r2.number })} ${req.t('dues.items.notDelivered', { numbers: r2.number })}`);
+      else flash(req, 'success', req.t('money.single.done', { number: r2.number }));
       res.redirect(303, `/treasurer/invoices/${r2.invoiceId}`);
       return;
     }

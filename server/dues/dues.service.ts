@@ -78,7 +78,7 @@ export interface DuesPreview {
   skipped: { invoiced: number; free: number; no_schedule: number; left: number; tax_settings: number; einvoice: number };
 }
 
-export type IssueResult = { issued: true; invoiceId: number; number: string } | { issued: false; reason: SkipReason; invoiceId?: number; exitDate?: string; fields?: EInvoiceField[] };
+export type IssueResult = { issued: true; invoiceId: number; number: string; undelivered?: boolean } | { issued: false; reason: SkipReason; invoiceId?: number; exitDate?: string; fields?: EInvoiceField[] };
 
 /** h/items: one item of an invoice beyond the dues, as the treasurer typed it. */
 export interface InvoiceItem {
@@ -371,7 +371,17 @@ export class DuesService {
   async issueSingle(actor: Actor, organisationId: number, year: number): Promise<IssueResult> {
     if (!isValidYear(year)) return { issued: false, reason: 'no_schedule' };
     if (!(await this.feeSchedule(year)).length) return { issued: false, reason: 'no_schedule' };
-    return this.issueAndDeliver(actor, organisationId, year);
+    const r = await this.issueDuesInvoice(actor, organisationId, year);
+    if (!r.issued) return r;
+    try {
+      await this.deliver(r.invoiceId);
+    } catch (err) {
+      // Stripe unreachable: the invoice stands (committed), its push error is kept; "Jetzt zustellen" on the invoice tries again
+      if (!(err instanceof GatewayError)) throw err;
+      this.d.log.warn({ invoiceId: r.invoiceId, err: err.message }, 'single invoice not delivered: Stripe');
+      return { ...r, undelivered: true };
+    }
+    return r;
   }
 
   // ---------------------------------------------------------------- h/items: an invoice with further items

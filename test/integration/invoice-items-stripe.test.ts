@@ -195,4 +195,27 @@ describe('an invoice with further items, with Stripe on', function () {
     expect(await mailOf(Number(row!.id))).to.have.length(1);
     expect(await env.db('audit_log').where({ action: 'invoice.delivery_retried', entity_id: row!.id })).to.have.length(1);
   });
+  it('the single dues invoice from the member page with Stripe unreachable: issued, no error page, the treasurer told; "Jetzt zustellen" delivers it', async () => {
+    const org = await makeFirm(env.ctx, { name: 'Okertal Pigmente GmbH', categoryId: cats.company, email: 'ap@okertal.example' });
+    const form = (await treasurer.get(`/board/members/${org}`)).text;
+    expect(form).to.contain(`action="/treasurer/organisations/${org}/invoice"`);
+    fake.setFaults({ errorRate: 1 });
+    let res;
+    try {
+      res = await treasurer.submit(`/board/members/${org}`, { year: '2027' }, `/treasurer/organisations/${org}/invoice`);
+    } finally {
+      fake.clearFaults();
+    }
+    expect(res.status).to.equal(303);
+    const [row] = await env.db('invoices').where({ organisation_id: org });
+    expect(res.headers.location).to.equal(`/treasurer/invoices/${row!.id}`);
+    let page = oneLine((await treasurer.get(res.headers.location!)).text);
+    expect(page).to.contain(`Rechnung ${row!.number} ausgestellt.`).and.to.contain(`Die E-Mail mit ${row!.number} ist noch nicht verschickt`);
+    expect(await mailOf(Number(row!.id))).to.have.length(0);
+    await treasurer.submit(`/treasurer/invoices/${row!.id}`, {}, `/treasurer/invoices/${row!.id}/deliver`);
+    page = oneLine((await treasurer.get(`/treasurer/invoices/${row!.id}`)).text);
+    expect(page).to.contain(`Rechnung ${row!.number} ist zugestellt.`);
+    expect(await mailOf(Number(row!.id))).to.have.length(1);
+    expect(fake.invoicesWhere('local_invoice_id', String(row!.id))).to.have.length(1);
+  });
 });

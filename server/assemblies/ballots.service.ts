@@ -322,7 +322,8 @@ export class BallotsService {
       const row = await this.d.repo.ballotForUpdate(trx, ballotId);
       if (!row || row.status !== 'open' || this.now() >= row.closes_at) refuse('closed');
       if (row.hands_entered_at) refuse('hands_entered');
-      const [eligible, voters] = await Promise.all([this.d.repo.eligible(ballotId, trx), this.d.repo.voters(ballotId, trx)]);
+      const eligible = await this.d.repo.eligible(ballotId, trx); // one after the other: one connection in a transaction
+      const voters = await this.d.repo.voters(ballotId, trx);
       const voted = new Set(voters.map((v) => Number(v.organisation_id)));
       const roomLeft = eligible.filter((e) => e.mode === 'room' && !voted.has(Number(e.organisation_id))).length;
       if (total > roomLeft) throw new FieldRuleError({ hands: { code: 'ballots.errors.hands_above_room', params: { total, room: roomLeft } } });
@@ -367,7 +368,8 @@ export class BallotsService {
       const row = await this.d.repo.ballotForUpdate(trx, ballotId);
       if (!row || row.status !== 'open') return undefined;
       const b = toBallot(row);
-      const [tallyRows, voters] = await Promise.all([this.d.repo.tallies(ballotId, trx), this.d.repo.voters(ballotId, trx)]);
+      const tallyRows = await this.d.repo.tallies(ballotId, trx); // one after the other: one connection in a transaction
+      const voters = await this.d.repo.voters(ballotId, trx);
       const tallies = Object.fromEntries(tallyRows.map((t) => [t.option_key, Number(t.votes)]));
       const result: BallotResultRecord = {
         tallies, voters: voters.length, hands: b.handsTotal, votesPresent: b.votesPresent, verified: tallyVerified(tallies, voters.length, b.handsTotal),

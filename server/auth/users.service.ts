@@ -143,7 +143,9 @@ export class UsersService {
   private async hydrate(rows: UserRow[], q: Q = this.db): Promise<User[]> {
     if (!rows.length) return [];
     const ids = rows.map((r) => Number(r.id));
-    const [roles, links] = await Promise.all([rolesOf(q, ids), this.d.contacts.linksOf(ids, q)]);
+    // one after the other: q may be a transaction, whose one connection takes one query at a time
+    const roles = await rolesOf(q, ids);
+    const links = await this.d.contacts.linksOf(ids, q);
     const link = firstLinks(links);
     return rows.map((r) => rowToUser(r, roles.get(Number(r.id)) ?? [], link.get(Number(r.id))));
   }

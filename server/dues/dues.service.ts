@@ -601,9 +601,11 @@ export class DuesService {
   private async partiesOf(q: Knex | Knex.Transaction, actor: Actor, org: NonNullable<Awaited<ReturnType<MembersService['getIn']>>>):
     Promise<{ row: Omit<NewInvoiceRow, 'number' | 'year' | 'dues_key' | 'dues_run_id' | 'category_id' | 'description' | 'pro_rata_note' | 'period_start' | 'period_end' | 'amount_cents' | 'lines'> }> {
     const organisationId = org.id;
-    const [association, rules, contacts, einvoice] = await Promise.all([
-      this.d.settings.association(q), this.d.settings.rules(q), this.d.members.contactsIn(q, organisationId), this.d.settings.einvoice(q),
-    ]);
+    // one after the other: q may be a transaction, whose one connection takes one query at a time
+    const association = await this.d.settings.association(q);
+    const rules = await this.d.settings.rules(q);
+    const contacts = await this.d.members.contactsIn(q, organisationId);
+    const einvoice = await this.d.settings.einvoice(q);
     const contact = billingContact(contacts);
     const locale: Locale = contact?.locale ?? 'de';
     const issueDate = this.today();

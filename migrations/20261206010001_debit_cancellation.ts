@@ -17,6 +17,7 @@ export async function up(knex: Knex): Promise<void> {
     t.string('cancel_reason', 300).notNullable().defaultTo('');
     t.string('recall_asked_at').nullable();
     t.string('recall_why', 20).nullable();
+    t.boolean('whole_file_recalled').notNullable().defaultTo(false); // the treasurer recalled the whole submission: the file without it is a new message
   });
 }
 
@@ -27,5 +28,6 @@ export async function down(knex: Knex): Promise<void> {
     t.dropColumn('cancel_reason');
     t.dropColumn('recall_asked_at');
     t.dropColumn('recall_why');
+    t.dropColumn('whole_file_recalled');
   });
 }

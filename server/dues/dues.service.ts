@@ -903,7 +903,8 @@ export class DuesService {
    * association's tax number and the tax note. No invoice is issued while one is missing.
    */
   async missingTaxSettings(q: Knex | Knex.Transaction = this.d.db): Promise<('taxNumber' | 'invoiceTaxNote')[]> {
-    const [association, rules] = await Promise.all([this.d.settings.association(q), this.d.settings.rules(q)]);
+    const association = await this.d.settings.association(q); // one after the other: q may be a transaction
+    const rules = await this.d.settings.rules(q);
     const out: ('taxNumber' | 'invoiceTaxNote')[] = [];
     if (!association.taxNumber.trim()) out.push('taxNumber');
     if (!rules.invoiceTaxNote.trim()) out.push('invoiceTaxNote');

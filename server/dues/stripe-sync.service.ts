@@ -342,10 +342,10 @@ export class StripeSyncService {
     if (current.status !== 'void') return null;
     const done = await this.d.db.transaction(async (trx) => {
       const now = await getInvoice(trx, inv.id);
-      if (now?.stripeState === 'open') {
+      if (now && ['open', 'payment_failed', 'action_required', 'processing'].includes(String(now.stripeState))) {
         // the debit ended while this voided (its link was offered again): the Stripe invoice is void now, the rest is paid by transfer
         await updateInvoice(trx, inv.id, { stripe_state: 'closed_bank', updated_at: iso(this.d.clock.now()) });
-        await this.d.audit.record(trx, STRIPE_ACTOR, 'invoice.stripe_closed_bank', 'invoice', inv.id, { stripeState: 'open' }, { stripeState: 'closed_bank', stripeInvoiceId: current.id });
+        await this.d.audit.record(trx, STRIPE_ACTOR, 'invoice.stripe_closed_bank', 'invoice', inv.id, { stripeState: now.stripeState }, { stripeState: 'closed_bank', stripeInvoiceId: current.id });
         return false;
       }
       if (!now || now.stripeState !== 'debit') return false; // the debit ended meanwhile: that step decided

@@ -133,6 +133,7 @@ export interface Debit {
   cancelReason: string;
   recallAskedAt: string | null;
   recallWhy: RecallWhy | null;
+  wholeFileRecalled: boolean;
 }
 
 function toDebit(r: SepaDebitRow): Debit {
@@ -142,11 +143,11 @@ function toDebit(r: SepaDebitRow): Debit {
     mandateReference: r.mandate_reference, mandateSignedOn: r.mandate_signed_on, iban: r.iban, bic: r.bic, holder: r.holder, remittance: r.remittance,
     status: r.status, paymentId: r.payment_id == null ? null : Number(r.payment_id), prenotifiedAt: r.prenotified_at,
     fileDownloadedAt: r.file_downloaded_at ?? null, cancelledAt: r.cancelled_at ?? null, cancelReason: r.cancel_reason ?? '',
-    recallAskedAt: r.recall_asked_at ?? null, recallWhy: r.recall_why ?? null,
+    recallAskedAt: r.recall_asked_at ?? null, recallWhy: r.recall_why ?? null, wholeFileRecalled: bool(r.whole_file_recalled ?? false),
   };
 }
 
-export type NewDebitRow = Omit<SepaDebitRow, 'id' | 'file_downloaded_at' | 'cancelled_at' | 'cancel_reason' | 'recall_asked_at' | 'recall_why'>;
+export type NewDebitRow = Omit<SepaDebitRow, 'id' | 'file_downloaded_at' | 'cancelled_at' | 'cancel_reason' | 'recall_asked_at' | 'recall_why' | 'whole_file_recalled'>;
 
 export async function insertDebit(q: Q, row: NewDebitRow): Promise<number> {
   return insertId(q, 'sepa_debits', { ...row });
@@ -157,7 +158,7 @@ export async function insertDebits(q: Q, rows: NewDebitRow[]): Promise<void> {
   for (let i = 0; i < rows.length; i += 500) await q('sepa_debits').insert(rows.slice(i, i + 500));
 }
 
-export type DebitPatch = Partial<Pick<SepaDebitRow, 'status' | 'payment_id' | 'active_invoice_id' | 'prenotified_at' | 'end_to_end_id' | 'amount_cents' | 'cancelled_at' | 'cancel_reason' | 'recall_asked_at' | 'recall_why'>>;
+export type DebitPatch = Partial<Pick<SepaDebitRow, 'status' | 'payment_id' | 'active_invoice_id' | 'prenotified_at' | 'end_to_end_id' | 'amount_cents' | 'cancelled_at' | 'cancel_reason' | 'recall_asked_at' | 'recall_why' | 'whole_file_recalled'>>;
 
 export async function updateDebit(q: Q, id: number, patch: DebitPatch): Promise<void> {
   await q('sepa_debits').where({ id }).update(patch);
@@ -200,8 +201,8 @@ export async function markFileDownloaded(q: Q, runId: number, scheme: MandateSch
  * Changes a debit only while it is pending (and, with `notDownloaded`, while its file was not
  * downloaded): false when it no longer is, so that the caller decides again on what it is now.
  */
-export async function updatePendingDebit(q: Q, id: number, patch: DebitPatch, opts: { notDownloaded?: boolean } = {}): Promise<boolean> {
-  const query = q('sepa_debits').where({ id, status: 'pending' });
+export async function updatePendingDebit(q: Q, id: number, patch: DebitPatch, opts: { notDownloaded?: boolean; status?: DebitStatus } = {}): Promise<boolean> {
+  const query = q('sepa_debits').where({ id, status: opts.status ?? 'pending' });
   if (opts.notDownloaded) query.whereNull('file_downloaded_at');
   return Number(await query.update(patch)) > 0;
 }

@@ -101,29 +101,30 @@ export function sepaTreasurerRouter(ctx: Context): Router {
       debits: debits.map((d) => ({
         ...d, ibanText: formatIban(d.iban), statusLabel: req.t(`sepa.debitStatus.${d.status}`), recall: d.status === 'pending' && d.recallAskedAt != null,
         cancellable: canWrite(req) && d.status === 'pending', returnable: canWrite(req) && (d.status === 'pending' || d.status === 'collected'),
-        // collected although a recall was asked: recalled too late at the bank, the booking is reversed like any wrong booking
-        reverseHref: canWrite(req) && d.status === 'collected' && d.recallAskedAt && d.paymentId ? `/treasurer/payments/${d.paymentId}/reverse` : null,
+        // collected although a recall was asked: recalled at the bank after all, the booking is reversed on the take-out form
+        lateRecall: canWrite(req) && d.status === 'collected' && !!d.recallAskedAt,
       })),
       files: files.map((f) => ({ ...f, links: PAIN_VERSIONS.map((v) => ({ version: v, href: `/treasurer/sepa/runs/${run.id}/file?scheme=${f.scheme}&sequence=${f.sequence}&version=${v}` })) })),
     });
   }));
 
   // taking a pending debit out of its collection (another payment came, the member asked, …)
-  const renderCancel = async (req: Request, res: Response, values: { reason: string; recalled: boolean }, errors?: FieldErrors) => {
+  const renderCancel = async (req: Request, res: Response, values: { reason: string; recalled: boolean; wholeFile: boolean }, errors?: FieldErrors) => {
     const d = await ctx.sepa.debit(idParam(req));
-    if (d.status !== 'pending' && !errors) throw new NotFoundError();
+    const late = d.status === 'collected' && !!d.recallAskedAt; // collected although a recall was asked: recalled too late, reversed here
+    if (d.status !== 'pending' && !late && !errors) throw new NotFoundError();
     res.status(errors ? 422 : 200).render('sepa/debit-cancel', {
-      title: req.t('sepa.cancel.title', { number: d.invoiceNumber }), section: 'dues', debit: d, values, errors, downloaded: !!d.fileDownloadedAt,
+      title: req.t('sepa.cancel.title', { number: d.invoiceNumber }), section: 'dues', debit: d, values, errors, downloaded: !!d.fileDownloadedAt, late,
     });
   };
 
-  r.get('/debits/:id/cancel', write, h(async (req, res) => renderCancel(req, res, { reason: '', recalled: false })));
+  r.get('/debits/:id/cancel', write, h(async (req, res) => renderCancel(req, res, { reason: '', recalled: false, wholeFile: false })));
 
   r.post('/debits/:id/cancel', write, h(async (req, res) => {
     const id = idParam(req);
     const p = parseForm(cancelDebitSchema, req.body, req.t);
     const raw = cancelDebitSchema.safeParse(req.body);
-    const values = { reason: raw.success ? raw.data.reason : '', recalled: raw.success && raw.data.recalled === '1' };
+    const values = { reason: raw.success ? raw.data.reason : '', recalled: raw.success && raw.data.recalled === '1', wholeFile: raw.success && raw.data.wholeFile === '1' };
     if (!p.ok) return renderCancel(req, res, values, p.errors);
     try {
       await ctx.sepa.cancelDebit(actorOf(req), id, values);
@@ -132,7 +133,7 @@ export function sepaTreasurerRouter(ctx: Context): Router {
       throw err;
     }
     const d = await ctx.sepa.debit(id);
-    flash(req, 'success', req.t(d.fileDownloadedAt ? 'sepa.cancel.doneRecalled' : 'sepa.cancel.done', { number: d.invoiceNumber }));
+    flash(req, 'success', req.t(d.wholeFileRecalled ? 'sepa.cancel.doneWholeFile' : d.fileDownloadedAt ? 'sepa.cancel.doneRecalled' : 'sepa.cancel.done', { number: d.invoiceNumber }));
     res.redirect(303, `/treasurer/sepa/runs/${d.runId}`);
   }));
 

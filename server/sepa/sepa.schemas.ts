@@ -17,7 +17,7 @@ export const portalMandateSchema = mandateSchema.omit({ signedOn: true, referenc
 export const revokeSchema = z.object({ reason: z.string().max(300).default('') });
 
 /** Taking a pending debit out of its collection: the reason, and (after the file was downloaded) the confirmed recall at the bank. */
-export const cancelDebitSchema = z.object({ reason: z.string().max(5000).default(''), recalled: z.string().max(5).optional() }); // the service says when the reason is too long, with what was typed kept
+export const cancelDebitSchema = z.object({ reason: z.string().max(5000).default(''), recalled: z.string().max(5).optional(), wholeFile: z.string().max(5).optional() }); // the service says when the reason is too long, with what was typed kept
 
 export const runSchema = z.object({
   dueDate: z.string().max(20).default(''),

@@ -471,9 +471,9 @@ export class SepaService {
       await markFileDownloaded(trx, runId, scheme, sequence, iso(this.d.clock.now()));
       const all = (await debitsOfRun(trx, runId)).filter((d) => d.scheme === scheme && d.sequence === sequence);
       const debits = all.filter((d) => d.status !== 'cancelled');
-      // a debit taken out after the file was downloaded (recalled at the bank, often with its whole submission): the file
-      // without it is a new message, so that the bank's duplicate check takes it when it is submitted again
-      const recalled = all.filter((d) => d.status === 'cancelled' && d.fileDownloadedAt).length;
+      // the whole submission recalled at the bank to take a debit out: the file without it is a new message, so that the
+      // bank's duplicate check takes it when it is submitted again; otherwise the same message (a second upload is refused)
+      const recalled = all.filter((d) => d.status === 'cancelled' && d.wholeFileRecalled).length;
       if (debits.length) await this.d.audit.record(trx, actor, 'sepa.file_downloaded', 'sepa_run', runId, undefined, { scheme, sequence, version, count: debits.length, edition: recalled + 1 });
       return { debits, recalled };
     });
@@ -498,30 +498,36 @@ export class SepaService {
   async settleDue(actor: Actor = SYSTEM): Promise<number> {
     const due = await pendingDueDebits(this.d.db, this.today());
     let n = 0;
-    for (const d of due) {
-      if (!d.fileDownloadedAt) {
-        // the file never went to the bank (not even downloaded by the due date): nothing was collected; the invoice is free for a later run
-        await this.d.db.transaction(async (trx) => {
-          if (await this.cancelInTrx(trx, actor, d, 'expired', '')) await this.informChange(trx, await this.d.dues.getInTrx(trx, d.invoiceId), d, 0, 'expired');
-        });
-        await this.d.payments.syncStripeAfterBooking(d.invoiceId);
-        continue;
-      }
-      await this.d.db.transaction(async (trx) => {
+    for (const seen of due) {
+      // each debit claimed inside its own transaction: two page loads at once book it once, and a take-out or download meanwhile is seen
+      const done = await this.d.db.transaction(async (trx): Promise<'expired' | 'collected' | null> => {
+        let d = await getDebit(trx, seen.id);
+        if (!d || d.status !== 'pending') return null;
+        if (!d.fileDownloadedAt) {
+          // the file never went to the bank (not even downloaded by the due date): nothing was collected; the invoice is free for a later run
+          if (await this.cancelInTrx(trx, actor, d, 'expired', '', { notDownloaded: true })) {
+            await this.informChange(trx, await this.d.dues.getInTrx(trx, d.invoiceId), d, 0, 'expired');
+            return 'expired';
+          }
+          d = await getDebit(trx, seen.id); // downloaded just now: booked below
+          if (!d || d.status !== 'pending') return null;
+        }
+        if (!(await updatePendingDebit(trx, d.id, { status: 'collected' }))) return null;
         try {
           const p = await this.d.payments.recordInTrx(trx, actor, d.invoiceId, { date: d.dueDate, amountCents: d.amountCents, reference: `Lastschrift ${d.endToEndId}`, method: 'bank' }, { stripeAfterCommit: false, collectedDebit: true });
-          await updateDebit(trx, d.id, { status: 'collected', payment_id: p.paymentId });
+          await updateDebit(trx, d.id, { payment_id: p.paymentId });
         } catch (err) {
           // an invoice cancelled meanwhile takes no payment: the debit counts as collected, the treasurer sees it without a booking
           if (!(err instanceof ConflictError)) throw err;
           this.d.log.warn({ debitId: d.id, code: err.code }, 'sepa: collected debit not booked');
-          await updateDebit(trx, d.id, { status: 'collected' });
         }
         await this.d.audit.record(trx, actor, 'sepa.debit_collected', 'invoice', d.invoiceId, { status: 'pending' }, { status: 'collected', endToEndId: d.endToEndId });
+        return 'collected';
       });
+      if (!done) continue;
       // h/bank2: the collection counts as paid: a Stripe invoice is marked paid out of band (the gateway retries; reconcile repairs an outage)
-      await this.d.payments.syncStripeAfterBooking(d.invoiceId);
-      n++;
+      await this.d.payments.syncStripeAfterBooking(seen.invoiceId);
+      if (done === 'collected') n++;
     }
     return n;
   }
@@ -606,8 +612,8 @@ export class SepaService {
         if (m) {
           const patch: Parameters<typeof updateMandate>[2] = { updated_at: now };
           if (refusal && !m.revokedAt) { patch.flag_code = code; patch.flagged_at = now; }
-          if (d.sequence === 'FRST') patch.first_used = false; // the next collection is a first one again
           await updateMandate(trx, m.id, patch);
+          await this.recomputeMandateUse(trx, m.id, now); // a returned first debit never counted: the next collection is a first one unless another did
           if (refusal) await this.d.audit.record(trx, actor, 'sepa.mandate_flagged', 'organisation', m.organisationId, { mandateId: m.id, flagCode: m.flagCode }, { flagCode: code });
         }
         await this.d.audit.record(trx, actor, 'sepa.debit_returned', 'invoice', d.invoiceId, { status: d.status }, {
@@ -615,7 +621,8 @@ export class SepaService {
         });
         const inv = await this.d.dues.getInTrx(trx, d.invoiceId);
         // h/fee: the fee charged on to the member (settings), by an invoice issued in this transaction
-        const fee = settings.chargeReturnFee && feeCents > 0 ? await chargeReturnFee(this.d, trx, actor, {
+        // not when the association was asked to recall this debit (paid otherwise) and did not: that fee is its own
+        const fee = settings.chargeReturnFee && feeCents > 0 && !d.recallAskedAt ? await chargeReturnFee(this.d, trx, actor, {
           returnId, organisationId: d.organisationId, invoiceId: d.invoiceId, invoiceNumber: inv.number, debitDueDate: d.dueDate, reasonCode: code, feeCents, bookedOn: input.bookedOn, locale: inv.locale === 'en' ? 'en' : 'de',
         }) : null;
         await this.informReturn(trx, inv, d, treasurers, { code, amountCents: input.amountCents, feeCents, refusal, fee });
@@ -769,7 +776,7 @@ export class SepaService {
    * bank, or after recalling it there (the form asks to confirm that). The invoice is free for
    * another collection or a transfer again; the member is told. Audited with the reason.
    */
-  async cancelDebit(actor: Actor, debitId: number, input: { reason: string; recalled: boolean }): Promise<void> {
+  async cancelDebit(actor: Actor, debitId: number, input: { reason: string; recalled: boolean; wholeFile?: boolean }): Promise<void> {
     const reason = input.reason.trim();
     const errors: FieldErrors = {};
     if (!reason) errors.reason = 'sepa.errors.cancelReason';
@@ -777,11 +784,18 @@ export class SepaService {
     const invoiceId = await this.d.db.transaction(async (trx) => {
       const d = await getDebit(trx, debitId);
       if (!d) throw new NotFoundError();
-      if (d.status !== 'pending') throw new ValidationError({ reason: 'sepa.errors.notPending' });
-      if (d.fileDownloadedAt && !input.recalled) errors.recalled = 'sepa.errors.recallFirst';
+      // collected although a recall was asked: recalled at the bank too late for the due date, the booking is reversed here
+      const late = d.status === 'collected' && !!d.recallAskedAt;
+      if (d.status !== 'pending' && !late) throw new ValidationError({ reason: 'sepa.errors.notPending' });
+      if ((d.fileDownloadedAt || late) && !input.recalled) errors.recalled = 'sepa.errors.recallFirst';
       if (Object.keys(errors).length) throw new ValidationError(errors);
       const why = d.fileDownloadedAt ? 'recalled' : 'withdrawn';
-      if (!(await this.cancelInTrx(trx, actor, d, why, reason))) throw new ValidationError({ reason: 'sepa.errors.notPending' });
+      if (late && d.paymentId != null) {
+        await this.d.payments.reverseInTrx(trx, actor, d.paymentId, { date: this.today(), amountCents: d.amountCents, reason: `Lastschrift ${d.endToEndId} bei der Bank zurückgerufen` });
+      }
+      // not downloaded when read: taken out only if still not downloaded (else the bank may have it: recall first)
+      const ok = await this.cancelInTrx(trx, actor, d, why, reason, { notDownloaded: !d.fileDownloadedAt, from: late ? 'collected' : 'pending', wholeFile: !!d.fileDownloadedAt && !!input.wholeFile });
+      if (!ok) throw new ValidationError(d.fileDownloadedAt || late ? { reason: 'sepa.errors.notPending' } : { recalled: 'sepa.errors.recallFirst' });
       await this.informChange(trx, await this.d.dues.getInTrx(trx, d.invoiceId), d, 0, why);
       return d.invoiceId;
     });
@@ -793,23 +807,28 @@ export class SepaService {
    * `notDownloaded`, its file was downloaded meanwhile): status cancelled, the invoice freed, the
    * run's count and sum lowered, the mandate's first and last use as its remaining debits say.
    */
-  private async cancelInTrx(trx: Knex.Transaction, actor: Actor, d: Debit, why: CancelWhy, reason: string, opts: { notDownloaded?: boolean } = {}): Promise<boolean> {
+  private async cancelInTrx(trx: Knex.Transaction, actor: Actor, d: Debit, why: CancelWhy, reason: string, opts: { notDownloaded?: boolean; from?: 'pending' | 'collected'; wholeFile?: boolean } = {}): Promise<boolean> {
     const now = iso(this.d.clock.now());
-    if (!(await updatePendingDebit(trx, d.id, { status: 'cancelled', active_invoice_id: null, cancelled_at: now, cancel_reason: reason }, opts))) return false;
-    await adjustRun(trx, d.runId, { count: -1, cents: -d.amountCents });
-    // a mandate no collection used after all is "first" again (a returned first debit never counted); its last use is its latest remaining debit
-    const uses = await usesOfMandate(trx, d.mandateId);
-    const m = await getMandate(trx, d.mandateId);
-    if (m) {
-      const firstUsed = uses.some((u) => u.status === 'pending' || u.status === 'collected' || (u.status === 'returned' && u.sequence === 'RCUR'));
-      const last = uses.length ? uses.map((u) => u.dueDate).reduce((a, b) => (a > b ? a : b)) : null;
-      if (firstUsed !== m.firstUsed || last !== m.lastUsedOn) await updateMandate(trx, m.id, { first_used: firstUsed, last_used_on: last, updated_at: now });
-    }
+    const patch = { status: 'cancelled' as const, active_invoice_id: null, cancelled_at: now, cancel_reason: reason, ...(opts.wholeFile ? { whole_file_recalled: true } : {}) };
+    if (!(await updatePendingDebit(trx, d.id, patch, { notDownloaded: opts.notDownloaded, status: opts.from ?? 'pending' }))) return false;
+    const fresh = (await getDebit(trx, d.id))!; // its amount as it is now (a lowering meanwhile)
+    await adjustRun(trx, d.runId, { count: -1, cents: -fresh.amountCents });
+    await this.recomputeMandateUse(trx, d.mandateId, now);
     await this.d.dues.debitEnded(trx, actor, d.invoiceId);
-    await this.d.audit.record(trx, actor, 'sepa.debit_cancelled', 'invoice', d.invoiceId, { status: 'pending' }, {
-      status: 'cancelled', why, reason, endToEndId: d.endToEndId, amountCents: d.amountCents, runId: d.runId, fileDownloadedAt: d.fileDownloadedAt,
+    await this.d.audit.record(trx, actor, 'sepa.debit_cancelled', 'invoice', d.invoiceId, { status: opts.from ?? 'pending' }, {
+      status: 'cancelled', why, reason, endToEndId: d.endToEndId, amountCents: fresh.amountCents, runId: d.runId, fileDownloadedAt: fresh.fileDownloadedAt, wholeFileRecalled: !!opts.wholeFile,
     });
     return true;
+  }
+
+  /** A mandate's first and last use as its debits say: "first" again when no collection used it (a returned first debit never counted). */
+  private async recomputeMandateUse(trx: Knex.Transaction, mandateId: number, now: string): Promise<void> {
+    const uses = await usesOfMandate(trx, mandateId);
+    const m = await getMandate(trx, mandateId);
+    if (!m) return;
+    const firstUsed = uses.some((u) => u.status === 'pending' || u.status === 'collected' || (u.status === 'returned' && u.sequence === 'RCUR'));
+    const last = uses.length ? uses.map((u) => u.dueDate).reduce((a, b) => (a > b ? a : b)) : null;
+    if (firstUsed !== m.firstUsed || last !== m.lastUsedOn) await updateMandate(trx, m.id, { first_used: firstUsed, last_used_on: last, updated_at: now });
   }
 
   /** The member's mail: the announced debit is off (newCents 0: why, and what is still open) or lower. */

@@ -70,6 +70,7 @@ export interface SepaDebitRow {
   cancel_reason: string;
   recall_asked_at: string | null;
   recall_why: RecallWhy | null;
+  whole_file_recalled: boolean | number;
 }
 
 export interface SepaReturnRow {

@@ -297,7 +297,7 @@ describe('sepa: a payment beside a pending debit: no double payment', function (
     expect(row).to.contain('100,00\u00a0€ schon bezahlt');
     expect(row).to.contain('1. Mahnung');
   });
-  it('after a debit was recalled and taken out, the file downloaded again is a new message without it, for submitting again', async () => {
+  it('after the whole submission was recalled to take a debit out, the file downloaded again is a new message without it, for submitting again', async () => {
     env.clock.set('2027-11-02T09:00:00Z');
     const a = await makeInvoice(env.db, org.harzer, { year: 2033, amountCents: 20000 });
     const b = await makeInvoice(env.db, org.harzer, { year: 2034, amountCents: 30000 });
@@ -306,7 +306,7 @@ describe('sepa: a payment beside a pending debit: no double payment', function (
     const msgId = (xml: string) => /<MsgId>([^<]+)<\/MsgId>/.exec(xml)?.[1];
     expect(first).to.contain('<NbOfTxs>2</NbOfTxs>');
     await env.ctx.payments.record(actor, a, { date: '2027-11-02', amountCents: 20000, reference: 'Überweisung' });
-    await env.ctx.sepa.cancelDebit(actor, Number((await debitOf(a)).id), { reason: 'überwiesen; Einreichung bei der Bank zurückgerufen', recalled: true });
+    await env.ctx.sepa.cancelDebit(actor, Number((await debitOf(a)).id), { reason: 'überwiesen; Einreichung bei der Bank zurückgerufen', recalled: true, wholeFile: true });
     const again = (await download(run.runId)).text;
     expect(again).to.contain('<NbOfTxs>1</NbOfTxs>');
     expect(again).to.contain(`<CtrlSum>300.00</CtrlSum>`);
@@ -314,5 +314,67 @@ describe('sepa: a payment beside a pending debit: no double payment', function (
     expect(msgId(again)).to.not.equal(msgId(first));
     expect((await download(run.runId)).text, 'downloaded once more: the same file').to.equal(again);
     if (hasXmllint) expect(schemaErrors(again, painSchema('001.08'))).to.equal('');
+  });
+  it('one debit recalled alone (the rest stays at the bank): the file keeps its message id, so a second upload is refused by the bank', async () => {
+    env.clock.set('2027-11-15T09:00:00Z');
+    const a = await makeInvoice(env.db, org.okertal, { year: 2035, amountCents: 20000 });
+    const b = await makeInvoice(env.db, org.okertal, { year: 2036, amountCents: 30000 });
+    const run = await collect(env, [a, b], { download: false });
+    const file = () => treasurer.get(`/treasurer/sepa/runs/${run.runId}/file?scheme=CORE&sequence=RCUR&version=001.08`);
+    const first = (await file()).text;
+    await env.ctx.payments.record(actor, a, { date: '2027-11-15', amountCents: 20000, reference: 'Überweisung' });
+    await env.ctx.sepa.cancelDebit(actor, Number((await debitOf(a)).id), { reason: 'überwiesen; einzeln zurückgerufen', recalled: true });
+    const again = (await file()).text;
+    const msgId = (xml: string) => /<MsgId>([^<]+)<\/MsgId>/.exec(xml)?.[1];
+    expect(msgId(again)).to.equal(msgId(first));
+  });
+
+  it('two page loads at once on the due date book a debit once', async () => {
+    env.clock.set('2027-12-01T09:00:00Z');
+    const id = await makeInvoice(env.db, org.okertal, { year: 2037, amountCents: 25000 });
+    const run = await collect(env, [id]);
+    env.clock.set(`${run.dueDate}T12:00:00Z`);
+    await Promise.all([env.ctx.sepa.settleDue(actor), env.ctx.sepa.settleDue(actor), treasurer.get('/treasurer')]);
+    expect((await env.ctx.payments.forInvoice(id)).map((p) => p.amountCents)).to.deep.equal([25000]);
+    expect((await env.ctx.dues.get(id)).paidCents).to.equal(25000);
+  });
+
+  it('a debit booked on its due date although its recall was asked, recalled at the bank after all: taken out on the form, the booking reversed, the invoice as paid by the transfer alone', async () => {
+    env.clock.set('2027-12-13T09:00:00Z');
+    const id = await makeInvoice(env.db, org.brocken, { year: 2038, amountCents: 18000 });
+    const run = await collect(env, [id]);
+    await env.ctx.payments.record(actor, id, { date: '2027-12-13', amountCents: 18000, reference: 'Überweisung' });
+    env.clock.set(`${run.dueDate}T12:00:00Z`);
+    await env.ctx.sepa.settleDue(actor);
+    expect((await env.ctx.dues.get(id)).paidCents, 'booked as an overpayment').to.equal(36000);
+    const d = await debitOf(id);
+    expect(d.status).to.equal('collected');
+    const runPage = (await treasurer.get(`/treasurer/sepa/runs/${run.runId}`)).text;
+    expect(runPage).to.contain(`href="/treasurer/sepa/debits/${d.id}/cancel">Doch zurückgerufen? Herausnehmen …`);
+    const form = `/treasurer/sepa/debits/${d.id}/cancel`;
+    expect((await treasurer.get(form)).text).to.contain('obwohl der Rückruf erbeten war');
+    const r = await treasurer.submit(form, { reason: 'Rückruf von der Bank bestätigt', recalled: '1' }, form);
+    expect(r.status).to.equal(303);
+    expect((await debitOf(id)).status).to.equal('cancelled');
+    const i = await env.ctx.dues.get(id);
+    expect(i.paidCents).to.equal(18000);
+    expect(i.status).to.equal('paid');
+    expect((await env.ctx.payments.forInvoice(id)).map((p) => p.amountCents)).to.deep.equal([18000, 18000, -18000]);
+  });
+  it('the return fee is not charged on to a member whose debit the association was asked to recall and did not', async () => {
+    env.clock.set('2028-01-10T09:00:00Z');
+    await env.ctx.settings.updateSepa(actor, { ...(await env.ctx.settings.sepa()), chargeReturnFee: true, returnFeeCents: 350 });
+    const id = await makeInvoice(env.db, org.harzer, { year: 2039, amountCents: 15000 });
+    const run = await collect(env, [id]);
+    await env.ctx.payments.record(actor, id, { date: '2028-01-10', amountCents: 15000, reference: 'Überweisung' });
+    env.clock.set(`${run.dueDate}T12:00:00Z`);
+    await env.ctx.sepa.settleDue(actor);
+    const before = Number((await env.db('invoices').where({ organisation_id: org.harzer }).count({ n: '*' }))[0].n);
+    await env.ctx.sepa.recordReturn({ endToEndId: run.e2e.get(id)!.endToEndId, reasonCode: 'MD06', amountCents: 15000, bookedOn: run.dueDate }, actor);
+    expect(Number((await env.db('invoices').where({ organisation_id: org.harzer }).count({ n: '*' }))[0].n), 'no fee invoice').to.equal(before);
+    const i = await env.ctx.dues.get(id);
+    expect(i.paidCents).to.equal(15000);
+    expect(i.status).to.equal('paid');
+    await env.ctx.settings.updateSepa(actor, { ...(await env.ctx.settings.sepa()), chargeReturnFee: false, returnFeeCents: 0 });
   });
 });

@@ -61,7 +61,14 @@ export interface FaultRunOutcome {
 
 function startChild(env: Record<string, string>, out: string[]): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', CHILD], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (c: Buffer) => out.push(...c.toString('utf8').split('\n').filter(Boolean)));
+  // a line may arrive in two chunks (a busy machine): only whole lines are kept, the rest waits for its end
+  let rest = '';
+  child.stdout!.on('data', (c: Buffer) => {
+    const lines = (rest + c.toString('utf8')).split('\n');
+    rest = lines.pop() ?? '';
+    out.push(...lines.filter(Boolean));
+  });
+  child.stdout!.on('end', () => { if (rest) out.push(rest); rest = ''; });
   child.stderr!.on('data', (c: Buffer) => out.push(`stderr: ${c.toString('utf8').trim()}`));
   return child;
 }

@@ -7,8 +7,7 @@ import type { Knex } from 'knex';
  * - `status` `cancelled` with `cancelled_at` / `cancel_reason`: taken out of the collection
  *   (before the file went to the bank, or after the treasurer recalled it there); `active_invoice_id`
  *   is cleared so that the invoice is free for another collection;
- * - `recall_asked_at` / `recall_why` (`paid`): the invoice was paid otherwise
- *   after the file was downloaded; the treasurer is asked to recall the debit at the bank.
+ * - `recall_asked_at`: the invoice was paid otherwise after the file was downloaded; the treasurer is asked to recall the debit at the bank.
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.alterTable('sepa_debits', (t) => {
@@ -16,7 +15,6 @@ export async function up(knex: Knex): Promise<void> {
     t.string('cancelled_at').nullable();
     t.string('cancel_reason', 300).notNullable().defaultTo('');
     t.string('recall_asked_at').nullable();
-    t.string('recall_why', 20).nullable();
     t.boolean('whole_file_recalled').notNullable().defaultTo(false); // the treasurer recalled the whole submission: the file without it is a new message
   });
 }
@@ -27,7 +25,6 @@ export async function down(knex: Knex): Promise<void> {
     t.dropColumn('cancelled_at');
     t.dropColumn('cancel_reason');
     t.dropColumn('recall_asked_at');
-    t.dropColumn('recall_why');
     t.dropColumn('whole_file_recalled');
   });
 }

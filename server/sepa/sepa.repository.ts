@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { bool, insertId } from '../db/knex.ts';
-import type { DebitStatus, RecallWhy, MandateScheme, MandateSource, SepaDebitRow, SepaMandateRow, SepaReturnRow, SepaRunRow, SequenceType } from './sepa.tables.ts';
+import type { DebitStatus, MandateScheme, MandateSource, SepaDebitRow, SepaMandateRow, SepaReturnRow, SepaRunRow, SequenceType } from './sepa.tables.ts';
 
 /**
  * Every query on the sepa tables (owner: sepa): mandates, runs, debits, returns. Each
@@ -132,7 +132,6 @@ export interface Debit {
   cancelledAt: string | null;
   cancelReason: string;
   recallAskedAt: string | null;
-  recallWhy: RecallWhy | null;
   wholeFileRecalled: boolean;
 }
 
@@ -143,11 +142,11 @@ function toDebit(r: SepaDebitRow): Debit {
     mandateReference: r.mandate_reference, mandateSignedOn: r.mandate_signed_on, iban: r.iban, bic: r.bic, holder: r.holder, remittance: r.remittance,
     status: r.status, paymentId: r.payment_id == null ? null : Number(r.payment_id), prenotifiedAt: r.prenotified_at,
     fileDownloadedAt: r.file_downloaded_at ?? null, cancelledAt: r.cancelled_at ?? null, cancelReason: r.cancel_reason ?? '',
-    recallAskedAt: r.recall_asked_at ?? null, recallWhy: r.recall_why ?? null, wholeFileRecalled: bool(r.whole_file_recalled ?? false),
+    recallAskedAt: r.recall_asked_at ?? null, wholeFileRecalled: bool(r.whole_file_recalled ?? false),
   };
 }
 
-export type NewDebitRow = Omit<SepaDebitRow, 'id' | 'file_downloaded_at' | 'cancelled_at' | 'cancel_reason' | 'recall_asked_at' | 'recall_why' | 'whole_file_recalled'>;
+export type NewDebitRow = Omit<SepaDebitRow, 'id' | 'file_downloaded_at' | 'cancelled_at' | 'cancel_reason' | 'recall_asked_at' | 'whole_file_recalled'>;
 
 export async function insertDebit(q: Q, row: NewDebitRow): Promise<number> {
   return insertId(q, 'sepa_debits', { ...row });
@@ -158,7 +157,7 @@ export async function insertDebits(q: Q, rows: NewDebitRow[]): Promise<void> {
   for (let i = 0; i < rows.length; i += 500) await q('sepa_debits').insert(rows.slice(i, i + 500));
 }
 
-export type DebitPatch = Partial<Pick<SepaDebitRow, 'status' | 'payment_id' | 'active_invoice_id' | 'prenotified_at' | 'end_to_end_id' | 'amount_cents' | 'cancelled_at' | 'cancel_reason' | 'recall_asked_at' | 'recall_why' | 'whole_file_recalled'>>;
+export type DebitPatch = Partial<Pick<SepaDebitRow, 'status' | 'payment_id' | 'active_invoice_id' | 'prenotified_at' | 'end_to_end_id' | 'amount_cents' | 'cancelled_at' | 'cancel_reason' | 'recall_asked_at' | 'whole_file_recalled'>>;
 
 export async function updateDebit(q: Q, id: number, patch: DebitPatch): Promise<void> {
   await q('sepa_debits').where({ id }).update(patch);

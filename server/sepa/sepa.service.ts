@@ -764,7 +764,7 @@ export class SepaService {
   /** The debit's file may be at the bank: flagged once, audited, the treasurers told (dashboard, run page, mail). */
   private async askRecall(trx: Knex.Transaction, actor: Actor, inv: Invoice, d: Debit, p: PaymentSeen): Promise<void> {
     if (d.recallAskedAt) return; // asked already
-    await updateDebit(trx, d.id, { recall_asked_at: iso(this.d.clock.now()), recall_why: 'paid' });
+    await updateDebit(trx, d.id, { recall_asked_at: iso(this.d.clock.now()) });
     await this.d.audit.record(trx, actor, 'sepa.debit_recall_asked', 'invoice', inv.id, { status: 'pending' }, {
       why: 'paid', endToEndId: d.endToEndId, debitCents: d.amountCents, openCents: inv.openCents, fileDownloadedAt: d.fileDownloadedAt, ...p,
     });
@@ -878,11 +878,6 @@ export class SepaService {
     const d = await getDebit(this.d.db, id);
     if (!d) throw new NotFoundError();
     return d;
-  }
-
-  /** Pending debits to be recalled at the bank (paid otherwise or cancelled after their file was downloaded). */
-  async recalls(): Promise<Debit[]> {
-    return debitsToRecall(this.d.db);
   }
 
   // ------------------------------------------------------------------ overviews

@@ -6,8 +6,6 @@
 export type MandateScheme = 'CORE' | 'B2B';
 export type MandateSource = 'portal' | 'paper' | 'application';
 export type SequenceType = 'FRST' | 'RCUR';
-/** Why the treasurer is asked to recall a debit at the bank: the invoice was paid otherwise (a Stornorechnung waits for the recall instead). */
-export type RecallWhy = 'paid';
 export type DebitStatus = 'pending' | 'collected' | 'returned' | 'cancelled';
 
 export interface SepaMandateRow {
@@ -69,7 +67,6 @@ export interface SepaDebitRow {
   cancelled_at: string | null;
   cancel_reason: string;
   recall_asked_at: string | null;
-  recall_why: RecallWhy | null;
   whole_file_recalled: boolean | number;
 }
 
